@@ -1,0 +1,430 @@
+//! Assets of the inventory and the relations between them.
+//!
+//! Containment (a GPU in a node, a node in a rack, an outlet on a PDU) is the
+//! asset's `parent_id`. Other physical links (a node powered by an outlet, a NIC
+//! cabled to a switch port, NVLink between GPUs) are [`Relation`]s. Together they
+//! form the physical graph that root-cause analysis walks.
+//!
+//! The configuration document (`config`) is the versioned truth about an asset;
+//! the indexed columns (model, serial, address) are derived from it by
+//! [`indexed_fields`] on every write.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+use crate::lifecycle::NodeState;
+
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum AssetKind {
+    Rack,
+    Node,
+    Gpu,
+    Bmc,
+    Nic,
+    Disk,
+    Switch,
+    Pdu,
+    Outlet,
+}
+
+impl AssetKind {
+    pub const ALL: [AssetKind; 9] = [
+        AssetKind::Rack,
+        AssetKind::Node,
+        AssetKind::Gpu,
+        AssetKind::Bmc,
+        AssetKind::Nic,
+        AssetKind::Disk,
+        AssetKind::Switch,
+        AssetKind::Pdu,
+        AssetKind::Outlet,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AssetKind::Rack => "rack",
+            AssetKind::Node => "node",
+            AssetKind::Gpu => "gpu",
+            AssetKind::Bmc => "bmc",
+            AssetKind::Nic => "nic",
+            AssetKind::Disk => "disk",
+            AssetKind::Switch => "switch",
+            AssetKind::Pdu => "pdu",
+            AssetKind::Outlet => "outlet",
+        }
+    }
+
+    /// The kinds an asset of this kind may be contained in (its `parent_id`).
+    /// An empty list means: no parent.
+    pub fn allowed_parents(self) -> &'static [AssetKind] {
+        match self {
+            AssetKind::Rack => &[],
+            AssetKind::Node | AssetKind::Switch | AssetKind::Pdu => &[AssetKind::Rack],
+            AssetKind::Gpu | AssetKind::Nic | AssetKind::Disk | AssetKind::Bmc => &[AssetKind::Node],
+            AssetKind::Outlet => &[AssetKind::Pdu],
+        }
+    }
+
+    /// Whether an asset of this kind must have a parent.
+    pub fn parent_required(self) -> bool {
+        matches!(
+            self,
+            AssetKind::Gpu | AssetKind::Nic | AssetKind::Disk | AssetKind::Outlet
+        )
+    }
+
+    /// The name of the configuration field holding a secret for this kind, if any.
+    pub fn secret_field(self) -> Option<&'static str> {
+        match self {
+            AssetKind::Bmc | AssetKind::Switch | AssetKind::Pdu => Some("password"),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for AssetKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for AssetKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        AssetKind::ALL
+            .iter()
+            .copied()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| {
+                format!(
+                    "unknown asset kind '{s}'; known kinds: {}",
+                    AssetKind::ALL.map(|k| k.as_str()).join(", ")
+                )
+            })
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RelationKind {
+    /// node → outlet: the node draws power from this PDU outlet.
+    PoweredBy,
+    /// nic → switch: the NIC is cabled to a switch port (attribute `port`).
+    ConnectedTo,
+    /// gpu → gpu: NVLink between two GPUs.
+    Nvlink,
+    /// bmc → node: the BMC manages the node (also its parent, kept for queries from the node side).
+    Manages,
+}
+
+impl RelationKind {
+    pub const ALL: [RelationKind; 4] = [
+        RelationKind::PoweredBy,
+        RelationKind::ConnectedTo,
+        RelationKind::Nvlink,
+        RelationKind::Manages,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RelationKind::PoweredBy => "powered_by",
+            RelationKind::ConnectedTo => "connected_to",
+            RelationKind::Nvlink => "nvlink",
+            RelationKind::Manages => "manages",
+        }
+    }
+
+    /// (from kind, to kind) this relation connects.
+    pub fn endpoints(self) -> (AssetKind, AssetKind) {
+        match self {
+            RelationKind::PoweredBy => (AssetKind::Node, AssetKind::Outlet),
+            RelationKind::ConnectedTo => (AssetKind::Nic, AssetKind::Switch),
+            RelationKind::Nvlink => (AssetKind::Gpu, AssetKind::Gpu),
+            RelationKind::Manages => (AssetKind::Bmc, AssetKind::Node),
+        }
+    }
+}
+
+impl FromStr for RelationKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        RelationKind::ALL
+            .iter()
+            .copied()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| {
+                format!(
+                    "unknown relation kind '{s}'; known kinds: {}",
+                    RelationKind::ALL.map(|k| k.as_str()).join(", ")
+                )
+            })
+    }
+}
+
+/// An asset as stored.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Asset {
+    pub id: String,
+    pub kind: AssetKind,
+    pub name: String,
+    pub parent_id: Option<String>,
+    /// The rack the asset is in, directly or through its parent (derived).
+    pub rack_id: Option<String>,
+    pub model: Option<String>,
+    pub serial: Option<String>,
+    /// MAC for NICs, network address for BMCs, switches and PDUs.
+    pub address: Option<String>,
+    pub labels: BTreeMap<String, String>,
+    /// The versioned configuration document.
+    #[schema(value_type = Object)]
+    pub config: Value,
+    /// Configuration version; starts at 1 and grows by one with every change.
+    pub version: i64,
+    /// Lifecycle state (nodes only).
+    pub state: Option<NodeState>,
+    /// When the node entered its state, Unix milliseconds (nodes only).
+    pub state_entered_at: Option<i64>,
+    /// Expected profile id (nodes only).
+    pub profile_id: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+pub struct Relation {
+    pub id: String,
+    pub kind: RelationKind,
+    pub from_id: String,
+    pub to_id: String,
+    #[schema(value_type = Object)]
+    pub attrs: Value,
+    pub created_at: i64,
+}
+
+/// Validates a label key/value pair (Kubernetes-like rules, simplified).
+pub fn validate_label(key: &str, value: &str) -> Result<(), String> {
+    let ok_key = !key.is_empty()
+        && key.len() <= 63
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'));
+    if !ok_key {
+        return Err(format!(
+            "label key '{key}' is invalid: use 1-63 characters of letters, digits, '-', '_', '.', '/'"
+        ));
+    }
+    if value.len() > 253 || value.chars().any(|c| c.is_control()) {
+        return Err(format!(
+            "label value for '{key}' is invalid: at most 253 printable characters"
+        ));
+    }
+    Ok(())
+}
+
+/// Validates an asset name: 1-128 printable characters without '/'.
+pub fn validate_name(name: &str) -> Result<(), String> {
+    if name.is_empty() || name.len() > 128 || name.chars().any(|c| c.is_control() || c == '/') {
+        return Err(format!(
+            "name '{name}' is invalid: use 1-128 printable characters without '/'"
+        ));
+    }
+    Ok(())
+}
+
+/// Normalises a MAC address to lower-case colon form, or explains why it is invalid.
+pub fn normalize_mac(mac: &str) -> Result<String, String> {
+    let hex: String = mac
+        .chars()
+        .filter(|c| !matches!(c, ':' | '-' | '.'))
+        .collect();
+    if hex.len() != 12 || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Err(format!(
+            "MAC address '{mac}' is invalid: expected 6 hex octets such as 0c:42:a1:00:00:01"
+        ));
+    }
+    let lower = hex.to_ascii_lowercase();
+    Ok(lower
+        .as_bytes()
+        .chunks(2)
+        .map(|c| std::str::from_utf8(c).expect("ascii"))
+        .collect::<Vec<_>>()
+        .join(":"))
+}
+
+fn str_field<'a>(cfg: &'a Map<String, Value>, key: &str) -> Result<Option<&'a str>, String> {
+    match cfg.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.as_str())),
+        Some(other) => Err(format!("'{key}' must be a string, got {other}")),
+    }
+}
+
+/// Checks and normalises an asset's configuration document for its kind.
+/// Returns every problem found, not just the first.
+pub fn validate_config(kind: AssetKind, config: &Value) -> Result<Value, Vec<String>> {
+    let Value::Object(map) = config else {
+        return Err(vec!["'config' must be a JSON object".into()]);
+    };
+    let mut cfg = map.clone();
+    let mut errors = Vec::new();
+    for key in ["model", "serial"] {
+        if let Err(e) = str_field(&cfg, key) {
+            errors.push(e);
+        }
+    }
+    match kind {
+        AssetKind::Nic => match str_field(&cfg, "mac") {
+            Ok(Some(mac)) => match normalize_mac(mac) {
+                Ok(m) => {
+                    cfg.insert("mac".into(), Value::String(m));
+                }
+                Err(e) => errors.push(e),
+            },
+            Ok(None) => errors.push("a NIC needs 'mac'".into()),
+            Err(e) => errors.push(e),
+        },
+        AssetKind::Bmc => {
+            match str_field(&cfg, "address") {
+                Ok(Some(a)) if !a.trim().is_empty() => {}
+                Ok(_) => errors.push("a BMC needs 'address' (host or host:port or URL)".into()),
+                Err(e) => errors.push(e),
+            }
+            match str_field(&cfg, "protocol") {
+                Ok(None) => {
+                    cfg.insert("protocol".into(), Value::String("redfish".into()));
+                }
+                Ok(Some("redfish" | "ipmi")) => {}
+                Ok(Some(p)) => errors.push(format!(
+                    "BMC protocol '{p}' is not supported; use 'redfish' or 'ipmi'"
+                )),
+                Err(e) => errors.push(e),
+            }
+        }
+        AssetKind::Gpu => {
+            if let Ok(Some(uuid)) = str_field(&cfg, "uuid") {
+                if !uuid.starts_with("GPU-") {
+                    errors.push(format!(
+                        "GPU uuid '{uuid}' is invalid: NVIDIA GPU UUIDs start with 'GPU-'"
+                    ));
+                }
+            }
+            if let Some(peers) = cfg.get("nvlink_peers") {
+                if !peers.is_array() {
+                    errors.push("'nvlink_peers' must be a list of GPU UUIDs".into());
+                }
+            }
+        }
+        AssetKind::Outlet => {
+            if let Some(n) = cfg.get("number") {
+                if !n.is_u64() {
+                    errors.push("outlet 'number' must be a non-negative integer".into());
+                }
+            }
+        }
+        _ => {}
+    }
+    if errors.is_empty() {
+        Ok(Value::Object(cfg))
+    } else {
+        Err(errors)
+    }
+}
+
+/// The indexed columns derived from a configuration: (model, serial, address).
+pub fn indexed_fields(
+    kind: AssetKind,
+    config: &Value,
+) -> (Option<String>, Option<String>, Option<String>) {
+    let get = |k: &str| config.get(k).and_then(|v| v.as_str()).map(str::to_string);
+    let address = match kind {
+        AssetKind::Nic => get("mac"),
+        AssetKind::Bmc | AssetKind::Switch | AssetKind::Pdu | AssetKind::Node => get("address"),
+        _ => None,
+    };
+    (get("model"), get("serial"), address)
+}
+
+/// Removes the secret field (e.g. a BMC password) from a configuration so that
+/// it is never stored in clear or versioned; returns the secret.
+pub fn take_secret(kind: AssetKind, config: &mut Value) -> Option<String> {
+    let field = kind.secret_field()?;
+    let obj = config.as_object_mut()?;
+    match obj.remove(field) {
+        Some(Value::String(s)) => {
+            obj.insert("credential_set".into(), Value::Bool(true));
+            Some(s)
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn mac_normalisation() {
+        assert_eq!(normalize_mac("0C-42-A1-00-00-0F").unwrap(), "0c:42:a1:00:00:0f");
+        assert_eq!(normalize_mac("0c42.a100.000f").unwrap(), "0c:42:a1:00:00:0f");
+        assert!(normalize_mac("0c:42:a1:00:00").is_err());
+        assert!(normalize_mac("zz:42:a1:00:00:0f").is_err());
+    }
+
+    #[test]
+    fn nic_config_is_normalised_and_bmc_protocol_defaults() {
+        let v = validate_config(AssetKind::Nic, &json!({"mac": "AA:BB:CC:DD:EE:FF"})).unwrap();
+        assert_eq!(v["mac"], "aa:bb:cc:dd:ee:ff");
+        let b = validate_config(AssetKind::Bmc, &json!({"address": "10.0.0.1"})).unwrap();
+        assert_eq!(b["protocol"], "redfish");
+    }
+
+    #[test]
+    fn all_errors_are_reported() {
+        let errs = validate_config(
+            AssetKind::Bmc,
+            &json!({"protocol": "telnet", "model": 3}),
+        )
+        .unwrap_err();
+        assert_eq!(errs.len(), 3, "{errs:?}");
+        assert!(validate_config(AssetKind::Gpu, &json!({"uuid": "1234"})).is_err());
+        assert!(validate_config(AssetKind::Node, &json!([1])).is_err());
+    }
+
+    #[test]
+    fn secrets_are_taken_out_of_configuration() {
+        let mut c = json!({"address": "x", "username": "root", "password": "calvin"});
+        assert_eq!(take_secret(AssetKind::Bmc, &mut c).as_deref(), Some("calvin"));
+        assert!(c.get("password").is_none());
+        assert_eq!(c["credential_set"], true);
+        let mut n = json!({"password": "not a secret field for nodes"});
+        assert_eq!(take_secret(AssetKind::Node, &mut n), None);
+    }
+
+    #[test]
+    fn labels_and_names() {
+        validate_label("team", "ml-infra").unwrap();
+        assert!(validate_label("", "x").is_err());
+        assert!(validate_label("bad key", "x").is_err());
+        validate_name("gpu-node-001").unwrap();
+        assert!(validate_name("a/b").is_err());
+        assert!(validate_name("").is_err());
+    }
+
+    #[test]
+    fn parent_rules() {
+        assert_eq!(AssetKind::Gpu.allowed_parents(), &[AssetKind::Node]);
+        assert!(AssetKind::Rack.allowed_parents().is_empty());
+        assert!(AssetKind::Outlet.parent_required());
+        assert!(!AssetKind::Node.parent_required());
+        for k in AssetKind::ALL {
+            assert_eq!(k.as_str().parse::<AssetKind>().unwrap(), k);
+        }
+    }
+}
