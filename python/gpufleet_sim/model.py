@@ -262,6 +262,8 @@ class Gpu:
     pcie_replays: int = 0
     energy_mj: float = 0.0
     health: str = "OK"  # Redfish Status.Health: OK / Warning / Critical
+    utilization_pinned: bool = False  # True: telemetry leaves utilization as set
+    last_sample: float = 0.0
 
     @property
     def name(self) -> str:
@@ -338,6 +340,7 @@ class Node:
         self.rack = rack
         self.fleet = fleet
         self.rng = random.Random(f"{seed}:{node_id}")
+        self.seed_key = _stable_int(seed, node_id)
         self._lock = threading.RLock()
         self._power_state = power_state
         self._pending: list[tuple[float, str]] = []  # (due monotonic time, "On"/"Off")
@@ -362,6 +365,7 @@ class Node:
         self._sel_seq = 0
         self.redfish_address: tuple[str, int] | None = None
         self.redfish_https_address: tuple[str, int] | None = None
+        self.telemetry_address: tuple[str, int] | None = None
         self.ipmi_address: tuple[str, int] | None = None
         self.ipmi_user = "admin"
         self.ipmi_password = "password"
@@ -433,8 +437,7 @@ class Node:
 
     # ------------------------------------------------------------------ helpers
     def _uuid(self, *parts: object) -> str:
-        n = _stable_int("uuid", self.id, *parts) | (1 << 127)
-        h = f"{n:032x}"[-32:]
+        h = hashlib.sha256(":".join(str(p) for p in ("uuid", self.seed_key, self.id, *parts)).encode()).hexdigest()
         return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-a{h[17:20]}-{h[20:32]}"
 
     def __repr__(self) -> str:
@@ -478,7 +481,7 @@ class Node:
         self.add_sel(
             f"System power {'on' if target == 'On' else 'off'}",
             "OK",
-            "System ACPI Power State",
+            "System ACPI PowerState",
         )
         for cb in list(self.on_power_change):
             try:
@@ -555,7 +558,7 @@ class Node:
                 self.emit("PowerLost", "AC power lost at the outlet", "Critical")
             else:
                 self.powered = True
-                self.add_sel("AC power restored", "OK", "Power Supply")
+                self.add_sel("AC power restored", "OK", "Power Supply / Converter")
                 if self.power_restore_policy == "AlwaysOn" or (
                     self.power_restore_policy == "LastState" and self._state_before_loss == "On"
                 ):

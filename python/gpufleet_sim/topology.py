@@ -1,0 +1,238 @@
+"""Build a ``Fleet`` from a topology file (YAML).
+
+Example (see ``examples/fleet-3rack.yaml``)::
+
+    seed: 42
+    addressing:
+      mode: loopback          # loopback: one 127.x.y.z per node, fixed ports
+      base: 127.20.0.1        # first node address (then +1 per node, skipping .0 and .255)
+      redfish_http_port: 8000
+      redfish_https_port: 8443
+      telemetry_port: 9400
+      ipmi_port: 623          # for the IPMI face (other listeners pick their own)
+      switch_base: 127.30.0.1 # gNMI targets, one address per switch
+      gnmi_port: 9339
+    defaults:
+      power_delay_s: 2
+      bmc: {user: admin, password: password}
+    options:
+      ingest_url: null        # gpufleet ingest URL for pushed telemetry
+    racks:
+      - id: rack-a
+        pdus: [{id: pdu-a, outlets: 24}]
+        switches: [{id: leaf-a, ports: 48}]
+        nodes:
+          - {count: 4, model: hgx-h100-8gpu, prefix: a-gpu}
+          - {id: a-cpu-1, model: cpu-1u, outlet: pdu-a/20, power_state: Off}
+
+``mode: port`` puts every listener on ``host`` (default 127.0.0.1) with
+consecutive ports from the configured ones instead; port 0 everywhere asks
+the OS for free ports (what the test fixtures use).
+
+Wiring: each node (and switch) takes the next free outlet of every PDU of its
+rack unless it names one with ``outlet: PDU/N`` (or a list for dual cords);
+each NIC and the BMC take the next free ports of the rack's switches in turn.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .model import MODELS, Fleet, Node, Outlet, Pdu, Rack, Switch
+
+
+class TopologyError(ValueError):
+    pass
+
+
+def _addresses(base: str) -> Iterator[str]:
+    ip = int(ipaddress.IPv4Address(base))
+    while True:
+        a = ipaddress.IPv4Address(ip)
+        if a not in ipaddress.IPv4Network("127.0.0.0/8"):
+            raise TopologyError("ran out of 127.0.0.0/8 addresses")
+        if ip & 0xFF not in (0, 255):
+            yield str(a)
+        ip += 1
+
+
+def load(path: str | Path, **overrides: Any) -> Fleet:
+    data = yaml.safe_load(Path(path).read_text())
+    if not isinstance(data, dict):
+        raise TopologyError(f"{path}: a topology is a YAML mapping")
+    data.update({k: v for k, v in overrides.items() if v is not None})
+    return build(data)
+
+
+def build(data: dict) -> Fleet:
+    fleet = Fleet(seed=int(data.get("seed", 0)))
+    fleet.options = dict(data.get("options") or {})
+    addr = {
+        "mode": "loopback",
+        "base": "127.20.0.1",
+        "host": "127.0.0.1",
+        "redfish_http_port": 8000,
+        "redfish_https_port": 8443,
+        "telemetry_port": 9400,
+        "ipmi_port": 623,
+        "switch_base": "127.30.0.1",
+        "gnmi_port": 9339,
+    }
+    addr.update(data.get("addressing") or {})
+    defaults = data.get("defaults") or {}
+    bmc = defaults.get("bmc") or {}
+    delay = float(defaults.get("power_delay_s", 2.0))
+    mode = addr["mode"]
+    if mode not in ("loopback", "port"):
+        raise TopologyError("addressing.mode must be loopback or port")
+    node_ips = _addresses(str(addr["base"]))
+    sw_ips = _addresses(str(addr["switch_base"]))
+    counter = {"node": 0, "switch": 0}
+
+    def port(kind: str, key: str) -> int:
+        p = int(addr[key])
+        if mode == "port" and p:
+            return p + counter[kind]
+        return p
+
+    racks = data.get("racks") or []
+    if not racks:
+        raise TopologyError("a topology needs at least one rack")
+    for r in racks:
+        rid = str(r["id"])
+        fleet.racks.setdefault(rid, Rack(rid, location=str(r.get("location", ""))))
+        pdus: list[Pdu] = []
+        for p in r.get("pdus") or [{"id": f"{rid}-pdu", "outlets": 24}]:
+            pdu = Pdu(str(p["id"]), rid, {str(i): Outlet(str(i)) for i in range(1, int(p.get("outlets", 24)) + 1)})
+            fleet.add_pdu(pdu)
+            pdus.append(pdu)
+        next_outlet = {p.id: 1 for p in pdus}
+
+        def take_outlets(spec: Any, load_id: str) -> list[tuple[str, str]]:
+            if spec:
+                specs = spec if isinstance(spec, list) else [spec]
+                out = []
+                for s in specs:
+                    pid, _, oid = str(s).partition("/")
+                    if pid not in fleet.pdus or oid not in fleet.pdus[pid].outlets:
+                        raise TopologyError(f"{load_id}: no outlet {s}")
+                    out.append((pid, oid))
+            else:
+                out = []
+                for p in pdus:
+                    oid = str(next_outlet[p.id])
+                    if oid not in p.outlets:
+                        raise TopologyError(f"{load_id}: PDU {p.id} has no free outlet left")
+                    next_outlet[p.id] += 1
+                    out.append((p.id, oid))
+            for pid, oid in out:
+                fleet.pdus[pid].outlets[oid].load.append(load_id)
+            return out
+
+        switches: list[Switch] = []
+        for s in r.get("switches") or []:
+            sw = Switch(str(s["id"]), rid, int(s.get("ports", 48)))
+            if mode == "loopback":
+                sw.gnmi_address = (next(sw_ips), int(addr["gnmi_port"]))
+            else:
+                sw.gnmi_address = (str(addr["host"]), port("switch", "gnmi_port"))
+            sw.address = sw.gnmi_address[0]
+            counter["switch"] += 1
+            fleet.add_switch(sw)
+            outs = take_outlets(s.get("outlet"), sw.id)
+            if outs:
+                sw.pdu, sw.outlet = outs[0]
+            switches.append(sw)
+        next_port = {sw.id: 1 for sw in switches}
+        sw_turn = 0
+
+        def take_port(peer: str) -> tuple[str, str] | None:
+            nonlocal sw_turn
+            if not switches:
+                return None
+            for _ in range(len(switches)):
+                sw = switches[sw_turn % len(switches)]
+                sw_turn += 1
+                pname = f"Ethernet{next_port[sw.id]}"
+                if pname in sw.ports:
+                    next_port[sw.id] += 1
+                    sw.ports[pname].peer = peer
+                    sw.ports[pname].description = peer
+                    return sw.id, pname
+            raise TopologyError(f"rack {rid}: switches have no free port for {peer}")
+
+        for group in r.get("nodes") or []:
+            model = str(group.get("model", "hgx-h100-8gpu"))
+            if model not in MODELS:
+                raise TopologyError(f"unknown node model {model!r}; known: {sorted(MODELS)}")
+            if "id" in group:
+                ids = [str(group["id"])]
+            else:
+                prefix = str(group.get("prefix", f"{rid}-node"))
+                ids = [f"{prefix}-{i}" for i in range(1, int(group.get("count", 1)) + 1)]
+            for nid in ids:
+                if nid in fleet.nodes:
+                    raise TopologyError(f"duplicate node id {nid}")
+                node = Node(
+                    nid,
+                    model,
+                    rid,
+                    seed=fleet.seed,
+                    power_state=str(group.get("power_state", defaults.get("power_state", "On"))),
+                    power_delay_s=float(group.get("power_delay_s", delay)),
+                )
+                node.bmc_user = str(group.get("bmc_user", bmc.get("user", "admin")))
+                node.bmc_password = str(group.get("bmc_password", bmc.get("password", "password")))
+                node.ipmi_user, node.ipmi_password = node.bmc_user, node.bmc_password
+                if group.get("installed_os"):
+                    node.installed_os = str(group["installed_os"])
+                if mode == "loopback":
+                    ip = next(node_ips)
+                else:
+                    ip = str(addr["host"])
+                node.redfish_address = (ip, port("node", "redfish_http_port"))
+                node.redfish_https_address = (ip, port("node", "redfish_https_port"))
+                node.telemetry_address = (ip, port("node", "telemetry_port"))
+                node.ipmi_address = (ip, port("node", "ipmi_port"))
+                counter["node"] += 1
+                fleet.add_node(node)
+                outs = take_outlets(group.get("outlet"), nid)
+                node.pdu, node.outlet = outs[0]
+                mp = take_port(f"{nid}/BMC")
+                if mp:
+                    node.mgmt_switch, node.mgmt_port = mp
+                for nic in node.nics:
+                    tp = take_port(f"{nid}/{nic.name}")
+                    if tp:
+                        nic.switch, nic.switch_port = tp
+    return fleet
+
+
+def describe(fleet: Fleet) -> list[dict]:
+    """One row per node: where it is and how to reach it."""
+    rows = []
+    for n in fleet.nodes.values():
+        rows.append(
+            {
+                "id": n.id,
+                "model": n.model,
+                "rack": n.rack,
+                "pdu": f"{n.pdu}/{n.outlet}",
+                "switch": f"{n.mgmt_switch}/{n.mgmt_port}",
+                "redfish": f"http://{n.redfish_address[0]}:{n.redfish_address[1]}" if n.redfish_address else None,
+                "redfish_https": f"https://{n.redfish_https_address[0]}:{n.redfish_https_address[1]}"
+                if n.redfish_https_address
+                else None,
+                "metrics": f"http://{n.telemetry_address[0]}:{n.telemetry_address[1]}/metrics"
+                if (n.telemetry_address and n.gpus)
+                else None,
+                "ipmi": f"{n.ipmi_address[0]}:{n.ipmi_address[1]}" if n.ipmi_address else None,
+                "power": n.power_state,
+            }
+        )
+    return rows
