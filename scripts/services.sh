@@ -1,0 +1,454 @@
+#!/usr/bin/env bash
+# Local services for gpufleet's integration tests.
+#
+#   scripts/services.sh up     [SERVICE...]   install if missing, start, create test users; print exports
+#   scripts/services.sh down   [SERVICE...]   stop what this script started
+#   scripts/services.sh status [SERVICE...]   one line per service; exit 3 if one is stopped
+#   scripts/services.sh env    [SERVICE...]   print the shell exports (starts nothing)
+#   scripts/services.sh reset  [SERVICE...]   stop and delete the service's data
+#
+# Services: postgres. Each service is a set of functions named <service>_up, _down, _status,
+# _env and _reset; add one to ALL_SERVICES to manage it. A service whose URL variable is already
+# set in the environment (e.g. GPUFLEET_TEST_POSTGRES_URL) is used as it is and nothing is started.
+#
+# Everything lives under ${GPUFLEET_SERVICES_DIR:-$HOME/.cache/gpufleet/services}; `up` writes the
+# exports to $GPUFLEET_SERVICES_DIR/env (source it). Servers listen on 127.0.0.1 only.
+# Progress goes to stderr; stdout carries only the exports, so `eval "$(scripts/services.sh up)"`
+# works too.
+set -euo pipefail
+
+if [[ -z ${HOME:-} ]]; then
+	HOME=$(getent passwd "$(id -u)" | cut -d: -f6)
+fi
+SERVICES_DIR=${GPUFLEET_SERVICES_DIR:-$HOME/.cache/gpufleet/services}
+ENV_FILE=$SERVICES_DIR/env
+# Seconds to wait for a server to accept connections, and for apt-get to finish.
+READY_TIMEOUT=${GPUFLEET_SERVICES_TIMEOUT:-30}
+APT_TIMEOUT=${GPUFLEET_APT_TIMEOUT:-900}
+ALL_SERVICES=(postgres)
+
+# ---------------------------------------------------------------------------------------------
+# Common helpers
+
+log() { printf 'services: %s\n' "$*" >&2; }
+die() {
+	printf 'services: error: %s\n' "$*" >&2
+	exit 1
+}
+is_root() { [[ $(id -u) == 0 ]]; }
+
+# Single-quote a value for a POSIX shell.
+shell_quote() { printf "'%s'" "${1//\'/\'\\\'\'}"; }
+
+# Print the last lines of a log file to stderr, to explain a failure.
+log_tail() {
+	local file=$1
+	if [[ -r $file ]]; then
+		printf 'services: --- last lines of %s ---\n' "$file" >&2
+		tail -n "${2:-30}" "$file" >&2 || true
+		printf 'services: ---\n' >&2
+	fi
+}
+
+# True when something accepts TCP connections on 127.0.0.1:PORT.
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# Install the Debian packages among "$@" that dpkg says are missing, with one `apt-get update`
+# per run of this script, quietly and without questions.
+APT_UPDATED=0
+ensure_packages() {
+	local missing=() p
+	for p in "$@"; do
+		dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+	done
+	((${#missing[@]} > 0)) || return 0
+	command -v apt-get >/dev/null 2>&1 ||
+		die "packages ${missing[*]} are needed and there is no apt-get: install them by hand"
+	local sudo=()
+	if ! is_root; then
+		if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+			sudo=(sudo -n)
+		else
+			die "packages ${missing[*]} are needed: run 'sudo apt-get install ${missing[*]}' and retry"
+		fi
+	fi
+	mkdir -p "$SERVICES_DIR"
+	local apt_log=$SERVICES_DIR/apt.log
+	local apt=("${sudo[@]}" env DEBIAN_FRONTEND=noninteractive timeout "$APT_TIMEOUT" apt-get -q -y
+		-o DPkg::Lock::Timeout=120 -o Dpkg::Use-Pty=0
+		-o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold)
+	local start=$SECONDS
+	if ((APT_UPDATED == 0)); then
+		log "apt-get update (to install ${missing[*]})"
+		"${apt[@]}" update </dev/null >"$apt_log" 2>&1 || {
+			log_tail "$apt_log"
+			die "apt-get update failed (exit above; full log in $apt_log)"
+		}
+		APT_UPDATED=1
+	fi
+	log "installing Debian packages: ${missing[*]}"
+	"${apt[@]}" install --no-install-recommends "${missing[@]}" </dev/null >>"$apt_log" 2>&1 || {
+		log_tail "$apt_log"
+		die "apt-get install ${missing[*]} failed or ran past ${APT_TIMEOUT}s (full log in $apt_log)"
+	}
+	log "installed ${missing[*]} in $((SECONDS - start))s"
+}
+
+# Run "$@" until it succeeds or TIMEOUT seconds pass. Returns 1 on timeout.
+wait_until() {
+	local timeout=$1
+	shift
+	local deadline=$((SECONDS + timeout))
+	until "$@"; do
+		((SECONDS < deadline)) || return 1
+		sleep 0.2
+	done
+}
+
+# ---------------------------------------------------------------------------------------------
+# PostgreSQL
+#
+# A private cluster: data in $GPUFLEET_SERVICES_DIR/postgres/data, log in .../postgres/server.log,
+# TCP on 127.0.0.1:$GPUFLEET_POSTGRES_PORT (default 55432), no Unix socket, password auth.
+# Test credentials: user gpufleet / password gpufleet (CREATEDB, so tests may create databases),
+# database gpufleet_test. Durability is traded for speed (fsync=off): this is test data.
+#
+# PostgreSQL refuses to run as root. As root it runs as the `postgres` user; when that user cannot
+# reach the services directory (root's home is usually mode 700) the cluster lives in
+# /var/lib/gpufleet/services-<hash>/postgres and $GPUFLEET_SERVICES_DIR/postgres is a symlink to it.
+
+PG_PORT=${GPUFLEET_POSTGRES_PORT:-55432}
+PG_TEST_USER=gpufleet
+PG_TEST_PASSWORD=gpufleet
+PG_TEST_DB=gpufleet_test
+
+postgres_local_url() {
+	printf 'postgres://%s:%s@127.0.0.1:%s/%s' "$PG_TEST_USER" "$PG_TEST_PASSWORD" "$PG_PORT" "$PG_TEST_DB"
+}
+
+# True when GPUFLEET_TEST_POSTGRES_URL names a server this script does not manage.
+postgres_external() {
+	[[ -n ${GPUFLEET_TEST_POSTGRES_URL:-} && $GPUFLEET_TEST_POSTGRES_URL != "$(postgres_local_url)" ]]
+}
+
+postgres_env() {
+	local url
+	if postgres_external; then url=$GPUFLEET_TEST_POSTGRES_URL; else url=$(postgres_local_url); fi
+	printf 'export GPUFLEET_TEST_POSTGRES_URL=%s\n' "$(shell_quote "$url")"
+}
+
+# Sets PG_USER and the as_pg runner: PostgreSQL runs as the caller, or as `postgres` under root.
+postgres_user() {
+	if is_root; then
+		PG_USER=postgres
+		getent passwd postgres >/dev/null ||
+			die "user 'postgres' does not exist (the postgresql package creates it)"
+		command -v runuser >/dev/null 2>&1 || die "runuser (util-linux) is needed to start PostgreSQL as root"
+	else
+		PG_USER=$(id -un)
+	fi
+}
+as_pg() {
+	if is_root; then
+		runuser -u "$PG_USER" -- "$@"
+	else
+		"$@"
+	fi
+}
+
+# Sets PG_BIN to the server's bin directory, installing PostgreSQL when no server is found.
+# An existing cluster needs the major version that created it.
+postgres_find_bin() {
+	local want=""
+	if [[ -n ${PG_DATA:-} && -f $PG_DATA/PG_VERSION ]]; then
+		want=$(<"$PG_DATA/PG_VERSION")
+	fi
+	PG_BIN=""
+	if [[ -n ${GPUFLEET_POSTGRES_BINDIR:-} ]]; then
+		PG_BIN=$GPUFLEET_POSTGRES_BINDIR
+	elif [[ -n $want ]]; then
+		[[ -x /usr/lib/postgresql/$want/bin/postgres ]] && PG_BIN=/usr/lib/postgresql/$want/bin
+	else
+		local d
+		while read -r d; do
+			[[ -x $d/postgres && -x $d/initdb && -x $d/pg_ctl ]] && PG_BIN=$d
+		done < <(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V)
+	fi
+	if [[ -z $PG_BIN && -z $want ]]; then
+		# Other layouts (e.g. a distribution that puts the server on PATH).
+		local p
+		p=$(command -v initdb 2>/dev/null || true)
+		[[ -n $p && -x $(dirname "$p")/postgres ]] && PG_BIN=$(dirname "$p")
+	fi
+	if [[ -z $PG_BIN ]]; then
+		if [[ -n $want ]]; then
+			ensure_packages "postgresql-$want"
+			PG_BIN=/usr/lib/postgresql/$want/bin
+		else
+			ensure_packages postgresql
+			PG_BIN=$(printf '%s\n' /usr/lib/postgresql/*/bin | sort -V | tail -n 1)
+		fi
+	fi
+	[[ -x $PG_BIN/postgres && -x $PG_BIN/pg_ctl && -x $PG_BIN/psql && -x $PG_BIN/pg_isready ]] ||
+		die "no usable PostgreSQL server in '$PG_BIN' (set GPUFLEET_POSTGRES_BINDIR to its bin directory)"
+}
+
+# Sets PG_DIR (real path), PG_DATA, PG_LOG, PG_PWFILE; creates the directory when CREATE=1.
+postgres_dirs() {
+	local create=${1:-0} link=$SERVICES_DIR/postgres real
+	if [[ -L $link ]]; then
+		real=$(readlink "$link")
+	elif [[ -d $link || $create == 0 ]] || ! is_root; then
+		real=$link
+	else
+		mkdir -p "$SERVICES_DIR"
+		if runuser -u "$PG_USER" -- test -x "$SERVICES_DIR" 2>/dev/null; then
+			real=$link
+		else
+			local key
+			key=$(cd "$SERVICES_DIR" && pwd -P | sha256sum | cut -c1-12)
+			real=/var/lib/gpufleet/services-$key/postgres
+			log "user $PG_USER cannot reach $SERVICES_DIR: keeping the cluster in $real (linked from $link)"
+			mkdir -p "$(dirname "$real")"
+			ln -s "$real" "$link"
+		fi
+	fi
+	if [[ $create == 1 ]]; then
+		mkdir -p "$real"
+		if is_root; then chown "$PG_USER:" "$real"; fi
+		chmod 700 "$real"
+		as_pg test -w "$real" || die "user $PG_USER cannot write $real"
+	fi
+	PG_DIR=$real
+	PG_DATA=$real/data
+	PG_LOG=$real/server.log
+	PG_PWFILE=$real/superuser-password
+}
+
+# Prints the postmaster's pid when our cluster is running. A postmaster.pid left by a killed
+# server or a reboot (the pid gone, or reused by another program) does not count.
+postgres_pid() {
+	local pidfile=$PG_DATA/postmaster.pid pid cwd
+	[[ -r $pidfile ]] || return 1
+	read -r pid <"$pidfile" || return 1
+	[[ $pid =~ ^[0-9]+$ && -d /proc/$pid ]] || return 1
+	[[ $(cat "/proc/$pid/comm" 2>/dev/null) == postgres* ]] || return 1
+	cwd=$(readlink "/proc/$pid/cwd" 2>/dev/null) || return 1
+	[[ $cwd == "$(cd "$PG_DATA" && pwd -P)" ]] || return 1
+	printf '%s\n' "$pid"
+}
+
+postgres_admin_psql() {
+	PGPASSWORD=$(<"$PG_PWFILE") PGCONNECT_TIMEOUT=5 timeout 60 \
+		"$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres "$@"
+}
+
+postgres_ready() { "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT" -t 1 >/dev/null 2>&1; }
+
+postgres_check_external() {
+	local url=$GPUFLEET_TEST_POSTGRES_URL psql
+	psql=$(command -v psql 2>/dev/null || true)
+	if [[ -z $psql ]]; then
+		log "postgres: using GPUFLEET_TEST_POSTGRES_URL as given (no psql here to check it)"
+		return 0
+	fi
+	if PGCONNECT_TIMEOUT=5 timeout 30 "$psql" -X -q -w -At "$url" -c 'select 1' >/dev/null 2>"$SERVICES_DIR/postgres-check.log"; then
+		log "postgres: using the server in GPUFLEET_TEST_POSTGRES_URL (nothing started)"
+	else
+		log_tail "$SERVICES_DIR/postgres-check.log" 5
+		die "postgres: GPUFLEET_TEST_POSTGRES_URL is set but 'select 1' fails there; fix the URL or unset it to use a local server"
+	fi
+}
+
+postgres_up() {
+	if postgres_external; then
+		mkdir -p "$SERVICES_DIR"
+		postgres_check_external
+		return 0
+	fi
+	postgres_user
+	postgres_dirs 1
+	postgres_find_bin
+
+	if [[ ! -f $PG_DATA/PG_VERSION ]]; then
+		local start=$SECONDS
+		log "postgres: creating a cluster in $PG_DATA"
+		rm -rf "$PG_DATA"
+		(umask 077 && head -c 24 /dev/urandom | base64 | tr -d '/+=\n' >"$PG_PWFILE")
+		if is_root; then chown "$PG_USER:" "$PG_PWFILE"; fi
+		as_pg "$PG_BIN/initdb" -D "$PG_DATA" -U postgres --pwfile="$PG_PWFILE" -E UTF8 --locale=C.UTF-8 \
+			--auth-host=scram-sha-256 --auth-local=peer >"$PG_DIR/initdb.log" 2>&1 || {
+			log_tail "$PG_DIR/initdb.log"
+			die "postgres: initdb failed (log: $PG_DIR/initdb.log)"
+		}
+		as_pg tee -a "$PG_DATA/postgresql.conf" >/dev/null <<-'EOF'
+
+			# gpufleet test cluster: disposable data, tuned for speed.
+			listen_addresses = '127.0.0.1'
+			unix_socket_directories = ''
+			max_connections = 200
+			fsync = off
+			synchronous_commit = off
+			full_page_writes = off
+			log_min_messages = warning
+			log_line_prefix = '%m [%p] %q%u@%d '
+		EOF
+		log "postgres: cluster created in $((SECONDS - start))s"
+	fi
+
+	local pid
+	if pid=$(postgres_pid); then
+		log "postgres: already running (pid $pid)"
+	else
+		if [[ -e $PG_DATA/postmaster.pid ]]; then
+			log "postgres: removing stale postmaster.pid (its server is not running)"
+			rm -f "$PG_DATA/postmaster.pid"
+		fi
+		if port_in_use "$PG_PORT"; then
+			die "postgres: 127.0.0.1:$PG_PORT is taken by another program; stop it, or set GPUFLEET_POSTGRES_PORT to a free port"
+		fi
+		# Keep the log from growing without bound across many runs.
+		if [[ -f $PG_LOG ]] && (($(stat -c %s "$PG_LOG") > 10485760)); then
+			as_pg mv -f "$PG_LOG" "$PG_LOG.old"
+		fi
+		log "postgres: starting on 127.0.0.1:$PG_PORT ($PG_BIN)"
+		as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -W -s \
+			-o "-c port=$PG_PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories=''" start \
+			</dev/null >/dev/null 2>&1 9>&- || {
+			log_tail "$PG_LOG"
+			die "postgres: pg_ctl start failed (log: $PG_LOG)"
+		}
+	fi
+	if ! wait_until "$READY_TIMEOUT" postgres_ready; then
+		log_tail "$PG_LOG"
+		die "postgres: not accepting connections on 127.0.0.1:$PG_PORT after ${READY_TIMEOUT}s (log: $PG_LOG; if the data is damaged, 'scripts/services.sh reset postgres')"
+	fi
+	pid=$(postgres_pid) || {
+		log_tail "$PG_LOG"
+		die "postgres: something answers on 127.0.0.1:$PG_PORT but it is not the cluster in $PG_DATA; set GPUFLEET_POSTGRES_PORT to a free port"
+	}
+
+	postgres_admin_psql -f - <<-EOF || die "postgres: could not create the test user and database (log: $PG_LOG)"
+		DO \$\$ BEGIN
+		  IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$PG_TEST_USER') THEN
+		    CREATE ROLE $PG_TEST_USER LOGIN;
+		  END IF;
+		END \$\$;
+		ALTER ROLE $PG_TEST_USER LOGIN CREATEDB PASSWORD '$PG_TEST_PASSWORD';
+		SELECT 'CREATE DATABASE $PG_TEST_DB OWNER $PG_TEST_USER'
+		  WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '$PG_TEST_DB') \gexec
+	EOF
+	log "postgres: ready (pid $pid) at $(postgres_local_url)"
+}
+
+postgres_down() {
+	postgres_user
+	postgres_dirs 0
+	[[ -d $PG_DATA ]] || {
+		log "postgres: no cluster in $PG_DATA"
+		return 0
+	}
+	local pid
+	if ! pid=$(postgres_pid); then
+		log "postgres: not running"
+		[[ -e $PG_DATA/postmaster.pid ]] && rm -f "$PG_DATA/postmaster.pid"
+		return 0
+	fi
+	postgres_find_bin
+	log "postgres: stopping (pid $pid)"
+	if ! as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -m fast -w -t "$READY_TIMEOUT" -s stop </dev/null >/dev/null 2>&1; then
+		log "postgres: fast shutdown took over ${READY_TIMEOUT}s; stopping immediately"
+		as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -m immediate -w -t "$READY_TIMEOUT" -s stop </dev/null >/dev/null 2>&1 || {
+			log_tail "$PG_LOG"
+			die "postgres: could not stop pid $pid"
+		}
+	fi
+	log "postgres: stopped"
+}
+
+postgres_status() {
+	if postgres_external; then
+		echo "postgres: external  $GPUFLEET_TEST_POSTGRES_URL (GPUFLEET_TEST_POSTGRES_URL)"
+		return 0
+	fi
+	postgres_user
+	postgres_dirs 0
+	local pid
+	if pid=$(postgres_pid); then
+		echo "postgres: running   pid $pid  $(postgres_local_url)  data $PG_DATA"
+	else
+		echo "postgres: stopped   data $PG_DATA"
+		return 3
+	fi
+}
+
+postgres_reset() {
+	postgres_down
+	postgres_dirs 0
+	local link=$SERVICES_DIR/postgres
+	log "postgres: deleting $PG_DIR"
+	rm -rf "$PG_DIR"
+	[[ -L $link ]] && rm -f "$link"
+	return 0
+}
+
+# ---------------------------------------------------------------------------------------------
+# Dispatch
+
+write_env_file() {
+	mkdir -p "$SERVICES_DIR"
+	local tmp=$ENV_FILE.tmp.$$ svc
+	{
+		echo "# gpufleet test services; written by scripts/services.sh up. Source this file."
+		for svc in "${ALL_SERVICES[@]}"; do "${svc}_env"; done
+	} >"$tmp"
+	mv -f "$tmp" "$ENV_FILE"
+}
+
+# Serialises up/down/reset on one services directory. Daemons must be started with `9>&-` so that
+# they do not inherit (and hold) the lock.
+with_lock() {
+	mkdir -p "$SERVICES_DIR"
+	exec 9>"$SERVICES_DIR/.lock"
+	flock -w 300 9 || die "another scripts/services.sh has held $SERVICES_DIR/.lock for 300s"
+}
+
+usage() {
+	sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//' >&2
+	exit 2
+}
+
+main() {
+	(($# >= 1)) || usage
+	local cmd=$1 svc rc=0
+	shift
+	local services=("$@")
+	((${#services[@]} > 0)) || services=("${ALL_SERVICES[@]}")
+	for svc in "${services[@]}"; do
+		[[ " ${ALL_SERVICES[*]} " == *" $svc "* ]] || die "unknown service '$svc' (known: ${ALL_SERVICES[*]})"
+	done
+	case $cmd in
+	up)
+		with_lock
+		for svc in "${services[@]}"; do "${svc}_up"; done
+		write_env_file
+		log "exports written to $ENV_FILE"
+		for svc in "${services[@]}"; do "${svc}_env"; done
+		;;
+	down | reset)
+		with_lock
+		for svc in "${services[@]}"; do "${svc}_${cmd}"; done
+		;;
+	status)
+		for svc in "${services[@]}"; do "${svc}_status" || rc=3; done
+		return "$rc"
+		;;
+	env)
+		for svc in "${services[@]}"; do "${svc}_env"; done
+		;;
+	-h | --help | help) usage ;;
+	*) die "unknown command '$cmd' (use up, down, status, env or reset)" ;;
+	esac
+}
+
+main "$@"
