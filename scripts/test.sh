@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# THE project test command: starts the local services (scripts/services.sh up), then runs every
+# Rust test target of the workspace and the Python checks (scripts/test-python.sh, when present).
+# Stops at the first failing stage.
+#
+# Environment:
+#   CARGO_TARGET_DIR            build directory; default $HOME/.cache/gpufleet/target, shared by
+#                               every clone on the machine so builds stay warm
+#   GPUFLEET_SERVICES_DIR       where services keep data and the env file (see scripts/services.sh)
+#   GPUFLEET_TEST_POSTGRES_URL  use this PostgreSQL instead of starting one
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+# shellcheck source=scripts/lib/stage.sh
+. scripts/lib/stage.sh
+STAGE_PREFIX='==> test'
+
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/gpufleet/target}
+SERVICES_DIR=${GPUFLEET_SERVICES_DIR:-$HOME/.cache/gpufleet/services}
+total_start=$SECONDS
+
+stage services bash scripts/services.sh up
+# shellcheck disable=SC1091
+. "$SERVICES_DIR/env"
+echo "GPUFLEET_TEST_POSTGRES_URL=$GPUFLEET_TEST_POSTGRES_URL"
+
+if [[ -f Cargo.toml ]]; then
+	stage rust cargo test --workspace --all-targets
+else
+	stage_skip rust "no Cargo.toml"
+fi
+
+if [[ -f scripts/test-python.sh ]]; then
+	stage python bash scripts/test-python.sh
+else
+	stage_skip python "no scripts/test-python.sh"
+fi
+
+stage_summary
+printf '%s: all stages passed in %ds\n' "$STAGE_PREFIX" "$((SECONDS - total_start))"
