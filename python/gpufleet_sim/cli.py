@@ -95,7 +95,7 @@ def _load_extra_faces(fleet) -> None:  # noqa: ANN001
         except ImportError as e:
             console.print(f"[yellow]{mod} face not loaded: {e}[/yellow]")
             continue
-        reg = getattr(m, "register", None)
+        reg = getattr(m, "install", None) or getattr(m, "register", None)
         if reg is not None:
             reg(fleet)
 

@@ -1,0 +1,139 @@
+"""pytest fixtures that start simulated nodes (the "test stubs" other test suites use).
+
+Load them with ``pytest_plugins = ["gpufleet_sim.testing"]`` in a conftest.py.
+
+``sim_fleet(nodes=2, model="hgx-h100-8gpu", racks=1, ...)`` starts a fleet in a
+background thread on free ports of 127.0.0.1 and returns a ``SimFleet`` with the
+fleet, the server (its fault manager) and helpers that build URLs.  Everything
+stops when the test ends.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from .model import Fleet, Node
+from .server import FleetServer, ThreadedFleet
+from .topology import build
+
+
+def topology_dict(
+    nodes: int = 2,
+    model: str = "hgx-h100-8gpu",
+    racks: int = 1,
+    *,
+    seed: int = 0,
+    power_delay_s: float = 0.0,
+    power_state: str = "On",
+    extra_nodes: list[dict] | None = None,
+) -> dict:
+    """A topology with ``nodes`` nodes per rack, every listener on a free port of 127.0.0.1."""
+    rack_list = []
+    for r in range(racks):
+        rid = f"rack-{chr(ord('a') + r)}"
+        groups: list[dict] = (
+            [{"count": nodes, "model": model, "prefix": f"{rid}-n", "power_state": power_state}] if nodes else []
+        )
+        if r == 0 and extra_nodes:
+            groups += extra_nodes
+        rack_list.append(
+            {
+                "id": rid,
+                "pdus": [{"id": f"{rid}-pdu", "outlets": max(24, nodes + 4)}],
+                "switches": [{"id": f"{rid}-leaf", "ports": max(48, nodes * 12 + 4)}],
+                "nodes": groups,
+            }
+        )
+    return {
+        "seed": seed,
+        "addressing": {
+            "mode": "port",
+            "host": "127.0.0.1",
+            "redfish_http_port": 0,
+            "redfish_https_port": 0,
+            "telemetry_port": 0,
+            "ipmi_port": 0,
+            "gnmi_port": 0,
+        },
+        "defaults": {"power_delay_s": power_delay_s},
+        "racks": rack_list,
+    }
+
+
+@dataclass
+class SimFleet:
+    fleet: Fleet
+    runner: ThreadedFleet
+
+    @property
+    def server(self) -> FleetServer:
+        assert self.runner.server is not None
+        return self.runner.server
+
+    @property
+    def nodes(self) -> list[Node]:
+        return list(self.fleet.nodes.values())
+
+    def node(self, i: int | str = 0) -> Node:
+        return self.fleet.nodes[i] if isinstance(i, str) else self.nodes[i]
+
+    def url(self, node: Node | int | str = 0, https: bool = False) -> str:
+        n = node if isinstance(node, Node) else self.node(node)
+        a = n.redfish_https_address if https else n.redfish_address
+        assert a is not None
+        return f"{'https' if https else 'http'}://{a[0]}:{a[1]}"
+
+    def metrics_url(self, node: Node | int | str = 0) -> str:
+        n = node if isinstance(node, Node) else self.node(node)
+        assert n.telemetry_address is not None
+        return f"http://{n.telemetry_address[0]}:{n.telemetry_address[1]}/metrics"
+
+    def control_url(self) -> str:
+        a = self.server.control_address
+        assert a is not None
+        return f"http://{a[0]}:{a[1]}"
+
+    def inject(self, kind: str, target: str, **params: Any):  # noqa: ANN201
+        return self.runner.call(lambda: self.server.faults.inject(kind, target, **params))
+
+    def clear(self, fault_id: str):  # noqa: ANN201
+        return self.runner.call(lambda: self.server.faults.clear(fault_id))
+
+
+def start_fleet(topology: dict, **server_kwargs: Any) -> SimFleet:
+    fleet = build(topology)
+    server_kwargs.setdefault("update_duration_s", 0.5)
+    server_kwargs.setdefault("control", ("127.0.0.1", 0))
+    server_kwargs.setdefault("tick_s", 0.1)
+    runner = ThreadedFleet(fleet, **server_kwargs)
+    runner.start()
+    return SimFleet(fleet, runner)
+
+
+@pytest.fixture
+def sim_fleet() -> Iterator[Any]:
+    """Factory: ``sim_fleet(nodes=2, model=..., racks=1, **server_kwargs)`` -> SimFleet."""
+    started: list[SimFleet] = []
+
+    def make(
+        nodes: int = 2, model: str = "hgx-h100-8gpu", racks: int = 1, *, topology: dict | None = None, **kwargs: Any
+    ) -> SimFleet:
+        topo_keys = {"seed", "power_delay_s", "power_state", "extra_nodes"}
+        tkw = {k: kwargs.pop(k) for k in list(kwargs) if k in topo_keys}
+        sf = start_fleet(topology or topology_dict(nodes, model, racks, **tkw), **kwargs)
+        started.append(sf)
+        return sf
+
+    yield make
+    for sf in started:
+        sf.runner.stop()
+
+
+@pytest.fixture
+def sim_node(sim_fleet: Any) -> SimFleet:
+    """One HGX H100 node, power changes immediate."""
+    return sim_fleet(1)
