@@ -641,7 +641,7 @@ class Node:
     def _runaway_extra(self) -> float:
         if not self.thermal_runaway:
             return 0.0
-        return min(60.0, 2.0 * (time.monotonic() - self.thermal_runaway_since) + 15.0)
+        return min(70.0, 3.0 * (time.monotonic() - self.thermal_runaway_since) + 45.0)
 
     def record_xid(self, gpu_index: int, xid: int, message: str, severity: str = "Warning") -> None:
         g = self.gpus[gpu_index]

@@ -20,7 +20,11 @@ def wait_for(pred, timeout=10.0, step=0.1):
 def client(request, sim_fleet):
     sf = sim_fleet(1, power_delay_s=0.3)
     https = request.param.startswith("https")
-    auth = sushy.auth.SessionAuth("admin", "password") if "session" in request.param else sushy.auth.BasicAuth("admin", "password")
+    auth = (
+        sushy.auth.SessionAuth("admin", "password")
+        if "session" in request.param
+        else sushy.auth.BasicAuth("admin", "password")
+    )
     root = sushy.Sushy(sf.url(0, https=https) + "/redfish/v1", auth=auth, verify=False)
     yield sf, root
     # log out while the BMC still runs (sushy would retry for a minute at garbage collection)

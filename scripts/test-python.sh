@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The Python part of the project's tests: lint, format check, pytest.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+if [[ -x scripts/deps-python.sh ]]; then scripts/deps-python.sh; fi
+VENV="$(scripts/python-env.sh)"
+export PATH="$VENV/bin:$PATH"
+export NO_PROXY="${NO_PROXY:-127.0.0.1,localhost}"
+echo "== ruff check python"
+ruff check python
+echo "== ruff format --check python"
+ruff format --check python
+echo "== pytest python/tests"
+cd python
+pytest tests -v -rfEs --durations=10 -p no:cacheprovider "$@"
