@@ -18,7 +18,17 @@ use std::str::FromStr;
 use crate::lifecycle::NodeState;
 
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
 )]
 #[serde(rename_all = "snake_case")]
 pub enum AssetKind {
@@ -66,7 +76,9 @@ impl AssetKind {
         match self {
             AssetKind::Rack => &[],
             AssetKind::Node | AssetKind::Switch | AssetKind::Pdu => &[AssetKind::Rack],
-            AssetKind::Gpu | AssetKind::Nic | AssetKind::Disk | AssetKind::Bmc => &[AssetKind::Node],
+            AssetKind::Gpu | AssetKind::Nic | AssetKind::Disk | AssetKind::Bmc => {
+                &[AssetKind::Node]
+            }
             AssetKind::Outlet => &[AssetKind::Pdu],
         }
     }
@@ -371,8 +383,14 @@ mod tests {
 
     #[test]
     fn mac_normalisation() {
-        assert_eq!(normalize_mac("0C-42-A1-00-00-0F").unwrap(), "0c:42:a1:00:00:0f");
-        assert_eq!(normalize_mac("0c42.a100.000f").unwrap(), "0c:42:a1:00:00:0f");
+        assert_eq!(
+            normalize_mac("0C-42-A1-00-00-0F").unwrap(),
+            "0c:42:a1:00:00:0f"
+        );
+        assert_eq!(
+            normalize_mac("0c42.a100.000f").unwrap(),
+            "0c:42:a1:00:00:0f"
+        );
         assert!(normalize_mac("0c:42:a1:00:00").is_err());
         assert!(normalize_mac("zz:42:a1:00:00:0f").is_err());
     }
@@ -387,11 +405,8 @@ mod tests {
 
     #[test]
     fn all_errors_are_reported() {
-        let errs = validate_config(
-            AssetKind::Bmc,
-            &json!({"protocol": "telnet", "model": 3}),
-        )
-        .unwrap_err();
+        let errs = validate_config(AssetKind::Bmc, &json!({"protocol": "telnet", "model": 3}))
+            .unwrap_err();
         assert_eq!(errs.len(), 3, "{errs:?}");
         assert!(validate_config(AssetKind::Gpu, &json!({"uuid": "1234"})).is_err());
         assert!(validate_config(AssetKind::Node, &json!([1])).is_err());
@@ -400,7 +415,10 @@ mod tests {
     #[test]
     fn secrets_are_taken_out_of_configuration() {
         let mut c = json!({"address": "x", "username": "root", "password": "calvin"});
-        assert_eq!(take_secret(AssetKind::Bmc, &mut c).as_deref(), Some("calvin"));
+        assert_eq!(
+            take_secret(AssetKind::Bmc, &mut c).as_deref(),
+            Some("calvin")
+        );
         assert!(c.get("password").is_none());
         assert_eq!(c["credential_set"], true);
         let mut n = json!({"password": "not a secret field for nodes"});

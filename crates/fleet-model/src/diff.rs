@@ -69,7 +69,11 @@ fn walk(path: &str, old: &Value, new: &Value, out: &mut Vec<Change>) {
         }
         (x, y) if x == y => {}
         (x, y) => out.push(Change {
-            path: if path.is_empty() { "/".into() } else { path.into() },
+            path: if path.is_empty() {
+                "/".into()
+            } else {
+                path.into()
+            },
             op: ChangeOp::Replace,
             old: Some(x.clone()),
             new: Some(y.clone()),
@@ -125,15 +129,31 @@ mod tests {
 
     #[test]
     fn nested_changes_have_pointer_paths() {
-        let a = json!({"bios": {"SriovEnable": "Disabled", "Boot/Mode": "Uefi"}, "driver": "550.54"});
+        let a =
+            json!({"bios": {"SriovEnable": "Disabled", "Boot/Mode": "Uefi"}, "driver": "550.54"});
         let b = json!({"bios": {"SriovEnable": "Enabled", "Boot/Mode": "Uefi"}, "cuda": "12.4"});
         let d = diff(&a, &b);
         assert_eq!(
             d,
             vec![
-                Change { path: "/bios/SriovEnable".into(), op: ChangeOp::Replace, old: Some(json!("Disabled")), new: Some(json!("Enabled")) },
-                Change { path: "/cuda".into(), op: ChangeOp::Add, old: None, new: Some(json!("12.4")) },
-                Change { path: "/driver".into(), op: ChangeOp::Remove, old: Some(json!("550.54")), new: None },
+                Change {
+                    path: "/bios/SriovEnable".into(),
+                    op: ChangeOp::Replace,
+                    old: Some(json!("Disabled")),
+                    new: Some(json!("Enabled"))
+                },
+                Change {
+                    path: "/cuda".into(),
+                    op: ChangeOp::Add,
+                    old: None,
+                    new: Some(json!("12.4"))
+                },
+                Change {
+                    path: "/driver".into(),
+                    op: ChangeOp::Remove,
+                    old: Some(json!("550.54")),
+                    new: None
+                },
             ]
         );
         assert_eq!(apply(&a, &d), b);

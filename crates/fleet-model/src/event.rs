@@ -64,9 +64,23 @@ mod tests {
 
     #[test]
     fn envelope_has_cloudevents_attributes() {
-        let e = CloudEvent::new(types::CONFIG_CHANGED, "node-1", "2026-01-01T00:00:00Z".into(), serde_json::json!({"v": 2}));
+        let e = CloudEvent::new(
+            types::CONFIG_CHANGED,
+            "node-1",
+            "2026-01-01T00:00:00Z".into(),
+            serde_json::json!({"v": 2}),
+        );
         let v = serde_json::to_value(&e).unwrap();
-        for k in ["specversion", "id", "source", "type", "subject", "time", "datacontenttype", "data"] {
+        for k in [
+            "specversion",
+            "id",
+            "source",
+            "type",
+            "subject",
+            "time",
+            "datacontenttype",
+            "data",
+        ] {
             assert!(v.get(k).is_some(), "missing {k}");
         }
         assert_eq!(v["specversion"], "1.0");

@@ -262,7 +262,11 @@ struct Ctx {
 
 impl Ctx {
     fn err(&mut self, line: usize, item: &str, message: impl Into<String>) {
-        self.errors.push(ImportError { line, item: item.to_string(), message: message.into() });
+        self.errors.push(ImportError {
+            line,
+            item: item.to_string(),
+            message: message.into(),
+        });
     }
 
     fn add(&mut self, a: PlannedAsset, item: &str) {
@@ -275,7 +279,11 @@ impl Ctx {
             }
         }
         if !self.names.insert((a.kind, a.name.clone())) {
-            self.err(a.line, item, format!("{} '{}' appears more than once in the file", a.kind, a.name));
+            self.err(
+                a.line,
+                item,
+                format!("{} '{}' appears more than once in the file", a.kind, a.name),
+            );
         }
         match validate_config(a.kind, &a.config) {
             Ok(cfg) => self.plan.assets.push(PlannedAsset { config: cfg, ..a }),
@@ -325,9 +333,18 @@ fn parse_yaml(text: &str) -> Result<ImportPlan, Vec<ImportError>> {
     };
     let lines = yaml_item_lines(text);
     let line_of = |sec: &str, i: usize| lines.get(sec).and_then(|v| v.get(i)).copied().unwrap_or(0);
-    let mut ctx = Ctx { errors: vec![], plan: ImportPlan::default(), names: BTreeSet::new() };
+    let mut ctx = Ctx {
+        errors: vec![],
+        plan: ImportPlan::default(),
+        names: BTreeSet::new(),
+    };
 
-    fn typed<T: serde::de::DeserializeOwned>(v: &Value, ctx: &mut Ctx, line: usize, item: &str) -> Option<T> {
+    fn typed<T: serde::de::DeserializeOwned>(
+        v: &Value,
+        ctx: &mut Ctx,
+        line: usize,
+        item: &str,
+    ) -> Option<T> {
         match serde_json::from_value::<T>(v.clone()) {
             Ok(t) => Some(t),
             Err(e) => {
@@ -360,17 +377,23 @@ fn parse_yaml(text: &str) -> Result<ImportPlan, Vec<ImportError>> {
     }
     for (i, v) in file.pdus.iter().enumerate() {
         let (line, item) = (line_of("pdus", i), format!("pdus[{i}]"));
-        let Some(p) = typed::<PduItem>(v, &mut ctx, line, &item) else { continue };
+        let Some(p) = typed::<PduItem>(v, &mut ctx, line, &item) else {
+            continue;
+        };
         add_pdu(&mut ctx, line, &item, p);
     }
     for (i, v) in file.switches.iter().enumerate() {
         let (line, item) = (line_of("switches", i), format!("switches[{i}]"));
-        let Some(sw) = typed::<SwitchItem>(v, &mut ctx, line, &item) else { continue };
+        let Some(sw) = typed::<SwitchItem>(v, &mut ctx, line, &item) else {
+            continue;
+        };
         add_switch(&mut ctx, line, &item, sw);
     }
     for (i, v) in file.nodes.iter().enumerate() {
         let (line, item) = (line_of("nodes", i), format!("nodes[{i}]"));
-        let Some(n) = typed::<NodeItem>(v, &mut ctx, line, &item) else { continue };
+        let Some(n) = typed::<NodeItem>(v, &mut ctx, line, &item) else {
+            continue;
+        };
         add_node(&mut ctx, line, &item, n);
     }
     finish(ctx)
@@ -379,7 +402,11 @@ fn parse_yaml(text: &str) -> Result<ImportPlan, Vec<ImportError>> {
 fn add_pdu(ctx: &mut Ctx, line: usize, item: &str, p: PduItem) {
     ctx.reference(AssetKind::Rack, &p.rack);
     if p.outlets == 0 || p.outlets > 128 {
-        ctx.err(line, item, format!("pdu '{}': outlets must be between 1 and 128", p.name));
+        ctx.err(
+            line,
+            item,
+            format!("pdu '{}': outlets must be between 1 and 128", p.name),
+        );
     }
     ctx.add(
         PlannedAsset {
@@ -443,7 +470,11 @@ fn add_node(ctx: &mut Ctx, line: usize, item: &str, n: NodeItem) {
         None => Map::new(),
         Some(Value::Object(m)) => m,
         Some(_) => {
-            ctx.err(line, item, format!("node '{}': 'config' must be a mapping", n.name));
+            ctx.err(
+                line,
+                item,
+                format!("node '{}': 'config' must be a mapping", n.name),
+            );
             Map::new()
         }
     };
@@ -508,7 +539,10 @@ fn add_node(ctx: &mut Ctx, line: usize, item: &str, n: NodeItem) {
         });
     }
     for (i, nic) in n.nics.iter().enumerate() {
-        let name = nic.name.clone().unwrap_or_else(|| format!("{}-nic{i}", n.name));
+        let name = nic
+            .name
+            .clone()
+            .unwrap_or_else(|| format!("{}-nic{i}", n.name));
         let mac = match normalize_mac(&nic.mac) {
             Ok(m) => m,
             Err(e) => {
@@ -539,11 +573,18 @@ fn add_node(ctx: &mut Ctx, line: usize, item: &str, n: NodeItem) {
                     attrs: obj(&[("port", s(port))]),
                 });
             }
-            (None, Some(_)) => ctx.err(line, item, format!("node '{}' nics[{i}]: 'port' given without 'switch'", n.name)),
+            (None, Some(_)) => ctx.err(
+                line,
+                item,
+                format!("node '{}' nics[{i}]: 'port' given without 'switch'", n.name),
+            ),
             (None, None) => {}
         }
     }
-    for (kind, list, word) in [(AssetKind::Gpu, &n.gpus, "gpu"), (AssetKind::Disk, &n.disks, "disk")] {
+    for (kind, list, word) in [
+        (AssetKind::Gpu, &n.gpus, "gpu"),
+        (AssetKind::Disk, &n.disks, "disk"),
+    ] {
         for (i, cfg) in list.iter().enumerate() {
             let name = cfg
                 .get("name")
@@ -581,19 +622,41 @@ fn finish(ctx: Ctx) -> Result<ImportPlan, Vec<ImportError>> {
 }
 
 const CSV_COLUMNS: [&str; 15] = [
-    "name", "rack", "model", "serial", "profile", "labels", "bmc_address", "bmc_protocol",
-    "bmc_username", "bmc_password", "pdu", "outlet", "mac", "switch", "port",
+    "name",
+    "rack",
+    "model",
+    "serial",
+    "profile",
+    "labels",
+    "bmc_address",
+    "bmc_protocol",
+    "bmc_username",
+    "bmc_password",
+    "pdu",
+    "outlet",
+    "mac",
+    "switch",
+    "port",
 ];
 
 fn parse_csv(text: &str) -> Result<ImportPlan, Vec<ImportError>> {
-    let mut rdr = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(text.as_bytes());
+    let mut rdr = csv::ReaderBuilder::new()
+        .trim(csv::Trim::All)
+        .from_reader(text.as_bytes());
     let headers = match rdr.headers() {
         Ok(h) => h.clone(),
         Err(e) => {
-            return Err(vec![ImportError { line: 1, item: "header".into(), message: format!("unreadable CSV header: {e}") }])
+            return Err(vec![ImportError {
+                line: 1,
+                item: "header".into(),
+                message: format!("unreadable CSV header: {e}"),
+            }])
         }
     };
-    let unknown: Vec<&str> = headers.iter().filter(|h| !CSV_COLUMNS.contains(h)).collect();
+    let unknown: Vec<&str> = headers
+        .iter()
+        .filter(|h| !CSV_COLUMNS.contains(h))
+        .collect();
     if !unknown.is_empty() || !headers.iter().any(|h| h == "name") {
         return Err(vec![ImportError {
             line: 1,
@@ -605,13 +668,24 @@ fn parse_csv(text: &str) -> Result<ImportPlan, Vec<ImportError>> {
             ),
         }]);
     }
-    let mut ctx = Ctx { errors: vec![], plan: ImportPlan { create_missing: true, ..Default::default() }, names: BTreeSet::new() };
+    let mut ctx = Ctx {
+        errors: vec![],
+        plan: ImportPlan {
+            create_missing: true,
+            ..Default::default()
+        },
+        names: BTreeSet::new(),
+    };
     for rec in rdr.records() {
         let rec = match rec {
             Ok(r) => r,
             Err(e) => {
                 let line = e.position().map(|p| p.line() as usize).unwrap_or(0);
-                ctx.err(line, &format!("row {line}"), format!("unreadable CSV row: {e}"));
+                ctx.err(
+                    line,
+                    &format!("row {line}"),
+                    format!("unreadable CSV row: {e}"),
+                );
                 continue;
             }
         };
@@ -671,7 +745,14 @@ fn parse_csv(text: &str) -> Result<ImportPlan, Vec<ImportError>> {
             }),
             power,
             nics: get("mac")
-                .map(|mac| vec![NicItem { name: None, mac, switch: get("switch"), port: get("port") }])
+                .map(|mac| {
+                    vec![NicItem {
+                        name: None,
+                        mac,
+                        switch: get("switch"),
+                        port: get("port"),
+                    }]
+                })
                 .unwrap_or_default(),
             gpus: vec![],
             disks: vec![],
@@ -735,7 +816,16 @@ nodes:
 "#;
         let errs = parse(bad, Format::Yaml).unwrap_err();
         let summary: Vec<(usize, &str)> = errs.iter().map(|e| (e.line, e.item.as_str())).collect();
-        assert_eq!(summary, vec![(3, "nodes[1]"), (3, "nodes[1]"), (6, "nodes[2]"), (7, "nodes[3]")], "{errs:?}");
+        assert_eq!(
+            summary,
+            vec![
+                (3, "nodes[1]"),
+                (3, "nodes[1]"),
+                (6, "nodes[2]"),
+                (7, "nodes[3]")
+            ],
+            "{errs:?}"
+        );
         assert!(errs[3].message.contains("nmae"), "{:?}", errs[3]);
         assert!(errs[2].message.contains("more than once"));
     }
@@ -749,7 +839,11 @@ nodes:
 
     #[test]
     fn undeclared_containers_are_reported_as_references() {
-        let p = parse("nodes:\n  - name: n1\n    rack: r9\n    power: {pdu: p9, outlet: 1}\n", Format::Yaml).unwrap();
+        let p = parse(
+            "nodes:\n  - name: n1\n    rack: r9\n    power: {pdu: p9, outlet: 1}\n",
+            Format::Yaml,
+        )
+        .unwrap();
         assert!(p.referenced.contains(&(AssetKind::Rack, "r9".into())));
         assert!(p.referenced.contains(&(AssetKind::Pdu, "p9".into())));
         assert!(!p.create_missing);
@@ -764,7 +858,11 @@ nodes:
         let errs = parse(csv, Format::Csv).unwrap_err();
         let lines: Vec<usize> = errs.iter().map(|e| e.line).collect();
         assert_eq!(lines, vec![3, 3, 4], "{errs:?}");
-        let ok = parse("name,rack,mac,labels\nn1,r1,0c:42:a1:00:00:01,team=ml\n", Format::Csv).unwrap();
+        let ok = parse(
+            "name,rack,mac,labels\nn1,r1,0c:42:a1:00:00:01,team=ml\n",
+            Format::Csv,
+        )
+        .unwrap();
         assert!(ok.create_missing);
         assert_eq!(ok.assets[0].labels["team"], "ml");
         assert!(ok.referenced.contains(&(AssetKind::Rack, "r1".into())));

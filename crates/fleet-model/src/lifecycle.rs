@@ -10,7 +10,17 @@ use std::str::FromStr;
 
 /// Lifecycle state of a node.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord, utoipa::ToSchema,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    PartialOrd,
+    Ord,
+    utoipa::ToSchema,
 )]
 #[serde(rename_all = "snake_case")]
 pub enum NodeState {
@@ -118,7 +128,11 @@ pub enum Guard {
 
 impl Guard {
     fn check(self, ctx: &GuardContext) -> Result<(), String> {
-        let has_reason = ctx.reason.as_deref().map(|r| !r.trim().is_empty()).unwrap_or(false);
+        let has_reason = ctx
+            .reason
+            .as_deref()
+            .map(|r| !r.trim().is_empty())
+            .unwrap_or(false);
         match self {
             Guard::None => Ok(()),
             Guard::NeedsBmc if !ctx.has_bmc => {
@@ -198,7 +212,11 @@ fn fmt_states(states: &[NodeState]) -> String {
     if states.is_empty() {
         return "none (terminal state)".into();
     }
-    states.iter().map(|s| s.as_str()).collect::<Vec<_>>().join(", ")
+    states
+        .iter()
+        .map(|s| s.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Checks a transition against the table and its guard.
@@ -239,7 +257,8 @@ impl Default for Deadlines {
 impl Deadlines {
     /// Overrides the deadline of one state; `0` removes the deadline.
     pub fn set(&mut self, state: NodeState, secs: u64) {
-        self.secs.insert(state, if secs == 0 { None } else { Some(secs) });
+        self.secs
+            .insert(state, if secs == 0 { None } else { Some(secs) });
     }
 
     pub fn get(&self, state: NodeState) -> Option<u64> {
@@ -296,7 +315,9 @@ mod tests {
         assert!(msg.contains("inspecting"), "{msg}");
         assert!(msg.contains("retired"), "{msg}");
         match err {
-            TransitionError::Illegal { allowed, .. } => assert_eq!(allowed, vec![Inspecting, Retired]),
+            TransitionError::Illegal { allowed, .. } => {
+                assert_eq!(allowed, vec![Inspecting, Retired])
+            }
             other => panic!("unexpected {other:?}"),
         }
     }
@@ -304,7 +325,9 @@ mod tests {
     #[test]
     fn retired_is_terminal() {
         assert!(allowed_from(Retired).is_empty());
-        let msg = check_transition(Retired, Ready, &full_ctx()).unwrap_err().to_string();
+        let msg = check_transition(Retired, Ready, &full_ctx())
+            .unwrap_err()
+            .to_string();
         assert!(msg.contains("terminal"), "{msg}");
     }
 
@@ -319,7 +342,10 @@ mod tests {
             check_transition(Ready, Provisioning, &none),
             Err(TransitionError::Guarded { .. })
         ));
-        let blank = GuardContext { reason: Some("  ".into()), ..Default::default() };
+        let blank = GuardContext {
+            reason: Some("  ".into()),
+            ..Default::default()
+        };
         assert!(check_transition(InService, Broken, &blank).is_err());
         check_transition(InService, Draining, &none).unwrap();
     }
@@ -363,7 +389,10 @@ mod tests {
     fn state_names_round_trip() {
         for s in NodeState::ALL {
             assert_eq!(s.as_str().parse::<NodeState>().unwrap(), s);
-            assert_eq!(serde_json::to_value(s).unwrap(), serde_json::json!(s.as_str()));
+            assert_eq!(
+                serde_json::to_value(s).unwrap(),
+                serde_json::json!(s.as_str())
+            );
         }
         assert!("bogus".parse::<NodeState>().is_err());
     }

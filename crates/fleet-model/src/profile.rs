@@ -63,7 +63,12 @@ impl ValidationReport {
 
 fn check(field: String, expected: Value, actual: Value) -> Check {
     let ok = expected == actual;
-    Check { field, expected, actual, ok }
+    Check {
+        field,
+        expected,
+        actual,
+        ok,
+    }
 }
 
 /// Validates `actual` against `spec`; every expectation becomes one check.
@@ -89,7 +94,11 @@ pub fn validate(profile_name: &str, spec: &ProfileSpec, actual: &ActualNode) -> 
         } else {
             Value::Array(wrong)
         };
-        checks.push(check("gpu_model".into(), Value::String(model.clone()), actual_v));
+        checks.push(check(
+            "gpu_model".into(),
+            Value::String(model.clone()),
+            actual_v,
+        ));
     }
     for (field, expected) in [("driver", &spec.driver), ("cuda", &spec.cuda)] {
         if let Some(e) = expected {
@@ -104,14 +113,20 @@ pub fn validate(profile_name: &str, spec: &ProfileSpec, actual: &ActualNode) -> 
         checks.push(check(
             format!("bios/{k}"),
             v.clone(),
-            cfg.get("bios").and_then(|b| b.get(k)).cloned().unwrap_or(Value::Null),
+            cfg.get("bios")
+                .and_then(|b| b.get(k))
+                .cloned()
+                .unwrap_or(Value::Null),
         ));
     }
     for (k, v) in &spec.firmware {
         checks.push(check(
             format!("firmware/{k}"),
             Value::String(v.clone()),
-            cfg.get("firmware").and_then(|b| b.get(k)).cloned().unwrap_or(Value::Null),
+            cfg.get("firmware")
+                .and_then(|b| b.get(k))
+                .cloned()
+                .unwrap_or(Value::Null),
         ));
     }
     ValidationReport {
@@ -157,7 +172,16 @@ mod tests {
         let r = validate("HGX-H100-8GPU", &hgx(), &actual);
         assert!(!r.passed);
         let bad: Vec<&str> = r.mismatches().map(|c| c.field.as_str()).collect();
-        assert_eq!(bad, vec!["gpu_model", "driver", "cuda", "bios/SriovEnable", "firmware/BMC"]);
+        assert_eq!(
+            bad,
+            vec![
+                "gpu_model",
+                "driver",
+                "cuda",
+                "bios/SriovEnable",
+                "firmware/BMC"
+            ]
+        );
         assert_eq!(r.checks[1].actual, json!(["NVIDIA A100"]));
     }
 

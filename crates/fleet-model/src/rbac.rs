@@ -4,7 +4,19 @@
 use serde::{Deserialize, Serialize};
 use std::str::FromStr;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema, PartialOrd, Ord)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+    PartialOrd,
+    Ord,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     Viewer,
@@ -68,7 +80,10 @@ pub fn allows(role: Role, perm: Permission) -> bool {
     use Permission::*;
     match role {
         Role::Admin => true,
-        Role::Operator => matches!(perm, SelfService | InventoryRead | InventoryWrite | LifecycleWrite),
+        Role::Operator => matches!(
+            perm,
+            SelfService | InventoryRead | InventoryWrite | LifecycleWrite
+        ),
         Role::Viewer => matches!(perm, SelfService | InventoryRead),
     }
 }

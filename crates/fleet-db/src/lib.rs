@@ -1,0 +1,47 @@
+//! gpufleet storage.
+//!
+//! One repository implementation over `sqlx::Any`, with a PostgreSQL and a
+//! SQLite adapter selected by URL. SQL is written once with `$N` placeholders
+//! (both backends accept them); the few dialect differences (row locks,
+//! upserts) branch on [`Dialect`]. Migrations live in `migrations/<dialect>`.
+//!
+//! **Invariant**: every state change of an asset is one transaction that also
+//! writes its history row (configuration version or lifecycle history), its
+//! audit row (hash-chained) and its outbox event.
+
+mod assets;
+mod audit;
+mod auth;
+mod error;
+mod import;
+mod outbox;
+mod profiles;
+mod query;
+mod secrets;
+mod store;
+
+pub use assets::{AssetFilter, AssetPatch, ConfigVersion, HistoryRow, NewAsset, NewRelation, Page};
+pub use audit::{AuditEntry, AuditFilter, AuditRow, VerifyReport};
+pub use auth::{NewUser, Token, TokenKind, User, UserPatch};
+pub use error::{DbError, DbResult};
+pub use import::{ImportSummary, ReferenceError};
+pub use outbox::OutboxRow;
+pub use profiles::Profile;
+pub use secrets::SecretBox;
+pub use store::{Actor, Dialect, Store, StoreOptions};
+
+/// Current time in Unix milliseconds.
+pub fn now_ms() -> i64 {
+    (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+/// Formats Unix milliseconds as RFC 3339.
+pub fn rfc3339(ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
+}
