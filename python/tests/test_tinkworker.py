@@ -350,3 +350,40 @@ def test_stubs_are_generated_into_the_cache(tmp_path, monkeypatch):
     assert len(generated) == 2
     assert mods[0].DESCRIPTOR.package == "proto"
     assert Path(mods[1].__file__).exists()
+
+
+def test_redfish_pxe_boot_provisions_through_the_running_simulator(tink):
+    """As ``gpufleet-sim up`` runs it: a Redfish PXE boot makes the node install what tink-server says."""
+    import httpx
+
+    from gpufleet_sim.server import ThreadedFleet
+    from gpufleet_sim.testing import topology_dict
+    from gpufleet_sim.topology import build
+
+    topo = topology_dict(1, "l40s-4gpu", power_state="Off")
+    topo["options"] = {"tinkerbell": {"server": tink.address, "default_duration_s": 0.05, "poll_interval_s": 0.1}}
+    fleet = build(topo)
+    tinkworker.install(fleet)
+    node = next(iter(fleet.nodes.values()))
+    tink.workflows["wf-rf"] = FakeWorkflow("wf-rf", node.nics[0].mac, list(ACTIONS))
+    with ThreadedFleet(fleet, control=None, tick_s=0.1):
+        host, port = node.redfish_address
+        with httpx.Client(base_url=f"http://{host}:{port}", auth=("admin", "password"), timeout=10) as rf:
+            r = rf.patch(
+                "/redfish/v1/Systems/1",
+                json={"Boot": {"BootSourceOverrideTarget": "Pxe", "BootSourceOverrideEnabled": "Once"}},
+            )
+            assert r.status_code in (200, 204), r.text
+            r = rf.post("/redfish/v1/Systems/1/Actions/ComputerSystem.Reset", json={"ResetType": "On"})
+            assert r.status_code in (200, 202, 204), r.text
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:
+                if rf.get("/redfish/v1/Systems/1").json()["Oem"]["Gpufleet"].get("InstalledOS") == "ubuntu-22.04":
+                    break
+                time.sleep(0.1)
+            system = rf.get("/redfish/v1/Systems/1").json()
+    assert tink.errors == []
+    assert system["Oem"]["Gpufleet"]["InstalledOS"] == "ubuntu-22.04", system
+    assert system["PowerState"] == "On"
+    assert system["Boot"]["BootSourceOverrideEnabled"] == "Disabled"
+    assert [s for _, s, _, _ in tink.workflows["wf-rf"].reports][-1] == S.STATE_SUCCESS
