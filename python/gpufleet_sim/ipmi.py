@@ -43,6 +43,9 @@ packet, like a dead BMC.
 
 pyghmi drives all of its sockets from one I/O thread; this module adds one
 dispatcher thread that runs pyghmi's event loop for every BMC in the process.
+That I/O thread uses ``select()``, which cannot watch file descriptors above
+1023: one process serves IPMI for somewhat under a thousand nodes (the fleet
+starter warns and serves the first :data:`MAX_BMCS_PER_PROCESS`).
 """
 
 from __future__ import annotations
@@ -79,6 +82,8 @@ CC_PARAM_NOT_SUPPORTED = 0x80
 CC_UNSPECIFIED = 0xFF
 
 BMC_SLAVE_ADDRESS = 0x20
+#: pyghmi's select() loop cannot watch descriptors >= 1024; leave room for the rest of the process
+MAX_BMCS_PER_PROCESS = 800
 
 #: IPMI boot device selector (boot flags byte 2, bits 5:2) <-> model boot target
 BOOT_DEVICE_TO_TARGET = {0x0: "None", 0x1: "Pxe", 0x2: "Hdd", 0x3: "Hdd", 0x5: "Cd", 0x6: "BiosSetup", 0xF: "Usb"}
@@ -912,11 +917,18 @@ def start_bmc(node: Any, host: str | None = None, port: int | None = None) -> No
 class FleetBmcs:
     """The IPMI BMCs of a whole fleet."""
 
-    def __init__(self, fleet: Any, host: str | None = None) -> None:
+    def __init__(self, fleet: Any, host: str | None = None, limit: int = MAX_BMCS_PER_PROCESS) -> None:
         self.fleet = fleet
         self.bmcs: dict[str, NodeBmc] = {}
-        for node_id, node in fleet.nodes.items():
-            self.bmcs[node_id] = start_bmc(node, host=host)
+        nodes = list(fleet.nodes.items())
+        if len(nodes) > limit:
+            log.warning("IPMI: serving the first %d of %d nodes (pyghmi's select() limit)", limit, len(nodes))
+        try:
+            for node_id, node in nodes[:limit]:
+                self.bmcs[node_id] = start_bmc(node, host=host)
+        except Exception:
+            self.close()
+            raise
 
     def close(self) -> None:
         for bmc in self.bmcs.values():

@@ -363,3 +363,13 @@ def test_sel_record_encoding():
     assert (rid, rtype) == (42, 0x02)
     assert ts == 1767323045
     assert rec[10] == 0x22 and rec[11] == 0xA2 and rec[12] == 0x6F and rec[13] == 0x05
+
+
+def test_fleet_bmcs_respect_the_process_limit():
+    f = Fleet(seed=1)
+    for i in range(3):
+        f.add_node(Node(f"n{i}", "cpu-1u", "r", power_delay_s=0))
+    with ipmi.FleetBmcs(f, limit=2) as b:
+        assert sorted(b.bmcs) == ["n0", "n1"]
+        assert f.nodes["n2"].ipmi_address is None
+        assert "Chassis Power is on" in ok(b.bmcs["n1"], "chassis", "power", "status")
