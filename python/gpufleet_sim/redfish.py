@@ -351,6 +351,7 @@ class RedfishService:
         mem_gib = s.memory_gib_per_dimm * s.dimm_count
         gpus = n.present_gpus()
         on = n.power_state == "On"
+        health = n.health
         return {
             "@odata.type": "#ComputerSystem.v1_20_0.ComputerSystem",
             "@odata.id": self.sys,
@@ -368,7 +369,7 @@ class RedfishService:
             "IndicatorLED": "Off",
             "PowerState": self._power_state_str(),
             "PowerRestorePolicy": "LastState" if n.power_restore_policy == "LastState" else n.power_restore_policy,
-            "Status": {"State": "Enabled" if on else "StandbyOffline", "Health": n.health, "HealthRollup": n.health},
+            "Status": {"State": "Enabled" if on else "StandbyOffline", "Health": health, "HealthRollup": health},
             "BiosVersion": n.bios_version,
             "Boot": {
                 "BootSourceOverrideEnabled": n.boot_override_enabled,
