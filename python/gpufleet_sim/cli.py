@@ -266,6 +266,148 @@ def fault_kinds() -> None:
         console.print(f"[bold]{k}[/bold]: {v}")
 
 
+batch_app = typer.Typer(help="Bulk Redfish operations across many nodes.", no_args_is_help=True)
+app.add_typer(batch_app, name="batch")
+
+
+def _batch(
+    control: str | None,
+    topology: Path | None,
+    rack: str | None,
+    model: str | None,
+    match: str | None,
+    user: str,
+    password: str,
+):  # noqa: ANN202
+    from .batch import Batch, select, targets_from_control, targets_from_file
+
+    rows = targets_from_file(topology) if topology else targets_from_control(control or DEFAULT_CONTROL)
+    rows = select(rows, rack, model, match)
+    if not rows:
+        console.print("[red]no node matches[/red]")
+        raise typer.Exit(1)
+    return Batch(rows, user, password)
+
+
+def _report(results: list[dict], out: Path | None) -> None:
+    if out:
+        out.write_text(json.dumps(results, indent=2) + "\n")
+        console.print(f"wrote {len(results)} rows to {out}")
+    else:
+        print(json.dumps(results, indent=2))
+    bad = [r for r in results if not r["ok"]]
+    console.print(f"{len(results) - len(bad)} ok, {len(bad)} failed")
+    if bad:
+        raise typer.Exit(1)
+
+
+_C = typer.Option(None, help=f"control API URL (default {DEFAULT_CONTROL})")
+_T = typer.Option(None, "--topology", "-t", help="take nodes from a topology file or a JSON list instead")
+_R = typer.Option(None, help="only this rack")
+_M = typer.Option(None, help="only this node model")
+_G = typer.Option(None, "--match", help="glob on node ids")
+_U = typer.Option("admin", help="BMC user")
+_P = typer.Option("password", help="BMC password")
+_O = typer.Option(None, "--out", "-o", help="write results as JSON here")
+
+
+@batch_app.command("inventory")
+def batch_inventory(
+    control: str = _C,
+    topology: Path = _T,
+    rack: str = _R,
+    model: str = _M,
+    match: str = _G,
+    user: str = _U,
+    password: str = _P,
+    out: Path = _O,
+) -> None:
+    """Collect system, GPU serial and NIC MAC inventory from every selected BMC."""
+    from .batch import run as brun
+
+    _report(brun(_batch(control, topology, rack, model, match, user, password).inventory()), out)
+
+
+@batch_app.command("power")
+def batch_power(
+    action: str = typer.Argument(..., help="on | off | shutdown | cycle | restart"),
+    control: str = _C,
+    topology: Path = _T,
+    rack: str = _R,
+    model: str = _M,
+    match: str = _G,
+    user: str = _U,
+    password: str = _P,
+    out: Path = _O,
+) -> None:
+    """Reset / power every selected node."""
+    from .batch import RESET
+    from .batch import run as brun
+
+    if action not in RESET:
+        console.print(f"[red]action must be one of {', '.join(RESET)}[/red]")
+        raise typer.Exit(2)
+    _report(brun(_batch(control, topology, rack, model, match, user, password).power(action)), out)
+
+
+@batch_app.command("pxe-boot")
+def batch_pxe(
+    control: str = _C,
+    topology: Path = _T,
+    rack: str = _R,
+    model: str = _M,
+    match: str = _G,
+    user: str = _U,
+    password: str = _P,
+    out: Path = _O,
+) -> None:
+    """Set a one-time PXE boot override and reboot every selected node."""
+    from .batch import run as brun
+
+    _report(brun(_batch(control, topology, rack, model, match, user, password).pxe_boot()), out)
+
+
+@batch_app.command("bios-set")
+def batch_bios(
+    attrs: list[str] = typer.Argument(..., help="NAME=VALUE BIOS attributes"),
+    control: str = _C,
+    topology: Path = _T,
+    rack: str = _R,
+    model: str = _M,
+    match: str = _G,
+    user: str = _U,
+    password: str = _P,
+    out: Path = _O,
+) -> None:
+    """Stage BIOS attribute changes (applied at each node's next reset)."""
+    from .batch import run as brun
+
+    values = {}
+    for a in attrs:
+        k, _, v = a.partition("=")
+        values[k] = int(v) if v.isdigit() else v
+    _report(brun(_batch(control, topology, rack, model, match, user, password).bios_set(values)), out)
+
+
+@batch_app.command("firmware")
+def batch_firmware(
+    image: str = typer.Argument(..., help="image URI"),
+    target: list[str] = typer.Option([], help="firmware inventory id (repeatable)"),
+    control: str = _C,
+    topology: Path = _T,
+    rack: str = _R,
+    model: str = _M,
+    match: str = _G,
+    user: str = _U,
+    password: str = _P,
+    out: Path = _O,
+) -> None:
+    """Start a SimpleUpdate on every selected node; prints each task."""
+    from .batch import run as brun
+
+    _report(brun(_batch(control, topology, rack, model, match, user, password).firmware(image, target)), out)
+
+
 def main() -> None:
     try:
         app()
