@@ -195,7 +195,7 @@ class RedfishService:
             ("GET", rf"{s}/LogServices/(?P<log>SEL|XID)/Entries/(?P<eid>[^/]+)", self.get_log_entry),
             ("POST", rf"{s}/LogServices/(?P<log>SEL|XID)/Actions/LogService.ClearLog", self.post_clear_log),
             ("GET", rf"{s}/VirtualMedia", self.get_vmedia_collection_sys),
-            ("GET", rf"{s}/VirtualMedia/(?P<vm>[^/]+)", self.get_vmedia),
+            ("GET", rf"{s}/VirtualMedia/(?P<vm>[^/]+)", self.get_vmedia_sys),
             ("GET", rf"{R}/Chassis", self.get_chassis_collection),
             ("GET", re.escape(self.chassis), self.get_chassis),
             ("GET", rf"{re.escape(self.chassis)}/Thermal", self.get_thermal),
@@ -1140,11 +1140,14 @@ class RedfishService:
             )
         )
 
-    def get_vmedia(self, vm: str) -> Reply:
+    def get_vmedia_sys(self, vm: str) -> Reply:
+        return self.get_vmedia(vm, f"{self.sys}/VirtualMedia")
+
+    def get_vmedia(self, vm: str, collection_path: str | None = None) -> Reply:
         v = self.node.virtual_media.get(vm)
+        base = f"{collection_path or self._vm_base()}/{vm}"
         if v is None:
-            raise not_found(f"{self._vm_base()}/{vm}")
-        base = f"{self._vm_base()}/{vm}"
+            raise not_found(base)
         return self.ok(
             {
                 "@odata.type": "#VirtualMedia.v1_6_0.VirtualMedia",
