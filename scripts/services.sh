@@ -260,42 +260,39 @@ postgres_check_external() {
 	fi
 }
 
-postgres_up() {
-	if postgres_external; then
-		mkdir -p "$SERVICES_DIR"
-		postgres_check_external
-		return 0
-	fi
-	postgres_user
-	postgres_dirs 1
-	postgres_find_bin
+# Creates the cluster in $PG_DATA when there is none.
+postgres_init() {
+	[[ -f $PG_DATA/PG_VERSION ]] && return 0
+	local start=$SECONDS
+	log "postgres: creating a cluster in $PG_DATA"
+	rm -rf "$PG_DATA"
+	(umask 077 && head -c 24 /dev/urandom | base64 | tr -d '/+=\n' >"$PG_PWFILE")
+	if is_root; then chown "$PG_USER:" "$PG_PWFILE"; fi
+	as_pg "$PG_BIN/initdb" -D "$PG_DATA" -U postgres --pwfile="$PG_PWFILE" -E UTF8 --locale=C.UTF-8 \
+		--auth-host=scram-sha-256 --auth-local=peer >"$PG_DIR/initdb.log" 2>&1 || {
+		log_tail "$PG_DIR/initdb.log"
+		die "postgres: initdb failed (log: $PG_DIR/initdb.log)"
+	}
+	as_pg tee -a "$PG_DATA/postgresql.conf" >/dev/null <<-'EOF'
 
-	if [[ ! -f $PG_DATA/PG_VERSION ]]; then
-		local start=$SECONDS
-		log "postgres: creating a cluster in $PG_DATA"
-		rm -rf "$PG_DATA"
-		(umask 077 && head -c 24 /dev/urandom | base64 | tr -d '/+=\n' >"$PG_PWFILE")
-		if is_root; then chown "$PG_USER:" "$PG_PWFILE"; fi
-		as_pg "$PG_BIN/initdb" -D "$PG_DATA" -U postgres --pwfile="$PG_PWFILE" -E UTF8 --locale=C.UTF-8 \
-			--auth-host=scram-sha-256 --auth-local=peer >"$PG_DIR/initdb.log" 2>&1 || {
-			log_tail "$PG_DIR/initdb.log"
-			die "postgres: initdb failed (log: $PG_DIR/initdb.log)"
-		}
-		as_pg tee -a "$PG_DATA/postgresql.conf" >/dev/null <<-'EOF'
+		# gpufleet test cluster: disposable data, tuned for speed.
+		listen_addresses = '127.0.0.1'
+		unix_socket_directories = ''
+		max_connections = 200
+		fsync = off
+		synchronous_commit = off
+		full_page_writes = off
+		log_min_messages = warning
+		log_line_prefix = '%m [%p] %q%u@%d '
+	EOF
+	log "postgres: cluster created in $((SECONDS - start))s"
+}
 
-			# gpufleet test cluster: disposable data, tuned for speed.
-			listen_addresses = '127.0.0.1'
-			unix_socket_directories = ''
-			max_connections = 200
-			fsync = off
-			synchronous_commit = off
-			full_page_writes = off
-			log_min_messages = warning
-			log_line_prefix = '%m [%p] %q%u@%d '
-		EOF
-		log "postgres: cluster created in $((SECONDS - start))s"
-	fi
+postgres_alive() { postgres_pid >/dev/null; }
 
+# Starts the cluster unless it runs, and waits until it accepts connections. Returns 1 when the
+# server exits during start-up (e.g. damaged data); dies on other problems.
+postgres_start() {
 	local pid
 	if pid=$(postgres_pid); then
 		log "postgres: already running (pid $pid)"
@@ -314,15 +311,43 @@ postgres_up() {
 		log "postgres: starting on 127.0.0.1:$PG_PORT ($PG_BIN)"
 		as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -W -s \
 			-o "-c port=$PG_PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories=''" start \
-			</dev/null >/dev/null 2>&1 9>&- || {
+			</dev/null >/dev/null 2>&1 9>&- || return 1
+		# pg_ctl -W returns at once; give the postmaster a moment to write its pid file.
+		wait_until 5 postgres_alive || return 1
+	fi
+	local deadline=$((SECONDS + READY_TIMEOUT))
+	until postgres_ready; do
+		postgres_alive || return 1
+		if ((SECONDS >= deadline)); then
 			log_tail "$PG_LOG"
-			die "postgres: pg_ctl start failed (log: $PG_LOG)"
+			die "postgres: not accepting connections on 127.0.0.1:$PG_PORT after ${READY_TIMEOUT}s (log: $PG_LOG; to start afresh: scripts/services.sh reset postgres)"
+		fi
+		sleep 0.2
+	done
+}
+
+postgres_up() {
+	if postgres_external; then
+		mkdir -p "$SERVICES_DIR"
+		postgres_check_external
+		return 0
+	fi
+	postgres_user
+	postgres_dirs 1
+	postgres_find_bin
+	postgres_init
+	if ! postgres_start; then
+		# The data is disposable (fsync is off, so a machine crash can damage it): start afresh once.
+		log_tail "$PG_LOG"
+		log "postgres: the server in $PG_DATA exited while starting; re-creating the cluster (test data only)"
+		rm -rf "$PG_DATA"
+		postgres_init
+		postgres_start || {
+			log_tail "$PG_LOG"
+			die "postgres: the server exited while starting, even with a new cluster (log: $PG_LOG)"
 		}
 	fi
-	if ! wait_until "$READY_TIMEOUT" postgres_ready; then
-		log_tail "$PG_LOG"
-		die "postgres: not accepting connections on 127.0.0.1:$PG_PORT after ${READY_TIMEOUT}s (log: $PG_LOG; if the data is damaged, 'scripts/services.sh reset postgres')"
-	fi
+	local pid
 	pid=$(postgres_pid) || {
 		log_tail "$PG_LOG"
 		die "postgres: something answers on 127.0.0.1:$PG_PORT but it is not the cluster in $PG_DATA; set GPUFLEET_POSTGRES_PORT to a free port"
