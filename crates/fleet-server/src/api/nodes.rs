@@ -1,0 +1,334 @@
+//! Nodes: lifecycle, profiles, validation; GPUs; expected profiles.
+
+use std::collections::BTreeMap;
+
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::IntoResponse;
+use fleet_db::{HistoryRow, Profile};
+use fleet_model::asset::{AssetKind, Relation};
+use fleet_model::lifecycle::{allowed_from, NodeState, TRANSITIONS};
+use fleet_model::profile::{validate, ActualNode, ProfileSpec, ValidationReport};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::assets::{build_filter, list_page, ListQuery};
+use super::{etag, if_match, AssetPage, AssetView, Json, Query};
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::state::AppState;
+
+async fn node(st: &AppState, id: &str) -> ApiResult<fleet_model::asset::Asset> {
+    st.store
+        .resolve(AssetKind::Node, id)
+        .await
+        .map_err(|e| match e {
+            fleet_db::DbError::Invalid(m) => ApiError::not_found(m),
+            other => other.into(),
+        })
+}
+
+/// List nodes (filters: state, model, rack, label, profile, stuck, name).
+#[utoipa::path(get, path = "/api/v1/nodes", params(ListQuery), tag = "nodes",
+    responses((status = 200, body = AssetPage), (status = 400, body = Problem)))]
+pub async fn list(
+    State(st): State<AppState>,
+    Query(q): Query<ListQuery>,
+) -> ApiResult<Json<AssetPage>> {
+    let f = build_filter(&st, q, Some(AssetKind::Node)).await?;
+    Ok(Json(list_page(&st, f).await?))
+}
+
+/// List GPUs (filters: model, serial, parent node, rack, label).
+#[utoipa::path(get, path = "/api/v1/gpus", params(ListQuery), tag = "nodes",
+    responses((status = 200, body = AssetPage), (status = 400, body = Problem)))]
+pub async fn gpus(
+    State(st): State<AppState>,
+    Query(q): Query<ListQuery>,
+) -> ApiResult<Json<AssetPage>> {
+    let f = build_filter(&st, q, Some(AssetKind::Gpu)).await?;
+    Ok(Json(list_page(&st, f).await?))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NodeDetail {
+    #[serde(flatten)]
+    pub node: AssetView,
+    /// Contained assets by kind (gpu, nic, disk, bmc).
+    pub components: BTreeMap<String, Vec<AssetView>>,
+    pub relations: Vec<Relation>,
+    /// States this node may move to next.
+    pub allowed_transitions: Vec<NodeState>,
+}
+
+/// A node with its GPUs, NICs, disks, BMC and relations. Accepts an id or a name.
+#[utoipa::path(get, path = "/api/v1/nodes/{id}", params(("id" = String, Path)), tag = "nodes",
+    responses((status = 200, body = NodeDetail, headers(("ETag" = String))), (status = 404, body = Problem)))]
+pub async fn get(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    let n = node(&st, &id).await?;
+    let mut components: BTreeMap<String, Vec<AssetView>> = BTreeMap::new();
+    for c in st.store.children(&n.id, None).await? {
+        components
+            .entry(c.kind.as_str().into())
+            .or_default()
+            .push(AssetView::from(c, &st.deadlines));
+    }
+    let relations = st.store.relations_of(&n.id).await?;
+    let allowed = allowed_from(n.state.unwrap_or(NodeState::Discovered));
+    let v = n.version;
+    Ok((
+        [etag(v)],
+        Json(NodeDetail {
+            node: AssetView::from(n, &st.deadlines),
+            components,
+            relations,
+            allowed_transitions: allowed,
+        }),
+    ))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TransitionRequest {
+    pub to: NodeState,
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TransitionResult {
+    pub node: AssetView,
+    pub history: HistoryRow,
+}
+
+/// Move a node through its lifecycle. An illegal transition answers 409 and lists the allowed targets in `allowed`.
+#[utoipa::path(post, path = "/api/v1/nodes/{id}/transition", params(("id" = String, Path)), request_body = TransitionRequest, tag = "nodes",
+    responses((status = 200, body = TransitionResult), (status = 409, body = Problem)))]
+pub async fn transition(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(b): Json<TransitionRequest>,
+) -> ApiResult<Json<TransitionResult>> {
+    let n = node(&st, &id).await?;
+    let (a, h) = st
+        .store
+        .transition(&caller.actor, &n.id, b.to, b.reason)
+        .await?;
+    Ok(Json(TransitionResult {
+        node: AssetView::from(a, &st.deadlines),
+        history: h,
+    }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HistoryList {
+    pub items: Vec<HistoryRow>,
+}
+
+/// Lifecycle history of a node, oldest first.
+#[utoipa::path(get, path = "/api/v1/nodes/{id}/history", params(("id" = String, Path)), tag = "nodes",
+    responses((status = 200, body = HistoryList), (status = 404, body = Problem)))]
+pub async fn history(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<HistoryList>> {
+    let n = node(&st, &id).await?;
+    Ok(Json(HistoryList {
+        items: st.store.lifecycle_history(&n.id).await?,
+    }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AssignProfile {
+    /// Profile id or name; `null` clears.
+    pub profile: Option<String>,
+}
+
+/// Assign an expected profile to a node (or clear it).
+#[utoipa::path(put, path = "/api/v1/nodes/{id}/profile", params(("id" = String, Path)), request_body = AssignProfile, tag = "nodes",
+    responses((status = 200, body = AssetView), (status = 422, body = Problem)))]
+pub async fn assign_profile(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(b): Json<AssignProfile>,
+) -> ApiResult<Json<AssetView>> {
+    let n = node(&st, &id).await?;
+    let pid = match &b.profile {
+        Some(p) => Some(
+            st.store
+                .get_profile(p)
+                .await
+                .map_err(|_| {
+                    ApiError::new(
+                        StatusCode::UNPROCESSABLE_ENTITY,
+                        "Invalid input",
+                        format!("profile '{p}' does not exist"),
+                    )
+                })?
+                .id,
+        ),
+        None => None,
+    };
+    let a = st
+        .store
+        .assign_profile(&caller.actor, &n.id, pid.as_deref())
+        .await?;
+    Ok(Json(AssetView::from(a, &st.deadlines)))
+}
+
+/// Validate a node's actual configuration against its expected profile.
+#[utoipa::path(get, path = "/api/v1/nodes/{id}/validation", params(("id" = String, Path)), tag = "nodes",
+    responses((status = 200, body = ValidationReport), (status = 409, body = Problem)))]
+pub async fn validation(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<ValidationReport>> {
+    let n = node(&st, &id).await?;
+    let Some(pid) = &n.profile_id else {
+        return Err(ApiError::new(StatusCode::CONFLICT, "No profile", format!("node '{}' has no expected profile; assign one with PUT /api/v1/nodes/{{id}}/profile", n.name)));
+    };
+    let p = st.store.get_profile(pid).await?;
+    let gpus = st.store.children(&n.id, Some(AssetKind::Gpu)).await?;
+    let actual = ActualNode {
+        config: n.config.clone(),
+        gpu_models: gpus.into_iter().map(|g| g.model).collect(),
+    };
+    Ok(Json(validate(&p.name, &p.spec, &actual)))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LifecycleTable {
+    pub states: Vec<StateInfo>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StateInfo {
+    pub state: NodeState,
+    /// Deadline in seconds (absent: none).
+    pub deadline_secs: Option<u64>,
+    pub transitions: Vec<TransitionInfo>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TransitionInfo {
+    pub to: NodeState,
+    /// What the guard needs: none, bmc, profile or reason.
+    pub guard: String,
+}
+
+/// The lifecycle transition table, guards and configured deadlines.
+#[utoipa::path(get, path = "/api/v1/lifecycle", tag = "nodes", responses((status = 200, body = LifecycleTable)))]
+pub async fn lifecycle(State(st): State<AppState>) -> Json<LifecycleTable> {
+    use fleet_model::lifecycle::Guard;
+    let states = NodeState::ALL
+        .iter()
+        .map(|s| StateInfo {
+            state: *s,
+            deadline_secs: st.deadlines.get(*s),
+            transitions: TRANSITIONS
+                .iter()
+                .filter(|(f, _, _)| f == s)
+                .map(|(_, t, g)| TransitionInfo {
+                    to: *t,
+                    guard: match g {
+                        Guard::None => "none",
+                        Guard::NeedsBmc => "bmc",
+                        Guard::NeedsProfile => "profile",
+                        Guard::NeedsReason => "reason",
+                    }
+                    .into(),
+                })
+                .collect(),
+        })
+        .collect();
+    Json(LifecycleTable { states })
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProfileList {
+    pub items: Vec<Profile>,
+}
+
+/// List expected profiles.
+#[utoipa::path(get, path = "/api/v1/profiles", tag = "profiles", responses((status = 200, body = ProfileList)))]
+pub async fn list_profiles(State(st): State<AppState>) -> ApiResult<Json<ProfileList>> {
+    Ok(Json(ProfileList {
+        items: st.store.list_profiles().await?,
+    }))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateProfile {
+    pub name: String,
+    pub spec: ProfileSpec,
+}
+
+/// Create an expected profile, e.g. HGX-H100-8GPU.
+#[utoipa::path(post, path = "/api/v1/profiles", request_body = CreateProfile, tag = "profiles",
+    responses((status = 201, body = Profile), (status = 409, body = Problem)))]
+pub async fn create_profile(
+    State(st): State<AppState>,
+    caller: Caller,
+    Json(b): Json<CreateProfile>,
+) -> ApiResult<impl IntoResponse> {
+    let p = st
+        .store
+        .create_profile(&caller.actor, &b.name, &b.spec)
+        .await?;
+    let v = p.version;
+    Ok((StatusCode::CREATED, [etag(v)], Json(p)))
+}
+
+/// Get a profile by id or name.
+#[utoipa::path(get, path = "/api/v1/profiles/{id}", params(("id" = String, Path)), tag = "profiles",
+    responses((status = 200, body = Profile), (status = 404, body = Problem)))]
+pub async fn get_profile(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<impl IntoResponse> {
+    let p = st.store.get_profile(&id).await?;
+    let v = p.version;
+    Ok(([etag(v)], Json(p)))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateProfile {
+    pub spec: ProfileSpec,
+}
+
+/// Replace a profile's spec. Honours `If-Match`.
+#[utoipa::path(put, path = "/api/v1/profiles/{id}", params(("id" = String, Path)), request_body = UpdateProfile, tag = "profiles",
+    responses((status = 200, body = Profile), (status = 412, body = Problem)))]
+pub async fn update_profile(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Json(b): Json<UpdateProfile>,
+) -> ApiResult<impl IntoResponse> {
+    let p = st
+        .store
+        .update_profile(&caller.actor, &id, if_match(&headers)?, &b.spec)
+        .await?;
+    let v = p.version;
+    Ok(([etag(v)], Json(p)))
+}
+
+/// Delete a profile no node uses.
+#[utoipa::path(delete, path = "/api/v1/profiles/{id}", params(("id" = String, Path)), tag = "profiles",
+    responses((status = 204), (status = 409, body = Problem)))]
+pub async fn delete_profile(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<StatusCode> {
+    st.store.delete_profile(&caller.actor, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,162 @@
+//! Router, middleware and the serve loop.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use tokio_util::sync::CancellationToken;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+
+use crate::api::{assets, misc, nodes, users};
+use crate::auth::authorize;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+pub fn router(st: AppState) -> Router {
+    let v1 = Router::new()
+        .route("/auth/login", post(users::login))
+        .route("/auth/logout", post(users::logout))
+        .route("/auth/whoami", get(users::whoami))
+        .route("/tokens", get(users::list_tokens).post(users::create_token))
+        .route("/tokens/{id}", axum::routing::delete(users::revoke_token))
+        .route("/users", get(users::list_users).post(users::create_user))
+        .route(
+            "/users/{id}",
+            get(users::get_user)
+                .patch(users::patch_user)
+                .delete(users::delete_user),
+        )
+        .route("/assets", get(assets::list).post(assets::create))
+        .route(
+            "/assets/{id}",
+            get(assets::get).patch(assets::patch).delete(assets::delete),
+        )
+        .route(
+            "/assets/{id}/config",
+            axum::routing::put(assets::put_config),
+        )
+        .route("/assets/{id}/versions", get(assets::versions))
+        .route("/assets/{id}/versions/{version}", get(assets::version))
+        .route(
+            "/assets/{id}/versions/{version}/restore",
+            post(assets::restore),
+        )
+        .route("/assets/{id}/diff", get(assets::diff_versions))
+        .route("/assets/{id}/relations", get(assets::relations))
+        .route("/relations", post(assets::create_relation))
+        .route(
+            "/relations/{id}",
+            axum::routing::delete(assets::delete_relation),
+        )
+        .route("/nodes", get(nodes::list))
+        .route("/nodes/{id}", get(nodes::get))
+        .route("/nodes/{id}/transition", post(nodes::transition))
+        .route("/nodes/{id}/history", get(nodes::history))
+        .route(
+            "/nodes/{id}/profile",
+            axum::routing::put(nodes::assign_profile),
+        )
+        .route("/nodes/{id}/validation", get(nodes::validation))
+        .route("/lifecycle", get(nodes::lifecycle))
+        .route("/gpus", get(nodes::gpus))
+        .route(
+            "/profiles",
+            get(nodes::list_profiles).post(nodes::create_profile),
+        )
+        .route(
+            "/profiles/{id}",
+            get(nodes::get_profile)
+                .put(nodes::update_profile)
+                .delete(nodes::delete_profile),
+        )
+        .route("/import", post(misc::import))
+        .route("/changes", get(misc::changes))
+        .route("/events", get(misc::events))
+        .route("/audit", get(misc::audit))
+        .route("/audit/verify", get(misc::audit_verify))
+        .route_layer(middleware::from_fn_with_state(st.clone(), authorize));
+
+    let spec = crate::openapi::spec();
+    Router::new()
+        .nest("/api/v1", v1)
+        .merge(utoipa_swagger_ui::SwaggerUi::new("/api/v1/docs").url("/api/v1/openapi.json", spec))
+        .route("/", get(index))
+        .route("/healthz", get(misc::healthz))
+        .route("/readyz", get(misc::readyz))
+        .route("/metrics", get(misc::metrics))
+        .fallback(not_found)
+        .layer(middleware::from_fn_with_state(st.clone(), access_log))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            Duration::from_secs(st.config.request_timeout_secs),
+        ))
+        .layer(CatchPanicLayer::custom(|_| {
+            ApiError::internal("the server failed while handling this request").into_response()
+        }))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .with_state(st)
+}
+
+async fn index() -> Html<&'static str> {
+    Html("<!doctype html><title>gpufleet</title><h1>gpufleet</h1><ul><li><a href=\"/api/v1/docs/\">API documentation</a></li><li><a href=\"/api/v1/openapi.json\">OpenAPI description</a></li><li><a href=\"/healthz\">health</a>, <a href=\"/readyz\">readiness</a>, <a href=\"/metrics\">metrics</a></li></ul>")
+}
+
+async fn not_found(req: Request) -> ApiError {
+    ApiError::not_found(format!(
+        "no route for {} {}; see /api/v1/docs",
+        req.method(),
+        req.uri().path()
+    ))
+}
+
+/// Access log and HTTP metrics.
+async fn access_log(State(st): State<AppState>, req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "unmatched".into());
+    let rid = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let resp = next.run(req).await;
+    let secs = start.elapsed().as_secs_f64();
+    st.metrics
+        .observe(method.as_str(), &route, resp.status().as_u16(), secs);
+    tracing::info!(target: "access", method = %method, path = %path, status = resp.status().as_u16(), ms = format!("{:.2}", secs * 1000.0), request_id = %rid);
+    resp
+}
+
+/// Serves until `shutdown` is cancelled, then drains in-flight requests.
+pub async fn serve(
+    st: AppState,
+    listener: tokio::net::TcpListener,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()> {
+    let app = router(st);
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(async move { shutdown.cancelled().await })
+    .await?;
+    Ok(())
+}
+
+pub fn header_value(s: &str) -> HeaderValue {
+    HeaderValue::from_str(s).unwrap_or(HeaderValue::from_static("-"))
+}

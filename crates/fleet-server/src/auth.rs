@@ -1,0 +1,248 @@
+//! Authentication (bearer tokens) and authorisation (the route permission table).
+
+use std::net::SocketAddr;
+
+use argon2::password_hash::rand_core::OsRng;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use axum::extract::{ConnectInfo, FromRequestParts, MatchedPath, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, Method};
+use axum::middleware::Next;
+use axum::response::Response;
+use fleet_db::Actor;
+use fleet_model::rbac::{allows, Permission};
+
+use crate::error::ApiError;
+use crate::state::{AppState, Principal};
+
+pub fn hash_password(pw: &str) -> anyhow::Result<String> {
+    let salt = SaltString::generate(&mut OsRng);
+    Ok(Argon2::default()
+        .hash_password(pw.as_bytes(), &salt)
+        .map_err(|e| anyhow::anyhow!("hashing password: {e}"))?
+        .to_string())
+}
+
+pub fn verify_password(pw: &str, hash: &str) -> bool {
+    PasswordHash::new(hash)
+        .map(|h| Argon2::default().verify_password(pw.as_bytes(), &h).is_ok())
+        .unwrap_or(false)
+}
+
+/// A password policy that explains itself.
+pub fn check_password_policy(pw: &str) -> Result<(), ApiError> {
+    if pw.chars().count() < 8 {
+        return Err(ApiError::new(
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            "Invalid input",
+            "password must have at least 8 characters",
+        ));
+    }
+    Ok(())
+}
+
+/// Who may call what: (method, route template, permission). `None` means the
+/// route needs no authentication. A route missing here is refused (fail closed).
+pub const ROUTES: &[(&str, &str, Option<Permission>)] = {
+    use Permission::*;
+    &[
+        ("POST", "/api/v1/auth/login", None),
+        ("POST", "/api/v1/auth/logout", Some(SelfService)),
+        ("GET", "/api/v1/auth/whoami", Some(SelfService)),
+        ("GET", "/api/v1/tokens", Some(SelfService)),
+        ("POST", "/api/v1/tokens", Some(SelfService)),
+        ("DELETE", "/api/v1/tokens/{id}", Some(SelfService)),
+        ("GET", "/api/v1/users", Some(UserAdmin)),
+        ("POST", "/api/v1/users", Some(UserAdmin)),
+        ("GET", "/api/v1/users/{id}", Some(UserAdmin)),
+        ("PATCH", "/api/v1/users/{id}", Some(UserAdmin)),
+        ("DELETE", "/api/v1/users/{id}", Some(UserAdmin)),
+        ("GET", "/api/v1/assets", Some(InventoryRead)),
+        ("POST", "/api/v1/assets", Some(InventoryWrite)),
+        ("GET", "/api/v1/assets/{id}", Some(InventoryRead)),
+        ("PATCH", "/api/v1/assets/{id}", Some(InventoryWrite)),
+        ("DELETE", "/api/v1/assets/{id}", Some(InventoryWrite)),
+        ("PUT", "/api/v1/assets/{id}/config", Some(InventoryWrite)),
+        ("GET", "/api/v1/assets/{id}/versions", Some(InventoryRead)),
+        (
+            "GET",
+            "/api/v1/assets/{id}/versions/{version}",
+            Some(InventoryRead),
+        ),
+        (
+            "POST",
+            "/api/v1/assets/{id}/versions/{version}/restore",
+            Some(InventoryWrite),
+        ),
+        ("GET", "/api/v1/assets/{id}/diff", Some(InventoryRead)),
+        ("GET", "/api/v1/assets/{id}/relations", Some(InventoryRead)),
+        ("POST", "/api/v1/relations", Some(InventoryWrite)),
+        ("DELETE", "/api/v1/relations/{id}", Some(InventoryWrite)),
+        ("GET", "/api/v1/nodes", Some(InventoryRead)),
+        ("GET", "/api/v1/nodes/{id}", Some(InventoryRead)),
+        (
+            "POST",
+            "/api/v1/nodes/{id}/transition",
+            Some(LifecycleWrite),
+        ),
+        ("GET", "/api/v1/nodes/{id}/history", Some(InventoryRead)),
+        ("PUT", "/api/v1/nodes/{id}/profile", Some(LifecycleWrite)),
+        ("GET", "/api/v1/nodes/{id}/validation", Some(InventoryRead)),
+        ("GET", "/api/v1/lifecycle", Some(InventoryRead)),
+        ("GET", "/api/v1/gpus", Some(InventoryRead)),
+        ("GET", "/api/v1/profiles", Some(InventoryRead)),
+        ("POST", "/api/v1/profiles", Some(ProfileWrite)),
+        ("GET", "/api/v1/profiles/{id}", Some(InventoryRead)),
+        ("PUT", "/api/v1/profiles/{id}", Some(ProfileWrite)),
+        ("DELETE", "/api/v1/profiles/{id}", Some(ProfileWrite)),
+        ("POST", "/api/v1/import", Some(InventoryWrite)),
+        ("GET", "/api/v1/changes", Some(InventoryRead)),
+        ("GET", "/api/v1/events", Some(InventoryRead)),
+        ("GET", "/api/v1/audit", Some(AuditRead)),
+        ("GET", "/api/v1/audit/verify", Some(AuditRead)),
+    ]
+};
+
+pub fn route_permission(method: &Method, path: &str) -> Option<Option<Permission>> {
+    ROUTES
+        .iter()
+        .find(|(m, p, _)| *m == method.as_str() && *p == path)
+        .map(|(_, _, perm)| *perm)
+}
+
+fn bearer(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Bearer ")
+                .or_else(|| v.strip_prefix("bearer "))
+        })
+        .map(str::trim)
+}
+
+/// Authenticates the caller and checks the route's permission.
+pub async fn authorize(
+    State(st): State<AppState>,
+    mut req: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    let Some(path) = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+    else {
+        return Ok(next.run(req).await);
+    };
+    let perm = match route_permission(req.method(), &path) {
+        Some(p) => p,
+        None => {
+            tracing::error!(%path, method = %req.method(), "route has no entry in the permission table");
+            return Err(ApiError::forbidden(
+                "this route has no permission entry; refusing",
+            ));
+        }
+    };
+    let Some(perm) = perm else {
+        return Ok(next.run(req).await);
+    };
+    let token = bearer(req.headers()).ok_or_else(|| {
+        ApiError::unauthorized("missing bearer token: log in with POST /api/v1/auth/login and send 'Authorization: Bearer <token>'")
+    })?;
+    let hash = fleet_db_hash(token);
+    let now = fleet_db::now_ms();
+    let principal = match st.tokens.get(&hash, now) {
+        Some(p) => p,
+        None => match st.store.authenticate_token(token).await? {
+            Some((user, tok)) => {
+                let p = Principal {
+                    user,
+                    token_id: tok.id,
+                };
+                st.tokens.put(hash, p.clone(), tok.expires_at);
+                p
+            }
+            None => {
+                return Err(ApiError::unauthorized(
+                    "the token is unknown, expired or revoked; log in again",
+                ))
+            }
+        },
+    };
+    if !allows(principal.user.role, perm) {
+        return Err(ApiError::forbidden(format!(
+            "role '{}' may not {} {}; this needs the {:?} permission",
+            principal.user.role.as_str(),
+            req.method(),
+            path,
+            perm
+        )));
+    }
+    req.extensions_mut().insert(principal);
+    Ok(next.run(req).await)
+}
+
+fn fleet_db_hash(token: &str) -> String {
+    use sha2::{Digest, Sha256};
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// The request's caller as an audit actor: principal, source address, request id.
+pub struct Caller {
+    pub principal: Principal,
+    pub actor: Actor,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for Caller {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let principal = parts
+            .extensions
+            .get::<Principal>()
+            .cloned()
+            .ok_or_else(|| ApiError::unauthorized("not authenticated"))?;
+        let actor = Actor {
+            name: principal.user.username.clone(),
+            source: source_addr(parts),
+            request_id: request_id(&parts.headers),
+        };
+        Ok(Caller { principal, actor })
+    }
+}
+
+pub fn source_addr(parts: &Parts) -> Option<String> {
+    parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip().to_string())
+}
+
+pub fn request_id(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_hash_and_verify() {
+        let h = hash_password("correct horse").unwrap();
+        assert!(h.starts_with("$argon2id$"));
+        assert!(verify_password("correct horse", &h));
+        assert!(!verify_password("wrong", &h));
+        assert!(!verify_password("x", "not a hash"));
+    }
+
+    #[test]
+    fn table_has_no_duplicates() {
+        let mut seen = std::collections::BTreeSet::new();
+        for (m, p, _) in ROUTES {
+            assert!(seen.insert((m, p)), "duplicate {m} {p}");
+        }
+    }
+}

@@ -1,0 +1,777 @@
+//! The command line: `gpufleet serve`, administration commands that open the
+//! store directly (`config show`, `audit verify`), and client commands that
+//! talk to the REST API (`node`, `user`, `token`, `import`, `login`).
+
+use std::io::BufRead;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use serde_json::{json, Value};
+
+use crate::config::{Config, Overrides};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "gpufleet",
+    version,
+    about = "Run and manage a fleet of bare-metal GPU servers"
+)]
+pub struct Cli {
+    /// Configuration file (TOML). Environment variables GPUFLEET_* override it.
+    #[arg(long, global = true, env = "GPUFLEET_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// API server for client commands.
+    #[arg(
+        long,
+        global = true,
+        env = "GPUFLEET_SERVER",
+        default_value = "http://127.0.0.1:8080"
+    )]
+    pub server: String,
+    /// Bearer token for client commands (default: the one saved by `gpufleet login`).
+    #[arg(long, global = true, env = "GPUFLEET_TOKEN", hide_env_values = true)]
+    pub token: Option<String>,
+    /// Output format of client commands.
+    #[arg(long, short, global = true, value_enum, default_value_t = Output::Table)]
+    pub output: Output,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Clone, Copy, Debug, ValueEnum, PartialEq)]
+pub enum Output {
+    Table,
+    Json,
+}
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct ServerFlags {
+    /// Listen address (GPUFLEET_LISTEN; default 127.0.0.1:8080).
+    #[arg(long)]
+    pub listen: Option<String>,
+    /// Data directory for the embedded store (GPUFLEET_DATA_DIR; default ./data).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+}
+
+impl ServerFlags {
+    fn overrides(&self) -> Overrides {
+        Overrides {
+            listen: self.listen.clone(),
+            data_dir: self.data_dir.clone(),
+        }
+    }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run every role of the server in this process.
+    Serve(ServerFlags),
+    /// Show configuration.
+    Config {
+        #[command(subcommand)]
+        cmd: ConfigCmd,
+    },
+    /// Audit log administration (opens the store directly).
+    Audit {
+        #[command(subcommand)]
+        cmd: AuditCmd,
+    },
+    /// Log in and save the session token for later commands.
+    Login {
+        #[arg(long, env = "GPUFLEET_USERNAME", default_value = "admin")]
+        username: String,
+        /// Read from GPUFLEET_PASSWORD or, when unset, one line of standard input.
+        #[arg(skip)]
+        _p: (),
+    },
+    /// End the saved session.
+    Logout,
+    /// Nodes and their lifecycle.
+    Node {
+        #[command(subcommand)]
+        cmd: NodeCmd,
+    },
+    /// Users (admin).
+    User {
+        #[command(subcommand)]
+        cmd: UserCmd,
+    },
+    /// API tokens.
+    Token {
+        #[command(subcommand)]
+        cmd: TokenCmd,
+    },
+    /// Import an inventory file (YAML or CSV); all or nothing.
+    Import {
+        file: PathBuf,
+        /// Validate only.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ConfigCmd {
+    /// Print the effective configuration, secrets masked.
+    Show(ServerFlags),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AuditCmd {
+    /// Recompute the audit hash chain; exits 1 when a row was altered, inserted or deleted.
+    Verify(ServerFlags),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum NodeCmd {
+    /// List nodes.
+    List {
+        #[arg(long)]
+        state: Option<String>,
+        #[arg(long)]
+        model: Option<String>,
+        #[arg(long)]
+        rack: Option<String>,
+        /// key=value[,key=value]
+        #[arg(long)]
+        label: Option<String>,
+        #[arg(long)]
+        profile: Option<String>,
+        /// Only nodes past their state deadline.
+        #[arg(long)]
+        stuck: bool,
+        /// Page size; all pages are fetched.
+        #[arg(long, default_value_t = 500)]
+        limit: u32,
+    },
+    /// Show a node with its components.
+    Show { node: String },
+    /// Move a node to another lifecycle state.
+    Transition {
+        node: String,
+        state: String,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UserCmd {
+    List,
+    /// Create a user; the password comes from GPUFLEET_NEW_PASSWORD or standard input.
+    Create {
+        username: String,
+        #[arg(long, default_value = "viewer")]
+        role: String,
+    },
+    SetRole {
+        username: String,
+        role: String,
+    },
+    Disable {
+        username: String,
+    },
+    Enable {
+        username: String,
+    },
+    /// Set a new password (from GPUFLEET_NEW_PASSWORD or standard input).
+    Passwd {
+        username: String,
+    },
+    Delete {
+        username: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TokenCmd {
+    List,
+    Create {
+        name: String,
+        #[arg(long, default_value_t = 90)]
+        ttl_days: u64,
+    },
+    Revoke {
+        id: String,
+    },
+}
+
+fn token_path() -> Option<PathBuf> {
+    std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config/gpufleet/token"))
+}
+
+fn read_secret(env: &str, what: &str) -> anyhow::Result<String> {
+    if let Ok(v) = std::env::var(env) {
+        if !v.is_empty() {
+            return Ok(v);
+        }
+    }
+    eprintln!("{what} (one line on standard input; or set {env}):");
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    let v = line.trim_end_matches(['\n', '\r']).to_string();
+    if v.is_empty() {
+        bail!("no {what} given");
+    }
+    Ok(v)
+}
+
+/// A thin REST client with a deadline on every request.
+pub struct Client {
+    http: reqwest::Client,
+    base: String,
+    token: Option<String>,
+}
+
+impl Client {
+    pub fn new(server: &str, token: Option<String>) -> anyhow::Result<Client> {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(60))
+            .connect_timeout(Duration::from_secs(5))
+            .build()?;
+        let token = token.or_else(|| {
+            token_path()
+                .and_then(|p| std::fs::read_to_string(p).ok())
+                .map(|s| s.trim().to_string())
+        });
+        Ok(Client {
+            http,
+            base: server.trim_end_matches('/').to_string(),
+            token,
+        })
+    }
+
+    pub async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> anyhow::Result<Value> {
+        let mut req = self
+            .http
+            .request(method.clone(), format!("{}{path}", self.base));
+        if let Some(t) = &self.token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.with_context(|| format!("cannot reach the gpufleet server at {} (is `gpufleet serve` running? set --server or GPUFLEET_SERVER)", self.base))?;
+        Self::decode(resp).await
+    }
+
+    async fn decode(resp: reqwest::Response) -> anyhow::Result<Value> {
+        let status = resp.status();
+        let text = resp.text().await?;
+        let v: Value = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        if status.is_success() {
+            return Ok(v);
+        }
+        let mut msg = format!(
+            "{} {}",
+            status.as_u16(),
+            v.get("detail")
+                .and_then(|d| d.as_str())
+                .unwrap_or(status.canonical_reason().unwrap_or(""))
+        );
+        if status.as_u16() == 401 {
+            msg.push_str(" (log in with `gpufleet login`, or set GPUFLEET_TOKEN)");
+        }
+        if let Some(errs) = v.get("errors").and_then(|e| e.as_array()) {
+            for e in errs {
+                msg.push_str(&format!(
+                    "\n  line {}: {}: {}",
+                    e["line"],
+                    e["item"].as_str().unwrap_or(""),
+                    e["message"].as_str().unwrap_or("")
+                ));
+            }
+        }
+        if let Some(allowed) = v.get("allowed").and_then(|a| a.as_array()) {
+            if !allowed.is_empty() {
+                msg.push_str(&format!(
+                    "\n  allowed: {}",
+                    allowed
+                        .iter()
+                        .filter_map(|a| a.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
+        }
+        bail!(msg)
+    }
+
+    pub async fn get(&self, path: &str) -> anyhow::Result<Value> {
+        self.call(reqwest::Method::GET, path, None).await
+    }
+}
+
+fn table(rows: &[Vec<String>], header: &[&str]) -> String {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
+    for r in rows {
+        for (i, c) in r.iter().enumerate() {
+            widths[i] = widths[i].max(c.chars().count());
+        }
+    }
+    let line = |cells: Vec<String>| -> String {
+        cells
+            .iter()
+            .enumerate()
+            .map(|(i, c)| format!("{c:<w$}", w = widths[i]))
+            .collect::<Vec<_>>()
+            .join("  ")
+            .trim_end()
+            .to_string()
+    };
+    let mut out = line(header.iter().map(|h| h.to_string()).collect());
+    out.push('\n');
+    for r in rows {
+        out.push_str(&line(r.clone()));
+        out.push('\n');
+    }
+    out
+}
+
+fn s(v: &Value) -> String {
+    match v {
+        Value::Null => "-".into(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn urlencode(v: &str) -> String {
+    v.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<i32> {
+    let out = cli.output;
+    let print = |v: &Value| println!("{}", serde_json::to_string_pretty(v).unwrap_or_default());
+    match cli.command {
+        Command::Serve(f) => {
+            let cfg = Config::load(cli.config.as_deref(), &f.overrides())?;
+            crate::server::init_logging(&cfg.log_format);
+            crate::server::run(cfg).await?;
+        }
+        Command::Config {
+            cmd: ConfigCmd::Show(f),
+        } => {
+            let cfg = Config::load(cli.config.as_deref(), &f.overrides())?;
+            print!("{}", cfg.masked_toml());
+        }
+        Command::Audit {
+            cmd: AuditCmd::Verify(f),
+        } => {
+            let cfg = Config::load(cli.config.as_deref(), &f.overrides())?;
+            let store = crate::server::open_store(&cfg).await?;
+            let r = store.verify_audit().await?;
+            if out == Output::Json {
+                print(&serde_json::to_value(&r)?);
+            } else if r.ok {
+                println!(
+                    "audit log intact: {} rows, chain verified up to row {}",
+                    r.rows_checked, r.head_seq
+                );
+            } else {
+                println!(
+                    "AUDIT LOG TAMPERED: {} problem(s) in {} rows",
+                    r.problems.len(),
+                    r.rows_checked
+                );
+                for p in &r.problems {
+                    println!("  {p}");
+                }
+            }
+            return Ok(if r.ok { 0 } else { 1 });
+        }
+        Command::Login { username, .. } => {
+            let password = read_secret("GPUFLEET_PASSWORD", "password")?;
+            let c = Client::new(&cli.server, None)?;
+            let v = c
+                .call(
+                    reqwest::Method::POST,
+                    "/api/v1/auth/login",
+                    Some(json!({"username": username, "password": password})),
+                )
+                .await?;
+            let token = v["token"].as_str().context("no token in the answer")?;
+            let path = token_path().context("HOME is not set; use GPUFLEET_TOKEN instead")?;
+            std::fs::create_dir_all(path.parent().expect("parent"))?;
+            let _ = std::fs::remove_file(&path);
+            let mut opts = std::fs::OpenOptions::new();
+            opts.write(true).create_new(true);
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::OpenOptionsExt;
+                opts.mode(0o600);
+            }
+            use std::io::Write;
+            opts.open(&path)?.write_all(token.as_bytes())?;
+            println!(
+                "logged in as {username}; session saved to {} (expires {})",
+                path.display(),
+                s(&v["expires_at"])
+            );
+        }
+        Command::Logout => {
+            let c = Client::new(&cli.server, cli.token)?;
+            c.call(reqwest::Method::POST, "/api/v1/auth/logout", None)
+                .await?;
+            if let Some(p) = token_path() {
+                let _ = std::fs::remove_file(p);
+            }
+            println!("logged out");
+        }
+        Command::Node { cmd } => {
+            let c = Client::new(&cli.server, cli.token)?;
+            match cmd {
+                NodeCmd::List {
+                    state,
+                    model,
+                    rack,
+                    label,
+                    profile,
+                    stuck,
+                    limit,
+                } => {
+                    let mut q = vec![format!("limit={limit}")];
+                    for (k, v) in [
+                        ("state", state),
+                        ("model", model),
+                        ("rack", rack),
+                        ("label", label),
+                        ("profile", profile),
+                    ] {
+                        if let Some(v) = v {
+                            q.push(format!("{k}={}", urlencode(&v)));
+                        }
+                    }
+                    if stuck {
+                        q.push("stuck=true".into());
+                    }
+                    let mut items = Vec::new();
+                    let mut cursor: Option<String> = None;
+                    loop {
+                        let mut qs = q.clone();
+                        if let Some(c) = &cursor {
+                            qs.push(format!("cursor={}", urlencode(c)));
+                        }
+                        let page = c.get(&format!("/api/v1/nodes?{}", qs.join("&"))).await?;
+                        items.extend(page["items"].as_array().cloned().unwrap_or_default());
+                        match page["next_cursor"].as_str() {
+                            Some(n) => cursor = Some(n.to_string()),
+                            None => break,
+                        }
+                    }
+                    if out == Output::Json {
+                        print(&Value::Array(items));
+                    } else {
+                        let rows: Vec<Vec<String>> = items
+                            .iter()
+                            .map(|n| {
+                                vec![
+                                    s(&n["name"]),
+                                    s(&n["status"]["state"]),
+                                    s(&n["status"]["model"]),
+                                    if n["status"]["stuck"] == json!(true) {
+                                        "STUCK".into()
+                                    } else {
+                                        "".into()
+                                    },
+                                    s(&n["id"]),
+                                ]
+                            })
+                            .collect();
+                        print!("{}", table(&rows, &["NAME", "STATE", "MODEL", "", "ID"]));
+                        eprintln!("{} node(s)", rows.len());
+                    }
+                }
+                NodeCmd::Show { node } => {
+                    let v = c
+                        .get(&format!("/api/v1/nodes/{}", urlencode(&node)))
+                        .await?;
+                    if out == Output::Json {
+                        print(&v);
+                    } else {
+                        println!("{} ({})\n  state:   {}{}\n  model:   {}\n  serial:  {}\n  version: {}\n  labels:  {}",
+                            s(&v["name"]), s(&v["id"]), s(&v["status"]["state"]), if v["status"]["stuck"] == json!(true) { " (STUCK: past its deadline)" } else { "" },
+                            s(&v["status"]["model"]), s(&v["status"]["serial"]), s(&v["metadata"]["version"]), v["metadata"]["labels"]);
+                        println!(
+                            "  next:    {}",
+                            v["allowed_transitions"]
+                                .as_array()
+                                .map(|a| a.iter().map(s).collect::<Vec<_>>().join(", "))
+                                .unwrap_or_default()
+                        );
+                        if let Some(comps) = v["components"].as_object() {
+                            for (kind, list) in comps {
+                                for a in list.as_array().into_iter().flatten() {
+                                    println!(
+                                        "  {kind:<5} {:<24} model={} serial={} {}",
+                                        s(&a["name"]),
+                                        s(&a["status"]["model"]),
+                                        s(&a["status"]["serial"]),
+                                        s(&a["status"]["address"])
+                                    );
+                                }
+                            }
+                        }
+                    }
+                }
+                NodeCmd::Transition {
+                    node,
+                    state,
+                    reason,
+                } => {
+                    let v = c
+                        .call(
+                            reqwest::Method::POST,
+                            &format!("/api/v1/nodes/{}/transition", urlencode(&node)),
+                            Some(json!({"to": state, "reason": reason})),
+                        )
+                        .await?;
+                    if out == Output::Json {
+                        print(&v);
+                    } else {
+                        println!(
+                            "{}: {} -> {}",
+                            s(&v["node"]["name"]),
+                            s(&v["history"]["from_state"]),
+                            s(&v["history"]["to_state"])
+                        );
+                    }
+                }
+            }
+        }
+        Command::User { cmd } => {
+            let c = Client::new(&cli.server, cli.token)?;
+            let v = match cmd {
+                UserCmd::List => {
+                    let v = c.get("/api/v1/users").await?;
+                    if out == Output::Table {
+                        let rows: Vec<Vec<String>> = v["items"]
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .map(|u| {
+                                vec![
+                                    s(&u["username"]),
+                                    s(&u["role"]),
+                                    if u["disabled"] == json!(true) {
+                                        "disabled".into()
+                                    } else {
+                                        "active".into()
+                                    },
+                                    s(&u["id"]),
+                                ]
+                            })
+                            .collect();
+                        print!("{}", table(&rows, &["USERNAME", "ROLE", "STATUS", "ID"]));
+                        return Ok(0);
+                    }
+                    v
+                }
+                UserCmd::Create { username, role } => {
+                    let pw = read_secret("GPUFLEET_NEW_PASSWORD", "new password")?;
+                    c.call(
+                        reqwest::Method::POST,
+                        "/api/v1/users",
+                        Some(json!({"username": username, "password": pw, "role": role})),
+                    )
+                    .await?
+                }
+                UserCmd::SetRole { username, role } => {
+                    c.call(
+                        reqwest::Method::PATCH,
+                        &format!("/api/v1/users/{}", urlencode(&username)),
+                        Some(json!({"role": role})),
+                    )
+                    .await?
+                }
+                UserCmd::Disable { username } => {
+                    c.call(
+                        reqwest::Method::PATCH,
+                        &format!("/api/v1/users/{}", urlencode(&username)),
+                        Some(json!({"disabled": true})),
+                    )
+                    .await?
+                }
+                UserCmd::Enable { username } => {
+                    c.call(
+                        reqwest::Method::PATCH,
+                        &format!("/api/v1/users/{}", urlencode(&username)),
+                        Some(json!({"disabled": false})),
+                    )
+                    .await?
+                }
+                UserCmd::Passwd { username } => {
+                    let pw = read_secret("GPUFLEET_NEW_PASSWORD", "new password")?;
+                    c.call(
+                        reqwest::Method::PATCH,
+                        &format!("/api/v1/users/{}", urlencode(&username)),
+                        Some(json!({"password": pw})),
+                    )
+                    .await?
+                }
+                UserCmd::Delete { username } => {
+                    c.call(
+                        reqwest::Method::DELETE,
+                        &format!("/api/v1/users/{}", urlencode(&username)),
+                        None,
+                    )
+                    .await?
+                }
+            };
+            if out == Output::Json
+                || !v.is_null() && out == Output::Table && v.get("username").is_none()
+            {
+                print(&v);
+            } else if let Some(u) = v.get("username") {
+                println!(
+                    "{}: role {}, {}",
+                    s(u),
+                    s(&v["role"]),
+                    if v["disabled"] == json!(true) {
+                        "disabled"
+                    } else {
+                        "active"
+                    }
+                );
+            } else {
+                println!("done");
+            }
+        }
+        Command::Token { cmd } => {
+            let c = Client::new(&cli.server, cli.token)?;
+            match cmd {
+                TokenCmd::List => {
+                    let v = c.get("/api/v1/tokens").await?;
+                    if out == Output::Json {
+                        print(&v);
+                    } else {
+                        let rows: Vec<Vec<String>> = v["items"]
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .map(|t| {
+                                vec![
+                                    s(&t["id"]),
+                                    s(&t["kind"]),
+                                    s(&t["name"]),
+                                    crate::api::rfc3339(t["expires_at"].as_i64().unwrap_or(0)),
+                                ]
+                            })
+                            .collect();
+                        print!("{}", table(&rows, &["ID", "KIND", "NAME", "EXPIRES"]));
+                    }
+                }
+                TokenCmd::Create { name, ttl_days } => {
+                    let v = c
+                        .call(
+                            reqwest::Method::POST,
+                            "/api/v1/tokens",
+                            Some(json!({"name": name, "ttl_secs": ttl_days * 86400})),
+                        )
+                        .await?;
+                    if out == Output::Json {
+                        print(&v);
+                    } else {
+                        println!(
+                            "{}\n(token {}; shown only now)",
+                            s(&v["token"]),
+                            s(&v["id"])
+                        );
+                    }
+                }
+                TokenCmd::Revoke { id } => {
+                    c.call(
+                        reqwest::Method::DELETE,
+                        &format!("/api/v1/tokens/{}", urlencode(&id)),
+                        None,
+                    )
+                    .await?;
+                    println!("revoked {id}");
+                }
+            }
+        }
+        Command::Import { file, dry_run } => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("reading {}", file.display()))?;
+            let fmt = if fleet_model::import::Format::guess(&file.to_string_lossy())
+                == fleet_model::import::Format::Csv
+            {
+                "csv"
+            } else {
+                "yaml"
+            };
+            let c = Client::new(&cli.server, cli.token)?;
+            let mut req = c
+                .http
+                .post(format!(
+                    "{}/api/v1/import?format={fmt}&dry_run={dry_run}",
+                    c.base
+                ))
+                .body(text)
+                .header(
+                    "content-type",
+                    if fmt == "csv" {
+                        "text/csv"
+                    } else {
+                        "application/yaml"
+                    },
+                );
+            if let Some(t) = &c.token {
+                req = req.bearer_auth(t);
+            }
+            let v = Client::decode(
+                req.send()
+                    .await
+                    .with_context(|| format!("cannot reach the gpufleet server at {}", c.base))?,
+            )
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "{}: import rejected, nothing was written:\n{e}",
+                    file.display()
+                )
+            })?;
+            if out == Output::Json {
+                print(&v);
+            } else {
+                let created: Vec<String> = v["created"]
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .map(|(k, n)| format!("{n} {k}"))
+                    .collect();
+                println!(
+                    "{}{}: {} and {} relation(s)",
+                    if dry_run {
+                        "dry run, nothing written: would import "
+                    } else {
+                        "imported "
+                    },
+                    file.display(),
+                    created.join(", "),
+                    s(&v["relations"])
+                );
+            }
+        }
+    }
+    Ok(0)
+}

@@ -1,0 +1,248 @@
+//! The typed configuration: defaults, then a TOML file (`--config`), then
+//! `GPUFLEET_*` environment variables (nested keys with `__`, e.g.
+//! `GPUFLEET_LIFECYCLE__DEADLINES__INSPECTING=600`), then command-line flags.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Address the HTTP API listens on.
+    pub listen: String,
+    /// Directory for the embedded SQLite database and the generated secret key.
+    pub data_dir: PathBuf,
+    /// `postgres://user:pass@host/db` selects PostgreSQL; empty means SQLite in `data_dir`.
+    pub database_url: String,
+    /// Maximum database connections.
+    pub database_max_connections: u32,
+    /// Base64 of 32 bytes: the key that encrypts secrets at rest. Empty: a key is
+    /// generated once into `data_dir/secret.key` (mode 0600).
+    pub secret_key: String,
+    /// Lifetime of a login session, seconds.
+    pub session_ttl_secs: u64,
+    /// Default lifetime of an API token, seconds.
+    pub api_token_ttl_secs: u64,
+    /// Failed logins allowed per username and per source address in `login_window_secs`.
+    pub login_max_failures: u32,
+    pub login_window_secs: u64,
+    /// Deadline of each request, seconds.
+    pub request_timeout_secs: u64,
+    /// `text` or `json` logs.
+    pub log_format: String,
+    pub lifecycle: LifecycleConfig,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LifecycleConfig {
+    /// Per-state deadline overrides in seconds (`0` removes the deadline),
+    /// e.g. `inspecting = 1800`.
+    pub deadlines: BTreeMap<String, u64>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            listen: "127.0.0.1:8080".into(),
+            data_dir: PathBuf::from("data"),
+            database_url: String::new(),
+            database_max_connections: 16,
+            secret_key: String::new(),
+            session_ttl_secs: 12 * 3600,
+            api_token_ttl_secs: 90 * 24 * 3600,
+            login_max_failures: 10,
+            login_window_secs: 300,
+            request_timeout_secs: 30,
+            log_format: "text".into(),
+            lifecycle: LifecycleConfig::default(),
+        }
+    }
+}
+
+/// Values given on the command line; they win over file and environment.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+}
+
+impl Config {
+    pub fn load(file: Option<&Path>, overrides: &Overrides) -> anyhow::Result<Config> {
+        let mut fig = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(f) = file {
+            if !f.exists() {
+                anyhow::bail!("configuration file {} does not exist", f.display());
+            }
+            fig = fig.merge(Toml::file(f));
+        }
+        fig = fig
+            .merge(
+                Env::prefixed("GPUFLEET_")
+                    .split("__")
+                    .ignore(&[
+                        "admin_password",
+                        "server",
+                        "token",
+                        "username",
+                        "password",
+                        "reference_dir",
+                        "test_postgres_url",
+                    ])
+                    .filter(|k| !k.as_str().starts_with("test_")),
+            )
+            .merge(Serialized::defaults(overrides));
+        let cfg: Config = fig
+            .extract()
+            .map_err(|e| anyhow::anyhow!("invalid configuration: {e}"))?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        self.listen.parse::<std::net::SocketAddr>().map_err(|_| {
+            anyhow::anyhow!(
+                "listen address '{}' is not HOST:PORT (e.g. 127.0.0.1:8080)",
+                self.listen
+            )
+        })?;
+        for k in self.lifecycle.deadlines.keys() {
+            k.parse::<fleet_model::lifecycle::NodeState>()
+                .map_err(|e| anyhow::anyhow!("lifecycle.deadlines: {e}"))?;
+        }
+        if !self.database_url.is_empty()
+            && !self.database_url.starts_with("postgres://")
+            && !self.database_url.starts_with("postgresql://")
+            && !self.database_url.starts_with("sqlite:")
+        {
+            anyhow::bail!("database_url must start with postgres:// or sqlite:");
+        }
+        if !matches!(self.log_format.as_str(), "text" | "json") {
+            anyhow::bail!("log_format must be 'text' or 'json'");
+        }
+        Ok(())
+    }
+
+    /// The effective database URL.
+    pub fn database_url(&self) -> String {
+        if self.database_url.is_empty() {
+            format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("gpufleet.db").display()
+            )
+        } else {
+            self.database_url.clone()
+        }
+    }
+
+    pub fn deadlines(&self) -> fleet_model::lifecycle::Deadlines {
+        let mut d = fleet_model::lifecycle::Deadlines::default();
+        for (k, v) in &self.lifecycle.deadlines {
+            if let Ok(s) = k.parse() {
+                d.set(s, *v);
+            }
+        }
+        d
+    }
+
+    /// The configuration as TOML with secrets masked.
+    pub fn masked_toml(&self) -> String {
+        let mut c = self.clone();
+        c.database_url = fleet_db_mask(&c.database_url);
+        if !c.secret_key.is_empty() {
+            c.secret_key = "***".into();
+        }
+        let mut out = toml_string(&c);
+        out.push_str(&format!(
+            "# effective database: {}\n",
+            fleet_db_mask(&self.database_url())
+        ));
+        out
+    }
+}
+
+fn fleet_db_mask(url: &str) -> String {
+    if let Some((scheme, rest)) = url.split_once("://") {
+        if let Some((creds, host)) = rest.rsplit_once('@') {
+            let user = creds.split(':').next().unwrap_or("");
+            return format!("{scheme}://{user}:***@{host}");
+        }
+    }
+    url.to_string()
+}
+
+fn toml_string(c: &Config) -> String {
+    // A small writer for this flat structure keeps a TOML serializer out of the build.
+    let v = serde_json::to_value(c).expect("config serialises");
+    let mut top = String::new();
+    let mut tables = String::new();
+    fn scalar(v: &serde_json::Value) -> String {
+        match v {
+            serde_json::Value::String(s) => format!("{s:?}"),
+            other => other.to_string(),
+        }
+    }
+    for (k, val) in v.as_object().expect("object") {
+        match val {
+            serde_json::Value::Object(inner) => {
+                for (k2, v2) in inner {
+                    tables.push_str(&format!("\n[{k}.{k2}]\n"));
+                    if let Some(o) = v2.as_object() {
+                        for (k3, v3) in o {
+                            tables.push_str(&format!("{k3} = {}\n", scalar(v3)));
+                        }
+                    }
+                }
+            }
+            other => top.push_str(&format!("{k} = {}\n", scalar(other))),
+        }
+    }
+    top + &tables
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_mask_secrets() {
+        let mut c = Config::default();
+        c.validate().unwrap();
+        assert!(c.database_url().starts_with("sqlite://data/gpufleet.db"));
+        c.database_url = "postgres://u:hunter2@db/x".into();
+        c.secret_key = "abc".into();
+        let shown = c.masked_toml();
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert!(!shown.contains("abc"), "{shown}");
+        assert!(shown.contains("listen = \"127.0.0.1:8080\""), "{shown}");
+    }
+
+    #[test]
+    fn bad_values_are_explained() {
+        let c = Config {
+            listen: "nonsense".into(),
+            ..Default::default()
+        };
+        assert!(c.validate().unwrap_err().to_string().contains("HOST:PORT"));
+        let mut c = Config::default();
+        c.lifecycle.deadlines.insert("bogus".into(), 5);
+        assert!(c.validate().unwrap_err().to_string().contains("bogus"));
+    }
+
+    #[test]
+    fn deadlines_override() {
+        let mut c = Config::default();
+        c.lifecycle.deadlines.insert("in_service".into(), 60);
+        assert_eq!(
+            c.deadlines()
+                .get(fleet_model::lifecycle::NodeState::InService),
+            Some(60)
+        );
+    }
+}

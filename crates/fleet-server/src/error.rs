@@ -1,0 +1,147 @@
+//! The one API error type, rendered as RFC 9457 `application/problem+json`.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use fleet_db::DbError;
+use serde::Serialize;
+use serde_json::Value;
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub title: &'static str,
+    pub detail: String,
+    /// Extra members of the problem document (e.g. `allowed`, `errors`).
+    pub extra: serde_json::Map<String, Value>,
+    pub headers: Vec<(header::HeaderName, HeaderValue)>,
+}
+
+/// RFC 9457 problem document (schema for the OpenAPI description).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub ty: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    pub instance: Option<String>,
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl ApiError {
+    pub fn new(status: StatusCode, title: &'static str, detail: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            title,
+            detail: detail.into(),
+            extra: Default::default(),
+            headers: vec![],
+        }
+    }
+    pub fn bad_request(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "Bad request", detail)
+    }
+    pub fn unauthorized(detail: impl Into<String>) -> Self {
+        let mut e = Self::new(StatusCode::UNAUTHORIZED, "Unauthorized", detail);
+        e.headers
+            .push((header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")));
+        e
+    }
+    pub fn forbidden(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "Forbidden", detail)
+    }
+    pub fn not_found(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "Not found", detail)
+    }
+    pub fn internal(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "Internal error", detail)
+    }
+    pub fn with(mut self, key: &str, v: Value) -> Self {
+        self.extra.insert(key.into(), v);
+        self
+    }
+}
+
+impl From<DbError> for ApiError {
+    fn from(e: DbError) -> Self {
+        use fleet_model::lifecycle::TransitionError;
+        match e {
+            DbError::NotFound(m) => ApiError::not_found(m),
+            DbError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "Conflict", m),
+            DbError::Stale {
+                message,
+                current_version,
+            } => ApiError::new(
+                StatusCode::PRECONDITION_FAILED,
+                "Precondition failed",
+                message,
+            )
+            .with("current_version", Value::from(current_version)),
+            DbError::Transition(t) => {
+                let allowed = match &t {
+                    TransitionError::Illegal { allowed, .. } => {
+                        allowed.iter().map(|s| s.as_str()).collect::<Vec<_>>()
+                    }
+                    TransitionError::Guarded { .. } => vec![],
+                };
+                let title = match t {
+                    TransitionError::Illegal { .. } => "Illegal transition",
+                    TransitionError::Guarded { .. } => "Transition refused",
+                };
+                ApiError::new(StatusCode::CONFLICT, title, t.to_string())
+                    .with("allowed", serde_json::json!(allowed))
+            }
+            DbError::Invalid(m) => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "Invalid input", m)
+            }
+            DbError::Import(errs) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Import rejected",
+                format!("{} problem(s) found; nothing was imported", errs.len()),
+            )
+            .with("errors", serde_json::to_value(errs).unwrap_or_default()),
+            DbError::Crypto(m) => {
+                tracing::error!(error = %m, "secret store");
+                ApiError::internal(format!("secret store: {m}"))
+            }
+            other => {
+                tracing::error!(error = %other, "database");
+                ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Storage unavailable",
+                    "the database failed to answer; retry shortly",
+                )
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut body = serde_json::Map::new();
+        body.insert("type".into(), Value::String("about:blank".into()));
+        body.insert("title".into(), Value::String(self.title.into()));
+        body.insert("status".into(), Value::from(self.status.as_u16()));
+        body.insert("detail".into(), Value::String(self.detail));
+        body.extend(self.extra);
+        let mut resp = (
+            self.status,
+            serde_json::to_string(&Value::Object(body)).unwrap_or_default(),
+        )
+            .into_response();
+        resp.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        for (k, v) in self.headers {
+            resp.headers_mut().insert(k, v);
+        }
+        resp
+    }
+}
+
+/// Turns axum's own rejections (bad JSON, bad query) into problem documents.
+pub fn from_rejection(r: impl std::fmt::Display) -> ApiError {
+    ApiError::bad_request(r.to_string())
+}

@@ -1,0 +1,52 @@
+//! The OpenAPI 3.1 description, generated from the handlers' annotations.
+
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::api;
+
+struct Security;
+
+impl Modify for Security {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let c = openapi.components.get_or_insert_with(Default::default);
+        c.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "gpufleet API", version = "1.0.0", description = "Inventory (CMDB), lifecycle and administration of a fleet of bare-metal GPU servers. Errors are RFC 9457 problem documents. Lists use cursor pagination: pass `next_cursor` back as `cursor`. Versioned resources carry an `ETag`; send it as `If-Match` to avoid lost updates (412 when stale)."),
+    modifiers(&Security),
+    security(("bearer" = [])),
+    paths(
+        api::users::login, api::users::logout, api::users::whoami,
+        api::users::list_tokens, api::users::create_token, api::users::revoke_token,
+        api::users::list_users, api::users::create_user, api::users::get_user, api::users::patch_user, api::users::delete_user,
+        api::assets::list, api::assets::create, api::assets::get, api::assets::patch, api::assets::delete,
+        api::assets::put_config, api::assets::versions, api::assets::version, api::assets::restore, api::assets::diff_versions,
+        api::assets::relations, api::assets::create_relation, api::assets::delete_relation,
+        api::nodes::list, api::nodes::get, api::nodes::transition, api::nodes::history, api::nodes::assign_profile,
+        api::nodes::validation, api::nodes::lifecycle, api::nodes::gpus,
+        api::nodes::list_profiles, api::nodes::create_profile, api::nodes::get_profile, api::nodes::update_profile, api::nodes::delete_profile,
+        api::misc::import, api::misc::changes, api::misc::events, api::misc::audit, api::misc::audit_verify,
+    ),
+    tags(
+        (name = "auth", description = "Login, sessions and API tokens"),
+        (name = "users", description = "User administration (admin)"),
+        (name = "assets", description = "Inventory assets, configuration versions and relations"),
+        (name = "nodes", description = "Nodes, lifecycle and GPUs"),
+        (name = "profiles", description = "Expected hardware profiles"),
+        (name = "inventory", description = "Import and change history"),
+        (name = "events", description = "Outbox events"),
+        (name = "audit", description = "Audit log (admin)"),
+    )
+)]
+pub struct ApiDoc;
+
+pub fn spec() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}

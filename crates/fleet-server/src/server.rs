@@ -1,0 +1,168 @@
+//! Start-up: configuration → store → secrets → first admin → relay → HTTP.
+
+use std::path::Path;
+
+use anyhow::Context;
+use fleet_db::{Actor, NewUser, SecretBox, Store, StoreOptions};
+use fleet_model::rbac::Role;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+use crate::state::AppState;
+
+/// Loads the secret key from configuration, or from `data_dir/secret.key`,
+/// generating that file (mode 0600) on first start.
+pub fn secret_box(cfg: &Config) -> anyhow::Result<SecretBox> {
+    if !cfg.secret_key.is_empty() {
+        return SecretBox::from_base64(&cfg.secret_key, 1).context("secret_key");
+    }
+    let path = cfg.data_dir.join("secret.key");
+    if !path.exists() {
+        std::fs::create_dir_all(&cfg.data_dir)
+            .with_context(|| format!("creating {}", cfg.data_dir.display()))?;
+        write_private(&path, &SecretBox::generate_key())?;
+        tracing::warn!(path = %path.display(), "generated a new secret key; back it up: encrypted BMC credentials cannot be read without it");
+    }
+    let key =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    SecretBox::from_base64(&key, 1).with_context(|| format!("secret key in {}", path.display()))
+}
+
+fn write_private(path: &Path, content: &str) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts
+        .open(path)
+        .with_context(|| format!("creating {}", path.display()))?;
+    f.write_all(content.as_bytes())?;
+    Ok(())
+}
+
+pub async fn open_store(cfg: &Config) -> anyhow::Result<Store> {
+    if cfg.database_url.is_empty() {
+        std::fs::create_dir_all(&cfg.data_dir)
+            .with_context(|| format!("creating data directory {}", cfg.data_dir.display()))?;
+    }
+    let mut opts = StoreOptions::new(cfg.database_url());
+    opts.max_connections = cfg.database_max_connections;
+    let store = tokio::time::timeout(std::time::Duration::from_secs(30), Store::connect(&opts))
+        .await
+        .context("the database did not answer within 30 s")?
+        .with_context(|| {
+            format!(
+                "opening the database {}",
+                crate::config::Config {
+                    database_url: cfg.database_url(),
+                    ..Default::default()
+                }
+                .masked_toml()
+                .lines()
+                .find(|l| l.starts_with("database_url"))
+                .unwrap_or("")
+            )
+        })?;
+    Ok(store.with_secrets(secret_box(cfg)?))
+}
+
+/// Creates user `admin` when there are no users: with `GPUFLEET_ADMIN_PASSWORD`,
+/// or a random one-time password printed once.
+pub async fn bootstrap_admin(store: &Store) -> anyhow::Result<()> {
+    if store.count_users().await? > 0 {
+        return Ok(());
+    }
+    let (pw, generated) = match std::env::var("GPUFLEET_ADMIN_PASSWORD") {
+        Ok(p) if !p.is_empty() => (p, false),
+        _ => {
+            use rand::Rng;
+            let p: String = rand::thread_rng()
+                .sample_iter(&rand::distributions::Alphanumeric)
+                .take(20)
+                .map(char::from)
+                .collect();
+            (p, true)
+        }
+    };
+    let hash = crate::auth::hash_password(&pw)?;
+    store
+        .create_user(
+            &Actor::system("gpufleet"),
+            NewUser {
+                username: "admin".into(),
+                password_hash: hash,
+                role: Role::Admin,
+            },
+        )
+        .await?;
+    if generated {
+        println!("created user 'admin' with one-time password: {pw}");
+        println!("(it is shown only now; change it with: gpufleet user passwd admin)");
+    } else {
+        println!("created user 'admin' with the password from GPUFLEET_ADMIN_PASSWORD");
+    }
+    Ok(())
+}
+
+pub fn init_logging(format: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("GPUFLEET_LOG")
+        .unwrap_or_else(|_| "info,sqlx=warn".into());
+    let b = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = if format == "json" {
+        b.json().try_init()
+    } else {
+        b.try_init()
+    };
+}
+
+/// Runs every role in this process until SIGTERM or Ctrl-C.
+pub async fn run(cfg: Config) -> anyhow::Result<()> {
+    let store = open_store(&cfg).await?;
+    bootstrap_admin(&store).await?;
+    let listener = tokio::net::TcpListener::bind(&cfg.listen)
+        .await
+        .with_context(|| format!("listening on {}", cfg.listen))?;
+    let addr = listener.local_addr()?;
+    let st = AppState::new(store.clone(), cfg.clone());
+    let shutdown = CancellationToken::new();
+    let relay = tokio::spawn(crate::relay::run(st.clone(), shutdown.clone()));
+    let sig = shutdown.clone();
+    tokio::spawn(async move {
+        wait_for_signal().await;
+        tracing::info!("shutting down: draining requests");
+        sig.cancel();
+    });
+    let backend = match store.dialect() {
+        fleet_db::Dialect::Postgres => "PostgreSQL".to_string(),
+        fleet_db::Dialect::Sqlite => format!("SQLite in {}", cfg.data_dir.display()),
+    };
+    println!("gpufleet listening on http://{addr} (API docs: http://{addr}/api/v1/docs/; store: {backend})");
+    crate::app::serve(st, listener, shutdown.clone()).await?;
+    shutdown.cancel();
+    let _ = tokio::time::timeout(std::time::Duration::from_secs(5), relay).await;
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = tokio::signal::ctrl_c() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
