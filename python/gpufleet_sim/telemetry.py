@@ -143,6 +143,14 @@ def sample(node: Node, g: Gpu, now: float | None = None) -> dict[str, float]:
     }
 
 
+def serves_telemetry(node: Node) -> bool:
+    """dcgm-exporter runs in the installed OS: not while the host is off, unreachable or
+    PXE-booted into an installer with no OS on disk yet."""
+    if not node.host_reachable:
+        return False
+    return not (node.last_boot_source == "Pxe" and node.installed_os is None)
+
+
 def _fmt(v: float) -> str:
     if isinstance(v, int) or float(v).is_integer():
         return str(int(v))
@@ -153,7 +161,7 @@ def render(nodes: list[Node]) -> str:
     """Prometheus text exposition of every present GPU of ``nodes`` whose host is up."""
     rows: dict[str, list[str]] = {name: [] for name, _, _ in FIELDS + EXTRA_FIELDS}
     for node in nodes:
-        if not node.host_reachable:
+        if not serves_telemetry(node):
             continue
         for g in node.present_gpus():
             labels = (

@@ -58,3 +58,12 @@ def test_fleet_metrics_on_the_control_api(sim_fleet):
     sf = sim_fleet(3)
     got = parse(httpx.get(sf.control_url() + "/metrics").text)
     assert {lab["Hostname"] for lab, _ in got["DCGM_FI_DEV_POWER_USAGE"]} == {n.id for n in sf.nodes}
+
+
+def test_pxe_booted_installer_serves_no_gpu_metrics(sim_node):
+    node = sim_node.node(0)
+    node.set_boot_override("Pxe", "Once")
+    node.reset()
+    assert "DCGM_FI_DEV_GPU_TEMP" not in httpx.get(sim_node.metrics_url(0)).text
+    node.installed_os = "ubuntu-22.04"
+    assert "DCGM_FI_DEV_GPU_TEMP" in httpx.get(sim_node.metrics_url(0)).text
