@@ -208,7 +208,14 @@ def test_event_subscription_receives_pushed_events(rf):
         c.post(SYS + "/Actions/ComputerSystem.Reset", json={"ResetType": "ForceOff"})
         sf.inject("xid", sf.node(0).id, gpu=2, xid=79)
         deadline = time.monotonic() + 5
-        while len(_Sink.received) < 2 and time.monotonic() < deadline:
+
+        def got_all():
+            evs = [e for p in _Sink.received for e in p["Events"]]
+            return any(e["Oem"]["Gpufleet"].get("xid") == 79 for e in evs) and any(
+                e["Message"] == "Power state changed to Off" for e in evs
+            )
+
+        while not got_all() and time.monotonic() < deadline:
             time.sleep(0.05)
         events = [e for p in _Sink.received for e in p["Events"]]
         assert all(p["Context"] == "ctx-1" for p in _Sink.received)
