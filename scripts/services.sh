@@ -7,7 +7,7 @@
 #   scripts/services.sh env    [SERVICE...]   print the shell exports (starts nothing)
 #   scripts/services.sh reset  [SERVICE...]   stop and delete the service's data
 #
-# Services: postgres. Each service is a set of functions named <service>_up, _down, _status,
+# Services: postgres, nats. Each service is a set of functions named <service>_up, _down, _status,
 # _env and _reset; add one to ALL_SERVICES to manage it. A service whose URL variable is already
 # set in the environment (e.g. GPUFLEET_TEST_POSTGRES_URL) is used as it is and nothing is started.
 #
@@ -25,7 +25,7 @@ ENV_FILE=$SERVICES_DIR/env
 # Seconds to wait for a server to accept connections, and for apt-get to finish.
 READY_TIMEOUT=${GPUFLEET_SERVICES_TIMEOUT:-30}
 APT_TIMEOUT=${GPUFLEET_APT_TIMEOUT:-900}
-ALL_SERVICES=(postgres)
+ALL_SERVICES=(postgres nats)
 
 # ---------------------------------------------------------------------------------------------
 # Common helpers
@@ -415,6 +415,189 @@ postgres_reset() {
 	rm -rf "$PG_DIR"
 	[[ -L $link ]] && rm -f "$link"
 	return 0
+}
+
+# ---------------------------------------------------------------------------------------------
+# NATS (JetStream)
+#
+# A private nats-server with JetStream: 127.0.0.1:$GPUFLEET_NATS_PORT (default 54222), store in
+# $GPUFLEET_SERVICES_DIR/nats/jetstream, log in .../nats/server.log, no authentication.
+# The binary, first found wins: $GPUFLEET_NATS_SERVER_BIN; a current nats-server built once per
+# machine with `go install` into $GPUFLEET_TOOLS_DIR (default ~/.cache/gpufleet/tools) when `go` is
+# on PATH; Debian's `nats-server` package (2.9.10). Tests that restart the server start their own
+# from GPUFLEET_TEST_NATS_SERVER (exported with the URL).
+
+NATS_PORT=${GPUFLEET_NATS_PORT:-54222}
+NATS_VERSION=${GPUFLEET_NATS_VERSION:-v2.15.3}
+TOOLS_DIR=${GPUFLEET_TOOLS_DIR:-$HOME/.cache/gpufleet/tools}
+GO_TIMEOUT=${GPUFLEET_GO_TIMEOUT:-900}
+
+nats_local_url() { printf 'nats://127.0.0.1:%s' "$NATS_PORT"; }
+
+# True when GPUFLEET_TEST_NATS_URL names a server this script does not manage.
+nats_external() {
+	[[ -n ${GPUFLEET_TEST_NATS_URL:-} && $GPUFLEET_TEST_NATS_URL != "$(nats_local_url)" ]]
+}
+
+nats_dirs() {
+	NATS_DIR=$SERVICES_DIR/nats
+	NATS_CONF=$NATS_DIR/nats.conf
+	NATS_LOG=$NATS_DIR/server.log
+	NATS_PIDFILE=$NATS_DIR/nats.pid
+	NATS_STORE=$NATS_DIR/jetstream
+}
+
+# Prints the path of a nats-server binary without installing anything; fails when there is none.
+nats_existing_bin() {
+	local b
+	for b in "${GPUFLEET_NATS_SERVER_BIN:-}" "$TOOLS_DIR/nats-server-$NATS_VERSION/nats-server" \
+		"$(command -v nats-server 2>/dev/null || true)" /usr/bin/nats-server; do
+		if [[ -n $b && -x $b ]]; then
+			printf '%s\n' "$b"
+			return 0
+		fi
+	done
+	return 1
+}
+
+# Sets NATS_BIN, building or installing nats-server when none is found.
+nats_find_bin() {
+	if NATS_BIN=$(nats_existing_bin); then return 0; fi
+	local dest=$TOOLS_DIR/nats-server-$NATS_VERSION
+	if command -v go >/dev/null 2>&1; then
+		local start=$SECONDS tmp=$dest.tmp.$$
+		log "nats: building nats-server $NATS_VERSION with go install (once per machine; about 2 min)"
+		mkdir -p "$tmp"
+		if GOBIN=$tmp GOFLAGS=-mod=mod timeout "$GO_TIMEOUT" nice -n 10 \
+			go install "github.com/nats-io/nats-server/v2@$NATS_VERSION" >"$tmp.log" 2>&1; then
+			mkdir -p "$dest"
+			mv -f "$tmp/nats-server" "$dest/nats-server"
+			rm -rf "$tmp" "$tmp.log"
+			log "nats: built nats-server $NATS_VERSION in $((SECONDS - start))s into $dest"
+			NATS_BIN=$dest/nats-server
+			return 0
+		fi
+		log_tail "$tmp.log"
+		rm -rf "$tmp"
+		log "nats: go install failed; falling back to Debian's nats-server"
+	fi
+	ensure_packages nats-server
+	NATS_BIN=/usr/bin/nats-server
+	[[ -x $NATS_BIN ]] || die "nats: no nats-server binary (set GPUFLEET_NATS_SERVER_BIN)"
+}
+
+# Prints the server's pid when our nats-server runs.
+nats_pid() {
+	local pid
+	[[ -r $NATS_PIDFILE ]] || return 1
+	# nats-server writes the pid without a trailing newline.
+	pid=$(<"$NATS_PIDFILE")
+	[[ $pid =~ ^[0-9]+$ && -d /proc/$pid ]] || return 1
+	[[ $(cat "/proc/$pid/comm" 2>/dev/null) == nats-server* ]] || return 1
+	tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF -- "$NATS_CONF" || return 1
+	printf '%s\n' "$pid"
+}
+
+nats_alive() { nats_pid >/dev/null; }
+nats_ready() { nats_alive && port_in_use "$NATS_PORT" && grep -q 'Server is ready' "$NATS_LOG"; }
+
+nats_env() {
+	local url bin
+	if nats_external; then url=$GPUFLEET_TEST_NATS_URL; else url=$(nats_local_url); fi
+	printf 'export GPUFLEET_TEST_NATS_URL=%s\n' "$(shell_quote "$url")"
+	if bin=$(nats_existing_bin); then
+		printf 'export GPUFLEET_TEST_NATS_SERVER=%s\n' "$(shell_quote "$bin")"
+	fi
+}
+
+nats_up() {
+	mkdir -p "$SERVICES_DIR"
+	if nats_external; then
+		local hostport=${GPUFLEET_TEST_NATS_URL#*://}
+		hostport=${hostport##*@}
+		hostport=${hostport%%/*}
+		if (exec 3<>"/dev/tcp/${hostport%:*}/${hostport##*:}") 2>/dev/null; then
+			log "nats: using the server in GPUFLEET_TEST_NATS_URL (nothing started)"
+			return 0
+		fi
+		die "nats: GPUFLEET_TEST_NATS_URL is set but $hostport does not accept connections; fix the URL or unset it to use a local server"
+	fi
+	nats_find_bin
+	nats_dirs
+	mkdir -p "$NATS_DIR" "$NATS_STORE"
+	local pid
+	if pid=$(nats_pid); then
+		log "nats: already running (pid $pid)"
+	else
+		port_in_use "$NATS_PORT" &&
+			die "nats: 127.0.0.1:$NATS_PORT is taken by another program; stop it, or set GPUFLEET_NATS_PORT to a free port"
+		cat >"$NATS_CONF" <<-EOF
+			# gpufleet test server; written by scripts/services.sh.
+			listen: "127.0.0.1:$NATS_PORT"
+			server_name: gpufleet_test
+			pid_file: "$NATS_PIDFILE"
+			max_payload: 8MB
+			jetstream {
+			  store_dir: "$NATS_STORE"
+			  max_memory_store: 256MB
+			  max_file_store: 4GB
+			}
+		EOF
+		if [[ -f $NATS_LOG ]] && (($(stat -c %s "$NATS_LOG") > 10485760)); then
+			mv -f "$NATS_LOG" "$NATS_LOG.old"
+		fi
+		: >"$NATS_LOG"
+		rm -f "$NATS_PIDFILE"
+		log "nats: starting on 127.0.0.1:$NATS_PORT ($NATS_BIN)"
+		nohup "$NATS_BIN" -c "$NATS_CONF" -js >>"$NATS_LOG" 2>&1 </dev/null 9>&- &
+		disown || true
+	fi
+	wait_until "$READY_TIMEOUT" nats_ready || {
+		log_tail "$NATS_LOG"
+		die "nats: not ready on 127.0.0.1:$NATS_PORT after ${READY_TIMEOUT}s (log: $NATS_LOG; to start afresh: scripts/services.sh reset nats)"
+	}
+	log "nats: ready (pid $(nats_pid)) at $(nats_local_url)"
+}
+
+nats_down() {
+	nats_dirs
+	local pid
+	if ! pid=$(nats_pid); then
+		log "nats: not running"
+		rm -f "$NATS_PIDFILE"
+		return 0
+	fi
+	log "nats: stopping (pid $pid)"
+	kill -TERM "$pid" 2>/dev/null || true
+	if ! wait_until "$READY_TIMEOUT" eval '! nats_alive'; then
+		log "nats: still running after ${READY_TIMEOUT}s; killing it"
+		kill -KILL "$pid" 2>/dev/null || true
+		wait_until 5 eval '! nats_alive' || die "nats: could not stop pid $pid"
+	fi
+	rm -f "$NATS_PIDFILE"
+	log "nats: stopped"
+}
+
+nats_status() {
+	if nats_external; then
+		echo "nats: external  $GPUFLEET_TEST_NATS_URL (GPUFLEET_TEST_NATS_URL)"
+		return 0
+	fi
+	nats_dirs
+	local pid
+	if pid=$(nats_pid); then
+		echo "nats: running   pid $pid  $(nats_local_url)  store $NATS_STORE"
+	else
+		echo "nats: stopped   store $NATS_STORE"
+		return 3
+	fi
+}
+
+nats_reset() {
+	nats_down
+	nats_dirs
+	log "nats: deleting $NATS_DIR"
+	rm -rf "$NATS_DIR"
 }
 
 # ---------------------------------------------------------------------------------------------

@@ -8,6 +8,7 @@
 #                               every clone on the machine so builds stay warm
 #   GPUFLEET_SERVICES_DIR       where services keep data and the env file (see scripts/services.sh)
 #   GPUFLEET_TEST_POSTGRES_URL  use this PostgreSQL instead of starting one
+#   GPUFLEET_TEST_NATS_URL      use this nats-server (JetStream enabled) instead of starting one
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -24,6 +25,7 @@ stage services bash scripts/services.sh up
 # shellcheck disable=SC1091
 . "$SERVICES_DIR/env"
 echo "GPUFLEET_TEST_POSTGRES_URL=$GPUFLEET_TEST_POSTGRES_URL"
+echo "GPUFLEET_TEST_NATS_URL=$GPUFLEET_TEST_NATS_URL"
 
 if [[ -f Cargo.toml ]]; then
 	stage rust cargo test --workspace --all-targets
