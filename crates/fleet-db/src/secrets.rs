@@ -99,29 +99,6 @@ impl SecretBox {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn round_trip_and_binding() {
-        let b = SecretBox::from_base64(&SecretBox::generate_key(), 1).unwrap();
-        let (n, c) = b.seal("bmc-1", "password", "calvin").unwrap();
-        assert!(!c.contains("calvin"));
-        assert_eq!(b.open("bmc-1", "password", 1, &n, &c).unwrap(), "calvin");
-        assert!(
-            b.open("bmc-2", "password", 1, &n, &c).is_err(),
-            "bound to its owner"
-        );
-        let other = SecretBox::from_base64(&SecretBox::generate_key(), 1).unwrap();
-        assert!(
-            other.open("bmc-1", "password", 1, &n, &c).is_err(),
-            "wrong key"
-        );
-        assert!(SecretBox::from_base64("c2hvcnQ=", 1).is_err());
-    }
-}
-
 impl crate::Store {
     pub(crate) async fn put_secret_tx(
         &self,
@@ -175,5 +152,28 @@ impl crate::Store {
                 &r.try_get::<String, _>("ciphertext")?,
             )?)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_binding() {
+        let b = SecretBox::from_base64(&SecretBox::generate_key(), 1).unwrap();
+        let (n, c) = b.seal("bmc-1", "password", "calvin").unwrap();
+        assert!(!c.contains("calvin"));
+        assert_eq!(b.open("bmc-1", "password", 1, &n, &c).unwrap(), "calvin");
+        assert!(
+            b.open("bmc-2", "password", 1, &n, &c).is_err(),
+            "bound to its owner"
+        );
+        let other = SecretBox::from_base64(&SecretBox::generate_key(), 1).unwrap();
+        assert!(
+            other.open("bmc-1", "password", 1, &n, &c).is_err(),
+            "wrong key"
+        );
+        assert!(SecretBox::from_base64("c2hvcnQ=", 1).is_err());
     }
 }

@@ -196,6 +196,15 @@ pub fn mask_url(url: &str) -> String {
     url.to_string()
 }
 
+impl Store {
+    /// The write pool, for tests that must reach behind the repository API
+    /// (e.g. to tamper with the audit log and check that verification notices).
+    #[doc(hidden)]
+    pub fn raw_pool_for_tests(&self) -> AnyPool {
+        self.write.clone()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -205,14 +214,5 @@ mod tests {
             "postgres://u:***@h:5/db"
         );
         assert_eq!(super::mask_url("sqlite:///x.db"), "sqlite:///x.db");
-    }
-}
-
-impl Store {
-    /// The write pool, for tests that must reach behind the repository API
-    /// (e.g. to tamper with the audit log and check that verification notices).
-    #[doc(hidden)]
-    pub fn raw_pool_for_tests(&self) -> AnyPool {
-        self.write.clone()
     }
 }

@@ -16,6 +16,9 @@ struct Histogram {
     total: u64,
 }
 
+/// A gauge to render: name, help text, and (labels, value) samples.
+pub type Gauge<'a> = (&'a str, &'a str, Vec<(String, f64)>);
+
 #[derive(Default)]
 pub struct Metrics {
     requests: Mutex<BTreeMap<(String, String, u16), u64>>,
@@ -41,7 +44,7 @@ impl Metrics {
     }
 
     /// Renders the HTTP metrics plus the given gauges.
-    pub fn render(&self, gauges: &[(&str, &str, Vec<(String, f64)>)]) -> String {
+    pub fn render(&self, gauges: &[Gauge<'_>]) -> String {
         let mut out = String::new();
         out.push_str(
             "# HELP gpufleet_http_requests_total HTTP requests by method, route and status.\n",
