@@ -17,6 +17,7 @@ mod import;
 mod outbox;
 mod profiles;
 mod query;
+mod seed;
 mod secrets;
 mod store;
 
@@ -28,6 +29,7 @@ pub use import::{ImportSummary, ReferenceError};
 pub use outbox::OutboxRow;
 pub use profiles::Profile;
 pub use secrets::SecretBox;
+pub use seed::SeedSummary;
 pub use store::{Actor, Dialect, Store, StoreOptions};
 
 /// Current time in Unix milliseconds.
