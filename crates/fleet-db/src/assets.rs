@@ -306,6 +306,28 @@ impl Store {
         Ok(Page { items, next_after })
     }
 
+    /// An asset and its direct children in one round trip.
+    pub async fn get_with_children(&self, id: &str) -> DbResult<(Asset, Vec<Asset>)> {
+        let rows: Vec<AssetRow> =
+            sqlx::query_as("SELECT * FROM assets WHERE id = $1 OR parent_id = $1 ORDER BY id")
+                .bind(id)
+                .fetch_all(&self.read)
+                .await?;
+        let mut parent = None;
+        let mut children = Vec::with_capacity(rows.len());
+        for r in rows {
+            let a = Asset::try_from(r)?;
+            if a.id == id {
+                parent = Some(a);
+            } else {
+                children.push(a);
+            }
+        }
+        let parent =
+            parent.ok_or_else(|| DbError::NotFound(format!("asset '{id}' does not exist")))?;
+        Ok((parent, children))
+    }
+
     /// Children of an asset, optionally of one kind, in id order.
     pub async fn children(&self, parent_id: &str, kind: Option<AssetKind>) -> DbResult<Vec<Asset>> {
         let rows: Vec<AssetRow> = match kind {

@@ -1,5 +1,9 @@
 use clap::Parser;
 
+// The server allocates many short-lived buffers per request; mimalloc keeps that cheap under concurrency.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let cli = fleet_server::cli::Cli::parse();
     let rt = match tokio::runtime::Builder::new_multi_thread()

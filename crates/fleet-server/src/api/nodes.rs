@@ -68,9 +68,16 @@ pub async fn get(
     State(st): State<AppState>,
     Path(id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    let n = node(&st, &id).await?;
+    let (n, children) = match st.store.get_with_children(&id).await {
+        Ok((n, c)) if n.kind == AssetKind::Node => (n, c),
+        _ => {
+            let n = node(&st, &id).await?;
+            let c = st.store.children(&n.id, None).await?;
+            (n, c)
+        }
+    };
     let mut components: BTreeMap<String, Vec<AssetView>> = BTreeMap::new();
-    for c in st.store.children(&n.id, None).await? {
+    for c in children {
         components
             .entry(c.kind.as_str().into())
             .or_default()

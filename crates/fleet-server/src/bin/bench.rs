@@ -7,6 +7,10 @@
 //!   gpufleet-bench --store postgres --database-url postgres://…   (or GPUFLEET_TEST_POSTGRES_URL)
 
 use std::sync::Arc;
+
+// The server allocates many short-lived buffers per request; mimalloc keeps that cheap under concurrency.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
@@ -76,13 +80,28 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 fn rss_mib() -> f64 {
     std::fs::read_to_string("/proc/self/status")
         .ok()
-        .and_then(|s| s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| l.split_whitespace().nth(1)).and_then(|v| v.parse::<f64>().ok()))
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse::<f64>().ok())
+        })
         .map(|kb| kb / 1024.0)
         .unwrap_or(f64::NAN)
 }
 
-async fn run_scenario(sc: Scenario, base: &str, token: &str, fx: Arc<Fixture>, concurrency: usize, secs: u64) -> anyhow::Result<(Vec<f64>, usize, f64)> {
-    let http = reqwest::Client::builder().pool_max_idle_per_host(concurrency).timeout(Duration::from_secs(30)).build()?;
+async fn run_scenario(
+    sc: Scenario,
+    base: &str,
+    token: &str,
+    fx: Arc<Fixture>,
+    concurrency: usize,
+    secs: u64,
+) -> anyhow::Result<(Vec<f64>, usize, f64)> {
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(concurrency)
+        .timeout(Duration::from_secs(30))
+        .build()?;
     let deadline = Instant::now() + Duration::from_secs(secs);
     let start = Instant::now();
     let mut tasks = Vec::new();
@@ -173,14 +192,23 @@ async fn main() -> anyhow::Result<()> {
     sqlx::any::install_default_drivers();
     let dir = tempfile_dir()?;
     let (url, pg_cleanup) = match args.store.as_str() {
-        "sqlite" => (format!("sqlite://{}?mode=rwc", dir.join("bench.db").display()), None),
+        "sqlite" => (
+            format!("sqlite://{}?mode=rwc", dir.join("bench.db").display()),
+            None,
+        ),
         "postgres" => {
             use sqlx::Connection;
             let base = args.database_url.clone().context("--store postgres needs --database-url or GPUFLEET_TEST_POSTGRES_URL (scripts/services.sh up prints it)")?;
             let name = format!("gpufleet_bench_{}", std::process::id());
-            let mut c = sqlx::AnyConnection::connect(&base).await.context("connecting to PostgreSQL")?;
-            sqlx::query(&format!("DROP DATABASE IF EXISTS {name}")).execute(&mut c).await?;
-            sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut c).await?;
+            let mut c = sqlx::AnyConnection::connect(&base)
+                .await
+                .context("connecting to PostgreSQL")?;
+            sqlx::query(&format!("DROP DATABASE IF EXISTS {name}"))
+                .execute(&mut c)
+                .await?;
+            sqlx::query(&format!("CREATE DATABASE {name}"))
+                .execute(&mut c)
+                .await?;
             let (prefix, _) = base.rsplit_once('/').context("URL without a database")?;
             (format!("{prefix}/{name}"), Some((base, name)))
         }
@@ -188,13 +216,29 @@ async fn main() -> anyhow::Result<()> {
     };
     let mut opts = StoreOptions::new(url);
     opts.max_connections = 32;
-    let store = Store::connect(&opts).await?.with_secrets(SecretBox::from_base64(&SecretBox::generate_key(), 1)?);
+    let store = Store::connect(&opts)
+        .await?
+        .with_secrets(SecretBox::from_base64(&SecretBox::generate_key(), 1)?);
     let t = Instant::now();
-    let seed = store.seed_fleet(&Actor::system("bench"), args.racks, args.nodes, args.gpus).await?;
+    let seed = store
+        .seed_fleet(&Actor::system("bench"), args.racks, args.nodes, args.gpus)
+        .await?;
     let seed_secs = t.elapsed().as_secs_f64();
-    store.create_user(&Actor::system("bench"), NewUser { username: "bench".into(), password_hash: fleet_server::auth::hash_password("bench-password")?, role: Role::Admin }).await?;
+    store
+        .create_user(
+            &Actor::system("bench"),
+            NewUser {
+                username: "bench".into(),
+                password_hash: fleet_server::auth::hash_password("bench-password")?,
+                role: Role::Admin,
+            },
+        )
+        .await?;
 
-    let cfg = Config { data_dir: dir.clone(), ..Default::default() };
+    let cfg = Config {
+        data_dir: dir.clone(),
+        ..Default::default()
+    };
     let st = AppState::new(store.clone(), cfg);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let base = format!("http://{}", listener.local_addr()?);
@@ -202,36 +246,91 @@ async fn main() -> anyhow::Result<()> {
     tokio::spawn(fleet_server::relay::run(st.clone(), shutdown.clone()));
     let server = tokio::spawn(fleet_server::app::serve(st, listener, shutdown.clone()));
     let http = reqwest::Client::new();
-    let token = http.post(format!("{base}/api/v1/auth/login")).json(&json!({"username": "bench", "password": "bench-password"})).send().await?.json::<serde_json::Value>().await?["token"]
+    let token = http
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&json!({"username": "bench", "password": "bench-password"}))
+        .send()
+        .await?
+        .json::<serde_json::Value>()
+        .await?["token"]
         .as_str()
         .context("login")?
         .to_string();
-    let in_service: Vec<String> = seed.node_ids.iter().zip(&seed.node_states).filter(|(_, s)| **s == "in_service").map(|(id, _)| id.clone()).collect();
-    let draining = in_service.iter().map(|_| std::sync::atomic::AtomicBool::new(false)).collect();
-    let fx = Arc::new(Fixture { node_ids: seed.node_ids.clone(), in_service, draining, rack_ids: seed.rack_ids.clone() });
+    let in_service: Vec<String> = seed
+        .node_ids
+        .iter()
+        .zip(&seed.node_states)
+        .filter(|(_, s)| **s == "in_service")
+        .map(|(id, _)| id.clone())
+        .collect();
+    let draining = in_service
+        .iter()
+        .map(|_| std::sync::atomic::AtomicBool::new(false))
+        .collect();
+    let fx = Arc::new(Fixture {
+        node_ids: seed.node_ids.clone(),
+        in_service,
+        draining,
+        rack_ids: seed.rack_ids.clone(),
+    });
 
     println!("gpufleet API benchmark");
-    println!("  store: {}   fleet: {} racks, {} nodes, {} GPUs (seeded in {seed_secs:.1} s)", args.store, args.racks, args.nodes, seed.gpus);
+    println!(
+        "  store: {}   fleet: {} racks, {} nodes, {} GPUs (seeded in {seed_secs:.1} s)",
+        args.store, args.racks, args.nodes, seed.gpus
+    );
     println!("  clients: {} concurrent, {} s per scenario, server and clients in one process on {} cores", args.concurrency, args.seconds, std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0));
     println!();
-    println!("  {:<56} {:>9} {:>9} {:>9} {:>8} {:>7}", "scenario", "p50 ms", "p99 ms", "req/s", "ok", "errors");
-    for sc in [Scenario::GetNode, Scenario::ListFiltered, Scenario::Transition] {
+    println!(
+        "  {:<56} {:>9} {:>9} {:>9} {:>8} {:>7}",
+        "scenario", "p50 ms", "p99 ms", "req/s", "ok", "errors"
+    );
+    for sc in [
+        Scenario::GetNode,
+        Scenario::ListFiltered,
+        Scenario::Transition,
+    ] {
         // Short warm-up, then the measured run.
         run_scenario(sc, &base, &token, fx.clone(), args.concurrency, 1).await?;
-        let (lat, errors, secs) = run_scenario(sc, &base, &token, fx.clone(), args.concurrency, args.seconds).await?;
-        println!("  {:<56} {:>9.2} {:>9.2} {:>9.0} {:>8} {:>7}", sc.name(), percentile(&lat, 0.5), percentile(&lat, 0.99), lat.len() as f64 / secs, lat.len(), errors);
+        let (lat, errors, secs) = run_scenario(
+            sc,
+            &base,
+            &token,
+            fx.clone(),
+            args.concurrency,
+            args.seconds,
+        )
+        .await?;
+        println!(
+            "  {:<56} {:>9.2} {:>9.2} {:>9.0} {:>8} {:>7}",
+            sc.name(),
+            percentile(&lat, 0.5),
+            percentile(&lat, 0.99),
+            lat.len() as f64 / secs,
+            lat.len(),
+            errors
+        );
     }
     println!();
-    println!("  peak resident memory of the process: {:.0} MiB", rss_mib());
+    println!(
+        "  peak resident memory of the process: {:.0} MiB",
+        rss_mib()
+    );
     let v = store.verify_audit().await?;
-    println!("  audit chain after the run: {} ({} rows)", if v.ok { "intact" } else { "BROKEN" }, v.rows_checked);
+    println!(
+        "  audit chain after the run: {} ({} rows)",
+        if v.ok { "intact" } else { "BROKEN" },
+        v.rows_checked
+    );
     shutdown.cancel();
     let _ = tokio::time::timeout(Duration::from_secs(5), server).await;
     store.close().await;
     if let Some((base, name)) = pg_cleanup {
         use sqlx::Connection;
         let mut c = sqlx::AnyConnection::connect(&base).await?;
-        sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut c).await?;
+        sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .execute(&mut c)
+            .await?;
     }
     let _ = std::fs::remove_dir_all(&dir);
     Ok(())
