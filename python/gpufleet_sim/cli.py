@@ -118,6 +118,23 @@ async def _run_with_progress(sc: Scenario, injector) -> dict:  # noqa: ANN001
         return await run(sc, injector, on_progress=on_progress)
 
 
+@app.command("inventory")
+def export_inventory(
+    topology: Path = typer.Argument(..., exists=True),
+    out: Path | None = typer.Option(None, "--out", "-o", help="write here instead of standard output"),
+) -> None:
+    """Print the fleet as a gpufleet inventory file (for `gpufleet import`)."""
+    import yaml
+
+    from .inventory import inventory
+
+    text = yaml.safe_dump(inventory(topo.load(topology)), sort_keys=False)
+    if out:
+        out.write_text(text)
+    else:
+        typer.echo(text, nl=False)
+
+
 @app.command("topology")
 def show_topology(topology: Path = typer.Argument(..., exists=True), limit: int = 50) -> None:
     """Print what a topology file builds."""

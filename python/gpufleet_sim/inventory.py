@@ -1,0 +1,62 @@
+"""Export a simulated fleet as a gpufleet inventory file.
+
+The output is the YAML that ``gpufleet import`` (``POST /api/v1/import``) reads:
+racks, PDUs, leaf switches and nodes with their Redfish BMC address and
+credentials, the PDU outlet that powers each node and the switch port each NIC
+is cabled to. GPUs, disks and firmware are left out: discovery reads them from
+the BMCs.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .model import Fleet
+
+
+def _bmc_address(node: Any) -> str | None:
+    if node.redfish_https_address:
+        host, port = node.redfish_https_address
+        return f"https://{host}:{port}"
+    if node.redfish_address:
+        host, port = node.redfish_address
+        return f"http://{host}:{port}"
+    return None
+
+
+def inventory(fleet: Fleet) -> dict:
+    """The fleet as a gpufleet inventory document (a dict ready for YAML)."""
+    racks = [{"name": r.id, "location": r.location} if r.location else {"name": r.id} for r in fleet.racks.values()]
+    pdus = [{"name": p.id, "rack": p.rack, "outlets": len(p.outlets)} for p in fleet.pdus.values()]
+    switches = []
+    for s in fleet.switches.values():
+        sw: dict[str, Any] = {"name": s.id, "rack": s.rack, "ports": len(s.ports)}
+        if s.gnmi_address:
+            sw["address"] = f"{s.gnmi_address[0]}:{s.gnmi_address[1]}"
+        switches.append(sw)
+    nodes = []
+    for n in fleet.nodes.values():
+        item: dict[str, Any] = {"name": n.id, "rack": n.rack, "model": n.model, "serial": n.serial}
+        address = _bmc_address(n)
+        if address:
+            item["bmc"] = {
+                "address": address,
+                "protocol": "redfish",
+                "username": n.bmc_user,
+                "password": n.bmc_password,
+                "insecure_tls": address.startswith("https://"),
+            }
+        if n.pdu and n.outlet and str(n.outlet).isdigit():
+            item["power"] = {"pdu": n.pdu, "outlet": int(n.outlet)}
+        nics = []
+        for nic in n.nics:
+            entry: dict[str, Any] = {"mac": nic.mac}
+            if nic.switch:
+                entry["switch"] = nic.switch
+                if nic.switch_port:
+                    entry["port"] = nic.switch_port
+            nics.append(entry)
+        if nics:
+            item["nics"] = nics
+        nodes.append(item)
+    return {"racks": racks, "pdus": pdus, "switches": switches, "nodes": nodes}
