@@ -17,8 +17,8 @@ mod import;
 mod outbox;
 mod profiles;
 mod query;
-mod seed;
 mod secrets;
+mod seed;
 mod store;
 
 pub use assets::{AssetFilter, AssetPatch, ConfigVersion, HistoryRow, NewAsset, NewRelation, Page};
