@@ -9,6 +9,22 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
 
+/// Top-level keys of [`Config`], the only `GPUFLEET_*` variables read as configuration.
+const CONFIG_KEYS: &[&str] = &[
+    "listen",
+    "data_dir",
+    "database_url",
+    "database_max_connections",
+    "secret_key",
+    "session_ttl_secs",
+    "api_token_ttl_secs",
+    "login_max_failures",
+    "login_window_secs",
+    "request_timeout_secs",
+    "log_format",
+    "lifecycle",
+];
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
@@ -84,18 +100,14 @@ impl Config {
         }
         fig = fig
             .merge(
+                // Only configuration keys: other GPUFLEET_* variables (client,
+                // scripts, tests) are not configuration and must not be refused.
                 Env::prefixed("GPUFLEET_")
-                    .split("__")
-                    .ignore(&[
-                        "admin_password",
-                        "server",
-                        "token",
-                        "username",
-                        "password",
-                        "reference_dir",
-                        "test_postgres_url",
-                    ])
-                    .filter(|k| !k.as_str().starts_with("test_")),
+                    .filter(|k| {
+                        let first = k.as_str().split("__").next().unwrap_or("");
+                        CONFIG_KEYS.iter().any(|c| c.eq_ignore_ascii_case(first))
+                    })
+                    .split("__"),
             )
             .merge(Serialized::defaults(overrides));
         let cfg: Config = fig
@@ -233,6 +245,16 @@ mod tests {
         let mut c = Config::default();
         c.lifecycle.deadlines.insert("bogus".into(), 5);
         assert!(c.validate().unwrap_err().to_string().contains("bogus"));
+    }
+
+    #[test]
+    fn every_field_is_a_known_environment_key() {
+        let v = serde_json::to_value(Config::default()).unwrap();
+        let mut fields: Vec<&str> = v.as_object().unwrap().keys().map(|k| k.as_str()).collect();
+        let mut known = CONFIG_KEYS.to_vec();
+        known.sort();
+        fields.sort();
+        assert_eq!(fields, known);
     }
 
     #[test]
