@@ -1,0 +1,176 @@
+//! Test harness: starts the project's fleet simulator (`gpufleet-sim up`) on free ports of
+//! 127.0.0.1 and stops it when dropped.
+#![allow(dead_code)]
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// The Python virtual environment made by `scripts/python-env.sh`.
+pub fn venv() -> PathBuf {
+    let v = std::env::var_os("GPUFLEET_VENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var("HOME").expect("HOME is set")).join(".cache/gpufleet/venv")
+        });
+    assert!(
+        v.join("bin/gpufleet-sim").exists(),
+        "the simulator's Python venv is missing at {} - run scripts/python-env.sh first",
+        v.display()
+    );
+    v
+}
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+pub struct Node {
+    pub id: String,
+    pub redfish: String,
+    pub redfish_https: String,
+    pub ipmi: String,
+}
+
+pub struct Sim {
+    child: Child,
+    pub control: String,
+    pub nodes: Vec<Node>,
+    pub switches: Vec<(String, String)>,
+    pub cert: Option<String>,
+    _dir: tempfile::TempDir,
+}
+
+impl Sim {
+    /// Starts `nodes` HGX nodes in one rack; power changes take `power_delay_s`.
+    pub fn start(nodes: usize, power_delay_s: f64) -> Sim {
+        let venv = venv();
+        let dir = tempfile::tempdir().unwrap();
+        let topo = dir.path().join("topology.yaml");
+        std::fs::write(
+            &topo,
+            format!(
+                "seed: 7\n\
+                 addressing: {{mode: port, host: 127.0.0.1, redfish_http_port: 0, redfish_https_port: 0, \
+                 telemetry_port: 0, ipmi_port: 0, gnmi_port: 0}}\n\
+                 defaults: {{power_delay_s: {power_delay_s}}}\n\
+                 racks:\n  - id: rack-a\n    pdus: [{{id: pdu-a, outlets: {outlets}}}]\n    \
+                 switches: [{{id: leaf-a, ports: {ports}}}]\n    nodes:\n      \
+                 - {{count: {nodes}, model: hgx-h100-8gpu, prefix: a-n}}\n",
+                outlets = nodes + 4,
+                ports = nodes * 12 + 4,
+            ),
+        )
+        .unwrap();
+        let port = free_port();
+        let control = format!("127.0.0.1:{port}");
+        let log = std::fs::File::create(dir.path().join("sim.log")).unwrap();
+        let child = Command::new(venv.join("bin/gpufleet-sim"))
+            .args(["up", "--topology"])
+            .arg(&topo)
+            .args(["--control", &control, "--quiet", "--update-duration", "1"])
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("start gpufleet-sim");
+        let mut sim = Sim {
+            child,
+            control: format!("http://{control}"),
+            nodes: vec![],
+            switches: vec![],
+            cert: None,
+            _dir: dir,
+        };
+        let start = Instant::now();
+        let fleet = loop {
+            if let Some(status) = sim.child.try_wait().unwrap() {
+                let log =
+                    std::fs::read_to_string(sim._dir.path().join("sim.log")).unwrap_or_default();
+                panic!("gpufleet-sim exited with {status}:\n{log}");
+            }
+            if let Ok(v) = blocking_get(&format!("{}/fleet", sim.control)) {
+                break v;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(90),
+                "gpufleet-sim did not come up within 90 s"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        };
+        for n in fleet["nodes"].as_array().unwrap() {
+            sim.nodes.push(Node {
+                id: n["id"].as_str().unwrap().into(),
+                redfish: n["redfish"].as_str().unwrap().into(),
+                redfish_https: n["redfish_https"].as_str().unwrap_or_default().into(),
+                ipmi: n["ipmi"].as_str().unwrap_or_default().into(),
+            });
+        }
+        for (id, s) in fleet["switches"].as_object().unwrap() {
+            let g = &s["gnmi"];
+            sim.switches
+                .push((id.clone(), format!("{}:{}", g[0].as_str().unwrap(), g[1])));
+        }
+        sim.cert = fleet["cert"].as_str().map(str::to_string);
+        sim
+    }
+
+    /// Injects a fault through the control API; returns its id.
+    pub async fn inject(&self, kind: &str, target: &str, params: Value) -> String {
+        let r: Value = reqwest::Client::new()
+            .post(format!("{}/faults", self.control))
+            .json(&serde_json::json!({"kind": kind, "target": target, "params": params}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        r["id"]
+            .as_str()
+            .map(str::to_string)
+            .unwrap_or_else(|| panic!("fault not injected: {r}"))
+    }
+
+    pub async fn clear(&self, id: &str) {
+        reqwest::Client::new()
+            .delete(format!("{}/faults/{id}", self.control))
+            .send()
+            .await
+            .unwrap();
+    }
+}
+
+impl Drop for Sim {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn blocking_get(url: &str) -> Result<Value, String> {
+    // A tiny HTTP/1.0 GET so that start-up works outside a runtime.
+    use std::io::{Read, Write};
+    let rest = url.strip_prefix("http://").ok_or("http only")?;
+    let (host, path) = rest
+        .split_once('/')
+        .map(|(h, p)| (h, format!("/{p}")))
+        .unwrap_or((rest, "/".into()));
+    let mut s = std::net::TcpStream::connect(host).map_err(|e| e.to_string())?;
+    s.set_read_timeout(Some(Duration::from_secs(5))).ok();
+    write!(s, "GET {path} HTTP/1.0\r\nHost: {host}\r\n\r\n").map_err(|e| e.to_string())?;
+    let mut buf = String::new();
+    s.read_to_string(&mut buf).map_err(|e| e.to_string())?;
+    let (head, body) = buf.split_once("\r\n\r\n").ok_or("no body")?;
+    if !head.starts_with("HTTP/1.1 200") && !head.starts_with("HTTP/1.0 200") {
+        return Err(head.lines().next().unwrap_or("").to_string());
+    }
+    serde_json::from_str(body).map_err(|e| e.to_string())
+}

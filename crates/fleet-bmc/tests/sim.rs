@@ -1,0 +1,399 @@
+//! The drivers against the project's fleet simulator (Redfish, IPMI, gNMI), including the fault
+//! cases: each ends in a clear error within its deadline.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use common::Sim;
+use fleet_bmc::gnmi::GnmiClient;
+use fleet_bmc::ipmi::IpmiClient;
+use fleet_bmc::ipmitool::IpmitoolClient;
+use fleet_bmc::redfish::RedfishClient;
+use fleet_bmc::{
+    wait_power, BmcError, BootDevice, BootOverride, Endpoint, FirmwareSource, OutOfBand,
+    PowerAction, PowerState, VolumeSpec,
+};
+use serde_json::json;
+
+const WAIT: Duration = Duration::from_secs(20);
+
+fn rf(url: &str) -> RedfishClient {
+    RedfishClient::new(Endpoint::new(url, "admin", "password").with_timeout(Duration::from_secs(5)))
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redfish_operations_against_the_simulator() {
+    let sim = Sim::start(1, 0.5);
+    let bmc = rf(&sim.nodes[0].redfish);
+
+    // Power: status, off, on, cycle.
+    assert_eq!(bmc.power_state().await.unwrap(), PowerState::On);
+    bmc.power(PowerAction::Off).await.unwrap();
+    wait_power(&bmc, PowerState::Off, WAIT).await.unwrap();
+    bmc.power(PowerAction::On).await.unwrap();
+    wait_power(&bmc, PowerState::On, WAIT).await.unwrap();
+    bmc.power(PowerAction::Cycle).await.unwrap();
+    wait_power(&bmc, PowerState::On, WAIT).await.unwrap();
+
+    // One-time PXE boot.
+    bmc.set_boot(BootOverride {
+        device: BootDevice::Pxe,
+        persistent: false,
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        bmc.boot().await.unwrap(),
+        BootOverride {
+            device: BootDevice::Pxe,
+            persistent: false
+        }
+    );
+    bmc.set_boot(BootOverride {
+        device: BootDevice::Disk,
+        persistent: true,
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        bmc.boot().await.unwrap(),
+        BootOverride {
+            device: BootDevice::Disk,
+            persistent: true
+        }
+    );
+
+    // BIOS: pending until reset, then applied.
+    let before = bmc.bios().await.unwrap();
+    assert_eq!(before.current["SysProfile"], json!("PerfOptimized"));
+    let mut want = BTreeMap::new();
+    want.insert("SysProfile".to_string(), json!("PerfPerWattOptimizedOs"));
+    bmc.set_bios(&want).await.unwrap();
+    let pending = bmc.bios().await.unwrap();
+    assert_eq!(
+        pending.pending.get("SysProfile"),
+        Some(&json!("PerfPerWattOptimizedOs"))
+    );
+    assert_eq!(pending.current["SysProfile"], json!("PerfOptimized"));
+    assert_eq!(fleet_bmc::bios_diff(&want, &pending.current).len(), 1);
+    bmc.power(PowerAction::Reset).await.unwrap();
+    let start = Instant::now();
+    loop {
+        let b = bmc.bios().await.unwrap();
+        if fleet_bmc::bios_diff(&want, &b.current).is_empty() {
+            assert!(b.pending.is_empty(), "pending after apply: {:?}", b.pending);
+            break;
+        }
+        assert!(
+            start.elapsed() < WAIT,
+            "BIOS change not applied after reset: {:?}",
+            b.current["SysProfile"]
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    // RAID.
+    let ctrls = bmc.storage().await.unwrap();
+    assert_eq!(ctrls.len(), 1);
+    assert!(ctrls[0].drives.len() >= 2);
+    assert!(ctrls[0].raid_types.contains(&"RAID1".to_string()));
+    let vol = bmc
+        .create_volume(&VolumeSpec {
+            controller: ctrls[0].id.clone(),
+            name: "os".into(),
+            raid_type: "RAID1".into(),
+            drives: vec![ctrls[0].drives[0].id.clone(), ctrls[0].drives[1].id.clone()],
+        })
+        .await
+        .unwrap();
+    assert_eq!(vol.raid_type.as_deref(), Some("RAID1"));
+    let after = bmc.storage().await.unwrap();
+    assert_eq!(after[0].volumes.len(), 1);
+    bmc.delete_volume(&ctrls[0].id, &vol.id).await.unwrap();
+    assert!(bmc.storage().await.unwrap()[0].volumes.is_empty());
+
+    // Firmware: update from a URL, follow the task, see the new version.
+    let fw = bmc.firmware().await.unwrap();
+    assert!(fw.iter().any(|f| f.id == "BIOS"));
+    let seen = std::sync::Mutex::new(vec![]);
+    bmc.update_firmware(
+        FirmwareSource::Url("http://images.example/bios-9.8.7.bin".into()),
+        &["BIOS".to_string()],
+        Duration::from_secs(30),
+        &|p| seen.lock().unwrap().push(p),
+    )
+    .await
+    .unwrap();
+    assert!(seen.lock().unwrap().iter().any(|p| p.state == "Completed"));
+    let fw = bmc.firmware().await.unwrap();
+    assert_eq!(fw.iter().find(|f| f.id == "BIOS").unwrap().version, "9.8.7");
+    // A failing image ends in a task error, not a hang.
+    let e = bmc
+        .update_firmware(
+            FirmwareSource::Url("http://images.example/bmc-fail-1.2.3.bin".into()),
+            &["BMC".to_string()],
+            Duration::from_secs(30),
+            &|_| {},
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), "task_failed", "{e}");
+    // Upload (multipart push).
+    bmc.update_firmware(
+        FirmwareSource::Upload {
+            filename: "bmc-5.6.7.bin".into(),
+            bytes: vec![0u8; 1024],
+        },
+        &["BMC".to_string()],
+        Duration::from_secs(30),
+        &|_| {},
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        bmc.firmware()
+            .await
+            .unwrap()
+            .iter()
+            .find(|f| f.id == "BMC")
+            .unwrap()
+            .version,
+        "5.6.7"
+    );
+
+    // Virtual media.
+    bmc.insert_media("http://images.example/installer.iso")
+        .await
+        .unwrap();
+    let m = bmc.media().await.unwrap();
+    assert!(
+        m.iter().any(
+            |x| x.inserted && x.image.as_deref() == Some("http://images.example/installer.iso")
+        ),
+        "{m:?}"
+    );
+    bmc.eject_media().await.unwrap();
+    assert!(bmc.media().await.unwrap().iter().all(|x| !x.inserted));
+
+    // SEL and sensors.
+    let sel = bmc.sel().await.unwrap();
+    assert!(!sel.is_empty(), "the power changes above leave SEL entries");
+    bmc.clear_sel().await.unwrap();
+    assert!(bmc.sel().await.unwrap().len() <= 1);
+    let sensors = bmc.sensors().await.unwrap();
+    assert!(
+        sensors
+            .iter()
+            .any(|s| s.kind == "temperature" && s.reading.is_some()),
+        "{sensors:?}"
+    );
+    bmc.logout().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redfish_https_pinned_ca_and_self_signed() {
+    let sim = Sim::start(1, 0.0);
+    let url = &sim.nodes[0].redfish_https;
+    // Opted in to self-signed certificates.
+    let ok = RedfishClient::new(Endpoint::new(url, "admin", "password").accept_self_signed(true))
+        .unwrap();
+    assert_eq!(ok.power_state().await.unwrap(), PowerState::On);
+    // The BMC's own certificate as trusted CA.
+    if let Some(cert) = &sim.cert {
+        let mut ep = Endpoint::new(url.replace("127.0.0.1", "localhost"), "admin", "password");
+        ep.ca_cert_pem = Some(std::fs::read(cert).unwrap());
+        let pinned = RedfishClient::new(ep).unwrap();
+        match pinned.power_state().await {
+            Ok(s) => assert_eq!(s, PowerState::On),
+            // A certificate without a localhost name is still rejected clearly.
+            Err(e) => assert_eq!(e.kind(), "tls_certificate", "{e}"),
+        }
+    }
+    // Strict verification (the default) rejects the self-signed certificate.
+    let strict = RedfishClient::new(Endpoint::new(url, "admin", "password")).unwrap();
+    let e = strict.power_state().await.unwrap_err();
+    assert!(matches!(e, BmcError::TlsCertificate { .. }), "{e}");
+    assert!(e.to_string().contains("certificate"), "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redfish_faults_end_in_clear_errors() {
+    let sim = Sim::start(2, 0.0);
+    let node = &sim.nodes[0];
+    let quick = |url: &str| {
+        RedfishClient::new(
+            Endpoint::new(url, "admin", "password")
+                .with_timeout(Duration::from_millis(800))
+                .with_retries(1),
+        )
+        .unwrap()
+    };
+
+    // Wrong password: 401, no retry loop.
+    let bad = RedfishClient::new(Endpoint::new(&node.redfish, "admin", "wrong")).unwrap();
+    let e = bad.power_state().await.unwrap_err();
+    assert!(matches!(e, BmcError::Unauthorized { .. }), "{e}");
+    assert!(
+        !e.to_string().contains("wrong"),
+        "the password leaks into the error: {e}"
+    );
+
+    for (mode, kind) in [
+        ("unresponsive", "timeout"),
+        ("slow", "timeout"),
+        ("5xx", "server_error"),
+        ("malformed", "malformed"),
+    ] {
+        let id = sim
+            .inject("bmc", &node.id, json!({"mode": mode, "delay_s": 5}))
+            .await;
+        let c = quick(&node.redfish);
+        let start = Instant::now();
+        let e = c.power_state().await.unwrap_err();
+        let took = start.elapsed();
+        assert_eq!(e.kind(), kind, "mode {mode}: {e}");
+        assert!(took < Duration::from_secs(8), "mode {mode} took {took:?}");
+        // The other node is unaffected.
+        assert_eq!(
+            quick(&sim.nodes[1].redfish).power_state().await.unwrap(),
+            PowerState::On
+        );
+        sim.clear(&id).await;
+    }
+    // Recovered.
+    assert_eq!(
+        quick(&node.redfish).power_state().await.unwrap(),
+        PowerState::On
+    );
+
+    // Nothing listening.
+    let port = common::free_port();
+    let e = quick(&format!("http://127.0.0.1:{port}"))
+        .power_state()
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), "connect", "{e}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ipmi_operations_against_the_simulator() {
+    let sim = Sim::start(1, 0.5);
+    let node = &sim.nodes[0];
+    let bmc = IpmiClient::new(
+        Endpoint::new(&node.ipmi, "admin", "password").with_timeout(Duration::from_secs(3)),
+    );
+    assert_eq!(bmc.power_state().await.unwrap(), PowerState::On);
+    bmc.power(PowerAction::Off).await.unwrap();
+    wait_power(&bmc, PowerState::Off, WAIT).await.unwrap();
+    bmc.power(PowerAction::On).await.unwrap();
+    wait_power(&bmc, PowerState::On, WAIT).await.unwrap();
+    bmc.power(PowerAction::Cycle).await.unwrap();
+    wait_power(&bmc, PowerState::On, WAIT).await.unwrap();
+
+    bmc.set_boot(BootOverride {
+        device: BootDevice::Pxe,
+        persistent: false,
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        bmc.boot().await.unwrap(),
+        BootOverride {
+            device: BootDevice::Pxe,
+            persistent: false
+        }
+    );
+    // Redfish sees the same override.
+    let r = rf(&node.redfish);
+    assert_eq!(r.boot().await.unwrap().device, BootDevice::Pxe);
+
+    let sel = bmc.sel().await.unwrap();
+    assert!(!sel.is_empty());
+    bmc.clear_sel().await.unwrap();
+    assert!(bmc.sel().await.unwrap().len() <= 1);
+    let sensors = bmc.sensors().await.unwrap();
+    assert!(
+        sensors
+            .iter()
+            .any(|s| s.kind == "temperature" && s.reading.is_some_and(|r| r > 0.0 && r < 150.0)),
+        "{sensors:?}"
+    );
+    bmc.close().await;
+
+    // Wrong password and a dead BMC end in clear errors.
+    let bad = IpmiClient::new(
+        Endpoint::new(&node.ipmi, "admin", "nope").with_timeout(Duration::from_secs(2)),
+    );
+    let e = bad.power_state().await.unwrap_err();
+    assert!(matches!(e, BmcError::Unauthorized { .. }), "{e}");
+    let id = sim
+        .inject("bmc", &node.id, json!({"mode": "unresponsive"}))
+        .await;
+    let dead = IpmiClient::new(
+        Endpoint::new(&node.ipmi, "admin", "password")
+            .with_timeout(Duration::from_secs(1))
+            .with_retries(1),
+    );
+    let start = Instant::now();
+    let e = dead.power_state().await.unwrap_err();
+    assert_eq!(e.kind(), "timeout", "{e}");
+    assert!(start.elapsed() < Duration::from_secs(5));
+    sim.clear(&id).await;
+
+    // The ipmitool driver, where installed.
+    if which("ipmitool") {
+        let t = IpmitoolClient::new(
+            Endpoint::new(&node.ipmi, "admin", "password").with_timeout(Duration::from_secs(3)),
+        );
+        assert_eq!(t.power_state().await.unwrap(), PowerState::On);
+        t.set_boot(BootOverride {
+            device: BootDevice::Disk,
+            persistent: false,
+        })
+        .await
+        .unwrap();
+        assert_eq!(bmc.boot().await.unwrap().device, BootDevice::Disk);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gnmi_port_status_and_admin_state() {
+    let sim = Sim::start(1, 0.0);
+    let (_, addr) = &sim.switches[0];
+    let g = GnmiClient::new(addr, Duration::from_secs(5)).unwrap();
+    let caps = g.capabilities().await.unwrap();
+    assert!(caps
+        .supported_models
+        .iter()
+        .any(|m| m.name == "openconfig-interfaces"));
+    let p = g.port("Ethernet1").await.unwrap();
+    assert!(p.admin_up, "{p:?}");
+    g.set_admin("Ethernet1", false).await.unwrap();
+    let p = g.port("Ethernet1").await.unwrap();
+    assert!(!p.admin_up, "{p:?}");
+    assert_eq!(p.oper_status, "DOWN");
+    g.set_admin("Ethernet1", true).await.unwrap();
+    assert!(g.port("Ethernet1").await.unwrap().admin_up);
+    let e = g.port("NoSuchPort").await.unwrap_err();
+    assert!(
+        matches!(e, BmcError::Gnmi { .. } | BmcError::NotFound { .. }),
+        "{e}"
+    );
+    // A target that is not there: a clear error within the deadline.
+    let dead = GnmiClient::new(
+        &format!("127.0.0.1:{}", common::free_port()),
+        Duration::from_secs(2),
+    )
+    .unwrap();
+    let start = Instant::now();
+    assert!(dead.port("Ethernet1").await.is_err());
+    assert!(start.elapsed() < Duration::from_secs(5));
+}
+
+fn which(p: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|d| d.join(p).exists()))
+}
