@@ -142,6 +142,24 @@ impl EventBus for JetStreamBus {
         async move { self.publish_pipelined(msg).await?.await }.boxed()
     }
 
+    fn publish_batch(&self, msgs: Vec<Outgoing>) -> BoxFuture<'_, Vec<BusResult<PublishAck>>> {
+        async move {
+            let mut pending = Vec::with_capacity(msgs.len());
+            for m in msgs {
+                pending.push(self.publish_pipelined(m).await);
+            }
+            let mut out = Vec::with_capacity(pending.len());
+            for p in pending {
+                out.push(match p {
+                    Ok(ack) => ack.await,
+                    Err(e) => Err(e),
+                });
+            }
+            out
+        }
+        .boxed()
+    }
+
     fn subscribe(&self, spec: ConsumerSpec) -> BoxFuture<'_, BusResult<Box<dyn Subscription>>> {
         async move {
             if !self.topo.domains.contains(&spec.domain) {

@@ -362,6 +362,17 @@ pub trait EventBus: Send + Sync {
     /// Creates the streams that do not exist yet.
     fn ensure_streams(&self) -> BoxFuture<'_, BusResult<()>>;
     fn publish(&self, msg: Outgoing) -> BoxFuture<'_, BusResult<PublishAck>>;
+    /// Publishes in order; one result per message. Adapters may pipeline
+    /// (send all, then collect the acknowledgements).
+    fn publish_batch(&self, msgs: Vec<Outgoing>) -> BoxFuture<'_, Vec<BusResult<PublishAck>>> {
+        Box::pin(async move {
+            let mut out = Vec::with_capacity(msgs.len());
+            for m in msgs {
+                out.push(self.publish(m).await);
+            }
+            out
+        })
+    }
     /// Binds to the durable consumer `spec.name` on the domain's stream,
     /// creating it when it does not exist.
     fn subscribe(&self, spec: ConsumerSpec) -> BoxFuture<'_, BusResult<Box<dyn Subscription>>>;

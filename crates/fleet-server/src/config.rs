@@ -23,6 +23,7 @@ const CONFIG_KEYS: &[&str] = &[
     "request_timeout_secs",
     "log_format",
     "lifecycle",
+    "bus",
 ];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -51,6 +52,45 @@ pub struct Config {
     /// `text` or `json` logs.
     pub log_format: String,
     pub lifecycle: LifecycleConfig,
+    pub bus: BusConfig,
+}
+
+/// The event bus the outbox relay publishes to.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BusConfig {
+    /// `nats://host:4222` selects NATS JetStream; empty means the in-process bus.
+    pub nats_url: String,
+    /// First token of every subject (`<prefix>.<domain>.<type>.<asset>`); streams
+    /// are named after it in upper case (`GPUFLEET_HARDWARE`, ...).
+    pub subject_prefix: String,
+    /// Seconds in which JetStream drops a republished event id (`Nats-Msg-Id`).
+    pub duplicate_window_secs: u64,
+    /// Seconds events are kept in the streams (0: forever).
+    pub max_age_secs: u64,
+    /// Seconds to wait for the NATS server at start-up.
+    pub connect_timeout_secs: u64,
+}
+
+impl Default for BusConfig {
+    fn default() -> Self {
+        BusConfig {
+            nats_url: String::new(),
+            subject_prefix: "gpufleet".into(),
+            duplicate_window_secs: 600,
+            max_age_secs: 7 * 24 * 3600,
+            connect_timeout_secs: 30,
+        }
+    }
+}
+
+impl BusConfig {
+    pub fn topology(&self) -> fleet_bus::Topology {
+        let mut t = fleet_bus::Topology::new(&self.subject_prefix);
+        t.duplicate_window = std::time::Duration::from_secs(self.duplicate_window_secs.max(1));
+        t.max_age = std::time::Duration::from_secs(self.max_age_secs);
+        t
+    }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -76,6 +116,7 @@ impl Default for Config {
             request_timeout_secs: 30,
             log_format: "text".into(),
             lifecycle: LifecycleConfig::default(),
+            bus: BusConfig::default(),
         }
     }
 }
@@ -167,6 +208,7 @@ impl Config {
     pub fn masked_toml(&self) -> String {
         let mut c = self.clone();
         c.database_url = fleet_db_mask(&c.database_url);
+        c.bus.nats_url = fleet_db_mask(&c.bus.nats_url);
         if !c.secret_key.is_empty() {
             c.secret_key = "***".into();
         }
@@ -250,11 +292,12 @@ mod tests {
     #[test]
     fn every_field_is_a_known_environment_key() {
         let v = serde_json::to_value(Config::default()).unwrap();
-        let mut fields: Vec<&str> = v.as_object().unwrap().keys().map(|k| k.as_str()).collect();
+        let fields: Vec<&str> = v.as_object().unwrap().keys().map(|k| k.as_str()).collect();
         let mut known = CONFIG_KEYS.to_vec();
         known.sort();
-        fields.sort();
-        assert_eq!(fields, known);
+        let mut f = fields.clone();
+        f.sort();
+        assert_eq!(f, known);
     }
 
     #[test]

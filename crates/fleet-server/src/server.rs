@@ -70,6 +70,23 @@ pub async fn open_store(cfg: &Config) -> anyhow::Result<Store> {
     Ok(store.with_secrets(secret_box(cfg)?))
 }
 
+/// The event bus from `[bus]`: NATS JetStream when `nats_url` is set (its
+/// streams are created when missing), else the in-process bus.
+pub async fn open_bus(cfg: &Config) -> anyhow::Result<fleet_bus::SharedBus> {
+    let topo = cfg.bus.topology();
+    if cfg.bus.nats_url.is_empty() {
+        return Ok(std::sync::Arc::new(fleet_bus::InProcessBus::new(topo)));
+    }
+    let bus = fleet_bus::JetStreamBus::connect(
+        &cfg.bus.nats_url,
+        topo,
+        std::time::Duration::from_secs(cfg.bus.connect_timeout_secs.max(1)),
+    )
+    .await
+    .context("event bus (bus.nats_url)")?;
+    Ok(std::sync::Arc::new(bus))
+}
+
 /// Creates user `admin` when there are no users: with `GPUFLEET_ADMIN_PASSWORD`,
 /// or a random one-time password printed once.
 pub async fn bootstrap_admin(store: &Store) -> anyhow::Result<()> {
@@ -129,7 +146,8 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("listening on {}", cfg.listen))?;
     let addr = listener.local_addr()?;
-    let st = AppState::new(store.clone(), cfg.clone());
+    let bus = open_bus(&cfg).await?;
+    let st = AppState::with_bus(store.clone(), cfg.clone(), bus);
     let shutdown = CancellationToken::new();
     let relay = tokio::spawn(crate::relay::run(st.clone(), shutdown.clone()));
     let sig = shutdown.clone();

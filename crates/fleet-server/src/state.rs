@@ -23,6 +23,8 @@ pub struct Inner {
     pub metrics: Metrics,
     /// Published events (from the outbox relay), for in-process subscribers.
     pub events: tokio::sync::broadcast::Sender<Arc<String>>,
+    /// The event bus the relay publishes to (in-process or NATS JetStream).
+    pub bus: fleet_bus::SharedBus,
 }
 
 impl std::ops::Deref for AppState {
@@ -33,7 +35,13 @@ impl std::ops::Deref for AppState {
 }
 
 impl AppState {
+    /// With the in-process bus.
     pub fn new(store: Store, config: Config) -> AppState {
+        let bus = Arc::new(fleet_bus::InProcessBus::new(config.bus.topology()));
+        Self::with_bus(store, config, bus)
+    }
+
+    pub fn with_bus(store: Store, config: Config, bus: fleet_bus::SharedBus) -> AppState {
         let deadlines = config.deadlines();
         let logins = LoginLimiter::new(
             config.login_max_failures,
@@ -48,6 +56,7 @@ impl AppState {
             logins,
             metrics: Metrics::default(),
             events,
+            bus,
         }))
     }
 }

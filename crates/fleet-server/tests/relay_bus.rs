@@ -1,0 +1,324 @@
+//! The outbox relay on NATS JetStream: crashes between commit, publish and
+//! mark, and a nats-server killed and restarted while 200 nodes are
+//! discovered. Nothing is lost and nothing is duplicated.
+//!
+//! Uses `GPUFLEET_TEST_NATS_URL` and, for the restart test, its own
+//! nats-server from `GPUFLEET_TEST_NATS_SERVER` (both exported by
+//! scripts/services.sh) on a free port with a temporary store.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use fleet_bus::worker::{self, Handler, HandlerError, WorkerOptions, WorkerStats};
+use fleet_bus::{ConsumerSpec, Delivery, EventBus, JetStreamBus, SharedBus, Topology};
+use fleet_db::{Actor, NewAsset, Store, StoreOptions};
+use fleet_model::asset::AssetKind;
+use fleet_server::config::Config;
+use fleet_server::relay;
+use fleet_server::state::AppState;
+use futures::future::BoxFuture;
+use futures::FutureExt;
+use tokio_util::sync::CancellationToken;
+
+fn topology() -> Topology {
+    let prefix = format!("r{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+    Topology::new(&prefix)
+}
+
+async fn store(dir: &tempfile::TempDir) -> Store {
+    let cfg = Config {
+        data_dir: dir.path().to_path_buf(),
+        ..Default::default()
+    };
+    Store::connect(&StoreOptions::new(cfg.database_url()))
+        .await
+        .unwrap()
+}
+
+async fn discover(store: &Store, i: usize) {
+    store
+        .create_asset(
+            &Actor::system("discovery"),
+            NewAsset {
+                kind: AssetKind::Node,
+                name: format!("node-{i:04}"),
+                parent_id: None,
+                labels: BTreeMap::new(),
+                config: serde_json::json!({}),
+                profile_id: None,
+                reason: None,
+            },
+        )
+        .await
+        .unwrap();
+}
+
+/// Every message in every stream of the topology, as (event id, count).
+async fn stream_contents(bus: &dyn EventBus) -> HashMap<String, usize> {
+    let mut out = HashMap::new();
+    for d in &bus.topology().domains {
+        let stream = bus.topology().stream(d);
+        let mut from = 1;
+        loop {
+            let page = bus.read(&stream, from, 1000).await.unwrap();
+            let Some(last) = page.last().map(|m| m.seq) else {
+                break;
+            };
+            for m in page {
+                *out.entry(m.event_id()).or_insert(0) += 1;
+            }
+            from = last + 1;
+        }
+    }
+    out
+}
+
+async fn all_outbox_ids(store: &Store) -> Vec<String> {
+    store
+        .outbox_list(None, 0, 100_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| r.event_id)
+        .collect()
+}
+
+async fn nats_bus(url: &str) -> JetStreamBus {
+    JetStreamBus::connect(url, topology(), Duration::from_secs(10))
+        .await
+        .expect("connect to NATS")
+}
+
+fn test_nats_url() -> String {
+    std::env::var("GPUFLEET_TEST_NATS_URL").expect(
+        "GPUFLEET_TEST_NATS_URL is not set: run the tests through scripts/test.sh (it starts nats-server)",
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn event_is_published_once_after_a_crash_before_or_after_publish() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(&dir).await;
+    let bus = nats_bus(&test_nats_url()).await;
+    for i in 0..20 {
+        discover(&store, i).await;
+    }
+    // Crash after commit, before publish: the relay never ran; all 20 pending.
+    // Crash after publish, before mark: the first 8 reached the bus, unmarked.
+    let pending = store.outbox_pending(8).await.unwrap();
+    for r in &pending {
+        let m = fleet_bus::outgoing_for_event(
+            bus.topology(),
+            &r.ty,
+            &r.subject,
+            &r.event_id,
+            r.payload.clone(),
+        )
+        .unwrap();
+        assert!(!bus.publish(m).await.unwrap().duplicate);
+    }
+    assert_eq!(store.outbox_pending(100).await.unwrap().len(), 20);
+
+    // Restart: the relay publishes what is pending.
+    let round = relay::publish_pending(&store, &bus, relay::BATCH, |_| {})
+        .await
+        .unwrap();
+    assert_eq!(round.published, 20);
+    assert_eq!(
+        round.duplicates, 8,
+        "the 8 already on the bus are dropped by Nats-Msg-Id"
+    );
+    assert!(store.outbox_pending(100).await.unwrap().is_empty());
+    let again = relay::publish_pending(&store, &bus, relay::BATCH, |_| {})
+        .await
+        .unwrap();
+    assert_eq!(again.published, 0);
+
+    let on_bus = stream_contents(&bus).await;
+    let ids = all_outbox_ids(&store).await;
+    assert_eq!(ids.len(), 20);
+    for id in &ids {
+        assert_eq!(on_bus.get(id), Some(&1), "event {id} on the bus once");
+    }
+    assert_eq!(on_bus.len(), 20);
+    bus.delete_streams().await.unwrap();
+}
+
+/// Counts how often the handler saw each event id.
+#[derive(Default)]
+struct Counter(Mutex<HashMap<String, usize>>);
+
+impl Handler for Counter {
+    fn handle<'a>(&'a self, d: &'a Delivery) -> BoxFuture<'a, Result<(), HandlerError>> {
+        async move {
+            let v: serde_json::Value = serde_json::from_slice(&d.payload)
+                .map_err(|e| HandlerError::Permanent(e.to_string()))?;
+            if v["id"] != d.event_id.as_str() {
+                return Err(HandlerError::Permanent("event id mismatch".into()));
+            }
+            *self
+                .0
+                .lock()
+                .unwrap()
+                .entry(d.event_id.clone())
+                .or_insert(0) += 1;
+            Ok(())
+        }
+        .boxed()
+    }
+}
+
+struct NatsServer {
+    bin: String,
+    port: u16,
+    store: tempfile::TempDir,
+    child: Option<tokio::process::Child>,
+}
+
+impl NatsServer {
+    async fn start(bin: &str) -> NatsServer {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut s = NatsServer {
+            bin: bin.to_string(),
+            port,
+            store: tempfile::tempdir().unwrap(),
+            child: None,
+        };
+        s.spawn().await;
+        s
+    }
+
+    fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    async fn spawn(&mut self) {
+        let child = tokio::process::Command::new(&self.bin)
+            .args([
+                "-a",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-js",
+                "-sd",
+            ])
+            .arg(self.store.path())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("start nats-server");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while tokio::net::TcpStream::connect(("127.0.0.1", self.port))
+            .await
+            .is_err()
+        {
+            assert!(Instant::now() < deadline, "nats-server did not start");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    async fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            c.kill().await.unwrap();
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nats_restart_during_discovery_of_200_nodes_loses_and_duplicates_nothing() {
+    let bin = std::env::var("GPUFLEET_TEST_NATS_SERVER").expect(
+        "GPUFLEET_TEST_NATS_SERVER is not set: run the tests through scripts/test.sh (scripts/services.sh exports it)",
+    );
+    let mut nats = NatsServer::start(&bin).await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = store(&dir).await;
+    let js = nats_bus(&nats.url()).await;
+    let bus: SharedBus = Arc::new(js.clone());
+    let st = AppState::with_bus(store.clone(), Config::default(), bus.clone());
+    let stop = CancellationToken::new();
+    let relay_task = tokio::spawn(relay::run(st, stop.clone()));
+    let counter = Arc::new(Counter::default());
+    let stats = Arc::new(WorkerStats::default());
+    let mut workers = Vec::new();
+    for d in ["hardware", "asset"] {
+        workers.push(tokio::spawn(worker::run(
+            bus.clone(),
+            ConsumerSpec::new("enricher", d).ack_wait(Duration::from_secs(2)),
+            WorkerOptions {
+                poll_wait: Duration::from_millis(200),
+                ..Default::default()
+            },
+            counter.clone(),
+            stats.clone(),
+            stop.clone(),
+        )));
+    }
+
+    let n = 200;
+    let creator = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            for i in 0..n {
+                discover(&store, i).await;
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        })
+    };
+    // Kill the server while events flow, keep it down a moment, restart it on
+    // the same port and store.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while counter.0.lock().unwrap().len() < 40 {
+        assert!(Instant::now() < deadline, "events did not start flowing");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    nats.kill().await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let handled_while_down = counter.0.lock().unwrap().len();
+    nats.spawn().await;
+    creator.await.unwrap();
+
+    let ids = all_outbox_ids(&store).await;
+    assert_eq!(ids.len(), n);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let pending = store.outbox_pending(1000).await.unwrap().len();
+        let seen = counter.0.lock().unwrap().len();
+        if pending == 0 && seen == n {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "after the restart: {pending} events still pending, {seen} of {n} handled"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    stop.cancel();
+    relay_task.await.unwrap();
+    for w in workers {
+        w.await.unwrap();
+    }
+    assert!(handled_while_down < n, "the outage happened mid-stream");
+    let seen = counter.0.lock().unwrap().clone();
+    for id in &ids {
+        assert_eq!(seen.get(id), Some(&1), "event {id} handled once");
+    }
+    let on_bus = stream_contents(&js).await;
+    assert_eq!(on_bus.len(), n);
+    assert!(
+        on_bus.values().all(|c| *c == 1),
+        "a republished event was stored twice"
+    );
+    println!(
+        "nats restart: {n} events, {} redeliveries dropped by id, {} bus errors while the server was down",
+        WorkerStats::get(&stats.duplicates),
+        WorkerStats::get(&stats.bus_errors)
+    );
+    nats.kill().await;
+}
