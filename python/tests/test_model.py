@@ -108,3 +108,19 @@ def test_sensors_reflect_fan_and_psu_faults():
     assert by["Fan2"]["reading"] == 0 and by["Fan2"]["status"] == "Critical"
     assert by["PSU1 Input Voltage"]["status"] == "Critical"
     assert n.health == "Critical"
+
+
+def test_gpu_identities_have_the_formats_nvml_reports():
+    """Serial, UUID and PCI bus id look like NVML's (nvidia-smi on an H200:
+    serial 1653724058070, UUID GPU-4d44b188-25d2-522f-4f9f-652ae58c9129,
+    bus id 00000000:00:06.0)."""
+    import re
+
+    from gpufleet_sim.model import Node
+
+    node = Node("n1", "hgx-h100-8gpu")
+    assert len(node.gpus) == 8
+    for g in node.gpus:
+        assert re.fullmatch(r"\d{13}", g.serial), g.serial
+        assert re.fullmatch(r"GPU-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", g.uuid), g.uuid
+        assert re.fullmatch(r"[0-9A-F]{8}:[0-9A-F]{2}:[0-9A-F]{2}\.[0-7]", g.pci_bus_id), g.pci_bus_id

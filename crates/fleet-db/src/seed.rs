@@ -90,8 +90,8 @@ impl Store {
                 state: Some(state),
             });
             for g in 0..gpus_per_node {
-                let serial = format!("1650{n:06}{g:02}");
-                let cfg = json!({"model": "NVIDIA H100 80GB HBM3", "serial": serial, "uuid": format!("GPU-{n:06}-{g:02}"), "pci_address": format!("0000:{:02x}:00.0", 0x18 + g * 0x10)});
+                let serial = format!("16500{n:06}{g:02}");
+                let cfg = json!({"model": "NVIDIA H100 80GB HBM3", "serial": serial, "uuid": format!("GPU-{n:06}-{g:02}"), "pci_address": format!("00000000:{:02X}:00.0", 0x18 + g * 0x10)});
                 rows.push(Row {
                     id: fleet_model::new_id("gpu"),
                     kind: "gpu",

@@ -426,6 +426,21 @@ mod tests {
     }
 
     #[test]
+    fn a_real_gpu_identity_validates() {
+        // As reported by nvidia-smi for an NVIDIA H200 (driver 580.159.04): 13-digit
+        // board serial, GPU-prefixed UUID, PCI bus id with an 8-digit domain.
+        let cfg = json!({
+            "model": "NVIDIA H200",
+            "serial": "1653724058070",
+            "uuid": "GPU-4d44b188-25d2-522f-4f9f-652ae58c9129",
+            "pci_address": "00000000:00:06.0",
+            "vbios": "96.00.A5.00.1A"
+        });
+        let v = validate_config(AssetKind::Gpu, &cfg).unwrap();
+        assert_eq!(indexed_fields(AssetKind::Gpu, &v), (Some("NVIDIA H200".into()), Some("1653724058070".into()), None));
+    }
+
+    #[test]
     fn labels_and_names() {
         validate_label("team", "ml-infra").unwrap();
         assert!(validate_label("", "x").is_err());
