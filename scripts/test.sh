@@ -22,6 +22,8 @@ SERVICES_DIR=${GPUFLEET_SERVICES_DIR:-$HOME/.cache/gpufleet/services}
 total_start=$SECONDS
 
 stage services bash scripts/services.sh up
+# Python venv + independent protocol peers (sushy-tools, ipmi_sim, ipmitool) for the fleet-bmc tests.
+stage peers bash scripts/peers.sh
 # shellcheck disable=SC1091
 . "$SERVICES_DIR/env"
 echo "GPUFLEET_TEST_POSTGRES_URL=$GPUFLEET_TEST_POSTGRES_URL"

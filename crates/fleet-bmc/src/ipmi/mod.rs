@@ -706,7 +706,9 @@ impl OutOfBand for IpmiClient {
             return Err(self.malformed("boot flags response too short"));
         }
         let (flags, dev) = (d[2], (d[3] >> 2) & 0x0f);
-        let device = if flags & 0x80 == 0 {
+        // Some BMCs (OpenIPMI's ipmi_sim) keep the device selector but not the valid bit:
+        // the selector is what the next boot uses.
+        let device = if flags & 0x80 == 0 && dev == 0 {
             BootDevice::None
         } else {
             match dev {

@@ -1,0 +1,362 @@
+//! The drivers against BMC implementations written outside this project: OpenStack sushy-tools
+//! (`sushy-emulator --fake`, Redfish) and OpenIPMI's `ipmi_sim` (IPMI v2.0 over LAN). Both are
+//! installed by `scripts/peers.sh`; the tests start them on 127.0.0.1 and stop them at the end.
+
+mod common;
+
+use std::net::UdpSocket;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fleet_bmc::ipmi::IpmiClient;
+use fleet_bmc::ipmitool::IpmitoolClient;
+use fleet_bmc::redfish::RedfishClient;
+use fleet_bmc::{
+    wait_power, BootDevice, BootOverride, Endpoint, OutOfBand, PowerAction, PowerState,
+};
+
+/// sushy-tools' fake driver applies a power change 1-11 s after the request, at random.
+const SUSHY_POWER: Duration = Duration::from_secs(30);
+
+struct Peer(Child);
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn need(path: &Path, what: &str) {
+    assert!(
+        path.exists(),
+        "{what} is missing at {} - run scripts/peers.sh first",
+        path.display()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redfish_against_sushy_tools() {
+    let bin = common::venv().join("bin/sushy-emulator");
+    need(&bin, "sushy-emulator (sushy-tools)");
+    let port = common::free_port();
+    let dir = tempfile::tempdir().unwrap();
+    let log = std::fs::File::create(dir.path().join("sushy.log")).unwrap();
+    let child = Command::new(&bin)
+        .args(["-i", "127.0.0.1", "-p", &port.to_string(), "--fake"])
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .expect("start sushy-emulator");
+    let _peer = Peer(child);
+    let url = format!("http://127.0.0.1:{port}");
+    let bmc = RedfishClient::new(
+        Endpoint::new(&url, "admin", "password").with_timeout(Duration::from_secs(5)),
+    )
+    .unwrap();
+    let start = Instant::now();
+    let first = loop {
+        match bmc.power_state().await {
+            Ok(s) => break s,
+            Err(e) => {
+                assert!(
+                    start.elapsed() < Duration::from_secs(60),
+                    "sushy-emulator did not answer: {e}"
+                );
+                tokio::time::sleep(Duration::from_millis(300)).await;
+            }
+        }
+    };
+    assert_eq!(bmc.profile().await.unwrap().name, "sushy");
+    if first != PowerState::On {
+        bmc.power(PowerAction::On).await.unwrap();
+        wait_power(&bmc, PowerState::On, SUSHY_POWER).await.unwrap();
+    }
+
+    // One-time PXE boot, then persistent disk.
+    // (sushy-tools keeps BootSourceOverrideEnabled at Continuous whatever is sent: only the
+    // device is checked.)
+    bmc.set_boot(BootOverride {
+        device: BootDevice::Pxe,
+        persistent: false,
+    })
+    .await
+    .unwrap();
+    assert_eq!(bmc.boot().await.unwrap().device, BootDevice::Pxe);
+    bmc.set_boot(BootOverride {
+        device: BootDevice::Disk,
+        persistent: true,
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        bmc.boot().await.unwrap(),
+        BootOverride {
+            device: BootDevice::Disk,
+            persistent: true
+        }
+    );
+
+    // Power cycle (ForceRestart: sushy lists no PowerCycle), off, on.
+    bmc.power(PowerAction::Cycle).await.unwrap();
+    wait_power(&bmc, PowerState::On, SUSHY_POWER).await.unwrap();
+    bmc.power(PowerAction::Off).await.unwrap();
+    wait_power(&bmc, PowerState::Off, SUSHY_POWER)
+        .await
+        .unwrap();
+    bmc.power(PowerAction::On).await.unwrap();
+    wait_power(&bmc, PowerState::On, SUSHY_POWER).await.unwrap();
+
+    // Virtual media (sushy-tools downloads the image: serve one).
+    let image = serve_image().await;
+    bmc.insert_media(&image).await.unwrap();
+    let m = bmc.media().await.unwrap();
+    assert!(
+        m.iter().any(|x| x.inserted
+            && x.image
+                .as_deref()
+                .is_some_and(|i| i.contains("installer.iso"))),
+        "{m:?}"
+    );
+    bmc.eject_media().await.unwrap();
+    assert!(bmc.media().await.unwrap().iter().all(|x| !x.inserted));
+
+    // What the fake driver does not implement is reported, not hung on.
+    let e = bmc.bios().await.unwrap_err();
+    assert!(!e.to_string().is_empty());
+}
+
+struct IpmiSim {
+    _peer: Peer,
+    addr: String,
+    dir: tempfile::TempDir,
+}
+
+fn start_ipmi_sim() -> IpmiSim {
+    let bin = Path::new("/usr/bin/ipmi_sim");
+    need(bin, "ipmi_sim (Debian openipmi)");
+    let dir = tempfile::tempdir().unwrap();
+    let port = UdpSocket::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let d = dir.path();
+    // Chassis control program: ipmi_sim asks it for, and tells it, power and boot device.
+    let script = d.join("chassis.sh");
+    std::fs::write(
+        &script,
+        r#"#!/bin/sh
+dir=$(dirname "$0")
+shift
+op=$1; shift
+echo "$op $*" >> "$dir/chassis.log"
+case $op in
+  get)
+    for p in "$@"; do
+      case $p in
+        power) echo "power:$(cat "$dir/power" 2>/dev/null || echo 1)" ;;
+        boot) echo "boot:$(cat "$dir/boot" 2>/dev/null || echo default)" ;;
+      esac
+    done ;;
+  set)
+    while [ $# -gt 1 ]; do
+      p=$1; v=$2; shift 2
+      case $p in
+        power) echo "$v" > "$dir/power" ;;
+        boot) echo "$v" > "$dir/boot" ;;
+      esac
+    done ;;
+esac
+exit 0
+"#,
+    )
+    .unwrap();
+    std::process::Command::new("chmod")
+        .arg("+x")
+        .arg(&script)
+        .status()
+        .unwrap();
+    std::fs::write(
+        d.join("lan.conf"),
+        format!(
+            r#"name "gpufleet-peer"
+set_working_mc 0x20
+  startlan 1
+    addr 127.0.0.1 {port}
+    priv_limit admin
+    allowed_auths_callback none md2 md5 straight
+    allowed_auths_user none md2 md5 straight
+    allowed_auths_operator none md2 md5 straight
+    allowed_auths_admin none md2 md5 straight
+    guid a123456789abcdefa123456789abcdef
+  endlan
+  chassis_control "{} 0x20"
+  user 1 true  ""      "test"     user   10 none md2 md5 straight
+  user 2 true  "admin" "password" admin  10 none md2 md5 straight
+"#,
+            script.display()
+        ),
+    )
+    .unwrap();
+    // One MC with a SEL holding one temperature event.
+    std::fs::write(
+        d.join("bmc.emu"),
+        "mc_setbmc 0x20\n\
+         mc_add 0x20 0 no-device-sdrs 0x23 9 8 0x9f 0x1291 0xf02 persist_sdr\n\
+         sel_enable 0x20 1000 0x0a\n\
+         sel_add 0x20 0x02 0x00 0x00 0x00 0x00 0x20 0x00 0x04 0x01 0x30 0x01 0x07 0xff 0xff\n\
+         mc_enable 0x20\n",
+    )
+    .unwrap();
+    std::fs::create_dir_all(d.join("state")).unwrap();
+    let log = std::fs::File::create(d.join("ipmi_sim.log")).unwrap();
+    let child = Command::new(bin)
+        .arg("-c")
+        .arg(d.join("lan.conf"))
+        .arg("-f")
+        .arg(d.join("bmc.emu"))
+        .arg("-s")
+        .arg(d.join("state"))
+        .arg("-n")
+        .stdin(Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .expect("start ipmi_sim");
+    IpmiSim {
+        _peer: Peer(child),
+        addr: format!("127.0.0.1:{port}"),
+        dir,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ipmi_against_openipmi_ipmi_sim() {
+    let sim = start_ipmi_sim();
+    let bmc = IpmiClient::new(
+        Endpoint::new(&sim.addr, "admin", "password").with_timeout(Duration::from_secs(3)),
+    );
+    let start = Instant::now();
+    let first = loop {
+        match bmc.power_state().await {
+            Ok(s) => break s,
+            Err(e) => {
+                assert!(
+                    start.elapsed() < Duration::from_secs(20),
+                    "ipmi_sim did not answer: {e}"
+                );
+                tokio::time::sleep(Duration::from_millis(300)).await;
+            }
+        }
+    };
+    assert_eq!(first, PowerState::On);
+
+    bmc.power(PowerAction::Off).await.unwrap();
+    wait_power(&bmc, PowerState::Off, Duration::from_secs(10))
+        .await
+        .unwrap();
+    assert_eq!(
+        std::fs::read_to_string(sim.dir.path().join("power"))
+            .unwrap()
+            .trim(),
+        "0"
+    );
+    bmc.power(PowerAction::On).await.unwrap();
+    wait_power(&bmc, PowerState::On, Duration::from_secs(10))
+        .await
+        .unwrap();
+    bmc.power(PowerAction::Cycle).await.unwrap();
+    wait_power(&bmc, PowerState::On, Duration::from_secs(15))
+        .await
+        .unwrap();
+
+    // One-time PXE: ipmi_sim hands the device to its chassis program.
+    bmc.set_boot(BootOverride {
+        device: BootDevice::Pxe,
+        persistent: false,
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        std::fs::read_to_string(sim.dir.path().join("boot"))
+            .unwrap()
+            .trim(),
+        "pxe"
+    );
+    assert_eq!(bmc.boot().await.unwrap().device, BootDevice::Pxe);
+
+    let sel = bmc.sel().await.unwrap();
+    assert_eq!(sel.len(), 1, "{sel:?}");
+    assert!(sel[0].message.contains("temperature"), "{sel:?}");
+    bmc.clear_sel().await.unwrap();
+    assert!(bmc.sel().await.unwrap().is_empty());
+    bmc.close().await;
+
+    // Wrong password: RAKP refuses, a clear error.
+    let bad = IpmiClient::new(
+        Endpoint::new(&sim.addr, "admin", "wrong").with_timeout(Duration::from_secs(2)),
+    );
+    let e = bad.power_state().await.unwrap_err();
+    assert_eq!(e.kind(), "unauthorized", "{e}");
+
+    // The ipmitool driver against the same peer.
+    let t = IpmitoolClient::new(
+        Endpoint::new(&sim.addr, "admin", "password").with_timeout(Duration::from_secs(3)),
+    );
+    assert_eq!(t.power_state().await.unwrap(), PowerState::On);
+    bmc.set_boot(BootOverride {
+        device: BootDevice::None,
+        persistent: false,
+    })
+    .await
+    .unwrap();
+    assert_ne!(
+        std::fs::read_to_string(sim.dir.path().join("boot"))
+            .unwrap()
+            .trim(),
+        "pxe"
+    );
+    t.set_boot(BootOverride {
+        device: BootDevice::Pxe,
+        persistent: false,
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        std::fs::read_to_string(sim.dir.path().join("boot"))
+            .unwrap()
+            .trim(),
+        "pxe"
+    );
+    assert_eq!(t.boot().await.unwrap().device, BootDevice::Pxe);
+    bmc.close().await;
+}
+
+/// Serves a small "ISO image" over HTTP on 127.0.0.1 until the test ends; returns its URL.
+async fn serve_image() -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = l.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = l.accept().await {
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 4096];
+                let n = s.read(&mut buf).await.unwrap_or(0);
+                let head = String::from_utf8_lossy(&buf[..n]).starts_with("HEAD");
+                let body = vec![0u8; 2048];
+                let hdr = format!(
+                    "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = s.write_all(hdr.as_bytes()).await;
+                if !head {
+                    let _ = s.write_all(&body).await;
+                }
+            });
+        }
+    });
+    format!("http://{addr}/installer.iso")
+}
