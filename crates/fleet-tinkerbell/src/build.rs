@@ -223,7 +223,8 @@ pub fn hardware(node: &NodeHardware) -> Result<Hardware, BuildError> {
                 vlan_id: nic.vlan_id.clone(),
                 ..Default::default()
             }),
-            disable_dhcp: None,
+            // The CRD defaults it to false; set it so that what is applied is what is stored.
+            disable_dhcp: Some(false),
             netboot: Some(Netboot {
                 allow_pxe: Some(nic.allow_pxe),
                 allow_workflow: Some(nic.allow_workflow),

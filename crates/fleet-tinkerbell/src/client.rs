@@ -232,7 +232,7 @@ impl TinkerbellClient {
         name: &str,
         what: &str,
         timeout: Duration,
-        done: impl Fn(&WorkflowProgress) -> bool,
+        mut done: impl FnMut(&WorkflowProgress) -> bool,
     ) -> Result<WorkflowProgress, ClientError> {
         let mut last = String::from("no status seen");
         let stream = self.watch_workflow(name);

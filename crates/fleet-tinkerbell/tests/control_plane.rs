@@ -1,0 +1,405 @@
+//! Integration tests against a real Tinkerbell v0.12.2 control plane (kube-apiserver 1.31 with
+//! upstream's CRDs, tink-controller, tink-server, Rufio), as `scripts/tinkerbell.sh up` starts it.
+//!
+//! Skipped, with a message, unless `GPUFLEET_TEST_KUBECONFIG` names its kubeconfig. The worker
+//! test also needs `GPUFLEET_TEST_TINK_WORKER`: a command that plays tink-worker
+//! (`<venv>/bin/python scripts/tink-worker.py`), given `--server`, `--worker` and `--fail`.
+//!
+//! Every run uses fresh object names and MACs, so runs never see each other's objects.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use fleet_model::lifecycle::NodeState;
+use fleet_tinkerbell::build::{self, BmcEndpoint, InstallPlan, NodeHardware, NodeNic};
+use fleet_tinkerbell::crd::{Hardware, Job, Machine, Template, Workflow};
+use fleet_tinkerbell::{Phase, ProvisioningRequest, TinkerbellClient};
+use kube::api::{Api, PostParams};
+use serde::Serialize;
+
+const NS: &str = "default";
+
+fn kubeconfig() -> Option<PathBuf> {
+    match std::env::var_os("GPUFLEET_TEST_KUBECONFIG") {
+        Some(p) if !p.is_empty() => Some(PathBuf::from(p)),
+        _ => {
+            eprintln!(
+                "skipped: GPUFLEET_TEST_KUBECONFIG is not set (run `scripts/tinkerbell.sh up` \
+                 and `scripts/test-tinkerbell.sh` to test against a real control plane)"
+            );
+            None
+        }
+    }
+}
+
+/// A short id unique to this run, and a MAC derived from it and `n`.
+fn run_id() -> String {
+    let t = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!(
+        "{:x}",
+        (t ^ (std::process::id() as u128) << 20) & 0xffff_ffff
+    )
+}
+
+fn mac_for(id: &str, n: u8) -> String {
+    let v = u32::from_str_radix(id, 16).unwrap_or(0);
+    let b = v.to_be_bytes();
+    format!(
+        "02:{:02X}:{:02X}:{:02X}:{:02X}:{:02X}",
+        b[0], b[1], b[2], b[3], n
+    )
+}
+
+fn node(id: &str, n: u8) -> NodeHardware {
+    NodeHardware {
+        name: format!("it-{id}-{n}"),
+        namespace: NS.into(),
+        node_id: Some(format!("node-{id}-{n}")),
+        hostname: format!("gpu-{id}-{n}"),
+        arch: "x86_64".into(),
+        uefi: true,
+        interfaces: vec![NodeNic {
+            mac: mac_for(id, n),
+            ip: Some(format!("10.10.0.{}", 10 + n)),
+            netmask: Some("255.255.255.0".into()),
+            gateway: Some("10.10.0.1".into()),
+            name_servers: vec!["10.10.0.1".into()],
+            vlan_id: Some("100".into()),
+            allow_pxe: true,
+            allow_workflow: true,
+        }],
+        disks: vec!["/dev/nvme0n1".into(), "/dev/nvme1n1".into()],
+        bmc_machine: Some(format!("it-{id}-{n}-bmc")),
+        facility_code: Some("lab".into()),
+        plan_slug: Some("hgx-h100".into()),
+        manufacturer: Some("Supermicro".into()),
+        os: Some(build::NodeOs {
+            distro: "ubuntu".into(),
+            slug: "ubuntu_22_04".into(),
+            version: "22.04".into(),
+        }),
+        user_data: Some("#cloud-config\n".into()),
+    }
+}
+
+fn plan(id: &str) -> InstallPlan {
+    let action = |name: &str, image: &str| build::PlanAction {
+        name: name.into(),
+        image: image.into(),
+        timeout_s: 600,
+        environment: [("DEST_DISK".to_string(), "/dev/nvme0n1".to_string())].into(),
+        ..Default::default()
+    };
+    InstallPlan {
+        name: format!("it-{id}-ubuntu-cuda"),
+        namespace: NS.into(),
+        global_timeout_s: 3600,
+        tasks: vec![build::PlanTask {
+            name: "os-installation".into(),
+            worker_key: None,
+            volumes: vec!["/dev:/dev".into()],
+            environment: BTreeMap::new(),
+            actions: vec![
+                action(
+                    "stream-ubuntu-image",
+                    "quay.io/tinkerbell-actions/image2disk:v1.0.0",
+                ),
+                action(
+                    "install-nvidia-driver",
+                    "quay.io/tinkerbell-actions/cexec:v1.0.0",
+                ),
+                action("validate-gpus", "quay.io/tinkerbell-actions/cexec:v1.0.0"),
+            ],
+        }],
+    }
+}
+
+/// The server must keep every field we send: a structural CRD schema silently prunes fields it
+/// does not know, so a round trip that loses a field means our type disagrees with the CRD.
+fn assert_round_trip<T: Serialize>(kind: &str, sent: &T, stored: &T) {
+    let sent = serde_json::to_value(sent).unwrap();
+    let stored = serde_json::to_value(stored).unwrap();
+    assert_eq!(
+        sent["spec"], stored["spec"],
+        "{kind}: the apiserver pruned or changed fields of spec (CRD schema mismatch)"
+    );
+}
+
+async fn client(path: &Path) -> TinkerbellClient {
+    TinkerbellClient::from_kubeconfig(path, NS)
+        .await
+        .expect("kubeconfig from GPUFLEET_TEST_KUBECONFIG")
+}
+
+#[tokio::test]
+async fn generated_objects_match_the_crd_schemas() {
+    let Some(kc) = kubeconfig() else { return };
+    let c = client(&kc).await;
+    let id = run_id();
+
+    let hw = build::hardware(&node(&id, 1)).unwrap();
+    let stored = c.apply_hardware(&hw).await.unwrap();
+    assert_round_trip("Hardware", &hw, &stored);
+    // Idempotent: applying again changes nothing.
+    let again = c.apply_hardware(&hw).await.unwrap();
+    assert_eq!(
+        stored.metadata.resource_version,
+        again.metadata.resource_version
+    );
+
+    let tpl = build::template(&plan(&id)).unwrap();
+    let stored = c.apply_template(&tpl).await.unwrap();
+    assert_round_trip("Template", &tpl, &stored);
+
+    let m = build::machine(&BmcEndpoint {
+        name: format!("it-{id}-1-bmc"),
+        namespace: NS.into(),
+        host: "127.0.0.1".into(),
+        port: Some(1),
+        secret_name: format!("it-{id}-1-bmc"),
+        insecure_tls: true,
+        provider_options: Some(serde_json::json!({"preferredOrder": ["gofish", "ipmitool"]})),
+        ..Default::default()
+    })
+    .unwrap();
+    let stored = c.apply_machine(&m).await.unwrap();
+    assert_round_trip("Machine", &m, &stored);
+
+    let j = build::job(
+        &format!("it-{id}-1-pxe"),
+        NS,
+        &format!("it-{id}-1-bmc"),
+        build::pxe_reboot_tasks(true),
+    )
+    .unwrap();
+    let stored = c.submit_job(&j).await.unwrap();
+    assert_round_trip("Job", &j, &stored);
+    let again = c.submit_job(&j).await.unwrap();
+    assert_eq!(
+        stored.metadata.uid, again.metadata.uid,
+        "a Job is submitted once"
+    );
+
+    let req = ProvisioningRequest {
+        name: format!("it-{id}-1-wf"),
+        namespace: NS.into(),
+        node_id: Some(format!("node-{id}-1")),
+        toggle_allow_netboot: true,
+        ..Default::default()
+    };
+    let wf = build::workflow(&req, &hw, &tpl).unwrap();
+    let stored = c.submit_workflow(&wf).await.unwrap();
+    assert_round_trip("Workflow", &wf, &stored);
+
+    // The schemas reject what they should: a Job task with an unknown power action.
+    let mut bad = j.clone();
+    bad.metadata.name = Some(format!("it-{id}-bad"));
+    bad.spec.tasks[0].power_action = Some("explode".into());
+    let err = Api::<Job>::namespaced(c.kube().clone(), NS)
+        .create(&PostParams::default(), &bad)
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("explode"), "{err}");
+
+    // Types can be read back from what the server stores.
+    let _: Option<Machine> = Api::<Machine>::namespaced(c.kube().clone(), NS)
+        .get_opt(&format!("it-{id}-1-bmc"))
+        .await
+        .unwrap();
+    let _: Vec<Hardware> = Api::<Hardware>::namespaced(c.kube().clone(), NS)
+        .list(&Default::default())
+        .await
+        .unwrap()
+        .items;
+    let _: Vec<Template> = Api::<Template>::namespaced(c.kube().clone(), NS)
+        .list(&Default::default())
+        .await
+        .unwrap()
+        .items;
+}
+
+#[tokio::test]
+async fn tink_controller_renders_the_workflow_and_missing_templates_fail() {
+    let Some(kc) = kubeconfig() else { return };
+    let c = client(&kc).await;
+    let id = run_id();
+    let hw = build::hardware(&node(&id, 2)).unwrap();
+    let tpl = build::template(&plan(&id)).unwrap();
+    let req = ProvisioningRequest {
+        name: format!("it-{id}-2-wf"),
+        namespace: NS.into(),
+        ..Default::default()
+    };
+    let wf = c.provision(&hw, &tpl, &req).await.unwrap();
+    // Resumable and idempotent: a second call returns the same Workflow.
+    let wf2 = c.provision(&hw, &tpl, &req).await.unwrap();
+    assert_eq!(wf.metadata.uid, wf2.metadata.uid);
+
+    let p = c
+        .wait_workflow(&req.name, "rendered", Duration::from_secs(60), |p| {
+            p.phase != Phase::Submitted
+        })
+        .await
+        .unwrap();
+    assert_eq!(p.phase, Phase::Pending, "{p:?}");
+    assert_eq!(p.state.as_deref(), Some("STATE_PENDING"));
+    assert_eq!(p.total_actions, 3);
+    assert_eq!(p.completed_actions, 0);
+    assert_eq!(p.actions[0].worker, mac_for(&id, 2).to_lowercase());
+    assert_eq!(p.node_state(), NodeState::Provisioning);
+
+    // A Workflow whose template does not exist: tink-controller marks rendering failed.
+    let mut missing = build::workflow(
+        &ProvisioningRequest {
+            name: format!("it-{id}-2-missing"),
+            namespace: NS.into(),
+            ..Default::default()
+        },
+        &hw,
+        &tpl,
+    )
+    .unwrap();
+    missing.spec.template_ref = Some(format!("it-{id}-no-such-template"));
+    c.submit_workflow(&missing).await.unwrap();
+    let p = c
+        .wait_workflow(
+            &format!("it-{id}-2-missing"),
+            "marked as failed",
+            Duration::from_secs(60),
+            |p| p.phase.is_terminal(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(p.phase, Phase::RenderFailed);
+    assert_eq!(p.node_state(), NodeState::ProvisioningFailed);
+    assert!(
+        p.failure.as_ref().unwrap().message.contains("template"),
+        "{p:?}"
+    );
+}
+
+/// Run the worker command for one MAC; returns its stdout.
+async fn run_worker(cmd: &str, server: &str, mac: &str, fail: Option<&str>) -> String {
+    let mut parts = cmd.split_whitespace();
+    let mut command = tokio::process::Command::new(parts.next().unwrap());
+    command.args(parts);
+    command.args(["--server", server, "--worker", mac, "--timeout", "60"]);
+    if let Some(f) = fail {
+        command.args(["--fail", f]);
+    }
+    let out = command
+        .output()
+        .await
+        .expect("run GPUFLEET_TEST_TINK_WORKER");
+    let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        out.status.success(),
+        "worker failed: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+#[tokio::test]
+async fn worker_runs_the_workflow_over_grpc_and_progress_maps_to_the_lifecycle() {
+    let Some(kc) = kubeconfig() else { return };
+    let Some(worker) = std::env::var("GPUFLEET_TEST_TINK_WORKER")
+        .ok()
+        .filter(|s| !s.is_empty())
+    else {
+        eprintln!(
+            "skipped: GPUFLEET_TEST_TINK_WORKER is not set (scripts/test-tinkerbell.sh sets it)"
+        );
+        return;
+    };
+    let server =
+        std::env::var("GPUFLEET_TINK_GRPC").unwrap_or_else(|_| "127.0.0.1:42113".to_string());
+    let c = client(&kc).await;
+    let id = run_id();
+    let tpl = build::template(&plan(&id)).unwrap();
+
+    // One node installs cleanly: provisioning → in_service.
+    let hw = build::hardware(&node(&id, 3)).unwrap();
+    let ok = ProvisioningRequest {
+        name: format!("it-{id}-3-wf"),
+        namespace: NS.into(),
+        ..Default::default()
+    };
+    c.provision(&hw, &tpl, &ok).await.unwrap();
+    c.wait_workflow(&ok.name, "rendered", Duration::from_secs(60), |p| {
+        p.phase == Phase::Pending
+    })
+    .await
+    .unwrap();
+    let watch = {
+        let c = c.clone();
+        let name = ok.name.clone();
+        tokio::spawn(async move {
+            // Record every distinct progress the watch sees until the workflow ends.
+            let mut seen: Vec<(Phase, usize)> = Vec::new();
+            let p = c
+                .wait_workflow(&name, "finished", Duration::from_secs(90), |p| {
+                    let key = (p.phase, p.completed_actions);
+                    if seen.last() != Some(&key) {
+                        seen.push(key);
+                    }
+                    p.phase.is_terminal()
+                })
+                .await;
+            (p, seen)
+        })
+    };
+    let out = run_worker(&worker, &server, &mac_for(&id, 3).to_lowercase(), None).await;
+    assert!(out.contains("\"success\""), "{out}");
+    let (p, _seen) = watch.await.unwrap();
+    let p = p.unwrap();
+    assert_eq!(p.phase, Phase::Succeeded, "{p:?}");
+    assert_eq!(p.completed_actions, 3);
+    assert_eq!(p.node_state(), NodeState::InService);
+    assert!(p.actions.iter().all(|a| a.started_at.is_some()), "{p:?}");
+
+    // Another fails in the driver step: provisioning → provisioning_failed, naming the action.
+    let hw = build::hardware(&node(&id, 4)).unwrap();
+    let bad = ProvisioningRequest {
+        name: format!("it-{id}-4-wf"),
+        namespace: NS.into(),
+        ..Default::default()
+    };
+    c.provision(&hw, &tpl, &bad).await.unwrap();
+    c.wait_workflow(&bad.name, "rendered", Duration::from_secs(60), |p| {
+        p.phase == Phase::Pending
+    })
+    .await
+    .unwrap();
+    let out = run_worker(
+        &worker,
+        &server,
+        &mac_for(&id, 4).to_lowercase(),
+        Some("install-nvidia-driver=exit status 1: nvidia-installer failed"),
+    )
+    .await;
+    assert!(out.contains("\"failed\""), "{out}");
+    let p = c
+        .wait_workflow(&bad.name, "failed", Duration::from_secs(60), |p| {
+            p.phase.is_terminal()
+        })
+        .await
+        .unwrap();
+    assert_eq!(p.phase, Phase::Failed, "{p:?}");
+    assert_eq!(p.node_state(), NodeState::ProvisioningFailed);
+    let f = p.failure.clone().unwrap();
+    assert_eq!(f.action.as_deref(), Some("install-nvidia-driver"));
+    assert_eq!(f.task.as_deref(), Some("os-installation"));
+    // tink-server v0.12.2 does not store the worker's message in the Workflow status; the
+    // failure then names the action.
+    assert!(
+        f.message.contains("install-nvidia-driver") || f.message.contains("nvidia-installer"),
+        "{f:?}"
+    );
+    assert_eq!(p.completed_actions, 1);
+    let _: Option<Workflow> = c.get_workflow(&bad.name).await.unwrap();
+}
