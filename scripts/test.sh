@@ -28,6 +28,16 @@ stage peers bash scripts/peers.sh
 . "$SERVICES_DIR/env"
 echo "GPUFLEET_TEST_POSTGRES_URL=$GPUFLEET_TEST_POSTGRES_URL"
 echo "GPUFLEET_TEST_NATS_URL=$GPUFLEET_TEST_NATS_URL"
+# Tinkerbell control plane for fleet-tinkerbell's integration tests, only where it is already
+# built on this machine (its cold build is a separate step: scripts/tinkerbell.sh up, see
+# docs/TINKERBELL.md); elsewhere those tests skip themselves.
+if bash scripts/tinkerbell.sh built; then
+	stage tinkerbell bash scripts/tinkerbell.sh up
+	eval "$(bash scripts/tinkerbell.sh test-env)"
+	echo "GPUFLEET_TEST_KUBECONFIG=$GPUFLEET_TEST_KUBECONFIG"
+else
+	stage_skip tinkerbell "not built here: scripts/tinkerbell.sh up builds it"
+fi
 
 if [[ -f Cargo.toml ]]; then
 	stage rust cargo test --workspace --all-targets
