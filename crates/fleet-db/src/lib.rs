@@ -26,7 +26,7 @@ pub use audit::{AuditEntry, AuditFilter, AuditRow, VerifyReport};
 pub use auth::{NewUser, Token, TokenKind, User, UserPatch};
 pub use error::{DbError, DbResult};
 pub use import::{ImportSummary, ReferenceError};
-pub use outbox::OutboxRow;
+pub use outbox::{EventFilter, OutboxRow};
 pub use profiles::Profile;
 pub use secrets::SecretBox;
 pub use seed::SeedSummary;

@@ -19,6 +19,27 @@ pub struct OutboxRow {
     pub payload: String,
     pub created_at: i64,
     pub published_at: Option<i64>,
+    #[sqlx(default)]
+    pub correlation_id: Option<String>,
+}
+
+/// Filters of the event query; every field narrows the result.
+#[derive(Debug, Clone, Default)]
+pub struct EventFilter {
+    /// Any of these types (empty: all).
+    pub types: Vec<String>,
+    /// The asset the events are about.
+    pub subject: Option<String>,
+    pub correlation_id: Option<String>,
+    /// Unix ms, inclusive.
+    pub since_ms: Option<i64>,
+    /// Unix ms, exclusive.
+    pub until_ms: Option<i64>,
+    /// Only events the relay has published.
+    pub published_only: bool,
+    /// Cursor: sequence of the last event already seen.
+    pub after_seq: i64,
+    pub limit: i64,
 }
 
 impl Store {
@@ -33,12 +54,13 @@ impl Store {
         let now = now_ms();
         let ev = CloudEvent::new(ty, subject, rfc3339(now), data)
             .with_correlation(actor.request_id.clone());
-        sqlx::query("INSERT INTO outbox (event_id, type, subject, payload, created_at) VALUES ($1, $2, $3, $4, $5)")
+        sqlx::query("INSERT INTO outbox (event_id, type, subject, payload, created_at, correlation_id) VALUES ($1, $2, $3, $4, $5, $6)")
             .bind(&ev.id)
             .bind(ty)
             .bind(subject)
             .bind(serde_json::to_string(&ev)?)
             .bind(now)
+            .bind(ev.correlationid.clone())
             .execute(&mut **tx)
             .await?;
         Ok(())
@@ -69,6 +91,59 @@ impl Store {
         }
         tx.commit().await?;
         Ok(())
+    }
+
+    /// Events in sequence order matching `f`, after its cursor.
+    pub async fn outbox_query(&self, f: &EventFilter) -> DbResult<Vec<OutboxRow>> {
+        let mut sql = String::from("SELECT * FROM outbox WHERE seq > $1");
+        let mut n = 1;
+        let mut next = |sql: &mut String, cond: &str| {
+            n += 1;
+            sql.push_str(&cond.replace('?', &format!("${n}")));
+        };
+        if !f.types.is_empty() {
+            sql.push_str(" AND type IN (");
+            for i in 0..f.types.len() {
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                next(&mut sql, "?");
+            }
+            sql.push(')');
+        }
+        if f.subject.is_some() {
+            next(&mut sql, " AND subject = ?");
+        }
+        if f.correlation_id.is_some() {
+            next(&mut sql, " AND correlation_id = ?");
+        }
+        if f.since_ms.is_some() {
+            next(&mut sql, " AND created_at >= ?");
+        }
+        if f.until_ms.is_some() {
+            next(&mut sql, " AND created_at < ?");
+        }
+        if f.published_only {
+            sql.push_str(" AND published_at IS NOT NULL");
+        }
+        next(&mut sql, " ORDER BY seq LIMIT ?");
+        let mut q = sqlx::query_as::<_, OutboxRow>(&sql).bind(f.after_seq);
+        for t in &f.types {
+            q = q.bind(t.clone());
+        }
+        if let Some(s) = &f.subject {
+            q = q.bind(s.clone());
+        }
+        if let Some(c) = &f.correlation_id {
+            q = q.bind(c.clone());
+        }
+        if let Some(t) = f.since_ms {
+            q = q.bind(t);
+        }
+        if let Some(t) = f.until_ms {
+            q = q.bind(t);
+        }
+        Ok(q.bind(f.limit).fetch_all(&self.read).await?)
     }
 
     /// Events in sequence order, optionally for one subject, after a cursor.
