@@ -437,7 +437,14 @@ mod tests {
             "vbios": "96.00.A5.00.1A"
         });
         let v = validate_config(AssetKind::Gpu, &cfg).unwrap();
-        assert_eq!(indexed_fields(AssetKind::Gpu, &v), (Some("NVIDIA H200".into()), Some("1653724058070".into()), None));
+        assert_eq!(
+            indexed_fields(AssetKind::Gpu, &v),
+            (
+                Some("NVIDIA H200".into()),
+                Some("1653724058070".into()),
+                None
+            )
+        );
     }
 
     #[test]
