@@ -24,5 +24,5 @@ pub use build::{
 };
 pub use client::{ClientError, TinkerbellClient};
 pub use crd::{Hardware, Job, Machine, Template, Workflow};
-pub use progress::{Phase, WorkflowProgress};
+pub use progress::{Phase, ProgressChange, ProgressTracker, WorkflowProgress};
 pub use template::TemplateError;

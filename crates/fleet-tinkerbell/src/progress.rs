@@ -241,6 +241,73 @@ impl WorkflowProgress {
     }
 }
 
+/// What changed between two observations of one Workflow.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ProgressChange {
+    /// An action's state changed (per-action progress for the API and the event stream).
+    Action {
+        task: String,
+        action: String,
+        state: TinkState,
+        completed_actions: usize,
+        total_actions: usize,
+    },
+    /// The node's lifecycle state should move (`provisioning` → `in_service` or
+    /// `provisioning_failed`), with the reason to record.
+    Lifecycle { to: NodeState, reason: String },
+}
+
+/// Turns the successive progress a watch delivers into changes, each reported once: a watch
+/// re-delivers objects after a reconnect or re-list, and gpufleet must not repeat a transition.
+#[derive(Debug, Default, Clone)]
+pub struct ProgressTracker {
+    last: Option<WorkflowProgress>,
+}
+
+impl ProgressTracker {
+    /// Start from what was already recorded (e.g. after a restart), so nothing is reported twice.
+    pub fn resume(last: Option<WorkflowProgress>) -> Self {
+        ProgressTracker { last }
+    }
+
+    pub fn last(&self) -> Option<&WorkflowProgress> {
+        self.last.as_ref()
+    }
+
+    pub fn observe(&mut self, p: WorkflowProgress) -> Vec<ProgressChange> {
+        let mut out = Vec::new();
+        let before = self.last.as_ref();
+        for a in &p.actions {
+            let old = before.and_then(|b| {
+                b.actions
+                    .iter()
+                    .find(|x| x.task == a.task && x.name == a.name)
+                    .map(|x| &x.state)
+            });
+            if old != Some(&a.state) && !(old.is_none() && a.state == TinkState::Pending) {
+                out.push(ProgressChange::Action {
+                    task: a.task.clone(),
+                    action: a.name.clone(),
+                    state: a.state.clone(),
+                    completed_actions: p.completed_actions,
+                    total_actions: p.total_actions,
+                });
+            }
+        }
+        let old_state = before.map(|b| b.node_state());
+        let new_state = p.node_state();
+        if old_state != Some(new_state) && new_state != NodeState::Provisioning {
+            out.push(ProgressChange::Lifecycle {
+                to: new_state,
+                reason: p.reason(),
+            });
+        }
+        self.last = Some(p);
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -352,5 +419,43 @@ mod tests {
         assert_eq!(p.phase, Phase::RenderFailed);
         assert_eq!(p.node_state(), NodeState::ProvisioningFailed);
         assert_eq!(p.failure.unwrap().message, "template not found");
+    }
+
+    #[test]
+    fn tracker_reports_each_change_once() {
+        let mut t = ProgressTracker::default();
+        let p = |st: &str, acts: &[(&str, &str, Option<&str>)]| {
+            WorkflowProgress::from_status("wf", &status(st, acts))
+        };
+        assert!(t
+            .observe(p("STATE_PENDING", &[("a", "STATE_PENDING", None)]))
+            .is_empty());
+        let c = t.observe(p("STATE_RUNNING", &[("a", "STATE_RUNNING", None)]));
+        assert!(matches!(
+            &c[..],
+            [ProgressChange::Action {
+                state: TinkState::Running,
+                ..
+            }]
+        ));
+        // The same observation again (a watch re-list): nothing new.
+        assert!(t
+            .observe(p("STATE_RUNNING", &[("a", "STATE_RUNNING", None)]))
+            .is_empty());
+        let c = t.observe(p("STATE_FAILED", &[("a", "STATE_FAILED", Some("boom"))]));
+        assert_eq!(c.len(), 2, "{c:?}");
+        assert_eq!(
+            c[1],
+            ProgressChange::Lifecycle {
+                to: NodeState::ProvisioningFailed,
+                reason: "workflow wf: os-installation/a: boom".into()
+            }
+        );
+        // Resumed after a restart from the last recorded progress: no repeat.
+        let last = t.last().cloned();
+        let mut t2 = ProgressTracker::resume(last);
+        assert!(t2
+            .observe(p("STATE_FAILED", &[("a", "STATE_FAILED", Some("boom"))]))
+            .is_empty());
     }
 }

@@ -14,7 +14,11 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use fleet_model::lifecycle::NodeState;
 use fleet_tinkerbell::build::{self, BmcEndpoint, InstallPlan, NodeHardware, NodeNic};
 use fleet_tinkerbell::crd::{Hardware, Job, Machine, Template, Workflow};
-use fleet_tinkerbell::{Phase, ProvisioningRequest, TinkerbellClient};
+use fleet_tinkerbell::progress::TinkState;
+use fleet_tinkerbell::{
+    Phase, ProgressChange, ProgressTracker, ProvisioningRequest, TinkerbellClient,
+};
+use futures::StreamExt;
 use kube::api::{Api, PostParams};
 use serde::Serialize;
 
@@ -339,24 +343,62 @@ async fn worker_runs_the_workflow_over_grpc_and_progress_maps_to_the_lifecycle()
         let c = c.clone();
         let name = ok.name.clone();
         tokio::spawn(async move {
-            // Record every distinct progress the watch sees until the workflow ends.
-            let mut seen: Vec<(Phase, usize)> = Vec::new();
-            let p = c
-                .wait_workflow(&name, "finished", Duration::from_secs(90), |p| {
-                    let key = (p.phase, p.completed_actions);
-                    if seen.last() != Some(&key) {
-                        seen.push(key);
+            // What gpufleet records while the workflow runs: each change once.
+            let mut tracker = ProgressTracker::default();
+            let mut changes = Vec::new();
+            let stream = c.watch_workflow(&name);
+            futures::pin_mut!(stream);
+            let ended = tokio::time::timeout(Duration::from_secs(90), async {
+                while let Some(p) = stream.next().await {
+                    let p = p.unwrap();
+                    let done = p.phase.is_terminal();
+                    changes.extend(tracker.observe(p));
+                    if done {
+                        return true;
                     }
-                    p.phase.is_terminal()
-                })
-                .await;
-            (p, seen)
+                }
+                false
+            })
+            .await;
+            (ended, tracker.last().cloned(), changes)
         })
     };
     let out = run_worker(&worker, &server, &mac_for(&id, 3).to_lowercase(), None).await;
     assert!(out.contains("\"success\""), "{out}");
-    let (p, _seen) = watch.await.unwrap();
+    let (ended, p, changes) = watch.await.unwrap();
+    assert_eq!(
+        ended,
+        Ok(true),
+        "the watch did not see the workflow end: {changes:?}"
+    );
     let p = p.unwrap();
+    let lifecycle: Vec<_> = changes
+        .iter()
+        .filter(|c| matches!(c, ProgressChange::Lifecycle { .. }))
+        .collect();
+    assert!(
+        matches!(
+            &lifecycle[..],
+            [ProgressChange::Lifecycle {
+                to: NodeState::InService,
+                ..
+            }]
+        ),
+        "{changes:?}"
+    );
+    let successes = changes
+        .iter()
+        .filter(|c| {
+            matches!(
+                c,
+                ProgressChange::Action {
+                    state: TinkState::Success,
+                    ..
+                }
+            )
+        })
+        .count();
+    assert_eq!(successes, 3, "{changes:?}");
     assert_eq!(p.phase, Phase::Succeeded, "{p:?}");
     assert_eq!(p.completed_actions, 3);
     assert_eq!(p.node_state(), NodeState::InService);
