@@ -584,7 +584,8 @@ cmd_test_env() {
 	cmd_env
 	local py=${GPUFLEET_VENV:-$HOME/.cache/gpufleet/venv}/bin/python
 	if [[ -x $py ]] && "$py" -c 'import gpufleet_sim.tinkworker' 2>/dev/null; then
-		printf 'export GPUFLEET_TEST_TINK_WORKER=%q\n' "$py $ROOT/scripts/tink-worker.py"
+		printf 'export GPUFLEET_TEST_TINK_WORKER=%q\n' \
+			"env GPUFLEET_REFERENCE_DIR=$REF_DIR $py $ROOT/scripts/tink-worker.py"
 	fi
 }
 
