@@ -30,6 +30,8 @@ pub mod types {
     pub const JOB_STARTED: &str = "io.gpufleet.job.started.v1";
     pub const JOB_SUCCEEDED: &str = "io.gpufleet.job.succeeded.v1";
     pub const JOB_FAILED: &str = "io.gpufleet.job.failed.v1";
+    pub const JOB_QUEUED: &str = "io.gpufleet.job.queued.v1";
+    pub const JOB_CANCELLED: &str = "io.gpufleet.job.cancelled.v1";
 }
 
 /// One entry of the event catalogue.
@@ -204,7 +206,19 @@ pub const CATALOG: &[EventKind] = &[
         types::JOB_FAILED,
         "JobFailed",
         "job",
-        "A background job failed."
+        "A background job failed (including timed out and interrupted jobs)."
+    ),
+    kind!(
+        types::JOB_QUEUED,
+        "JobQueued",
+        "job",
+        "A background job (an out-of-band operation) was queued."
+    ),
+    kind!(
+        types::JOB_CANCELLED,
+        "JobCancelled",
+        "job",
+        "A background job was cancelled."
     ),
 ];
 

@@ -51,6 +51,11 @@ pub struct Sim {
 impl Sim {
     /// Starts `nodes` HGX nodes in one rack; power changes take `power_delay_s`.
     pub fn start(nodes: usize, power_delay_s: f64) -> Sim {
+        Self::start_within(nodes, power_delay_s, Duration::from_secs(90))
+    }
+
+    /// Like [`Sim::start`], waiting up to `deadline` for the fleet to come up.
+    pub fn start_within(nodes: usize, power_delay_s: f64, deadline: Duration) -> Sim {
         let venv = venv();
         let dir = tempfile::tempdir().unwrap();
         let topo = dir.path().join("topology.yaml");
@@ -100,8 +105,8 @@ impl Sim {
                 break v;
             }
             assert!(
-                start.elapsed() < Duration::from_secs(90),
-                "gpufleet-sim did not come up within 90 s"
+                start.elapsed() < deadline,
+                "gpufleet-sim did not come up within {deadline:?}"
             );
             std::thread::sleep(Duration::from_millis(200));
         };
@@ -137,6 +142,11 @@ impl Sim {
             .as_str()
             .map(str::to_string)
             .unwrap_or_else(|| panic!("fault not injected: {r}"))
+    }
+
+    /// The simulator's process id (to read its memory use).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     pub async fn clear(&self, id: &str) {

@@ -1,0 +1,364 @@
+//! Jobs: every out-of-band operation (power, boot, BIOS, RAID, firmware, media, SEL, switch
+//! ports) is a job with a state, steps, progress and a log. Creating a job and every change of
+//! its state is one transaction with its audit row and its outbox event.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use sqlx::Row;
+
+use crate::audit::AuditEntry;
+use crate::error::{DbError, DbResult};
+use crate::now_ms;
+use crate::query::{Bind, Sql};
+use crate::store::{Actor, Store};
+use fleet_model::event::types;
+
+/// Job states. `queued` and `running` are live; the others are final.
+pub const JOB_STATES: &[&str] = &[
+    "queued",
+    "running",
+    "succeeded",
+    "failed",
+    "cancelled",
+    "timed_out",
+];
+
+pub fn job_state_is_final(s: &str) -> bool {
+    matches!(s, "succeeded" | "failed" | "cancelled" | "timed_out")
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct Job {
+    pub id: String,
+    /// Operation, e.g. `power.cycle`, `boot.set`, `bios.set`, `raid.create`, `firmware.update`.
+    pub kind: String,
+    /// The asset id of the node (or switch) the job acts on.
+    pub target: String,
+    /// `redfish`, `ipmi`, `ipmitool`, `gnmi`.
+    pub driver: Option<String>,
+    /// The operation's parameters (JSON); never holds credentials.
+    pub params: String,
+    pub actor: String,
+    pub state: String,
+    pub step: Option<String>,
+    pub progress: i64,
+    /// Result document (JSON) once succeeded.
+    pub result: Option<String>,
+    pub error: Option<String>,
+    pub batch_id: Option<String>,
+    pub deadline_ms: i64,
+    pub created_at: i64,
+    pub started_at: Option<i64>,
+    pub finished_at: Option<i64>,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow, utoipa::ToSchema)]
+pub struct JobLogLine {
+    pub id: i64,
+    pub job_id: String,
+    pub at: i64,
+    pub line: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct NewJob {
+    pub kind: String,
+    pub target: String,
+    pub driver: Option<String>,
+    pub params: Value,
+    pub batch_id: Option<String>,
+    pub deadline_ms: i64,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct JobFilter {
+    pub target: Option<String>,
+    pub state: Option<String>,
+    pub batch_id: Option<String>,
+    pub kind: Option<String>,
+    pub limit: i64,
+}
+
+/// A change of a job's state, progress or step.
+#[derive(Debug, Clone, Default)]
+pub struct JobUpdate {
+    pub state: Option<String>,
+    pub step: Option<String>,
+    pub progress: Option<i64>,
+    pub result: Option<Value>,
+    pub error: Option<String>,
+}
+
+fn event_type(state: &str) -> &'static str {
+    match state {
+        "queued" => types::JOB_QUEUED,
+        "running" => types::JOB_STARTED,
+        "succeeded" => types::JOB_SUCCEEDED,
+        "cancelled" => types::JOB_CANCELLED,
+        _ => types::JOB_FAILED,
+    }
+}
+
+fn summary(j: &Job) -> Value {
+    json!({"id": j.id, "kind": j.kind, "target": j.target, "driver": j.driver, "state": j.state,
+           "step": j.step, "progress": j.progress, "error": j.error, "batch_id": j.batch_id, "actor": j.actor})
+}
+
+impl Store {
+    /// Records a queued job (audit row + `job.queued` event in the same transaction).
+    pub async fn create_job(&self, actor: &Actor, new: NewJob) -> DbResult<Job> {
+        if new.kind.is_empty() || new.target.is_empty() {
+            return Err(DbError::Invalid("a job needs a kind and a target".into()));
+        }
+        let now = now_ms();
+        let job = Job {
+            id: uuid::Uuid::now_v7().to_string(),
+            kind: new.kind,
+            target: new.target,
+            driver: new.driver,
+            params: new.params.to_string(),
+            actor: actor.name.clone(),
+            state: "queued".into(),
+            step: None,
+            progress: 0,
+            result: None,
+            error: None,
+            batch_id: new.batch_id,
+            deadline_ms: new.deadline_ms,
+            created_at: now,
+            started_at: None,
+            finished_at: None,
+            updated_at: now,
+        };
+        let mut tx = self.write.begin().await?;
+        sqlx::query(
+            "INSERT INTO jobs (id, kind, target, driver, params, actor, state, progress, batch_id, deadline_ms, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $9, $10, $11)",
+        )
+        .bind(&job.id)
+        .bind(&job.kind)
+        .bind(&job.target)
+        .bind(job.driver.clone())
+        .bind(&job.params)
+        .bind(&job.actor)
+        .bind(&job.state)
+        .bind(job.batch_id.clone())
+        .bind(job.deadline_ms)
+        .bind(now)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        let doc = summary(&job);
+        self.audit_tx(
+            &mut tx,
+            actor,
+            AuditEntry {
+                action: "job.create",
+                kind: "job",
+                target: Some(&job.target),
+                before: None,
+                after: Some(doc.clone()),
+            },
+        )
+        .await?;
+        self.outbox_tx(
+            &mut tx,
+            actor,
+            types::JOB_QUEUED,
+            &job.target,
+            json!({"job": doc}),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(job)
+    }
+
+    pub async fn get_job(&self, id: &str) -> DbResult<Job> {
+        sqlx::query_as::<_, Job>("SELECT * FROM jobs WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await?
+            .ok_or_else(|| DbError::NotFound(format!("job {id}")))
+    }
+
+    /// Jobs, newest first.
+    pub async fn list_jobs(&self, f: &JobFilter) -> DbResult<Vec<Job>> {
+        let mut q = Sql::new("SELECT * FROM jobs WHERE 1 = 1");
+        if let Some(t) = &f.target {
+            q.push(" AND target = ").bind(Bind::Str(t.clone()));
+        }
+        if let Some(s) = &f.state {
+            q.push(" AND state = ").bind(Bind::Str(s.clone()));
+        }
+        if let Some(b) = &f.batch_id {
+            q.push(" AND batch_id = ").bind(Bind::Str(b.clone()));
+        }
+        if let Some(k) = &f.kind {
+            q.push(" AND kind = ").bind(Bind::Str(k.clone()));
+        }
+        let limit = if f.limit <= 0 { 100 } else { f.limit.min(1000) };
+        q.push(" ORDER BY created_at DESC, id DESC LIMIT ")
+            .bind(Bind::I64(limit));
+        Ok(q.query_as::<Job>().fetch_all(&self.read).await?)
+    }
+
+    /// Changes a job. A change of state is audited and published (`job.*` event) in the same
+    /// transaction; a final state is never left again.
+    pub async fn update_job(&self, actor: &Actor, id: &str, u: JobUpdate) -> DbResult<Job> {
+        let mut tx = self.write.begin().await?;
+        let before = sqlx::query_as::<_, Job>(&format!(
+            "SELECT * FROM jobs WHERE id = $1{}",
+            self.for_update()
+        ))
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| DbError::NotFound(format!("job {id}")))?;
+        if job_state_is_final(&before.state) {
+            return Err(DbError::Conflict(format!(
+                "job {id} already ended {}",
+                before.state
+            )));
+        }
+        if let Some(s) = &u.state {
+            if !JOB_STATES.contains(&s.as_str()) {
+                return Err(DbError::Invalid(format!("unknown job state {s:?}")));
+            }
+        }
+        let now = now_ms();
+        let mut after = before.clone();
+        if let Some(s) = &u.state {
+            after.state = s.clone();
+            if s == "running" && after.started_at.is_none() {
+                after.started_at = Some(now);
+            }
+            if job_state_is_final(s) {
+                after.finished_at = Some(now);
+                if s == "succeeded" {
+                    after.progress = 100;
+                }
+            }
+        }
+        if let Some(st) = &u.step {
+            after.step = Some(st.clone());
+        }
+        if let Some(p) = u.progress {
+            after.progress = p.clamp(0, 100);
+        }
+        if let Some(r) = &u.result {
+            after.result = Some(r.to_string());
+        }
+        if let Some(e) = &u.error {
+            after.error = Some(e.clone());
+        }
+        after.updated_at = now;
+        sqlx::query(
+            "UPDATE jobs SET state = $1, step = $2, progress = $3, result = $4, error = $5, started_at = $6, finished_at = $7, updated_at = $8 WHERE id = $9",
+        )
+        .bind(&after.state)
+        .bind(after.step.clone())
+        .bind(after.progress)
+        .bind(after.result.clone())
+        .bind(after.error.clone())
+        .bind(after.started_at)
+        .bind(after.finished_at)
+        .bind(now)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        if after.state != before.state {
+            let doc = summary(&after);
+            self.audit_tx(
+                &mut tx,
+                actor,
+                AuditEntry {
+                    action: "job.state",
+                    kind: "job",
+                    target: Some(&after.target),
+                    before: Some(json!({"id": id, "state": before.state})),
+                    after: Some(doc.clone()),
+                },
+            )
+            .await?;
+            self.outbox_tx(
+                &mut tx,
+                actor,
+                event_type(&after.state),
+                &after.target,
+                json!({"job": doc}),
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(after)
+    }
+
+    /// Appends a line to a job's log. Callers never pass credentials.
+    pub async fn append_job_log(&self, id: &str, line: &str) -> DbResult<()> {
+        sqlx::query("INSERT INTO job_log (job_id, at, line) VALUES ($1, $2, $3)")
+            .bind(id)
+            .bind(now_ms())
+            .bind(line)
+            .execute(&self.write)
+            .await?;
+        Ok(())
+    }
+
+    /// Log lines of a job after line `after_id` (0: from the start).
+    pub async fn job_log(&self, id: &str, after_id: i64) -> DbResult<Vec<JobLogLine>> {
+        Ok(sqlx::query_as::<_, JobLogLine>(
+            "SELECT * FROM job_log WHERE job_id = $1 AND id > $2 ORDER BY id",
+        )
+        .bind(id)
+        .bind(after_id)
+        .fetch_all(&self.read)
+        .await?)
+    }
+
+    /// At start-up: jobs that were running when the process stopped are failed with a reason
+    /// (their operation may have partly happened); queued jobs are returned to be resumed.
+    pub async fn recover_jobs(&self, actor: &Actor) -> DbResult<(Vec<Job>, Vec<Job>)> {
+        let running = self
+            .list_jobs(&JobFilter {
+                state: Some("running".into()),
+                limit: 1000,
+                ..Default::default()
+            })
+            .await?;
+        let mut failed = vec![];
+        for j in running {
+            failed.push(
+                self.update_job(
+                    actor,
+                    &j.id,
+                    JobUpdate {
+                        state: Some("failed".into()),
+                        error: Some("interrupted: the server restarted while the job ran; check the node and run it again".into()),
+                        ..Default::default()
+                    },
+                )
+                .await?,
+            );
+        }
+        let mut queued = self
+            .list_jobs(&JobFilter {
+                state: Some("queued".into()),
+                limit: 1000,
+                ..Default::default()
+            })
+            .await?;
+        queued.reverse();
+        Ok((failed, queued))
+    }
+
+    /// Number of jobs per state.
+    pub async fn job_counts(&self) -> DbResult<Vec<(String, i64)>> {
+        let rows = sqlx::query("SELECT state, COUNT(*) AS n FROM jobs GROUP BY state")
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("state")?, r.try_get("n")?)))
+            .collect()
+    }
+}
