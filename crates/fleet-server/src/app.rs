@@ -14,7 +14,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
 
-use crate::api::{assets, misc, nodes, users};
+use crate::api::{assets, events, misc, nodes, users};
 use crate::auth::authorize;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -78,7 +78,11 @@ pub fn router(st: AppState) -> Router {
         )
         .route("/import", post(misc::import))
         .route("/changes", get(misc::changes))
-        .route("/events", get(misc::events))
+        .route("/events", get(events::list))
+        .route("/events/stream", get(events::stream))
+        .route("/events/types", get(events::types))
+        .route("/events/dead-letters", get(events::dead_letters))
+        .route("/events/dead-letters/{seq}/redrive", post(events::redrive))
         .route("/audit", get(misc::audit))
         .route("/audit/verify", get(misc::audit_verify))
         .route_layer(middleware::from_fn_with_state(st.clone(), authorize));
@@ -147,12 +151,16 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
+    let streams_done = st.streams_done.clone();
     let app = router(st);
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
     )
-    .with_graceful_shutdown(async move { shutdown.cancelled().await })
+    .with_graceful_shutdown(async move {
+        shutdown.cancelled().await;
+        streams_done.cancel();
+    })
     .await?;
     Ok(())
 }

@@ -99,6 +99,14 @@ pub const ROUTES: &[(&str, &str, Option<Permission>)] = {
         ("POST", "/api/v1/import", Some(InventoryWrite)),
         ("GET", "/api/v1/changes", Some(InventoryRead)),
         ("GET", "/api/v1/events", Some(InventoryRead)),
+        ("GET", "/api/v1/events/stream", Some(InventoryRead)),
+        ("GET", "/api/v1/events/types", Some(InventoryRead)),
+        ("GET", "/api/v1/events/dead-letters", Some(AuditRead)),
+        (
+            "POST",
+            "/api/v1/events/dead-letters/{seq}/redrive",
+            Some(AuditRead),
+        ),
         ("GET", "/api/v1/audit", Some(AuditRead)),
         ("GET", "/api/v1/audit/verify", Some(AuditRead)),
     ]

@@ -32,7 +32,8 @@ impl Modify for Security {
         api::nodes::list, api::nodes::get, api::nodes::transition, api::nodes::history, api::nodes::assign_profile,
         api::nodes::validation, api::nodes::lifecycle, api::nodes::gpus,
         api::nodes::list_profiles, api::nodes::create_profile, api::nodes::get_profile, api::nodes::update_profile, api::nodes::delete_profile,
-        api::misc::import, api::misc::changes, api::misc::events, api::misc::audit, api::misc::audit_verify,
+        api::events::list, api::events::stream, api::events::types, api::events::dead_letters, api::events::redrive,
+        api::misc::import, api::misc::changes, api::misc::audit, api::misc::audit_verify,
     ),
     tags(
         (name = "auth", description = "Login, sessions and API tokens"),
@@ -41,7 +42,7 @@ impl Modify for Security {
         (name = "nodes", description = "Nodes, lifecycle and GPUs"),
         (name = "profiles", description = "Expected hardware profiles"),
         (name = "inventory", description = "Import and change history"),
-        (name = "events", description = "Outbox events"),
+        (name = "events", description = "Events (CloudEvents 1.0): query, live stream, catalogue, dead letters"),
         (name = "audit", description = "Audit log (admin)"),
     )
 )]

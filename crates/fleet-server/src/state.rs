@@ -25,6 +25,8 @@ pub struct Inner {
     pub events: tokio::sync::broadcast::Sender<Arc<String>>,
     /// The event bus the relay publishes to (in-process or NATS JetStream).
     pub bus: fleet_bus::SharedBus,
+    /// Cancelled when the server shuts down: ends long-lived responses (event streams).
+    pub streams_done: tokio_util::sync::CancellationToken,
 }
 
 impl std::ops::Deref for AppState {
@@ -57,6 +59,7 @@ impl AppState {
             metrics: Metrics::default(),
             events,
             bus,
+            streams_done: tokio_util::sync::CancellationToken::new(),
         }))
     }
 }

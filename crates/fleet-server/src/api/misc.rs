@@ -205,61 +205,6 @@ pub async fn audit_verify(State(st): State<AppState>) -> ApiResult<Json<VerifyRe
     Ok(Json(st.store.verify_audit().await?))
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct EventQuery {
-    /// Asset id the events are about.
-    pub subject: Option<String>,
-    pub cursor: Option<String>,
-    pub limit: Option<i64>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct EventPage {
-    /// CloudEvents 1.0 JSON envelopes.
-    #[schema(value_type = Vec<Object>)]
-    pub items: Vec<Value>,
-    pub next_cursor: Option<String>,
-}
-
-/// Events from the outbox in commit order (CloudEvents).
-#[utoipa::path(get, path = "/api/v1/events", params(EventQuery), tag = "events", responses((status = 200, body = EventPage)))]
-pub async fn events(
-    State(st): State<AppState>,
-    Query(q): Query<EventQuery>,
-) -> ApiResult<Json<EventPage>> {
-    let limit = q.limit.unwrap_or(100);
-    if !(1..=1000).contains(&limit) {
-        return Err(ApiError::bad_request("'limit' must be between 1 and 1000"));
-    }
-    let after = q
-        .cursor
-        .as_deref()
-        .map(|c| {
-            c.parse::<i64>()
-                .map_err(|_| ApiError::bad_request("'cursor' is not a cursor returned by this API"))
-        })
-        .transpose()?
-        .unwrap_or(0);
-    let mut rows = st
-        .store
-        .outbox_list(q.subject.as_deref(), after, limit + 1)
-        .await?;
-    let next = if rows.len() as i64 > limit {
-        rows.truncate(limit as usize);
-        rows.last().map(|r| r.seq.to_string())
-    } else {
-        None
-    };
-    Ok(Json(EventPage {
-        items: rows
-            .into_iter()
-            .map(|r| serde_json::from_str(&r.payload).unwrap_or(Value::Null))
-            .collect(),
-        next_cursor: next,
-    }))
-}
-
 /// Liveness: the process answers.
 pub async fn healthz() -> &'static str {
     "ok\n"

@@ -1,0 +1,433 @@
+//! Events: query (type, asset, time range, correlation id; cursor), a live
+//! Server-Sent Events stream with the same filters, the event catalogue, and
+//! the dead-letter stream of the bus (list, re-drive).
+
+use std::collections::{HashSet, VecDeque};
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{Path, State};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use fleet_db::{EventFilter, OutboxRow};
+use fleet_model::event::{EventKind, CATALOG};
+use futures::Stream;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use tokio::sync::broadcast::error::RecvError;
+use utoipa::{IntoParams, ToSchema};
+
+use super::{parse_time, Json, Query};
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct EventQuery {
+    /// Event types, comma-separated: CloudEvents types
+    /// (`io.gpufleet.hardware.discovered.v1`) or catalogue names (`HardwareDiscovered`).
+    #[serde(rename = "type")]
+    #[param(rename = "type")]
+    pub ty: Option<String>,
+    /// The asset the events are about.
+    pub asset: Option<String>,
+    /// Same as `asset` (the CloudEvents attribute name).
+    pub subject: Option<String>,
+    /// Events caused by one request (its `X-Request-Id`).
+    pub correlation_id: Option<String>,
+    /// RFC 3339 or Unix ms, inclusive.
+    pub since: Option<String>,
+    /// RFC 3339 or Unix ms, exclusive.
+    pub until: Option<String>,
+    /// `next_cursor` of the previous page; for the stream: replay events after it first.
+    pub cursor: Option<String>,
+    /// Page size, 1 to 1000 (default 100).
+    pub limit: Option<i64>,
+    /// Stream only: seconds between heartbeat comments (default 15).
+    pub heartbeat: Option<u64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventPage {
+    /// CloudEvents 1.0 JSON envelopes.
+    #[schema(value_type = Vec<Object>)]
+    pub items: Vec<Value>,
+    pub next_cursor: Option<String>,
+}
+
+fn resolve_types(s: &str) -> ApiResult<Vec<String>> {
+    let mut out = Vec::new();
+    for t in s.split(',').map(str::trim).filter(|t| !t.is_empty()) {
+        if t.starts_with("io.gpufleet.") {
+            out.push(t.to_string());
+        } else if let Some(k) = CATALOG.iter().find(|k| k.name.eq_ignore_ascii_case(t)) {
+            out.push(k.ty.to_string());
+        } else {
+            return Err(ApiError::bad_request(format!(
+                "unknown event type '{t}': use a type such as io.gpufleet.hardware.discovered.v1 or a name such as HardwareDiscovered (GET /api/v1/events/types lists them)"
+            )));
+        }
+    }
+    Ok(out)
+}
+
+fn parse_cursor(c: Option<&str>) -> ApiResult<i64> {
+    c.map(|c| {
+        c.parse::<i64>()
+            .ok()
+            .filter(|n| *n >= 0)
+            .ok_or_else(|| ApiError::bad_request("'cursor' is not a cursor returned by this API"))
+    })
+    .transpose()
+    .map(|c| c.unwrap_or(0))
+}
+
+fn filter(q: &EventQuery) -> ApiResult<EventFilter> {
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::bad_request("'limit' must be between 1 and 1000"));
+    }
+    if q.asset.is_some() && q.subject.is_some() && q.asset != q.subject {
+        return Err(ApiError::bad_request(
+            "'asset' and 'subject' name the same filter; give one",
+        ));
+    }
+    Ok(EventFilter {
+        types: q
+            .ty
+            .as_deref()
+            .map(resolve_types)
+            .transpose()?
+            .unwrap_or_default(),
+        subject: q.asset.clone().or_else(|| q.subject.clone()),
+        correlation_id: q.correlation_id.clone(),
+        since_ms: q
+            .since
+            .as_deref()
+            .map(|s| parse_time("since", s))
+            .transpose()?,
+        until_ms: q
+            .until
+            .as_deref()
+            .map(|s| parse_time("until", s))
+            .transpose()?,
+        published_only: false,
+        after_seq: parse_cursor(q.cursor.as_deref())?,
+        limit,
+    })
+}
+
+fn payload(r: &OutboxRow) -> Value {
+    serde_json::from_str(&r.payload).unwrap_or(Value::Null)
+}
+
+/// Events in commit order (CloudEvents 1.0), filtered by type, asset, time range and correlation id.
+#[utoipa::path(get, path = "/api/v1/events", params(EventQuery), tag = "events",
+    responses((status = 200, body = EventPage), (status = 400, body = Problem)))]
+pub async fn list(
+    State(st): State<AppState>,
+    Query(q): Query<EventQuery>,
+) -> ApiResult<Json<EventPage>> {
+    let mut f = filter(&q)?;
+    let limit = f.limit;
+    f.limit += 1;
+    let mut rows = st.store.outbox_query(&f).await?;
+    let next = if rows.len() as i64 > limit {
+        rows.truncate(limit as usize);
+        rows.last().map(|r| r.seq.to_string())
+    } else {
+        None
+    };
+    Ok(Json(EventPage {
+        items: rows.iter().map(payload).collect(),
+        next_cursor: next,
+    }))
+}
+
+/// Does a published CloudEvent pass the stream's filter?
+fn matches(f: &EventFilter, ev: &Value) -> bool {
+    let s = |k: &str| ev.get(k).and_then(Value::as_str);
+    if !f.types.is_empty() && !s("type").is_some_and(|t| f.types.iter().any(|x| x == t)) {
+        return false;
+    }
+    if f.subject
+        .as_deref()
+        .is_some_and(|a| s("subject") != Some(a))
+    {
+        return false;
+    }
+    if f.correlation_id
+        .as_deref()
+        .is_some_and(|c| s("correlationid") != Some(c))
+    {
+        return false;
+    }
+    if f.since_ms.is_some() || f.until_ms.is_some() {
+        let Some(ms) = s("time").and_then(|t| parse_time("time", t).ok()) else {
+            return false;
+        };
+        if f.since_ms.is_some_and(|x| ms < x) || f.until_ms.is_some_and(|x| ms >= x) {
+            return false;
+        }
+    }
+    true
+}
+
+fn sse_event(ev: &Value) -> Event {
+    let mut e = Event::default().event("cloudevent").data(ev.to_string());
+    if let Some(id) = ev.get("id").and_then(Value::as_str) {
+        e = e.id(id);
+    }
+    e
+}
+
+/// Most events replayed from `cursor` before going live.
+const REPLAY_MAX: usize = 10_000;
+
+struct StreamState {
+    st: AppState,
+    rx: tokio::sync::broadcast::Receiver<Arc<String>>,
+    f: EventFilter,
+    replay: VecDeque<Value>,
+    replayed: HashSet<String>,
+}
+
+/// Live events as Server-Sent Events (`event: cloudevent`, `id` = event id,
+/// data = the CloudEvent), with the filters of `GET /api/v1/events`. With
+/// `cursor`, published events after it are sent first. A comment line is sent
+/// every `heartbeat` seconds; a client too slow to keep up gets `event: lagged`
+/// with the number of events it missed (re-read them with the query API). The
+/// stream ends when the server shuts down.
+#[utoipa::path(get, path = "/api/v1/events/stream", params(EventQuery), tag = "events",
+    responses((status = 200, content_type = "text/event-stream", description = "Server-Sent Events"), (status = 400, body = Problem)))]
+pub async fn stream(
+    State(st): State<AppState>,
+    Query(q): Query<EventQuery>,
+) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
+    let mut f = filter(&q)?;
+    let heartbeat = q.heartbeat.unwrap_or(15);
+    if !(1..=300).contains(&heartbeat) {
+        return Err(ApiError::bad_request(
+            "'heartbeat' must be between 1 and 300 seconds",
+        ));
+    }
+    // Subscribe before reading the replay so that nothing falls in between;
+    // events in both are sent once.
+    let rx = st.events.subscribe();
+    let mut replay = VecDeque::new();
+    let mut replayed = HashSet::new();
+    if q.cursor.is_some() {
+        let mut rf = f.clone();
+        rf.published_only = true;
+        rf.limit = REPLAY_MAX as i64;
+        for r in st.store.outbox_query(&rf).await? {
+            replayed.insert(r.event_id.clone());
+            replay.push_back(payload(&r));
+        }
+    }
+    f.after_seq = 0;
+    let state = StreamState {
+        st,
+        rx,
+        f,
+        replay,
+        replayed,
+    };
+    let events = futures::stream::unfold(state, |mut s| async move {
+        if let Some(ev) = s.replay.pop_front() {
+            return Some((Ok(sse_event(&ev)), s));
+        }
+        loop {
+            let msg = tokio::select! {
+                _ = s.st.streams_done.cancelled() => return None,
+                m = s.rx.recv() => m,
+            };
+            match msg {
+                Ok(raw) => {
+                    let Ok(ev) = serde_json::from_str::<Value>(&raw) else {
+                        continue;
+                    };
+                    if !s.replayed.is_empty() {
+                        if let Some(id) = ev.get("id").and_then(Value::as_str) {
+                            if s.replayed.remove(id) {
+                                continue;
+                            }
+                        }
+                    }
+                    if matches(&s.f, &ev) {
+                        return Some((Ok(sse_event(&ev)), s));
+                    }
+                }
+                Err(RecvError::Lagged(n)) => {
+                    let e = Event::default()
+                        .event("lagged")
+                        .data(serde_json::json!({ "missed": n }).to_string());
+                    return Some((Ok(e), s));
+                }
+                Err(RecvError::Closed) => return None,
+            }
+        }
+    });
+    Ok(Sse::new(events).keep_alive(
+        KeepAlive::new()
+            .interval(Duration::from_secs(heartbeat))
+            .text("heartbeat"),
+    ))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventTypeView {
+    /// CloudEvents `type`.
+    #[serde(rename = "type")]
+    pub ty: String,
+    pub name: String,
+    /// Bus domain (stream).
+    pub domain: String,
+    pub version: u32,
+    pub description: String,
+    /// Bus subject pattern.
+    pub subject: String,
+}
+
+impl EventTypeView {
+    fn from_kind(k: &EventKind, st: &AppState) -> Self {
+        let topo = st.bus.topology();
+        EventTypeView {
+            ty: k.ty.into(),
+            name: k.name.into(),
+            domain: k.domain.into(),
+            version: k.version,
+            description: k.description.into(),
+            subject: topo
+                .subject_for(k.ty, "ASSET")
+                .map(|s| s.replace(".ASSET", ".<asset>"))
+                .unwrap_or_default(),
+        }
+    }
+}
+
+/// The event catalogue: every type gpufleet emits, with its bus subject.
+#[utoipa::path(get, path = "/api/v1/events/types", tag = "events", responses((status = 200, body = Vec<EventTypeView>)))]
+pub async fn types(State(st): State<AppState>) -> Json<Vec<EventTypeView>> {
+    Json(
+        CATALOG
+            .iter()
+            .map(|k| EventTypeView::from_kind(k, &st))
+            .collect(),
+    )
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DeadLetterQuery {
+    /// Only dead letters of this consumer (handler).
+    pub consumer: Option<String>,
+    pub cursor: Option<String>,
+    /// 1 to 1000 (default 100).
+    pub limit: Option<usize>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeadLetterView {
+    /// Sequence in the dead-letter stream: the id to re-drive.
+    pub seq: u64,
+    pub consumer: String,
+    /// Subject the event was published on.
+    pub subject: String,
+    pub stream: String,
+    pub stream_seq: u64,
+    pub event_id: String,
+    /// The handler's last error.
+    pub error: String,
+    pub attempts: u32,
+    pub failed_at: String,
+    /// The event (CloudEvent).
+    #[schema(value_type = Object)]
+    pub event: Value,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DeadLetterPage {
+    pub items: Vec<DeadLetterView>,
+    pub next_cursor: Option<String>,
+}
+
+fn bus_error(e: fleet_bus::BusError) -> ApiError {
+    match e {
+        fleet_bus::BusError::NotFound(m) => ApiError::not_found(m),
+        fleet_bus::BusError::Invalid(m) => ApiError::bad_request(m),
+        other => ApiError::new(
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            "Event bus unavailable",
+            other.to_string(),
+        ),
+    }
+}
+
+/// Events that a consumer failed to handle after its retries (admins).
+#[utoipa::path(get, path = "/api/v1/events/dead-letters", params(DeadLetterQuery), tag = "events",
+    responses((status = 200, body = DeadLetterPage), (status = 400, body = Problem), (status = 503, body = Problem)))]
+pub async fn dead_letters(
+    State(st): State<AppState>,
+    Query(q): Query<DeadLetterQuery>,
+) -> ApiResult<Json<DeadLetterPage>> {
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::bad_request("'limit' must be between 1 and 1000"));
+    }
+    let after = parse_cursor(q.cursor.as_deref())? as u64;
+    let mut items = fleet_bus::dlq::list(&*st.bus, q.consumer.as_deref(), after, limit + 1)
+        .await
+        .map_err(bus_error)?;
+    let next = if items.len() > limit {
+        items.truncate(limit);
+        items.last().map(|d| d.seq.to_string())
+    } else {
+        None
+    };
+    Ok(Json(DeadLetterPage {
+        items: items
+            .into_iter()
+            .map(|d| DeadLetterView {
+                seq: d.seq,
+                consumer: d.consumer,
+                subject: d.subject,
+                stream: d.stream,
+                stream_seq: d.stream_seq,
+                event_id: d.event_id,
+                error: d.error,
+                attempts: d.attempts,
+                failed_at: d.failed_at,
+                event: d.event,
+            })
+            .collect(),
+        next_cursor: next,
+    }))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RedriveResult {
+    /// The dead letter that was re-driven (now removed).
+    pub seq: u64,
+    /// Where the event was published again.
+    pub stream: String,
+    pub stream_seq: u64,
+}
+
+/// Publish a dead letter again on its original subject and remove it from the dead-letter stream (admins). Consumers that handled the event before drop it by id.
+#[utoipa::path(post, path = "/api/v1/events/dead-letters/{seq}/redrive", tag = "events",
+    params(("seq" = u64, Path, description = "Sequence of the dead letter")),
+    responses((status = 200, body = RedriveResult), (status = 404, body = Problem), (status = 503, body = Problem)))]
+pub async fn redrive(
+    State(st): State<AppState>,
+    Path(seq): Path<u64>,
+) -> ApiResult<Json<RedriveResult>> {
+    let ack = fleet_bus::dlq::redrive(&*st.bus, seq)
+        .await
+        .map_err(bus_error)?;
+    Ok(Json(RedriveResult {
+        seq,
+        stream: ack.stream,
+        stream_seq: ack.sequence,
+    }))
+}
