@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use fleet_bus::worker::{self, Handler, HandlerError, WorkerOptions, WorkerStats};
-use fleet_bus::{ConsumerSpec, Delivery, EventBus, InProcessBus, SharedBus};
+use fleet_bus::{ConsumerSpec, Delivery, InProcessBus, SharedBus};
 use fleet_db::{Actor, NewUser, Store, StoreOptions};
 use fleet_model::rbac::Role;
 use fleet_server::config::Config;
@@ -246,7 +246,7 @@ async fn stream_sends_matching_events_live_replays_from_a_cursor_and_ends_on_shu
     println!("commit to SSE client: {:?}", t.elapsed());
     // Heartbeats keep the connection alive while idle.
     let deadline = Instant::now() + Duration::from_secs(5);
-    while !buf.contains(":heartbeat") {
+    while !buf.contains(": heartbeat") {
         assert!(Instant::now() < deadline, "no heartbeat");
         let chunk = tokio::time::timeout(Duration::from_secs(5), body.next())
             .await
