@@ -23,7 +23,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
+pub use bytes::Bytes;
 use futures::future::BoxFuture;
 use serde::Serialize;
 use time::OffsetDateTime;
