@@ -450,6 +450,23 @@ mod tests {
     }
 
     #[test]
+    fn every_catalogued_event_type_is_documented() {
+        let doc = include_str!("../../../docs/EVENTS.md");
+        for k in fleet_model::event::CATALOG {
+            assert!(
+                doc.contains(&format!("`{}`", k.ty)),
+                "docs/EVENTS.md lacks {}",
+                k.ty
+            );
+            let subject = Topology::default()
+                .subject_for(k.ty, "ASSET")
+                .unwrap()
+                .replace(".ASSET", ".<asset>");
+            assert!(doc.contains(&subject), "docs/EVENTS.md lacks {subject}");
+        }
+    }
+
+    #[test]
     fn token_escapes_separators_and_wildcards() {
         assert_eq!(token("node-1_a"), "node-1_a");
         assert_eq!(token("a.b*>"), "a~2Eb~2A~3E");
