@@ -61,10 +61,14 @@ pub enum Permission {
     UserAdmin,
     /// Read and verify the audit log.
     AuditRead,
+    /// Out-of-band operations: power, boot device, virtual media, SEL, reads; cancel jobs.
+    OobOperate,
+    /// Out-of-band configuration: BIOS, RAID, firmware.
+    OobAdmin,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 7] = [
+    pub const ALL: [Permission; 9] = [
         Permission::SelfService,
         Permission::InventoryRead,
         Permission::InventoryWrite,
@@ -72,6 +76,8 @@ impl Permission {
         Permission::ProfileWrite,
         Permission::UserAdmin,
         Permission::AuditRead,
+        Permission::OobOperate,
+        Permission::OobAdmin,
     ];
 }
 
@@ -82,7 +88,7 @@ pub fn allows(role: Role, perm: Permission) -> bool {
         Role::Admin => true,
         Role::Operator => matches!(
             perm,
-            SelfService | InventoryRead | InventoryWrite | LifecycleWrite
+            SelfService | InventoryRead | InventoryWrite | LifecycleWrite | OobOperate
         ),
         Role::Viewer => matches!(perm, SelfService | InventoryRead),
     }
@@ -105,5 +111,8 @@ mod tests {
         assert!(!allows(Role::Viewer, Permission::InventoryWrite));
         assert!(!allows(Role::Operator, Permission::UserAdmin));
         assert!(!allows(Role::Operator, Permission::AuditRead));
+        assert!(allows(Role::Operator, Permission::OobOperate));
+        assert!(!allows(Role::Operator, Permission::OobAdmin));
+        assert!(!allows(Role::Viewer, Permission::OobOperate));
     }
 }

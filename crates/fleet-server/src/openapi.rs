@@ -33,6 +33,9 @@ impl Modify for Security {
         api::nodes::validation, api::nodes::lifecycle, api::nodes::gpus,
         api::nodes::list_profiles, api::nodes::create_profile, api::nodes::get_profile, api::nodes::update_profile, api::nodes::delete_profile,
         api::events::list, api::events::stream, api::events::types, api::events::dead_letters, api::events::redrive,
+        api::ops::power, api::ops::boot, api::ops::media, api::ops::read, api::ops::clear_sel,
+        api::ops::bios, api::ops::raid, api::ops::firmware, api::ops::oplog, api::ops::bulk,
+        api::ops::list_jobs, api::ops::get_job, api::ops::cancel_job,
         api::misc::import, api::misc::changes, api::misc::audit, api::misc::audit_verify,
     ),
     tags(
@@ -43,6 +46,7 @@ impl Modify for Security {
         (name = "profiles", description = "Expected hardware profiles"),
         (name = "inventory", description = "Import and change history"),
         (name = "events", description = "Events (CloudEvents 1.0): query, live stream, catalogue, dead letters"),
+        (name = "operations", description = "Out-of-band operations (Redfish, IPMI) as jobs"),
         (name = "audit", description = "Audit log (admin)"),
     )
 )]

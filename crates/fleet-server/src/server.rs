@@ -149,6 +149,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     let bus = open_bus(&cfg).await?;
     let st = AppState::with_bus(store.clone(), cfg.clone(), bus);
     let shutdown = CancellationToken::new();
+    crate::api::ops::recover(&st).await?;
     let relay = tokio::spawn(crate::relay::run(st.clone(), shutdown.clone()));
     let sig = shutdown.clone();
     tokio::spawn(async move {

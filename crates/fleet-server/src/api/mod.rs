@@ -4,6 +4,7 @@ pub mod assets;
 pub mod events;
 pub mod misc;
 pub mod nodes;
+pub mod ops;
 pub mod users;
 
 use axum::extract::rejection::{JsonRejection, QueryRejection};

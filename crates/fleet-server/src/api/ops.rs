@@ -1,0 +1,893 @@
+//! Out-of-band operations as jobs: power, boot device, virtual media, SEL, reads (operator);
+//! BIOS, RAID and firmware (admin). Each request queues a job (audited, published), a task runs
+//! it against the node's BMC under a deadline, and results become a new configuration version
+//! of the node (`config.oob`). BMC credentials come only from the encrypted secret store and
+//! never appear in job parameters, logs or errors.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use fleet_bmc::{
+    BootDevice, BootOverride, Endpoint, FirmwareSource, OutOfBand, PowerAction, PowerState,
+    VolumeSpec,
+};
+use fleet_db::{Actor, AssetFilter, Job, JobFilter, JobLogLine, JobUpdate, NewJob};
+use fleet_model::asset::AssetKind;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+use tokio_util::sync::CancellationToken;
+use utoipa::{IntoParams, ToSchema};
+
+use super::{Json, Query};
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::state::AppState;
+
+const DEFAULT_DEADLINE_S: u64 = 600;
+
+fn running() -> &'static parking_lot::Mutex<HashMap<String, CancellationToken>> {
+    static R: OnceLock<parking_lot::Mutex<HashMap<String, CancellationToken>>> = OnceLock::new();
+    R.get_or_init(Default::default)
+}
+
+/// An operation on one node.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+pub struct OpRequest {
+    /// Driver: `redfish` or `ipmi` (default: the BMC's protocol), or `ipmitool`.
+    pub driver: Option<String>,
+    /// Deadline of the whole job in seconds (default 600).
+    pub deadline_s: Option<u64>,
+    /// Operation parameters (see each route).
+    #[serde(flatten)]
+    #[schema(value_type = Object)]
+    pub params: BTreeMap<String, Value>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct JobView {
+    #[serde(flatten)]
+    pub job: Job,
+    pub log: Vec<JobLogLine>,
+}
+
+fn kind_of(group: &str, params: &BTreeMap<String, Value>) -> ApiResult<String> {
+    let s = |k: &str| params.get(k).and_then(|v| v.as_str()).unwrap_or("");
+    let k = match group {
+        "power" => {
+            let a = s("action");
+            a.parse::<PowerAction>().map_err(|e| ApiError::bad_request(e.to_string()))?;
+            format!("power.{a}")
+        }
+        "boot" => {
+            s("device").parse::<BootDevice>().map_err(|e| ApiError::bad_request(e.to_string()))?;
+            "boot.set".into()
+        }
+        "media" => match s("action") {
+            "insert" if !s("image").is_empty() => "media.insert".into(),
+            "eject" => "media.eject".into(),
+            _ => return Err(ApiError::bad_request("media: action is 'insert' (with 'image') or 'eject'")),
+        },
+        "read" => match s("what") {
+            w @ ("power" | "bios" | "raid" | "firmware" | "sel" | "sensors" | "boot" | "media") => format!("read.{w}"),
+            _ => {
+                return Err(ApiError::bad_request(
+                    "read: 'what' is power, boot, bios, raid, firmware, sel, sensors or media",
+                ))
+            }
+        },
+        "sel" => "sel.clear".into(),
+        "bios" => {
+            if params.get("attributes").is_none_or(|a| a.as_object().is_none_or(|o| o.is_empty())) {
+                return Err(ApiError::bad_request("bios: 'attributes' must be a non-empty object"));
+            }
+            "bios.set".into()
+        }
+        "raid" => match s("action") {
+            "create" if !s("controller").is_empty() && params.get("drives").is_some_and(|d| d.is_array()) => {
+                "raid.create".into()
+            }
+            "delete" if !s("controller").is_empty() && !s("volume").is_empty() => "raid.delete".into(),
+            _ => {
+                return Err(ApiError::bad_request(
+                    "raid: action 'create' (controller, raid_type, drives, name) or 'delete' (controller, volume)",
+                ))
+            }
+        },
+        "firmware" => {
+            if s("url").is_empty() {
+                return Err(ApiError::bad_request("firmware: 'url' of the image is required"));
+            }
+            "firmware.update".into()
+        }
+        _ => return Err(ApiError::not_found(format!("no operation group {group}"))),
+    };
+    Ok(k)
+}
+
+async fn node_id(st: &AppState, id: &str) -> ApiResult<String> {
+    Ok(st
+        .store
+        .resolve(AssetKind::Node, id)
+        .await
+        .map_err(|e| match e {
+            fleet_db::DbError::Invalid(m) => ApiError::not_found(m),
+            other => other.into(),
+        })?
+        .id)
+}
+
+async fn queue(
+    st: &AppState,
+    caller: &Caller,
+    node: &str,
+    group: &str,
+    req: OpRequest,
+    batch: Option<String>,
+) -> ApiResult<Job> {
+    let kind = kind_of(group, &req.params)?;
+    if let Some(d) = &req.driver {
+        if !matches!(d.as_str(), "redfish" | "ipmi" | "ipmitool") {
+            return Err(ApiError::bad_request("driver is redfish, ipmi or ipmitool"));
+        }
+    }
+    let deadline_s = req.deadline_s.unwrap_or(DEFAULT_DEADLINE_S).clamp(1, 7200);
+    let job = st
+        .store
+        .create_job(
+            &caller.actor,
+            NewJob {
+                kind,
+                target: node.to_string(),
+                driver: req.driver.clone(),
+                params: json!(req.params),
+                batch_id: batch,
+                deadline_ms: (deadline_s * 1000) as i64,
+            },
+        )
+        .await?;
+    spawn(st.clone(), job.clone(), caller.actor.clone());
+    Ok(job)
+}
+
+macro_rules! op_route {
+    ($fn:ident, $group:literal, $path:literal, $doc:literal) => {
+        #[doc = $doc]
+        #[utoipa::path(post, path = $path, params(("id" = String, Path)), request_body = OpRequest, tag = "operations",
+            responses((status = 202, body = Job), (status = 400, body = Problem), (status = 404, body = Problem)))]
+        pub async fn $fn(
+            State(st): State<AppState>,
+            caller: Caller,
+            Path(id): Path<String>,
+            Json(req): Json<OpRequest>,
+        ) -> ApiResult<(StatusCode, Json<Job>)> {
+            let node = node_id(&st, &id).await?;
+            Ok((StatusCode::ACCEPTED, Json(queue(&st, &caller, &node, $group, req, None).await?)))
+        }
+    };
+}
+
+op_route!(
+    power,
+    "power",
+    "/api/v1/nodes/{id}/power",
+    "Power on, off, graceful_shutdown, cycle or reset a node (`action`)."
+);
+op_route!(
+    boot,
+    "boot",
+    "/api/v1/nodes/{id}/boot",
+    "Set the boot device (`device`: pxe, disk, cd, bios_setup, none; `persistent`)."
+);
+op_route!(
+    media,
+    "media",
+    "/api/v1/nodes/{id}/media",
+    "Insert (`image`) or eject virtual media (`action`)."
+);
+op_route!(
+    read,
+    "read",
+    "/api/v1/nodes/{id}/read",
+    "Read power, boot, BIOS, RAID, firmware, SEL, sensors or media state (`what`)."
+);
+op_route!(
+    clear_sel,
+    "sel",
+    "/api/v1/nodes/{id}/sel/clear",
+    "Clear the system event log."
+);
+op_route!(
+    bios,
+    "bios",
+    "/api/v1/nodes/{id}/bios",
+    "Set BIOS `attributes` (pending until reset); `apply: true` resets the node and verifies them."
+);
+op_route!(raid, "raid", "/api/v1/nodes/{id}/raid", "Create (`controller`, `name`, `raid_type`, `drives`) or delete (`controller`, `volume`) a RAID volume.");
+op_route!(
+    firmware,
+    "firmware",
+    "/api/v1/nodes/{id}/firmware",
+    "Update firmware from `url` (`targets`: inventory ids); the version is verified afterwards."
+);
+
+/// A bulk operation: one job per selected node, run with a concurrency limit.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct BulkRequest {
+    /// `power`, `boot` or `media`.
+    pub group: String,
+    #[schema(value_type = Object)]
+    pub params: BTreeMap<String, Value>,
+    pub driver: Option<String>,
+    /// Node ids or names.
+    #[serde(default)]
+    pub ids: Vec<String>,
+    /// Nodes with all of these labels.
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    pub rack: Option<String>,
+    pub state: Option<String>,
+    /// Jobs running at once (default 50).
+    pub concurrency: Option<usize>,
+    /// Deadline per node in seconds (default 600).
+    pub node_deadline_s: Option<u64>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BulkResponse {
+    pub batch_id: String,
+    pub jobs: Vec<Job>,
+}
+
+/// Start one operation on many nodes (by ids, labels, rack or lifecycle state).
+#[utoipa::path(post, path = "/api/v1/ops/bulk", request_body = BulkRequest, tag = "operations",
+    responses((status = 202, body = BulkResponse), (status = 400, body = Problem)))]
+pub async fn bulk(
+    State(st): State<AppState>,
+    caller: Caller,
+    Json(req): Json<BulkRequest>,
+) -> ApiResult<(StatusCode, Json<BulkResponse>)> {
+    if !matches!(req.group.as_str(), "power" | "boot" | "media") {
+        return Err(ApiError::bad_request(
+            "bulk operations are power, boot or media",
+        ));
+    }
+    kind_of(&req.group, &req.params)?;
+    let mut nodes = vec![];
+    for id in &req.ids {
+        nodes.push(node_id(&st, id).await?);
+    }
+    if req.ids.is_empty() {
+        if req.labels.is_empty() && req.rack.is_none() && req.state.is_none() {
+            return Err(ApiError::bad_request(
+                "select nodes by ids, labels, rack or state",
+            ));
+        }
+        let state = match &req.state {
+            Some(x) => Some(
+                serde_json::from_value::<fleet_model::lifecycle::NodeState>(json!(x))
+                    .map_err(|_| ApiError::bad_request(format!("unknown lifecycle state {x}")))?,
+            ),
+            None => None,
+        };
+        let rack_id = match &req.rack {
+            Some(r) => Some(st.store.resolve(AssetKind::Rack, r).await?.id),
+            None => None,
+        };
+        let mut cursor = None;
+        loop {
+            let page = st
+                .store
+                .list_assets(&AssetFilter {
+                    kind: Some(AssetKind::Node),
+                    labels: req
+                        .labels
+                        .iter()
+                        .map(|(k, v)| (k.clone(), v.clone()))
+                        .collect(),
+                    rack_id: rack_id.clone(),
+                    state,
+                    limit: 500,
+                    after_id: cursor.clone(),
+                    ..Default::default()
+                })
+                .await?;
+            nodes.extend(page.items.iter().map(|a| a.id.clone()));
+            match page.next_after {
+                Some(c) => cursor = Some(c),
+                None => break,
+            }
+        }
+    }
+    let batch = uuid::Uuid::now_v7().to_string();
+    let sem = Arc::new(tokio::sync::Semaphore::new(
+        req.concurrency.unwrap_or(50).clamp(1, 1000),
+    ));
+    let mut jobs = vec![];
+    for n in nodes {
+        let params = req.params.clone();
+        let op = OpRequest {
+            driver: req.driver.clone(),
+            deadline_s: req.node_deadline_s,
+            params,
+        };
+        let kind = kind_of(&req.group, &op.params)?;
+        let job = st
+            .store
+            .create_job(
+                &caller.actor,
+                NewJob {
+                    kind,
+                    target: n,
+                    driver: op.driver.clone(),
+                    params: json!(op.params),
+                    batch_id: Some(batch.clone()),
+                    deadline_ms: (op.deadline_s.unwrap_or(DEFAULT_DEADLINE_S).clamp(1, 7200) * 1000)
+                        as i64,
+                },
+            )
+            .await?;
+        let (st2, job2, actor, sem) = (st.clone(), job.clone(), caller.actor.clone(), sem.clone());
+        let token = register(&job.id);
+        tokio::spawn(async move {
+            let _permit = tokio::select! {
+                p = sem.acquire_owned() => p.ok(),
+                _ = token.cancelled() => None,
+            };
+            run(st2, job2, actor, token).await;
+        });
+        jobs.push(job);
+    }
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(BulkResponse {
+            batch_id: batch,
+            jobs,
+        }),
+    ))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct JobQuery {
+    pub target: Option<String>,
+    pub state: Option<String>,
+    pub batch_id: Option<String>,
+    pub kind: Option<String>,
+    pub limit: Option<i64>,
+}
+
+/// List jobs, newest first (filters: target node, state, batch, kind).
+#[utoipa::path(get, path = "/api/v1/jobs", params(JobQuery), tag = "operations",
+    responses((status = 200, body = Vec<Job>)))]
+pub async fn list_jobs(
+    State(st): State<AppState>,
+    Query(q): Query<JobQuery>,
+) -> ApiResult<Json<Vec<Job>>> {
+    Ok(Json(
+        st.store
+            .list_jobs(&JobFilter {
+                target: q.target,
+                state: q.state,
+                batch_id: q.batch_id,
+                kind: q.kind,
+                limit: q.limit.unwrap_or(100),
+            })
+            .await?,
+    ))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct FollowQuery {
+    /// Only log lines after this line id (follow a job by passing the last id seen).
+    pub after: Option<i64>,
+    /// Wait up to this many seconds (max 30) for the job to change before answering.
+    pub wait_s: Option<u64>,
+}
+
+/// A job with its log lines; `wait_s` long-polls until the job changes.
+#[utoipa::path(get, path = "/api/v1/jobs/{id}", params(("id" = String, Path), FollowQuery), tag = "operations",
+    responses((status = 200, body = JobView), (status = 404, body = Problem)))]
+pub async fn get_job(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<FollowQuery>,
+) -> ApiResult<Json<JobView>> {
+    let mut job = st.store.get_job(&id).await?;
+    let wait = Duration::from_secs(q.wait_s.unwrap_or(0).min(30));
+    let start = tokio::time::Instant::now();
+    while !fleet_db::job_state_is_final(&job.state) && start.elapsed() < wait {
+        let after = q.after.unwrap_or(0);
+        if !st.store.job_log(&id, after).await?.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let j = st.store.get_job(&id).await?;
+        if j.updated_at != job.updated_at {
+            job = j;
+            break;
+        }
+        job = j;
+    }
+    let log = st.store.job_log(&id, q.after.unwrap_or(0)).await?;
+    Ok(Json(JobView { job, log }))
+}
+
+/// Cancel a queued or running job.
+#[utoipa::path(post, path = "/api/v1/jobs/{id}/cancel", params(("id" = String, Path)), tag = "operations",
+    responses((status = 200, body = Job), (status = 404, body = Problem), (status = 409, body = Problem)))]
+pub async fn cancel_job(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Job>> {
+    let job = st.store.get_job(&id).await?;
+    if let Some(t) = running().lock().get(&id) {
+        t.cancel();
+    }
+    let j = st
+        .store
+        .update_job(
+            &caller.actor,
+            &job.id,
+            JobUpdate {
+                state: Some("cancelled".into()),
+                error: Some(format!("cancelled by {}", caller.actor.name)),
+                ..Default::default()
+            },
+        )
+        .await?;
+    Ok(Json(j))
+}
+
+/// The operation log of a node: its jobs, newest first, with their log lines.
+#[utoipa::path(get, path = "/api/v1/nodes/{id}/oplog", params(("id" = String, Path)), tag = "operations",
+    responses((status = 200, body = Vec<JobView>), (status = 404, body = Problem)))]
+pub async fn oplog(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Vec<JobView>>> {
+    let node = node_id(&st, &id).await?;
+    let jobs = st
+        .store
+        .list_jobs(&JobFilter {
+            target: Some(node),
+            limit: 100,
+            ..Default::default()
+        })
+        .await?;
+    let mut out = vec![];
+    for job in jobs {
+        let log = st.store.job_log(&job.id, 0).await?;
+        out.push(JobView { job, log });
+    }
+    Ok(Json(out))
+}
+
+fn register(id: &str) -> CancellationToken {
+    let t = CancellationToken::new();
+    running().lock().insert(id.to_string(), t.clone());
+    t
+}
+
+fn spawn(st: AppState, job: Job, actor: Actor) {
+    let token = register(&job.id);
+    tokio::spawn(run(st, job, actor, token));
+}
+
+/// At start-up: fail jobs interrupted by the restart, resume queued ones.
+pub async fn recover(st: &AppState) -> anyhow::Result<()> {
+    let actor = Actor::system("operations");
+    let (failed, queued) = st.store.recover_jobs(&actor).await?;
+    if !failed.is_empty() || !queued.is_empty() {
+        tracing::info!(
+            failed = failed.len(),
+            resumed = queued.len(),
+            "recovered operation jobs"
+        );
+    }
+    for j in queued {
+        spawn(st.clone(), j, actor.clone());
+    }
+    Ok(())
+}
+
+async fn log(st: &AppState, id: &str, line: impl Into<String>) {
+    let line = line.into();
+    if let Err(e) = st.store.append_job_log(id, &line).await {
+        tracing::warn!(job = id, error = %e, "cannot write job log");
+    }
+}
+
+async fn run(st: AppState, job: Job, actor: Actor, token: CancellationToken) {
+    let id = job.id.clone();
+    if token.is_cancelled() {
+        running().lock().remove(&id);
+        return;
+    }
+    if st
+        .store
+        .update_job(
+            &actor,
+            &id,
+            JobUpdate {
+                state: Some("running".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .is_err()
+    {
+        running().lock().remove(&id);
+        return; // cancelled meanwhile
+    }
+    let deadline = Duration::from_millis(job.deadline_ms.max(1000) as u64);
+    let outcome = tokio::select! {
+        r = tokio::time::timeout(deadline, execute(&st, &job)) => match r {
+            Ok(Ok(result)) => Ok(result),
+            Ok(Err(e)) => Err(("failed", e)),
+            Err(_) => Err(("timed_out", format!("the job did not finish within its deadline of {deadline:?}"))),
+        },
+        _ = token.cancelled() => Err(("cancelled", "cancelled".to_string())),
+    };
+    running().lock().remove(&id);
+    let update = match outcome {
+        Ok(result) => {
+            log(&st, &id, "done").await;
+            JobUpdate {
+                state: Some("succeeded".into()),
+                result: Some(result),
+                progress: Some(100),
+                ..Default::default()
+            }
+        }
+        Err(("cancelled", _)) => return, // the cancel request recorded the state
+        Err((state, e)) => {
+            log(&st, &id, format!("error: {e}")).await;
+            JobUpdate {
+                state: Some(state.into()),
+                error: Some(e),
+                ..Default::default()
+            }
+        }
+    };
+    if let Err(e) = st.store.update_job(&actor, &id, update).await {
+        tracing::warn!(job = %id, error = %e, "cannot record job result");
+    }
+}
+
+/// The node's BMC client, with credentials from the encrypted store.
+async fn bmc_for(
+    st: &AppState,
+    node: &str,
+    driver: Option<&str>,
+) -> Result<Arc<dyn OutOfBand>, String> {
+    let bmcs = st
+        .store
+        .children(node, Some(AssetKind::Bmc))
+        .await
+        .map_err(|e| e.to_string())?;
+    let bmc = bmcs.first().ok_or("the node has no BMC in the inventory")?;
+    let cfg = &bmc.config;
+    let address = cfg
+        .get("address")
+        .and_then(|a| a.as_str())
+        .ok_or("the BMC has no address")?;
+    let user = cfg
+        .get("username")
+        .or_else(|| cfg.get("user"))
+        .and_then(|u| u.as_str())
+        .unwrap_or("admin");
+    let password = st
+        .store
+        .get_secret(&bmc.id, "password")
+        .await
+        .map_err(|e| format!("cannot read the BMC password: {e}"))?
+        .ok_or("no BMC password in the credential store")?;
+    let protocol = driver.unwrap_or_else(|| {
+        cfg.get("protocol")
+            .and_then(|p| p.as_str())
+            .unwrap_or("redfish")
+    });
+    let insecure = cfg
+        .get("insecure")
+        .and_then(|v| v.as_bool())
+        .unwrap_or(false);
+    let timeout = Duration::from_secs(cfg.get("timeout_s").and_then(|v| v.as_u64()).unwrap_or(15));
+    let mut ep = Endpoint::new(address, user, password)
+        .with_timeout(timeout)
+        .accept_self_signed(insecure);
+    Ok(match protocol {
+        "ipmi" => {
+            if let Some(p) = cfg.get("ipmi_address").and_then(|a| a.as_str()) {
+                ep.address = p.to_string();
+            }
+            Arc::new(fleet_bmc::ipmi::IpmiClient::new(ep))
+        }
+        "ipmitool" => {
+            if let Some(p) = cfg.get("ipmi_address").and_then(|a| a.as_str()) {
+                ep.address = p.to_string();
+            }
+            Arc::new(fleet_bmc::ipmitool::IpmitoolClient::new(ep))
+        }
+        _ => {
+            if let Some(p) = cfg.get("redfish_address").and_then(|a| a.as_str()) {
+                ep.address = p.to_string();
+            }
+            if !ep.address.contains("://") {
+                ep.address = format!("https://{}", ep.address);
+            }
+            Arc::new(fleet_bmc::redfish::RedfishClient::new(ep).map_err(|e| e.to_string())?)
+        }
+    })
+}
+
+/// Writes `patch` under the node's `config.oob` as a new configuration version.
+async fn record(st: &AppState, node: &str, kind: &str, patch: Value) -> Result<(), String> {
+    let a = st.store.get_asset(node).await.map_err(|e| e.to_string())?;
+    let mut config = a.config.clone();
+    let obj = config
+        .as_object_mut()
+        .ok_or("node configuration is not an object")?;
+    let oob = obj.entry("oob").or_insert_with(|| json!({}));
+    if let (Some(o), Some(p)) = (oob.as_object_mut(), patch.as_object()) {
+        for (k, v) in p {
+            o.insert(k.clone(), v.clone());
+        }
+    }
+    st.store
+        .update_config(
+            &Actor::system("operations"),
+            node,
+            None,
+            config,
+            Some(format!("out-of-band {kind}")),
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(())
+}
+
+async fn execute(st: &AppState, job: &Job) -> Result<Value, String> {
+    let params: BTreeMap<String, Value> = serde_json::from_str(&job.params).unwrap_or_default();
+    let s = |k: &str| {
+        params
+            .get(k)
+            .and_then(|v| v.as_str())
+            .unwrap_or("")
+            .to_string()
+    };
+    let id = job.id.as_str();
+    let bmc = bmc_for(st, &job.target, job.driver.as_deref()).await?;
+    log(
+        st,
+        id,
+        format!("{} via {} at {}", job.kind, bmc.driver(), bmc.endpoint()),
+    )
+    .await;
+    let e = |e: fleet_bmc::BmcError| e.to_string();
+    let step = |name: &str, progress: i64| {
+        let st = st.clone();
+        let (id, name) = (id.to_string(), name.to_string());
+        async move {
+            let _ = st
+                .store
+                .update_job(
+                    &Actor::system("operations"),
+                    &id,
+                    JobUpdate {
+                        step: Some(name.clone()),
+                        progress: Some(progress),
+                        ..Default::default()
+                    },
+                )
+                .await;
+            log(&st, &id, name).await;
+        }
+    };
+    let wait = Duration::from_secs(120);
+    match job.kind.as_str() {
+        k if k.starts_with("power.") => {
+            let action: PowerAction = k.trim_start_matches("power.").parse().map_err(e)?;
+            step("sending power request", 10).await;
+            bmc.power(action).await.map_err(e)?;
+            let want = match action {
+                PowerAction::Off | PowerAction::GracefulShutdown => PowerState::Off,
+                _ => PowerState::On,
+            };
+            step(&format!("waiting for power {}", want.as_str()), 50).await;
+            fleet_bmc::wait_power(bmc.as_ref(), want, wait)
+                .await
+                .map_err(e)?;
+            record(st, &job.target, k, json!({"power": want.as_str()})).await?;
+            Ok(json!({"power": want.as_str()}))
+        }
+        "boot.set" => {
+            let device: BootDevice = s("device").parse().map_err(e)?;
+            let persistent = params
+                .get("persistent")
+                .and_then(|p| p.as_bool())
+                .unwrap_or(false);
+            bmc.set_boot(BootOverride { device, persistent })
+                .await
+                .map_err(e)?;
+            let now = bmc.boot().await.map_err(e)?;
+            if now.device != device {
+                return Err(format!(
+                    "boot device reads {:?} after setting {device:?}",
+                    now.device
+                ));
+            }
+            let v = json!({"device": device, "persistent": persistent});
+            record(st, &job.target, "boot.set", json!({"boot": v})).await?;
+            Ok(v)
+        }
+        "media.insert" => {
+            bmc.insert_media(&s("image")).await.map_err(e)?;
+            Ok(json!({"media": bmc.media().await.map_err(e)?}))
+        }
+        "media.eject" => {
+            bmc.eject_media().await.map_err(e)?;
+            Ok(json!({"media": bmc.media().await.map_err(e)?}))
+        }
+        "sel.clear" => {
+            bmc.clear_sel().await.map_err(e)?;
+            Ok(json!({"cleared": true}))
+        }
+        "bios.set" => {
+            let attrs: BTreeMap<String, Value> = params
+                .get("attributes")
+                .and_then(|a| serde_json::from_value(a.clone()).ok())
+                .ok_or("attributes must be an object")?;
+            step("writing pending BIOS attributes", 10).await;
+            bmc.set_bios(&attrs).await.map_err(e)?;
+            if !params
+                .get("apply")
+                .and_then(|a| a.as_bool())
+                .unwrap_or(false)
+            {
+                let b = bmc.bios().await.map_err(e)?;
+                return Ok(json!({"pending": b.pending, "applied": false}));
+            }
+            step("resetting to apply", 40).await;
+            bmc.power(PowerAction::Reset).await.map_err(e)?;
+            step("verifying attributes", 70).await;
+            let start = tokio::time::Instant::now();
+            loop {
+                let b = bmc.bios().await.map_err(e)?;
+                let diff = fleet_bmc::bios_diff(&attrs, &b.current);
+                if diff.is_empty() {
+                    record(st, &job.target, "bios.set", json!({"bios": b.current})).await?;
+                    return Ok(json!({"applied": true, "bios": attrs}));
+                }
+                if start.elapsed() > wait {
+                    return Err(format!(
+                        "BIOS attributes not applied after reset: {}",
+                        json!(diff)
+                    ));
+                }
+                tokio::time::sleep(Duration::from_millis(500)).await;
+            }
+        }
+        "raid.create" => {
+            let drives: Vec<String> = params
+                .get("drives")
+                .and_then(|d| serde_json::from_value(d.clone()).ok())
+                .unwrap_or_default();
+            let raid_type = if s("raid_type").is_empty() {
+                "RAID1".to_string()
+            } else {
+                s("raid_type")
+            };
+            let v = bmc
+                .create_volume(&VolumeSpec {
+                    controller: s("controller"),
+                    name: s("name"),
+                    raid_type,
+                    drives,
+                })
+                .await
+                .map_err(e)?;
+            let storage = bmc.storage().await.map_err(e)?;
+            record(st, &job.target, "raid.create", json!({"storage": storage})).await?;
+            Ok(json!({"volume": v}))
+        }
+        "raid.delete" => {
+            bmc.delete_volume(&s("controller"), &s("volume"))
+                .await
+                .map_err(e)?;
+            let storage = bmc.storage().await.map_err(e)?;
+            record(st, &job.target, "raid.delete", json!({"storage": storage})).await?;
+            Ok(json!({"deleted": s("volume")}))
+        }
+        "firmware.update" => {
+            let targets: Vec<String> = params
+                .get("targets")
+                .and_then(|d| serde_json::from_value(d.clone()).ok())
+                .unwrap_or_default();
+            step("transferring image", 5).await;
+            let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<fleet_bmc::TaskProgress>();
+            let progress = move |p: fleet_bmc::TaskProgress| {
+                let _ = tx.send(p);
+            };
+            let st2 = st.clone();
+            let id2 = id.to_string();
+            let reporter = tokio::spawn(async move {
+                while let Some(p) = rx.recv().await {
+                    let _ = st2
+                        .store
+                        .update_job(
+                            &Actor::system("operations"),
+                            &id2,
+                            JobUpdate {
+                                step: Some(format!("BMC task {}", p.state)),
+                                progress: p.percent.map(|x| x as i64),
+                                ..Default::default()
+                            },
+                        )
+                        .await;
+                }
+            });
+            let r = bmc
+                .update_firmware(
+                    FirmwareSource::Url(s("url")),
+                    &targets,
+                    Duration::from_secs(1800),
+                    &progress,
+                )
+                .await;
+            drop(progress);
+            let _ = reporter.await;
+            r.map_err(e)?;
+            step("verifying versions", 90).await;
+            let inv = bmc.firmware().await.map_err(e)?;
+            let versions: BTreeMap<String, String> = inv
+                .iter()
+                .map(|f| (f.id.clone(), f.version.clone()))
+                .collect();
+            if let Some(v) = params.get("expect_version").and_then(|v| v.as_str()) {
+                for t in &targets {
+                    if versions.get(t).map(String::as_str) != Some(v) {
+                        return Err(format!(
+                            "{t} reports version {:?} after the update, expected {v}",
+                            versions.get(t)
+                        ));
+                    }
+                }
+            }
+            record(
+                st,
+                &job.target,
+                "firmware.update",
+                json!({"firmware": versions}),
+            )
+            .await?;
+            Ok(json!({"firmware": versions}))
+        }
+        k if k.starts_with("read.") => {
+            let what = k.trim_start_matches("read.");
+            let v = match what {
+                "power" => json!({"power": bmc.power_state().await.map_err(e)?.as_str()}),
+                "boot" => json!({"boot": bmc.boot().await.map_err(e)?}),
+                "bios" => json!({"bios": bmc.bios().await.map_err(e)?}),
+                "raid" => json!({"storage": bmc.storage().await.map_err(e)?}),
+                "firmware" => {
+                    let inv = bmc.firmware().await.map_err(e)?;
+                    json!({"firmware": inv.iter().map(|f| (f.id.clone(), f.version.clone())).collect::<BTreeMap<_, _>>()})
+                }
+                "sel" => json!({"sel": bmc.sel().await.map_err(e)?}),
+                "sensors" => json!({"sensors": bmc.sensors().await.map_err(e)?}),
+                "media" => json!({"media": bmc.media().await.map_err(e)?}),
+                _ => return Err(format!("unknown read {what}")),
+            };
+            if matches!(what, "power" | "firmware") {
+                record(st, &job.target, k, v.clone()).await?;
+            } else if what == "bios" {
+                record(st, &job.target, k, json!({"bios": v["bios"]["current"]})).await?;
+            }
+            Ok(v)
+        }
+        other => Err(format!("unknown operation {other}")),
+    }
+}
