@@ -1,97 +1,11 @@
 //! The jobs contract (out-of-band operations): every test runs against SQLite and PostgreSQL.
 
-use fleet_db::{Actor, DbError, JobFilter, JobUpdate, NewJob, SecretBox, Store, StoreOptions};
+use fleet_db::{Actor, DbError, JobFilter, JobUpdate, NewJob};
 use serde_json::json;
 
-struct TestDb {
-    store: Store,
-    _dir: Option<tempfile::TempDir>,
-    pg_drop: Option<(String, String)>,
-}
-
-impl Drop for TestDb {
-    fn drop(&mut self) {
-        if let Some((admin_url, name)) = self.pg_drop.take() {
-            let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread()
-                    .enable_all()
-                    .build()
-                    .unwrap();
-                rt.block_on(async move {
-                    use sqlx::Connection;
-                    if let Ok(mut c) = sqlx::AnyConnection::connect(&admin_url).await {
-                        let _ =
-                            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                                .execute(&mut c)
-                                .await;
-                    }
-                });
-            })
-            .join();
-        }
-    }
-}
-
-fn key() -> SecretBox {
-    SecretBox::from_base64(&SecretBox::generate_key(), 1).unwrap()
-}
-
-async fn sqlite() -> TestDb {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
-    let store = Store::connect(&StoreOptions::new(url))
-        .await
-        .unwrap()
-        .with_secrets(key());
-    TestDb {
-        store,
-        _dir: Some(dir),
-        pg_drop: None,
-    }
-}
-
-async fn postgres() -> TestDb {
-    use sqlx::Connection;
-    let base = std::env::var("GPUFLEET_TEST_POSTGRES_URL").expect(
-        "GPUFLEET_TEST_POSTGRES_URL is not set: run the tests through scripts/test.sh, which starts PostgreSQL, \
-         or point it at a PostgreSQL whose user may create databases",
-    );
-    sqlx::any::install_default_drivers();
-    let name = format!("gpufleet_t_{}", uuid::Uuid::new_v4().simple());
-    let mut admin = sqlx::AnyConnection::connect(&base)
-        .await
-        .expect("connect to GPUFLEET_TEST_POSTGRES_URL");
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    let (prefix, _) = base.rsplit_once('/').expect("URL with a database name");
-    let url = format!("{prefix}/{name}");
-    let store = Store::connect(&StoreOptions::new(url))
-        .await
-        .unwrap()
-        .with_secrets(key());
-    TestDb {
-        store,
-        _dir: None,
-        pg_drop: Some((base, name)),
-    }
-}
-
-fn actor() -> Actor {
-    Actor {
-        name: "tester".into(),
-        source: Some("127.0.0.1".into()),
-        request_id: Some("req-1".into()),
-    }
-}
-
-macro_rules! contract {
-    ($($name:ident),* $(,)?) => {
-        mod on_sqlite { $( #[tokio::test] async fn $name() { super::$name(super::sqlite().await).await } )* }
-        mod on_postgres { $( #[tokio::test] async fn $name() { super::$name(super::postgres().await).await } )* }
-    };
-}
+#[macro_use]
+mod common;
+use common::{actor, TestDb};
 
 contract!(
     job_lifecycle_is_audited_and_published,
