@@ -24,7 +24,7 @@ mod store;
 
 pub use assets::{AssetFilter, AssetPatch, ConfigVersion, HistoryRow, NewAsset, NewRelation, Page};
 pub use audit::{AuditEntry, AuditFilter, AuditRow, VerifyReport};
-pub use auth::{NewUser, Token, TokenKind, User, UserPatch};
+pub use auth::{hash_token, NewUser, Token, TokenKind, User, UserPatch};
 pub use error::{DbError, DbResult};
 pub use import::{ImportSummary, ReferenceError};
 pub use jobs::{job_state_is_final, Job, JobFilter, JobLogLine, JobUpdate, NewJob, JOB_STATES};
@@ -32,7 +32,7 @@ pub use outbox::{EventFilter, OutboxRow};
 pub use profiles::Profile;
 pub use secrets::SecretBox;
 pub use seed::SeedSummary;
-pub use store::{Actor, Dialect, Store, StoreOptions};
+pub use store::{mask_url, Actor, Dialect, Store, StoreOptions};
 
 /// Current time in Unix milliseconds.
 pub fn now_ms() -> i64 {

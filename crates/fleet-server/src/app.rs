@@ -4,7 +4,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::StatusCode;
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::{get, post};
@@ -176,8 +176,4 @@ pub async fn serve(
     })
     .await?;
     Ok(())
-}
-
-pub fn header_value(s: &str) -> HeaderValue {
-    HeaderValue::from_str(s).unwrap_or(HeaderValue::from_static("-"))
 }

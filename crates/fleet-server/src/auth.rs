@@ -171,7 +171,7 @@ pub async fn authorize(
     let token = bearer(req.headers()).ok_or_else(|| {
         ApiError::unauthorized("missing bearer token: log in with POST /api/v1/auth/login and send 'Authorization: Bearer <token>'")
     })?;
-    let hash = fleet_db_hash(token);
+    let hash = fleet_db::hash_token(token);
     let now = fleet_db::now_ms();
     let principal = match st.tokens.get(&hash, now) {
         Some(p) => p,
@@ -202,11 +202,6 @@ pub async fn authorize(
     }
     req.extensions_mut().insert(principal);
     Ok(next.run(req).await)
-}
-
-fn fleet_db_hash(token: &str) -> String {
-    use sha2::{Digest, Sha256};
-    hex::encode(Sha256::digest(token.as_bytes()))
 }
 
 /// The request's caller as an audit actor: principal, source address, request id.

@@ -413,15 +413,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
             let path = token_path().context("HOME is not set; use GPUFLEET_TOKEN instead")?;
             std::fs::create_dir_all(path.parent().expect("parent"))?;
             let _ = std::fs::remove_file(&path);
-            let mut opts = std::fs::OpenOptions::new();
-            opts.write(true).create_new(true);
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::OpenOptionsExt;
-                opts.mode(0o600);
-            }
-            use std::io::Write;
-            opts.open(&path)?.write_all(token.as_bytes())?;
+            crate::server::write_private(&path, token)?;
             println!(
                 "logged in as {username}; session saved to {} (expires {})",
                 path.display(),

@@ -207,28 +207,18 @@ impl Config {
     /// The configuration as TOML with secrets masked.
     pub fn masked_toml(&self) -> String {
         let mut c = self.clone();
-        c.database_url = fleet_db_mask(&c.database_url);
-        c.bus.nats_url = fleet_db_mask(&c.bus.nats_url);
+        c.database_url = fleet_db::mask_url(&c.database_url);
+        c.bus.nats_url = fleet_db::mask_url(&c.bus.nats_url);
         if !c.secret_key.is_empty() {
             c.secret_key = "***".into();
         }
         let mut out = toml_string(&c);
         out.push_str(&format!(
             "# effective database: {}\n",
-            fleet_db_mask(&self.database_url())
+            fleet_db::mask_url(&self.database_url())
         ));
         out
     }
-}
-
-fn fleet_db_mask(url: &str) -> String {
-    if let Some((scheme, rest)) = url.split_once("://") {
-        if let Some((creds, host)) = rest.rsplit_once('@') {
-            let user = creds.split(':').next().unwrap_or("");
-            return format!("{scheme}://{user}:***@{host}");
-        }
-    }
-    url.to_string()
 }
 
 fn toml_string(c: &Config) -> String {

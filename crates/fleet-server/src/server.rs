@@ -28,7 +28,7 @@ pub fn secret_box(cfg: &Config) -> anyhow::Result<SecretBox> {
     SecretBox::from_base64(&key, 1).with_context(|| format!("secret key in {}", path.display()))
 }
 
-fn write_private(path: &Path, content: &str) -> anyhow::Result<()> {
+pub(crate) fn write_private(path: &Path, content: &str) -> anyhow::Result<()> {
     use std::io::Write;
     let mut opts = std::fs::OpenOptions::new();
     opts.write(true).create_new(true);
@@ -57,14 +57,7 @@ pub async fn open_store(cfg: &Config) -> anyhow::Result<Store> {
         .with_context(|| {
             format!(
                 "opening the database {}",
-                crate::config::Config {
-                    database_url: cfg.database_url(),
-                    ..Default::default()
-                }
-                .masked_toml()
-                .lines()
-                .find(|l| l.starts_with("database_url"))
-                .unwrap_or("")
+                fleet_db::mask_url(&cfg.database_url())
             )
         })?;
     Ok(store.with_secrets(secret_box(cfg)?))

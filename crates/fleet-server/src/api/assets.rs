@@ -166,22 +166,7 @@ pub async fn create(
     caller: Caller,
     Json(b): Json<CreateAsset>,
 ) -> ApiResult<impl IntoResponse> {
-    let profile_id = match &b.profile {
-        Some(p) => Some(
-            st.store
-                .get_profile(p)
-                .await
-                .map_err(|_| {
-                    ApiError::new(
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        "Invalid input",
-                        format!("profile '{p}' does not exist"),
-                    )
-                })?
-                .id,
-        ),
-        None => None,
-    };
+    let profile_id = super::profile_id(&st, b.profile.as_deref()).await?;
     let a = st
         .store
         .create_asset(

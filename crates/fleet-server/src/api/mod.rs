@@ -107,6 +107,24 @@ pub fn etag(version: i64) -> (axum::http::HeaderName, HeaderValue) {
     )
 }
 
+/// Resolves an optional profile id or name given in a request body; an
+/// unknown profile is invalid input (422).
+pub async fn profile_id(
+    st: &crate::state::AppState,
+    profile: Option<&str>,
+) -> Result<Option<String>, ApiError> {
+    let Some(p) = profile else { return Ok(None) };
+    match st.store.get_profile(p).await {
+        Ok(prof) => Ok(Some(prof.id)),
+        Err(fleet_db::DbError::NotFound(_)) => Err(ApiError::new(
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            "Invalid input",
+            format!("profile '{p}' does not exist"),
+        )),
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// Distinguishes an absent field from an explicit `null`.
 pub fn double_option<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
 where

@@ -165,22 +165,7 @@ pub async fn assign_profile(
     Json(b): Json<AssignProfile>,
 ) -> ApiResult<Json<AssetView>> {
     let n = node(&st, &id).await?;
-    let pid = match &b.profile {
-        Some(p) => Some(
-            st.store
-                .get_profile(p)
-                .await
-                .map_err(|_| {
-                    ApiError::new(
-                        StatusCode::UNPROCESSABLE_ENTITY,
-                        "Invalid input",
-                        format!("profile '{p}' does not exist"),
-                    )
-                })?
-                .id,
-        ),
-        None => None,
-    };
+    let pid = super::profile_id(&st, b.profile.as_deref()).await?;
     let a = st
         .store
         .assign_profile(&caller.actor, &n.id, pid.as_deref())
