@@ -16,6 +16,7 @@
 
 pub mod error;
 pub mod gnmi;
+pub mod inventory;
 pub mod ipmi;
 pub mod ipmitool;
 pub mod redfish;

@@ -490,6 +490,15 @@ impl RedfishClient {
     }
 
     /// The vendor profile in use (detected from the service root).
+    /// The server's full hardware inventory.
+    pub async fn inventory(&self) -> Result<crate::inventory::Inventory> {
+        Err(BmcError::Unsupported {
+            endpoint: self.ep.address.clone(),
+            driver: "redfish",
+            what: "inventory".into(),
+        })
+    }
+
     pub async fn profile(&self) -> Result<VendorProfile> {
         Ok(self.discover().await?.profile)
     }
