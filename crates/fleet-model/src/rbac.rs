@@ -65,10 +65,12 @@ pub enum Permission {
     OobOperate,
     /// Out-of-band configuration: BIOS, RAID, firmware.
     OobAdmin,
+    /// Event backbone administration: read and re-drive dead letters.
+    EventAdmin,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 9] = [
+    pub const ALL: [Permission; 10] = [
         Permission::SelfService,
         Permission::InventoryRead,
         Permission::InventoryWrite,
@@ -78,6 +80,7 @@ impl Permission {
         Permission::AuditRead,
         Permission::OobOperate,
         Permission::OobAdmin,
+        Permission::EventAdmin,
     ];
 }
 
@@ -114,5 +117,7 @@ mod tests {
         assert!(allows(Role::Operator, Permission::OobOperate));
         assert!(!allows(Role::Operator, Permission::OobAdmin));
         assert!(!allows(Role::Viewer, Permission::OobOperate));
+        assert!(!allows(Role::Operator, Permission::EventAdmin));
+        assert!(allows(Role::Admin, Permission::EventAdmin));
     }
 }

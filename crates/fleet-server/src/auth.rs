@@ -101,11 +101,11 @@ pub const ROUTES: &[(&str, &str, Option<Permission>)] = {
         ("GET", "/api/v1/events", Some(InventoryRead)),
         ("GET", "/api/v1/events/stream", Some(InventoryRead)),
         ("GET", "/api/v1/events/types", Some(InventoryRead)),
-        ("GET", "/api/v1/events/dead-letters", Some(AuditRead)),
+        ("GET", "/api/v1/events/dead-letters", Some(EventAdmin)),
         (
             "POST",
             "/api/v1/events/dead-letters/{seq}/redrive",
-            Some(AuditRead),
+            Some(EventAdmin),
         ),
         ("POST", "/api/v1/nodes/{id}/power", Some(OobOperate)),
         ("POST", "/api/v1/nodes/{id}/boot", Some(OobOperate)),
