@@ -322,3 +322,207 @@ async fn nats_restart_during_discovery_of_200_nodes_loses_and_duplicates_nothing
     );
     nats.kill().await;
 }
+
+/// The real `gpufleet` binary on a SQLite data directory, publishing to `nats_url`.
+struct Gpufleet {
+    child: std::process::Child,
+    url: String,
+}
+
+impl Gpufleet {
+    fn start(dir: &std::path::Path, nats_url: &str, prefix: &str) -> Gpufleet {
+        use std::io::BufRead;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_gpufleet"))
+            .args(["serve", "--data-dir"])
+            .arg(dir)
+            .env_remove("GPUFLEET_CONFIG")
+            .env("GPUFLEET_LISTEN", format!("127.0.0.1:{port}"))
+            .env("GPUFLEET_ADMIN_PASSWORD", "crash-test-pw")
+            .env("GPUFLEET_BUS__NATS_URL", nats_url)
+            .env("GPUFLEET_BUS__SUBJECT_PREFIX", prefix)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("start gpufleet");
+        let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for l in lines.by_ref().map_while(Result::ok) {
+                if l.contains("listening on") {
+                    let _ = tx.send(());
+                }
+            }
+        });
+        rx.recv_timeout(Duration::from_secs(60))
+            .expect("gpufleet did not announce that it listens within 60 s");
+        Gpufleet {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        }
+    }
+
+    /// SIGKILL: no shutdown hook runs, the relay stops wherever it was.
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Gpufleet {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+async fn admin_token(http: &reqwest::Client, url: &str) -> String {
+    let r: serde_json::Value = http
+        .post(format!("{url}/api/v1/auth/login"))
+        .json(&serde_json::json!({"username": "admin", "password": "crash-test-pw"}))
+        .send()
+        .await
+        .unwrap()
+        .error_for_status()
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    r["token"]
+        .as_str()
+        .expect("token in the login answer")
+        .to_string()
+}
+
+/// Creates node `name` over REST; `false` when the request did not get an answer (the process
+/// died under it: the node may or may not have been committed).
+async fn create_node(http: &reqwest::Client, url: &str, token: &str, name: &str) -> bool {
+    match http
+        .post(format!("{url}/api/v1/assets"))
+        .bearer_auth(token)
+        .json(&serde_json::json!({"kind": "node", "name": name}))
+        .timeout(Duration::from_secs(10))
+        .send()
+        .await
+    {
+        Ok(r) => {
+            assert_eq!(r.status().as_u16(), 201, "create {name}");
+            true
+        }
+        Err(_) => false,
+    }
+}
+
+async fn wait_outbox_drained(dir: &std::path::Path) -> Store {
+    let cfg = Config {
+        data_dir: dir.to_path_buf(),
+        ..Default::default()
+    };
+    let store = Store::connect(&StoreOptions::new(cfg.database_url()))
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let pending = store.outbox_pending(10_000).await.unwrap().len();
+        if pending == 0 {
+            return store;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{pending} events still unpublished 60 s after the restart"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The gpufleet process itself is SIGKILLed: once after events were committed while NATS was
+/// down (killed between commit and publish), then three times at random moments while nodes are
+/// being created over REST. After each restart every committed event is on JetStream exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gpufleet_killed_between_commit_and_publish_publishes_each_event_once() {
+    use rand::Rng;
+    let bin = std::env::var("GPUFLEET_TEST_NATS_SERVER").expect(
+        "GPUFLEET_TEST_NATS_SERVER is not set: run the tests through scripts/test.sh (scripts/services.sh exports it)",
+    );
+    let mut nats = NatsServer::start(&bin).await;
+    let dir = tempfile::tempdir().unwrap();
+    let topo = topology();
+    let prefix = topo.prefix.clone();
+    let http = reqwest::Client::new();
+
+    // 1. Committed while the bus is down, then the process dies before it could publish.
+    let mut gf = Gpufleet::start(dir.path(), &nats.url(), &prefix);
+    let token = admin_token(&http, &gf.url).await;
+    for i in 0..5 {
+        assert!(create_node(&http, &gf.url, &token, &format!("early-{i}")).await);
+    }
+    nats.kill().await;
+    for i in 0..10 {
+        assert!(create_node(&http, &gf.url, &token, &format!("unpublished-{i}")).await);
+    }
+    gf.kill();
+    {
+        let cfg = Config {
+            data_dir: dir.path().to_path_buf(),
+            ..Default::default()
+        };
+        let store = Store::connect(&StoreOptions::new(cfg.database_url()))
+            .await
+            .unwrap();
+        let pending = store.outbox_pending(10_000).await.unwrap().len();
+        assert!(
+            pending >= 10,
+            "the 10 nodes created while NATS was down are committed but unpublished ({pending} pending)"
+        );
+    }
+    nats.spawn().await;
+
+    // 2. Killed at random moments under a stream of writes.
+    let mut rng = rand::thread_rng();
+    let mut answered = 0usize;
+    for round in 0..3 {
+        let mut gf = Gpufleet::start(dir.path(), &nats.url(), &prefix);
+        let token = admin_token(&http, &gf.url).await;
+        let kill_after = Duration::from_millis(rng.gen_range(300..1200));
+        let started = Instant::now();
+        let mut i = 0;
+        while started.elapsed() < kill_after {
+            if create_node(&http, &gf.url, &token, &format!("r{round}-{i}")).await {
+                answered += 1;
+            }
+            i += 1;
+        }
+        gf.kill();
+    }
+
+    // 3. A last restart publishes whatever is pending.
+    let gf = Gpufleet::start(dir.path(), &nats.url(), &prefix);
+    let store = wait_outbox_drained(dir.path()).await;
+    let ids = all_outbox_ids(&store).await;
+    assert!(
+        ids.len() >= 15 + answered,
+        "every answered create has its event ({} events, {answered} answered)",
+        ids.len()
+    );
+    let bus = JetStreamBus::connect(&nats.url(), topo, Duration::from_secs(10))
+        .await
+        .unwrap();
+    let on_bus = stream_contents(&bus).await;
+    for id in &ids {
+        assert_eq!(on_bus.get(id), Some(&1), "event {id} on the stream once");
+    }
+    assert_eq!(
+        on_bus.len(),
+        ids.len(),
+        "nothing on the stream that was not committed"
+    );
+    println!(
+        "process kills: {} events committed across 4 SIGKILLs, each on JetStream once",
+        ids.len()
+    );
+    drop(gf);
+    nats.kill().await;
+}
