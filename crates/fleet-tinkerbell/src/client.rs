@@ -184,6 +184,30 @@ impl TinkerbellClient {
         Ok(self.api::<Job>().get_opt(name).await?)
     }
 
+    /// Delete a Workflow (the worker no longer gets it); absent is fine. Returns whether it
+    /// existed.
+    pub async fn delete_workflow(&self, name: &str) -> Result<bool, ClientError> {
+        match self
+            .api::<Workflow>()
+            .delete(name, &kube::api::DeleteParams::default())
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(kube::Error::Api(e)) if e.code == 404 => Ok(false),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Every Workflow gpufleet created in the namespace (one list call), by name.
+    pub async fn list_workflows(&self) -> Result<Vec<Workflow>, ClientError> {
+        let lp = kube::api::ListParams::default().labels(&format!(
+            "{}={}",
+            build::MANAGED_BY_LABEL,
+            build::MANAGED_BY
+        ));
+        Ok(self.api::<Workflow>().list(&lp).await?.items)
+    }
+
     /// Provision a node: apply its Hardware and the Template, render the template with the
     /// request's hardware map (errors here create nothing), then submit the Workflow. Safe to
     /// call again after any failure: it resumes where the last call stopped.

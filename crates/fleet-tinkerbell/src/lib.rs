@@ -6,6 +6,8 @@
 //!   install plan → Template, a provisioning request → Workflow, a BMC → Machine and Job);
 //! - [`template`]: template rendering and validation, so that mistakes fail before anything is
 //!   created;
+//! - [`plan`]: GPU install plans (OS image, netplan from the CMDB, partitions, NVIDIA driver,
+//!   CUDA and fabric manager, GPU validation) rendered per node into Template actions;
 //! - [`progress`]: Workflow status → per-action progress and the node lifecycle state;
 //! - [`client`]: idempotent, resumable kube-rs calls and a Workflow watch.
 //!
@@ -15,6 +17,7 @@
 pub mod build;
 pub mod client;
 pub mod crd;
+pub mod plan;
 pub mod progress;
 pub mod template;
 
@@ -24,5 +27,6 @@ pub use build::{
 };
 pub use client::{ClientError, TinkerbellClient};
 pub use crd::{Hardware, Job, Machine, Template, Workflow};
+pub use plan::{NetworkConfig, NodeFacts, PlanError, PlanSpec};
 pub use progress::{Phase, ProgressChange, ProgressTracker, WorkflowProgress};
 pub use template::TemplateError;

@@ -8,12 +8,12 @@
 //! action's message.
 
 use fleet_model::lifecycle::NodeState;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::crd::{Workflow, WorkflowStatus};
 
 /// State of one action or of the whole workflow, as tink v0.12.2 writes it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TinkState {
     Preparing,
@@ -43,7 +43,7 @@ impl TinkState {
 }
 
 /// Where a provisioning workflow is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
     /// Created; tink-controller has not rendered it yet.
@@ -67,7 +67,7 @@ impl Phase {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ActionProgress {
     pub task: String,
     pub worker: String,
@@ -80,7 +80,7 @@ pub struct ActionProgress {
 }
 
 /// Why provisioning failed: the action (if any) and its message.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Failure {
     pub task: Option<String>,
     pub action: Option<String>,
@@ -89,7 +89,7 @@ pub struct Failure {
 }
 
 /// Progress of one Workflow, for the API and the lifecycle.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WorkflowProgress {
     pub workflow: String,
     pub phase: Phase,
@@ -242,7 +242,7 @@ impl WorkflowProgress {
 }
 
 /// What changed between two observations of one Workflow.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ProgressChange {
     /// An action's state changed (per-action progress for the API and the event stream).
