@@ -12,11 +12,13 @@
 mod assets;
 mod audit;
 mod auth;
+mod enrich;
 mod error;
 mod import;
 mod jobs;
 mod outbox;
 mod profiles;
+mod provision;
 mod query;
 mod secrets;
 mod seed;
@@ -25,11 +27,18 @@ mod store;
 pub use assets::{AssetFilter, AssetPatch, ConfigVersion, HistoryRow, NewAsset, NewRelation, Page};
 pub use audit::{AuditEntry, AuditFilter, AuditRow, VerifyReport};
 pub use auth::{hash_token, NewUser, Token, TokenKind, User, UserPatch};
+pub use enrich::{
+    normalize_bmc_address, BmcRegistration, InventoryApply, InventoryOutcome, ObservedPart,
+    PartKey, PartMove, Registered, ValidateWhen,
+};
 pub use error::{DbError, DbResult};
 pub use import::{ImportSummary, ReferenceError};
 pub use jobs::{job_state_is_final, Job, JobFilter, JobLogLine, JobUpdate, NewJob, JOB_STATES};
 pub use outbox::{EventFilter, OutboxRow};
 pub use profiles::Profile;
+pub use provision::{
+    provisioning_stage_is_final, InstallPlanRow, NewProvisioning, Provisioning, ProvisioningUpdate,
+};
 pub use secrets::SecretBox;
 pub use seed::SeedSummary;
 pub use store::{mask_url, Actor, Dialect, Store, StoreOptions};
