@@ -4,8 +4,13 @@ Contracts (other modules of this package code against these names; keep them sta
 
 * ``Node`` -- one bare-metal server.  ``power_state`` is ``"On"`` or ``"Off"``;
   ``powered`` is False while its PDU outlet (or the whole rack) has no power.
-  ``power_on()``, ``power_off(graceful)``, ``power_cycle()`` and ``reset()`` take
-  effect after ``power_delay_s`` seconds (0 applies at once; tests set 0).
+  ``power_on()`` and ``power_off(graceful)`` take effect after ``power_delay_s``
+  seconds (graceful: twice that; 0 applies at once; tests set 0).  ``power_cycle()``
+  and ``reset()`` cut the power at once and bring it back ``power_delay_s`` later,
+  so a reader never sees "On" between the request and the off phase.  A request
+  is judged against the state the node is heading to (``target_power_state``),
+  not only the current one: "on" while an "off" is queued turns the node back on.
+  ``pending_power_state`` is the next queued transition.
   Pending transitions are resolved lazily whenever state is read and by
   ``Fleet.tick()``, so no thread or event loop is needed to drive them and the
   methods may be called from any thread (IPMI servers run in their own threads).
@@ -451,10 +456,17 @@ class Node:
 
     @property
     def pending_power_state(self) -> str | None:
-        """The state a queued transition will reach, or None."""
+        """The state the next queued transition will reach, or None."""
         self.advance()
         with self._lock:
-            return self._pending[-1][1] if self._pending else None
+            return self._pending[0][1] if self._pending else None
+
+    @property
+    def target_power_state(self) -> str:
+        """The state the node is heading to: the last queued transition's, else the current."""
+        self.advance()
+        with self._lock:
+            return self._pending[-1][1] if self._pending else self._power_state
 
     def advance(self, now: float | None = None) -> None:
         """Apply every queued power transition that is due."""
@@ -516,19 +528,24 @@ class Node:
                 self.advance(now)
 
     def power_on(self) -> None:
-        if not self.powered:
-            return
-        if self.power_state != "On":
-            self._schedule("On")
+        with self._lock:
+            if not self.powered:
+                return
+            if self.target_power_state != "On":
+                self._schedule("On")
 
     def power_off(self, graceful: bool = False) -> None:
-        if self.power_state != "Off":
-            self._schedule("Off", delay=self.power_delay_s * (2 if graceful else 1))
+        with self._lock:
+            if self.target_power_state != "Off":
+                self._schedule("Off", delay=self.power_delay_s * (2 if graceful else 1))
 
     def power_cycle(self) -> None:
-        if self.power_state == "On":
-            self._schedule("Off", "On")
-        else:
+        """Hard cycle: the power drops now and returns after ``power_delay_s``."""
+        with self._lock:
+            self.advance()
+            self._pending.clear()
+            if self._power_state == "On":
+                self._set_power("Off")
             self._schedule("On")
 
     def reset(self) -> None:
@@ -1014,3 +1031,36 @@ class Fleet:
             n.advance(now)
         for sw in self.switches.values():
             sw.add_traffic(self.rng)
+
+
+def move_gpu(fleet: Fleet, src_id: str, index: int, dst_id: str) -> Gpu:
+    """Move GPU `index` of node `src_id` into node `dst_id` (a part swapped between servers).
+
+    The GPU keeps its serial and UUID; in the destination it takes the next free index (and so
+    a new Redfish id, slot label and VBIOS firmware entry). Raises KeyError or ValueError with
+    a readable message.
+    """
+    src = fleet.nodes.get(src_id)
+    dst = fleet.nodes.get(dst_id)
+    if src is None or dst is None:
+        raise KeyError(f"no node {src_id if src is None else dst_id}")
+    if src is dst:
+        raise ValueError("source and destination are the same node")
+    with src._lock, dst._lock:
+        gpu = next((g for g in src.gpus if g.index == index), None)
+        if gpu is None:
+            raise KeyError(f"node {src_id} has no GPU {index}")
+        src.gpus.remove(gpu)
+        src.firmware = [f for f in src.firmware if f.id != f"GPU{index}"]
+        gpu.index = max((g.index for g in dst.gpus), default=-1) + 1
+        dst.gpus.append(gpu)
+        dst.firmware.append(Firmware(f"GPU{gpu.index}", f"GPU{gpu.index} VBIOS", gpu.firmware))
+    fleet.emit(
+        {
+            "node": dst_id,
+            "type": "GpuMoved",
+            "message": f"GPU {gpu.serial} moved from {src_id} (GPU{index}) to {dst_id} (GPU{gpu.index})",
+            "severity": "OK",
+        }
+    )
+    return gpu

@@ -23,6 +23,39 @@ def test_power_transitions_apply_after_delay():
     assert n.power_state == "On"
 
 
+def test_power_cycle_reports_off_before_on():
+    # A cycle used to keep reporting "On" (with "On" as its pending state) until the off phase,
+    # so a client waiting for "On" after a cycle returned before the node had gone down.
+    _, n = make(delay=0.2)
+    seen = []
+    n.on_power_change.append(lambda node, old, new: seen.append((old, new)))
+    n.power_cycle()
+    assert n.power_state == "Off" and n.pending_power_state == "On"
+    assert n.target_power_state == "On"
+    deadline = time.monotonic() + 5
+    while n.power_state != "On":
+        assert time.monotonic() < deadline, "the node never came back on"
+        time.sleep(0.02)
+    assert seen == [("On", "Off"), ("Off", "On")]
+
+
+def test_power_on_while_an_off_is_queued_ends_on():
+    # "on" was judged against the current state only: sent while an "off" was still queued
+    # (the node reads "On"), it was dropped and the node stayed off.
+    _, n = make(delay=0.2)
+    n.power_off()
+    n.power_on()
+    assert n.target_power_state == "On"
+    time.sleep(0.5)
+    assert n.power_state == "On" and n.pending_power_state is None
+    n.power_off(graceful=True)
+    n.power_cycle()
+    time.sleep(0.5)
+    assert n.power_state == "On"
+    n.power_on()  # already on, nothing queued: stays on without a transition
+    assert n.pending_power_state is None
+
+
 def test_reset_goes_off_then_on_and_counts_a_boot():
     _, n = make()
     boots = n.boot_count

@@ -415,6 +415,44 @@ pub async fn wait_power(bmc: &dyn OutOfBand, want: PowerState, deadline: Duratio
     }
 }
 
+/// After a power cycle: polls until the BMC has reported the node off or in a power transition,
+/// then on, within `deadline`. "On" before any sign of the off phase is not accepted: a BMC
+/// that applies the cycle with a delay still reads "on" at first.
+pub async fn wait_power_cycle(bmc: &dyn OutOfBand, deadline: Duration) -> Result<()> {
+    let start = tokio::time::Instant::now();
+    let mut went_down = false;
+    let mut last = PowerState::Unknown;
+    loop {
+        match bmc.power_state().await {
+            Ok(PowerState::On) if went_down => return Ok(()),
+            Ok(s) => {
+                went_down |= matches!(
+                    s,
+                    PowerState::Off | PowerState::PoweringOff | PowerState::PoweringOn
+                );
+                last = s;
+            }
+            Err(e) if e.is_transient() => {}
+            Err(e) => return Err(e),
+        }
+        if start.elapsed() >= deadline {
+            return Err(BmcError::Task {
+                endpoint: bmc.endpoint().to_string(),
+                what: "waiting for the power cycle".into(),
+                detail: if went_down {
+                    format!("still {} after {deadline:?}", last.as_str())
+                } else {
+                    format!(
+                        "the node did not report off or a power transition within {deadline:?} (reads {})",
+                        last.as_str()
+                    )
+                },
+            });
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -696,10 +696,17 @@ async fn execute(st: &AppState, job: &Job) -> Result<Value, String> {
                 PowerAction::Off | PowerAction::GracefulShutdown => PowerState::Off,
                 _ => PowerState::On,
             };
-            step(&format!("waiting for power {}", want.as_str()), 50).await;
-            fleet_bmc::wait_power(bmc.as_ref(), want, wait)
-                .await
-                .map_err(e)?;
+            if action == PowerAction::Cycle {
+                step("waiting for the node to go off and come back on", 50).await;
+                fleet_bmc::wait_power_cycle(bmc.as_ref(), wait)
+                    .await
+                    .map_err(e)?;
+            } else {
+                step(&format!("waiting for power {}", want.as_str()), 50).await;
+                fleet_bmc::wait_power(bmc.as_ref(), want, wait)
+                    .await
+                    .map_err(e)?;
+            }
             record(st, &job.target, k, json!({"power": want.as_str()})).await?;
             Ok(json!({"power": want.as_str()}))
         }
