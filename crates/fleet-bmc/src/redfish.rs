@@ -489,16 +489,32 @@ impl RedfishClient {
         Ok(d)
     }
 
-    /// The vendor profile in use (detected from the service root).
-    /// The server's full hardware inventory.
+    /// The server's full hardware inventory: system identity, CPUs, memory, GPUs, NICs, disks,
+    /// firmware versions and BIOS attributes (see [`crate::inventory`]). Fails only when the
+    /// service root or the host system cannot be read; what else cannot be read is listed in
+    /// `warnings`.
     pub async fn inventory(&self) -> Result<crate::inventory::Inventory> {
-        Err(BmcError::Unsupported {
-            endpoint: self.ep.address.clone(),
-            driver: "redfish",
-            what: "inventory".into(),
-        })
+        crate::inventory::read(self).await
     }
 
+    /// For the inventory read: the vendor profile's name, the host system's path and the
+    /// service root.
+    pub(crate) async fn inventory_start(&self) -> Result<(String, String, Value)> {
+        let d = self.discover().await?;
+        Ok((d.profile.name, d.system, d.root))
+    }
+
+    /// For the inventory read: one GET under the endpoint's timeout, with its retries.
+    pub(crate) async fn inventory_get(&self, path: &str) -> Result<Value> {
+        self.get(path).await
+    }
+
+    /// For the inventory read's log line.
+    pub(crate) fn inventory_endpoint(&self) -> &str {
+        &self.base
+    }
+
+    /// The vendor profile in use (detected from the service root).
     pub async fn profile(&self) -> Result<VendorProfile> {
         Ok(self.discover().await?.profile)
     }
