@@ -3,6 +3,7 @@
 GET    /fleet                      counts, addresses of every node
 GET    /nodes/{id}                 one node's state
 POST   /nodes/{id}/power           {"action": "on" | "off" | "cycle"}
+POST   /gpus/move                  {"from": node, "index": n, "to": node} -> the GPU in its new node
 GET    /faults                     every fault with its ground truth
 POST   /faults                     {"kind": ..., "target": ..., "params": {...}} -> 201 fault
 DELETE /faults/{id}                clear one fault
@@ -21,6 +22,7 @@ from aiohttp import web
 
 from . import telemetry
 from .faults import KINDS, FaultError
+from .model import move_gpu
 from .topology import describe
 
 if TYPE_CHECKING:
@@ -103,6 +105,21 @@ def control_app(server: FleetServer) -> web.Application:
             return err(400, "action must be on, off or cycle")
         fn()
         return web.json_response(node_state(n))
+
+    @r.post("/gpus/move")
+    async def post_gpu_move(req: web.Request) -> web.Response:
+        try:
+            body = await req.json()
+            src, index, dst = str(body["from"]), int(body["index"]), str(body["to"])
+        except (ValueError, KeyError, TypeError):
+            return err(400, 'body must be {"from": node id, "index": GPU index, "to": node id}')
+        try:
+            g = move_gpu(fleet, src, index, dst)
+        except KeyError as e:
+            return err(404, str(e.args[0]))
+        except ValueError as e:
+            return err(400, str(e))
+        return web.json_response({"serial": g.serial, "uuid": g.uuid, "index": g.index, "node": dst})
 
     @r.get("/kinds")
     async def get_kinds(_: web.Request) -> web.Response:

@@ -462,7 +462,15 @@ impl Reader<'_> {
                 if matches!(e, BmcError::Timeout { .. } | BmcError::Connect { .. }) {
                     self.network_failures.fetch_add(1, AtomicOrdering::Relaxed);
                 }
-                Ok(Err(format!("{path}: {e}")))
+                // Warnings belong to one BMC's inventory: no endpoint prefix; the path once.
+                let text = e.to_string();
+                let prefix = format!("{}: ", self.c.inventory_endpoint());
+                let text = text.strip_prefix(&prefix).unwrap_or(&text).to_string();
+                Ok(Err(if text.contains(path) {
+                    text
+                } else {
+                    format!("{path}: {text}")
+                }))
             }
         }
     }

@@ -77,6 +77,7 @@ pub fn router(st: AppState) -> Router {
                 .delete(nodes::delete_profile),
         )
         .route("/import", post(misc::import))
+        .route("/discovery", post(crate::api::discovery::discover))
         .route("/changes", get(misc::changes))
         .route("/events", get(events::list))
         .route("/events/stream", get(events::stream))

@@ -24,6 +24,7 @@ const CONFIG_KEYS: &[&str] = &[
     "log_format",
     "lifecycle",
     "bus",
+    "enricher",
 ];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -53,6 +54,53 @@ pub struct Config {
     pub log_format: String,
     pub lifecycle: LifecycleConfig,
     pub bus: BusConfig,
+    pub enricher: EnricherConfig,
+}
+
+/// The CMDB-Enricher: inspects discovered nodes over Redfish and re-reads the inventory of
+/// nodes in service periodically (status sync), gently on the BMCs.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EnricherConfig {
+    /// Run the enricher role in this process.
+    pub enabled: bool,
+    /// Inspections running at once from discovery events (consumers sharing one durable).
+    pub workers: usize,
+    /// BMCs read at once by this process, inspections and status sync together.
+    pub max_concurrent_bmc: usize,
+    /// Deadline of one BMC request, seconds (a BMC's own `timeout_s` wins).
+    pub bmc_timeout_secs: u64,
+    /// Deadline of one whole inventory read, seconds.
+    pub inventory_timeout_secs: u64,
+    /// Seconds between two status-sync rounds over every node in `sync_states` (0: off).
+    pub sync_interval_secs: u64,
+    /// Each node's read is spread over this many seconds of the round (per-node jitter).
+    pub sync_jitter_secs: u64,
+    /// Lifecycle states whose nodes the status sync re-reads.
+    pub sync_states: Vec<String>,
+    /// Deliveries of one event before it goes to the dead-letter stream.
+    pub max_attempts: u32,
+    /// Durable consumer name prefix on the bus.
+    pub consumer: String,
+}
+
+impl Default for EnricherConfig {
+    fn default() -> Self {
+        EnricherConfig {
+            enabled: true,
+            workers: 8,
+            max_concurrent_bmc: 16,
+            bmc_timeout_secs: 15,
+            inventory_timeout_secs: 120,
+            sync_interval_secs: 3600,
+            sync_jitter_secs: 600,
+            sync_states: ["ready", "in_service", "draining", "maintenance"]
+                .map(String::from)
+                .to_vec(),
+            max_attempts: 5,
+            consumer: "enricher".into(),
+        }
+    }
 }
 
 /// The event bus the outbox relay publishes to.
@@ -117,6 +165,7 @@ impl Default for Config {
             log_format: "text".into(),
             lifecycle: LifecycleConfig::default(),
             bus: BusConfig::default(),
+            enricher: EnricherConfig::default(),
         }
     }
 }
@@ -176,6 +225,27 @@ impl Config {
         {
             anyhow::bail!("database_url must start with postgres:// or sqlite:");
         }
+        for s in &self.enricher.sync_states {
+            s.parse::<fleet_model::lifecycle::NodeState>()
+                .map_err(|e| anyhow::anyhow!("enricher.sync_states: {e}"))?;
+        }
+        if self.enricher.workers == 0 || self.enricher.max_concurrent_bmc == 0 {
+            anyhow::bail!("enricher.workers and enricher.max_concurrent_bmc must be at least 1");
+        }
+        let t = &self.tinkerbell;
+        if !matches!(t.power_via.as_str(), "gpufleet" | "rufio") {
+            anyhow::bail!(
+                "tinkerbell.power_via is 'gpufleet' or 'rufio', not '{}'",
+                t.power_via
+            );
+        }
+        if t.concurrency == 0 || t.poll_interval_ms == 0 || t.power_deadline_s == 0 {
+            anyhow::bail!(
+                "tinkerbell.concurrency, poll_interval_ms and power_deadline_s must be at least 1"
+            );
+        }
+        fleet_tinkerbell::build::check_name(&t.namespace)
+            .map_err(|e| anyhow::anyhow!("tinkerbell.namespace: {e}"))?;
         if !matches!(self.log_format.as_str(), "text" | "json") {
             anyhow::bail!("log_format must be 'text' or 'json'");
         }

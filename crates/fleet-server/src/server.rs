@@ -144,6 +144,10 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     let shutdown = CancellationToken::new();
     crate::api::ops::recover(&st).await?;
     let relay = tokio::spawn(crate::relay::run(st.clone(), shutdown.clone()));
+    let enricher = cfg
+        .enricher
+        .enabled
+        .then(|| crate::enricher::start(st.clone(), shutdown.clone()));
     let sig = shutdown.clone();
     tokio::spawn(async move {
         wait_for_signal().await;
@@ -158,6 +162,9 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     crate::app::serve(st, listener, shutdown.clone()).await?;
     shutdown.cancel();
     let _ = tokio::time::timeout(std::time::Duration::from_secs(5), relay).await;
+    if let Some(e) = enricher {
+        e.join(std::time::Duration::from_secs(5)).await;
+    }
     store.close().await;
     tracing::info!("stopped");
     Ok(())

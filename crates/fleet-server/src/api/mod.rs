@@ -1,6 +1,7 @@
 //! REST API v1: handlers, request/response shapes, extractors.
 
 pub mod assets;
+pub mod discovery;
 pub mod events;
 pub mod misc;
 pub mod nodes;

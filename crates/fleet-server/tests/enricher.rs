@@ -1,0 +1,625 @@
+//! The CMDB-Enricher end to end: BMCs of the fleet simulator registered through the discovery
+//! API → HardwareDiscovered → outbox → bus → enricher → Redfish inventory → assets, versions,
+//! validation events and lifecycle. In-process bus, and NATS JetStream from
+//! `GPUFLEET_TEST_NATS_URL` (set by `scripts/services.sh up`).
+
+#[path = "../../fleet-bmc/tests/common/mod.rs"]
+mod sim;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use fleet_bus::{SharedBus, Topology};
+use fleet_db::{Actor, AssetFilter, EventFilter, NewUser, SecretBox, Store, StoreOptions};
+use fleet_model::asset::{Asset, AssetKind};
+use fleet_model::event::types;
+use fleet_model::lifecycle::NodeState;
+use fleet_model::rbac::Role;
+use fleet_server::config::Config;
+use fleet_server::enricher::{self, Running};
+use fleet_server::state::AppState;
+use serde_json::{json, Value};
+use tokio_util::sync::CancellationToken;
+
+const H100: &str = "NVIDIA H100 80GB HBM3";
+
+struct App {
+    base: String,
+    store: Store,
+    bus: SharedBus,
+    http: reqwest::Client,
+    token: String,
+    running: Option<Running>,
+    stop: CancellationToken,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for App {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+async fn jetstream() -> SharedBus {
+    let url = std::env::var("GPUFLEET_TEST_NATS_URL").expect(
+        "GPUFLEET_TEST_NATS_URL is not set: run `bash scripts/services.sh up` and source its env file (scripts/test.sh does both)",
+    );
+    let prefix = format!("e{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+    Arc::new(
+        fleet_bus::JetStreamBus::connect(&url, Topology::new(&prefix), Duration::from_secs(10))
+            .await
+            .expect("connect to NATS"),
+    )
+}
+
+impl App {
+    async fn start(bus: Option<SharedBus>) -> App {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cfg = Config {
+            data_dir: dir.path().to_path_buf(),
+            ..Default::default()
+        };
+        cfg.request_timeout_secs = 60;
+        cfg.enricher.sync_interval_secs = 0;
+        cfg.enricher.bmc_timeout_secs = 5;
+        cfg.enricher.inventory_timeout_secs = 60;
+        let store = Store::connect(&StoreOptions::new(cfg.database_url()))
+            .await
+            .unwrap()
+            .with_secrets(SecretBox::from_base64(&SecretBox::generate_key(), 1).unwrap());
+        store
+            .create_user(
+                &Actor::system("test"),
+                NewUser {
+                    username: "admin".into(),
+                    password_hash: fleet_server::auth::hash_password("password-123").unwrap(),
+                    role: Role::Admin,
+                },
+            )
+            .await
+            .unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let st = match bus {
+            Some(b) => AppState::with_bus(store.clone(), cfg, b),
+            None => AppState::new(store.clone(), cfg),
+        };
+        let stop = CancellationToken::new();
+        tokio::spawn(fleet_server::relay::run(st.clone(), stop.clone()));
+        let running = enricher::start(st.clone(), stop.clone());
+        tokio::spawn(fleet_server::app::serve(st.clone(), listener, stop.clone()));
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(90))
+            .build()
+            .unwrap();
+        let r: Value = http
+            .post(format!("{base}/api/v1/auth/login"))
+            .json(&json!({"username": "admin", "password": "password-123"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        App {
+            base,
+            store,
+            bus: st.bus.clone(),
+            http,
+            token: r["token"].as_str().unwrap().to_string(),
+            running: Some(running),
+            stop,
+            _dir: dir,
+        }
+    }
+
+    fn enricher(&self) -> &enricher::Enricher {
+        &self.running.as_ref().unwrap().enricher
+    }
+
+    async fn call(&self, m: reqwest::Method, path: &str, body: Value) -> (u16, Value) {
+        let r = self
+            .http
+            .request(m, format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let s = r.status().as_u16();
+        (s, r.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn nodes(&self) -> Vec<Asset> {
+        self.store
+            .list_assets(&AssetFilter {
+                kind: Some(AssetKind::Node),
+                limit: 1000,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .items
+    }
+
+    /// Waits until every node has left discovered/inspecting; returns them.
+    async fn settled(&self, n: usize, within: Duration) -> Vec<Asset> {
+        let start = Instant::now();
+        loop {
+            let nodes = self.nodes().await;
+            let busy = nodes
+                .iter()
+                .filter(|a| matches!(a.state, Some(NodeState::Discovered | NodeState::Inspecting)))
+                .count();
+            if nodes.len() == n && busy == 0 {
+                return nodes;
+            }
+            assert!(
+                start.elapsed() < within,
+                "{busy} of {} nodes still discovered/inspecting after {within:?}",
+                nodes.len()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn events(&self, ty: &str, subject: Option<&str>) -> Vec<Value> {
+        self.store
+            .outbox_query(&EventFilter {
+                types: vec![ty.into()],
+                subject: subject.map(str::to_string),
+                limit: 10_000,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| serde_json::from_str(&r.payload).unwrap())
+            .collect()
+    }
+
+    async fn asset_count(&self) -> usize {
+        self.store
+            .count_by_kind()
+            .await
+            .unwrap()
+            .values()
+            .sum::<i64>() as usize
+    }
+}
+
+fn present(parts: &[Asset]) -> Vec<&Asset> {
+    parts
+        .iter()
+        .filter(|p| p.config.get("present") != Some(&Value::Bool(false)))
+        .collect()
+}
+
+async fn hgx_profile(app: &App) {
+    let (s, p) = app
+        .call(
+            reqwest::Method::POST,
+            "/api/v1/profiles",
+            json!({"name": "HGX-H100-8GPU", "spec": {
+                "gpu_count": 8, "gpu_model": H100,
+                "bios": {"SriovGlobalEnable": "Enabled"}, "firmware": {"BMC": "1.12.0"}}}),
+        )
+        .await;
+    assert_eq!(s, 201, "{p}");
+}
+
+fn bmc(n: &sim::Node, password: &str) -> Value {
+    json!({"address": n.redfish, "username": "admin", "password": password, "profile": "HGX-H100-8GPU"})
+}
+
+/// The simulator's ground truth: GPU serials of a node.
+async fn sim_gpus(fleet: &sim::Sim, node: &str) -> BTreeSet<String> {
+    let v: Value = reqwest::get(format!("{}/nodes/{node}", fleet.control))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    v["gpus"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["serial"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn fifty_simulated_bmcs_become_fifty_ready_nodes_with_every_part_inventoried() {
+    let fleet = sim::Sim::start_within(50, 0.3, Duration::from_secs(120));
+    let app = App::start(None).await;
+    hgx_profile(&app).await;
+    let body = json!({"bmcs": fleet.nodes.iter().map(|n| bmc(n, "password")).collect::<Vec<_>>()});
+    let t0 = Instant::now();
+    let (s, r) = app
+        .call(reqwest::Method::POST, "/api/v1/discovery", body.clone())
+        .await;
+    assert_eq!(s, 200, "{r}");
+    assert_eq!(r["created"], 50, "{r}");
+    let nodes = app.settled(50, Duration::from_secs(240)).await;
+    let took = t0.elapsed();
+    eprintln!(
+        "enricher: 50 simulated BMCs registered -> 50 nodes settled in {:.2} s (max {} BMC reads at once)",
+        took.as_secs_f64(),
+        app.enricher()
+            .stats
+            .max_reading
+            .load(std::sync::atomic::Ordering::Relaxed)
+    );
+    for n in &nodes {
+        assert_eq!(n.state, Some(NodeState::Ready), "{}: {:?}", n.name, n.state);
+    }
+    // Every part, matched against the simulator's ground truth.
+    for sn in &fleet.nodes {
+        let bmc_asset = app
+            .store
+            .find_bmc_by_address(&sn.redfish.to_ascii_lowercase())
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("no BMC for {}", sn.redfish));
+        let node_id = bmc_asset.parent_id.unwrap();
+        let (node, children) = app.store.get_with_children(&node_id).await.unwrap();
+        let of = |k: AssetKind| {
+            children
+                .iter()
+                .filter(|c| c.kind == k)
+                .cloned()
+                .collect::<Vec<_>>()
+        };
+        let gpus = of(AssetKind::Gpu);
+        let serials: BTreeSet<String> = gpus.iter().filter_map(|g| g.serial.clone()).collect();
+        assert_eq!(serials, sim_gpus(&fleet, &sn.id).await, "{}", sn.id);
+        assert!(gpus.iter().all(|g| g.model.as_deref() == Some(H100)));
+        assert!(gpus
+            .iter()
+            .all(|g| g.config["uuid"].as_str().unwrap().starts_with("GPU-")));
+        let nics = of(AssetKind::Nic);
+        assert_eq!(present(&nics).len(), 10, "{}", sn.id);
+        assert!(nics
+            .iter()
+            .all(|n| n.address.as_ref().is_some_and(|m| m.len() == 17)));
+        assert_eq!(present(&of(AssetKind::Disk)).len(), 8, "{}", sn.id);
+        assert_eq!(node.config["cpus"]["count"], 2);
+        assert_eq!(node.config["firmware"]["BMC"], "1.12.0");
+        assert!(node.config["bios"]
+            .as_object()
+            .is_some_and(|b| !b.is_empty()));
+        assert_eq!(node.config["parts"]["gpus"].as_array().unwrap().len(), 8);
+    }
+    let validated = app.events(types::CONFIG_VALIDATED, None).await;
+    assert_eq!(validated.len(), 50);
+    assert!(validated.iter().all(|e| e["data"]["passed"] == true));
+    assert!(app.events(types::CONFIG_CONFLICT, None).await.is_empty());
+
+    // Registering the same BMCs again creates nothing.
+    let before = app.asset_count().await;
+    let (s, r) = app
+        .call(reqwest::Method::POST, "/api/v1/discovery", body)
+        .await;
+    assert_eq!(s, 200, "{r}");
+    assert_eq!(
+        (r["created"].as_u64(), r["existing"].as_u64()),
+        (Some(0), Some(50)),
+        "{r}"
+    );
+    // A duplicate HardwareDiscovered (same event id again, as after a redelivery) and the
+    // same inspection trigger again: nothing is created twice.
+    let first = nodes[0].id.clone();
+    let versions = app.store.list_versions(&first).await.unwrap().len();
+    let row = app
+        .store
+        .outbox_query(&EventFilter {
+            types: vec![types::HARDWARE_DISCOVERED.into()],
+            subject: Some(first.clone()),
+            limit: 1,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .remove(0);
+    let mut msg = fleet_bus::outgoing_for_event(
+        app.bus.topology(),
+        &row.ty,
+        &row.subject,
+        &format!("{}-again", row.event_id),
+        row.payload.clone(),
+    )
+    .unwrap();
+    msg.event_id = Some(row.event_id.clone());
+    app.bus.publish(msg).await.unwrap();
+    assert!(app
+        .enricher()
+        .inspect(&first, None)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(!app.enricher().begin_inspection(&first, None).await.unwrap());
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(app.asset_count().await, before);
+    assert_eq!(
+        app.store.list_versions(&first).await.unwrap().len(),
+        versions
+    );
+    assert_eq!(app.events(types::CONFIG_VALIDATED, None).await.len(), 50);
+}
+
+async fn moved_gpu(app: &App) {
+    let fleet = sim::Sim::start(2, 0.3);
+    hgx_profile(app).await;
+    let body = json!({"bmcs": fleet.nodes.iter().map(|n| bmc(n, "password")).collect::<Vec<_>>()});
+    let (s, r) = app
+        .call(reqwest::Method::POST, "/api/v1/discovery", body)
+        .await;
+    assert_eq!(s, 200, "{r}");
+    let ids: Vec<String> = r["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["node_id"].as_str().unwrap().to_string())
+        .collect();
+    let nodes = app.settled(2, Duration::from_secs(90)).await;
+    assert!(
+        nodes.iter().all(|n| n.state == Some(NodeState::Ready)),
+        "{nodes:?}"
+    );
+    let (a, b) = (&ids[0], &ids[1]);
+    let a_v = app.store.list_versions(a).await.unwrap().len();
+    let b_v = app.store.list_versions(b).await.unwrap().len();
+
+    // Swap a GPU from the first simulated server into the second.
+    let moved: Value = reqwest::Client::new()
+        .post(format!("{}/gpus/move", fleet.control))
+        .json(&json!({"from": fleet.nodes[0].id, "index": 2, "to": fleet.nodes[1].id}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let serial = moved["serial"].as_str().unwrap().to_string();
+    let gpu_before = app
+        .store
+        .list_assets(&AssetFilter {
+            kind: Some(AssetKind::Gpu),
+            serial: Some(serial.clone()),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .items;
+    assert_eq!(gpu_before.len(), 1);
+    assert_eq!(gpu_before[0].parent_id.as_deref(), Some(a.as_str()));
+
+    // Re-inventory trigger: an operator sends the destination back to inspecting.
+    let (s, r) = app
+        .call(
+            reqwest::Method::POST,
+            &format!("/api/v1/nodes/{b}/transition"),
+            json!({"to": "inspecting", "reason": "GPU swapped in"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{r}");
+    app.settled(2, Duration::from_secs(60)).await;
+    let g = app.store.get_asset(&gpu_before[0].id).await.unwrap();
+    assert_eq!(
+        g.parent_id.as_deref(),
+        Some(b.as_str()),
+        "the same GPU asset, re-parented"
+    );
+    assert_eq!(
+        g.config["moved_from"].as_str(),
+        Some(app.store.get_asset(a).await.unwrap().name.as_str())
+    );
+    let gpus_with_serial = app
+        .store
+        .list_assets(&AssetFilter {
+            kind: Some(AssetKind::Gpu),
+            serial: Some(serial.clone()),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .items;
+    assert_eq!(
+        gpus_with_serial.len(),
+        1,
+        "no second asset for the moved GPU"
+    );
+    let moves = app.events(types::RELATION_CHANGED, Some(&g.id)).await;
+    assert_eq!(moves.len(), 1, "{moves:?}");
+    assert_eq!(moves[0]["data"]["op"], "move");
+    assert_eq!(moves[0]["data"]["from_node"], a.as_str());
+    assert_eq!(moves[0]["data"]["to_node"], b.as_str());
+    // Both nodes have a new configuration version naming the GPU.
+    let av = app.store.list_versions(a).await.unwrap();
+    let bv = app.store.list_versions(b).await.unwrap();
+    assert_eq!(av.len(), a_v + 1);
+    assert!(bv.len() > b_v);
+    assert!(av
+        .last()
+        .unwrap()
+        .reason
+        .as_deref()
+        .unwrap()
+        .contains(&serial));
+    assert!(bv
+        .last()
+        .unwrap()
+        .reason
+        .as_deref()
+        .unwrap()
+        .contains(&serial));
+    let b_node = app.store.get_asset(b).await.unwrap();
+    assert_eq!(b_node.config["parts"]["gpus"].as_array().unwrap().len(), 9);
+    assert_eq!(b_node.state, Some(NodeState::Ready));
+    // Nine GPUs where the profile expects eight: a conflict naming the field.
+    let conflicts = app.events(types::CONFIG_CONFLICT, Some(b)).await;
+    assert_eq!(conflicts.len(), 1, "{conflicts:?}");
+    assert_eq!(
+        conflicts[0]["data"]["differences"],
+        json!([{"field": "gpu_count", "expected": 8, "actual": 9}])
+    );
+
+    // Status sync of the source: it records the missing GPU, removes nothing, and reports
+    // the drift against the profile (seven GPUs).
+    let (read, changed) = app
+        .enricher()
+        .sync_round(Duration::ZERO, &CancellationToken::new())
+        .await;
+    assert_eq!((read, changed), (2, 1));
+    let a_node = app.store.get_asset(a).await.unwrap();
+    assert_eq!(a_node.config["parts"]["gpus"].as_array().unwrap().len(), 7);
+    let conflicts = app.events(types::CONFIG_CONFLICT, Some(a)).await;
+    assert_eq!(conflicts.len(), 1, "{conflicts:?}");
+    assert_eq!(conflicts[0]["data"]["differences"][0]["field"], "gpu_count");
+    assert_eq!(
+        app.store
+            .get_asset(&g.id)
+            .await
+            .unwrap()
+            .parent_id
+            .as_deref(),
+        Some(b.as_str())
+    );
+    // A second round finds nothing new.
+    let (_, changed) = app
+        .enricher()
+        .sync_round(Duration::ZERO, &CancellationToken::new())
+        .await;
+    assert_eq!(changed, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gpu_moved_between_simulated_nodes_is_the_same_gpu_moved() {
+    let app = App::start(None).await;
+    moved_gpu(&app).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gpu_moved_between_simulated_nodes_is_the_same_gpu_moved_over_jetstream() {
+    let app = App::start(Some(jetstream().await)).await;
+    moved_gpu(&app).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreachable_and_wrong_password_bmcs_fail_inspection_with_the_reason() {
+    let fleet = sim::Sim::start(1, 0.3);
+    let app = App::start(None).await;
+    hgx_profile(&app).await;
+    let dead = format!("http://127.0.0.1:{}", sim::free_port());
+    let body = json!({"bmcs": [
+        bmc(&fleet.nodes[0], "wrong-password"),
+        {"address": dead, "username": "admin", "password": "x"},
+    ]});
+    let (s, r) = app
+        .call(reqwest::Method::POST, "/api/v1/discovery", body)
+        .await;
+    assert_eq!(s, 200, "{r}");
+    let nodes = app.settled(2, Duration::from_secs(90)).await;
+    let mut reasons = Vec::new();
+    for n in &nodes {
+        assert_eq!(n.state, Some(NodeState::InspectionFailed), "{}", n.name);
+        let h = app.store.lifecycle_history(&n.id).await.unwrap();
+        let last = h.last().unwrap();
+        let reason = last.reason.clone().unwrap();
+        assert!(!reason.contains("wrong-password"), "{reason}");
+        reasons.push(reason);
+    }
+    reasons.sort();
+    assert!(
+        reasons[0].starts_with("BMC authentication failed"),
+        "{reasons:?}"
+    );
+    assert!(reasons[1].starts_with("BMC unreachable"), "{reasons:?}");
+
+    // Registered again with the right password: inspected again, ready.
+    let (s, r) = app
+        .call(
+            reqwest::Method::POST,
+            "/api/v1/discovery",
+            json!({"bmcs": [bmc(&fleet.nodes[0], "password")]}),
+        )
+        .await;
+    assert_eq!(s, 200, "{r}");
+    assert_eq!(r["results"][0]["credentials_updated"], true, "{r}");
+    assert_eq!(r["results"][0]["state"], "inspecting", "{r}");
+    let id = r["results"][0]["node_id"].as_str().unwrap().to_string();
+    let start = Instant::now();
+    loop {
+        let n = app.store.get_asset(&id).await.unwrap();
+        if n.state == Some(NodeState::Ready) {
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(60), "{:?}", n.state);
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_subnet_sweep_finds_the_redfish_services_and_bad_requests_are_explained() {
+    let fleet = sim::Sim::start(1, 0.3);
+    let app = App::start(None).await;
+    let port: u16 = fleet.nodes[0]
+        .redfish
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let (s, r) = app
+        .call(
+            reqwest::Method::POST,
+            "/api/v1/discovery",
+            json!({"sweep": {"cidr": "127.0.0.0/30", "ports": [port, sim::free_port()], "scheme": "http",
+                   "username": "admin", "password": "password", "timeout_ms": 500}}),
+        )
+        .await;
+    assert_eq!(s, 200, "{r}");
+    assert_eq!(r["probed"], 4, "{r}");
+    assert_eq!(r["found"], 1, "{r}");
+    assert_eq!(r["created"], 1, "{r}");
+    assert_eq!(
+        r["results"][0]["address"],
+        format!("http://127.0.0.1:{port}")
+    );
+    let nodes = app.settled(1, Duration::from_secs(60)).await;
+    assert_eq!(nodes[0].state, Some(NodeState::Ready));
+
+    for (body, needle) in [
+        (json!({}), "give 'bmcs'"),
+        (
+            json!({"sweep": {"cidr": "10.0.0.0/8", "username": "a", "password": "b"}}),
+            "at most 4096",
+        ),
+        (
+            json!({"sweep": {"cidr": "10.0.0.0/20", "username": "a", "password": "b", "concurrency": 1}}),
+            "longer than this request may run",
+        ),
+    ] {
+        let (s, r) = app
+            .call(reqwest::Method::POST, "/api/v1/discovery", body)
+            .await;
+        assert_eq!(s, 400, "{r}");
+        assert!(r["detail"].as_str().unwrap().contains(needle), "{r}");
+    }
+    let (s, r) = app
+        .call(
+            reqwest::Method::POST,
+            "/api/v1/discovery",
+            json!({"bmcs": [{"address": "ftp://x", "username": "a", "password": "b"}]}),
+        )
+        .await;
+    assert_eq!(s, 200, "{r}");
+    assert!(
+        r["results"][0]["error"].as_str().unwrap().contains("http"),
+        "{r}"
+    );
+    assert_eq!(r["failed"], 1);
+}
