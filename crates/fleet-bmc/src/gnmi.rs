@@ -221,26 +221,46 @@ impl GnmiClient {
                 endpoint: self.addr.clone(),
                 what: format!("interface {name}"),
             })?;
-        let st = v.get("state").cloned().unwrap_or(v);
-        Ok(PortStatus {
-            name: name.to_string(),
-            admin_up: st.get("admin-status").and_then(|x| x.as_str()) == Some("UP")
-                || st.get("enabled").and_then(|x| x.as_bool()) == Some(true)
-                    && st.get("admin-status").is_none(),
-            oper_status: st
-                .get("oper-status")
-                .and_then(|x| x.as_str())
-                .unwrap_or("UNKNOWN")
-                .to_string(),
-            description: st
-                .get("description")
-                .and_then(|x| x.as_str())
-                .map(str::to_string),
-            mtu: st.get("mtu").and_then(|x| {
-                x.as_u64()
-                    .or_else(|| x.as_str().and_then(|s| s.parse().ok()))
-            }),
-        })
+        Ok(port_status(name, v))
+    }
+
+    /// The status of every port of the target, in the order it reports them.
+    pub async fn ports(&self) -> Result<Vec<PortStatus>> {
+        let updates = self.get("/interfaces/interface/state").await?;
+        let mut out = Vec::with_capacity(updates.len());
+        for (path, v) in updates {
+            // One update per interface (the key names it), or one update holding the list.
+            if let Some(list) = v
+                .get("interface")
+                .and_then(|l| l.as_array())
+                .or_else(|| v.as_array())
+            {
+                for item in list {
+                    if let Some(name) = item.get("name").and_then(|n| n.as_str()) {
+                        out.push(port_status(name, item.clone()));
+                    }
+                }
+                continue;
+            }
+            let name = path
+                .elem
+                .iter()
+                .find(|e| e.name == "interface")
+                .and_then(|e| e.key.get("name").cloned())
+                .or_else(|| {
+                    v.get("name")
+                        .or_else(|| v.get("state").and_then(|s| s.get("name")))
+                        .and_then(|n| n.as_str())
+                        .map(str::to_string)
+                })
+                .ok_or_else(|| BmcError::Malformed {
+                    endpoint: self.addr.clone(),
+                    what: "gNMI Get of /interfaces/interface/state".into(),
+                    detail: "an interface update names no interface".into(),
+                })?;
+            out.push(port_status(&name, v));
+        }
+        Ok(out)
     }
 
     /// Sets a port administratively up or down (`config/enabled`).
@@ -262,6 +282,30 @@ impl GnmiClient {
         };
         self.call("Set", c.set(self.request(req))).await?;
         Ok(())
+    }
+}
+
+/// A port's status from its OpenConfig `state` container (or the interface holding it).
+fn port_status(name: &str, v: Value) -> PortStatus {
+    let st = v.get("state").cloned().unwrap_or(v);
+    PortStatus {
+        name: name.to_string(),
+        admin_up: st.get("admin-status").and_then(|x| x.as_str()) == Some("UP")
+            || st.get("enabled").and_then(|x| x.as_bool()) == Some(true)
+                && st.get("admin-status").is_none(),
+        oper_status: st
+            .get("oper-status")
+            .and_then(|x| x.as_str())
+            .unwrap_or("UNKNOWN")
+            .to_string(),
+        description: st
+            .get("description")
+            .and_then(|x| x.as_str())
+            .map(str::to_string),
+        mtu: st.get("mtu").and_then(|x| {
+            x.as_u64()
+                .or_else(|| x.as_str().and_then(|s| s.parse().ok()))
+        }),
     }
 }
 

@@ -371,6 +371,10 @@ async fn gnmi_port_status_and_admin_state() {
         .any(|m| m.name == "openconfig-interfaces"));
     let p = g.port("Ethernet1").await.unwrap();
     assert!(p.admin_up, "{p:?}");
+    // Every port in one Get: the harness gives the leaf 12 ports per node and 4 more.
+    let all = g.ports().await.unwrap();
+    assert_eq!(all.len(), 16, "{all:?}");
+    assert_eq!(all.iter().find(|x| x.name == "Ethernet1"), Some(&p));
     g.set_admin("Ethernet1", false).await.unwrap();
     let p = g.port("Ethernet1").await.unwrap();
     assert!(!p.admin_up, "{p:?}");

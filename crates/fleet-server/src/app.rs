@@ -97,6 +97,11 @@ pub fn router(st: AppState) -> Router {
         .route("/jobs", get(crate::api::ops::list_jobs))
         .route("/jobs/{id}", get(crate::api::ops::get_job))
         .route("/jobs/{id}/cancel", post(crate::api::ops::cancel_job))
+        .route("/switches/{id}/ports", get(crate::api::ops::switch_ports))
+        .route(
+            "/switches/{id}/ports/{port}/admin",
+            post(crate::api::ops::port_admin),
+        )
         .route("/audit", get(misc::audit))
         .route("/audit/verify", get(misc::audit_verify))
         .route_layer(middleware::from_fn_with_state(st.clone(), authorize));

@@ -121,6 +121,12 @@ pub const ROUTES: &[(&str, &str, Option<Permission>)] = {
         ("GET", "/api/v1/jobs", Some(InventoryRead)),
         ("GET", "/api/v1/jobs/{id}", Some(InventoryRead)),
         ("POST", "/api/v1/jobs/{id}/cancel", Some(OobOperate)),
+        ("GET", "/api/v1/switches/{id}/ports", Some(OobOperate)),
+        (
+            "POST",
+            "/api/v1/switches/{id}/ports/{port}/admin",
+            Some(OobAdmin),
+        ),
         ("GET", "/api/v1/audit", Some(AuditRead)),
         ("GET", "/api/v1/audit/verify", Some(AuditRead)),
     ]

@@ -177,3 +177,166 @@ async fn operator_and_admin_run_out_of_band_jobs_against_a_simulated_node() {
     assert_eq!(log.as_array().unwrap().len(), 7, "{log}");
     assert!(!log.to_string().contains("\"password\""), "{log}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn switch_ports_over_gnmi_read_by_operators_and_set_by_admins_as_jobs() {
+    let fleet = sim::Sim::start(1, 0.0);
+    let (_, gnmi) = &fleet.switches[0];
+    let app = TestApp::start().await;
+    let (s, rack) = app
+        .admin(
+            Method::POST,
+            "/api/v1/assets",
+            json!({"kind": "rack", "name": "rack-a"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{rack}");
+    let (s, sw) = app
+        .admin(
+            Method::POST,
+            "/api/v1/assets",
+            json!({"kind": "switch", "name": "leaf-a", "parent_id": rack["id"],
+                   "config": {"address": gnmi, "username": "admin", "password": "sw-secret-9", "timeout_s": 5}}),
+        )
+        .await;
+    assert_eq!(s, 201, "{sw}");
+    let sw = sw["id"].as_str().unwrap().to_string();
+    let base = format!("/api/v1/switches/{sw}/ports");
+
+    // Operators read every port live; viewers may not reach the switch.
+    let (s, ports) = call(&app, Role::Operator, Method::GET, &base, Value::Null).await;
+    assert_eq!(s, 200, "{ports}");
+    assert_eq!(ports.as_array().unwrap().len(), 16, "{ports}");
+    let e1 = ports
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "Ethernet1")
+        .unwrap();
+    assert_eq!(e1["admin_up"], true, "{e1}");
+    let (s, _) = call(&app, Role::Viewer, Method::GET, &base, Value::Null).await;
+    assert_eq!(s, 403);
+    let (s, p) = call(
+        &app,
+        Role::Operator,
+        Method::GET,
+        &format!("{base}?port=NoSuchPort"),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(s, 404, "{p}");
+
+    // Taking a port down is an admin job; the result is a configuration version of the switch.
+    let (s, _) = call(
+        &app,
+        Role::Operator,
+        Method::POST,
+        &format!("{base}/Ethernet1/admin"),
+        json!({"enabled": false}),
+    )
+    .await;
+    assert_eq!(s, 403);
+    let (s, bad) = call(
+        &app,
+        Role::Admin,
+        Method::POST,
+        &format!("{base}/Ethernet1/admin"),
+        json!({"enabled": "no"}),
+    )
+    .await;
+    assert_eq!(s, 422, "{bad}");
+    let j = op(
+        &app,
+        Role::Admin,
+        &format!("{base}/Ethernet1/admin"),
+        json!({"enabled": false}),
+    )
+    .await;
+    assert_eq!(j["state"], "succeeded", "{j}");
+    assert_eq!(j["kind"], "port.admin");
+    assert_eq!(j["driver"], "gnmi");
+    let (_, p) = call(
+        &app,
+        Role::Operator,
+        Method::GET,
+        &format!("{base}?port=Ethernet1"),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(p[0]["admin_up"], false, "{p}");
+    assert_eq!(p[0]["oper_status"], "DOWN", "{p}");
+    let (_, a) = app
+        .admin(Method::GET, &format!("/api/v1/assets/{sw}"), Value::Null)
+        .await;
+    assert_eq!(
+        a["spec"]["oob"]["ports"]["Ethernet1"]["admin_up"], false,
+        "{a}"
+    );
+    let j = op(
+        &app,
+        Role::Admin,
+        &format!("{base}/Ethernet1/admin"),
+        json!({"enabled": true}),
+    )
+    .await;
+    assert_eq!(j["state"], "succeeded", "{j}");
+    let (_, a) = app
+        .admin(Method::GET, &format!("/api/v1/assets/{sw}"), Value::Null)
+        .await;
+    assert_eq!(
+        a["spec"]["oob"]["ports"]["Ethernet1"]["admin_up"], true,
+        "{a}"
+    );
+    let (_, versions) = app
+        .admin(
+            Method::GET,
+            &format!("/api/v1/assets/{sw}/versions"),
+            Value::Null,
+        )
+        .await;
+    assert!(
+        versions.to_string().contains("out-of-band port.admin"),
+        "{versions}"
+    );
+
+    // A port the switch does not have: a failed job that says so; the password appears nowhere.
+    let j = op(
+        &app,
+        Role::Admin,
+        &format!("{base}/NoSuchPort/admin"),
+        json!({"enabled": false}),
+    )
+    .await;
+    assert_eq!(j["state"], "failed", "{j}");
+    assert!(j["error"].as_str().unwrap().contains("NoSuchPort"), "{j}");
+    let (_, jobs) = call(
+        &app,
+        Role::Viewer,
+        Method::GET,
+        &format!("/api/v1/jobs?target={sw}"),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(jobs.as_array().unwrap().len(), 3, "{jobs}");
+    assert!(!jobs.to_string().contains("sw-secret-9"));
+    assert!(!j.to_string().contains("sw-secret-9"));
+
+    // A switch without a gNMI address: a clear 502.
+    let (_, sw2) = app
+        .admin(
+            Method::POST,
+            "/api/v1/assets",
+            json!({"kind": "switch", "name": "leaf-b", "parent_id": rack["id"]}),
+        )
+        .await;
+    let (s, p) = call(
+        &app,
+        Role::Operator,
+        Method::GET,
+        &format!("/api/v1/switches/{}/ports", sw2["id"].as_str().unwrap()),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(s, 502, "{p}");
+    assert!(p.to_string().contains("no gNMI address"), "{p}");
+}

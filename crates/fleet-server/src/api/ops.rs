@@ -349,6 +349,227 @@ pub async fn bulk(
     ))
 }
 
+/// A switch port as its gNMI target reports it (OpenConfig interfaces).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PortView {
+    pub name: String,
+    pub admin_up: bool,
+    /// `UP`, `DOWN`, ... as the target reports it.
+    pub oper_status: String,
+    pub description: Option<String>,
+    pub mtu: Option<u64>,
+}
+
+impl From<fleet_bmc::gnmi::PortStatus> for PortView {
+    fn from(p: fleet_bmc::gnmi::PortStatus) -> Self {
+        PortView {
+            name: p.name,
+            admin_up: p.admin_up,
+            oper_status: p.oper_status,
+            description: p.description,
+            mtu: p.mtu,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct PortsQuery {
+    /// Only this port.
+    pub port: Option<String>,
+}
+
+async fn switch_id(st: &AppState, id: &str) -> ApiResult<String> {
+    Ok(st
+        .store
+        .resolve(AssetKind::Switch, id)
+        .await
+        .map_err(|e| match e {
+            fleet_db::DbError::Invalid(m) => ApiError::not_found(m),
+            other => other.into(),
+        })?
+        .id)
+}
+
+/// The gNMI client of a switch: `address` (host:port) from its configuration, `username`
+/// (default `admin`) and the password from the encrypted store when one is set.
+async fn gnmi_for(st: &AppState, switch: &str) -> Result<fleet_bmc::gnmi::GnmiClient, String> {
+    let a = st
+        .store
+        .get_asset(switch)
+        .await
+        .map_err(|e| e.to_string())?;
+    let cfg = &a.config;
+    let address = cfg
+        .get("gnmi_address")
+        .or_else(|| cfg.get("address"))
+        .and_then(|v| v.as_str())
+        .filter(|v| !v.trim().is_empty())
+        .ok_or("the switch has no gNMI address ('address' in its configuration)")?;
+    let timeout = Duration::from_secs(cfg.get("timeout_s").and_then(|v| v.as_u64()).unwrap_or(10));
+    let mut client =
+        fleet_bmc::gnmi::GnmiClient::new(address, timeout).map_err(|e| e.to_string())?;
+    let password = st
+        .store
+        .get_secret(switch, "password")
+        .await
+        .map_err(|e| format!("cannot read the switch password: {e}"))?;
+    if let Some(p) = password {
+        let user = cfg
+            .get("username")
+            .or_else(|| cfg.get("user"))
+            .and_then(|u| u.as_str())
+            .unwrap_or("admin");
+        client = client.with_credentials(user, &p);
+    }
+    Ok(client)
+}
+
+fn upstream(e: impl std::fmt::Display) -> ApiError {
+    ApiError::new(
+        StatusCode::BAD_GATEWAY,
+        "Switch unreachable or failed",
+        e.to_string(),
+    )
+}
+
+/// Port status of a switch, read live over gNMI (all ports, or `port`).
+#[utoipa::path(get, path = "/api/v1/switches/{id}/ports", params(("id" = String, Path), PortsQuery), tag = "operations",
+    responses((status = 200, body = Vec<PortView>), (status = 404, body = Problem), (status = 502, body = Problem)))]
+pub async fn switch_ports(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<PortsQuery>,
+) -> ApiResult<Json<Vec<PortView>>> {
+    let sw = switch_id(&st, &id).await?;
+    let g = gnmi_for(&st, &sw).await.map_err(upstream)?;
+    let ports = match &q.port {
+        Some(p) => vec![g.port(p).await.map_err(|e| match &e {
+            fleet_bmc::BmcError::NotFound { .. } => {
+                ApiError::not_found(format!("switch {id} has no port {p}"))
+            }
+            fleet_bmc::BmcError::Gnmi { code, .. } if code == "NotFound" => {
+                ApiError::not_found(format!("switch {id} has no port {p}: {e}"))
+            }
+            _ => upstream(e),
+        })?],
+        None => g.ports().await.map_err(upstream)?,
+    };
+    Ok(Json(ports.into_iter().map(PortView::from).collect()))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PortAdminRequest {
+    /// true: administratively up; false: down.
+    pub enabled: bool,
+    /// Deadline of the job in seconds (default 600).
+    pub deadline_s: Option<u64>,
+}
+
+/// Set a switch port administratively up or down over gNMI, as an audited job; the port's
+/// status afterwards becomes a new configuration version of the switch (`config.oob.ports`).
+#[utoipa::path(post, path = "/api/v1/switches/{id}/ports/{port}/admin", params(("id" = String, Path), ("port" = String, Path)),
+    request_body = PortAdminRequest, tag = "operations",
+    responses((status = 202, body = Job), (status = 400, body = Problem), (status = 404, body = Problem)))]
+pub async fn port_admin(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path((id, port)): Path<(String, String)>,
+    Json(req): Json<PortAdminRequest>,
+) -> ApiResult<(StatusCode, Json<Job>)> {
+    let sw = switch_id(&st, &id).await?;
+    if port.trim().is_empty() || port.contains(['[', ']', '/']) {
+        return Err(ApiError::bad_request(format!(
+            "'{port}' is not a port name"
+        )));
+    }
+    let deadline_s = req.deadline_s.unwrap_or(DEFAULT_DEADLINE_S).clamp(1, 7200);
+    let job = st
+        .store
+        .create_job(
+            &caller.actor,
+            NewJob {
+                kind: "port.admin".into(),
+                target: sw,
+                driver: Some("gnmi".into()),
+                params: json!({"port": port, "enabled": req.enabled}),
+                batch_id: None,
+                deadline_ms: (deadline_s * 1000) as i64,
+            },
+        )
+        .await?;
+    spawn(st.clone(), job.clone(), caller.actor.clone());
+    Ok((StatusCode::ACCEPTED, Json(job)))
+}
+
+async fn execute_port_admin(
+    st: &AppState,
+    job: &Job,
+    params: &BTreeMap<String, Value>,
+) -> Result<Value, String> {
+    let port = params
+        .get("port")
+        .and_then(|v| v.as_str())
+        .ok_or("port.admin needs 'port'")?;
+    let enabled = params
+        .get("enabled")
+        .and_then(|v| v.as_bool())
+        .ok_or("port.admin needs 'enabled'")?;
+    let g = gnmi_for(st, &job.target).await?;
+    log(
+        st,
+        &job.id,
+        format!(
+            "port {port} admin {} via gnmi",
+            if enabled { "up" } else { "down" }
+        ),
+    )
+    .await;
+    let e = |e: fleet_bmc::BmcError| e.to_string();
+    g.set_admin(port, enabled).await.map_err(e)?;
+    let p = g.port(port).await.map_err(e)?;
+    if p.admin_up != enabled {
+        return Err(format!(
+            "port {port} reads admin {} after the change",
+            if p.admin_up { "up" } else { "down" }
+        ));
+    }
+    log(
+        st,
+        &job.id,
+        format!(
+            "port {port}: admin {}, oper {}",
+            if p.admin_up { "up" } else { "down" },
+            p.oper_status
+        ),
+    )
+    .await;
+    let v = json!({"admin_up": p.admin_up, "oper_status": p.oper_status});
+    record_merge(st, &job.target, "port.admin", "ports", port, v.clone()).await?;
+    Ok(json!({"port": port, "status": v}))
+}
+
+/// Writes `config.oob.<map>.<key> = value` as a new configuration version, keeping the map's
+/// other entries.
+async fn record_merge(
+    st: &AppState,
+    asset: &str,
+    kind: &str,
+    map: &str,
+    key: &str,
+    value: Value,
+) -> Result<(), String> {
+    let a = st.store.get_asset(asset).await.map_err(|e| e.to_string())?;
+    let mut m = a
+        .config
+        .get("oob")
+        .and_then(|o| o.get(map))
+        .and_then(|m| m.as_object())
+        .cloned()
+        .unwrap_or_default();
+    m.insert(key.to_string(), value);
+    record(st, asset, kind, json!({ map: m })).await
+}
+
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct JobQuery {
     pub target: Option<String>,
@@ -659,6 +880,9 @@ async fn execute(st: &AppState, job: &Job) -> Result<Value, String> {
             .to_string()
     };
     let id = job.id.as_str();
+    if job.kind == "port.admin" {
+        return execute_port_admin(st, job, &params).await;
+    }
     let bmc = bmc_for(st, &job.target, job.driver.as_deref()).await?;
     log(
         st,
