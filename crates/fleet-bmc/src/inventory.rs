@@ -8,12 +8,14 @@
 //!
 //! How it is read ([`crate::redfish::RedfishClient::inventory`]): the host system (the first
 //! member of `Systems`; unreadable = the whole read fails), then its Processors, Memory,
-//! EthernetInterfaces, Storage (SimpleStorage where Storage is missing), PCIeDevices and Bios,
-//! the chassis it links (NetworkAdapters, PCIeDevices), GPU processors in the other systems of
-//! the service (HGX baseboards), the chassis the vendor profile names for GPUs, and
-//! `UpdateService/FirmwareInventory`. Members are read at most [`CONCURRENCY`] at a time, each
-//! GET under the client's timeout and retries. Anything else that cannot be read becomes a
-//! `warnings` entry. One GPU seen as a Processor, a PCIe device and a chassis is one GPU (the
+//! EthernetInterfaces, Storage (SimpleStorage where Storage is missing) and Bios, the chassis it
+//! links (identity where the system has none, NetworkAdapters), GPU Processors in the other
+//! systems of the service (HGX baseboards) with the PCIe devices they link, and
+//! `UpdateService/FirmwareInventory`. Only where no system lists a GPU Processor are GPUs looked
+//! for among PCIe devices and in the chassis the vendor profile names. Members are read at most
+//! [`CONCURRENCY`] at a time, each GET under the client's timeout and retries; after a few
+//! network failures the read stops asking. Anything but the system that cannot be read becomes
+//! a `warnings` entry. One GPU seen as a Processor, a PCIe device and a chassis is one GPU (the
 //! Processor's `Links.PCIeDevice`, then the same serial, then the same UUID).
 //!
 //! What differs by vendor is data (`[inventory]` in `vendors/*.toml`): where GPUs live, how one
@@ -640,8 +642,14 @@ fn firmware_component(q: &FirmwareQuirks, id: &str) -> Option<String> {
 }
 
 pub(crate) async fn read(c: &RedfishClient) -> Result<Inventory> {
+    read_with(c, None).await
+}
+
+/// The inventory read with these quirks instead of the detected vendor profile's (to try a
+/// vendor file change against a BMC, or to read a tree another way).
+pub async fn read_with(c: &RedfishClient, quirks: Option<InventoryQuirks>) -> Result<Inventory> {
     let (profile_name, sys_path, root) = c.inventory_start().await?;
-    let q = InventoryQuirks::for_profile(&profile_name);
+    let q = quirks.unwrap_or_else(|| InventoryQuirks::for_profile(&profile_name));
     // The host system is the one thing that must be readable.
     let sys = c.inventory_get(&sys_path).await?;
     let mut r = Reader {
@@ -719,41 +727,47 @@ pub(crate) async fn read(c: &RedfishClient) -> Result<Inventory> {
         }
     }
 
-    // ---- PCIe devices: the system's own list (else its chassis'), the GPUs' links, and the
-    // GPU chassis the profile names
+    // ---- PCIe devices: those the GPU Processors link (model, slot, serial where the Processor
+    // lacks them). Where the service lists no GPU Processor at all, GPUs are looked for among the
+    // system's PCIe devices (else its chassis') and in the chassis the profile names. Where it
+    // does, Processors are the list: a GPU that has fallen off the bus leaves Processors while
+    // its PCIe device and chassis often stay until the next boot.
     let mut pcie_paths: Vec<String> = gpu_pcie_links.iter().map(|(_, l)| l.clone()).collect();
     let mut gpu_chassis_docs: Vec<(String, Value)> = vec![];
-    match sys.get("PCIeDevices") {
-        Some(Value::Array(_)) => pcie_paths.extend(links(sys.get("PCIeDevices"))),
-        Some(o @ Value::Object(_)) => {
-            if let Some(coll) = odata_id(o) {
-                pcie_paths.extend(r.members(&coll, "PCIe devices").await?.unwrap_or_default());
-            }
-        }
-        _ => {
-            for (_, ch) in &chassis_docs {
-                if let Some(coll) = link(ch, "PCIeDevices") {
+    if gpus.is_empty() {
+        match sys.get("PCIeDevices") {
+            Some(Value::Array(_)) => pcie_paths.extend(links(sys.get("PCIeDevices"))),
+            Some(o @ Value::Object(_)) => {
+                if let Some(coll) = odata_id(o) {
                     pcie_paths.extend(r.members(&coll, "PCIe devices").await?.unwrap_or_default());
                 }
             }
+            _ => {
+                for (_, ch) in &chassis_docs {
+                    if let Some(coll) = link(ch, "PCIeDevices") {
+                        pcie_paths
+                            .extend(r.members(&coll, "PCIe devices").await?.unwrap_or_default());
+                    }
+                }
+            }
         }
-    }
-    if !q.gpu_chassis.is_empty() {
-        let coll = link(&root, "Chassis").unwrap_or("/redfish/v1/Chassis".into());
-        let named: Vec<String> = r
-            .members(&coll, "chassis")
-            .await?
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|p| {
-                let id = last_segment(p);
-                q.gpu_chassis.iter().any(|pat| id_matches(pat, &id))
-            })
-            .collect();
-        gpu_chassis_docs = r.many(named, "GPU chassis").await?;
-        for (_, ch) in &gpu_chassis_docs {
-            if let Some(coll) = link(ch, "PCIeDevices") {
-                pcie_paths.extend(r.members(&coll, "PCIe devices").await?.unwrap_or_default());
+        if !q.gpu_chassis.is_empty() {
+            let coll = link(&root, "Chassis").unwrap_or("/redfish/v1/Chassis".into());
+            let named: Vec<String> = r
+                .members(&coll, "chassis")
+                .await?
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|p| {
+                    let id = last_segment(p);
+                    q.gpu_chassis.iter().any(|pat| id_matches(pat, &id))
+                })
+                .collect();
+            gpu_chassis_docs = r.many(named, "GPU chassis").await?;
+            for (_, ch) in &gpu_chassis_docs {
+                if let Some(coll) = link(ch, "PCIeDevices") {
+                    pcie_paths.extend(r.members(&coll, "PCIe devices").await?.unwrap_or_default());
+                }
             }
         }
     }

@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use fleet_bmc::inventory::Inventory;
+use fleet_bmc::inventory::{Inventory, InventoryQuirks};
 use fleet_bmc::redfish::RedfishClient;
 use fleet_bmc::Endpoint;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -392,6 +392,35 @@ async fn nvidia_gh200() {
     assert!(gets <= 80, "{gets} GETs for one inventory");
 }
 
+/// Where GPUs are looked for is data: with no other system searched, the GH200's GPUs are found
+/// as the chassis the NVIDIA profile names (HGX_GPU_*) and their PCIe devices, one per serial.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gpus_from_chassis_when_no_processor_lists_them() {
+    let cap = serve_capture("gh200").await;
+    let bmc = client(&cap.url);
+    let mut q = InventoryQuirks::for_profile("nvidia");
+    assert_eq!(q.gpu_chassis, ["HGX_GPU_*"]);
+    q.gpu_systems.clear();
+    let inv = fleet_bmc::inventory::read_with(&bmc, Some(q))
+        .await
+        .unwrap();
+    assert_eq!(gpu_serials(&inv), ["1640124000234", "1640124000373"]);
+    let g = &inv.gpus[0];
+    assert_eq!(g.id, "GPU_0");
+    assert_eq!(g.path, "/redfish/v1/Chassis/HGX_GPU_0/PCIeDevices/GPU_0");
+    assert_eq!(
+        g.uuid.as_deref(),
+        Some("76def188-0f6f-c471-d807-dee9ac946a39")
+    );
+    assert_eq!(g.model.as_deref(), Some("NVIDIA GH200 96GB HBM3"));
+    assert_eq!(g.part_number.as_deref(), Some("2342-888-A1"));
+    // Nothing else changes.
+    let full = bmc.inventory().await.unwrap();
+    assert_eq!(inv.cpus, full.cpus);
+    assert_eq!(inv.firmware, full.firmware);
+    assert_eq!(gpu_serials(&full), gpu_serials(&inv));
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lenovo_thinksystem_sr670_v2() {
     let (inv, gets) = inventory_of("lenovo_thinksystem_sr670").await;
@@ -660,4 +689,162 @@ async fn sushy_tools_fake_bmc() {
     for part in ["/Processors", "/Memory", "FirmwareInventory"] {
         assert!(w.contains(part), "no warning names {part}:\n{w}");
     }
+}
+
+/// The simulator started with one node of each vendor personality (its Redfish face is the
+/// captured tree with live power, BIOS, sessions and faults on top).
+struct VendorSim {
+    child: std::process::Child,
+    control: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for VendorSim {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn start_vendor_sim(models: &[&str]) -> (VendorSim, Vec<(String, String)>) {
+    let venv = common::venv();
+    let dir = tempfile::tempdir().unwrap();
+    let topo = dir.path().join("topology.yaml");
+    let nodes: String = models
+        .iter()
+        .enumerate()
+        .map(|(i, m)| format!("      - {{count: 1, model: {m}, prefix: v{i}-}}\n"))
+        .collect();
+    std::fs::write(
+        &topo,
+        format!(
+            "seed: 11\n\
+             addressing: {{mode: port, host: 127.0.0.1, redfish_http_port: 0, redfish_https_port: 0, \
+             telemetry_port: 0, ipmi_port: 0, gnmi_port: 0}}\n\
+             racks:\n  - id: rack-v\n    pdus: [{{id: pdu-v, outlets: 8}}]\n    \
+             switches: [{{id: leaf-v, ports: 32}}]\n    nodes:\n{nodes}"
+        ),
+    )
+    .unwrap();
+    let control = format!("127.0.0.1:{}", common::free_port());
+    let log = std::fs::File::create(dir.path().join("sim.log")).unwrap();
+    let child = Command::new(venv.join("bin/gpufleet-sim"))
+        .args(["up", "--topology"])
+        .arg(&topo)
+        .args(["--control", &control, "--quiet"])
+        .env("GPUFLEET_REFERENCE_DIR", reference_dir())
+        .stdin(std::process::Stdio::null())
+        .stdout(log.try_clone().unwrap())
+        .stderr(log)
+        .spawn()
+        .expect("start gpufleet-sim");
+    let mut sim = VendorSim {
+        child,
+        control: format!("http://{control}"),
+        _dir: dir,
+    };
+    let start = std::time::Instant::now();
+    let fleet: serde_json::Value = loop {
+        if let Some(status) = sim.child.try_wait().unwrap() {
+            let log = std::fs::read_to_string(sim._dir.path().join("sim.log")).unwrap_or_default();
+            panic!("gpufleet-sim exited with {status}:\n{log}");
+        }
+        if let Ok(r) = reqwest::get(format!("{}/fleet", sim.control)).await {
+            if let Ok(v) = r.json().await {
+                break v;
+            }
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(90),
+            "gpufleet-sim did not come up within 90 s"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    let nodes = fleet["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| {
+            (
+                n["id"].as_str().unwrap().to_string(),
+                n["redfish"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    (sim, nodes)
+}
+
+async fn inject(control: &str, kind: &str, target: &str, params: serde_json::Value) {
+    let r: serde_json::Value = reqwest::Client::new()
+        .post(format!("{control}/faults"))
+        .json(&serde_json::json!({"kind": kind, "target": target, "params": params}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(r["id"].is_string(), "fault not injected: {r}");
+}
+
+/// The simulator wearing each vendor's captured tree reads as the capture does; a GPU that
+/// falls off the bus leaves the inventory even where its PCIe device (Lenovo) or chassis (GH200)
+/// stays.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn simulated_vendor_personalities() {
+    let (sim, nodes) = start_vendor_sim(&[
+        "dell-r750",
+        "nvidia-gh200",
+        "lenovo-sr670v2",
+        "bluefield-dpu",
+    ])
+    .await;
+    assert_eq!(nodes.len(), 4);
+    let mut invs = vec![];
+    for (_, url) in &nodes {
+        let inv = client(url).inventory().await.unwrap();
+        check_shape(&inv);
+        invs.push(inv);
+    }
+    let [dell, gh200, lenovo, dpu] = &invs[..] else {
+        unreachable!()
+    };
+    assert_eq!(dell.system.serial.as_deref(), Some("CNIVC0014M0388"));
+    assert_eq!(gpu_serials(dell), ["1654422007043"]);
+    assert_eq!(dell.nics.len(), 7);
+    assert_eq!(dell.disks.len(), 3);
+    assert_eq!(gh200.system.serial.as_deref(), Some("1580624650610"));
+    assert_eq!(gpu_serials(gh200), ["1640124000234", "1640124000373"]);
+    assert_eq!(lenovo.system.serial.as_deref(), Some("J101RZ43"));
+    assert_eq!(gpu_serials(lenovo), ["1322221026831", "1322221028609"]);
+    assert_eq!(lenovo.disks.len(), 2);
+    assert_eq!(dpu.system.serial.as_deref(), Some("MT2328XZ185R"));
+    assert_eq!(macs(dpu), ["02:05:ad:f2:c0:63", "02:55:1a:2f:e9:73"]);
+    for inv in &invs {
+        assert!(inv.warnings.len() <= 1, "{:?}", inv.warnings);
+        assert!(!inv.firmware.is_empty());
+    }
+
+    inject(
+        &sim.control,
+        "gpu_off_bus",
+        &nodes[1].0,
+        serde_json::json!({"gpu": 1}),
+    )
+    .await;
+    inject(
+        &sim.control,
+        "gpu_off_bus",
+        &nodes[2].0,
+        serde_json::json!({"gpu": 0}),
+    )
+    .await;
+    let gh200 = client(&nodes[1].1).inventory().await.unwrap();
+    assert_eq!(gpu_serials(&gh200), ["1640124000234"]);
+    let lenovo = client(&nodes[2].1).inventory().await.unwrap();
+    assert_eq!(gpu_serials(&lenovo), ["1322221028609"]);
+    assert_eq!(
+        lenovo.gpus[0].model.as_deref(),
+        Some("NVIDIA Quadro RTX A6000")
+    );
 }

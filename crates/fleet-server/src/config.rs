@@ -232,20 +232,6 @@ impl Config {
         if self.enricher.workers == 0 || self.enricher.max_concurrent_bmc == 0 {
             anyhow::bail!("enricher.workers and enricher.max_concurrent_bmc must be at least 1");
         }
-        let t = &self.tinkerbell;
-        if !matches!(t.power_via.as_str(), "gpufleet" | "rufio") {
-            anyhow::bail!(
-                "tinkerbell.power_via is 'gpufleet' or 'rufio', not '{}'",
-                t.power_via
-            );
-        }
-        if t.concurrency == 0 || t.poll_interval_ms == 0 || t.power_deadline_s == 0 {
-            anyhow::bail!(
-                "tinkerbell.concurrency, poll_interval_ms and power_deadline_s must be at least 1"
-            );
-        }
-        fleet_tinkerbell::build::check_name(&t.namespace)
-            .map_err(|e| anyhow::anyhow!("tinkerbell.namespace: {e}"))?;
         if !matches!(self.log_format.as_str(), "text" | "json") {
             anyhow::bail!("log_format must be 'text' or 'json'");
         }
