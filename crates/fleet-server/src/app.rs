@@ -92,6 +92,10 @@ pub fn router(st: AppState) -> Router {
         .route("/nodes/{id}/bios", post(crate::api::ops::bios))
         .route("/nodes/{id}/raid", post(crate::api::ops::raid))
         .route("/nodes/{id}/firmware", post(crate::api::ops::firmware))
+        .route(
+            "/nodes/{id}/firmware/upload",
+            post(crate::api::ops::firmware_upload),
+        )
         .route("/nodes/{id}/oplog", get(crate::api::ops::oplog))
         .route("/ops/bulk", post(crate::api::ops::bulk))
         .route("/jobs", get(crate::api::ops::list_jobs))

@@ -25,6 +25,7 @@ const CONFIG_KEYS: &[&str] = &[
     "lifecycle",
     "bus",
     "enricher",
+    "operations",
 ];
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -55,6 +56,23 @@ pub struct Config {
     pub lifecycle: LifecycleConfig,
     pub bus: BusConfig,
     pub enricher: EnricherConfig,
+    pub operations: OperationsConfig,
+}
+
+/// Out-of-band operations.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OperationsConfig {
+    /// Largest firmware image accepted by upload, in bytes; larger ones answer 413.
+    pub max_upload_bytes: u64,
+}
+
+impl Default for OperationsConfig {
+    fn default() -> Self {
+        OperationsConfig {
+            max_upload_bytes: 512 * 1024 * 1024,
+        }
+    }
 }
 
 /// The CMDB-Enricher: inspects discovered nodes over Redfish and re-reads the inventory of
@@ -166,6 +184,7 @@ impl Default for Config {
             lifecycle: LifecycleConfig::default(),
             bus: BusConfig::default(),
             enricher: EnricherConfig::default(),
+            operations: OperationsConfig::default(),
         }
     }
 }

@@ -22,7 +22,11 @@ async fn call(app: &TestApp, role: Role, m: Method, path: &str, body: Value) -> 
 async fn op(app: &TestApp, role: Role, path: &str, body: Value) -> Value {
     let (s, job) = call(app, role, Method::POST, path, body).await;
     assert_eq!(s, 202, "{path}: {job}");
-    let id = job["id"].as_str().unwrap().to_string();
+    follow(app, job["id"].as_str().unwrap()).await
+}
+
+/// Follows a job to its end.
+async fn follow(app: &TestApp, id: &str) -> Value {
     let start = Instant::now();
     loop {
         let (_, v) = call(
@@ -339,4 +343,167 @@ async fn switch_ports_over_gnmi_read_by_operators_and_set_by_admins_as_jobs() {
     .await;
     assert_eq!(s, 502, "{p}");
     assert!(p.to_string().contains("no gNMI address"), "{p}");
+}
+
+/// A node with a BMC on simulated node `n`; returns the node id.
+async fn node_with_bmc(app: &TestApp, n: &sim::Node, name: &str) -> String {
+    let (s, node) = app
+        .admin(
+            Method::POST,
+            "/api/v1/assets",
+            json!({"kind": "node", "name": name}),
+        )
+        .await;
+    assert_eq!(s, 201, "{node}");
+    let node = node["id"].as_str().unwrap().to_string();
+    let (s, bmc) = app
+        .admin(
+            Method::POST,
+            "/api/v1/assets",
+            json!({"kind": "bmc", "name": format!("{name}-bmc"), "parent_id": node, "config": {
+                "address": n.redfish, "protocol": "redfish", "username": "admin",
+                "password": "password", "ipmi_address": n.ipmi, "timeout_s": 5}}),
+        )
+        .await;
+    assert_eq!(s, 201, "{bmc}");
+    node
+}
+
+fn uploads_left(app: &TestApp) -> Vec<String> {
+    std::fs::read_dir(app.dir.path().join("uploads"))
+        .map(|d| {
+            d.filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn firmware_update_from_an_uploaded_image_is_verified_in_the_cmdb() {
+    let fleet = sim::Sim::start(1, 0.0);
+    let app = TestApp::start_with(|c| c.operations.max_upload_bytes = 4096).await;
+    let node = node_with_bmc(&app, &fleet.nodes[0], "sim-up-1").await;
+    let url = |q: &str| format!("/api/v1/nodes/{node}/firmware/upload?{q}");
+    // Small sizes: a server that rejects a request before reading its body closes the
+    // connection, and a client still writing a large body sees the reset, not the answer.
+    let image: Vec<u8> = (0..3000u32).map(|i| (i % 251) as u8).collect();
+    let upload = |role: Role, q: &str, ct: &str, body: reqwest::Body| {
+        app.req(role, Method::POST, &url(q))
+            .header("content-type", ct)
+            .body(body)
+            .send()
+    };
+    let status = |r: reqwest::Response| r.status().as_u16();
+    const Q: &str = "filename=bios-8.1.2.bin&targets=BIOS&expect_version=8.1.2";
+
+    // Admin only; the body is the image; the name is a file name; the size is limited.
+    let r = upload(
+        Role::Operator,
+        Q,
+        "application/octet-stream",
+        image.clone().into(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(status(r), 403);
+    let r = upload(
+        Role::Admin,
+        Q,
+        "multipart/form-data; boundary=x",
+        image.clone().into(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(status(r), 415);
+    let r = upload(
+        Role::Admin,
+        "filename=../../etc/passwd&targets=BIOS",
+        "application/octet-stream",
+        image.clone().into(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(status(r), 400);
+    let r = upload(
+        Role::Admin,
+        Q,
+        "application/octet-stream",
+        Vec::<u8>::new().into(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(status(r), 400);
+    let big = vec![7u8; 6000];
+    let r = upload(
+        Role::Admin,
+        Q,
+        "application/octet-stream",
+        big.clone().into(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status().as_u16(), 413);
+    let p: Value = r.json().await.unwrap();
+    assert!(p["detail"].as_str().unwrap().contains("4096 bytes"), "{p}");
+    // Without a Content-Length the limit holds while the body streams in.
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
+        big.chunks(1000).map(|c| Ok(c.to_vec())).collect();
+    let r = upload(
+        Role::Admin,
+        Q,
+        "application/octet-stream",
+        reqwest::Body::wrap_stream(futures::stream::iter(chunks)),
+    )
+    .await;
+    // The server may answer 413 before it has read the whole body and close the connection.
+    if let Ok(r) = r {
+        assert_eq!(status(r), 413);
+    }
+    assert!(uploads_left(&app).is_empty(), "{:?}", uploads_left(&app));
+
+    // A fitting image: a job pushes it to the BMC, the version is read back into the CMDB and
+    // the stored image is gone once the job has ended.
+    let r = upload(
+        Role::Admin,
+        Q,
+        "application/octet-stream",
+        image.clone().into(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status().as_u16(), 202);
+    let job: Value = r.json().await.unwrap();
+    assert_eq!(job["kind"], "firmware.update");
+    let params: Value = serde_json::from_str(job["params"].as_str().unwrap()).unwrap();
+    assert_eq!(params["upload"]["size"], 3000, "{params}");
+    assert_eq!(params["upload"]["sha256"].as_str().unwrap().len(), 64);
+    let j = follow(&app, job["id"].as_str().unwrap()).await;
+    assert_eq!(j["state"], "succeeded", "{j}");
+    assert!(
+        j["log"].to_string().contains("bios-8.1.2.bin (3000 bytes)"),
+        "{j}"
+    );
+    let (_, a) = app
+        .admin(Method::GET, &format!("/api/v1/assets/{node}"), Value::Null)
+        .await;
+    assert_eq!(a["spec"]["oob"]["firmware"]["BIOS"], "8.1.2", "{a}");
+    assert!(uploads_left(&app).is_empty(), "{:?}", uploads_left(&app));
+
+    // A version the BMC does not report afterwards fails the job with both versions named.
+    let r = upload(
+        Role::Admin,
+        "filename=bios-9.0.0.bin&targets=BIOS&expect_version=9.0.1",
+        "application/octet-stream",
+        image.into(),
+    )
+    .await
+    .unwrap();
+    let id = r.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let j = follow(&app, &id).await;
+    assert_eq!(j["state"], "failed", "{j}");
+    assert!(j["error"].as_str().unwrap().contains("9.0.1"), "{j}");
 }

@@ -213,6 +213,177 @@ op_route!(
     "Update firmware from `url` (`targets`: inventory ids); the version is verified afterwards."
 );
 
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct UploadQuery {
+    /// File name of the image, as the BMC is to see it (BMCs may read the version from it).
+    pub filename: String,
+    /// Firmware inventory ids to update, comma-separated (default: what the BMC chooses).
+    pub targets: Option<String>,
+    /// The version every target must report afterwards.
+    pub expect_version: Option<String>,
+    /// Deadline of the whole job in seconds (default 600).
+    pub deadline_s: Option<u64>,
+}
+
+/// Where an uploaded image waits for its job: `<data_dir>/uploads/<job id>`.
+fn upload_dir(st: &AppState) -> std::path::PathBuf {
+    st.config.data_dir.join("uploads")
+}
+
+fn too_large(max: u64) -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "Image too large",
+        format!("the image is larger than {max} bytes (operations.max_upload_bytes)"),
+    )
+}
+
+/// Update firmware from an uploaded image: the body is the image (`application/octet-stream`).
+/// The image is kept in a file owned by the job (removed when the job ends), pushed to the BMC
+/// (Redfish multipart push) and the versions are read back into the CMDB.
+#[utoipa::path(post, path = "/api/v1/nodes/{id}/firmware/upload", params(("id" = String, Path), UploadQuery),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"), tag = "operations",
+    responses((status = 202, body = Job), (status = 400, body = Problem), (status = 404, body = Problem),
+        (status = 413, body = Problem), (status = 415, body = Problem)))]
+pub async fn firmware_upload(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Query(q): Query<UploadQuery>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Body,
+) -> ApiResult<(StatusCode, Json<Job>)> {
+    use futures::StreamExt;
+    use sha2::Digest;
+    use tokio::io::AsyncWriteExt;
+
+    let node = node_id(&st, &id).await?;
+    let ct = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !ct.starts_with("application/octet-stream") {
+        return Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "Unsupported media type",
+            "send the image as the request body with Content-Type: application/octet-stream",
+        ));
+    }
+    let name = q.filename.trim();
+    if name.is_empty()
+        || name.len() > 255
+        || name.contains(['/', '\\', '"'])
+        || name.chars().any(char::is_control)
+    {
+        return Err(ApiError::bad_request(
+            "'filename' must be a plain file name (no path, quotes or control characters, at most 255 bytes)",
+        ));
+    }
+    let max = st.config.operations.max_upload_bytes;
+    let declared = headers
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max) {
+        return Err(too_large(max));
+    }
+    let targets: Vec<String> = q
+        .targets
+        .as_deref()
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_string)
+        .collect();
+    let dir = upload_dir(&st);
+    tokio::fs::create_dir_all(&dir)
+        .await
+        .map_err(|e| ApiError::internal(format!("cannot create the upload directory: {e}")))?;
+    let incoming = dir.join(format!("incoming-{}", uuid::Uuid::now_v7()));
+    let result: ApiResult<(u64, String)> = async {
+        let mut f = tokio::fs::File::create(&incoming)
+            .await
+            .map_err(|e| ApiError::internal(format!("cannot store the image: {e}")))?;
+        let mut size = 0u64;
+        let mut hash = sha2::Sha256::new();
+        let mut stream = body.into_data_stream();
+        while let Some(chunk) = stream.next().await {
+            let chunk =
+                chunk.map_err(|e| ApiError::bad_request(format!("the upload broke off: {e}")))?;
+            size += chunk.len() as u64;
+            if size > max {
+                return Err(too_large(max));
+            }
+            hash.update(&chunk);
+            f.write_all(&chunk)
+                .await
+                .map_err(|e| ApiError::internal(format!("cannot store the image: {e}")))?;
+        }
+        f.flush()
+            .await
+            .map_err(|e| ApiError::internal(format!("cannot store the image: {e}")))?;
+        if size == 0 {
+            return Err(ApiError::bad_request("the request carries no image"));
+        }
+        Ok((size, hex::encode(hash.finalize())))
+    }
+    .await;
+    let (size, sha256) = match result {
+        Ok(v) => v,
+        Err(e) => {
+            let _ = tokio::fs::remove_file(&incoming).await;
+            return Err(e);
+        }
+    };
+    let deadline_s = q.deadline_s.unwrap_or(DEFAULT_DEADLINE_S).clamp(1, 7200);
+    let mut params = json!({
+        "upload": {"filename": name, "size": size, "sha256": sha256},
+        "targets": targets,
+    });
+    if let Some(v) = &q.expect_version {
+        params["expect_version"] = json!(v);
+    }
+    let job = match st
+        .store
+        .create_job(
+            &caller.actor,
+            NewJob {
+                kind: "firmware.update".into(),
+                target: node,
+                driver: Some("redfish".into()),
+                params,
+                batch_id: None,
+                deadline_ms: (deadline_s * 1000) as i64,
+            },
+        )
+        .await
+    {
+        Ok(j) => j,
+        Err(e) => {
+            let _ = tokio::fs::remove_file(&incoming).await;
+            return Err(e.into());
+        }
+    };
+    if let Err(e) = tokio::fs::rename(&incoming, dir.join(&job.id)).await {
+        let _ = tokio::fs::remove_file(&incoming).await;
+        return Err(ApiError::internal(format!("cannot store the image: {e}")));
+    }
+    spawn(st.clone(), job.clone(), caller.actor.clone());
+    Ok((StatusCode::ACCEPTED, Json(job)))
+}
+
+/// Removes a job's uploaded image when the job ends, whichever way it ends.
+struct UploadGuard(Option<std::path::PathBuf>);
+
+impl Drop for UploadGuard {
+    fn drop(&mut self) {
+        if let Some(p) = &self.0 {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
 /// A bulk operation: one job per selected node, run with a concurrency limit.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct BulkRequest {
@@ -708,6 +879,16 @@ pub async fn recover(st: &AppState) -> anyhow::Result<()> {
             "recovered operation jobs"
         );
     }
+    // Uploaded images belong to queued jobs only; the rest (interrupted uploads, jobs that
+    // ended while the server was down) are removed.
+    if let Ok(mut rd) = tokio::fs::read_dir(upload_dir(st)).await {
+        while let Ok(Some(e)) = rd.next_entry().await {
+            let name = e.file_name().to_string_lossy().to_string();
+            if !queued.iter().any(|j| j.id == name) {
+                let _ = tokio::fs::remove_file(e.path()).await;
+            }
+        }
+    }
     for j in queued {
         spawn(st.clone(), j, actor.clone());
     }
@@ -723,6 +904,12 @@ async fn log(st: &AppState, id: &str, line: impl Into<String>) {
 
 async fn run(st: AppState, job: Job, actor: Actor, token: CancellationToken) {
     let id = job.id.clone();
+    let _upload = UploadGuard(
+        serde_json::from_str::<Value>(&job.params)
+            .ok()
+            .filter(|p| p.get("upload").is_some())
+            .map(|_| upload_dir(&st).join(&id)),
+    );
     if token.is_cancelled() {
         running().lock().remove(&id);
         return;
@@ -1060,13 +1247,28 @@ async fn execute(st: &AppState, job: &Job) -> Result<Value, String> {
                         .await;
                 }
             });
+            let source = match params.get("upload") {
+                Some(u) => {
+                    let filename = u
+                        .get("filename")
+                        .and_then(|f| f.as_str())
+                        .unwrap_or("image.bin")
+                        .to_string();
+                    let bytes = tokio::fs::read(upload_dir(st).join(id))
+                        .await
+                        .map_err(|e| format!("the uploaded image is not available: {e}"))?;
+                    log(
+                        st,
+                        id,
+                        format!("pushing {filename} ({} bytes) to the BMC", bytes.len()),
+                    )
+                    .await;
+                    FirmwareSource::Upload { filename, bytes }
+                }
+                None => FirmwareSource::Url(s("url")),
+            };
             let r = bmc
-                .update_firmware(
-                    FirmwareSource::Url(s("url")),
-                    &targets,
-                    Duration::from_secs(1800),
-                    &progress,
-                )
+                .update_firmware(source, &targets, Duration::from_secs(1800), &progress)
                 .await;
             drop(progress);
             let _ = reporter.await;
