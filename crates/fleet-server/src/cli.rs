@@ -104,6 +104,10 @@ pub enum Command {
         #[command(subcommand)]
         cmd: TokenCmd,
     },
+    /// Register BMCs (addresses, a file, or a sweep of a network for Redfish services); each
+    /// becomes a node that the enricher inspects. The BMC password is read from
+    /// GPUFLEET_BMC_PASSWORD or, when unset, one line of standard input.
+    Discover(DiscoverArgs),
     /// Import an inventory file (YAML or CSV); all or nothing.
     Import {
         file: PathBuf,
@@ -111,6 +115,41 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+}
+
+#[derive(Args, Debug)]
+pub struct DiscoverArgs {
+    /// BMC addresses: host, host:port or URL.
+    pub addresses: Vec<String>,
+    /// JSON file with a list of BMCs: [{"address", "username", "password", ...}].
+    #[arg(long)]
+    pub file: Option<PathBuf>,
+    /// Sweep this IPv4 network (e.g. 10.0.8.0/24) for Redfish services.
+    #[arg(long)]
+    pub cidr: Option<String>,
+    /// Port to probe in a sweep (repeat for several; default 443, or 80 with --scheme http).
+    #[arg(long = "port")]
+    pub ports: Vec<u16>,
+    /// Scheme of a sweep: https or http.
+    #[arg(long, default_value = "https")]
+    pub scheme: String,
+    #[arg(long, env = "GPUFLEET_BMC_USERNAME", default_value = "admin")]
+    pub username: String,
+    /// redfish or ipmi.
+    #[arg(long, default_value = "redfish")]
+    pub protocol: String,
+    /// Accept self-signed TLS certificates from these BMCs.
+    #[arg(long)]
+    pub accept_self_signed: bool,
+    /// Rack (id or name) for the new nodes.
+    #[arg(long)]
+    pub rack: Option<String>,
+    /// Expected profile (id or name) for the new nodes.
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// Wait up to this many seconds for the nodes to be inspected (ready or inspection_failed).
+    #[arg(long, default_value_t = 0)]
+    pub wait: u64,
 }
 
 #[derive(Subcommand, Debug)]
@@ -701,6 +740,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
                 }
             }
         }
+        Command::Discover(a) => {
+            let c = Client::new(&cli.server, cli.token)?;
+            return discover(&c, a, out).await;
+        }
         Command::Import { file, dry_run } => {
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("reading {}", file.display()))?;
@@ -766,4 +809,142 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
         }
     }
     Ok(0)
+}
+
+/// `gpufleet discover`: registers BMCs and, with `--wait`, follows their inspection.
+async fn discover(c: &Client, a: DiscoverArgs, out: Output) -> anyhow::Result<i32> {
+    let mut bmcs: Vec<Value> = match &a.file {
+        Some(f) => {
+            let text =
+                std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?;
+            let v: Value = serde_json::from_str(&text)
+                .with_context(|| format!("{}: not JSON", f.display()))?;
+            v.as_array()
+                .cloned()
+                .with_context(|| format!("{}: expected a JSON list of BMCs", f.display()))?
+        }
+        None => vec![],
+    };
+    if bmcs.is_empty() && a.addresses.is_empty() && a.cidr.is_none() {
+        anyhow::bail!("give BMC addresses, --file or --cidr");
+    }
+    let needs_password = !a.addresses.is_empty() || a.cidr.is_some();
+    let password = if needs_password {
+        read_secret("GPUFLEET_BMC_PASSWORD", "BMC password")?
+    } else {
+        String::new()
+    };
+    for addr in &a.addresses {
+        bmcs.push(json!({
+            "address": addr, "protocol": a.protocol, "username": a.username, "password": password,
+            "accept_self_signed": a.accept_self_signed, "rack": a.rack, "profile": a.profile,
+        }));
+    }
+    let mut body = json!({ "bmcs": bmcs });
+    if let Some(cidr) = &a.cidr {
+        body["sweep"] = json!({
+            "cidr": cidr, "ports": a.ports, "scheme": a.scheme, "username": a.username,
+            "password": password, "accept_self_signed": a.accept_self_signed,
+            "rack": a.rack, "profile": a.profile,
+        });
+    }
+    let v = c
+        .call(reqwest::Method::POST, "/api/v1/discovery", Some(body))
+        .await?;
+    let results = v["results"].as_array().cloned().unwrap_or_default();
+    if out == Output::Json && a.wait == 0 {
+        println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+    } else if out != Output::Json {
+        if a.cidr.is_some() {
+            println!(
+                "probed {} addresses, found {} Redfish services",
+                s(&v["probed"]),
+                s(&v["found"])
+            );
+        }
+        for r in &results {
+            match r["error"].as_str() {
+                Some(e) => println!("{:<32} FAILED: {e}", s(&r["address"])),
+                None => println!(
+                    "{:<32} {} {} ({})",
+                    s(&r["address"]),
+                    if r["created"] == true {
+                        "new node"
+                    } else {
+                        "known node"
+                    },
+                    s(&r["node_name"]),
+                    s(&r["state"])
+                ),
+            }
+        }
+        println!(
+            "{} created, {} already known, {} failed",
+            s(&v["created"]),
+            s(&v["existing"]),
+            s(&v["failed"])
+        );
+    }
+    let failed = v["failed"].as_u64().unwrap_or(0) > 0;
+    if a.wait == 0 {
+        return Ok(if failed { 1 } else { 0 });
+    }
+    let ids: Vec<String> = results
+        .iter()
+        .filter_map(|r| r["node_id"].as_str().map(str::to_string))
+        .collect();
+    let deadline = std::time::Instant::now() + Duration::from_secs(a.wait);
+    let mut states: Vec<(String, Value, String)> = ids
+        .iter()
+        .map(|id| (id.clone(), Value::Null, "discovered".to_string()))
+        .collect();
+    loop {
+        for (id, name, st) in states.iter_mut() {
+            if st == "discovered" || st == "inspecting" {
+                let n = c.get(&format!("/api/v1/nodes/{}", urlencode(id))).await?;
+                *name = n["name"].clone();
+                *st = n["status"]["state"].as_str().unwrap_or("").to_string();
+            }
+        }
+        let busy = states
+            .iter()
+            .filter(|(_, _, st)| st == "discovered" || st == "inspecting")
+            .count();
+        if busy == 0 || std::time::Instant::now() >= deadline {
+            if out == Output::Json {
+                let list: Vec<Value> = states
+                    .iter()
+                    .map(|(id, name, st)| json!({"id": id, "name": name, "state": st}))
+                    .collect();
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&json!({"discovery": v, "nodes": list}))
+                        .unwrap_or_default()
+                );
+            } else {
+                let ready = states.iter().filter(|(_, _, st)| st == "ready").count();
+                let bad: Vec<String> = states
+                    .iter()
+                    .filter(|(_, _, st)| st == "inspection_failed")
+                    .map(|(_, n, _)| s(n))
+                    .collect();
+                println!(
+                    "{ready} of {} node(s) ready; {} inspection failed{}",
+                    ids.len(),
+                    bad.len(),
+                    if bad.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" ({}); see `gpufleet node show NAME`", bad.join(", "))
+                    }
+                );
+                if busy > 0 {
+                    println!("{busy} node(s) still being inspected after {} s", a.wait);
+                }
+            }
+            let all_ready = states.iter().all(|(_, _, st)| st == "ready");
+            return Ok(if all_ready && !failed { 0 } else { 1 });
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
 }

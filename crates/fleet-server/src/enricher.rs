@@ -596,6 +596,59 @@ impl Enricher {
     }
 }
 
+impl Enricher {
+    /// Picks up nodes whose event was lost (the in-process bus keeps nothing across a restart)
+    /// or whose inspection was cut short: nodes with a BMC in `discovered` or `inspecting` for
+    /// longer than `min_age`. Returns how many it moved on.
+    pub async fn recover_stale(&self, min_age: Duration) -> usize {
+        let cutoff = fleet_db::now_ms() - min_age.as_millis() as i64;
+        let mut after: Option<String> = None;
+        let mut n = 0;
+        loop {
+            let page = match self
+                .st
+                .store
+                .nodes_with_bmc(
+                    &[NodeState::Discovered, NodeState::Inspecting],
+                    after.as_deref(),
+                    500,
+                )
+                .await
+            {
+                Ok(p) => p,
+                Err(e) => {
+                    tracing::warn!(error = %e, "enricher: listing waiting nodes failed");
+                    return n;
+                }
+            };
+            let Some(last) = page.last() else { return n };
+            after = Some(last.id.clone());
+            for node in page {
+                if node.state_entered_at.unwrap_or(i64::MAX) > cutoff {
+                    continue;
+                }
+                let moved = match node.state {
+                    Some(NodeState::Discovered) => {
+                        matches!(self.begin_inspection(&node.id, None).await, Ok(true))
+                    }
+                    _ => {
+                        let e = self.clone();
+                        let id = node.id.clone();
+                        // Inspections run beside the round, under the global BMC limit.
+                        tokio::spawn(async move {
+                            if let Err(err) = e.inspect(&id, None).await {
+                                tracing::warn!(node = %id, error = %err, "enricher: re-inspection failed");
+                            }
+                        });
+                        true
+                    }
+                };
+                n += moved as usize;
+            }
+        }
+    }
+}
+
 /// A node's fixed offset within the jitter window (stable, evenly spread by its id).
 pub fn jitter_for(id: &str, window: Duration) -> Duration {
     use std::hash::{Hash, Hasher};
@@ -718,6 +771,27 @@ pub fn start(st: AppState, shutdown: CancellationToken) -> Running {
                 shutdown.clone(),
             ));
         }
+    }
+    {
+        // Nodes left behind by a restart or a lost event, once a minute.
+        let e = enricher.clone();
+        let stop = shutdown.clone();
+        let min_age = Duration::from_secs(cfg.inventory_timeout_secs.max(1) + 60);
+        tasks.spawn(async move {
+            loop {
+                tokio::select! {
+                    _ = stop.cancelled() => return,
+                    _ = tokio::time::sleep(Duration::from_secs(60)) => {}
+                }
+                let n = e.recover_stale(min_age).await;
+                if n > 0 {
+                    tracing::info!(
+                        nodes = n,
+                        "enricher: resumed nodes left in discovered/inspecting"
+                    );
+                }
+            }
+        });
     }
     if cfg.sync_interval_secs > 0 {
         let e = enricher.clone();

@@ -55,6 +55,12 @@ async fn jetstream() -> SharedBus {
 
 impl App {
     async fn start(bus: Option<SharedBus>) -> App {
+        Self::start_after(bus, vec![]).await
+    }
+
+    /// Registers `lost` BMCs before anything runs, their events marked published without
+    /// reaching the bus (as when the in-process bus is lost in a restart).
+    async fn start_after(bus: Option<SharedBus>, lost: Vec<fleet_db::BmcRegistration>) -> App {
         let dir = tempfile::tempdir().unwrap();
         let mut cfg = Config {
             data_dir: dir.path().to_path_buf(),
@@ -79,6 +85,17 @@ impl App {
             )
             .await
             .unwrap();
+        for r in lost {
+            store.register_bmc(&Actor::system("test"), r).await.unwrap();
+        }
+        let pending: Vec<i64> = store
+            .outbox_pending(10_000)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.seq)
+            .collect();
+        store.outbox_mark_published(&pending).await.unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let st = match bus {
@@ -622,4 +639,91 @@ async fn a_subnet_sweep_finds_the_redfish_services_and_bad_requests_are_explaine
         "{r}"
     );
     assert_eq!(r["failed"], 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gpufleet_discover_registers_bmcs_and_waits_for_their_inspection() {
+    let fleet = sim::Sim::start(2, 0.3);
+    let app = App::start(None).await;
+    let mut args: Vec<String> = vec!["discover".into()];
+    args.extend(fleet.nodes.iter().map(|n| n.redfish.clone()));
+    args.extend(["--wait".into(), "60".into()]);
+    let run = |args: Vec<String>, password: &'static str| {
+        let base = app.base.clone();
+        let token = app.token.clone();
+        tokio::task::spawn_blocking(move || {
+            std::process::Command::new(env!("CARGO_BIN_EXE_gpufleet"))
+                .args(&args)
+                .env("GPUFLEET_SERVER", base)
+                .env("GPUFLEET_TOKEN", token)
+                .env("GPUFLEET_BMC_PASSWORD", password)
+                .env("HOME", "/nonexistent")
+                .stdin(std::process::Stdio::null())
+                .output()
+                .unwrap()
+        })
+    };
+    let o = run(args.clone(), "password").await.unwrap();
+    let text = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(
+        o.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    assert!(
+        text.contains("2 created, 0 already known, 0 failed"),
+        "{text}"
+    );
+    assert!(text.contains("2 of 2 node(s) ready"), "{text}");
+    assert!(!text.contains("password"), "{text}");
+    // Again: nothing new; a wrong address is reported and the exit status says so.
+    args.insert(1, "ftp://nowhere".into());
+    let o = run(args, "password").await.unwrap();
+    let text = String::from_utf8_lossy(&o.stdout).to_string();
+    assert_eq!(o.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("0 created, 2 already known, 1 failed"),
+        "{text}"
+    );
+    assert!(text.contains("FAILED"), "{text}");
+    assert_eq!(app.nodes().await.len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_whose_discovery_event_was_lost_is_picked_up_by_the_recovery_sweep() {
+    let fleet = sim::Sim::start(1, 0.3);
+    let app = App::start_after(
+        None,
+        vec![fleet_db::BmcRegistration {
+            address: fleet.nodes[0].redfish.clone(),
+            protocol: "redfish".into(),
+            username: "admin".into(),
+            password: "password".into(),
+            ..Default::default()
+        }],
+    )
+    .await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let nodes = app.nodes().await;
+    assert_eq!(
+        nodes[0].state,
+        Some(NodeState::Discovered),
+        "nothing arrived"
+    );
+    // Too young to be called lost.
+    assert_eq!(
+        app.enricher()
+            .recover_stale(Duration::from_secs(3600))
+            .await,
+        0
+    );
+    assert_eq!(app.enricher().recover_stale(Duration::ZERO).await, 1);
+    let nodes = app.settled(1, Duration::from_secs(60)).await;
+    assert_eq!(nodes[0].state, Some(NodeState::Ready));
+    let gpus = app
+        .store
+        .children(&nodes[0].id, Some(AssetKind::Gpu))
+        .await
+        .unwrap();
+    assert_eq!(gpus.len(), 8);
 }
