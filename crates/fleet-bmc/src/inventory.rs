@@ -46,8 +46,26 @@ pub struct Inventory {
     /// Current BIOS attributes.
     pub bios: BTreeMap<String, serde_json::Value>,
     /// What could not be read, worded for an operator (a missing optional collection, an
-    /// unreadable member). Empty when the read was complete.
+    /// unreadable member). Empty when the read was complete. Each starts with the sections it
+    /// concerns and a colon (`gpus: …`, `cpus,gpus: …`; see [`SECTIONS`] and
+    /// [`Inventory::is_complete`]).
     pub warnings: Vec<String>,
+}
+
+/// The parts of an inventory a warning can concern.
+pub const SECTIONS: &[&str] = &[
+    "cpus", "memory", "gpus", "nics", "disks", "firmware", "bios",
+];
+
+impl Inventory {
+    /// Whether `section` (one of [`SECTIONS`]) was read without problems: no warning names it.
+    /// A list that is incomplete must not be taken to mean that what is missing from it is gone.
+    pub fn is_complete(&self, section: &str) -> bool {
+        !self.warnings.iter().any(|w| {
+            w.split_once(':')
+                .is_some_and(|(head, _)| head.split(',').any(|s| s.trim() == section))
+        })
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -667,7 +685,7 @@ pub async fn read_with(c: &RedfishClient, quirks: Option<InventoryQuirks>) -> Re
     // ---- chassis the system links (identity fallback, NetworkAdapters, PCIe devices)
     let sys_links = sys.get("Links").cloned().unwrap_or(Value::Null);
     let host_chassis: Vec<String> = links(sys_links.get("Chassis"));
-    let chassis_docs: Vec<(String, Value)> = r.many(host_chassis.clone(), "chassis").await?;
+    let chassis_docs: Vec<(String, Value)> = r.many(host_chassis.clone(), "nics: chassis").await?;
     if let Some((_, ch)) = chassis_docs.first() {
         // Some BMCs (GH200, BlueField) keep the board identity on the chassis only.
         let s = &mut inv.system;
@@ -684,7 +702,7 @@ pub async fn read_with(c: &RedfishClient, quirks: Option<InventoryQuirks>) -> Re
     if !q.gpu_systems.is_empty() {
         let coll = link(&root, "Systems").unwrap_or("/redfish/v1/Systems".into());
         let others: Vec<String> = r
-            .members(&coll, "systems")
+            .members(&coll, "gpus: systems")
             .await?
             .unwrap_or_default()
             .into_iter()
@@ -694,7 +712,7 @@ pub async fn read_with(c: &RedfishClient, quirks: Option<InventoryQuirks>) -> Re
                 q.gpu_systems.iter().any(|pat| id_matches(pat, &id))
             })
             .collect();
-        for (_, d) in r.many(others, "system").await? {
+        for (_, d) in r.many(others, "gpus: system").await? {
             if let Some(pc) = link(&d, "Processors") {
                 proc_colls.push((false, pc));
             }
@@ -704,7 +722,11 @@ pub async fn read_with(c: &RedfishClient, quirks: Option<InventoryQuirks>) -> Re
     // GPU index in `gpus` -> its Links.PCIeDevice
     let mut gpu_pcie_links: Vec<(usize, String)> = vec![];
     for (host, coll) in proc_colls {
-        let what = if host { "processor" } else { "GPU processor" };
+        let what = if host {
+            "cpus,gpus: processor"
+        } else {
+            "gpus: GPU processor"
+        };
         for (p, d) in r.expand(vec![coll], what).await? {
             if absent(&d) {
                 continue;
@@ -739,14 +761,21 @@ pub async fn read_with(c: &RedfishClient, quirks: Option<InventoryQuirks>) -> Re
             Some(Value::Array(_)) => pcie_paths.extend(links(sys.get("PCIeDevices"))),
             Some(o @ Value::Object(_)) => {
                 if let Some(coll) = odata_id(o) {
-                    pcie_paths.extend(r.members(&coll, "PCIe devices").await?.unwrap_or_default());
+                    pcie_paths.extend(
+                        r.members(&coll, "gpus: PCIe devices")
+                            .await?
+                            .unwrap_or_default(),
+                    );
                 }
             }
             _ => {
                 for (_, ch) in &chassis_docs {
                     if let Some(coll) = link(ch, "PCIeDevices") {
-                        pcie_paths
-                            .extend(r.members(&coll, "PCIe devices").await?.unwrap_or_default());
+                        pcie_paths.extend(
+                            r.members(&coll, "gpus: PCIe devices")
+                                .await?
+                                .unwrap_or_default(),
+                        );
                     }
                 }
             }
@@ -754,7 +783,7 @@ pub async fn read_with(c: &RedfishClient, quirks: Option<InventoryQuirks>) -> Re
         if !q.gpu_chassis.is_empty() {
             let coll = link(&root, "Chassis").unwrap_or("/redfish/v1/Chassis".into());
             let named: Vec<String> = r
-                .members(&coll, "chassis")
+                .members(&coll, "gpus: chassis")
                 .await?
                 .unwrap_or_default()
                 .into_iter()
@@ -763,10 +792,14 @@ pub async fn read_with(c: &RedfishClient, quirks: Option<InventoryQuirks>) -> Re
                     q.gpu_chassis.iter().any(|pat| id_matches(pat, &id))
                 })
                 .collect();
-            gpu_chassis_docs = r.many(named, "GPU chassis").await?;
+            gpu_chassis_docs = r.many(named, "gpus: GPU chassis").await?;
             for (_, ch) in &gpu_chassis_docs {
                 if let Some(coll) = link(ch, "PCIeDevices") {
-                    pcie_paths.extend(r.members(&coll, "PCIe devices").await?.unwrap_or_default());
+                    pcie_paths.extend(
+                        r.members(&coll, "gpus: PCIe devices")
+                            .await?
+                            .unwrap_or_default(),
+                    );
                 }
             }
         }
@@ -774,7 +807,7 @@ pub async fn read_with(c: &RedfishClient, quirks: Option<InventoryQuirks>) -> Re
     let mut seen = BTreeSet::new();
     pcie_paths.retain(|p| seen.insert(p.clone()));
     let pcie: HashMap<String, Value> = r
-        .many(pcie_paths.clone(), "PCIe device")
+        .many(pcie_paths.clone(), "gpus: PCIe device")
         .await?
         .into_iter()
         .collect();
@@ -811,7 +844,7 @@ pub async fn read_with(c: &RedfishClient, quirks: Option<InventoryQuirks>) -> Re
     let mut dimm_mib = 0u64;
     match link(&sys, "Memory") {
         Some(coll) => {
-            for (_, d) in r.expand(vec![coll], "memory module").await? {
+            for (_, d) in r.expand(vec![coll], "memory: memory module").await? {
                 let cap = u64_of(&d, "CapacityMiB");
                 if absent(&d) || cap == Some(0) {
                     continue;
@@ -821,7 +854,7 @@ pub async fn read_with(c: &RedfishClient, quirks: Option<InventoryQuirks>) -> Re
             }
         }
         None if summary_gib.is_none() => r.warnings.push(
-            "memory unknown: the system has no MemorySummary and no Memory collection".into(),
+            "memory: unknown: the system has no MemorySummary and no Memory collection".into(),
         ),
         None => {}
     }
@@ -834,7 +867,7 @@ pub async fn read_with(c: &RedfishClient, quirks: Option<InventoryQuirks>) -> Re
     let mut nic_sources = 0;
     if let Some(coll) = link(&sys, "EthernetInterfaces") {
         nic_sources += 1;
-        for (p, e) in r.expand(vec![coll], "Ethernet interface").await? {
+        for (p, e) in r.expand(vec![coll], "nics: Ethernet interface").await? {
             let id = id_of(&e, &p);
             let host_interface = e
                 .get("Links")
@@ -847,8 +880,9 @@ pub async fn read_with(c: &RedfishClient, quirks: Option<InventoryQuirks>) -> Re
                 .or_else(|| q.clean(&e, "PermanentMACAddress"));
             let Some(raw) = raw else { continue };
             let Some(mac) = normalize_mac(&raw) else {
-                r.warnings
-                    .push(format!("{p}: MAC address {raw:?} is not a MAC address"));
+                r.warnings.push(format!(
+                    "nics: {p}: MAC address {raw:?} is not a MAC address"
+                ));
                 continue;
             };
             merge_nic(
@@ -870,11 +904,14 @@ pub async fn read_with(c: &RedfishClient, quirks: Option<InventoryQuirks>) -> Re
             .filter_map(|(_, ch)| link(ch, "NetworkAdapters"))
             .collect();
         nic_sources += adapter_colls.len();
-        for (_, a) in r.expand(adapter_colls, "network adapter").await? {
+        for (_, a) in r.expand(adapter_colls, "nics: network adapter").await? {
             let model = q.clean(&a, "Model");
             let mut found = 0;
             if let Some(coll) = link(&a, "NetworkDeviceFunctions") {
-                for (p, f) in r.expand(vec![coll], "network device function").await? {
+                for (p, f) in r
+                    .expand(vec![coll], "nics: network device function")
+                    .await?
+                {
                     let eth = f.get("Ethernet").cloned().unwrap_or(Value::Null);
                     let raw = q
                         .clean(&eth, "MACAddress")
@@ -902,7 +939,7 @@ pub async fn read_with(c: &RedfishClient, quirks: Option<InventoryQuirks>) -> Re
             // No functions with MACs: the ports may name them.
             let ports = link(&a, "Ports").or_else(|| link(&a, "NetworkPorts"));
             if let Some(coll) = ports {
-                for (p, port) in r.expand(vec![coll], "network port").await? {
+                for (p, port) in r.expand(vec![coll], "nics: network port").await? {
                     let mut macs: Vec<String> = vec![];
                     for key in ["AssociatedNetworkAddresses"] {
                         if let Some(a) = port.get(key).and_then(|a| a.as_array()) {
@@ -941,7 +978,7 @@ pub async fn read_with(c: &RedfishClient, quirks: Option<InventoryQuirks>) -> Re
     }
     if nic_sources == 0 {
         r.warnings.push(
-            "NICs unknown: the system has no EthernetInterfaces and its chassis no NetworkAdapters"
+            "nics: unknown: the system has no EthernetInterfaces and its chassis no NetworkAdapters"
                 .into(),
         );
     }
@@ -950,16 +987,17 @@ pub async fn read_with(c: &RedfishClient, quirks: Option<InventoryQuirks>) -> Re
     // ---- disks: Storage -> Drives; SimpleStorage where Storage is missing or unreadable
     let mut disks: Vec<Disk> = vec![];
     let storage_read = match link(&sys, "Storage") {
-        Some(coll) => match r.members(&coll, "storage").await? {
+        Some(coll) => match r.members(&coll, "disks: storage").await? {
             Some(members) => {
                 let mut drive_paths = vec![];
-                for (_, st) in r.many(members, "storage subsystem").await? {
+                for (_, st) in r.many(members, "disks: storage subsystem").await? {
                     match st.get("Drives") {
                         Some(Value::Array(_)) => drive_paths.extend(links(st.get("Drives"))),
                         Some(o @ Value::Object(_)) => {
                             if let Some(dc) = odata_id(o) {
-                                drive_paths
-                                    .extend(r.members(&dc, "drives").await?.unwrap_or_default());
+                                drive_paths.extend(
+                                    r.members(&dc, "disks: drives").await?.unwrap_or_default(),
+                                );
                             }
                         }
                         _ => {}
@@ -967,7 +1005,7 @@ pub async fn read_with(c: &RedfishClient, quirks: Option<InventoryQuirks>) -> Re
                 }
                 let mut seen = BTreeSet::new();
                 drive_paths.retain(|p| seen.insert(p.clone()));
-                for (p, d) in r.many(drive_paths, "drive").await? {
+                for (p, d) in r.many(drive_paths, "disks: drive").await? {
                     if absent(&d) {
                         continue;
                     }
@@ -987,7 +1025,7 @@ pub async fn read_with(c: &RedfishClient, quirks: Option<InventoryQuirks>) -> Re
     if !storage_read {
         match link(&sys, "SimpleStorage") {
             Some(coll) => {
-                for (p, ss) in r.expand(vec![coll], "simple storage").await? {
+                for (p, ss) in r.expand(vec![coll], "disks: simple storage").await? {
                     let devices = ss
                         .get("Devices")
                         .and_then(|d| d.as_array())
@@ -1006,7 +1044,7 @@ pub async fn read_with(c: &RedfishClient, quirks: Option<InventoryQuirks>) -> Re
                 }
             }
             None if link(&sys, "Storage").is_none() => r.warnings.push(
-                "disks unknown: the system has no Storage and no SimpleStorage collection".into(),
+                "disks: unknown: the system has no Storage and no SimpleStorage collection".into(),
             ),
             None => {}
         }
@@ -1015,16 +1053,16 @@ pub async fn read_with(c: &RedfishClient, quirks: Option<InventoryQuirks>) -> Re
 
     // ---- firmware inventory
     let us = link(&root, "UpdateService").unwrap_or("/redfish/v1/UpdateService".into());
-    if let Some(u) = r.one(&us, "update service").await? {
+    if let Some(u) = r.one(&us, "firmware: update service").await? {
         let fi = link(&u, "FirmwareInventory").unwrap_or(format!("{us}/FirmwareInventory"));
         let members: Vec<String> = r
-            .members(&fi, "firmware inventory")
+            .members(&fi, "firmware: firmware inventory")
             .await?
             .unwrap_or_default()
             .into_iter()
             .filter(|p| firmware_component(&q.firmware, &last_segment(p)).is_some())
             .collect();
-        for (p, f) in r.many(members, "firmware component").await? {
+        for (p, f) in r.many(members, "firmware: firmware component").await? {
             let id = id_of(&f, &p);
             let Some(component) = firmware_component(&q.firmware, &id) else {
                 continue;
@@ -1044,7 +1082,7 @@ pub async fn read_with(c: &RedfishClient, quirks: Option<InventoryQuirks>) -> Re
 
     // ---- BIOS attributes
     if let Some(b) = link(&sys, "Bios") {
-        if let Some(bios) = r.one(&b, "BIOS attributes").await? {
+        if let Some(bios) = r.one(&b, "bios: BIOS attributes").await? {
             if let Some(a) = bios.get("Attributes").and_then(|a| a.as_object()) {
                 inv.bios = a.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
             }
@@ -1053,7 +1091,9 @@ pub async fn read_with(c: &RedfishClient, quirks: Option<InventoryQuirks>) -> Re
 
     if r.gave_up() {
         r.warnings.push(format!(
-            "the read stopped early after {MAX_NETWORK_FAILURES} network failures; the inventory is incomplete"
+            "{}: the read stopped early after {MAX_NETWORK_FAILURES} network failures; the \
+             inventory is incomplete",
+            SECTIONS.join(",")
         ));
     }
     tracing::debug!(
@@ -1095,6 +1135,23 @@ mod tests {
             InventoryQuirks::for_profile("lenovo").nics.exclude_ids,
             ["ToManager"]
         );
+    }
+
+    #[test]
+    fn warnings_name_their_sections() {
+        let inv = Inventory {
+            warnings: vec![
+                "cpus,gpus: processor not read: HTTP 500".into(),
+                "nics: unknown: no EthernetInterfaces".into(),
+            ],
+            ..Default::default()
+        };
+        assert!(!inv.is_complete("cpus"));
+        assert!(!inv.is_complete("gpus"));
+        assert!(!inv.is_complete("nics"));
+        assert!(inv.is_complete("disks"));
+        assert!(inv.is_complete("memory"));
+        assert!(Inventory::default().is_complete("gpus"));
     }
 
     #[test]

@@ -336,6 +336,9 @@ async fn dell_poweredge_r750() {
     assert_eq!(inv.bios["SysProfile"], "PerfOptimized");
     assert_eq!(inv.bios["AcPwrRcvryUserDelay"], 120);
     assert!(inv.warnings.is_empty(), "{:?}", inv.warnings);
+    assert!(fleet_bmc::inventory::SECTIONS
+        .iter()
+        .all(|s| inv.is_complete(s)));
     assert!(gets <= 120, "{gets} GETs for one inventory");
 }
 
@@ -396,10 +399,12 @@ async fn nvidia_gh200() {
     // The capture has no NIC source at all: said, not failed.
     assert_eq!(inv.warnings.len(), 1, "{:?}", inv.warnings);
     assert!(
-        inv.warnings[0].contains("NICs unknown"),
+        inv.warnings[0].starts_with("nics: unknown"),
         "{:?}",
         inv.warnings
     );
+    assert!(!inv.is_complete("nics"));
+    assert!(inv.is_complete("gpus") && inv.is_complete("disks"));
     assert!(gets <= 80, "{gets} GETs for one inventory");
 }
 
@@ -562,6 +567,11 @@ async fn unreadable_parts_are_warnings() {
     }
     assert!(w.contains("HTTP 500"), "{w}");
     assert_eq!(inv.warnings.len(), 4, "{w}");
+    // Each warning names the sections it leaves incomplete.
+    for section in ["memory", "cpus", "gpus", "firmware", "disks"] {
+        assert!(!inv.is_complete(section), "{section}: {w}");
+    }
+    assert!(inv.is_complete("nics") && inv.is_complete("bios"), "{w}");
 
     cap.broken
         .lock()
@@ -600,6 +610,9 @@ async fn a_bmc_that_stops_answering_ends_the_read() {
     let w = inv.warnings.join("\n");
     assert!(w.contains("no answer within"), "{w}");
     assert!(w.contains("stopped early"), "{w}");
+    for section in fleet_bmc::inventory::SECTIONS {
+        assert!(!inv.is_complete(section), "{section}: {w}");
+    }
     // Nothing after the failures was asked for.
     assert!(inv.firmware.is_empty());
     assert!(inv.disks.is_empty());

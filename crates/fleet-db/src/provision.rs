@@ -185,6 +185,7 @@ impl Store {
         .await?)
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn lifecycle_tx(
         &self,
         tx: &mut Transaction<'static, Any>,

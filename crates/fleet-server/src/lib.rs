@@ -10,6 +10,7 @@ pub mod enricher;
 pub mod error;
 pub mod metrics;
 pub mod openapi;
+pub mod provision;
 pub mod relay;
 pub mod server;
 pub mod state;

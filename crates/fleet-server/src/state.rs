@@ -25,6 +25,8 @@ pub struct Inner {
     pub events: tokio::sync::broadcast::Sender<Arc<String>>,
     /// The event bus the relay publishes to (in-process or NATS JetStream).
     pub bus: fleet_bus::SharedBus,
+    /// The provisioning role (Tinkerbell), once started.
+    pub provisioner: crate::provision::Slot,
     /// Cancelled when the server shuts down: ends long-lived responses (event streams).
     pub streams_done: tokio_util::sync::CancellationToken,
 }
@@ -59,6 +61,7 @@ impl AppState {
             metrics: Metrics::default(),
             events,
             bus,
+            provisioner: Default::default(),
             streams_done: tokio_util::sync::CancellationToken::new(),
         }))
     }

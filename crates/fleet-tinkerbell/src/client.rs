@@ -31,6 +31,8 @@ pub enum ClientError {
         path: String,
         source: kube::config::KubeconfigError,
     },
+    #[error("in-cluster configuration (service account): {0}")]
+    InCluster(String),
     #[error("Kubernetes API: {0}")]
     Kube(#[from] kube::Error),
     #[error("{0}")]
@@ -81,6 +83,12 @@ impl TinkerbellClient {
                 path: path.display().to_string(),
                 source,
             })?;
+        Ok(Self::new(Client::try_from(config)?, namespace))
+    }
+
+    /// A client for the cluster gpufleet runs in (its service account).
+    pub async fn in_cluster(namespace: impl Into<String>) -> Result<Self, ClientError> {
+        let config = Config::incluster().map_err(|e| ClientError::InCluster(e.to_string()))?;
         Ok(Self::new(Client::try_from(config)?, namespace))
     }
 

@@ -6,6 +6,7 @@ pub mod events;
 pub mod misc;
 pub mod nodes;
 pub mod ops;
+pub mod provision;
 pub mod users;
 
 use axum::extract::rejection::{JsonRejection, QueryRejection};
