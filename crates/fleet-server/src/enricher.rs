@@ -330,6 +330,10 @@ pub struct EnricherStats {
     pub reading: AtomicU64,
     /// Most inventory reads in flight at once.
     pub max_reading: AtomicU64,
+    /// Time spent reading inventories from BMCs, milliseconds, summed over reads.
+    pub read_ms: AtomicU64,
+    /// Time spent applying inventories to the store, milliseconds, summed.
+    pub apply_ms: AtomicU64,
 }
 
 #[derive(Clone)]
@@ -371,9 +375,13 @@ impl Enricher {
         let now = self.stats.reading.fetch_add(1, Ordering::Relaxed) + 1;
         self.stats.max_reading.fetch_max(now, Ordering::Relaxed);
         let deadline = Duration::from_secs(self.cfg.inventory_timeout_secs.max(1));
+        let t0 = std::time::Instant::now();
         let r = tokio::time::timeout(deadline, client.inventory()).await;
         client.logout().await;
         self.stats.reading.fetch_sub(1, Ordering::Relaxed);
+        self.stats
+            .read_ms
+            .fetch_add(t0.elapsed().as_millis() as u64, Ordering::Relaxed);
         match r {
             Ok(Ok(inv)) => Read::Ok(Box::new(inv)),
             Ok(Err(e)) => Read::Failed(failure_reason(&e)),
@@ -467,7 +475,12 @@ impl Enricher {
             validate_when: ValidateWhen::Always,
             reason: "inspection".into(),
         };
-        match self.st.store.apply_inventory(&who, apply).await {
+        let t0 = std::time::Instant::now();
+        let applied = self.st.store.apply_inventory(&who, apply).await;
+        self.stats
+            .apply_ms
+            .fetch_add(t0.elapsed().as_millis() as u64, Ordering::Relaxed);
+        match applied {
             Ok(out) => {
                 self.stats.inspected.fetch_add(1, Ordering::Relaxed);
                 tracing::info!(node = %node.name, created = out.created.len(), moved = out.moved.len(), "inspected");

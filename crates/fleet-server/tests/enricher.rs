@@ -61,9 +61,19 @@ impl App {
     /// Registers `lost` BMCs before anything runs, their events marked published without
     /// reaching the bus (as when the in-process bus is lost in a restart).
     async fn start_after(bus: Option<SharedBus>, lost: Vec<fleet_db::BmcRegistration>) -> App {
+        Self::start_on(bus, lost, String::new()).await
+    }
+
+    /// On the database at `database_url` (empty: SQLite in a temporary directory).
+    async fn start_on(
+        bus: Option<SharedBus>,
+        lost: Vec<fleet_db::BmcRegistration>,
+        database_url: String,
+    ) -> App {
         let dir = tempfile::tempdir().unwrap();
         let mut cfg = Config {
             data_dir: dir.path().to_path_buf(),
+            database_url,
             ..Default::default()
         };
         cfg.request_timeout_secs = 60;
@@ -246,10 +256,42 @@ async fn sim_gpus(fleet: &sim::Sim, node: &str) -> BTreeSet<String> {
         .collect()
 }
 
+/// A fresh PostgreSQL database from `GPUFLEET_TEST_POSTGRES_URL`; (its URL, the admin URL).
+async fn postgres_database() -> (String, String, String) {
+    use sqlx::Connection;
+    let base = std::env::var("GPUFLEET_TEST_POSTGRES_URL").expect(
+        "GPUFLEET_TEST_POSTGRES_URL is not set: run `bash scripts/services.sh up` and source its env file (scripts/test.sh does both)",
+    );
+    sqlx::any::install_default_drivers();
+    let name = format!("gpufleet_e_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = sqlx::AnyConnection::connect(&base).await.unwrap();
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let (prefix, _) = base.rsplit_once('/').unwrap();
+    (format!("{prefix}/{name}"), base, name)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn fifty_simulated_bmcs_become_fifty_ready_nodes_with_every_part_inventoried() {
+    fifty(App::start(None).await, "SQLite").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn fifty_simulated_bmcs_become_fifty_ready_nodes_on_postgres() {
+    use sqlx::Connection;
+    let (url, admin, name) = postgres_database().await;
+    let app = App::start_on(None, vec![], url).await;
+    fifty(app, "PostgreSQL").await;
+    let mut c = sqlx::AnyConnection::connect(&admin).await.unwrap();
+    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .execute(&mut c)
+        .await;
+}
+
+async fn fifty(app: App, store: &str) {
     let fleet = sim::Sim::start_within(50, 0.3, Duration::from_secs(120));
-    let app = App::start(None).await;
     hgx_profile(&app).await;
     let body = json!({"bmcs": fleet.nodes.iter().map(|n| bmc(n, "password")).collect::<Vec<_>>()});
     let t0 = Instant::now();
@@ -261,12 +303,14 @@ async fn fifty_simulated_bmcs_become_fifty_ready_nodes_with_every_part_inventori
     let nodes = app.settled(50, Duration::from_secs(240)).await;
     let took = t0.elapsed();
     eprintln!(
-        "enricher: 50 simulated BMCs registered -> 50 nodes settled in {:.2} s (max {} BMC reads at once)",
+        "enricher ({store}): 50 simulated BMCs registered -> 50 nodes settled in {:.2} s (max {} BMC reads at once; inventory reads {:.1} s, store {:.1} s in total)",
         took.as_secs_f64(),
         app.enricher()
             .stats
             .max_reading
-            .load(std::sync::atomic::Ordering::Relaxed)
+            .load(std::sync::atomic::Ordering::Relaxed),
+        app.enricher().stats.read_ms.load(std::sync::atomic::Ordering::Relaxed) as f64 / 1000.0,
+        app.enricher().stats.apply_ms.load(std::sync::atomic::Ordering::Relaxed) as f64 / 1000.0,
     );
     for n in &nodes {
         assert_eq!(n.state, Some(NodeState::Ready), "{}: {:?}", n.name, n.state);
