@@ -4,7 +4,8 @@
 # the smoke test (the reference example Workflow reaches STATE_PENDING), makes the Python
 # environment for the worker, then fleet-tinkerbell's integration tests: every generated object
 # round-trips through the CRD schemas, tink-controller renders Workflows, a worker runs them over
-# tink-server's gRPC API, and Workflow status maps onto the node lifecycle.
+# tink-server's gRPC API, and Workflow status maps onto the node lifecycle; then gpufleet's own
+# provisioning end to end (crates/fleet-server/tests/provision_e2e.rs).
 #
 #   scripts/test-tinkerbell.sh [CARGO TEST ARG...]
 set -euo pipefail
@@ -27,6 +28,9 @@ eval "$(bash scripts/tinkerbell.sh test-env)"
 }
 echo "GPUFLEET_TEST_KUBECONFIG=$GPUFLEET_TEST_KUBECONFIG GPUFLEET_TINK_GRPC=$GPUFLEET_TINK_GRPC"
 stage rust nice -n 10 cargo test -p fleet-tinkerbell "$@"
+# gpufleet's provisioning role end to end: 21 simulated nodes as workers against tink-server,
+# one driver failure, a restart of gpufleet mid-way; prints wall time and per-node overhead.
+stage provision-e2e nice -n 10 cargo test -p fleet-server --test provision_e2e -- --nocapture
 
 stage_summary
 printf '%s: all stages passed in %ds\n' "$STAGE_PREFIX" "$((SECONDS - total_start))"

@@ -106,6 +106,23 @@ pub fn router(st: AppState) -> Router {
             "/switches/{id}/ports/{port}/admin",
             post(crate::api::ops::port_admin),
         )
+        .route(
+            "/install-plans",
+            get(crate::api::provision::list_plans).post(crate::api::provision::create_plan),
+        )
+        .route(
+            "/install-plans/{name}",
+            get(crate::api::provision::get_plan),
+        )
+        .route(
+            "/nodes/{id}/provision",
+            get(crate::api::provision::status).post(crate::api::provision::provision),
+        )
+        .route(
+            "/nodes/{id}/provision/cancel",
+            post(crate::api::provision::cancel),
+        )
+        .route("/provision/bulk", post(crate::api::provision::bulk))
         .route("/audit", get(misc::audit))
         .route("/audit/verify", get(misc::audit_verify))
         .route_layer(middleware::from_fn_with_state(st.clone(), authorize));

@@ -128,6 +128,17 @@ pub const ROUTES: &[(&str, &str, Option<Permission>)] = {
             "/api/v1/switches/{id}/ports/{port}/admin",
             Some(OobAdmin),
         ),
+        ("GET", "/api/v1/install-plans", Some(InventoryRead)),
+        ("POST", "/api/v1/install-plans", Some(ProfileWrite)),
+        ("GET", "/api/v1/install-plans/{name}", Some(InventoryRead)),
+        ("GET", "/api/v1/nodes/{id}/provision", Some(InventoryRead)),
+        ("POST", "/api/v1/nodes/{id}/provision", Some(OobOperate)),
+        (
+            "POST",
+            "/api/v1/nodes/{id}/provision/cancel",
+            Some(OobOperate),
+        ),
+        ("POST", "/api/v1/provision/bulk", Some(OobOperate)),
         ("GET", "/api/v1/audit", Some(AuditRead)),
         ("GET", "/api/v1/audit/verify", Some(AuditRead)),
     ]

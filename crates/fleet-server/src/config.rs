@@ -24,6 +24,7 @@ const CONFIG_KEYS: &[&str] = &[
     "log_format",
     "lifecycle",
     "bus",
+    "tinkerbell",
     "enricher",
     "operations",
 ];
@@ -55,6 +56,7 @@ pub struct Config {
     pub log_format: String,
     pub lifecycle: LifecycleConfig,
     pub bus: BusConfig,
+    pub tinkerbell: TinkerbellConfig,
     pub enricher: EnricherConfig,
     pub operations: OperationsConfig,
 }
@@ -121,6 +123,49 @@ impl Default for EnricherConfig {
     }
 }
 
+/// Provisioning through Tinkerbell (`[tinkerbell]`). Off while `kubeconfig` is empty.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TinkerbellConfig {
+    /// Path of a kubeconfig for the cluster that runs tink and Rufio, or `in-cluster` for the
+    /// service account gpufleet runs as; empty: provisioning is off.
+    pub kubeconfig: String,
+    /// Namespace of the Hardware, Template, Workflow and Rufio objects.
+    pub namespace: String,
+    /// tink-server's gRPC address as the workers reach it (shown with each provisioning).
+    pub tink_server: String,
+    /// Who does the one-time PXE boot and power cycle: `gpufleet` (its own operations, as jobs)
+    /// or `rufio` (a Rufio Job on the node's Machine; the BMC credentials are in the Secret
+    /// `<node>-bmc` of the namespace).
+    pub power_via: String,
+    /// Nodes being installed at once (bulk requests may set a lower limit).
+    pub concurrency: usize,
+    /// How often each Workflow's status is read, milliseconds.
+    pub poll_interval_ms: u64,
+    /// Deadline of the PXE boot and power cycle, seconds.
+    pub power_deadline_s: u64,
+    /// Deadline of a Workflow once the node is booted, seconds.
+    pub workflow_deadline_s: u64,
+    /// The one-time PXE boot is a UEFI boot.
+    pub efi_boot: bool,
+}
+
+impl Default for TinkerbellConfig {
+    fn default() -> Self {
+        TinkerbellConfig {
+            kubeconfig: String::new(),
+            namespace: "default".into(),
+            tink_server: String::new(),
+            power_via: "gpufleet".into(),
+            concurrency: 50,
+            poll_interval_ms: 1000,
+            power_deadline_s: 300,
+            workflow_deadline_s: 4 * 3600,
+            efi_boot: true,
+        }
+    }
+}
+
 /// The event bus the outbox relay publishes to.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -183,6 +228,7 @@ impl Default for Config {
             log_format: "text".into(),
             lifecycle: LifecycleConfig::default(),
             bus: BusConfig::default(),
+            tinkerbell: TinkerbellConfig::default(),
             enricher: EnricherConfig::default(),
             operations: OperationsConfig::default(),
         }
@@ -251,6 +297,20 @@ impl Config {
         if self.enricher.workers == 0 || self.enricher.max_concurrent_bmc == 0 {
             anyhow::bail!("enricher.workers and enricher.max_concurrent_bmc must be at least 1");
         }
+        let t = &self.tinkerbell;
+        if !matches!(t.power_via.as_str(), "gpufleet" | "rufio") {
+            anyhow::bail!(
+                "tinkerbell.power_via is 'gpufleet' or 'rufio', not '{}'",
+                t.power_via
+            );
+        }
+        if t.concurrency == 0 || t.poll_interval_ms == 0 || t.power_deadline_s == 0 {
+            anyhow::bail!(
+                "tinkerbell.concurrency, poll_interval_ms and power_deadline_s must be at least 1"
+            );
+        }
+        fleet_tinkerbell::build::check_name(&t.namespace)
+            .map_err(|e| anyhow::anyhow!("tinkerbell.namespace: {e}"))?;
         if !matches!(self.log_format.as_str(), "text" | "json") {
             anyhow::bail!("log_format must be 'text' or 'json'");
         }

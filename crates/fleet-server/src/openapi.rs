@@ -38,6 +38,8 @@ impl Modify for Security {
         api::ops::bios, api::ops::raid, api::ops::firmware, api::ops::oplog, api::ops::bulk,
         api::ops::list_jobs, api::ops::get_job, api::ops::cancel_job,
         api::ops::switch_ports, api::ops::port_admin, api::ops::firmware_upload,
+        api::provision::list_plans, api::provision::create_plan, api::provision::get_plan,
+        api::provision::provision, api::provision::status, api::provision::cancel, api::provision::bulk,
         api::misc::import, api::misc::changes, api::misc::audit, api::misc::audit_verify,
     ),
     tags(
@@ -50,6 +52,7 @@ impl Modify for Security {
         (name = "discovery", description = "Registering BMCs (list or subnet sweep); the enricher inspects what is found"),
         (name = "events", description = "Events (CloudEvents 1.0): query, live stream, catalogue, dead letters"),
         (name = "operations", description = "Out-of-band operations (Redfish, IPMI) as jobs"),
+        (name = "provisioning", description = "Install plans and provisioning through Tinkerbell"),
         (name = "audit", description = "Audit log (admin)"),
     )
 )]

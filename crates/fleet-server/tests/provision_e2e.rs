@@ -66,6 +66,7 @@ fn env_or_skip(test: &str) -> Option<Env> {
 struct Fleet {
     child: Child,
     nodes: Vec<(String, String)>, // (sim id, redfish URL)
+    https: Vec<String>,           // Redfish over HTTPS, per node
     dir: tempfile::TempDir,
 }
 
@@ -84,7 +85,7 @@ fn free_port() -> u16 {
         .port()
 }
 
-async fn start_fleet(env: &Env, seed: u64, action_s: f64) -> Fleet {
+async fn start_fleet(env: &Env, seed: u64, action_s: f64, good: usize) -> Fleet {
     let dir = tempfile::tempdir().unwrap();
     let topo = dir.path().join("topology.yaml");
     std::fs::write(
@@ -99,11 +100,11 @@ async fn start_fleet(env: &Env, seed: u64, action_s: f64) -> Fleet {
              message: \"exit status 100: nvidia-driver-550-server has unmet dependencies\"}}\n\
              racks:\n  - id: rack-a\n    pdus: [{{id: pdu-a, outlets: {outlets}}}]\n    \
              switches: [{{id: leaf-a, ports: {ports}}}]\n    nodes:\n      \
-             - {{count: {GOOD}, model: hgx-h100-8gpu, prefix: ok}}\n      \
+             - {{count: {good}, model: hgx-h100-8gpu, prefix: ok}}\n      \
              - {{count: 1, model: hgx-h100-8gpu, prefix: bad}}\n",
             grpc = env.grpc,
-            outlets = GOOD + 5,
-            ports = (GOOD + 1) * 12 + 4,
+            outlets = good + 5,
+            ports = (good + 1) * 12 + 4,
         ),
     )
     .unwrap();
@@ -121,6 +122,7 @@ async fn start_fleet(env: &Env, seed: u64, action_s: f64) -> Fleet {
     let mut fleet = Fleet {
         child,
         nodes: vec![],
+        https: vec![],
         dir,
     };
     let http = reqwest::Client::new();
@@ -144,6 +146,9 @@ async fn start_fleet(env: &Env, seed: u64, action_s: f64) -> Fleet {
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
     for n in v["nodes"].as_array().unwrap() {
+        fleet
+            .https
+            .push(n["redfish_https"].as_str().unwrap_or_default().to_string());
         fleet.nodes.push((
             n["id"].as_str().unwrap().to_string(),
             n["redfish"].as_str().unwrap().to_string(),
@@ -187,14 +192,14 @@ struct Server {
     http: reqwest::Client,
 }
 
-async fn start_server(dir: &Path, key: &str, env: &Env, poll_ms: u64) -> Server {
+async fn start_server(dir: &Path, key: &str, env: &Env, poll_ms: u64, power_via: &str) -> Server {
     let cfg = Config {
         data_dir: dir.to_path_buf(),
         tinkerbell: TinkerbellConfig {
             kubeconfig: env.kubeconfig.clone(),
             namespace: "default".into(),
             tink_server: env.grpc.clone(),
-            power_via: "gpufleet".into(),
+            power_via: power_via.into(),
             poll_interval_ms: poll_ms,
             ..Default::default()
         },
@@ -284,6 +289,17 @@ async fn add_node(
     tag: &str,
     config: Value,
 ) -> String {
+    add_node_with(s, name, mac, json!({"address": redfish}), tag, config).await
+}
+
+async fn add_node_with(
+    s: &Server,
+    name: &str,
+    mac: &str,
+    bmc: Value,
+    tag: &str,
+    config: Value,
+) -> String {
     let (st, n) = s
         .call(
             Method::POST,
@@ -307,8 +323,7 @@ async fn add_node(
             Method::POST,
             "/api/v1/assets",
             json!({"kind": "bmc", "name": format!("{name}-bmc"), "parent_id": id,
-                   "config": {"address": redfish, "protocol": "redfish", "username": "admin",
-                              "password": "password", "timeout_s": 10}}),
+                   "config": bmc_config(bmc)}),
         )
         .await;
     assert_eq!(st, 201, "{v}");
@@ -333,29 +348,15 @@ async fn add_node(
     id
 }
 
-fn network() -> Value {
-    json!({
-        "ethernets": [{"name": "eno1"}, {"name": "eno2"}],
-        "bonds": [{"name": "bond0", "interfaces": ["eno1", "eno2"], "addresses": ["10.10.0.5/24"],
-                   "gateway": "10.10.0.1", "nameservers": ["10.10.0.2"]}],
-        "vlans": [{"name": "bond0.100", "id": 100, "link": "bond0", "addresses": ["10.100.0.5/24"]}]
-    })
+fn bmc_config(extra: Value) -> Value {
+    let mut c = json!({"protocol": "redfish", "username": "admin", "password": "password", "timeout_s": 10});
+    for (k, v) in extra.as_object().unwrap() {
+        c[k] = v.clone();
+    }
+    c
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn twenty_nodes_provisioned_concurrently_one_driver_failure_and_a_restart() {
-    let Some(env) = env_or_skip("provision_e2e") else {
-        return;
-    };
-    let tag = run_tag();
-    // Fresh MACs (from the seed) and object names on every run: the control plane keeps its
-    // objects between runs.
-    let seed = u64::from_str_radix(&tag, 16).unwrap();
-    let fleet = start_fleet(&env, seed, 1.0).await;
-    let dir = tempfile::tempdir().unwrap();
-    let key = SecretBox::generate_key();
-    let s = start_server(dir.path(), &key, &env, 250).await;
-
+async fn create_profile_and_plan(s: &Server, tag: &str) {
     let (st, v) = s
         .call(
             Method::POST,
@@ -377,6 +378,45 @@ async fn twenty_nodes_provisioned_concurrently_one_driver_failure_and_a_restart(
         .await;
     assert_eq!(st, 201, "{v}");
     assert_eq!(v["version"], 1);
+}
+
+fn network() -> Value {
+    json!({
+        "ethernets": [{"name": "eno1"}, {"name": "eno2"}],
+        "bonds": [{"name": "bond0", "interfaces": ["eno1", "eno2"], "addresses": ["10.10.0.5/24"],
+                   "gateway": "10.10.0.1", "nameservers": ["10.10.0.2"]}],
+        "vlans": [{"name": "bond0.100", "id": 100, "link": "bond0", "addresses": ["10.100.0.5/24"]}]
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn twenty_nodes_provisioned_concurrently_one_driver_failure_and_a_restart() {
+    let Some(env) = env_or_skip("provision_e2e") else {
+        return;
+    };
+    let tag = run_tag();
+    // Fresh MACs (from the seed) and object names on every run: the control plane keeps its
+    // objects between runs.
+    let seed = u64::from_str_radix(&tag, 16).unwrap();
+    let fleet = start_fleet(&env, seed, 0.5, GOOD).await;
+    let dir = tempfile::tempdir().unwrap();
+    let key = SecretBox::generate_key();
+    let s = start_server(dir.path(), &key, &env, 250, "gpufleet").await;
+
+    create_profile_and_plan(&s, &tag).await;
+    // A plan that cannot be rendered is refused before it is stored.
+    let (st, bad) = s
+        .call(
+            Method::POST,
+            "/api/v1/install-plans",
+            json!({"name": format!("ubuntu-cuda-{tag}"), "spec": {"os": {"method": "dd", "url": "x"}}}),
+        )
+        .await;
+    assert_eq!(st, 422, "{bad}");
+    assert!(
+        bad["detail"].as_str().unwrap().contains("os.method"),
+        "{bad}"
+    );
 
     let mut ids = vec![]; // (CMDB id, sim id)
     for (i, (sim_id, redfish)) in fleet.nodes.iter().enumerate() {
@@ -506,7 +546,7 @@ async fn twenty_nodes_provisioned_concurrently_one_driver_failure_and_a_restart(
     let stopped_at = Instant::now();
     // The workflows go on without gpufleet for a while.
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let s = start_server(dir.path(), &key, &env, 250).await;
+    let s = start_server(dir.path(), &key, &env, 250, "gpufleet").await;
     let restart_gap = stopped_at.elapsed();
 
     // Everything ends: 20 in service, the bad node provisioning_failed naming the action.
@@ -666,5 +706,113 @@ async fn twenty_nodes_provisioned_concurrently_one_driver_failure_and_a_restart(
         mean(&total) / 1000.0,
         mean(&worker) / 1000.0,
     );
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn rufio_job_pxe_boots_the_node_into_its_workflow() {
+    use k8s_openapi::api::core::v1::Secret;
+    let Some(env) = env_or_skip("provision_e2e (rufio)") else {
+        return;
+    };
+    let tag = run_tag();
+    let seed = u64::from_str_radix(&tag, 16).unwrap() ^ 0x5a5a;
+    let fleet = start_fleet(&env, seed, 0.2, 1).await;
+    let dir = tempfile::tempdir().unwrap();
+    let key = SecretBox::generate_key();
+    let s = start_server(dir.path(), &key, &env, 250, "rufio").await;
+    create_profile_and_plan(&s, &tag).await;
+    let (sim_id, redfish) = fleet.nodes[0].clone();
+    let name = format!("e2e-{tag}-{sim_id}");
+    // Rufio reads the BMC credentials from the Secret its Machine names (<node>-bmc); whoever
+    // holds the credentials creates it.
+    let client =
+        fleet_tinkerbell::TinkerbellClient::from_kubeconfig(Path::new(&env.kubeconfig), "default")
+            .await
+            .unwrap();
+    let secrets: kube::Api<Secret> = kube::Api::namespaced(client.kube().clone(), "default");
+    secrets
+        .create(
+            &kube::api::PostParams::default(),
+            &Secret {
+                metadata: kube::api::ObjectMeta {
+                    name: Some(format!("{name}-bmc")),
+                    ..Default::default()
+                },
+                string_data: Some(
+                    [
+                        ("username".to_string(), "admin".to_string()),
+                        ("password".to_string(), "password".to_string()),
+                    ]
+                    .into(),
+                ),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let mac = first_mac(&redfish).await;
+    let id = add_node_with(
+        &s,
+        &name,
+        &mac,
+        json!({"address": redfish, "redfish_address": fleet.https[0], "insecure": true}),
+        &tag,
+        json!({}),
+    )
+    .await;
+    let (st, v) = s
+        .call(
+            Method::POST,
+            &format!("/api/v1/nodes/{id}/provision"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(st, 202, "{v}");
+    assert_eq!(v["power_via"], "rufio");
+    let deadline = Instant::now() + Duration::from_secs(180);
+    let v = loop {
+        let (_, v) = s
+            .call(
+                Method::GET,
+                &format!("/api/v1/nodes/{id}/provision"),
+                Value::Null,
+            )
+            .await;
+        if matches!(
+            v["stage"].as_str(),
+            Some("succeeded" | "failed" | "cancelled")
+        ) {
+            break v;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no end within 180 s: {v}\nsimulator log:\n{}",
+            std::fs::read_to_string(fleet.dir.path().join("sim.log")).unwrap_or_default()
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    assert_eq!(v["stage"], "succeeded", "{v}");
+    assert_eq!(v["node_state"], "in_service", "{v}");
+    let job_name = format!("{}-pxe", v["workflow"].as_str().unwrap());
+    let jobs: Vec<String> = serde_json::from_str(v["power_jobs"].as_str().unwrap()).unwrap();
+    assert_eq!(jobs, std::slice::from_ref(&job_name));
+    let job = client.get_job(&job_name).await.unwrap().unwrap();
+    let conds = job.status.unwrap().conditions;
+    assert!(
+        conds
+            .iter()
+            .any(|c| c.type_ == "Completed" && c.status == "True"),
+        "{conds:?}"
+    );
+    // gpufleet ran no out-of-band job of its own for this node.
+    let (_, jobs) = s
+        .call(
+            Method::GET,
+            &format!("/api/v1/jobs?target={id}"),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(jobs.as_array().map(|a| a.len()), Some(0), "{jobs}");
     s.stop().await;
 }
