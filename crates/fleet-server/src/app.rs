@@ -96,6 +96,7 @@ pub fn router(st: AppState) -> Router {
             "/nodes/{id}/firmware/upload",
             post(crate::api::ops::firmware_upload),
         )
+        .route("/nodes/{id}/bios/diff", get(crate::api::ops::bios_diff))
         .route("/nodes/{id}/oplog", get(crate::api::ops::oplog))
         .route("/ops/bulk", post(crate::api::ops::bulk))
         .route("/jobs", get(crate::api::ops::list_jobs))

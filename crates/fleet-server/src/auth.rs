@@ -117,6 +117,7 @@ pub const ROUTES: &[(&str, &str, Option<Permission>)] = {
         ("POST", "/api/v1/nodes/{id}/raid", Some(OobAdmin)),
         ("POST", "/api/v1/nodes/{id}/firmware", Some(OobAdmin)),
         ("POST", "/api/v1/nodes/{id}/firmware/upload", Some(OobAdmin)),
+        ("GET", "/api/v1/nodes/{id}/bios/diff", Some(OobOperate)),
         ("GET", "/api/v1/nodes/{id}/oplog", Some(InventoryRead)),
         ("POST", "/api/v1/ops/bulk", Some(OobOperate)),
         ("GET", "/api/v1/jobs", Some(InventoryRead)),

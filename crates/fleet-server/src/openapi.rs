@@ -37,7 +37,7 @@ impl Modify for Security {
         api::ops::power, api::ops::boot, api::ops::media, api::ops::read, api::ops::clear_sel,
         api::ops::bios, api::ops::raid, api::ops::firmware, api::ops::oplog, api::ops::bulk,
         api::ops::list_jobs, api::ops::get_job, api::ops::cancel_job,
-        api::ops::switch_ports, api::ops::port_admin, api::ops::firmware_upload,
+        api::ops::switch_ports, api::ops::port_admin, api::ops::firmware_upload, api::ops::bios_diff,
         api::provision::list_plans, api::provision::create_plan, api::provision::get_plan,
         api::provision::provision, api::provision::status, api::provision::cancel, api::provision::bulk,
         api::misc::import, api::misc::changes, api::misc::audit, api::misc::audit_verify,

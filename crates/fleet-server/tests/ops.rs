@@ -507,3 +507,111 @@ async fn firmware_update_from_an_uploaded_image_is_verified_in_the_cmdb() {
     assert_eq!(j["state"], "failed", "{j}");
     assert!(j["error"].as_str().unwrap().contains("9.0.1"), "{j}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bios_diff_against_the_profile_and_pending_changes_verified_by_a_later_cycle() {
+    let fleet = sim::Sim::start(1, 0.3);
+    let app = TestApp::start().await;
+    let node = node_with_bmc(&app, &fleet.nodes[0], "sim-bios-1").await;
+    let diff = format!("/api/v1/nodes/{node}/bios/diff");
+
+    // Without an expected profile there is nothing to compare with.
+    let (s, p) = call(&app, Role::Operator, Method::GET, &diff, Value::Null).await;
+    assert_eq!(s, 409, "{p}");
+    let (s, prof) = app
+        .admin(
+            Method::POST,
+            "/api/v1/profiles",
+            json!({"name": "hgx-bios", "spec": {"bios": {
+                "SysProfile": "PerfOptimized", "BootMode": "Uefi", "NumaNodesPerSocket": 2,
+                "NoSuchAttribute": "x"}}}),
+        )
+        .await;
+    assert_eq!(s, 201, "{prof}");
+    let (s, a) = app
+        .admin(
+            Method::PUT,
+            &format!("/api/v1/nodes/{node}/profile"),
+            json!({"profile": "hgx-bios"}),
+        )
+        .await;
+    assert_eq!(s, 200, "{a}");
+
+    // Exactly the differing attributes, with what the BMC reports.
+    let (s, d) = call(&app, Role::Operator, Method::GET, &diff, Value::Null).await;
+    assert_eq!(s, 200, "{d}");
+    assert_eq!(d["matches"], false);
+    assert_eq!(d["profile"], "hgx-bios");
+    assert_eq!(
+        d["differences"],
+        json!([
+            {"attribute": "NoSuchAttribute", "expected": "x", "actual": null, "pending": null},
+            {"attribute": "NumaNodesPerSocket", "expected": 2, "actual": 1, "pending": null},
+        ]),
+        "{d}"
+    );
+    let (s, _) = call(&app, Role::Viewer, Method::GET, &diff, Value::Null).await;
+    assert_eq!(s, 403);
+
+    // A BIOS change without reset stays pending and is recorded as such ...
+    let j = op(
+        &app,
+        Role::Admin,
+        &format!("/api/v1/nodes/{node}/bios"),
+        json!({"attributes": {"NumaNodesPerSocket": 2}}),
+    )
+    .await;
+    assert_eq!(j["state"], "succeeded", "{j}");
+    let (_, a) = app
+        .admin(Method::GET, &format!("/api/v1/assets/{node}"), Value::Null)
+        .await;
+    assert_eq!(
+        a["spec"]["oob"]["bios_pending"]["attributes"]["NumaNodesPerSocket"], 2,
+        "{a}"
+    );
+    let (_, d) = call(&app, Role::Operator, Method::GET, &diff, Value::Null).await;
+    assert_eq!(d["differences"][1]["pending"], 2, "{d}");
+    assert_eq!(d["pending"]["NumaNodesPerSocket"], 2, "{d}");
+
+    // ... until a reset made by another job (an operator's power cycle over IPMI, which reads
+    // no BIOS itself) applies it; that job re-reads and verifies it.
+    let j = op(
+        &app,
+        Role::Operator,
+        &format!("/api/v1/nodes/{node}/power"),
+        json!({"action": "cycle", "driver": "ipmi"}),
+    )
+    .await;
+    assert_eq!(j["state"], "succeeded", "{j}");
+    assert!(
+        j["log"]
+            .to_string()
+            .contains("pending BIOS attributes applied and verified"),
+        "{j}"
+    );
+    let (_, a) = app
+        .admin(Method::GET, &format!("/api/v1/assets/{node}"), Value::Null)
+        .await;
+    let oob = &a["spec"]["oob"];
+    assert_eq!(oob["bios_pending"], Value::Null, "{a}");
+    assert_eq!(oob["bios_verified"]["ok"], true, "{a}");
+    assert!(oob["bios_verified"]["set_by_job"].is_string(), "{a}");
+    assert_eq!(oob["bios"]["NumaNodesPerSocket"], 2, "{a}");
+    assert_eq!(oob["power"], "on");
+    let (_, d) = call(&app, Role::Operator, Method::GET, &diff, Value::Null).await;
+    assert_eq!(
+        d["differences"],
+        json!([{"attribute": "NoSuchAttribute", "expected": "x", "actual": null, "pending": null}]),
+        "{d}"
+    );
+    // A later cycle with nothing pending verifies nothing.
+    let j = op(
+        &app,
+        Role::Operator,
+        &format!("/api/v1/nodes/{node}/power"),
+        json!({"action": "reset"}),
+    )
+    .await;
+    assert_eq!(j["state"], "succeeded", "{j}");
+    assert!(!j["log"].to_string().contains("BIOS"), "{j}");
+}

@@ -214,6 +214,201 @@ op_route!(
 );
 
 #[derive(Debug, Deserialize, IntoParams)]
+pub struct BiosDiffQuery {
+    /// Driver to read with (default: the BMC's protocol; BIOS attributes need Redfish).
+    pub driver: Option<String>,
+}
+
+/// One attribute where the node differs from its expected profile.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BiosDifference {
+    pub attribute: String,
+    #[schema(value_type = Object)]
+    pub expected: Value,
+    /// The value in effect now; absent when the BMC does not report the attribute.
+    #[schema(value_type = Object)]
+    pub actual: Option<Value>,
+    /// A value written but not yet applied (takes effect at the next reset).
+    #[schema(value_type = Object)]
+    pub pending: Option<Value>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BiosDiffView {
+    pub node: String,
+    pub profile: String,
+    pub profile_version: i64,
+    /// True when every attribute of the profile's `bios` map is in effect.
+    pub matches: bool,
+    pub differences: Vec<BiosDifference>,
+    /// Every attribute pending on the BMC.
+    #[schema(value_type = Object)]
+    pub pending: BTreeMap<String, Value>,
+}
+
+/// The node's BIOS attributes, read live from its BMC, against the `bios` map of its expected
+/// profile: exactly the attributes that differ.
+#[utoipa::path(get, path = "/api/v1/nodes/{id}/bios/diff", params(("id" = String, Path), BiosDiffQuery), tag = "operations",
+    responses((status = 200, body = BiosDiffView), (status = 404, body = Problem), (status = 409, body = Problem),
+        (status = 502, body = Problem)))]
+pub async fn bios_diff(
+    State(st): State<AppState>,
+    Path(id): Path<String>,
+    Query(q): Query<BiosDiffQuery>,
+) -> ApiResult<Json<BiosDiffView>> {
+    let node = node_id(&st, &id).await?;
+    let asset = st.store.get_asset(&node).await?;
+    let Some(pid) = asset.profile_id.clone() else {
+        return Err(ApiError::new(
+            StatusCode::CONFLICT,
+            "No expected profile",
+            format!("node {id} has no expected profile to compare its BIOS with"),
+        ));
+    };
+    let profile = st.store.get_profile(&pid).await?;
+    if let Some(d) = &q.driver {
+        if !matches!(d.as_str(), "redfish" | "ipmi" | "ipmitool") {
+            return Err(ApiError::bad_request("driver is redfish, ipmi or ipmitool"));
+        }
+    }
+    let bmc_err =
+        |e: String| ApiError::new(StatusCode::BAD_GATEWAY, "BMC unreachable or failed", e);
+    let bmc = bmc_for(&st, &node, q.driver.as_deref())
+        .await
+        .map_err(bmc_err)?;
+    let deadline = Duration::from_secs(60);
+    let b = fleet_bmc::with_deadline(bmc.endpoint(), deadline, bmc.bios())
+        .await
+        .map_err(|e| bmc_err(e.to_string()))?;
+    let differences: Vec<BiosDifference> = fleet_bmc::bios_diff(&profile.spec.bios, &b.current)
+        .into_iter()
+        .map(|d| BiosDifference {
+            pending: b.pending.get(&d.attribute).cloned(),
+            attribute: d.attribute,
+            expected: d.expected,
+            actual: d.actual,
+        })
+        .collect();
+    Ok(Json(BiosDiffView {
+        node,
+        profile: profile.name,
+        profile_version: profile.version,
+        matches: differences.is_empty(),
+        differences,
+        pending: b.pending,
+    }))
+}
+
+/// After a job that reboots the node: when a BIOS change is recorded as pending
+/// (`config.oob.bios_pending`), re-reads the attributes and verifies them. Returns the fields
+/// to merge into the job's `config.oob` patch, or None when nothing was pending.
+async fn verify_pending_bios(
+    st: &AppState,
+    job: &Job,
+    bmc: &Arc<dyn OutOfBand>,
+) -> Option<serde_json::Map<String, Value>> {
+    let a = st.store.get_asset(&job.target).await.ok()?;
+    let pending = a.config.get("oob")?.get("bios_pending")?;
+    let attrs: BTreeMap<String, Value> =
+        serde_json::from_value(pending.get("attributes")?.clone()).ok()?;
+    if attrs.is_empty() {
+        return None;
+    }
+    let id = job.id.as_str();
+    log(
+        st,
+        id,
+        format!(
+            "verifying pending BIOS attributes: {}",
+            attrs.keys().cloned().collect::<Vec<_>>().join(", ")
+        ),
+    )
+    .await;
+    // IPMI reads no BIOS attributes: read them over the BMC's Redfish face then.
+    let reader: Result<Arc<dyn OutOfBand>, String> = match bmc.bios().await {
+        Err(fleet_bmc::BmcError::Unsupported { .. }) => {
+            bmc_for(st, &job.target, Some("redfish")).await
+        }
+        _ => Ok(bmc.clone()),
+    };
+    let mut out = serde_json::Map::new();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp() * 1000;
+    let reader = match reader {
+        Ok(r) => r,
+        Err(e) => {
+            log(
+                st,
+                id,
+                format!("cannot verify the pending BIOS attributes: {e}"),
+            )
+            .await;
+            return None;
+        }
+    };
+    // The BMC may take a moment after power-on to report the applied settings.
+    let start = tokio::time::Instant::now();
+    let outcome = loop {
+        match reader.bios().await {
+            Ok(b) => {
+                let diff = fleet_bmc::bios_diff(&attrs, &b.current);
+                if diff.is_empty() || start.elapsed() > Duration::from_secs(20) {
+                    break Ok((b, diff));
+                }
+            }
+            Err(e) if start.elapsed() > Duration::from_secs(20) || !e.is_transient() => {
+                break Err(e)
+            }
+            Err(_) => {}
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    match outcome {
+        Ok((b, diff)) if diff.is_empty() => {
+            log(
+                st,
+                id,
+                "pending BIOS attributes applied and verified after the reset",
+            )
+            .await;
+            out.insert("bios".into(), json!(b.current));
+            out.insert("bios_pending".into(), Value::Null);
+            out.insert(
+                "bios_verified".into(),
+                json!({"ok": true, "attributes": attrs, "job": id, "at_ms": now,
+                       "set_by_job": pending.get("job")}),
+            );
+        }
+        Ok((b, diff)) => {
+            log(
+                st,
+                id,
+                format!(
+                    "pending BIOS attributes NOT applied after the reset: {}",
+                    json!(diff)
+                ),
+            )
+            .await;
+            out.insert("bios".into(), json!(b.current));
+            out.insert(
+                "bios_verified".into(),
+                json!({"ok": false, "differences": diff, "job": id, "at_ms": now,
+                       "set_by_job": pending.get("job")}),
+            );
+        }
+        Err(e) => {
+            log(
+                st,
+                id,
+                format!("cannot verify the pending BIOS attributes: {e}"),
+            )
+            .await;
+            return None;
+        }
+    }
+    Some(out)
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
 pub struct UploadQuery {
     /// File name of the image, as the BMC is to see it (BMCs may read the version from it).
     pub filename: String,
@@ -1118,8 +1313,16 @@ async fn execute(st: &AppState, job: &Job) -> Result<Value, String> {
                     .await
                     .map_err(e)?;
             }
-            record(st, &job.target, k, json!({"power": want.as_str()})).await?;
-            Ok(json!({"power": want.as_str()}))
+            let mut patch = json!({"power": want.as_str()});
+            let mut result = patch.clone();
+            if matches!(action, PowerAction::Cycle | PowerAction::Reset) {
+                if let Some(v) = verify_pending_bios(st, job, &bmc).await {
+                    result["bios_verified"] = v.get("bios_verified").cloned().unwrap_or_default();
+                    patch.as_object_mut().expect("object").extend(v);
+                }
+            }
+            record(st, &job.target, k, patch).await?;
+            Ok(result)
         }
         "boot.set" => {
             let device: BootDevice = s("device").parse().map_err(e)?;
@@ -1166,6 +1369,14 @@ async fn execute(st: &AppState, job: &Job) -> Result<Value, String> {
                 .unwrap_or(false)
             {
                 let b = bmc.bios().await.map_err(e)?;
+                // Recorded so that the next reset, whichever job makes it, verifies them.
+                record(
+                    st,
+                    &job.target,
+                    "bios.set",
+                    json!({"bios_pending": {"attributes": attrs, "job": id}}),
+                )
+                .await?;
                 return Ok(json!({"pending": b.pending, "applied": false}));
             }
             step("resetting to apply", 40).await;
@@ -1176,7 +1387,14 @@ async fn execute(st: &AppState, job: &Job) -> Result<Value, String> {
                 let b = bmc.bios().await.map_err(e)?;
                 let diff = fleet_bmc::bios_diff(&attrs, &b.current);
                 if diff.is_empty() {
-                    record(st, &job.target, "bios.set", json!({"bios": b.current})).await?;
+                    record(
+                        st,
+                        &job.target,
+                        "bios.set",
+                        json!({"bios": b.current, "bios_pending": null,
+                               "bios_verified": {"ok": true, "attributes": attrs, "job": id}}),
+                    )
+                    .await?;
                     return Ok(json!({"applied": true, "bios": attrs}));
                 }
                 if start.elapsed() > wait {
