@@ -232,7 +232,7 @@ impl InventoryQuirks {
             _ => return None,
         };
         let lower = s.to_lowercase();
-        if self.placeholders.contains(&lower) {
+        if self.placeholders.iter().any(|p| p.to_lowercase() == lower) {
             None
         } else {
             Some(s)
@@ -613,7 +613,7 @@ fn gpu_of(q: &InventoryQuirks, path: &str, d: &Value) -> Gpu {
         q.clean(d, "Name").filter(|n| {
             let l = n.to_lowercase();
             q.looks_like_gpu(n)
-                && !q.generic_names.contains(&l)
+                && !q.generic_names.iter().any(|g| g.to_lowercase() == l)
                 && manufacturer.as_deref().map(str::to_lowercase) != Some(l)
         })
     });
