@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# gpufleet on embedded defaults (SQLite in the data directory, in-process bus) together with the
+# simulator's example fleet: starts both, imports the racks, registers every simulated BMC through
+# the discovery API, and shows the nodes going discovered → inspecting → ready as the enricher
+# reads their Redfish inventory. Then it keeps serving until interrupted (Ctrl-C stops both).
+#
+#   GPUFLEET_ADMIN_PASSWORD  admin password (first start only; default: generated once and kept
+#                            in <data dir>/admin-password, mode 0600)
+#   GPUFLEET_DATA_DIR        data directory (default ./data)
+#   GPUFLEET_LISTEN          where gpufleet listens (default 127.0.0.1:8080)
+#   GPUFLEET_TOPOLOGY        simulator topology (default python/examples/fleet-3rack.yaml)
+#   GPUFLEET_NO_SIM=1        gpufleet alone, no simulator
+#   GPUFLEET_BIN             an already built gpufleet binary (default: build it here)
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+
+DATA="${GPUFLEET_DATA_DIR:-$ROOT/data}"
+LISTEN="${GPUFLEET_LISTEN:-127.0.0.1:8080}"
+TOPOLOGY="${GPUFLEET_TOPOLOGY:-$ROOT/python/examples/fleet-3rack.yaml}"
+URL="http://$LISTEN"
+mkdir -p "$DATA"
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+
+if [[ -n "${GPUFLEET_BIN:-}" ]]; then
+  BIN="$GPUFLEET_BIN"
+else
+  say "building gpufleet (release; the first build takes a few minutes)"
+  cargo build -q --release -p fleet-server --bin gpufleet
+  BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/gpufleet"
+fi
+
+PWFILE="$DATA/admin-password"
+if [[ -z "${GPUFLEET_ADMIN_PASSWORD:-}" ]]; then
+  if [[ ! -f "$PWFILE" ]]; then
+    (umask 077 && head -c 18 /dev/urandom | base64 | tr -d '/+=' > "$PWFILE")
+  fi
+  GPUFLEET_ADMIN_PASSWORD="$(cat "$PWFILE")"
+fi
+export GPUFLEET_ADMIN_PASSWORD
+
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+SIM_LOG="$DATA/simulator.log"
+if [[ "${GPUFLEET_NO_SIM:-0}" != 1 ]]; then
+  say "preparing the simulator's Python environment"
+  VENV="$(scripts/python-env.sh)"
+  SIM="$VENV/bin/gpufleet-sim"
+  say "starting the simulated fleet ($TOPOLOGY; log $SIM_LOG)"
+  "$SIM" up --topology "$TOPOLOGY" > "$SIM_LOG" 2>&1 &
+  sim_pid=$!
+  pids+=("$sim_pid")
+fi
+
+GF_LOG="$DATA/gpufleet.log"
+say "starting gpufleet on $URL (data in $DATA; log $GF_LOG)"
+GPUFLEET_LISTEN="$LISTEN" "$BIN" serve --data-dir "$DATA" > "$GF_LOG" 2>&1 &
+gf_pid=$!
+pids+=("$gf_pid")
+for _ in $(seq 1 300); do
+  curl -sf "$URL/healthz" >/dev/null 2>&1 && break
+  kill -0 "$gf_pid" 2>/dev/null || { cat "$GF_LOG" >&2; echo "gpufleet did not start (log above)" >&2; exit 1; }
+  sleep 0.2
+done
+curl -sf "$URL/healthz" >/dev/null || { echo "gpufleet did not answer on $URL within 60 s" >&2; exit 1; }
+
+export GPUFLEET_SERVER="$URL"
+TOKEN="$(curl -sf -XPOST -H 'content-type: application/json' \
+  -d "$(printf '{"username":"admin","password":"%s"}' "$GPUFLEET_ADMIN_PASSWORD")" \
+  "$URL/api/v1/auth/login" | sed -n 's/.*"token":"\([^"]*\)".*/\1/p')"
+if [[ -z "$TOKEN" ]]; then
+  echo "cannot log in as admin: the data directory $DATA was created with another admin password" >&2
+  echo "(set GPUFLEET_ADMIN_PASSWORD, or use a new GPUFLEET_DATA_DIR)" >&2
+  exit 1
+fi
+export GPUFLEET_TOKEN="$TOKEN"
+
+if [[ "${GPUFLEET_NO_SIM:-0}" != 1 ]]; then
+  for _ in $(seq 1 300); do
+    grep -q "control API on" "$SIM_LOG" 2>/dev/null && break
+    kill -0 "$sim_pid" 2>/dev/null || { cat "$SIM_LOG" >&2; echo "the simulator did not start (log above)" >&2; exit 1; }
+    sleep 0.2
+  done
+  grep -q "control API on" "$SIM_LOG" || { echo "the simulator did not start within 60 s (log: $SIM_LOG)" >&2; exit 1; }
+  say "importing the racks, PDUs and switches, and registering every BMC of the fleet"
+  "$VENV/bin/python" - "$TOPOLOGY" "$URL" "$TOKEN" <<'PY'
+import json, subprocess, sys, urllib.request, yaml
+
+topology, url, token = sys.argv[1:4]
+inv = yaml.safe_load(subprocess.run(
+    [sys.executable, "-m", "gpufleet_sim.cli", "inventory", topology],
+    check=True, capture_output=True, text=True).stdout)
+
+def call(method, path, body, content_type="application/json"):
+    req = urllib.request.Request(url + path, method=method, data=body,
+                                 headers={"authorization": "Bearer " + token,
+                                          "content-type": content_type})
+    try:
+        with urllib.request.urlopen(req, timeout=60) as r:
+            return json.loads(r.read() or b"null")
+    except urllib.error.HTTPError as e:
+        sys.exit(f"{method} {path}: HTTP {e.code}: {e.read().decode()}")
+
+site = {k: inv.get(k, []) for k in ("racks", "pdus", "switches")}
+call("POST", "/api/v1/import", yaml.safe_dump(site).encode(), "application/yaml")
+bmcs = [{"name": n["name"], "rack": n.get("rack"), "address": n["bmc"]["address"],
+         "username": n["bmc"]["username"], "password": n["bmc"]["password"],
+         "accept_self_signed": bool(n["bmc"].get("insecure_tls"))}
+        for n in inv["nodes"]]
+out = call("POST", "/api/v1/discovery", json.dumps({"bmcs": bmcs}).encode())
+print(f"registered {len(bmcs)} BMCs")
+PY
+
+  say "watching the nodes (discovered → inspecting → ready)"
+  total=0
+  for _ in $(seq 1 600); do
+    states="$("$BIN" --output json node list --limit 500 2>/dev/null \
+      | "$VENV/bin/python" -c 'import json,sys,collections; d=json.load(sys.stdin); items=d["items"] if isinstance(d,dict) else d; c=collections.Counter((i.get("status") or {}).get("state") or "-" for i in items); print(len(items), " ".join(f"{k}={v}" for k,v in sorted(c.items())))' 2>/dev/null || true)"
+    total="${states%% *}"
+    printf '\r%s nodes: %s        ' "$total" "${states#* }"
+    if [[ -n "$states" && "$states" != *discovered* && "$states" != *inspecting=* ]]; then break; fi
+    sleep 1
+  done
+  echo
+  "$BIN" node list --limit 500 || true
+fi
+
+cat <<EOF
+
+gpufleet is running on $URL (API documentation: $URL/api/v1/docs/).
+Log in as admin with the password in ${GPUFLEET_ADMIN_PASSWORD:+\$GPUFLEET_ADMIN_PASSWORD or }$PWFILE; for example:
+  export GPUFLEET_SERVER=$URL
+  alias gpufleet='$BIN'
+  gpufleet login --username admin
+  gpufleet node list
+  gpufleet node show <name>
+Ctrl-C stops gpufleet and the simulator.
+EOF
+wait "$gf_pid"
