@@ -11,6 +11,8 @@
 #   GPUFLEET_TOPOLOGY        simulator topology (default python/examples/fleet-3rack.yaml)
 #   GPUFLEET_NO_SIM=1        gpufleet alone, no simulator
 #   GPUFLEET_BIN             an already built gpufleet binary (default: build it here)
+#   GPUFLEET_RUN_ONCE=1      stop once every node has left discovered/inspecting; exit 0 only if
+#                            all are ready (what scripts/test.sh checks)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -130,6 +132,14 @@ PY
   done
   echo
   "$BIN" node list --limit 500 || true
+  if [[ "${GPUFLEET_RUN_ONCE:-0}" == 1 ]]; then
+    if [[ -n "$total" && "$states" == "$total ready=$total" ]]; then
+      echo "all $total nodes ready"
+      exit 0
+    fi
+    echo "not every node became ready: $states (log: $GF_LOG)" >&2
+    exit 1
+  fi
 fi
 
 cat <<EOF

@@ -45,6 +45,22 @@ else
 	stage_skip rust "no Cargo.toml"
 fi
 
+# The README's run command, end to end: gpufleet (the test build) with the simulator's example
+# fleet; every BMC registered through discovery must end in a ready node.
+run_command_check() {
+	local dir
+	dir=$(mktemp -d)
+	GPUFLEET_BIN="$CARGO_TARGET_DIR/debug/gpufleet" GPUFLEET_DATA_DIR="$dir" \
+		GPUFLEET_LISTEN=127.0.0.1:18081 GPUFLEET_RUN_ONCE=1 GPUFLEET_ADMIN_PASSWORD=run-check-pw \
+		timeout 300 bash scripts/run.sh
+	local rc=$?
+	rm -rf "$dir"
+	return $rc
+}
+if [[ -f Cargo.toml ]]; then
+	stage run-command run_command_check
+fi
+
 if [[ -f scripts/test-python.sh ]]; then
 	stage python bash scripts/test-python.sh
 else
