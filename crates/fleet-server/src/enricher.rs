@@ -119,21 +119,31 @@ pub fn observe(inv: &Inventory, node_name: &str) -> Observation {
     put(&mut cfg, "bios_version", clean(&s.bios_version));
     cfg.insert("system".into(), Value::Object(system));
     let models: BTreeSet<String> = inv.cpus.iter().filter_map(|c| clean(&c.model)).collect();
-    cfg.insert(
-        "cpus".into(),
-        json!({
-            "count": inv.cpus.len(),
-            "models": models,
-            "cores": inv.cpus.iter().filter_map(|c| c.cores).sum::<u32>(),
-            "threads": inv.cpus.iter().filter_map(|c| c.threads).sum::<u32>(),
-        }),
-    );
-    cfg.insert(
-        "memory".into(),
-        json!({"total_gib": inv.memory.total_gib, "dimms": inv.memory.dimms}),
-    );
-    cfg.insert("firmware".into(), json!(inv.firmware));
-    cfg.insert("bios".into(), json!(inv.bios));
+    // A section the BMC could not read fully keeps its stored value (absent here).
+    let complete = |section: &str| inv.is_complete(section);
+    if complete("cpus") {
+        cfg.insert(
+            "cpus".into(),
+            json!({
+                "count": inv.cpus.len(),
+                "models": models,
+                "cores": inv.cpus.iter().filter_map(|c| c.cores).sum::<u32>(),
+                "threads": inv.cpus.iter().filter_map(|c| c.threads).sum::<u32>(),
+            }),
+        );
+    }
+    if complete("memory") {
+        cfg.insert(
+            "memory".into(),
+            json!({"total_gib": inv.memory.total_gib, "dimms": inv.memory.dimms}),
+        );
+    }
+    if complete("firmware") {
+        cfg.insert("firmware".into(), json!(inv.firmware));
+    }
+    if complete("bios") {
+        cfg.insert("bios".into(), json!(inv.bios));
+    }
     cfg.insert("inventory_warnings".into(), json!(inv.warnings));
 
     let mut parts = Vec::new();
@@ -219,16 +229,14 @@ pub fn observe(inv: &Inventory, node_name: &str) -> Observation {
             config: Value::Object(c),
         });
     }
-    // A kind is complete unless the read had problems and found none of it: then the BMC
-    // probably failed to answer for that collection, and absent parts must not be removed.
-    let partial = !inv.warnings.is_empty();
+    // Only a list read without problems says that what is missing from it is gone.
     let complete_kinds = [
-        (AssetKind::Gpu, inv.gpus.is_empty()),
-        (AssetKind::Nic, inv.nics.is_empty()),
-        (AssetKind::Disk, inv.disks.is_empty()),
+        (AssetKind::Gpu, "gpus"),
+        (AssetKind::Nic, "nics"),
+        (AssetKind::Disk, "disks"),
     ]
     .into_iter()
-    .filter(|(_, empty)| !(partial && *empty))
+    .filter(|(_, section)| complete(section))
     .map(|(k, _)| k)
     .collect();
     Observation {
@@ -1021,10 +1029,14 @@ mod tests {
             o.complete_kinds.contains(&AssetKind::Gpu),
             "a complete read with no GPUs lists none"
         );
-        inv.warnings.push("GPU collection unreadable".into());
+        inv.warnings
+            .push("gpus, bios: the GPU collection did not answer".into());
         let o = observe(&inv, "n");
         assert!(!o.complete_kinds.contains(&AssetKind::Gpu));
         assert!(o.complete_kinds.contains(&AssetKind::Nic));
+        // An unread BIOS keeps the stored attributes; the firmware read is taken.
+        assert!(!o.node_config.contains_key("bios"));
+        assert!(o.node_config.contains_key("firmware"));
     }
 
     #[test]
