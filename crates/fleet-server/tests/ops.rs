@@ -615,3 +615,78 @@ async fn bios_diff_against_the_profile_and_pending_changes_verified_by_a_later_c
     assert_eq!(j["state"], "succeeded", "{j}");
     assert!(!j["log"].to_string().contains("BIOS"), "{j}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bulk_bios_and_firmware_need_admin() {
+    let fleet = sim::Sim::start(2, 0.0);
+    let app = TestApp::start().await;
+    let a = node_with_bmc(&app, &fleet.nodes[0], "bulk-1").await;
+    let b = node_with_bmc(&app, &fleet.nodes[1], "bulk-2").await;
+    let bios = json!({"group": "bios", "ids": [a, b],
+        "params": {"attributes": {"SysProfile": "PerfPerWattOptimizedOs"}, "apply": true}});
+    let fw = json!({"group": "firmware", "ids": [a, b],
+        "params": {"url": "http://images.example/bios-6.5.4.bin", "targets": ["BIOS"], "expect_version": "6.5.4"}});
+
+    // An operator may run bulk power, but not BIOS or firmware: no job is created.
+    for body in [&bios, &fw] {
+        let (s, p) = call(
+            &app,
+            Role::Operator,
+            Method::POST,
+            "/api/v1/ops/bulk",
+            body.clone(),
+        )
+        .await;
+        assert_eq!(s, 403, "{p}");
+        assert!(p["detail"].as_str().unwrap().contains("OobAdmin"), "{p}");
+    }
+    let (_, jobs) = call(&app, Role::Viewer, Method::GET, "/api/v1/jobs", Value::Null).await;
+    assert_eq!(jobs.as_array().unwrap().len(), 0, "{jobs}");
+    let (s, p) = call(
+        &app,
+        Role::Operator,
+        Method::POST,
+        "/api/v1/ops/bulk",
+        json!({"group": "raid", "ids": [a], "params": {}}),
+    )
+    .await;
+    assert_eq!(s, 400, "{p}");
+
+    // An admin runs both on every node; results land in each node's configuration.
+    for body in [&bios, &fw] {
+        let (s, r) = call(
+            &app,
+            Role::Admin,
+            Method::POST,
+            "/api/v1/ops/bulk",
+            body.clone(),
+        )
+        .await;
+        assert_eq!(s, 202, "{r}");
+        assert_eq!(r["jobs"].as_array().unwrap().len(), 2, "{r}");
+        for j in r["jobs"].as_array().unwrap() {
+            let j = follow(&app, j["id"].as_str().unwrap()).await;
+            assert_eq!(j["state"], "succeeded", "{j}");
+        }
+    }
+    for n in [&a, &b] {
+        let (_, asset) = app
+            .admin(Method::GET, &format!("/api/v1/assets/{n}"), Value::Null)
+            .await;
+        let oob = &asset["spec"]["oob"];
+        assert_eq!(
+            oob["bios"]["SysProfile"], "PerfPerWattOptimizedOs",
+            "{asset}"
+        );
+        assert_eq!(oob["firmware"]["BIOS"], "6.5.4", "{asset}");
+    }
+    let (s, r) = call(
+        &app,
+        Role::Operator,
+        Method::POST,
+        "/api/v1/ops/bulk",
+        json!({"group": "power", "ids": [a], "params": {"action": "on"}}),
+    )
+    .await;
+    assert_eq!(s, 202, "{r}");
+}

@@ -582,7 +582,7 @@ impl Drop for UploadGuard {
 /// A bulk operation: one job per selected node, run with a concurrency limit.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct BulkRequest {
-    /// `power`, `boot` or `media`.
+    /// `power`, `boot` or `media` (operator); `bios` or `firmware` (admin).
     pub group: String,
     #[schema(value_type = Object)]
     pub params: BTreeMap<String, Value>,
@@ -615,10 +615,24 @@ pub async fn bulk(
     caller: Caller,
     Json(req): Json<BulkRequest>,
 ) -> ApiResult<(StatusCode, Json<BulkResponse>)> {
-    if !matches!(req.group.as_str(), "power" | "boot" | "media") {
-        return Err(ApiError::bad_request(
-            "bulk operations are power, boot or media",
-        ));
+    // The route lets operators in; BIOS and firmware need what their single-node routes need,
+    // so that a bulk request is no way around the permission table.
+    let needed = match req.group.as_str() {
+        "power" | "boot" | "media" => fleet_model::rbac::Permission::OobOperate,
+        "bios" | "firmware" => fleet_model::rbac::Permission::OobAdmin,
+        _ => {
+            return Err(ApiError::bad_request(
+                "bulk operations are power, boot, media, bios or firmware",
+            ))
+        }
+    };
+    let role = caller.principal.user.role;
+    if !fleet_model::rbac::allows(role, needed) {
+        return Err(ApiError::forbidden(format!(
+            "role '{}' may not start bulk {} operations; this needs the {needed:?} permission",
+            role.as_str(),
+            req.group
+        )));
     }
     kind_of(&req.group, &req.params)?;
     let mut nodes = vec![];
