@@ -268,7 +268,7 @@ impl InventoryQuirks {
 }
 
 /// `pattern` is an Id, `Prefix*` or `*`.
-fn id_matches(pattern: &str, id: &str) -> bool {
+pub(crate) fn id_matches(pattern: &str, id: &str) -> bool {
     match pattern.strip_suffix('*') {
         Some(prefix) => id.starts_with(prefix),
         None => pattern == id,

@@ -455,9 +455,20 @@ impl RedfishClient {
         }
         let sys_coll = odata_id(root.get("Systems").unwrap_or(&Value::Null))
             .unwrap_or("/redfish/v1/Systems".into());
-        let system = members(&self.get(&sys_coll).await?)
-            .into_iter()
-            .next()
+        let all = members(&self.get(&sys_coll).await?);
+        let is_host = |path: &String| {
+            let id = path.trim_end_matches('/').rsplit('/').next().unwrap_or("");
+            !profile
+                .systems
+                .not_host
+                .iter()
+                .any(|p| crate::inventory::id_matches(p, id))
+        };
+        let system = all
+            .iter()
+            .find(|p| is_host(p))
+            .or(all.first())
+            .cloned()
             .ok_or_else(|| BmcError::NotFound {
                 endpoint: self.base.clone(),
                 what: "a computer system in /redfish/v1/Systems".into(),

@@ -24,6 +24,14 @@ pub struct VendorProfile {
     pub boot: BootTargets,
     pub virtual_media: MediaQuirks,
     pub sessions: SessionQuirks,
+    pub systems: SystemQuirks,
+}
+
+#[derive(Clone, Debug, Deserialize)]
+pub struct SystemQuirks {
+    /// Ids (`Id`, `Prefix*`) of members of `/redfish/v1/Systems` that are not the host: a GPU
+    /// baseboard, a satellite controller. The host is the first member matching none of them.
+    pub not_host: Vec<String>,
 }
 
 #[derive(Clone, Debug, Deserialize)]

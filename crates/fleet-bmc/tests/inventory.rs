@@ -410,6 +410,31 @@ async fn nvidia_gh200() {
 
 /// Where GPUs are looked for is data: with no other system searched, the GH200's GPUs are found
 /// as the chassis the NVIDIA profile names (HGX_GPU_*) and their PCIe devices, one per serial.
+
+/// A BMC that lists its GPU baseboard before the host in `/redfish/v1/Systems`: the host is still
+/// the system operations and the inventory's identity go to (`[systems] not_host`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_host_system_is_chosen_whatever_the_member_order() {
+    let cap = serve_capture("gh200").await;
+    let coll = cap._dir.path().join("redfish/v1/Systems/index.json");
+    let mut v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&coll).unwrap()).unwrap();
+    v["Members"].as_array_mut().unwrap().reverse();
+    assert_eq!(
+        v["Members"][0]["@odata.id"],
+        "/redfish/v1/Systems/HGX_Baseboard_0"
+    );
+    std::fs::write(&coll, v.to_string()).unwrap();
+    let bmc = client(&cap.url);
+    assert_eq!(
+        bmc.system_path().await.unwrap(),
+        "/redfish/v1/Systems/System_0"
+    );
+    let inv = bmc.inventory().await.unwrap();
+    assert_eq!(inv.system.path, "/redfish/v1/Systems/System_0");
+    assert_eq!(inv.system.serial.as_deref(), Some("1580624650610"));
+    assert_eq!(inv.gpus.len(), 2);
+}
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gpus_from_chassis_when_no_processor_lists_them() {
     let cap = serve_capture("gh200").await;
