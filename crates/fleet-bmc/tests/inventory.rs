@@ -408,9 +408,6 @@ async fn nvidia_gh200() {
     assert!(gets <= 80, "{gets} GETs for one inventory");
 }
 
-/// Where GPUs are looked for is data: with no other system searched, the GH200's GPUs are found
-/// as the chassis the NVIDIA profile names (HGX_GPU_*) and their PCIe devices, one per serial.
-
 /// A BMC that lists its GPU baseboard before the host in `/redfish/v1/Systems`: the host is still
 /// the system operations and the inventory's identity go to (`[systems] not_host`).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -435,6 +432,9 @@ async fn the_host_system_is_chosen_whatever_the_member_order() {
     assert_eq!(inv.system.serial.as_deref(), Some("1580624650610"));
     assert_eq!(inv.gpus.len(), 2);
 }
+
+/// Where GPUs are looked for is data: with no other system searched, the GH200's GPUs are found
+/// as the chassis the NVIDIA profile names (HGX_GPU_*) and their PCIe devices, one per serial.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gpus_from_chassis_when_no_processor_lists_them() {
     let cap = serve_capture("gh200").await;
