@@ -537,6 +537,11 @@ async fn moved_gpu(app: &App) {
     assert_eq!((read, changed), (2, 1));
     let a_node = app.store.get_asset(a).await.unwrap();
     assert_eq!(a_node.config["parts"]["gpus"].as_array().unwrap().len(), 7);
+    assert_eq!(
+        a_node.state,
+        Some(NodeState::Ready),
+        "status sync moves no node"
+    );
     let conflicts = app.events(types::CONFIG_CONFLICT, Some(a)).await;
     assert_eq!(conflicts.len(), 1, "{conflicts:?}");
     assert_eq!(conflicts[0]["data"]["differences"][0]["field"], "gpu_count");
@@ -770,4 +775,47 @@ async fn a_node_whose_discovery_event_was_lost_is_picked_up_by_the_recovery_swee
         .await
         .unwrap();
     assert_eq!(gpus.len(), 8);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_poison_event_is_dead_lettered_and_the_enricher_goes_on() {
+    let fleet = sim::Sim::start(1, 0.3);
+    let app = App::start(None).await;
+    let subject = app
+        .bus
+        .topology()
+        .subject_for(types::HARDWARE_DISCOVERED, "node-poison")
+        .unwrap();
+    app.bus
+        .publish(fleet_bus::Outgoing::new(
+            subject,
+            "poison-1",
+            fleet_bus::Bytes::from_static(b"not a CloudEvent"),
+        ))
+        .await
+        .unwrap();
+    let start = Instant::now();
+    let dead = loop {
+        let d = fleet_bus::dlq::list(&*app.bus, Some("enricher-discovered"), 0, 10)
+            .await
+            .unwrap();
+        if !d.is_empty() {
+            break d;
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "no dead letter");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(dead.len(), 1);
+    assert!(dead[0].error.contains("not JSON"), "{:?}", dead[0]);
+    // The consumer carries on with the next discovery.
+    let (s, r) = app
+        .call(
+            reqwest::Method::POST,
+            "/api/v1/discovery",
+            json!({"bmcs": [{"address": fleet.nodes[0].redfish, "username": "admin", "password": "password"}]}),
+        )
+        .await;
+    assert_eq!(s, 200, "{r}");
+    let nodes = app.settled(1, Duration::from_secs(60)).await;
+    assert_eq!(nodes[0].state, Some(NodeState::Ready));
 }
