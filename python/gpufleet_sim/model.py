@@ -1064,36 +1064,3 @@ def move_gpu(fleet: Fleet, src_id: str, index: int, dst_id: str) -> Gpu:
         }
     )
     return gpu
-
-
-def move_gpu(fleet: Fleet, src_id: str, index: int, dst_id: str) -> Gpu:
-    """Move GPU `index` of node `src_id` into node `dst_id` (a part swapped between servers).
-
-    The GPU keeps its serial and UUID; in the destination it takes the next free index (and so
-    a new Redfish id, slot label and VBIOS firmware entry). Raises KeyError or ValueError with
-    a readable message.
-    """
-    src = fleet.nodes.get(src_id)
-    dst = fleet.nodes.get(dst_id)
-    if src is None or dst is None:
-        raise KeyError(f"no node {src_id if src is None else dst_id}")
-    if src is dst:
-        raise ValueError("source and destination are the same node")
-    with src._lock, dst._lock:
-        gpu = next((g for g in src.gpus if g.index == index), None)
-        if gpu is None:
-            raise KeyError(f"node {src_id} has no GPU {index}")
-        src.gpus.remove(gpu)
-        src.firmware = [f for f in src.firmware if f.id != f"GPU{index}"]
-        gpu.index = max((g.index for g in dst.gpus), default=-1) + 1
-        dst.gpus.append(gpu)
-        dst.firmware.append(Firmware(f"GPU{gpu.index}", f"GPU{gpu.index} VBIOS", gpu.firmware))
-    fleet.emit(
-        {
-            "node": dst_id,
-            "type": "GpuMoved",
-            "message": f"GPU {gpu.serial} moved from {src_id} (GPU{index}) to {dst_id} (GPU{gpu.index})",
-            "severity": "OK",
-        }
-    )
-    return gpu
