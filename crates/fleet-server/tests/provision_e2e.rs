@@ -94,7 +94,7 @@ async fn start_fleet(env: &Env, seed: u64, action_s: f64, good: usize) -> Fleet 
             "seed: {seed}\n\
              addressing: {{mode: port, host: 127.0.0.1, redfish_http_port: 0, redfish_https_port: 0, \
              telemetry_port: 0, ipmi_port: 0, gnmi_port: 0}}\n\
-             defaults: {{power_delay_s: 0.2}}\n\
+             defaults: {{power_delay_s: 1.0}}\n\
              options:\n  tinkerbell:\n    server: \"{grpc}\"\n    default_duration_s: {action_s}\n    \
              poll_interval_s: 0.5\n    failures:\n      - {{action: install-nvidia-driver, node: \"bad-*\", \
              message: \"exit status 100: nvidia-driver-550-server has unmet dependencies\"}}\n\
@@ -542,6 +542,10 @@ async fn twenty_nodes_provisioned_concurrently_one_driver_failure_and_a_restart(
         }
         n
     };
+    assert!(
+        finished_before < ids.len(),
+        "every attempt ended before gpufleet was stopped: nothing to resume"
+    );
     s.stop().await;
     let stopped_at = Instant::now();
     // The workflows go on without gpufleet for a while.
@@ -606,7 +610,9 @@ async fn twenty_nodes_provisioned_concurrently_one_driver_failure_and_a_restart(
             .collect();
         let provisioning_entries = hist.iter().filter(|(_, t)| t == "provisioning").count();
         assert_eq!(provisioning_entries, 1, "{sim_id}: {hist:?}");
-        let actions = v["workflow_progress"]["actions"].as_array().unwrap();
+        let actions = v["workflow_progress"]["actions"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{sim_id}: no workflow progress: {v}"));
         if sim_id.starts_with("bad") {
             assert_eq!(v["stage"], "failed", "{v}");
             assert_eq!(n["status"]["state"], "provisioning_failed", "{n}");
@@ -697,7 +703,7 @@ async fn twenty_nodes_provisioned_concurrently_one_driver_failure_and_a_restart(
         finished_before
     );
     println!(
-        "provision_e2e: per node: gpufleet render+apply+submit mean {:.0} ms (max {:.0}); PXE+power-cycle jobs mean {:.0} ms (max {:.0}, includes the simulated 0.2 s power delay); \
+        "provision_e2e: per node: gpufleet render+apply+submit mean {:.0} ms (max {:.0}); PXE+power-cycle jobs mean {:.0} ms (max {:.0}, includes the simulated BMC power delays of 1 s); \
          attempt total mean {:.1} s of which worker-reported action time mean {:.1} s",
         mean(&prep),
         max(&prep),
