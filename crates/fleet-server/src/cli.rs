@@ -1,6 +1,6 @@
 //! The command line: `gpufleet serve`, administration commands that open the
 //! store directly (`config show`, `audit verify`), and client commands that
-//! talk to the REST API (`node`, `user`, `token`, `import`, `login`).
+//! talk to the REST API (`node`, `jobs`, `user`, `token`, `import`, `login`).
 
 use std::io::BufRead;
 use std::path::PathBuf;
@@ -93,6 +93,11 @@ pub enum Command {
     Node {
         #[command(subcommand)]
         cmd: NodeCmd,
+    },
+    /// Out-of-band operation jobs: list, show, follow, cancel.
+    Jobs {
+        #[command(subcommand)]
+        cmd: JobsCmd,
     },
     /// Users (admin).
     User {
@@ -195,6 +200,166 @@ pub enum NodeCmd {
         #[arg(long)]
         reason: Option<String>,
     },
+    /// Power a node on, off, graceful_shutdown, cycle or reset through its BMC (a job).
+    Power {
+        node: String,
+        action: String,
+        #[command(flatten)]
+        op: OpFlags,
+    },
+    /// Set a node's boot device (pxe, disk, cd, bios_setup, none) for the next boot, or for
+    /// every boot with --persistent (a job).
+    Boot {
+        node: String,
+        device: String,
+        #[arg(long)]
+        persistent: bool,
+        #[command(flatten)]
+        op: OpFlags,
+    },
+}
+
+#[derive(Args, Debug)]
+pub struct OpFlags {
+    /// Driver: redfish, ipmi or ipmitool (default: the BMC's protocol).
+    #[arg(long)]
+    pub driver: Option<String>,
+    /// Deadline of the job in seconds (the server's default when unset).
+    #[arg(long)]
+    pub deadline: Option<u64>,
+    /// Follow the job until it ends; exit 1 unless it succeeded.
+    #[arg(long)]
+    pub wait: bool,
+    /// With --wait: give up following after this many seconds.
+    #[arg(long, default_value_t = 900)]
+    pub timeout: u64,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum JobsCmd {
+    /// List jobs, newest first.
+    List {
+        /// Jobs of this node (id or name).
+        #[arg(long)]
+        node: Option<String>,
+        /// Jobs of this target asset id (a node or a switch).
+        #[arg(long, conflicts_with = "node")]
+        target: Option<String>,
+        /// queued, running, succeeded, failed, cancelled or timed_out.
+        #[arg(long)]
+        state: Option<String>,
+        #[arg(long)]
+        batch: Option<String>,
+        /// e.g. power.cycle, boot.set, firmware.update.
+        #[arg(long)]
+        kind: Option<String>,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
+    /// Show a job with its log.
+    Show { id: String },
+    /// Print a job's log as it grows until the job ends; exit 1 unless it succeeded.
+    Follow {
+        id: String,
+        /// Give up after this many seconds.
+        #[arg(long, default_value_t = 900)]
+        timeout: u64,
+    },
+    /// Cancel a queued or running job.
+    Cancel { id: String },
+}
+
+const FINAL_JOB_STATES: &[&str] = &["succeeded", "failed", "cancelled", "timed_out"];
+
+fn job_line(j: &Value) -> String {
+    let mut l = format!(
+        "{} {} {} on {}: {}",
+        s(&j["id"]),
+        s(&j["kind"]),
+        s(&j["driver"]),
+        s(&j["target"]),
+        s(&j["state"])
+    );
+    if let Some(e) = j["error"].as_str() {
+        l.push_str(&format!(" ({e})"));
+    }
+    l
+}
+
+/// Follows job `id`, printing each new log line (or the job as JSON at the end with -o json);
+/// returns the exit code: 0 when it succeeded, 1 otherwise.
+async fn follow_job(c: &Client, id: &str, timeout: u64, out: Output) -> anyhow::Result<i32> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(timeout);
+    let mut after = 0i64;
+    loop {
+        let v = c
+            .get(&format!(
+                "/api/v1/jobs/{}?after={after}&wait_s=10",
+                urlencode(id)
+            ))
+            .await?;
+        for l in v["log"].as_array().into_iter().flatten() {
+            after = after.max(l["id"].as_i64().unwrap_or(after));
+            if out == Output::Table {
+                println!("  {}", s(&l["line"]));
+            }
+        }
+        let state = v["state"].as_str().unwrap_or("");
+        if FINAL_JOB_STATES.contains(&state) {
+            match out {
+                Output::Json => {
+                    println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default())
+                }
+                Output::Table => println!("{}", job_line(&v)),
+            }
+            return Ok(if state == "succeeded" { 0 } else { 1 });
+        }
+        if std::time::Instant::now() >= deadline {
+            bail!("job {id} is still {state} after {timeout} s; follow it again with `gpufleet jobs follow {id}`");
+        }
+    }
+}
+
+/// Starts an operation on a node; prints the job, or follows it with --wait.
+async fn node_op(
+    c: &Client,
+    node: &str,
+    group: &str,
+    mut body: Value,
+    op: OpFlags,
+    out: Output,
+) -> anyhow::Result<i32> {
+    if let Some(d) = op.driver {
+        body["driver"] = json!(d);
+    }
+    if let Some(d) = op.deadline {
+        body["deadline_s"] = json!(d);
+    }
+    let j = c
+        .call(
+            reqwest::Method::POST,
+            &format!("/api/v1/nodes/{}/{group}", urlencode(node)),
+            Some(body),
+        )
+        .await?;
+    let id = j["id"]
+        .as_str()
+        .context("no job id in the answer")?
+        .to_string();
+    if op.wait {
+        if out == Output::Table {
+            println!("{}", job_line(&j));
+        }
+        return follow_job(c, &id, op.timeout, out).await;
+    }
+    match out {
+        Output::Json => println!("{}", serde_json::to_string_pretty(&j).unwrap_or_default()),
+        Output::Table => {
+            println!("{}", job_line(&j));
+            eprintln!("follow it with `gpufleet jobs follow {id}`");
+        }
+    }
+    Ok(0)
 }
 
 #[derive(Subcommand, Debug)]
@@ -564,6 +729,25 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
                         }
                     }
                 }
+                NodeCmd::Power { node, action, op } => {
+                    return node_op(&c, &node, "power", json!({"action": action}), op, out).await;
+                }
+                NodeCmd::Boot {
+                    node,
+                    device,
+                    persistent,
+                    op,
+                } => {
+                    return node_op(
+                        &c,
+                        &node,
+                        "boot",
+                        json!({"device": device, "persistent": persistent}),
+                        op,
+                        out,
+                    )
+                    .await;
+                }
                 NodeCmd::Transition {
                     node,
                     state,
@@ -585,6 +769,103 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
                             s(&v["history"]["from_state"]),
                             s(&v["history"]["to_state"])
                         );
+                    }
+                }
+            }
+        }
+        Command::Jobs { cmd } => {
+            let c = Client::new(&cli.server, cli.token)?;
+            match cmd {
+                JobsCmd::List {
+                    node,
+                    target,
+                    state,
+                    batch,
+                    kind,
+                    limit,
+                } => {
+                    let mut q = vec![format!("limit={limit}")];
+                    let target = match node {
+                        Some(n) => Some(s(&c
+                            .get(&format!("/api/v1/nodes/{}", urlencode(&n)))
+                            .await?["id"])),
+                        None => target,
+                    };
+                    for (k, v) in [
+                        ("target", target),
+                        ("state", state),
+                        ("batch_id", batch),
+                        ("kind", kind),
+                    ] {
+                        if let Some(v) = v {
+                            q.push(format!("{k}={}", urlencode(&v)));
+                        }
+                    }
+                    let v = c.get(&format!("/api/v1/jobs?{}", q.join("&"))).await?;
+                    if out == Output::Json {
+                        print(&v);
+                    } else {
+                        let rows: Vec<Vec<String>> = v
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .map(|j| {
+                                vec![
+                                    s(&j["id"]),
+                                    s(&j["kind"]),
+                                    s(&j["state"]),
+                                    format!("{}%", j["progress"].as_i64().unwrap_or(0)),
+                                    s(&j["target"]),
+                                    s(&j["actor"]),
+                                ]
+                            })
+                            .collect();
+                        print!(
+                            "{}",
+                            table(
+                                &rows,
+                                &["ID", "KIND", "STATE", "PROGRESS", "TARGET", "ACTOR"]
+                            )
+                        );
+                        eprintln!("{} job(s)", rows.len());
+                    }
+                }
+                JobsCmd::Show { id } => {
+                    let v = c.get(&format!("/api/v1/jobs/{}", urlencode(&id))).await?;
+                    if out == Output::Json {
+                        print(&v);
+                    } else {
+                        println!("{}", job_line(&v));
+                        println!(
+                            "  actor: {}  step: {}  progress: {}%",
+                            s(&v["actor"]),
+                            s(&v["step"]),
+                            v["progress"].as_i64().unwrap_or(0)
+                        );
+                        println!("  params: {}", s(&v["params"]));
+                        if let Some(r) = v["result"].as_str() {
+                            println!("  result: {r}");
+                        }
+                        for l in v["log"].as_array().into_iter().flatten() {
+                            println!("  {}", s(&l["line"]));
+                        }
+                    }
+                }
+                JobsCmd::Follow { id, timeout } => {
+                    return follow_job(&c, &id, timeout, out).await;
+                }
+                JobsCmd::Cancel { id } => {
+                    let v = c
+                        .call(
+                            reqwest::Method::POST,
+                            &format!("/api/v1/jobs/{}/cancel", urlencode(&id)),
+                            None,
+                        )
+                        .await?;
+                    if out == Output::Json {
+                        print(&v);
+                    } else {
+                        println!("{}", job_line(&v));
                     }
                 }
             }

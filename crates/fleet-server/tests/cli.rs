@@ -1,6 +1,9 @@
 //! The `gpufleet` binary: serve on embedded defaults, SIGTERM, config show,
 //! audit verify against a tampered database, and the client commands.
 
+#[path = "../../fleet-bmc/tests/common/mod.rs"]
+mod sim;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -276,4 +279,106 @@ fn config_show_masks_secrets_and_reports_bad_values() {
         .unwrap();
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr).contains("HOST:PORT"));
+}
+
+#[test]
+fn node_power_and_boot_as_jobs_then_jobs_list_show_follow_and_cancel() {
+    let fleet = sim::Sim::start(1, 0.2);
+    let dir = tempfile::tempdir().unwrap();
+    let s = serve(dir.path(), Some("admin-password-1"));
+    let tok = login(&s.url, "admin-password-1");
+    let inv = dir.path().join("inv.yaml");
+    std::fs::write(
+        &inv,
+        format!(
+            "racks:\n  - name: r1\nnodes:\n  - name: op1\n    rack: r1\n    \
+             bmc: {{address: \"{}\", protocol: redfish, username: admin, password: password}}\n",
+            fleet.nodes[0].redfish
+        ),
+    )
+    .unwrap();
+    let (code, out, err) = gpufleet(&s.url, Some(&tok), &["import", inv.to_str().unwrap()]);
+    assert_eq!(code, 0, "{out}{err}");
+    let run = |args: &[&str]| gpufleet(&s.url, Some(&tok), args);
+
+    // A power cycle followed to its end: the log lines, then the final state.
+    let (code, out, err) = run(&[
+        "node",
+        "power",
+        "op1",
+        "cycle",
+        "--wait",
+        "--timeout",
+        "120",
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("power.cycle"), "{out}");
+    assert!(
+        out.contains("waiting for the node to go off and come back on"),
+        "{out}"
+    );
+    assert!(out.trim_end().ends_with("succeeded"), "{out}");
+
+    // Without --wait the job id comes back at once; `jobs follow` ends with the job.
+    let (code, out, err) = run(&["-o", "json", "node", "boot", "op1", "pxe"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let job: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let id = job["id"].as_str().unwrap().to_string();
+    assert_eq!(job["kind"], "boot.set");
+    let (code, out, err) = run(&["jobs", "follow", &id, "--timeout", "120"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("boot.set") && out.contains("succeeded"),
+        "{out}"
+    );
+    let (code, out, _) = run(&["jobs", "show", &id]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("\"device\":\"pxe\"") && out.contains("done"),
+        "{out}"
+    );
+
+    let (code, out, _) = run(&["-o", "json", "jobs", "list", "--node", "op1"]);
+    assert_eq!(code, 0);
+    let jobs: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let kinds: Vec<&str> = jobs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["boot.set", "power.cycle"], "{out}");
+    let (code, out, _) = run(&["jobs", "list", "--kind", "power.cycle"]);
+    assert_eq!(code, 0);
+    assert!(
+        out.contains("power.cycle") && !out.contains("boot.set"),
+        "{out}"
+    );
+
+    // A finished job cannot be cancelled; a failed job exits 1; bad input says what is wrong.
+    let (code, _, err) = run(&["jobs", "cancel", &id]);
+    assert_eq!(code, 1);
+    assert!(err.contains("409"), "{err}");
+    let (code, _, err) = run(&["node", "power", "op1", "explode"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("unknown power action"), "{err}");
+    let (code, out, _) = run(&[
+        "node",
+        "power",
+        "op1",
+        "on",
+        "--driver",
+        "ipmi",
+        "--wait",
+        "--timeout",
+        "120",
+    ]);
+    assert_eq!(
+        code, 1,
+        "an IPMI job against a BMC without an IPMI address fails: {out}"
+    );
+    assert!(out.contains("failed"), "{out}");
+    let (code, _, err) = run(&["jobs", "show", "no-such-job"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("404"), "{err}");
 }
