@@ -26,11 +26,12 @@ impl Drop for App {
     }
 }
 
-/// `kubeconfig`: None leaves provisioning off.
-async fn start(kubeconfig: Option<String>) -> App {
+/// `kubeconfig`: None leaves provisioning off. `database_url`: None is SQLite.
+async fn start(kubeconfig: Option<String>, database_url: Option<String>) -> App {
     let dir = tempfile::tempdir().unwrap();
     let cfg = Config {
         data_dir: dir.path().to_path_buf(),
+        database_url: database_url.unwrap_or_default(),
         tinkerbell: TinkerbellConfig {
             kubeconfig: kubeconfig.unwrap_or_default(),
             poll_interval_ms: 100,
@@ -160,7 +161,7 @@ fn plan(url: &str) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn provisioning_off_answers_503_but_plans_are_kept() {
-    let app = start(None).await;
+    let app = start(None, None).await;
     let (s, v) = app
         .call(
             Method::POST,
@@ -182,8 +183,34 @@ async fn provisioning_off_answers_503_but_plans_are_kept() {
     .await;
 }
 
+/// A fresh PostgreSQL database from `GPUFLEET_TEST_POSTGRES_URL`.
+async fn postgres_database() -> String {
+    use sqlx::Connection;
+    let base = std::env::var("GPUFLEET_TEST_POSTGRES_URL").expect(
+        "GPUFLEET_TEST_POSTGRES_URL is not set: run `bash scripts/services.sh up` and source its env file (scripts/test.sh does both)",
+    );
+    sqlx::any::install_default_drivers();
+    let name = format!("gpufleet_p_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = sqlx::AnyConnection::connect(&base).await.unwrap();
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    let (prefix, _) = base.rsplit_once('/').unwrap();
+    format!("{prefix}/{name}")
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plans_are_versioned_and_requests_are_checked_before_anything_is_created() {
+    plans_and_requests(None).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn plans_and_requests_on_postgres() {
+    plans_and_requests(Some(postgres_database().await)).await;
+}
+
+async fn plans_and_requests(database_url: Option<String>) {
     // A cluster that does not answer: nothing in this test may need it, except the last step.
     let dir = tempfile::tempdir().unwrap();
     let kc = dir.path().join("kubeconfig");
@@ -193,7 +220,7 @@ async fn plans_are_versioned_and_requests_are_checked_before_anything_is_created
          users:\n- name: u\n  user: {token: t}\ncontexts:\n- name: x\n  context: {cluster: c, user: u}\ncurrent-context: x\n",
     )
     .unwrap();
-    let app = start(Some(kc.display().to_string())).await;
+    let app = start(Some(kc.display().to_string()), database_url).await;
 
     // Versions: a second create is version 2; version 1 stays as it was.
     app.ok(
