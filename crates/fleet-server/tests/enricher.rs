@@ -3,6 +3,8 @@
 //! validation events and lifecycle. In-process bus, and NATS JetStream from
 //! `GPUFLEET_TEST_NATS_URL` (set by `scripts/services.sh up`).
 
+#[path = "support/nats.rs"]
+mod nats;
 #[path = "../../fleet-bmc/tests/common/mod.rs"]
 mod sim;
 
@@ -818,4 +820,94 @@ async fn a_poison_event_is_dead_lettered_and_the_enricher_goes_on() {
     assert_eq!(s, 200, "{r}");
     let nodes = app.settled(1, Duration::from_secs(60)).await;
     assert_eq!(nodes[0].state, Some(NodeState::Ready));
+}
+
+/// The discovery of 200 simulated nodes over NATS JetStream while nats-server is killed and
+/// started again: no event lost (every node ends ready, each with one HardwareDiscovered and
+/// one ConfigValidated), no asset duplicated (one node per BMC, 8 distinct GPUs each).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn nats_killed_and_restarted_during_the_discovery_of_200_nodes() {
+    let mut server = nats::NatsServer::start(&nats::binary()).await;
+    let prefix = format!("e{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+    let bus: SharedBus = Arc::new(
+        fleet_bus::JetStreamBus::connect(
+            &server.url(),
+            Topology::new(&prefix),
+            Duration::from_secs(10),
+        )
+        .await
+        .expect("connect to the test's nats-server"),
+    );
+    let app = App::start(Some(bus)).await;
+    let fleet = sim::Sim::start_within(200, 0.3, Duration::from_secs(180));
+    hgx_profile(&app).await;
+    let body = json!({"bmcs": fleet.nodes.iter().map(|n| bmc(n, "password")).collect::<Vec<_>>()});
+    let t0 = Instant::now();
+    let (s, r) = app
+        .call(reqwest::Method::POST, "/api/v1/discovery", body)
+        .await;
+    assert_eq!(s, 200, "{r}");
+    assert_eq!(r["created"], 200, "{r}");
+
+    // Kill nats-server once the first nodes are ready, keep it down, start it again.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let ready_before = loop {
+        let ready = app
+            .nodes()
+            .await
+            .iter()
+            .filter(|a| a.state == Some(NodeState::Ready))
+            .count();
+        if ready >= 1 {
+            break ready;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no node became ready within 120 s"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    server.kill().await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    server.spawn().await;
+    assert!(
+        ready_before < 200,
+        "the outage came before the discovery ended"
+    );
+
+    let nodes = app.settled(200, Duration::from_secs(480)).await;
+    eprintln!(
+        "200 nodes discovered over JetStream with a nats-server restart after {ready_before} were ready: settled in {:.1} s",
+        t0.elapsed().as_secs_f64()
+    );
+    for n in &nodes {
+        assert_eq!(n.state, Some(NodeState::Ready), "{}: {:?}", n.name, n.state);
+    }
+    let names: BTreeSet<&str> = nodes.iter().map(|n| n.name.as_str()).collect();
+    assert_eq!(names.len(), 200, "one node per BMC");
+    let counts = app.store.count_by_kind().await.unwrap();
+    assert_eq!(
+        counts.get("gpu").copied(),
+        Some(1600),
+        "8 GPUs per node, none twice: {counts:?}"
+    );
+    let mut serials = BTreeSet::new();
+    for n in &nodes {
+        let (_, children) = app.store.get_with_children(&n.id).await.unwrap();
+        let gpus: Vec<&Asset> = children
+            .iter()
+            .filter(|c| c.kind == AssetKind::Gpu)
+            .collect();
+        assert_eq!(gpus.len(), 8, "{}", n.name);
+        serials.extend(gpus.iter().filter_map(|g| g.serial.clone()));
+    }
+    assert_eq!(serials.len(), 1600, "every GPU serial once");
+    for ty in [types::HARDWARE_DISCOVERED, types::CONFIG_VALIDATED] {
+        let evs = app.events(ty, None).await;
+        let subjects: BTreeSet<&str> = evs.iter().filter_map(|e| e["subject"].as_str()).collect();
+        assert_eq!(evs.len(), 200, "{ty}: one per node");
+        assert_eq!(subjects.len(), 200, "{ty}: one per node");
+    }
+    drop(app);
+    server.kill().await;
 }

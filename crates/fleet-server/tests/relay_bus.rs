@@ -21,6 +21,10 @@ use futures::future::BoxFuture;
 use futures::FutureExt;
 use tokio_util::sync::CancellationToken;
 
+#[path = "support/nats.rs"]
+mod nats;
+use nats::NatsServer;
+
 fn topology() -> Topology {
     let prefix = format!("r{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
     Topology::new(&prefix)
@@ -169,73 +173,9 @@ impl Handler for Counter {
     }
 }
 
-struct NatsServer {
-    bin: String,
-    port: u16,
-    store: tempfile::TempDir,
-    child: Option<tokio::process::Child>,
-}
-
-impl NatsServer {
-    async fn start(bin: &str) -> NatsServer {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut s = NatsServer {
-            bin: bin.to_string(),
-            port,
-            store: tempfile::tempdir().unwrap(),
-            child: None,
-        };
-        s.spawn().await;
-        s
-    }
-
-    fn url(&self) -> String {
-        format!("nats://127.0.0.1:{}", self.port)
-    }
-
-    async fn spawn(&mut self) {
-        let child = tokio::process::Command::new(&self.bin)
-            .args([
-                "-a",
-                "127.0.0.1",
-                "-p",
-                &self.port.to_string(),
-                "-js",
-                "-sd",
-            ])
-            .arg(self.store.path())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .kill_on_drop(true)
-            .spawn()
-            .expect("start nats-server");
-        self.child = Some(child);
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while tokio::net::TcpStream::connect(("127.0.0.1", self.port))
-            .await
-            .is_err()
-        {
-            assert!(Instant::now() < deadline, "nats-server did not start");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    async fn kill(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            c.kill().await.unwrap();
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nats_restart_during_discovery_of_200_nodes_loses_and_duplicates_nothing() {
-    let bin = std::env::var("GPUFLEET_TEST_NATS_SERVER").expect(
-        "GPUFLEET_TEST_NATS_SERVER is not set: run the tests through scripts/test.sh (scripts/services.sh exports it)",
-    );
+    let bin = nats::binary();
     let mut nats = NatsServer::start(&bin).await;
     let dir = tempfile::tempdir().unwrap();
     let store = store(&dir).await;
@@ -444,9 +384,7 @@ async fn wait_outbox_drained(dir: &std::path::Path) -> Store {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gpufleet_killed_between_commit_and_publish_publishes_each_event_once() {
     use rand::Rng;
-    let bin = std::env::var("GPUFLEET_TEST_NATS_SERVER").expect(
-        "GPUFLEET_TEST_NATS_SERVER is not set: run the tests through scripts/test.sh (scripts/services.sh exports it)",
-    );
+    let bin = nats::binary();
     let mut nats = NatsServer::start(&bin).await;
     let dir = tempfile::tempdir().unwrap();
     let topo = topology();
