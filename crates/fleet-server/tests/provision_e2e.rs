@@ -389,6 +389,43 @@ fn network() -> Value {
     })
 }
 
+/// Deletes what a run created in the control plane (its objects are named `e2e-<tag>-…`), so
+/// that runs do not pile up objects for tink-controller and Rufio to reconcile.
+async fn cleanup(env: &Env, tag: &str) {
+    use fleet_tinkerbell::{Hardware, Job, Machine, Template, Workflow};
+    let client =
+        fleet_tinkerbell::TinkerbellClient::from_kubeconfig(Path::new(&env.kubeconfig), "default")
+            .await
+            .unwrap();
+    let k = client.kube().clone();
+    let prefix = format!("e2e-{tag}-");
+    delete_prefixed::<Workflow>(&k, &prefix).await;
+    delete_prefixed::<Template>(&k, &prefix).await;
+    delete_prefixed::<Hardware>(&k, &prefix).await;
+    delete_prefixed::<Job>(&k, &prefix).await;
+    delete_prefixed::<Machine>(&k, &prefix).await;
+    delete_prefixed::<k8s_openapi::api::core::v1::Secret>(&k, &prefix).await;
+}
+
+async fn delete_prefixed<K>(client: &kube::Client, prefix: &str)
+where
+    K: kube::Resource<Scope = kube::core::NamespaceResourceScope>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug,
+    <K as kube::Resource>::DynamicType: Default,
+{
+    let api: kube::Api<K> = kube::Api::namespaced(client.clone(), "default");
+    let Ok(list) = api.list(&Default::default()).await else {
+        return;
+    };
+    for o in list.items {
+        if let Some(n) = o.meta().name.clone().filter(|n| n.starts_with(prefix)) {
+            let _ = api.delete(&n, &Default::default()).await;
+        }
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn twenty_nodes_provisioned_concurrently_one_driver_failure_and_a_restart() {
     let Some(env) = env_or_skip("provision_e2e") else {
@@ -713,6 +750,7 @@ async fn twenty_nodes_provisioned_concurrently_one_driver_failure_and_a_restart(
         mean(&worker) / 1000.0,
     );
     s.stop().await;
+    cleanup(&env, &tag).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -821,4 +859,5 @@ async fn rufio_job_pxe_boots_the_node_into_its_workflow() {
         .await;
     assert_eq!(jobs.as_array().map(|a| a.len()), Some(0), "{jobs}");
     s.stop().await;
+    cleanup(&env, &tag).await;
 }
