@@ -199,7 +199,10 @@ fn summary(a: &Asset) -> Value {
     json!({"id": a.id, "kind": a.kind, "name": a.name, "version": a.version, "parent_id": a.parent_id, "serial": a.serial, "address": a.address})
 }
 
-fn present(a: &Asset) -> bool {
+/// Whether a part is still in its node: the enricher marks a part the BMC no longer reports
+/// `present: false` (it stays under the node so that it is recognised as moved if it turns up
+/// elsewhere).
+pub fn part_present(a: &Asset) -> bool {
     a.config.get("present").and_then(|p| p.as_bool()) != Some(false)
 }
 
@@ -585,7 +588,7 @@ impl Store {
             }
         }
         for c in &children {
-            if seen.contains(&c.id) || !present(c) || !inv.complete_kinds.contains(&c.kind) {
+            if seen.contains(&c.id) || !part_present(c) || !inv.complete_kinds.contains(&c.kind) {
                 continue;
             }
             let mut cfg = c.config.clone();

@@ -188,7 +188,11 @@ pub async fn validation(
     let gpus = st.store.children(&n.id, Some(AssetKind::Gpu)).await?;
     let actual = ActualNode {
         config: n.config.clone(),
-        gpu_models: gpus.into_iter().map(|g| g.model).collect(),
+        gpu_models: gpus
+            .into_iter()
+            .filter(fleet_db::part_present)
+            .map(|g| g.model)
+            .collect(),
     };
     Ok(Json(validate(&p.name, &p.spec, &actual)))
 }
