@@ -861,3 +861,104 @@ async fn rufio_job_pxe_boots_the_node_into_its_workflow() {
     s.stop().await;
     cleanup(&env, &tag).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn cancel_deletes_the_workflow_and_reprovision_starts_a_new_attempt() {
+    let Some(env) = env_or_skip("provision_e2e (cancel)") else {
+        return;
+    };
+    let tag = run_tag();
+    let seed = u64::from_str_radix(&tag, 16).unwrap() ^ 0xc0c0;
+    // Long actions: the attempt is still running when it is cancelled.
+    let fleet = start_fleet(&env, seed, 20.0, 1).await;
+    let dir = tempfile::tempdir().unwrap();
+    let key = SecretBox::generate_key();
+    let s = start_server(dir.path(), &key, &env, 250, "gpufleet").await;
+    create_profile_and_plan(&s, &tag).await;
+    let (sim_id, redfish) = fleet.nodes[0].clone();
+    let mac = first_mac(&redfish).await;
+    let id = add_node(
+        &s,
+        &format!("e2e-{tag}-{sim_id}"),
+        &mac,
+        &redfish,
+        &tag,
+        json!({}),
+    )
+    .await;
+    let client =
+        fleet_tinkerbell::TinkerbellClient::from_kubeconfig(Path::new(&env.kubeconfig), "default")
+            .await
+            .unwrap();
+    for attempt in 1..=2 {
+        let (st, v) = s
+            .call(
+                Method::POST,
+                &format!("/api/v1/nodes/{id}/provision"),
+                json!({"reason": format!("attempt {attempt}")}),
+            )
+            .await;
+        assert_eq!(st, 202, "{v}");
+        assert_eq!(v["attempt"], attempt, "{v}");
+        let wf = v["workflow"].as_str().unwrap().to_string();
+        assert!(wf.ends_with(&format!("-{attempt}")), "{wf}");
+        // Wait until the worker runs an action.
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            let (_, v) = s
+                .call(
+                    Method::GET,
+                    &format!("/api/v1/nodes/{id}/provision"),
+                    Value::Null,
+                )
+                .await;
+            if v["workflow_progress"]["phase"] == "running" {
+                break;
+            }
+            assert!(Instant::now() < deadline, "never running: {v}");
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        assert!(client.get_workflow(&wf).await.unwrap().is_some());
+        let (st, v) = s
+            .call(
+                Method::POST,
+                &format!("/api/v1/nodes/{id}/provision/cancel"),
+                json!({"reason": "wrong image"}),
+            )
+            .await;
+        assert_eq!(st, 200, "{v}");
+        assert_eq!(v["stage"], "cancelled", "{v}");
+        assert_eq!(v["node_state"], "provisioning_failed", "{v}");
+        assert!(
+            v["failure"].as_str().unwrap().contains("wrong image"),
+            "{v}"
+        );
+        assert!(client.get_workflow(&wf).await.unwrap().is_none());
+    }
+    let (_, h) = s
+        .call(
+            Method::GET,
+            &format!("/api/v1/nodes/{id}/history"),
+            Value::Null,
+        )
+        .await;
+    let to: Vec<&str> = h["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["to_state"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        to,
+        [
+            "inspecting",
+            "ready",
+            "provisioning",
+            "provisioning_failed",
+            "provisioning",
+            "provisioning_failed"
+        ]
+    );
+    s.stop().await;
+    cleanup(&env, &tag).await;
+}
