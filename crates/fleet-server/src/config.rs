@@ -358,31 +358,39 @@ impl Config {
 
 fn toml_string(c: &Config) -> String {
     // A small writer for this flat structure keeps a TOML serializer out of the build.
-    let v = serde_json::to_value(c).expect("config serialises");
-    let mut top = String::new();
-    let mut tables = String::new();
     fn scalar(v: &serde_json::Value) -> String {
         match v {
             serde_json::Value::String(s) => format!("{s:?}"),
+            serde_json::Value::Array(a) => {
+                format!("[{}]", a.iter().map(scalar).collect::<Vec<_>>().join(", "))
+            }
             other => other.to_string(),
         }
     }
-    for (k, val) in v.as_object().expect("object") {
-        match val {
-            serde_json::Value::Object(inner) => {
-                for (k2, v2) in inner {
-                    tables.push_str(&format!("\n[{k}.{k2}]\n"));
-                    if let Some(o) = v2.as_object() {
-                        for (k3, v3) in o {
-                            tables.push_str(&format!("{k3} = {}\n", scalar(v3)));
-                        }
-                    }
-                }
+    /// The table at `path`: its values first, then its sub-tables, as TOML requires.
+    fn table(path: &str, o: &serde_json::Map<String, serde_json::Value>, out: &mut String) {
+        let (subs, values): (Vec<_>, Vec<_>) = o.iter().partition(|(_, v)| v.is_object());
+        if !path.is_empty() && (!values.is_empty() || subs.is_empty()) {
+            out.push_str(&format!("\n[{path}]\n"));
+        }
+        for (k, v) in values {
+            if !v.is_null() {
+                out.push_str(&format!("{k} = {}\n", scalar(v)));
             }
-            other => top.push_str(&format!("{k} = {}\n", scalar(other))),
+        }
+        for (k, v) in subs {
+            let p = if path.is_empty() {
+                k.clone()
+            } else {
+                format!("{path}.{k}")
+            };
+            table(&p, v.as_object().expect("object"), out);
         }
     }
-    top + &tables
+    let v = serde_json::to_value(c).expect("config serialises");
+    let mut out = String::new();
+    table("", v.as_object().expect("object"), &mut out);
+    out
 }
 
 #[cfg(test)]
@@ -400,6 +408,22 @@ mod tests {
         assert!(!shown.contains("hunter2"), "{shown}");
         assert!(!shown.contains("abc"), "{shown}");
         assert!(shown.contains("listen = \"127.0.0.1:8080\""), "{shown}");
+    }
+
+    #[test]
+    fn the_shown_configuration_is_toml_that_reads_back_the_same() {
+        let c = Config::default();
+        let shown = c.masked_toml();
+        assert!(
+            shown.contains("\n[bus]\nconnect_timeout_secs = 30\n"),
+            "every section with its values: {shown}"
+        );
+        let back: Config = Figment::from(Toml::string(&shown)).extract().unwrap();
+        assert_eq!(
+            serde_json::to_value(&back).unwrap(),
+            serde_json::to_value(&c).unwrap(),
+            "{shown}"
+        );
     }
 
     #[test]

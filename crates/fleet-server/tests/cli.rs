@@ -38,6 +38,9 @@ fn serve(dir: &std::path::Path, admin_pw: Option<&str>) -> Server {
         .arg(dir)
         .env("GPUFLEET_LISTEN", format!("127.0.0.1:{port}"))
         .env_remove("GPUFLEET_CONFIG")
+        // These tests drive the lifecycle by hand; the enricher would inspect a node moved to
+        // `inspecting` (and fail on the made-up BMC addresses) under their feet.
+        .env("GPUFLEET_ENRICHER__ENABLED", "false")
         .stdout(Stdio::piped())
         .stderr(Stdio::null());
     match admin_pw {
