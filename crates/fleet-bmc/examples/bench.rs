@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use fleet_bmc::ipmi::IpmiClient;
 use fleet_bmc::redfish::RedfishClient;
-use fleet_bmc::{wait_power, Endpoint, OutOfBand, PowerAction, PowerState};
+use fleet_bmc::{wait_power_cycle, Endpoint, OutOfBand, PowerAction};
 use tokio::sync::Semaphore;
 
 fn vm_hwm_kib(pid: &str) -> Option<u64> {
@@ -48,7 +48,7 @@ async fn run(clients: Vec<Arc<dyn OutOfBand>>, concurrency: usize) -> Outcome {
             let t = Instant::now();
             let r = async {
                 c.power(PowerAction::Cycle).await?;
-                wait_power(c.as_ref(), PowerState::On, Duration::from_secs(60)).await
+                wait_power_cycle(c.as_ref(), Duration::from_secs(60)).await
             };
             let r = fleet_bmc::with_deadline(c.endpoint(), Duration::from_secs(90), r).await;
             (t.elapsed(), r.map_err(|e| e.to_string()))
