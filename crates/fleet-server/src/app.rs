@@ -78,6 +78,7 @@ pub fn router(st: AppState) -> Router {
         )
         .route("/import", post(misc::import))
         .route("/discovery", post(crate::api::discovery::discover))
+        .route("/discovery/announce", post(crate::api::discovery::announce))
         .route("/changes", get(misc::changes))
         .route("/events", get(events::list))
         .route("/events/stream", get(events::stream))

@@ -98,6 +98,7 @@ pub const ROUTES: &[(&str, &str, Option<Permission>)] = {
         ("DELETE", "/api/v1/profiles/{id}", Some(ProfileWrite)),
         ("POST", "/api/v1/import", Some(InventoryWrite)),
         ("POST", "/api/v1/discovery", Some(InventoryWrite)),
+        ("POST", "/api/v1/discovery/announce", Some(InventoryWrite)),
         ("GET", "/api/v1/changes", Some(InventoryRead)),
         ("GET", "/api/v1/events", Some(InventoryRead)),
         ("GET", "/api/v1/events/stream", Some(InventoryRead)),

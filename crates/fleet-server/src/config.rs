@@ -102,6 +102,14 @@ pub struct EnricherConfig {
     pub max_attempts: u32,
     /// Durable consumer name prefix on the bus.
     pub consumer: String,
+    /// BMC user name registered for nodes that announce themselves
+    /// (`POST /api/v1/discovery/announce`); empty: self-announcement is refused.
+    pub announce_username: String,
+    /// Its password (masked by `config show`; best given as
+    /// `GPUFLEET_ENRICHER__ANNOUNCE_PASSWORD`).
+    pub announce_password: String,
+    /// Accept self-signed certificates from BMCs of announced nodes.
+    pub announce_accept_self_signed: bool,
 }
 
 impl Default for EnricherConfig {
@@ -119,6 +127,9 @@ impl Default for EnricherConfig {
                 .to_vec(),
             max_attempts: 5,
             consumer: "enricher".into(),
+            announce_username: String::new(),
+            announce_password: String::new(),
+            announce_accept_self_signed: false,
         }
     }
 }
@@ -347,6 +358,9 @@ impl Config {
         if !c.secret_key.is_empty() {
             c.secret_key = "***".into();
         }
+        if !c.enricher.announce_password.is_empty() {
+            c.enricher.announce_password = "***".into();
+        }
         let mut out = toml_string(&c);
         out.push_str(&format!(
             "# effective database: {}\n",
@@ -404,9 +418,11 @@ mod tests {
         assert!(c.database_url().starts_with("sqlite://data/gpufleet.db"));
         c.database_url = "postgres://u:hunter2@db/x".into();
         c.secret_key = "abc".into();
+        c.enricher.announce_password = "bmc-secret-9".into();
         let shown = c.masked_toml();
         assert!(!shown.contains("hunter2"), "{shown}");
         assert!(!shown.contains("abc"), "{shown}");
+        assert!(!shown.contains("bmc-secret-9"), "{shown}");
         assert!(shown.contains("listen = \"127.0.0.1:8080\""), "{shown}");
     }
 

@@ -30,6 +30,7 @@ impl Modify for Security {
         api::assets::put_config, api::assets::versions, api::assets::version, api::assets::restore, api::assets::diff_versions,
         api::assets::relations, api::assets::create_relation, api::assets::delete_relation,
         api::discovery::discover,
+        api::discovery::announce,
         api::nodes::list, api::nodes::get, api::nodes::transition, api::nodes::history, api::nodes::assign_profile,
         api::nodes::validation, api::nodes::lifecycle, api::nodes::gpus,
         api::nodes::list_profiles, api::nodes::create_profile, api::nodes::get_profile, api::nodes::update_profile, api::nodes::delete_profile,

@@ -657,3 +657,25 @@ async fn health_readiness_and_metrics() {
     assert!(m.contains("gpufleet_http_requests_total{method=\"POST\",route=\"/api/v1/assets\",status=\"201\"} 1"), "{m}");
     assert!(m.contains("gpufleet_assets{kind=\"node\"} 1"), "{m}");
 }
+
+#[tokio::test]
+async fn self_announcement_is_refused_until_credentials_are_configured() {
+    let app = TestApp::start().await;
+    let (s, r) = app
+        .admin(
+            reqwest::Method::POST,
+            "/api/v1/discovery/announce",
+            serde_json::json!({"bmc_address": "10.0.0.9"}),
+        )
+        .await;
+    assert_eq!(s, 409, "{r}");
+    assert!(r["detail"]
+        .as_str()
+        .unwrap()
+        .contains("GPUFLEET_ENRICHER__ANNOUNCE_PASSWORD"));
+    assert_eq!(
+        app.store.count_by_kind().await.unwrap().get("node"),
+        None,
+        "nothing registered"
+    );
+}

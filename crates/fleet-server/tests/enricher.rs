@@ -82,6 +82,8 @@ impl App {
         cfg.enricher.sync_interval_secs = 0;
         cfg.enricher.bmc_timeout_secs = 5;
         cfg.enricher.inventory_timeout_secs = 60;
+        cfg.enricher.announce_username = "admin".into();
+        cfg.enricher.announce_password = "password".into();
         let store = Store::connect(&StoreOptions::new(cfg.database_url()))
             .await
             .unwrap()
@@ -910,4 +912,61 @@ async fn nats_killed_and_restarted_during_the_discovery_of_200_nodes() {
     }
     drop(app);
     server.kill().await;
+}
+
+/// A node announces itself with its BMC address, host name, serial and MACs: its BMC is
+/// registered with the configured announcement credentials and the node becomes ready under
+/// its host name; announcing again creates nothing; bad input is refused and changes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_announcing_itself_is_registered_and_inspected() {
+    let app = App::start(None).await;
+    let fleet = sim::Sim::start(1, 0.3);
+    let n = &fleet.nodes[0];
+    let body = json!({"bmc_address": n.redfish, "hostname": "gpu-node-17",
+        "serial": "SN-ANNOUNCED", "macs": ["02:00:AA:BB:CC:DD"]});
+    let (s, r) = app
+        .call(
+            reqwest::Method::POST,
+            "/api/v1/discovery/announce",
+            body.clone(),
+        )
+        .await;
+    assert_eq!(s, 200, "{r}");
+    assert_eq!(r["created"], true, "{r}");
+    assert_eq!(r["node_name"], "gpu-node-17", "{r}");
+    let nodes = app.settled(1, Duration::from_secs(60)).await;
+    assert_eq!(nodes[0].state, Some(NodeState::Ready));
+    let bmc_asset = app
+        .store
+        .get_asset(r["bmc_id"].as_str().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        bmc_asset.config["announced"],
+        json!({"hostname": "gpu-node-17", "serial": "SN-ANNOUNCED", "macs": ["02:00:aa:bb:cc:dd"]})
+    );
+    let before = app.asset_count().await;
+    let (s, r) = app
+        .call(reqwest::Method::POST, "/api/v1/discovery/announce", body)
+        .await;
+    assert_eq!((s, &r["created"]), (200, &json!(false)), "{r}");
+    for (bad, why) in [
+        (
+            json!({"bmc_address": n.redfish, "macs": ["not-a-mac"]}),
+            "not a MAC",
+        ),
+        (
+            json!({"bmc_address": n.redfish, "hostname": "bad host"}),
+            "not a host name",
+        ),
+        (json!({"bmc_address": " "}), "empty"),
+        (json!({"bmc": n.redfish}), "unknown field"),
+    ] {
+        let (s, r) = app
+            .call(reqwest::Method::POST, "/api/v1/discovery/announce", bad)
+            .await;
+        assert!(s == 400 || s == 422, "{s} {r}");
+        assert!(r.to_string().contains(why), "{why}: {r}");
+    }
+    assert_eq!(app.asset_count().await, before);
 }

@@ -237,7 +237,20 @@ async fn sweep(st: &AppState, s: &Sweep) -> ApiResult<(usize, Vec<BmcEntry>)> {
 
 /// Registers one BMC; errors are reported per entry.
 async fn register(st: &AppState, caller: &Caller, e: BmcEntry) -> DiscoveryResult {
+    register_with(st, caller, e, None).await
+}
+
+/// Registers one BMC, keeping `announced` (what a self-announcing node said) on the BMC asset.
+async fn register_with(
+    st: &AppState,
+    caller: &Caller,
+    e: BmcEntry,
+    announced: Option<Value>,
+) -> DiscoveryResult {
     let mut extra = Map::new();
+    if let Some(a) = announced {
+        extra.insert("announced".into(), a);
+    }
     if let Some(r) = &e.redfish_address {
         extra.insert("redfish_address".into(), Value::String(r.clone()));
     }
@@ -372,4 +385,91 @@ mod tests {
         assert!(hosts("10.0.0.x/24").is_err());
         assert!(hosts("10.0.0.0/33").is_err());
     }
+}
+
+/// A node announcing itself (its discovery image or an agent on its OS): where its BMC is, and
+/// what the node knows of itself. The BMC is registered with the configured announcement
+/// credentials (`enricher.announce_username` / `announce_password`), exactly as `POST
+/// /api/v1/discovery` would; what the node said is kept on the BMC asset as `announced`.
+#[derive(Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Announcement {
+    /// Host, host:port or URL of the node's BMC.
+    pub bmc_address: String,
+    /// `redfish` (default) or `ipmi` (then `redfish_address` is needed for the inventory).
+    #[serde(default)]
+    pub protocol: Option<String>,
+    #[serde(default)]
+    pub redfish_address: Option<String>,
+    /// The node's host name; becomes the node's name when it is new.
+    #[serde(default)]
+    pub hostname: Option<String>,
+    /// System serial number as the OS reads it (SMBIOS).
+    #[serde(default)]
+    pub serial: Option<String>,
+    /// MAC addresses of the node's NICs.
+    #[serde(default)]
+    pub macs: Vec<String>,
+    #[serde(default)]
+    pub rack: Option<String>,
+    #[serde(default)]
+    pub profile: Option<String>,
+}
+
+/// A node announces itself: its BMC is registered with the configured announcement
+/// credentials and inspected like any discovered BMC. Idempotent on the BMC address.
+#[utoipa::path(post, path = "/api/v1/discovery/announce", request_body = Announcement, tag = "discovery",
+    responses((status = 200, body = DiscoveryResult), (status = 400, body = Problem), (status = 409, body = Problem)))]
+pub async fn announce(
+    State(st): State<AppState>,
+    caller: Caller,
+    Json(a): Json<Announcement>,
+) -> ApiResult<Json<DiscoveryResult>> {
+    let cfg = &st.config.enricher;
+    if cfg.announce_username.is_empty() || cfg.announce_password.is_empty() {
+        return Err(ApiError::new(
+            axum::http::StatusCode::CONFLICT,
+            "Self-announcement is not configured",
+            "nodes can announce themselves once gpufleet knows which BMC credentials to register them with: set enricher.announce_username and GPUFLEET_ENRICHER__ANNOUNCE_PASSWORD",
+        ));
+    }
+    if a.bmc_address.trim().is_empty() {
+        return Err(ApiError::bad_request("'bmc_address' is empty"));
+    }
+    if let Some(h) = &a.hostname {
+        if h.is_empty()
+            || h.len() > 253
+            || !h
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'))
+        {
+            return Err(ApiError::bad_request(format!(
+                "'hostname' {h:?} is not a host name (letters, digits, '-', '.', '_'; at most 253)"
+            )));
+        }
+    }
+    let mut macs = Vec::new();
+    for m in &a.macs {
+        match fleet_bmc::inventory::normalize_mac(m) {
+            Some(n) => macs.push(n),
+            None => return Err(ApiError::bad_request(format!("'{m}' is not a MAC address"))),
+        }
+    }
+    let entry = BmcEntry {
+        address: a.bmc_address.trim().to_string(),
+        protocol: a.protocol.clone(),
+        username: cfg.announce_username.clone(),
+        password: cfg.announce_password.clone(),
+        accept_self_signed: cfg.announce_accept_self_signed,
+        rack: a.rack.clone(),
+        profile: a.profile.clone(),
+        name: a.hostname.clone(),
+        redfish_address: a.redfish_address.clone(),
+    };
+    let announced = serde_json::json!({"hostname": a.hostname, "serial": a.serial, "macs": macs});
+    let out = register_with(&st, &caller, entry, Some(announced)).await;
+    if let Some(e) = &out.error {
+        return Err(ApiError::bad_request(e.clone()));
+    }
+    Ok(Json(out))
 }
