@@ -384,6 +384,67 @@ impl Provisioner {
                 .await
                 .map_err(|e| e.to_string())?;
         }
+        if run.stage == "submitted" && !timings.contains_key("raid_ms") {
+            let plan = st
+                .store
+                .install_plan(&run.plan_id, Some(run.plan_version))
+                .await
+                .map_err(|e| e.to_string())?;
+            let spec: PlanSpec = serde_json::from_str(&plan.spec).map_err(|e| e.to_string())?;
+            if let Some(r) = spec.raid.as_ref() {
+                let t0 = Instant::now();
+                // A volume of that name on those drives is already there (a re-provision):
+                // nothing to create.
+                let read = self
+                    .run_job(st, &run.node_id, "read", json!({"what": "raid"}))
+                    .await?;
+                let storage: Value = st
+                    .store
+                    .get_job(&read)
+                    .await
+                    .map_err(|e| e.to_string())?
+                    .result
+                    .and_then(|x| serde_json::from_str(&x).ok())
+                    .unwrap_or(Value::Null);
+                if has_volume(&storage, &r.name, &r.drives) {
+                    timings.insert("raid_ms".into(), json!(t0.elapsed().as_millis() as u64));
+                    timings.insert("raid_job".into(), json!(read));
+                    run = st
+                        .store
+                        .update_provisioning(&run.id, upd(None, &timings))
+                        .await
+                        .map_err(|e| e.to_string())?;
+                }
+            }
+            if let Some(r) = spec
+                .raid
+                .as_ref()
+                .filter(|_| !timings.contains_key("raid_ms"))
+            {
+                let t0 = Instant::now();
+                let params = json!({"action": "create", "controller": r.controller, "name": r.name,
+                    "raid_type": r.raid_type.clone().unwrap_or_else(|| "RAID1".into()), "drives": r.drives});
+                let job = tokio::time::timeout(
+                    Duration::from_secs(self.cfg.power_deadline_s),
+                    self.run_job(st, &run.node_id, "raid", params),
+                )
+                .await
+                .map_err(|_| {
+                    format!(
+                        "the RAID volume was not created within {} s (tinkerbell.power_deadline_s)",
+                        self.cfg.power_deadline_s
+                    )
+                })??;
+                timings.insert("raid_ms".into(), json!(t0.elapsed().as_millis() as u64));
+                timings.insert("raid_job".into(), json!(job));
+                // Recorded before the boot, so that a resume does not create the volume twice.
+                run = st
+                    .store
+                    .update_provisioning(&run.id, upd(None, &timings))
+                    .await
+                    .map_err(|e| e.to_string())?;
+            }
+        }
         if run.stage == "submitted" {
             let t0 = Instant::now();
             let jobs = tokio::time::timeout(
@@ -443,34 +504,36 @@ impl Provisioner {
             ("boot", json!({"device": "pxe", "persistent": false})),
             ("power", json!({"action": "cycle"})),
         ] {
-            let job = start_job(
-                st,
-                &actor(),
-                &run.node_id,
-                group,
-                params,
-                self.cfg.power_deadline_s,
-            )
-            .await?;
-            ids.push(job.id.clone());
-            loop {
-                let j = st.store.get_job(&job.id).await.map_err(|e| e.to_string())?;
-                if fleet_db::job_state_is_final(&j.state) {
-                    if j.state != "succeeded" {
-                        return Err(format!(
-                            "{} job {} {}: {}",
-                            j.kind,
-                            j.id,
-                            j.state,
-                            j.error.unwrap_or_default()
-                        ));
-                    }
-                    break;
-                }
-                tokio::time::sleep(Duration::from_millis(100)).await;
-            }
+            ids.push(self.run_job(st, &run.node_id, group, params).await?);
         }
         Ok(ids)
+    }
+
+    /// Runs one out-of-band job to its end; its id, or why it did not succeed.
+    async fn run_job(
+        &self,
+        st: &AppState,
+        node: &str,
+        group: &str,
+        params: Value,
+    ) -> Result<String, String> {
+        let job = start_job(st, &actor(), node, group, params, self.cfg.power_deadline_s).await?;
+        loop {
+            let j = st.store.get_job(&job.id).await.map_err(|e| e.to_string())?;
+            if fleet_db::job_state_is_final(&j.state) {
+                if j.state != "succeeded" {
+                    return Err(format!(
+                        "{} job {} {}: {}",
+                        j.kind,
+                        j.id,
+                        j.state,
+                        j.error.unwrap_or_default()
+                    ));
+                }
+                return Ok(j.id);
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     async fn power_rufio(&self, st: &AppState, run: &Provisioning) -> Result<Vec<String>, String> {
@@ -603,8 +666,27 @@ impl Provisioner {
     }
 }
 
+/// Whether `storage` (a RAID read's result) holds a volume `name` on exactly `drives`.
+fn has_volume(storage: &Value, name: &str, drives: &[String]) -> bool {
+    match storage {
+        Value::Object(o) => {
+            let here = o.get("name").and_then(|n| n.as_str()) == Some(name)
+                && o.get("drives").and_then(|d| d.as_array()).is_some_and(|d| {
+                    let mut a: Vec<&str> = d.iter().filter_map(|x| x.as_str()).collect();
+                    let mut b: Vec<&str> = drives.iter().map(String::as_str).collect();
+                    a.sort_unstable();
+                    b.sort_unstable();
+                    a == b
+                });
+            here || o.values().any(|v| has_volume(v, name, drives))
+        }
+        Value::Array(a) => a.iter().any(|v| has_volume(v, name, drives)),
+        _ => false,
+    }
+}
+
 /// Starts an out-of-band job through the operations API's own handlers (as the
-/// `provisioning` system actor): `boot`, `power` or `raid`.
+/// `provisioning` system actor): `boot`, `power`, `raid` or `read`.
 pub async fn start_job(
     st: &AppState,
     actor: &Actor,
@@ -643,6 +725,7 @@ pub async fn start_job(
         "boot" => crate::api::ops::boot(st, caller, path, body).await,
         "power" => crate::api::ops::power(st, caller, path, body).await,
         "raid" => crate::api::ops::raid(st, caller, path, body).await,
+        "read" => crate::api::ops::read(st, caller, path, body).await,
         other => return Err(format!("no operation {other} for provisioning")),
     };
     r.map(|(_, crate::api::Json(job))| job)

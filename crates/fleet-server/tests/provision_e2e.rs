@@ -368,6 +368,7 @@ async fn create_profile_and_plan(s: &Server, tag: &str) {
     assert_eq!(st, 201, "{v}");
     let plan = json!({"os": {"method": "image2disk", "url": "http://images.local/ubuntu-22.04.raw.gz",
                               "compressed": true, "distro": "ubuntu", "version": "22.04"},
+                      "raid": {"controller": "1", "name": "os", "raid_type": "RAID1", "drives": ["Disk0", "Disk1"]},
                       "partitions": [{"device": "/dev/nvme1n1", "filesystem": "xfs", "mount": "/scratch"}]});
     let (st, v) = s
         .call(
@@ -714,6 +715,15 @@ async fn twenty_nodes_provisioned_concurrently_one_driver_failure_and_a_restart(
     for (_, id, _) in &views {
         let p = s.store.latest_provisioning(id).await.unwrap().unwrap();
         let t: Value = serde_json::from_str(p.timings.as_deref().unwrap_or("{}")).unwrap();
+        // The RAID volume was created through gpufleet's own job before the PXE boot.
+        let raid_job = t["raid_job"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no RAID job: {t}"));
+        let j = s.store.get_job(raid_job).await.unwrap();
+        assert_eq!(
+            (j.kind.as_str(), j.state.as_str()),
+            ("raid.create", "succeeded")
+        );
         prep.push(t["prepare_ms"].as_f64().unwrap_or(f64::NAN));
         power.push(t["power_ms"].as_f64().unwrap_or(f64::NAN));
         total.push((p.finished_at.unwrap() - p.created_at) as f64);
@@ -849,7 +859,7 @@ async fn rufio_job_pxe_boots_the_node_into_its_workflow() {
             .any(|c| c.type_ == "Completed" && c.status == "True"),
         "{conds:?}"
     );
-    // gpufleet ran no out-of-band job of its own for this node.
+    // gpufleet ran no power or boot job of its own for this node (the RAID volume is its job).
     let (_, jobs) = s
         .call(
             Method::GET,
@@ -857,7 +867,19 @@ async fn rufio_job_pxe_boots_the_node_into_its_workflow() {
             Value::Null,
         )
         .await;
-    assert_eq!(jobs.as_array().map(|a| a.len()), Some(0), "{jobs}");
+    let kinds: Vec<&str> = jobs
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| j["kind"].as_str().unwrap())
+        .collect();
+    assert!(
+        kinds
+            .iter()
+            .all(|k| !k.starts_with("power.") && !k.starts_with("boot.")),
+        "{kinds:?}"
+    );
+    assert!(kinds.contains(&"raid.create"), "{kinds:?}");
     s.stop().await;
     cleanup(&env, &tag).await;
 }

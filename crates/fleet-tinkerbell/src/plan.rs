@@ -49,6 +49,10 @@ pub struct PlanSpec {
     /// Filesystem of the root partition (default `ext4`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub root_fs: Option<String>,
+    /// A RAID volume created through gpufleet's out-of-band operations before the node boots
+    /// into the installer (the OS disk, typically).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raid: Option<RaidVolume>,
     /// Extra partitions and filesystems (data disks, scratch), created in the installed OS.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub partitions: Vec<Partition>,
@@ -84,6 +88,19 @@ pub struct OsImage {
     pub distro: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RaidVolume {
+    /// Storage controller id as the BMC names it.
+    pub controller: String,
+    pub name: String,
+    /// e.g. `RAID1` (default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raid_type: Option<String>,
+    /// Drive ids as the BMC names them.
+    pub drives: Vec<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -486,6 +503,19 @@ impl PlanSpec {
         if let Some(fs) = &self.root_fs {
             if !matches!(fs.as_str(), "ext4" | "xfs" | "btrfs") {
                 return bad(format!("root_fs '{fs}' is not ext4, xfs or btrfs"));
+            }
+        }
+        if let Some(r) = &self.raid {
+            if r.controller.trim().is_empty() || r.name.trim().is_empty() || r.drives.is_empty() {
+                return bad("raid needs controller, name and at least one drive".into());
+            }
+            if let Some(t) = &r.raid_type {
+                if !matches!(
+                    t.as_str(),
+                    "RAID0" | "RAID1" | "RAID5" | "RAID6" | "RAID10" | "RAID50" | "RAID60"
+                ) {
+                    return bad(format!("raid.raid_type '{t}' is not RAID0/1/5/6/10/50/60"));
+                }
             }
         }
         for p in &self.partitions {
