@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use fleet_bmc::inventory::Inventory;
 use fleet_bmc::redfish::RedfishClient;
-use fleet_bmc::{BmcError, Endpoint};
+use fleet_bmc::BmcError;
 use fleet_bus::worker::{Handler, HandlerError, WorkerOptions, WorkerStats};
 use fleet_bus::{ConsumerSpec, Delivery};
 use fleet_db::{
@@ -268,58 +268,21 @@ async fn redfish_for(
     cfg: &EnricherConfig,
     node: &Asset,
 ) -> Result<RedfishClient, String> {
-    let bmcs = st
-        .store
-        .children(&node.id, Some(AssetKind::Bmc))
-        .await
-        .map_err(|e| format!("reading the node's BMC: {e}"))?;
-    let bmc = bmcs.first().ok_or("the node has no BMC in the inventory")?;
-    let c = &bmc.config;
-    let protocol = c
-        .get("protocol")
-        .and_then(|p| p.as_str())
-        .unwrap_or("redfish");
-    let address = match (protocol, c.get("redfish_address").and_then(|a| a.as_str())) {
-        (_, Some(a)) => a.to_string(),
-        ("redfish", None) => c
-            .get("address")
-            .and_then(|a| a.as_str())
-            .ok_or("the BMC has no address")?
-            .to_string(),
-        (p, None) => {
-            return Err(format!(
-                "the inventory is read over Redfish, but the BMC was registered with protocol {p} and has no 'redfish_address'"
-            ))
+    let b = crate::bmc::node_bmc(
+        st,
+        &node.id,
+        Some("redfish"),
+        Duration::from_secs(cfg.bmc_timeout_secs),
+    )
+    .await
+    .map_err(|e| {
+        if e.contains("has no 'redfish_address'") {
+            format!("the inventory is read over Redfish, but {e}")
+        } else {
+            e
         }
-    };
-    let address = if address.contains("://") {
-        address
-    } else {
-        format!("https://{address}")
-    };
-    let user = c
-        .get("username")
-        .or_else(|| c.get("user"))
-        .and_then(|u| u.as_str())
-        .unwrap_or("admin");
-    let password = st
-        .store
-        .get_secret(&bmc.id, "password")
-        .await
-        .map_err(|e| format!("cannot read the BMC password: {e}"))?
-        .ok_or(
-            "no BMC password in the credential store; register the BMC again with its password",
-        )?;
-    let insecure = c.get("insecure").and_then(|v| v.as_bool()).unwrap_or(false);
-    let timeout = c
-        .get("timeout_s")
-        .and_then(|v| v.as_u64())
-        .unwrap_or(cfg.bmc_timeout_secs)
-        .max(1);
-    let ep = Endpoint::new(address, user, password)
-        .with_timeout(Duration::from_secs(timeout))
-        .accept_self_signed(insecure);
-    RedfishClient::new(ep).map_err(|e| e.to_string())
+    })?;
+    RedfishClient::new(b.endpoint).map_err(|e| e.to_string())
 }
 
 // ------------------------------------------------------------------------- the role

@@ -11,8 +11,7 @@ use std::time::Duration;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use fleet_bmc::{
-    BootDevice, BootOverride, Endpoint, FirmwareSource, OutOfBand, PowerAction, PowerState,
-    VolumeSpec,
+    BootDevice, BootOverride, FirmwareSource, OutOfBand, PowerAction, PowerState, VolumeSpec,
 };
 use fleet_db::{Actor, AssetFilter, Job, JobFilter, JobLogLine, JobUpdate, NewJob};
 use fleet_model::asset::AssetKind;
@@ -1180,62 +1179,12 @@ async fn bmc_for(
     node: &str,
     driver: Option<&str>,
 ) -> Result<Arc<dyn OutOfBand>, String> {
-    let bmcs = st
-        .store
-        .children(node, Some(AssetKind::Bmc))
-        .await
-        .map_err(|e| e.to_string())?;
-    let bmc = bmcs.first().ok_or("the node has no BMC in the inventory")?;
-    let cfg = &bmc.config;
-    let address = cfg
-        .get("address")
-        .and_then(|a| a.as_str())
-        .ok_or("the BMC has no address")?;
-    let user = cfg
-        .get("username")
-        .or_else(|| cfg.get("user"))
-        .and_then(|u| u.as_str())
-        .unwrap_or("admin");
-    let password = st
-        .store
-        .get_secret(&bmc.id, "password")
-        .await
-        .map_err(|e| format!("cannot read the BMC password: {e}"))?
-        .ok_or("no BMC password in the credential store")?;
-    let protocol = driver.unwrap_or_else(|| {
-        cfg.get("protocol")
-            .and_then(|p| p.as_str())
-            .unwrap_or("redfish")
-    });
-    let insecure = cfg
-        .get("insecure")
-        .and_then(|v| v.as_bool())
-        .unwrap_or(false);
-    let timeout = Duration::from_secs(cfg.get("timeout_s").and_then(|v| v.as_u64()).unwrap_or(15));
-    let mut ep = Endpoint::new(address, user, password)
-        .with_timeout(timeout)
-        .accept_self_signed(insecure);
-    Ok(match protocol {
-        "ipmi" => {
-            if let Some(p) = cfg.get("ipmi_address").and_then(|a| a.as_str()) {
-                ep.address = p.to_string();
-            }
-            Arc::new(fleet_bmc::ipmi::IpmiClient::new(ep))
-        }
-        "ipmitool" => {
-            if let Some(p) = cfg.get("ipmi_address").and_then(|a| a.as_str()) {
-                ep.address = p.to_string();
-            }
-            Arc::new(fleet_bmc::ipmitool::IpmitoolClient::new(ep))
-        }
+    let b = crate::bmc::node_bmc(st, node, driver, Duration::from_secs(15)).await?;
+    Ok(match b.protocol.as_str() {
+        "ipmi" => Arc::new(fleet_bmc::ipmi::IpmiClient::new(b.endpoint)),
+        "ipmitool" => Arc::new(fleet_bmc::ipmitool::IpmitoolClient::new(b.endpoint)),
         _ => {
-            if let Some(p) = cfg.get("redfish_address").and_then(|a| a.as_str()) {
-                ep.address = p.to_string();
-            }
-            if !ep.address.contains("://") {
-                ep.address = format!("https://{}", ep.address);
-            }
-            Arc::new(fleet_bmc::redfish::RedfishClient::new(ep).map_err(|e| e.to_string())?)
+            Arc::new(fleet_bmc::redfish::RedfishClient::new(b.endpoint).map_err(|e| e.to_string())?)
         }
     })
 }
