@@ -560,8 +560,16 @@ cmd_smoke() {
 		GPUFLEET_REFERENCE_DIR=$REF_DIR "$py" "$ROOT/scripts/tink-worker.py" \
 			--server "127.0.0.1:$TINK_GRPC_PORT" --worker "$mac" --timeout "$READY_TIMEOUT" >&2 ||
 			die "the worker got no workflow from tink-server"
-		state=$(api GET /apis/tinkerbell.org/v1alpha1/namespaces/default/workflows/wf1 |
-			python3 -c 'import json,sys; print(json.load(sys.stdin).get("status",{}).get("state",""))' 2>/dev/null || true)
+		# tink-server records the last action, then the Workflow passes through its post-actions
+		# state (STATE_POST) before STATE_SUCCESS: wait for it, within the deadline.
+		local until=$((SECONDS + READY_TIMEOUT))
+		while :; do
+			state=$(api GET /apis/tinkerbell.org/v1alpha1/namespaces/default/workflows/wf1 |
+				python3 -c 'import json,sys; print(json.load(sys.stdin).get("status",{}).get("state",""))' 2>/dev/null || true)
+			[[ $state == STATE_SUCCESS || $state == STATE_FAILED || $state == STATE_TIMEOUT ]] && break
+			((SECONDS < until)) || break
+			sleep 0.5
+		done
 		[[ $state == STATE_SUCCESS ]] || die "workflow default/wf1 has state '${state:-<none>}' after the worker ran (expected STATE_SUCCESS)"
 		log "workflow default/wf1: $state (every action reported over gRPC)"
 	else
