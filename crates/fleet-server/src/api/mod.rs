@@ -222,3 +222,67 @@ pub struct AssetPage {
     /// Pass as `cursor` to get the next page; absent on the last page.
     pub next_cursor: Option<String>,
 }
+
+/// The node `id` (an id or a name); 404 when there is none.
+pub(crate) async fn node(st: &crate::state::AppState, id: &str) -> Result<Asset, ApiError> {
+    st.store
+        .resolve(fleet_model::asset::AssetKind::Node, id)
+        .await
+        .map_err(|e| match e {
+            fleet_db::DbError::Invalid(m) => ApiError::not_found(m),
+            other => other.into(),
+        })
+}
+
+/// The nodes a bulk request selects: the listed ids or names, else every node with all of
+/// `labels`, in `rack` and in `state`. At least one criterion is required.
+pub(crate) async fn select_nodes(
+    st: &crate::state::AppState,
+    ids: &[String],
+    labels: &BTreeMap<String, String>,
+    rack: Option<&str>,
+    state: Option<fleet_model::lifecycle::NodeState>,
+) -> Result<Vec<Asset>, ApiError> {
+    if !ids.is_empty() {
+        let mut nodes = Vec::with_capacity(ids.len());
+        for id in ids {
+            nodes.push(node(st, id).await?);
+        }
+        return Ok(nodes);
+    }
+    if labels.is_empty() && rack.is_none() && state.is_none() {
+        return Err(ApiError::bad_request(
+            "select nodes by ids, labels, rack or state",
+        ));
+    }
+    let rack_id = match rack {
+        Some(r) => Some(
+            st.store
+                .resolve(fleet_model::asset::AssetKind::Rack, r)
+                .await?
+                .id,
+        ),
+        None => None,
+    };
+    let mut nodes = vec![];
+    let mut cursor = None;
+    loop {
+        let page = st
+            .store
+            .list_assets(&fleet_db::AssetFilter {
+                kind: Some(fleet_model::asset::AssetKind::Node),
+                labels: labels.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+                rack_id: rack_id.clone(),
+                state,
+                limit: 500,
+                after_id: cursor.clone(),
+                ..Default::default()
+            })
+            .await?;
+        nodes.extend(page.items);
+        match page.next_after {
+            Some(c) => cursor = Some(c),
+            None => return Ok(nodes),
+        }
+    }
+}

@@ -13,20 +13,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::assets::{build_filter, list_page, ListQuery};
-use super::{etag, if_match, AssetPage, AssetView, Json, Query};
+use super::{etag, if_match, node, AssetPage, AssetView, Json, Query};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::state::AppState;
-
-async fn node(st: &AppState, id: &str) -> ApiResult<fleet_model::asset::Asset> {
-    st.store
-        .resolve(AssetKind::Node, id)
-        .await
-        .map_err(|e| match e {
-            fleet_db::DbError::Invalid(m) => ApiError::not_found(m),
-            other => other.into(),
-        })
-}
 
 /// List nodes (filters: state, model, rack, label, profile, stuck, name).
 #[utoipa::path(get, path = "/api/v1/nodes", params(ListQuery), tag = "nodes",

@@ -13,7 +13,7 @@ use axum::http::StatusCode;
 use fleet_bmc::{
     BootDevice, BootOverride, FirmwareSource, OutOfBand, PowerAction, PowerState, VolumeSpec,
 };
-use fleet_db::{Actor, AssetFilter, Job, JobFilter, JobLogLine, JobUpdate, NewJob};
+use fleet_db::{Actor, Job, JobFilter, JobLogLine, JobUpdate, NewJob};
 use fleet_model::asset::AssetKind;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -107,15 +107,7 @@ fn kind_of(group: &str, params: &BTreeMap<String, Value>) -> ApiResult<String> {
 }
 
 async fn node_id(st: &AppState, id: &str) -> ApiResult<String> {
-    Ok(st
-        .store
-        .resolve(AssetKind::Node, id)
-        .await
-        .map_err(|e| match e {
-            fleet_db::DbError::Invalid(m) => ApiError::not_found(m),
-            other => other.into(),
-        })?
-        .id)
+    Ok(super::node(st, id).await?.id)
 }
 
 async fn queue(
@@ -634,52 +626,19 @@ pub async fn bulk(
         )));
     }
     kind_of(&req.group, &req.params)?;
-    let mut nodes = vec![];
-    for id in &req.ids {
-        nodes.push(node_id(&st, id).await?);
-    }
-    if req.ids.is_empty() {
-        if req.labels.is_empty() && req.rack.is_none() && req.state.is_none() {
-            return Err(ApiError::bad_request(
-                "select nodes by ids, labels, rack or state",
-            ));
-        }
-        let state = match &req.state {
-            Some(x) => Some(
-                serde_json::from_value::<fleet_model::lifecycle::NodeState>(json!(x))
-                    .map_err(|_| ApiError::bad_request(format!("unknown lifecycle state {x}")))?,
-            ),
-            None => None,
-        };
-        let rack_id = match &req.rack {
-            Some(r) => Some(st.store.resolve(AssetKind::Rack, r).await?.id),
-            None => None,
-        };
-        let mut cursor = None;
-        loop {
-            let page = st
-                .store
-                .list_assets(&AssetFilter {
-                    kind: Some(AssetKind::Node),
-                    labels: req
-                        .labels
-                        .iter()
-                        .map(|(k, v)| (k.clone(), v.clone()))
-                        .collect(),
-                    rack_id: rack_id.clone(),
-                    state,
-                    limit: 500,
-                    after_id: cursor.clone(),
-                    ..Default::default()
-                })
-                .await?;
-            nodes.extend(page.items.iter().map(|a| a.id.clone()));
-            match page.next_after {
-                Some(c) => cursor = Some(c),
-                None => break,
-            }
-        }
-    }
+    let state = match &req.state {
+        Some(x) => Some(
+            serde_json::from_value::<fleet_model::lifecycle::NodeState>(json!(x))
+                .map_err(|_| ApiError::bad_request(format!("unknown lifecycle state {x}")))?,
+        ),
+        None => None,
+    };
+    let nodes: Vec<String> =
+        super::select_nodes(&st, &req.ids, &req.labels, req.rack.as_deref(), state)
+            .await?
+            .into_iter()
+            .map(|a| a.id)
+            .collect();
     let batch = uuid::Uuid::now_v7().to_string();
     let sem = Arc::new(tokio::sync::Semaphore::new(
         req.concurrency.unwrap_or(50).clamp(1, 1000),

@@ -5,14 +5,14 @@ use std::collections::BTreeMap;
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use fleet_db::{AssetFilter, InstallPlanRow, NewProvisioning, Provisioning};
-use fleet_model::asset::{Asset, AssetKind};
+use fleet_db::{InstallPlanRow, NewProvisioning, Provisioning};
+use fleet_model::asset::Asset;
 use fleet_model::lifecycle::NodeState;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
-use super::{Json, Query};
+use super::{node, Json, Query};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::provision::{self as role, Provisioner};
@@ -30,16 +30,6 @@ fn provisioner(st: &AppState) -> ApiResult<std::sync::Arc<Provisioner>> {
             "provisioning is off: set [tinkerbell] kubeconfig (and namespace) in the configuration",
         )
     })
-}
-
-async fn node(st: &AppState, id: &str) -> ApiResult<Asset> {
-    st.store
-        .resolve(AssetKind::Node, id)
-        .await
-        .map_err(|e| match e {
-            fleet_db::DbError::Invalid(m) => ApiError::not_found(m),
-            other => other.into(),
-        })
 }
 
 // ------------------------------------------------------------------------------------------
@@ -345,45 +335,7 @@ pub async fn bulk(
     Json(b): Json<BulkProvision>,
 ) -> ApiResult<(StatusCode, Json<BulkProvisionResponse>)> {
     let p = provisioner(&st)?;
-    if b.ids.is_empty() && b.labels.is_empty() && b.rack.is_none() && b.state.is_none() {
-        return Err(ApiError::bad_request(
-            "select nodes by ids, labels, rack or state",
-        ));
-    }
-    let mut nodes = vec![];
-    for id in &b.ids {
-        nodes.push(node(&st, id).await?);
-    }
-    if b.ids.is_empty() {
-        let rack_id = match &b.rack {
-            Some(r) => Some(st.store.resolve(AssetKind::Rack, r).await?.id),
-            None => None,
-        };
-        let mut cursor = None;
-        loop {
-            let page = st
-                .store
-                .list_assets(&AssetFilter {
-                    kind: Some(AssetKind::Node),
-                    labels: b
-                        .labels
-                        .iter()
-                        .map(|(k, v)| (k.clone(), v.clone()))
-                        .collect(),
-                    rack_id: rack_id.clone(),
-                    state: b.state,
-                    limit: 500,
-                    after_id: cursor.clone(),
-                    ..Default::default()
-                })
-                .await?;
-            nodes.extend(page.items);
-            match page.next_after {
-                Some(c) => cursor = Some(c),
-                None => break,
-            }
-        }
-    }
+    let nodes = super::select_nodes(&st, &b.ids, &b.labels, b.rack.as_deref(), b.state).await?;
     let concurrency = b
         .concurrency
         .unwrap_or(p.cfg.concurrency)
