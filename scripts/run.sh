@@ -23,7 +23,11 @@ TOPOLOGY="${GPUFLEET_TOPOLOGY:-$ROOT/python/examples/fleet-3rack.yaml}"
 URL="http://$LISTEN"
 mkdir -p "$DATA"
 
-say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+if [[ -t 1 ]]; then
+  say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+else
+  say() { printf '==> %s\n' "$*"; }
+fi
 
 if [[ -n "${GPUFLEET_BIN:-}" ]]; then
   BIN="$GPUFLEET_BIN"
