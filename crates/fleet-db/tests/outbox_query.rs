@@ -180,8 +180,8 @@ async fn postgres_query_filters_and_pages() {
     let (store, base, name) = postgres().await;
     query_filters_and_pages(&store).await;
     store.close().await;
-    // Clean-up only: PostgreSQL refuses WITH (FORCE) to a non-superuser while an autovacuum
-    // worker happens to be connected to the new database; the database is left behind then.
+    // Clean-up only: PostgreSQL refuses WITH (FORCE) to a non-superuser while a backend of
+    // another role (an autovacuum worker, say) is connected; the database is left behind then.
     let mut admin = sqlx::AnyConnection::connect(&base).await.unwrap();
     let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
         .execute(&mut admin)
