@@ -74,13 +74,14 @@ impl Sim {
             ),
         )
         .unwrap();
-        let port = free_port();
-        let control = format!("127.0.0.1:{port}");
+        // The simulator binds its control API on a port of its own choosing and prints it: a
+        // port picked here and released could be taken by another test's sockets meanwhile.
+        let control = "127.0.0.1:0";
         let log = std::fs::File::create(dir.path().join("sim.log")).unwrap();
         let child = Command::new(venv.join("bin/gpufleet-sim"))
             .args(["up", "--topology"])
             .arg(&topo)
-            .args(["--control", &control, "--quiet", "--update-duration", "1"])
+            .args(["--control", control, "--quiet", "--update-duration", "1"])
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
             .stderr(log)
@@ -88,7 +89,7 @@ impl Sim {
             .expect("start gpufleet-sim");
         let mut sim = Sim {
             child,
-            control: format!("http://{control}"),
+            control: String::new(),
             nodes: vec![],
             switches: vec![],
             cert: None,
@@ -101,8 +102,19 @@ impl Sim {
                     std::fs::read_to_string(sim._dir.path().join("sim.log")).unwrap_or_default();
                 panic!("gpufleet-sim exited with {status}:\n{log}");
             }
-            if let Ok(v) = blocking_get(&format!("{}/fleet", sim.control)) {
-                break v;
+            if sim.control.is_empty() {
+                let log =
+                    std::fs::read_to_string(sim._dir.path().join("sim.log")).unwrap_or_default();
+                if let Some((_, rest)) = log.split_once("control API on ") {
+                    if let Some(url) = rest.split_whitespace().next() {
+                        sim.control = url.trim_end_matches('/').to_string();
+                    }
+                }
+            }
+            if !sim.control.is_empty() {
+                if let Ok(v) = blocking_get(&format!("{}/fleet", sim.control)) {
+                    break v;
+                }
             }
             assert!(
                 start.elapsed() < deadline,
