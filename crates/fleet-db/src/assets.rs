@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 
 use fleet_model::asset::{
-    indexed_fields, take_secret, validate_config, validate_label, validate_name, Asset, AssetKind,
-    Relation, RelationKind,
+    credential_binding, indexed_fields, take_secret, validate_config, validate_label,
+    validate_name, Asset, AssetKind, Relation, RelationKind,
 };
 use fleet_model::diff::{diff, Change};
 use fleet_model::event::types;
@@ -425,6 +425,7 @@ impl Store {
                 tx,
                 &id,
                 new.kind.secret_field().unwrap_or("secret"),
+                credential_binding(new.kind, &config).as_deref(),
                 &secret,
             )
             .await?;
@@ -571,18 +572,60 @@ impl Store {
         }
         let mut config =
             validate_config(before.kind, &config).map_err(|e| DbError::Invalid(e.join("; ")))?;
+        // `credential_set` says what the secret store holds; a client cannot set it.
+        if let Some(o) = config.as_object_mut() {
+            o.remove("credential_set");
+        }
+        let secret_name = before.kind.secret_field().unwrap_or("secret");
+        let binding = credential_binding(before.kind, &config);
+        let moved = binding != credential_binding(before.kind, &before.config);
+        let mut cleared = false;
         if let Some(secret) = take_secret(before.kind, &mut config) {
-            self.put_secret_tx(
+            if secret.is_empty() {
+                return Err(DbError::Invalid(format!(
+                    "'{secret_name}' is empty; give the credential, or leave the field out to keep the stored one"
+                )));
+            }
+            self.put_secret_tx(tx, &before.id, secret_name, binding.as_deref(), &secret)
+                .await?;
+            // Setting a credential is audited even when nothing else changes (no version
+            // is written for a secret).
+            self.audit_tx(
                 tx,
-                &before.id,
-                before.kind.secret_field().unwrap_or("secret"),
-                &secret,
+                actor,
+                AuditEntry {
+                    action: &format!("{}.credential.set", before.kind),
+                    kind: "secret",
+                    target: Some(&before.id),
+                    before: None,
+                    after: Some(json!({"bound_to": binding, "credential_set": true})),
+                },
             )
             .await?;
         } else if before.config.get("credential_set").is_some() {
-            if let Some(o) = config.as_object_mut() {
+            if moved {
+                // A credential is only ever sent where it was given for: a new address, port,
+                // protocol or TLS setting without a new credential clears the stored one.
+                cleared = self.delete_secret_tx(tx, &before.id, secret_name).await?;
+            } else if let Some(o) = config.as_object_mut() {
                 o.insert("credential_set".into(), Value::Bool(true));
             }
+        }
+        if cleared {
+            self.audit_tx(
+                tx,
+                actor,
+                AuditEntry {
+                    action: &format!("{}.credential.clear", before.kind),
+                    kind: "secret",
+                    target: Some(&before.id),
+                    before: Some(
+                        json!({"bound_to": credential_binding(before.kind, &before.config)}),
+                    ),
+                    after: Some(json!({"bound_to": binding, "credential_set": false})),
+                },
+            )
+            .await?;
         }
         let changes = diff(&before.config, &config);
         if changes.is_empty() {

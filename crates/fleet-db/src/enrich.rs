@@ -45,6 +45,9 @@ pub struct BmcRegistration {
     pub name: Option<String>,
     /// Further BMC configuration (e.g. `ipmi_address`, `redfish_address`, `timeout_s`).
     pub extra: Map<String, Value>,
+    /// When the address is registered already, leave its stored credentials as they are
+    /// (self-announcements; callers who may not replace credentials).
+    pub keep_existing_credentials: bool,
 }
 
 /// The outcome of one registration.
@@ -294,11 +297,11 @@ impl Store {
             ))
         })?;
         let node = self.get_asset(&node_id).await?;
+        // The given credentials replace the stored ones every time, without comparing them:
+        // an answer that differed with the stored password would tell a caller whether a
+        // guess was right.
         let mut credentials_updated = false;
-        let same_user =
-            bmc.config.get("username").and_then(|u| u.as_str()) == Some(reg.username.as_str());
-        let current = self.get_secret(&bmc.id, "password").await.ok().flatten();
-        if current.as_deref() != Some(reg.password.as_str()) || !same_user {
+        if !reg.password.is_empty() && !reg.keep_existing_credentials {
             let mut tx = self.write.begin().await?;
             let before = self.get_asset_tx(&mut tx, &bmc.id, true).await?;
             let mut cfg = before.config.clone();

@@ -113,7 +113,21 @@ async fn registering_a_bmc_twice_creates_one_node_and_seals_the_password(db: Tes
         .await
         .unwrap();
     assert!(!b.created);
-    assert!(!b.credentials_updated);
+    assert!(
+        b.credentials_updated,
+        "given credentials are stored again whether or not they match: the answer tells nothing about the stored password"
+    );
+    // The password is released for the address it was registered with.
+    let binding =
+        fleet_model::asset::credential_binding(fleet_model::asset::AssetKind::Bmc, &a.bmc.config)
+            .unwrap();
+    assert_eq!(
+        s.get_secret_for(&a.bmc.id, "password", &binding)
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("s3cret-pw")
+    );
     assert_eq!(a.node.id, b.node.id);
     assert_eq!(
         events_of(s, types::HARDWARE_DISCOVERED, None).await.len(),

@@ -290,6 +290,19 @@ pub fn validate_config(kind: AssetKind, config: &Value) -> Result<Value, Vec<Str
             errors.push(e);
         }
     }
+    if kind.secret_field().is_some() {
+        // Credentials live in the secret store, never in an address (where they would be
+        // versioned, logged and shown).
+        for (k, v) in &cfg {
+            if let Some(a) = v.as_str() {
+                if is_endpoint_key(&k.to_ascii_lowercase()) && has_userinfo(a) {
+                    errors.push(format!(
+                        "'{k}' must not carry a user name or password ('user:password@host'); give 'username' and 'password' instead"
+                    ));
+                }
+            }
+        }
+    }
     match kind {
         AssetKind::Nic => match str_field(&cfg, "mac") {
             Ok(Some(mac)) => match normalize_mac(mac) {
@@ -376,6 +389,57 @@ pub fn take_secret(kind: AssetKind, config: &mut Value) -> Option<String> {
     }
 }
 
+/// Whether a URL-like address has a `user[:password]@` part before its host.
+fn has_userinfo(address: &str) -> bool {
+    let rest = address.split_once("://").map(|(_, r)| r).unwrap_or(address);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or(rest);
+    authority.contains('@')
+}
+
+/// Whether a configuration key says where a credential is sent or how the connection is
+/// protected: an address, URL or port, the protocol, or a TLS choice.
+fn is_endpoint_key(key: &str) -> bool {
+    key.ends_with("address")
+        || key.ends_with("url")
+        || key.ends_with("port")
+        || matches!(
+            key,
+            "protocol"
+                | "insecure"
+                | "insecure_tls"
+                | "accept_self_signed"
+                | "tls"
+                | "gnmi_tls"
+                | "gnmi_insecure"
+                | "gnmi_plaintext"
+                | "plaintext"
+                | "tls_ca"
+                | "ca"
+                | "ca_file"
+        )
+}
+
+/// The endpoint a stored credential (see [`AssetKind::secret_field`]) is bound to: every
+/// address, URL, port, protocol and TLS setting of the configuration, as one canonical string
+/// (sorted JSON; unset, empty and `false` values left out, so that writing a default does not
+/// count as a change). A credential may only be sent to the endpoint it was stored for; a
+/// configuration whose binding differs from the stored one must not receive it. `None` for
+/// kinds that hold no credential.
+pub fn credential_binding(kind: AssetKind, config: &Value) -> Option<String> {
+    kind.secret_field()?;
+    let mut fields = std::collections::BTreeMap::new();
+    if let Some(obj) = config.as_object() {
+        for (k, v) in obj {
+            let unset = matches!(v, Value::Null | Value::Bool(false))
+                || v.as_str().is_some_and(|s| s.trim().is_empty());
+            if is_endpoint_key(&k.to_ascii_lowercase()) && !unset {
+                fields.insert(k.clone(), v.clone());
+            }
+        }
+    }
+    Some(serde_json::to_string(&fields).unwrap_or_default())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -409,6 +473,20 @@ mod tests {
             .unwrap_err();
         assert_eq!(errs.len(), 3, "{errs:?}");
         assert!(validate_config(AssetKind::Gpu, &json!({"uuid": "1234"})).is_err());
+        let e = validate_config(
+            AssetKind::Bmc,
+            &json!({"address": "https://root:calvin@10.0.0.5/"}),
+        )
+        .unwrap_err();
+        assert!(e[0].contains("user name or password"), "{e:?}");
+        assert!(validate_config(
+            AssetKind::Switch,
+            &json!({"address": "admin@10.0.0.6:9339"})
+        )
+        .is_err());
+        assert!(
+            validate_config(AssetKind::Bmc, &json!({"address": "https://10.0.0.5/a@b"})).is_ok()
+        );
         assert!(validate_config(AssetKind::Node, &json!([1])).is_err());
     }
 
@@ -423,6 +501,36 @@ mod tests {
         assert_eq!(c["credential_set"], true);
         let mut n = json!({"password": "not a secret field for nodes"});
         assert_eq!(take_secret(AssetKind::Node, &mut n), None);
+    }
+
+    #[test]
+    fn credential_binding_follows_the_endpoint_only() {
+        let base = json!({"address": "10.0.0.5", "username": "root", "model": "R750"});
+        let b = credential_binding(AssetKind::Bmc, &base).unwrap();
+        // Unrelated fields and unset defaults do not move the binding.
+        let mut other = base.clone();
+        other["model"] = json!("R760");
+        other["username"] = json!("admin");
+        other["insecure_tls"] = json!(false);
+        other["redfish_address"] = json!("");
+        assert_eq!(credential_binding(AssetKind::Bmc, &other).unwrap(), b);
+        // Address, a second address, the port, the protocol and TLS choices do.
+        for (k, v) in [
+            ("address", json!("http://127.60.0.1:18900")),
+            ("redfish_address", json!("https://10.0.0.9")),
+            ("ipmi_address", json!("10.0.0.9")),
+            ("port", json!(8443)),
+            ("protocol", json!("ipmi")),
+            ("insecure_tls", json!(true)),
+            ("accept_self_signed", json!(true)),
+            ("gnmi_address", json!("10.0.0.9:9339")),
+        ] {
+            let mut c = base.clone();
+            c[k] = v;
+            assert_ne!(credential_binding(AssetKind::Bmc, &c).unwrap(), b, "{k}");
+        }
+        assert_eq!(credential_binding(AssetKind::Node, &base), None);
+        assert!(credential_binding(AssetKind::Switch, &base).is_some());
     }
 
     #[test]

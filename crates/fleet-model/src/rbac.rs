@@ -67,10 +67,14 @@ pub enum Permission {
     OobAdmin,
     /// Event backbone administration: read and re-drive dead letters.
     EventAdmin,
+    /// Move a stored out-of-band credential's endpoint: change the address, port, protocol or
+    /// TLS setting of a BMC, switch or PDU whose password is stored without giving a new one
+    /// (the stored password is then cleared). Checked by the handlers that can do it.
+    CredentialAdmin,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 10] = [
+    pub const ALL: [Permission; 11] = [
         Permission::SelfService,
         Permission::InventoryRead,
         Permission::InventoryWrite,
@@ -81,6 +85,7 @@ impl Permission {
         Permission::OobOperate,
         Permission::OobAdmin,
         Permission::EventAdmin,
+        Permission::CredentialAdmin,
     ];
 }
 
@@ -118,6 +123,7 @@ mod tests {
         assert!(!allows(Role::Operator, Permission::OobAdmin));
         assert!(!allows(Role::Viewer, Permission::OobOperate));
         assert!(!allows(Role::Operator, Permission::EventAdmin));
+        assert!(!allows(Role::Operator, Permission::CredentialAdmin));
         assert!(allows(Role::Admin, Permission::EventAdmin));
     }
 }

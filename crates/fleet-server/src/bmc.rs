@@ -83,9 +83,10 @@ pub async fn node_bmc(
     let user = text(cfg, "username")
         .or_else(|| text(cfg, "user"))
         .unwrap_or("admin");
+    let binding = fleet_model::asset::credential_binding(AssetKind::Bmc, cfg).unwrap_or_default();
     let password = st
         .store
-        .get_secret(&bmc.id, "password")
+        .get_secret_for(&bmc.id, "password", &binding)
         .await
         .map_err(|e| format!("cannot read the BMC password: {e}"))?
         .ok_or(

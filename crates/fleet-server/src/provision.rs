@@ -222,6 +222,21 @@ pub async fn prepare(
         let address = s(&bmc.config, "redfish_address")
             .or_else(|| s(&bmc.config, "address"))
             .ok_or_else(|| format!("the BMC of node {} has no address", node.name))?;
+        // Rufio logs in to this address with the credentials of its Secret: point it only at
+        // an endpoint whose stored credential is bound to it (see the secret store), never at
+        // an address that was changed without the credential being set again.
+        let binding =
+            fleet_model::asset::credential_binding(AssetKind::Bmc, &bmc.config).unwrap_or_default();
+        match st.store.get_secret_for(&bmc.id, "password", &binding).await {
+            Ok(Some(_)) => {}
+            Ok(None) => {
+                return Err(format!(
+                    "the BMC of node {} has no stored password; Rufio is only pointed at BMCs whose credentials gpufleet holds for that address",
+                    node.name
+                ))
+            }
+            Err(e) => return Err(format!("the BMC of node {}: {e}", node.name)),
+        }
         let (host, port) = split_host_port(address);
         Some(
             build::machine(&build::BmcEndpoint {

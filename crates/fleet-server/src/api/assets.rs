@@ -190,6 +190,43 @@ pub async fn create(
     ))
 }
 
+/// A write that replaces a stored credential, or moves its endpoint (address, port, protocol,
+/// TLS setting), needs the `CredentialAdmin` permission: moving it without a new credential
+/// clears the stored one, and even with one it re-points whatever else holds the BMC's
+/// credentials (Rufio's Secret) at the new address. Setting a credential on an asset that has
+/// none is an ordinary inventory write.
+fn check_credential_change(
+    caller: &Caller,
+    before: &fleet_model::asset::Asset,
+    config: &serde_json::Value,
+) -> ApiResult<()> {
+    use fleet_model::asset::credential_binding;
+    use fleet_model::rbac::{allows, Permission};
+    let Some(field) = before.kind.secret_field() else {
+        return Ok(());
+    };
+    let stored = before.config.get("credential_set").is_some();
+    if !stored {
+        return Ok(());
+    }
+    let replaces = config.get(field).is_some_and(|v| v.is_string());
+    let moves =
+        credential_binding(before.kind, &before.config) != credential_binding(before.kind, config);
+    if !replaces && !moves {
+        return Ok(());
+    }
+    let role = caller.principal.user.role;
+    if allows(role, Permission::CredentialAdmin) {
+        return Ok(());
+    }
+    Err(ApiError::forbidden(format!(
+        "{} '{}' has a stored {field}, which is bound to its current address, port, protocol and TLS setting; replacing it or moving that endpoint is an admin operation (a move without a new {field} clears the stored one), and role '{}' may not do it",
+        before.kind,
+        before.name,
+        role.as_str()
+    )))
+}
+
 /// Get an asset. The `ETag` is its configuration version.
 #[utoipa::path(get, path = "/api/v1/assets/{id}", params(("id" = String, Path)), tag = "assets",
     responses((status = 200, body = AssetView, headers(("ETag" = String))), (status = 404, body = Problem)))]
@@ -243,12 +280,26 @@ pub async fn patch(
 
 /// Delete an asset that contains nothing.
 #[utoipa::path(delete, path = "/api/v1/assets/{id}", params(("id" = String, Path)), tag = "assets",
-    responses((status = 204), (status = 409, body = Problem)))]
+    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
 pub async fn delete(
     State(st): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
+    // Deleting a BMC, switch or PDU deletes its stored credential: an admin operation, as is
+    // moving it (a replacement at another address would inherit what else points there).
+    let a = st.store.get_asset(&id).await?;
+    if a.kind.secret_field().is_some() && a.config.get("credential_set").is_some() {
+        let role = caller.principal.user.role;
+        if !fleet_model::rbac::allows(role, fleet_model::rbac::Permission::CredentialAdmin) {
+            return Err(ApiError::forbidden(format!(
+                "{} '{}' holds a stored credential; deleting it is an admin operation, and role '{}' may not do it",
+                a.kind,
+                a.name,
+                role.as_str()
+            )));
+        }
+    }
     st.store.delete_asset(&caller.actor, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -264,7 +315,7 @@ pub struct PutConfig {
 
 /// Replace an asset's configuration, creating a new version. Send `If-Match` with the ETag you read: a stale one gets 412.
 #[utoipa::path(put, path = "/api/v1/assets/{id}/config", params(("id" = String, Path), ("If-Match" = Option<String>, Header)), request_body = PutConfig, tag = "assets",
-    responses((status = 200, body = AssetView), (status = 412, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = AssetView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 412, body = Problem), (status = 422, body = Problem)))]
 pub async fn put_config(
     State(st): State<AppState>,
     caller: Caller,
@@ -272,6 +323,8 @@ pub async fn put_config(
     headers: HeaderMap,
     Json(b): Json<PutConfig>,
 ) -> ApiResult<impl IntoResponse> {
+    let before = st.store.get_asset(&id).await?;
+    check_credential_change(&caller, &before, &b.config)?;
     let a = st
         .store
         .update_config(&caller.actor, &id, if_match(&headers)?, b.config, b.reason)
@@ -309,13 +362,16 @@ pub async fn version(
 
 /// Restore an old configuration as a new version. Honours `If-Match`.
 #[utoipa::path(post, path = "/api/v1/assets/{id}/versions/{version}/restore", params(("id" = String, Path), ("version" = i64, Path)), tag = "assets",
-    responses((status = 200, body = AssetView), (status = 412, body = Problem)))]
+    responses((status = 200, body = AssetView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 412, body = Problem)))]
 pub async fn restore(
     State(st): State<AppState>,
     caller: Caller,
     Path((id, version)): Path<(String, i64)>,
     headers: HeaderMap,
 ) -> ApiResult<impl IntoResponse> {
+    let before = st.store.get_asset(&id).await?;
+    let old = st.store.get_version(&id, version).await?;
+    check_credential_change(&caller, &before, &old.config)?;
     let a = st
         .store
         .restore_version(&caller.actor, &id, version, if_match(&headers)?)
