@@ -8,12 +8,14 @@
 //! - [`event`]: the CloudEvents envelope written to the outbox.
 //! - [`rbac`]: roles, permissions and the permission matrix.
 //! - [`import`]: parsing and validating CSV / YAML inventory files.
+//! - [`net`]: CIDR networks and the IP address an address string names.
 
 pub mod asset;
 pub mod diff;
 pub mod event;
 pub mod import;
 pub mod lifecycle;
+pub mod net;
 pub mod profile;
 pub mod rbac;
 

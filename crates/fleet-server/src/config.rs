@@ -18,6 +18,7 @@ const CONFIG_KEYS: &[&str] = &[
     "secret_key",
     "session_ttl_secs",
     "api_token_ttl_secs",
+    "api_token_max_ttl_secs",
     "login_max_failures",
     "login_window_secs",
     "request_timeout_secs",
@@ -27,13 +28,20 @@ const CONFIG_KEYS: &[&str] = &[
     "tinkerbell",
     "enricher",
     "operations",
+    "tls",
+    "insecure_listen",
 ];
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     /// Address the HTTP API listens on.
     pub listen: String,
+    /// Serve plain HTTP on an address other than loopback (tokens and passwords then cross
+    /// the network in clear). Without it, such a `listen` needs `tls`.
+    pub insecure_listen: bool,
+    /// TLS for the API listener.
+    pub tls: TlsConfig,
     /// Directory for the embedded SQLite database and the generated secret key.
     pub data_dir: PathBuf,
     /// `postgres://user:pass@host/db` selects PostgreSQL; empty means SQLite in `data_dir`.
@@ -47,6 +55,8 @@ pub struct Config {
     pub session_ttl_secs: u64,
     /// Default lifetime of an API token, seconds.
     pub api_token_ttl_secs: u64,
+    /// Longest lifetime an API token may be given, seconds.
+    pub api_token_max_ttl_secs: u64,
     /// Failed logins allowed per username and per source address in `login_window_secs`.
     pub login_max_failures: u32,
     pub login_window_secs: u64,
@@ -59,6 +69,35 @@ pub struct Config {
     pub tinkerbell: TinkerbellConfig,
     pub enricher: EnricherConfig,
     pub operations: OperationsConfig,
+}
+
+/// TLS of the API listener. With `cert` and `key` set the API speaks HTTPS only; the files are
+/// read again on SIGHUP.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TlsConfig {
+    /// PEM certificate chain (leaf first).
+    pub cert: String,
+    /// PEM private key of the leaf certificate.
+    pub key: String,
+    /// PEM CA certificates that sign client certificates (node agents); empty: none asked.
+    pub client_ca: String,
+    /// Refuse clients without a certificate from `client_ca` (default: optional).
+    pub require_client_cert: bool,
+}
+
+impl TlsConfig {
+    pub fn enabled(&self) -> bool {
+        !self.cert.is_empty()
+    }
+}
+
+impl std::fmt::Debug for Config {
+    /// The masked configuration: the same text as `gpufleet config show`, so that no secret
+    /// reaches a log through `{:?}`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.masked_toml())
+    }
 }
 
 /// Out-of-band operations.
@@ -110,6 +149,10 @@ pub struct EnricherConfig {
     pub announce_password: String,
     /// Accept self-signed certificates from BMCs of announced nodes.
     pub announce_accept_self_signed: bool,
+    /// The BMC networks (CIDR, e.g. `10.0.8.0/22`) an announced BMC address must lie in; the
+    /// announcement credentials are sent to no other address. Empty: self-announcement is
+    /// refused. Host names are refused (their answer can change).
+    pub announce_networks: Vec<String>,
 }
 
 impl Default for EnricherConfig {
@@ -130,6 +173,7 @@ impl Default for EnricherConfig {
             announce_username: String::new(),
             announce_password: String::new(),
             announce_accept_self_signed: false,
+            announce_networks: Vec::new(),
         }
     }
 }
@@ -227,12 +271,15 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             listen: "127.0.0.1:8080".into(),
+            insecure_listen: false,
+            tls: TlsConfig::default(),
             data_dir: PathBuf::from("data"),
             database_url: String::new(),
             database_max_connections: 16,
             secret_key: String::new(),
             session_ttl_secs: 12 * 3600,
             api_token_ttl_secs: 90 * 24 * 3600,
+            api_token_max_ttl_secs: 90 * 24 * 3600,
             login_max_failures: 10,
             login_window_secs: 300,
             request_timeout_secs: 30,
@@ -253,6 +300,8 @@ pub struct Overrides {
     pub listen: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub data_dir: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub insecure_listen: Option<bool>,
 }
 
 impl Config {
@@ -284,12 +333,33 @@ impl Config {
     }
 
     fn validate(&self) -> anyhow::Result<()> {
-        self.listen.parse::<std::net::SocketAddr>().map_err(|_| {
+        let listen = self.listen.parse::<std::net::SocketAddr>().map_err(|_| {
             anyhow::anyhow!(
                 "listen address '{}' is not HOST:PORT (e.g. 127.0.0.1:8080)",
                 self.listen
             )
         })?;
+        if self.api_token_ttl_secs == 0 || self.api_token_ttl_secs > self.api_token_max_ttl_secs {
+            anyhow::bail!(
+                "api_token_ttl_secs ({}) must be between 1 and api_token_max_ttl_secs ({})",
+                self.api_token_ttl_secs,
+                self.api_token_max_ttl_secs
+            );
+        }
+        if self.tls.cert.is_empty() != self.tls.key.is_empty() {
+            anyhow::bail!("tls.cert and tls.key go together: set both or neither");
+        }
+        if !self.tls.enabled() && (!self.tls.client_ca.is_empty() || self.tls.require_client_cert) {
+            anyhow::bail!("tls.client_ca and tls.require_client_cert need tls.cert and tls.key");
+        }
+        if self.tls.require_client_cert && self.tls.client_ca.is_empty() {
+            anyhow::bail!("tls.require_client_cert needs tls.client_ca");
+        }
+        if !listen.ip().is_loopback() && !self.tls.enabled() && !self.insecure_listen {
+            anyhow::bail!(
+                "refusing to serve plain HTTP on {listen}, beyond this machine: tokens and passwords would cross the network in clear. Set tls.cert and tls.key (GPUFLEET_TLS__CERT, GPUFLEET_TLS__KEY), or pass --insecure-listen (insecure_listen = true) to accept that"
+            );
+        }
         for k in self.lifecycle.deadlines.keys() {
             k.parse::<fleet_model::lifecycle::NodeState>()
                 .map_err(|e| anyhow::anyhow!("lifecycle.deadlines: {e}"))?;

@@ -84,6 +84,7 @@ impl App {
         cfg.enricher.inventory_timeout_secs = 60;
         cfg.enricher.announce_username = "admin".into();
         cfg.enricher.announce_password = "password".into();
+        cfg.enricher.announce_networks = vec!["127.0.0.0/8".into()];
         let store = Store::connect(&StoreOptions::new(cfg.database_url()))
             .await
             .unwrap()
@@ -961,12 +962,28 @@ async fn a_node_announcing_itself_is_registered_and_inspected() {
         ),
         (json!({"bmc_address": " "}), "empty"),
         (json!({"bmc": n.redfish}), "unknown field"),
+        (
+            json!({"bmc_address": "https://bmc.example.net"}),
+            "not an IP address",
+        ),
     ] {
         let (s, r) = app
             .call(reqwest::Method::POST, "/api/v1/discovery/announce", bad)
             .await;
         assert!(s == 400 || s == 422, "{s} {r}");
         assert!(r.to_string().contains(why), "{why}: {r}");
+    }
+    // The announcement credentials go to no address outside the BMC networks.
+    for outside in [
+        json!({"bmc_address": "192.0.2.10"}),
+        json!({"bmc_address": n.redfish, "redfish_address": "https://198.51.100.7"}),
+        json!({"bmc_address": "http://169.254.169.254:80"}),
+    ] {
+        let (s, r) = app
+            .call(reqwest::Method::POST, "/api/v1/discovery/announce", outside)
+            .await;
+        assert_eq!(s, 403, "{r}");
+        assert!(r.to_string().contains("outside the BMC networks"), "{r}");
     }
     assert_eq!(app.asset_count().await, before);
 }

@@ -248,6 +248,7 @@ async fn register_with(
     announced: Option<Value>,
 ) -> DiscoveryResult {
     let mut extra = Map::new();
+    let is_announcement = announced.is_some();
     if let Some(a) = announced {
         extra.insert("announced".into(), a);
     }
@@ -264,6 +265,13 @@ async fn register_with(
         profile: e.profile.clone(),
         name: e.name.clone(),
         extra,
+        // An announcement never replaces stored credentials with the fleet-wide ones, and only
+        // a role that may replace credentials does so by registering an address again.
+        keep_existing_credentials: is_announcement
+            || !fleet_model::rbac::allows(
+                caller.principal.user.role,
+                fleet_model::rbac::Permission::CredentialAdmin,
+            ),
     };
     let mut out = DiscoveryResult {
         address: e.address.clone(),
@@ -416,10 +424,45 @@ pub struct Announcement {
     pub profile: Option<String>,
 }
 
+/// Refuses an announced address that is not an IP address inside the configured BMC networks.
+fn announce_address_allowed(networks: &[String], address: &str) -> ApiResult<()> {
+    use fleet_model::net::{ip_of, Cidr};
+    if networks.is_empty() {
+        return Err(ApiError::new(
+            axum::http::StatusCode::CONFLICT,
+            "Self-announcement is not configured",
+            "announced BMCs are registered with the fleet-wide announcement credentials, which gpufleet only sends inside the BMC networks: set enricher.announce_networks (e.g. [\"10.0.8.0/22\"])",
+        ));
+    }
+    let ip = ip_of(address).ok_or_else(|| {
+        ApiError::bad_request(format!(
+            "'{address}' is not an IP address; an announced BMC must give its IP address (a host name could resolve anywhere)"
+        ))
+    })?;
+    for n in networks {
+        let net: Cidr = n.parse().map_err(|e: String| {
+            ApiError::new(
+                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                "Bad configuration",
+                format!("enricher.announce_networks: {e}"),
+            )
+        })?;
+        if net.contains(ip) {
+            return Ok(());
+        }
+    }
+    Err(ApiError::forbidden(format!(
+        "{ip} is outside the BMC networks of enricher.announce_networks ({}); announcements from there are refused",
+        networks.join(", ")
+    )))
+}
+
 /// A node announces itself: its BMC is registered with the configured announcement
-/// credentials and inspected like any discovered BMC. Idempotent on the BMC address.
+/// credentials and inspected like any discovered BMC. Idempotent on the BMC address. The
+/// address must be an IP address inside `enricher.announce_networks`: the announcement
+/// credentials are fleet-wide and go to no other host.
 #[utoipa::path(post, path = "/api/v1/discovery/announce", request_body = Announcement, tag = "discovery",
-    responses((status = 200, body = DiscoveryResult), (status = 400, body = Problem), (status = 409, body = Problem)))]
+    responses((status = 200, body = DiscoveryResult), (status = 400, body = Problem), (status = 403, body = Problem), (status = 409, body = Problem)))]
 pub async fn announce(
     State(st): State<AppState>,
     caller: Caller,
@@ -435,6 +478,10 @@ pub async fn announce(
     }
     if a.bmc_address.trim().is_empty() {
         return Err(ApiError::bad_request("'bmc_address' is empty"));
+    }
+    announce_address_allowed(&cfg.announce_networks, &a.bmc_address)?;
+    if let Some(r) = &a.redfish_address {
+        announce_address_allowed(&cfg.announce_networks, r)?;
     }
     if let Some(h) = &a.hostname {
         if h.is_empty()
