@@ -64,6 +64,8 @@ pub enum BmcError {
         code: String,
         message: String,
     },
+    #[error("{endpoint}: the BMC pointed gpufleet to {link}, outside its own scheme, host and port; gpufleet sends no credentials there and did not follow it")]
+    ForeignLink { endpoint: String, link: String },
     #[error("invalid request: {0}")]
     Invalid(String),
     #[error("{endpoint}: {detail}")]
@@ -87,6 +89,7 @@ impl BmcError {
             BmcError::Task { .. } => "task_failed",
             BmcError::Unsupported { .. } => "unsupported",
             BmcError::Gnmi { .. } => "gnmi",
+            BmcError::ForeignLink { .. } => "foreign_link",
             BmcError::Invalid(_) => "invalid",
             BmcError::Other { .. } => "other",
         }

@@ -112,6 +112,21 @@ impl RedfishClient {
             .timeout(ep.timeout)
             .connect_timeout(ep.timeout.min(Duration::from_secs(5)))
             .pool_idle_timeout(Duration::from_secs(30))
+            // A redirect is followed only within the BMC's own origin: requests carry its
+            // credentials (a session token header or a login body) that must not go elsewhere.
+            .redirect(reqwest::redirect::Policy::custom(|attempt| {
+                let first = attempt.previous().first();
+                let same = first.is_some_and(|f| {
+                    f.scheme() == attempt.url().scheme()
+                        && f.host_str() == attempt.url().host_str()
+                        && f.port_or_known_default() == attempt.url().port_or_known_default()
+                });
+                if same && attempt.previous().len() < 5 {
+                    attempt.follow()
+                } else {
+                    attempt.stop()
+                }
+            }))
             .danger_accept_invalid_certs(ep.accept_invalid_certs);
         if let Some(pem) = &ep.ca_cert_pem {
             let cert = reqwest::Certificate::from_pem(pem).map_err(|e| {
@@ -139,11 +154,31 @@ impl RedfishClient {
         self
     }
 
-    fn url(&self, path: &str) -> String {
-        if path.starts_with("http://") || path.starts_with("https://") {
-            path.to_string()
+    /// The URL of a path or a link the BMC gave. A link with a scheme must be on the BMC's own
+    /// origin (scheme, host and port): requests carry the BMC's credentials, so a link that
+    /// leaves it (an `@odata.id`, a push URI, a task monitor or session `Location`) is refused
+    /// instead of followed.
+    fn url(&self, path: &str) -> Result<String> {
+        if !path.contains("://") && !path.starts_with("//") {
+            let sep = if path.starts_with('/') { "" } else { "/" };
+            return Ok(format!("{}{sep}{}", self.base, path));
+        }
+        let foreign = || BmcError::ForeignLink {
+            endpoint: self.base.clone(),
+            link: path.chars().take(200).collect(),
+        };
+        let link = reqwest::Url::parse(path).map_err(|_| foreign())?;
+        let base = reqwest::Url::parse(&self.base).map_err(|_| foreign())?;
+        let same = link.scheme() == base.scheme()
+            && link.host_str().map(str::to_ascii_lowercase)
+                == base.host_str().map(str::to_ascii_lowercase)
+            && link.port_or_known_default() == base.port_or_known_default()
+            && link.username().is_empty()
+            && link.password().is_none();
+        if same {
+            Ok(link.to_string())
         } else {
-            format!("{}{}", self.base, path)
+            Err(foreign())
         }
     }
 
@@ -210,7 +245,7 @@ impl RedfishClient {
 
     /// Creates a session; falls back to basic authentication where the service has none.
     async fn login(&self) -> Result<Auth> {
-        let url = self.url("/redfish/v1/SessionService/Sessions");
+        let url = self.url("/redfish/v1/SessionService/Sessions")?;
         let body = json!({"UserName": self.ep.username, "Password": self.ep.password.expose()});
         let resp = self
             .http
@@ -263,9 +298,13 @@ impl RedfishClient {
             location: Some(loc),
         }) = a
         {
+            let Ok(url) = self.url(&loc) else {
+                tracing::warn!(endpoint = %self.base, location = %loc, "session Location leaves the BMC's origin; not deleting it there");
+                return;
+            };
             let _ = self
                 .http
-                .delete(self.url(&loc))
+                .delete(url)
                 .header("X-Auth-Token", token)
                 .send()
                 .await;
@@ -284,7 +323,7 @@ impl RedfishClient {
         loop {
             let mut rb = self
                 .http
-                .request(method.clone(), self.url(path))
+                .request(method.clone(), self.url(path)?)
                 .header("Accept", "application/json");
             if let Some(b) = body {
                 rb = rb.json(b);
@@ -427,7 +466,7 @@ impl RedfishClient {
         // The service root needs no authentication.
         let resp = self
             .http
-            .get(self.url("/redfish/v1/"))
+            .get(self.url("/redfish/v1/")?)
             .send()
             .await
             .map_err(|e| self.map_send_error(e))?;
@@ -1163,7 +1202,7 @@ impl OutOfBand for RedfishClient {
                             .map_err(|e| BmcError::Invalid(e.to_string()))?,
                     );
                 let rb = self
-                    .auth_header(self.http.post(self.url(&push)).multipart(form))
+                    .auth_header(self.http.post(self.url(&push)?).multipart(form))
                     .await?;
                 let resp = rb.send().await.map_err(|e| self.map_send_error(e))?;
                 let status = resp.status();
