@@ -101,6 +101,11 @@ fn strip_modules(v: Value) -> Value {
 impl GnmiClient {
     /// Connects lazily to `host:port` (plaintext gRPC); `timeout` bounds every RPC.
     pub fn new(addr: &str, timeout: Duration) -> Result<Self> {
+        if addr.starts_with("https://") || addr.starts_with("grpcs://") {
+            return Err(BmcError::Invalid(format!(
+                "gNMI address {addr:?}: gNMI over TLS is not supported yet; give host:port for plaintext gRPC"
+            )));
+        }
         let uri = if addr.contains("://") {
             addr.to_string()
         } else {

@@ -200,7 +200,7 @@ async fn switch_ports_over_gnmi_read_by_operators_and_set_by_admins_as_jobs() {
             Method::POST,
             "/api/v1/assets",
             json!({"kind": "switch", "name": "leaf-a", "parent_id": rack["id"],
-                   "config": {"address": gnmi, "username": "admin", "password": "sw-secret-9", "timeout_s": 5}}),
+                   "config": {"address": gnmi, "username": "admin", "password": "sw-secret-9", "timeout_s": 5, "gnmi_plaintext": true}}),
         )
         .await;
     assert_eq!(s, 201, "{sw}");
@@ -343,6 +343,27 @@ async fn switch_ports_over_gnmi_read_by_operators_and_set_by_admins_as_jobs() {
     .await;
     assert_eq!(s, 502, "{p}");
     assert!(p.to_string().contains("no gNMI address"), "{p}");
+
+    // A password is never sent over plaintext gNMI unless the switch is opted in.
+    let (s, sw3) = app
+        .admin(
+            Method::POST,
+            "/api/v1/assets",
+            json!({"kind": "switch", "name": "leaf-c", "parent_id": rack["id"],
+                   "config": {"address": gnmi, "username": "admin", "password": "sw-secret-10"}}),
+        )
+        .await;
+    assert_eq!(s, 201, "{sw3}");
+    let (s, p) = call(
+        &app,
+        Role::Operator,
+        Method::GET,
+        &format!("/api/v1/switches/{}/ports", sw3["id"].as_str().unwrap()),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(s, 502, "{p}");
+    assert!(p.to_string().contains("gnmi_plaintext"), "{p}");
 }
 
 /// A node with a BMC on simulated node `n`; returns the node id.

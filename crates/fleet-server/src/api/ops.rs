@@ -488,7 +488,13 @@ pub async fn firmware_upload(
         .map_err(|e| ApiError::internal(format!("cannot create the upload directory: {e}")))?;
     let incoming = dir.join(format!("incoming-{}", uuid::Uuid::now_v7()));
     let result: ApiResult<(u64, String)> = async {
-        let mut f = tokio::fs::File::create(&incoming)
+        // Images are readable by gpufleet's user only.
+        let mut opts = tokio::fs::OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        opts.mode(0o600);
+        let mut f = opts
+            .open(&incoming)
             .await
             .map_err(|e| ApiError::internal(format!("cannot store the image: {e}")))?;
         let mut size = 0u64;
@@ -746,12 +752,25 @@ async fn gnmi_for(st: &AppState, switch: &str) -> Result<fleet_bmc::gnmi::GnmiCl
     let timeout = Duration::from_secs(cfg.get("timeout_s").and_then(|v| v.as_u64()).unwrap_or(10));
     let mut client =
         fleet_bmc::gnmi::GnmiClient::new(address, timeout).map_err(|e| e.to_string())?;
+    let binding = fleet_model::asset::credential_binding(a.kind, cfg).unwrap_or_default();
     let password = st
         .store
-        .get_secret(switch, "password")
+        .get_secret_for(switch, "password", &binding)
         .await
         .map_err(|e| format!("cannot read the switch password: {e}"))?;
     if let Some(p) = password {
+        // gNMI sends the password as call metadata: never over plaintext gRPC unless this
+        // switch is explicitly opted in (`gnmi_plaintext: true`, which is part of the
+        // credential's endpoint binding, so setting it needs the password again).
+        // This build's gNMI client speaks plaintext gRPC only (see GnmiClient::new).
+        let tls = false;
+        let plaintext_ok = cfg.get("gnmi_plaintext").and_then(|v| v.as_bool()) == Some(true);
+        if !tls && !plaintext_ok {
+            return Err(format!(
+                "switch {}: gNMI to {address} is plaintext gRPC and a password is stored; gpufleet does not send the password in clear. Set 'gnmi_plaintext': true in the switch's configuration (with the password) to accept that risk on this switch",
+                a.name
+            ));
+        }
         let user = cfg
             .get("username")
             .or_else(|| cfg.get("user"))
@@ -973,15 +992,41 @@ pub async fn get_job(
     Ok(Json(JobView { job, log }))
 }
 
-/// Cancel a queued or running job.
+/// The permission that starting (and so cancelling) a job of `kind` needs.
+pub fn job_permission(kind: &str) -> fleet_model::rbac::Permission {
+    use fleet_model::rbac::Permission;
+    let admin = kind.starts_with("bios.")
+        || kind.starts_with("raid.")
+        || kind.starts_with("firmware.")
+        || kind == "port.admin";
+    if admin {
+        Permission::OobAdmin
+    } else {
+        Permission::OobOperate
+    }
+}
+
+/// Cancel a queued or running job. BIOS, RAID, firmware and switch-port jobs need the admin
+/// permission that starting them needs.
 #[utoipa::path(post, path = "/api/v1/jobs/{id}/cancel", params(("id" = String, Path)), tag = "operations",
-    responses((status = 200, body = Job), (status = 404, body = Problem), (status = 409, body = Problem)))]
+    responses((status = 200, body = Job), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
 pub async fn cancel_job(
     State(st): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Job>> {
     let job = st.store.get_job(&id).await?;
+    // Cancelling needs the power that starting it needed: an operator cannot stop an
+    // admin's BIOS, RAID, firmware or switch-port job half-way.
+    let needed = job_permission(&job.kind);
+    let role = caller.principal.user.role;
+    if !fleet_model::rbac::allows(role, needed) {
+        return Err(ApiError::forbidden(format!(
+            "role '{}' may not cancel a {} job; starting or stopping it needs the {needed:?} permission",
+            role.as_str(),
+            job.kind
+        )));
+    }
     if let Some(t) = running().lock().get(&id) {
         t.cancel();
     }
