@@ -193,10 +193,26 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
+    serve_on(st, listener, shutdown).await
+}
+
+/// Serves the API on any listener of connections with a peer address (plain TCP or
+/// [`crate::tls::TlsListener`]).
+pub async fn serve_on<L>(
+    st: AppState,
+    listener: L,
+    shutdown: CancellationToken,
+) -> anyhow::Result<()>
+where
+    L: axum::serve::Listener<Addr = SocketAddr>,
+{
+    use axum::serve::ListenerExt;
     let streams_done = st.streams_done.clone();
     let app = router(st);
     axum::serve(
-        listener,
+        // `tap_io` gives any listener whose address is a SocketAddr the peer address as
+        // connect info, as a TcpListener has it.
+        listener.tap_io(|_| {}),
         app.into_make_service_with_connect_info::<SocketAddr>(),
     )
     .with_graceful_shutdown(async move {

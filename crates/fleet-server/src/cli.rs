@@ -54,6 +54,10 @@ pub struct ServerFlags {
     /// Data directory for the embedded store (GPUFLEET_DATA_DIR; default ./data).
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
+    /// Serve plain HTTP on a non-loopback address (GPUFLEET_INSECURE_LISTEN); without TLS
+    /// such a listen address is refused.
+    #[arg(long)]
+    pub insecure_listen: bool,
 }
 
 impl ServerFlags {
@@ -61,6 +65,7 @@ impl ServerFlags {
         Overrides {
             listen: self.listen.clone(),
             data_dir: self.data_dir.clone(),
+            insecure_listen: self.insecure_listen.then_some(true),
         }
     }
 }

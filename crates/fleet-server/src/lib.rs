@@ -15,3 +15,4 @@ pub mod provision;
 pub mod relay;
 pub mod server;
 pub mod state;
+pub mod tls;

@@ -133,6 +133,12 @@ pub fn init_logging(format: &str) {
 
 /// Runs every role in this process until SIGTERM or Ctrl-C.
 pub async fn run(cfg: Config) -> anyhow::Result<()> {
+    // A bad certificate or key stops start-up before anything runs.
+    let tls = if cfg.tls.enabled() {
+        Some(crate::tls::server_config(&cfg.tls)?)
+    } else {
+        None
+    };
     let store = open_store(&cfg).await?;
     bootstrap_admin(&store).await?;
     let listener = tokio::net::TcpListener::bind(&cfg.listen)
@@ -159,8 +165,15 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         fleet_db::Dialect::Postgres => "PostgreSQL".to_string(),
         fleet_db::Dialect::Sqlite => format!("SQLite in {}", cfg.data_dir.display()),
     };
-    println!("gpufleet listening on http://{addr} (API docs: http://{addr}/api/v1/docs/; store: {backend})");
-    crate::app::serve(st, listener, shutdown.clone()).await?;
+    if let Some((tls, certs)) = tls {
+        crate::tls::reload_on_sighup(certs, shutdown.clone());
+        println!("gpufleet listening on https://{addr} (API docs: https://{addr}/api/v1/docs/; store: {backend})");
+        let l = crate::tls::TlsListener::new(listener, tls, shutdown.clone());
+        crate::app::serve_on(st, l, shutdown.clone()).await?;
+    } else {
+        println!("gpufleet listening on http://{addr} (API docs: http://{addr}/api/v1/docs/; store: {backend})");
+        crate::app::serve(st, listener, shutdown.clone()).await?;
+    }
     shutdown.cancel();
     let _ = tokio::time::timeout(std::time::Duration::from_secs(5), relay).await;
     if let Some(e) = enricher {
