@@ -53,6 +53,9 @@ pub struct AuditFilter {
     /// Return rows with seq greater than this (cursor).
     pub after_seq: Option<i64>,
     pub limit: i64,
+    /// Leave out rows of these kinds (e.g. logins and user administration from the change
+    /// history that every viewer may read).
+    pub exclude_kinds: Vec<String>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -163,6 +166,9 @@ impl Store {
         }
         if let Some(k) = &f.kind {
             q.push(" AND kind = ").bind(Bind::Str(k.clone()));
+        }
+        for k in &f.exclude_kinds {
+            q.push(" AND kind <> ").bind(Bind::Str(k.clone()));
         }
         if let Some(s) = f.since_ms {
             q.push(" AND at >= ").bind(Bind::I64(s));

@@ -179,8 +179,15 @@ impl Store {
                 .bind(id)
                 .execute(&mut *tx)
                 .await?;
-            // A new password ends every session of the user.
-            sqlx::query("UPDATE tokens SET revoked_at = $1 WHERE user_id = $2 AND kind = 'session' AND revoked_at IS NULL").bind(now).bind(id).execute(&mut *tx).await?;
+            // A new password ends every session and API token of the user: whoever knew the
+            // old one may have minted tokens with it.
+            sqlx::query(
+                "UPDATE tokens SET revoked_at = $1 WHERE user_id = $2 AND revoked_at IS NULL",
+            )
+            .bind(now)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
         }
         if let Some(r) = p.role {
             sqlx::query("UPDATE users SET role = $1, updated_at = $2 WHERE id = $3")

@@ -150,6 +150,10 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         let doc = summary(&job);
+        // The audit row says what was asked for: the parameters too (they never hold a
+        // credential: BMC passwords are read from the secret store when the job runs).
+        let mut audited = doc.clone();
+        audited["params"] = serde_json::from_str(&job.params).unwrap_or(Value::Null);
         self.audit_tx(
             &mut tx,
             actor,
@@ -158,7 +162,7 @@ impl Store {
                 kind: "job",
                 target: Some(&job.target),
                 before: None,
-                after: Some(doc.clone()),
+                after: Some(audited),
             },
         )
         .await?;

@@ -103,12 +103,19 @@ impl TokenCache {
     }
 }
 
-/// Counts failed logins per key (username, source address) in a sliding window.
+/// Counts failed logins per key in a sliding window. The login handler uses two keys: the
+/// (user name, source address) pair, so that failures from one address lock that user out
+/// from that address only (nobody can lock an admin out from everywhere), and the source
+/// address, so that one address cannot try many user names (password spraying). A success
+/// clears only the pair: one valid account does not reset an address's failures.
 pub struct LoginLimiter {
     max: u32,
     window: Duration,
     failures: Mutex<HashMap<String, Vec<Instant>>>,
 }
+
+/// Keys tracked at most; past it, expired keys go first, then the least recently failed.
+const LIMITER_MAX_KEYS: usize = 100_000;
 
 impl LoginLimiter {
     pub fn new(max: u32, window: Duration) -> Self {
@@ -117,6 +124,12 @@ impl LoginLimiter {
             window,
             failures: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The keys a login attempt by `username` from `source` counts against.
+    pub fn keys(username: &str, source: Option<&str>) -> Vec<String> {
+        let addr = source.unwrap_or("-");
+        vec![format!("user:{username}@{addr}"), format!("addr:{addr}")]
     }
 
     /// Seconds to wait when any of the keys is over its limit.
@@ -143,19 +156,51 @@ impl LoginLimiter {
 
     pub fn fail(&self, keys: &[String]) {
         let mut m = self.failures.lock();
-        if m.len() > 100_000 {
-            m.clear();
+        let now = Instant::now();
+        if m.len() >= LIMITER_MAX_KEYS {
+            self.prune(&mut m, now);
         }
         for k in keys {
-            m.entry(k.clone()).or_default().push(Instant::now());
+            let v = m.entry(k.clone()).or_default();
+            v.push(now);
+            // Only the last `max` failures matter for blocking.
+            if v.len() > self.max as usize {
+                v.remove(0);
+            }
         }
     }
 
+    /// Drops expired keys; if that is not enough, keys below the limit, least recently failed
+    /// first, down to half the capacity: a flood of new keys cannot erase a block.
+    fn prune(&self, m: &mut HashMap<String, Vec<Instant>>, now: Instant) {
+        m.retain(|_, v| {
+            v.last()
+                .is_some_and(|t| now.duration_since(*t) < self.window)
+        });
+        if m.len() >= LIMITER_MAX_KEYS {
+            let max = self.max as usize;
+            let mut last: Vec<((bool, Instant), String)> = m
+                .iter()
+                .filter_map(|(k, v)| v.last().map(|t| ((v.len() >= max, *t), k.clone())))
+                .collect();
+            last.sort();
+            for (_, k) in last.into_iter().take(m.len() - LIMITER_MAX_KEYS / 2) {
+                m.remove(&k);
+            }
+        }
+    }
+
+    /// A successful login: clears the (user, address) key only.
     pub fn succeed(&self, keys: &[String]) {
         let mut m = self.failures.lock();
-        for k in keys {
+        for k in keys.iter().filter(|k| k.starts_with("user:")) {
             m.remove(k);
         }
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.failures.lock().len()
     }
 }
 
@@ -164,15 +209,57 @@ mod tests {
     use super::*;
 
     #[test]
-    fn limiter_blocks_after_max_failures_and_resets_on_success() {
+    fn limiter_blocks_after_max_failures_and_resets_the_pair_on_success() {
         let l = LoginLimiter::new(3, Duration::from_secs(60));
-        let k = vec!["user:a".to_string()];
+        let k = LoginLimiter::keys("a", Some("10.0.0.1"));
         for _ in 0..3 {
             assert!(l.blocked(&k).is_none());
             l.fail(&k);
         }
         assert!(l.blocked(&k).unwrap() >= 1);
         l.succeed(&k);
-        assert!(l.blocked(&k).is_none());
+        assert!(l.blocked(&[k[0].clone()]).is_none(), "the pair is cleared");
+        assert!(
+            l.blocked(&k).is_some(),
+            "the address keeps its failures: one valid account does not reset them"
+        );
+    }
+
+    #[test]
+    fn failures_from_one_address_do_not_lock_the_user_out_elsewhere() {
+        let l = LoginLimiter::new(3, Duration::from_secs(60));
+        let attacker = LoginLimiter::keys("admin", Some("10.6.6.6"));
+        for _ in 0..10 {
+            l.fail(&attacker);
+        }
+        assert!(l.blocked(&attacker).is_some());
+        assert!(l
+            .blocked(&LoginLimiter::keys("admin", Some("10.0.0.2")))
+            .is_none());
+        // Spraying many user names from one address is stopped by the address key.
+        let l = LoginLimiter::new(3, Duration::from_secs(60));
+        for u in ["a", "b", "c"] {
+            l.fail(&LoginLimiter::keys(u, Some("10.6.6.6")));
+        }
+        assert!(l
+            .blocked(&LoginLimiter::keys("d", Some("10.6.6.6")))
+            .is_some());
+    }
+
+    #[test]
+    fn a_full_limiter_keeps_recent_failures() {
+        let l = LoginLimiter::new(3, Duration::from_secs(60));
+        let victim = LoginLimiter::keys("admin", Some("10.0.0.9"));
+        for _ in 0..3 {
+            l.fail(&victim);
+        }
+        for i in 0..LIMITER_MAX_KEYS {
+            l.fail(&[format!("addr:flood-{i}")]);
+        }
+        assert!(l.len() <= LIMITER_MAX_KEYS, "{}", l.len());
+        assert!(
+            l.blocked(&victim).is_some(),
+            "recent failures survive a flood of new keys"
+        );
     }
 }

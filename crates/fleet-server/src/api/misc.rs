@@ -130,21 +130,28 @@ fn audit_filter(q: &ChangeQuery) -> ApiResult<AuditFilter> {
             })
             .transpose()?,
         limit: limit + 1,
+        exclude_kinds: Vec::new(),
     })
 }
+
+/// Audit kinds that are not inventory history: logins (with the user names tried), users,
+/// tokens and secrets. `/changes` (every viewer) leaves them out; `/audit` (admins) has them.
+const NOT_CHANGES: &[&str] = &["auth", "user", "token", "secret"];
 
 fn parse_doc(s: Option<String>) -> Option<Value> {
     s.map(|d| serde_json::from_str(&d).unwrap_or(Value::String(d)))
 }
 
-/// Change history, per asset or fleet-wide, filtered by asset, actor, kind and time.
+/// Change history, per asset or fleet-wide, filtered by asset, actor, kind and time. Logins,
+/// users, tokens and secrets are not part of it (see `/api/v1/audit`).
 #[utoipa::path(get, path = "/api/v1/changes", params(ChangeQuery), tag = "inventory",
     responses((status = 200, body = ChangePage), (status = 400, body = Problem)))]
 pub async fn changes(
     State(st): State<AppState>,
     Query(q): Query<ChangeQuery>,
 ) -> ApiResult<Json<ChangePage>> {
-    let f = audit_filter(&q)?;
+    let mut f = audit_filter(&q)?;
+    f.exclude_kinds = NOT_CHANGES.iter().map(|k| k.to_string()).collect();
     let limit = (f.limit - 1) as usize;
     let mut rows = st.store.list_audit(&f).await?;
     let next = if rows.len() > limit {
@@ -222,10 +229,12 @@ pub async fn readyz(State(st): State<AppState>) -> Result<&'static str, ApiError
             )
         })?
         .map_err(|e| {
+            // The detail goes to the log: this route answers anyone, unauthenticated.
+            tracing::warn!(error = %e, "not ready: the database check failed");
             ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "Not ready",
-                format!("database: {e}"),
+                "the database check failed (the server log has the detail)",
             )
         })?;
     Ok("ready\n")

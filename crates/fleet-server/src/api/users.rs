@@ -61,10 +61,7 @@ pub async fn login(
     Json(b): Json<LoginRequest>,
 ) -> ApiResult<Json<LoginResponse>> {
     let source = source_addr(&parts);
-    let keys = vec![
-        format!("user:{}", b.username),
-        format!("addr:{}", source.clone().unwrap_or_default()),
-    ];
+    let keys = crate::state::LoginLimiter::keys(&b.username, source.as_deref());
     if let Some(wait) = st.logins.blocked(&keys) {
         let mut e = ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
@@ -212,10 +209,11 @@ pub async fn create_token(
     Json(b): Json<CreateToken>,
 ) -> ApiResult<impl IntoResponse> {
     let ttl = b.ttl_secs.unwrap_or(st.config.api_token_ttl_secs);
-    if ttl == 0 || ttl > 2 * 365 * 24 * 3600 {
-        return Err(ApiError::bad_request(
-            "'ttl_secs' must be between 1 and 63072000 (2 years)",
-        ));
+    let max = st.config.api_token_max_ttl_secs;
+    if ttl == 0 || ttl > max {
+        return Err(ApiError::bad_request(format!(
+            "'ttl_secs' must be between 1 and {max} (api_token_max_ttl_secs)"
+        )));
     }
     if b.name.trim().is_empty() {
         return Err(ApiError::bad_request("'name' must not be empty"));
