@@ -298,27 +298,28 @@ class RedfishService:
                 "SessionService": odata(f"{ROOT}/SessionService"),
                 "AccountService": odata(f"{ROOT}/AccountService"),
                 "UpdateService": odata(f"{ROOT}/UpdateService"),
-                "TaskService": odata(f"{ROOT}/TaskService"),
+                "Tasks": odata(f"{ROOT}/TaskService"),
                 "EventService": odata(f"{ROOT}/EventService"),
                 "Links": {"Sessions": odata(f"{ROOT}/SessionService/Sessions")},
             }
         )
 
     def get_odata(self) -> Reply:
-        names = [
-            "Systems",
-            "Chassis",
-            "Managers",
-            "SessionService",
-            "AccountService",
-            "UpdateService",
-            "TaskService",
-            "EventService",
-        ]
+        # the service root's property names, and where each leads
+        names = {
+            "Systems": "Systems",
+            "Chassis": "Chassis",
+            "Managers": "Managers",
+            "SessionService": "SessionService",
+            "AccountService": "AccountService",
+            "UpdateService": "UpdateService",
+            "Tasks": "TaskService",
+            "EventService": "EventService",
+        }
         return self.ok(
             {
                 "@odata.context": f"{ROOT}/$metadata",
-                "value": [{"name": n, "kind": "Singleton", "url": f"{ROOT}/{n}"} for n in names],
+                "value": [{"name": n, "kind": "Singleton", "url": f"{ROOT}/{p}"} for n, p in names.items()],
             }
         )
 
@@ -1301,6 +1302,7 @@ class RedfishService:
                 "Name": "User Account",
                 "UserName": self.node.bmc_user,
                 "RoleId": "Administrator",
+                "AccountTypes": ["Redfish"],
                 "Enabled": True,
                 "Locked": False,
                 "Password": None,
