@@ -57,6 +57,13 @@ async fn follow(app: &TestApp, id: &str) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn operator_and_admin_run_out_of_band_jobs_against_a_simulated_node() {
     let fleet = sim::Sim::start_with_password(1, 0.3, BMC_SECRET);
+    // The BMC installs this version from this image; nothing in the request names it.
+    fleet
+        .firmware_image(
+            json!({"image": "http://images.example/bios-candidate.bin"}),
+            "7.7.7",
+        )
+        .await;
     let n = &fleet.nodes[0];
     let app = TestApp::start().await;
     let (s, node) = app
@@ -137,12 +144,13 @@ async fn operator_and_admin_run_out_of_band_jobs_against_a_simulated_node() {
         &app,
         Role::Admin,
         &format!("{base}/firmware"),
-        json!({"url": "http://images.example/bios-7.7.7.bin", "targets": ["BIOS"], "expect_version": "7.7.7"}),
+        json!({"url": "http://images.example/bios-candidate.bin", "targets": ["BIOS"]}),
     )
     .await;
     assert_eq!(j["state"], "succeeded", "{j}");
 
-    // The CMDB holds the results as configuration versions.
+    // The CMDB holds the results as configuration versions, the firmware version as the BMC
+    // reports it after the update.
     let (_, a) = app
         .admin(Method::GET, &format!("/api/v1/assets/{node}"), Value::Null)
         .await;
@@ -437,6 +445,15 @@ async fn firmware_update_from_an_uploaded_image_is_verified_in_the_cmdb() {
     // Small sizes: a server that rejects a request before reading its body closes the
     // connection, and a client still writing a large body sees the reset, not the answer.
     let image: Vec<u8> = (0..3000u32).map(|i| (i % 251) as u8).collect();
+    // The BMC knows these bytes as version 8.1.2 and another image as 9.0.0; neither version
+    // appears in any request below, so the CMDB can only have them from the BMC.
+    let other: Vec<u8> = image.iter().rev().copied().collect();
+    for (bytes, version) in [(&image, "8.1.2"), (&other, "9.0.0")] {
+        let digest = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(bytes));
+        fleet
+            .firmware_image(json!({ "sha256": digest }), version)
+            .await;
+    }
     let upload = |role: Role, q: &str, ct: &str, body: reqwest::Body| {
         app.req(role, Method::POST, &url(q))
             .header("content-type", ct)
@@ -444,7 +461,7 @@ async fn firmware_update_from_an_uploaded_image_is_verified_in_the_cmdb() {
             .send()
     };
     let status = |r: reqwest::Response| r.status().as_u16();
-    const Q: &str = "filename=bios-8.1.2.bin&targets=BIOS&expect_version=8.1.2";
+    const Q: &str = "filename=bios-update.bin&targets=BIOS";
 
     // Admin only; the body is the image; the name is a file name; the size is limited.
     let r = upload(
@@ -530,7 +547,9 @@ async fn firmware_update_from_an_uploaded_image_is_verified_in_the_cmdb() {
     let j = follow(&app, job["id"].as_str().unwrap()).await;
     assert_eq!(j["state"], "succeeded", "{j}");
     assert!(
-        j["log"].to_string().contains("bios-8.1.2.bin (3000 bytes)"),
+        j["log"]
+            .to_string()
+            .contains("bios-update.bin (3000 bytes)"),
         "{j}"
     );
     let (_, a) = app
@@ -542,9 +561,9 @@ async fn firmware_update_from_an_uploaded_image_is_verified_in_the_cmdb() {
     // A version the BMC does not report afterwards fails the job with both versions named.
     let r = upload(
         Role::Admin,
-        "filename=bios-9.0.0.bin&targets=BIOS&expect_version=9.0.1",
+        "filename=bios-update.bin&targets=BIOS&expect_version=9.0.1",
         "application/octet-stream",
-        image.into(),
+        other.into(),
     )
     .await
     .unwrap();
@@ -554,7 +573,8 @@ async fn firmware_update_from_an_uploaded_image_is_verified_in_the_cmdb() {
         .to_string();
     let j = follow(&app, &id).await;
     assert_eq!(j["state"], "failed", "{j}");
-    assert!(j["error"].as_str().unwrap().contains("9.0.1"), "{j}");
+    let error = j["error"].as_str().unwrap();
+    assert!(error.contains("9.0.1") && error.contains("9.0.0"), "{j}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -668,13 +688,19 @@ async fn bios_diff_against_the_profile_and_pending_changes_verified_by_a_later_c
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bulk_bios_and_firmware_need_admin() {
     let fleet = sim::Sim::start_with_password(2, 0.0, BMC_SECRET);
+    fleet
+        .firmware_image(
+            json!({"image": "http://images.example/bios-bulk.bin"}),
+            "6.5.4",
+        )
+        .await;
     let app = TestApp::start().await;
     let a = node_with_bmc(&app, &fleet.nodes[0], "bulk-1").await;
     let b = node_with_bmc(&app, &fleet.nodes[1], "bulk-2").await;
     let bios = json!({"group": "bios", "ids": [a, b],
         "params": {"attributes": {"SysProfile": "PerfPerWattOptimizedOs"}, "apply": true}});
     let fw = json!({"group": "firmware", "ids": [a, b],
-        "params": {"url": "http://images.example/bios-6.5.4.bin", "targets": ["BIOS"], "expect_version": "6.5.4"}});
+        "params": {"url": "http://images.example/bios-bulk.bin", "targets": ["BIOS"]}});
 
     // An operator may run bulk power, but not BIOS or firmware: no job is created.
     for body in [&bios, &fw] {

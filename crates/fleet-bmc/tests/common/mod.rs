@@ -172,6 +172,21 @@ impl Sim {
             .unwrap_or_else(|| panic!("fault not injected: {r}"))
     }
 
+    /// Tells the simulated BMCs which version an image installs: `image` is
+    /// `{"image": URI}` (SimpleUpdate) or `{"sha256": hex}` (a pushed image's bytes). What a BMC
+    /// then reports comes from here, not from the update request.
+    pub async fn firmware_image(&self, image: Value, version: &str) {
+        let mut body = image;
+        body["version"] = version.into();
+        let r = reqwest::Client::new()
+            .post(format!("{}/firmware-images", self.control))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 201, "{}", r.text().await.unwrap());
+    }
+
     /// The simulator's process id (to read its memory use).
     pub fn pid(&self) -> u32 {
         self.child.id()
