@@ -1,5 +1,6 @@
 """Service-wide Redfish conformance: every link resolves, payload annotations agree with $metadata,
-and (where the DMTF schemas are available) the DMTF Redfish-Service-Validator passes."""
+and the DMTF Redfish-Service-Validator passes against the DSP8010 schemas (scripts/redfish-schemas.sh
+provides them; without them that test is skipped and says what it needs)."""
 
 import os
 import re
