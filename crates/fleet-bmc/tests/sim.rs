@@ -241,6 +241,9 @@ async fn redfish_faults_end_in_clear_errors() {
         "the password leaks into the error: {e}"
     );
 
+    // A BMC that does not answer, or answers after 5 s, ends in the client's own timeout: the
+    // error names the 800 ms it waited (a slow BMC would otherwise have answered, and a hung one
+    // would have ended in a dropped connection or not at all).
     for (mode, kind) in [
         ("unresponsive", "timeout"),
         ("slow", "timeout"),
@@ -251,11 +254,14 @@ async fn redfish_faults_end_in_clear_errors() {
             .inject("bmc", &node.id, json!({"mode": mode, "delay_s": 5}))
             .await;
         let c = quick(&node.redfish);
-        let start = Instant::now();
         let e = c.power_state().await.unwrap_err();
-        let took = start.elapsed();
         assert_eq!(e.kind(), kind, "mode {mode}: {e}");
-        assert!(took < Duration::from_secs(8), "mode {mode} took {took:?}");
+        if kind == "timeout" {
+            assert!(
+                matches!(e, BmcError::Timeout { after, .. } if after == Duration::from_millis(800)),
+                "mode {mode}: {e:?}"
+            );
+        }
         // The other node is unaffected.
         assert_eq!(
             quick(&sim.nodes[1].redfish).power_state().await.unwrap(),
@@ -337,10 +343,12 @@ async fn ipmi_operations_against_the_simulator() {
             .with_timeout(Duration::from_secs(1))
             .with_retries(1),
     );
-    let start = Instant::now();
+    // Ended by the client's own per-request timeout, not by anything the BMC sent.
     let e = dead.power_state().await.unwrap_err();
-    assert_eq!(e.kind(), "timeout", "{e}");
-    assert!(start.elapsed() < Duration::from_secs(5));
+    assert!(
+        matches!(e, BmcError::Timeout { after, .. } if after == Duration::from_secs(1)),
+        "{e:?}"
+    );
     sim.clear(&id).await;
 
     // The ipmitool driver, where installed.
@@ -392,9 +400,13 @@ async fn gnmi_port_status_and_admin_state() {
         Duration::from_secs(2),
     )
     .unwrap();
-    let start = Instant::now();
-    assert!(dead.port("Ethernet1").await.is_err());
-    assert!(start.elapsed() < Duration::from_secs(5));
+    // Refused at once: gRPC's Unavailable (a client that hung instead would meet its timeout).
+    let e = dead.port("Ethernet1").await.unwrap_err();
+    assert!(
+        matches!(&e, BmcError::Gnmi { code, .. } if code == "Unavailable")
+            || matches!(e.kind(), "connect" | "timeout"),
+        "{e:?}"
+    );
 }
 
 fn which(p: &str) -> bool {
