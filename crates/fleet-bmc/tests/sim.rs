@@ -115,12 +115,25 @@ async fn redfish_operations_against_the_simulator() {
     bmc.delete_volume(&ctrls[0].id, &vol.id).await.unwrap();
     assert!(bmc.storage().await.unwrap()[0].volumes.is_empty());
 
-    // Firmware: update from a URL, follow the task, see the new version.
+    // Firmware: update from a URL, follow the task, see the new version. The simulator is told
+    // which version each image installs; no image name carries it, so the driver can only have
+    // it from the BMC.
+    let pushed = vec![0x5au8; 1024];
+    sim.firmware_image(
+        json!({"image": "http://images.example/bios-next.bin"}),
+        "9.8.7",
+    )
+    .await;
+    sim.firmware_image(
+        json!({"sha256": hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&pushed))}),
+        "5.6.7",
+    )
+    .await;
     let fw = bmc.firmware().await.unwrap();
     assert!(fw.iter().any(|f| f.id == "BIOS"));
     let seen = std::sync::Mutex::new(vec![]);
     bmc.update_firmware(
-        FirmwareSource::Url("http://images.example/bios-9.8.7.bin".into()),
+        FirmwareSource::Url("http://images.example/bios-next.bin".into()),
         &["BIOS".to_string()],
         Duration::from_secs(30),
         &|p| seen.lock().unwrap().push(p),
@@ -144,8 +157,8 @@ async fn redfish_operations_against_the_simulator() {
     // Upload (multipart push).
     bmc.update_firmware(
         FirmwareSource::Upload {
-            filename: "bmc-5.6.7.bin".into(),
-            bytes: vec![0u8; 1024],
+            filename: "bmc-next.bin".into(),
+            bytes: pushed,
         },
         &["BMC".to_string()],
         Duration::from_secs(30),
