@@ -7,6 +7,11 @@ if [[ -x scripts/deps-python.sh ]]; then scripts/deps-python.sh; fi
 VENV="$(scripts/python-env.sh)"
 export PATH="$VENV/bin:$PATH"
 export NO_PROXY="${NO_PROXY:-127.0.0.1,localhost}"
+# DMTF schemas for the Redfish Service Validator test; without them that test reports a skip.
+if [[ -z "${GPUFLEET_REDFISH_SCHEMA_DIR:-}" ]]; then
+  GPUFLEET_REDFISH_SCHEMA_DIR="$(bash scripts/redfish-schemas.sh)" || GPUFLEET_REDFISH_SCHEMA_DIR=""
+  export GPUFLEET_REDFISH_SCHEMA_DIR
+fi
 echo "== ruff check python"
 ruff check python
 echo "== ruff format --check python"

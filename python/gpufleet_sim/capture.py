@@ -257,11 +257,11 @@ class CaptureService(RedfishService):
         base["Attributes"] = attrs
         return self.ok(base)
 
-    def _start_update(self, image: str, targets: list[str]) -> Reply:
+    def _start_update(self, image: str, targets: list[str], content: bytes | None = None) -> Reply:
         inventory = {f.id for f in self.node.firmware}
         # vendor targets name their own inventory ids; map them onto the simulated components
         mapped = [t if t.rstrip("/").rsplit("/", 1)[-1] in inventory else "BIOS" for t in targets]
-        status, doc, headers = super()._start_update(image, mapped)
+        status, doc, headers = super()._start_update(image, mapped, content)
         # give the task an id that cannot clash with the captured tasks
         tid = doc["Id"]
         task = self.tasks.pop(tid)

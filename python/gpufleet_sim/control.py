@@ -12,6 +12,10 @@ GET    /kinds                      fault kinds and their parameters
 GET    /events?since=N             fleet events (power, XID, faults) after index N
 GET    /metrics                    dcgm-exporter telemetry of the whole fleet
 GET    /stats                      request and event-push counters
+GET    /firmware-images            the firmware images the BMCs know and the version each installs
+POST   /firmware-images            {"image": URI, "version": v} or {"sha256": hex, "version": v}:
+                                   an update from that URI (SimpleUpdate) or with those bytes (push)
+                                   installs v, whatever the image's name says -> 201 the table
 """
 
 from __future__ import annotations
@@ -173,6 +177,30 @@ def control_app(server: FleetServer) -> web.Application:
                 "nodes": len(fleet.nodes),
             }
         )
+
+    @r.get("/firmware-images")
+    async def get_firmware_images(_: web.Request) -> web.Response:
+        return web.json_response(fleet.firmware_images)
+
+    @r.post("/firmware-images")
+    async def post_firmware_image(req: web.Request) -> web.Response:
+        try:
+            body = await req.json()
+        except ValueError:
+            return err(400, "body must be JSON")
+        version = body.get("version") if isinstance(body, dict) else None
+        image, digest = (body.get("image"), body.get("sha256")) if isinstance(body, dict) else (None, None)
+        if not isinstance(version, str) or not version or (image is None) == (digest is None):
+            return err(400, 'body must be {"image": URI, "version": v} or {"sha256": hex, "version": v}')
+        if digest is not None:
+            if not isinstance(digest, str) or len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+                return err(400, "sha256 must be 64 lower-case hex digits")
+            fleet.firmware_images["sha256:" + digest] = version
+        else:
+            if not isinstance(image, str) or not image:
+                return err(400, "image must be the image's URI")
+            fleet.firmware_images[image] = version
+        return web.json_response(fleet.firmware_images, status=201)
 
     app.add_routes(r)
     return app

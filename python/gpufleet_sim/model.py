@@ -919,6 +919,9 @@ class Fleet:
         self._subs: list[Callable[[dict], None]] = []
         self.events: list[dict] = []  # recent fleet events (bounded)
         self.options: dict[str, Any] = {}  # topology "options" block (ingest_url, ...)
+        # firmware images the BMCs know: image URI, or "sha256:<hex>" of a pushed image's
+        # bytes -> the version an update with it installs (control API: /firmware-images)
+        self.firmware_images: dict[str, str] = {}
 
     def __repr__(self) -> str:
         return f"Fleet({len(self.racks)} racks, {len(self.nodes)} nodes, {len(self.switches)} switches)"

@@ -13,6 +13,7 @@ body.  The HTTP plumbing (listeners, auth, BMC faults) lives in ``server.py``.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import re
@@ -297,27 +298,28 @@ class RedfishService:
                 "SessionService": odata(f"{ROOT}/SessionService"),
                 "AccountService": odata(f"{ROOT}/AccountService"),
                 "UpdateService": odata(f"{ROOT}/UpdateService"),
-                "TaskService": odata(f"{ROOT}/TaskService"),
+                "Tasks": odata(f"{ROOT}/TaskService"),
                 "EventService": odata(f"{ROOT}/EventService"),
                 "Links": {"Sessions": odata(f"{ROOT}/SessionService/Sessions")},
             }
         )
 
     def get_odata(self) -> Reply:
-        names = [
-            "Systems",
-            "Chassis",
-            "Managers",
-            "SessionService",
-            "AccountService",
-            "UpdateService",
-            "TaskService",
-            "EventService",
-        ]
+        # the service root's property names, and where each leads
+        names = {
+            "Systems": "Systems",
+            "Chassis": "Chassis",
+            "Managers": "Managers",
+            "SessionService": "SessionService",
+            "AccountService": "AccountService",
+            "UpdateService": "UpdateService",
+            "Tasks": "TaskService",
+            "EventService": "EventService",
+        }
         return self.ok(
             {
                 "@odata.context": f"{ROOT}/$metadata",
-                "value": [{"name": n, "kind": "Singleton", "url": f"{ROOT}/{n}"} for n in names],
+                "value": [{"name": n, "kind": "Singleton", "url": f"{ROOT}/{p}"} for n, p in names.items()],
             }
         )
 
@@ -1300,6 +1302,7 @@ class RedfishService:
                 "Name": "User Account",
                 "UserName": self.node.bmc_user,
                 "RoleId": "Administrator",
+                "AccountTypes": ["Redfish"],
                 "Enabled": True,
                 "Locked": False,
                 "Password": None,
@@ -1354,7 +1357,21 @@ class RedfishService:
                 )
         raise not_found(f"{ROOT}/UpdateService/FirmwareInventory/{fid}")
 
-    def _start_update(self, image: str, targets: list[str]) -> Reply:
+    def _image_version(self, image: str, content: bytes | None) -> str:
+        """The version an image installs: from the fleet's image table (``Fleet.firmware_images``,
+        set through the control API) by the SHA-256 of a pushed image's bytes or by the image's
+        URI; an image the table does not know falls back to a version in its file name."""
+        table = self.node.fleet.firmware_images if self.node.fleet is not None else {}
+        if content is not None:
+            v = table.get("sha256:" + hashlib.sha256(content).hexdigest())
+            if v is not None:
+                return v
+        if image in table:
+            return table[image]
+        m = re.search(r"(\d+\.\d+(?:\.\d+)*)", image.rsplit("/", 1)[-1])
+        return m.group(1) if m else f"sim-{int(time.time())}"
+
+    def _start_update(self, image: str, targets: list[str], content: bytes | None = None) -> Reply:
         n = self.node
         ids = [t.rstrip("/").rsplit("/", 1)[-1] for t in targets] or ["BIOS"]
         known = {f.id: f for f in n.firmware}
@@ -1363,8 +1380,7 @@ class RedfishService:
             raise RedfishError(
                 400, f"Targets {bad} are not in the firmware inventory.", "Base.1.18.ActionParameterValueError"
             )
-        m = re.search(r"(\d+\.\d+(?:\.\d+)*)", image.rsplit("/", 1)[-1])
-        version = m.group(1) if m else f"sim-{int(time.time())}"
+        version = self._image_version(image, content)
 
         def done() -> str | None:
             if "fail" in image.lower():
@@ -1401,14 +1417,14 @@ class RedfishService:
             # HttpPushUri: the body is the image itself
             if not raw:
                 raise RedfishError(400, "The request carries no image.", "Base.1.18.ActionParameterMissing")
-            return self._start_update(f"push://image-{len(raw)}", [])
+            return self._start_update(f"push://image-{len(raw)}", [], raw)
         m = re.search(r"boundary=\"?([^\";]+)", content_type)
         if not m:
             raise RedfishError(400, "multipart body without boundary", "Base.1.18.MalformedJSON")
         parts = raw.split(b"--" + m.group(1).encode())
         params: dict = {}
         filename = None
-        size = 0
+        image = b""
         for part in parts:
             head, _, content = part.partition(b"\r\n\r\n")
             if b'name="UpdateParameters"' in head:
@@ -1419,11 +1435,11 @@ class RedfishService:
             elif b'name="UpdateFile"' in head:
                 fm = re.search(rb'filename="([^"]*)"', head)
                 filename = fm.group(1).decode() if fm else "image.bin"
-                size = len(content)
+                # the part ends with the CRLF that precedes the next boundary
+                image = content[:-2] if content.endswith(b"\r\n") else content
         if filename is None:
             raise RedfishError(400, "The multipart body has no UpdateFile part.", "Base.1.18.ActionParameterMissing")
-        del size
-        return self._start_update(filename, list(params.get("Targets") or []))
+        return self._start_update(filename, list(params.get("Targets") or []), image)
 
     # ------------------------------------------------------------------ tasks
     def _task_doc(self, t: Task) -> dict:

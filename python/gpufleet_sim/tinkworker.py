@@ -456,6 +456,12 @@ class TinkWorkers:
         t.start()
         return t
 
+    def started(self, node_id: str) -> bool:
+        """Whether a worker was ever started on ``node_id`` (the decision is taken in the power
+        change itself, so once a node reads "On" this no longer changes for that boot)."""
+        with self._lock:
+            return node_id in self._threads
+
     def wait(self, node_id: str, timeout: float) -> RunResult | None:
         """The last result of ``node_id`` once its running worker finished (None on timeout)."""
         with self._lock:

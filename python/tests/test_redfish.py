@@ -1,5 +1,6 @@
 """Redfish resources and actions of the generic node face, over plain HTTP(S)."""
 
+import hashlib
 import json
 import threading
 import time
@@ -135,6 +136,57 @@ def test_multipart_firmware_push_runs_a_task(rf):
     task = c.get(r.json()["@odata.id"]).json()
     assert task["TaskState"] == "Completed" and task["PercentComplete"] == 100
     assert c.get("/redfish/v1/UpdateService/FirmwareInventory/BMC").json()["Version"] == "1.14.2"
+
+
+def _wait_task(c: httpx.Client, r: httpx.Response) -> dict:
+    assert r.status_code == 202, r.text
+    monitor = r.headers["Location"]
+    deadline = time.monotonic() + 20
+    while c.get(monitor).status_code == 202 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    return c.get(r.json()["@odata.id"]).json()
+
+
+def test_installed_version_comes_from_the_image_table_not_from_the_request(rf):
+    sf, c = rf
+    ctl = sf.control_url()
+    pushed = bytes(range(256)) * 8
+    digest = hashlib.sha256(pushed).hexdigest()
+    assert httpx.post(ctl + "/firmware-images", json={"image": "http://images.example/bios.bin", "version": "B-41"})
+    r = httpx.post(ctl + "/firmware-images", json={"sha256": digest, "version": "M-17"})
+    assert r.status_code == 201 and r.json() == {"http://images.example/bios.bin": "B-41", f"sha256:{digest}": "M-17"}
+    for bad in (
+        {"image": "x"},
+        {"version": "1"},
+        {"image": "x", "sha256": digest, "version": "1"},
+        {"sha256": "ab", "version": "1"},
+    ):
+        assert httpx.post(ctl + "/firmware-images", json=bad).status_code == 400, bad
+
+    # SimpleUpdate: the version the table gives for the URI
+    r = c.post(
+        "/redfish/v1/UpdateService/Actions/UpdateService.SimpleUpdate",
+        json={
+            "ImageURI": "http://images.example/bios.bin",
+            "Targets": ["/redfish/v1/UpdateService/FirmwareInventory/BIOS"],
+        },
+    )
+    assert _wait_task(c, r)["TaskState"] == "Completed"
+    assert c.get("/redfish/v1/UpdateService/FirmwareInventory/BIOS").json()["Version"] == "B-41"
+
+    # a pushed image: the version the table gives for its bytes, whatever its file name says
+    push = c.get("/redfish/v1/UpdateService").json()["MultipartHttpPushUri"]
+    params = json.dumps({"Targets": ["/redfish/v1/UpdateService/FirmwareInventory/BMC"]})
+    files = {
+        "UpdateParameters": (None, params, "application/json"),
+        "UpdateFile": ("bmc-9.9.9.bin", pushed, "application/octet-stream"),
+    }
+    assert _wait_task(c, c.post(push, files=files))["TaskState"] == "Completed"
+    assert c.get("/redfish/v1/UpdateService/FirmwareInventory/BMC").json()["Version"] == "M-17"
+    # other bytes under the same name are not that image
+    files["UpdateFile"] = ("bmc-9.9.9.bin", pushed + b"x", "application/octet-stream")
+    assert _wait_task(c, c.post(push, files=files))["TaskState"] == "Completed"
+    assert c.get("/redfish/v1/UpdateService/FirmwareInventory/BMC").json()["Version"] == "9.9.9"
 
 
 def test_failed_image_ends_the_task_in_exception(rf):

@@ -9,6 +9,10 @@ use fleet_bmc::{
     Sensor,
 };
 
+/// Reads after which the scripted BMC fails every read: a loop that ignored its deadline ends in
+/// that error instead of hanging the test.
+const READ_LIMIT: usize = 100;
+
 /// Answers the scripted readings in order, then repeats the last one.
 struct Scripted {
     readings: Mutex<Vec<PowerState>>,
@@ -37,6 +41,12 @@ impl OutOfBand for Scripted {
     }
     async fn power_state(&self) -> Result<PowerState> {
         *self.reads.lock().unwrap() += 1;
+        if self.reads() > READ_LIMIT {
+            return Err(BmcError::Invalid(format!(
+                "read {} times: the deadline was ignored",
+                self.reads()
+            )));
+        }
         let mut r = self.readings.lock().unwrap();
         Ok(if r.len() > 1 { r.pop().unwrap() } else { r[0] })
     }
@@ -87,8 +97,16 @@ async fn a_node_that_never_goes_off_fails_at_the_deadline() {
     let e = wait_power_cycle(&b, Duration::from_millis(600))
         .await
         .unwrap_err();
-    assert!(t.elapsed() < Duration::from_secs(5));
     assert!(matches!(e, BmcError::Task { .. }), "{e:?}");
+    // Not before the deadline; and with one read per 100 ms pause at most 7 reads fit in 600 ms
+    // (a slow machine makes fewer, never more), so more means the deadline was not kept.
+    // Neither bound depends on how fast this machine is.
+    assert!(
+        t.elapsed() >= Duration::from_millis(600),
+        "{:?}",
+        t.elapsed()
+    );
+    assert!((1..=7).contains(&b.reads()), "{} reads", b.reads());
     assert!(
         e.to_string().contains("did not report off"),
         "unclear message: {e}"

@@ -179,6 +179,9 @@ async fn nak_redelivers_after_the_delay_with_attempt_count(f: &Fixture) {
     let t = Instant::now();
     d.nak(Duration::from_millis(700)).await.unwrap();
     let d2 = next(&mut sub).await;
+    // A lower bound only: the delay runs from the nak, which comes after `t`, so a loaded
+    // machine can only make the wait longer. What it catches is a redelivery that ignores the
+    // delay.
     assert!(
         t.elapsed() >= Duration::from_millis(600),
         "redelivered after {:?}",
@@ -417,6 +420,8 @@ async fn worker_retries_then_dead_letters_and_goes_on(f: &Fixture) {
         .map(|(_, a, t)| (*a, *t))
         .collect();
     assert_eq!(tries.iter().map(|t| t.0).collect::<Vec<_>>(), vec![1, 2, 3]);
+    // Lower bounds only (the backoff is a nak delay that starts after the failed attempt):
+    // load lengthens the gaps, never shortens them.
     assert!(
         tries[1].1 - tries[0].1 >= Duration::from_millis(150),
         "backoff 1"

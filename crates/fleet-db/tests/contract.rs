@@ -445,8 +445,55 @@ async fn stuck_nodes_are_found(db: TestDb) {
     let _ = n;
 }
 
+/// The `secrets` row of `owner`, read behind the store's back: (key version, nonce, ciphertext),
+/// nonce and ciphertext base64-decoded.
+async fn raw_secret(raw: &sqlx::AnyPool, owner: &str) -> (i64, Vec<u8>, Vec<u8>, String) {
+    use base64::Engine;
+    use sqlx::Row;
+    let rows = sqlx::query(
+        "SELECT key_version, nonce, ciphertext FROM secrets WHERE owner_id = $1 AND name = 'password'",
+    )
+    .bind(owner)
+    .fetch_all(raw)
+    .await
+    .unwrap();
+    assert_eq!(rows.len(), 1, "one secrets row for {owner}");
+    let r = &rows[0];
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let ciphertext: String = r.get(2);
+    (
+        r.get(0),
+        b64.decode(r.get::<String, _>(1)).expect("nonce is base64"),
+        b64.decode(&ciphertext).expect("ciphertext is base64"),
+        ciphertext,
+    )
+}
+
+/// Every text the database holds outside the `secrets` table, read behind the store's back.
+async fn raw_texts(raw: &sqlx::AnyPool) -> String {
+    use sqlx::Row;
+    let mut all = String::new();
+    for q in [
+        "SELECT CAST(config AS TEXT) || ' ' || labels || ' ' || name FROM assets",
+        "SELECT config || ' ' || diff || ' ' || COALESCE(reason, '') FROM config_versions",
+        "SELECT COALESCE(before_doc, '') || ' ' || COALESCE(after_doc, '') || ' ' || action FROM audit_log",
+        "SELECT payload FROM outbox",
+    ] {
+        for r in sqlx::query(q).fetch_all(raw).await.unwrap() {
+            all.push_str(&r.get::<String, _>(0));
+            all.push('\n');
+        }
+    }
+    all
+}
+
 async fn secrets_are_encrypted_and_never_in_config(db: TestDb) {
+    use base64::Engine;
+    // Unique strings, so that finding one anywhere is a leak.
+    const SECRET: &str = "bmc-pw-4d7a0c93e1";
+    const SECRET2: &str = "bmc-pw-second-86b2";
     let s = &db.store;
+    let raw = raw_pool(s).await;
     let n = s
         .create_asset(&actor(), asset(AssetKind::Node, "n1", None, json!({})))
         .await
@@ -458,7 +505,7 @@ async fn secrets_are_encrypted_and_never_in_config(db: TestDb) {
                 AssetKind::Bmc,
                 "b1",
                 Some(&n.id),
-                json!({"address": "127.0.0.9", "username": "root", "password": "calvin"}),
+                json!({"address": "127.0.0.9", "username": "root", "password": SECRET}),
             ),
         )
         .await
@@ -467,10 +514,37 @@ async fn secrets_are_encrypted_and_never_in_config(db: TestDb) {
     assert_eq!(b.config["credential_set"], true);
     assert_eq!(
         s.get_secret(&b.id, "password").await.unwrap().as_deref(),
-        Some("calvin")
+        Some(SECRET)
+    );
+
+    // At rest: an XChaCha20-Poly1305 box (24-byte nonce, ciphertext = plaintext + 16-byte tag)
+    // that holds the password in no readable form.
+    let (version, nonce, ct, ct_text) = raw_secret(&raw, &b.id).await;
+    assert_eq!(version, 1);
+    assert_eq!(nonce.len(), 24);
+    assert_eq!(ct.len(), SECRET.len() + 16);
+    let b64 = base64::engine::general_purpose::STANDARD.encode(SECRET);
+    assert!(
+        !ct_text.contains(SECRET) && !ct_text.contains(&b64),
+        "{ct_text}"
+    );
+    assert!(
+        !ct.windows(4)
+            .any(|w| SECRET.as_bytes().windows(4).any(|p| p == w)),
+        "the stored bytes carry pieces of the plaintext"
+    );
+    // Nowhere else in the database either: configuration, versions, audit, outbox.
+    let texts = raw_texts(&raw).await;
+    assert!(
+        texts.contains("127.0.0.9"),
+        "the dump covers the BMC's rows"
+    );
+    assert!(
+        !texts.contains(SECRET) && !texts.contains(&b64),
+        "the password is stored outside the secrets table"
     );
     for v in s.list_versions(&b.id).await.unwrap() {
-        assert!(!v.config.to_string().contains("calvin"));
+        assert!(!v.config.to_string().contains(SECRET));
     }
     for a in s
         .list_audit(&fleet_db::AuditFilter {
@@ -481,26 +555,75 @@ async fn secrets_are_encrypted_and_never_in_config(db: TestDb) {
         .unwrap()
     {
         assert!(
-            !format!("{a:?}").contains("calvin"),
+            !format!("{a:?}").contains(SECRET),
             "secret leaked into the audit log"
         );
     }
-    // Changing the password keeps the flag and re-encrypts.
+
+    // The box is bound to its row: another BMC's ciphertext copied onto this one does not open.
     let b2 = s
+        .create_asset(
+            &actor(),
+            asset(
+                AssetKind::Bmc,
+                "b2",
+                Some(&n.id),
+                json!({"address": "127.0.0.10", "username": "root", "password": SECRET2}),
+            ),
+        )
+        .await
+        .unwrap();
+    let saved = sqlx::query("SELECT nonce, ciphertext FROM secrets WHERE owner_id = $1")
+        .bind(&b.id)
+        .fetch_one(&raw)
+        .await
+        .unwrap();
+    let (saved_nonce, saved_ct): (String, String) = {
+        use sqlx::Row;
+        (saved.get(0), saved.get(1))
+    };
+    sqlx::query("UPDATE secrets SET nonce = $1, ciphertext = $2 WHERE owner_id = $3")
+        .bind(&saved_nonce)
+        .bind(&saved_ct)
+        .bind(&b2.id)
+        .execute(&raw)
+        .await
+        .unwrap();
+    assert!(
+        s.get_secret(&b2.id, "password").await.is_err(),
+        "a ciphertext moved to another owner decrypted"
+    );
+    // An altered ciphertext does not open either.
+    let mut flipped = ct.clone();
+    flipped[0] ^= 1;
+    sqlx::query("UPDATE secrets SET ciphertext = $1 WHERE owner_id = $2")
+        .bind(base64::engine::general_purpose::STANDARD.encode(&flipped))
+        .bind(&b.id)
+        .execute(&raw)
+        .await
+        .unwrap();
+    assert!(s.get_secret(&b.id, "password").await.is_err());
+
+    // Changing the password keeps the flag and seals it afresh.
+    let b1 = s
         .update_config(
             &actor(),
             &b.id,
             None,
-            json!({"address": "127.0.0.9", "username": "root", "password": "new"}),
+            json!({"address": "127.0.0.9", "username": "root", "password": "new-pw-2f61"}),
             None,
         )
         .await
         .unwrap();
-    assert_eq!(b2.config["credential_set"], true);
+    assert_eq!(b1.config["credential_set"], true);
     assert_eq!(
         s.get_secret(&b.id, "password").await.unwrap().as_deref(),
-        Some("new")
+        Some("new-pw-2f61")
     );
+    let (_, nonce_after, ct_after, _) = raw_secret(&raw, &b.id).await;
+    assert_ne!(nonce_after, nonce, "a new nonce for the new value");
+    assert_eq!(ct_after.len(), "new-pw-2f61".len() + 16);
+    assert!(!raw_texts(&raw).await.contains("new-pw-2f61"));
 }
 
 async fn relations_and_port_conflicts(db: TestDb) {

@@ -777,6 +777,35 @@ async fn health_readiness_and_metrics() {
         .unwrap();
     assert!(m.contains("gpufleet_http_requests_total{method=\"POST\",route=\"/api/v1/assets\",status=\"201\"} 1"), "{m}");
     assert!(m.contains("gpufleet_assets{kind=\"node\"} 1"), "{m}");
+
+    // The store out of reach (its connections closed under the running server): the process is
+    // alive but not ready, and says why.
+    app.store.close().await;
+    let r = app
+        .http
+        .get(format!("{}/readyz", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 503);
+    assert_eq!(
+        r.headers()["content-type"],
+        "application/problem+json",
+        "{:?}",
+        r.headers()
+    );
+    let p: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(p["title"], "Not ready", "{p}");
+    assert!(p["detail"].as_str().unwrap().starts_with("database"), "{p}");
+    assert_eq!(
+        app.http
+            .get(format!("{}/healthz", app.base))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
 }
 
 #[tokio::test]

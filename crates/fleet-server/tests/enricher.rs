@@ -12,6 +12,7 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use fleet_bus::worker::WorkerStats;
 use fleet_bus::{SharedBus, Topology};
 use fleet_db::{Actor, AssetFilter, EventFilter, NewUser, SecretBox, Store, StoreOptions};
 use fleet_model::asset::{Asset, AssetKind};
@@ -148,6 +149,13 @@ impl App {
 
     fn enricher(&self) -> &enricher::Enricher {
         &self.running.as_ref().unwrap().enricher
+    }
+
+    /// Deliveries the HardwareDiscovered consumer has dealt with: handled or dropped as
+    /// duplicates.
+    fn discovered_dealt_with(&self) -> u64 {
+        let st = &self.running.as_ref().unwrap().discovered;
+        WorkerStats::get(&st.handled) + WorkerStats::get(&st.duplicates)
     }
 
     async fn call(&self, m: reqwest::Method, path: &str, body: Value) -> (u16, Value) {
@@ -397,6 +405,7 @@ async fn fifty(app: App, store: &str) {
     )
     .unwrap();
     msg.event_id = Some(row.event_id.clone());
+    let dealt_with = app.discovered_dealt_with();
     app.bus.publish(msg).await.unwrap();
     assert!(app
         .enricher()
@@ -405,7 +414,15 @@ async fn fifty(app: App, store: &str) {
         .unwrap()
         .is_none());
     assert!(!app.enricher().begin_inspection(&first, None).await.unwrap());
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // Once the consumer has dealt with the duplicate delivery, nothing has changed.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while app.discovered_dealt_with() <= dealt_with {
+        assert!(
+            Instant::now() < deadline,
+            "the duplicate was never delivered"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     assert_eq!(app.asset_count().await, before);
     assert_eq!(
         app.store.list_versions(&first).await.unwrap().len(),
@@ -757,7 +774,16 @@ async fn a_node_whose_discovery_event_was_lost_is_picked_up_by_the_recovery_swee
         }],
     )
     .await;
-    tokio::time::sleep(Duration::from_secs(1)).await;
+    // The event is lost for good: nothing waits in the outbox and the stream holds nothing, so
+    // no consumer can ever receive it.
+    assert!(app.store.outbox_pending(10).await.unwrap().is_empty());
+    let hardware = app.bus.topology().stream("hardware");
+    assert_eq!(
+        app.bus.stream_info(&hardware).await.unwrap().messages,
+        0,
+        "a discovery event reached the bus"
+    );
+    assert_eq!(app.discovered_dealt_with(), 0);
     let nodes = app.nodes().await;
     assert_eq!(
         nodes[0].state,

@@ -174,11 +174,67 @@ async fn provisioning_off_answers_503_but_plans_are_kept() {
         v["detail"].as_str().unwrap().contains("[tinkerbell]"),
         "{v}"
     );
+    // Plans are still stored, versioned and read back while provisioning is off.
+    for url in ["http://img/a.raw", "http://img/b.raw"] {
+        app.ok(
+            Method::POST,
+            "/api/v1/install-plans",
+            json!({"name": "ubuntu", "spec": plan(url)}),
+            201,
+        )
+        .await;
+    }
+    let url_of = |row: &Value| -> String {
+        let spec: Value = serde_json::from_str(row["spec"].as_str().unwrap()).unwrap();
+        spec["os"]["url"].as_str().unwrap().to_string()
+    };
+    let newest = app
+        .ok(
+            Method::GET,
+            "/api/v1/install-plans/ubuntu",
+            Value::Null,
+            200,
+        )
+        .await;
+    assert_eq!(
+        (newest["version"].as_i64(), url_of(&newest).as_str()),
+        (Some(2), "http://img/b.raw"),
+        "{newest}"
+    );
+    let first = app
+        .ok(
+            Method::GET,
+            "/api/v1/install-plans/ubuntu?version=1",
+            Value::Null,
+            200,
+        )
+        .await;
+    assert_eq!(url_of(&first), "http://img/a.raw", "{first}");
+    let all = app
+        .ok(Method::GET, "/api/v1/install-plans", Value::Null, 200)
+        .await;
+    let mut versions: Vec<(String, i64)> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["name"].as_str().unwrap().to_string(),
+                r["version"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    versions.sort();
+    assert_eq!(
+        versions,
+        vec![("ubuntu".to_string(), 1), ("ubuntu".to_string(), 2)],
+        "{all}"
+    );
     app.ok(
-        Method::POST,
-        "/api/v1/install-plans",
-        json!({"name": "ubuntu", "spec": plan("http://img/a.raw")}),
-        201,
+        Method::GET,
+        "/api/v1/install-plans/no-such-plan",
+        Value::Null,
+        404,
     )
     .await;
 }

@@ -54,8 +54,24 @@ impl Sim {
         Self::start_within(nodes, power_delay_s, Duration::from_secs(90))
     }
 
+    /// Like [`Sim::start`], with BMCs (Redfish and IPMI) that take `password` for user `admin`
+    /// instead of the default `password`: a unique secret that a test can look for in output.
+    pub fn start_with_password(nodes: usize, power_delay_s: f64, password: &str) -> Sim {
+        Self::start_inner(nodes, power_delay_s, Duration::from_secs(90), password)
+    }
+
     /// Like [`Sim::start`], waiting up to `deadline` for the fleet to come up.
     pub fn start_within(nodes: usize, power_delay_s: f64, deadline: Duration) -> Sim {
+        Self::start_inner(nodes, power_delay_s, deadline, "password")
+    }
+
+    fn start_inner(nodes: usize, power_delay_s: f64, deadline: Duration, password: &str) -> Sim {
+        assert!(
+            password
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-'),
+            "keep test passwords plain YAML"
+        );
         let venv = venv();
         let dir = tempfile::tempdir().unwrap();
         let topo = dir.path().join("topology.yaml");
@@ -65,7 +81,7 @@ impl Sim {
                 "seed: 7\n\
                  addressing: {{mode: port, host: 127.0.0.1, redfish_http_port: 0, redfish_https_port: 0, \
                  telemetry_port: 0, ipmi_port: 0, gnmi_port: 0}}\n\
-                 defaults: {{power_delay_s: {power_delay_s}}}\n\
+                 defaults: {{power_delay_s: {power_delay_s}, bmc: {{user: admin, password: {password}}}}}\n\
                  racks:\n  - id: rack-a\n    pdus: [{{id: pdu-a, outlets: {outlets}}}]\n    \
                  switches: [{{id: leaf-a, ports: {ports}}}]\n    nodes:\n      \
                  - {{count: {nodes}, model: hgx-h100-8gpu, prefix: a-n}}\n",
@@ -154,6 +170,21 @@ impl Sim {
             .as_str()
             .map(str::to_string)
             .unwrap_or_else(|| panic!("fault not injected: {r}"))
+    }
+
+    /// Tells the simulated BMCs which version an image installs: `image` is
+    /// `{"image": URI}` (SimpleUpdate) or `{"sha256": hex}` (a pushed image's bytes). What a BMC
+    /// then reports comes from here, not from the update request.
+    pub async fn firmware_image(&self, image: Value, version: &str) {
+        let mut body = image;
+        body["version"] = version.into();
+        let r = reqwest::Client::new()
+            .post(format!("{}/firmware-images", self.control))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 201, "{}", r.text().await.unwrap());
     }
 
     /// The simulator's process id (to read its memory use).
