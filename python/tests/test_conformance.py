@@ -11,6 +11,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from gpufleet_sim.testing import missing
+
 AUTH = ("admin", "password")
 TYPE_RE = re.compile(r"^#([A-Za-z]+)(?:\.v(\d+)_(\d+)_(\d+))?\.([A-Za-z]+)$")
 
@@ -72,7 +74,7 @@ def test_dmtf_service_validator(sim_node, tmp_path):
     schemas = os.environ.get("GPUFLEET_REDFISH_SCHEMA_DIR")
     tool = shutil.which("rf_service_validator") or str(Path(sys.executable).parent / "rf_service_validator")
     if not Path(tool).exists():
-        pytest.skip("redfish_service_validator is not installed")
+        missing("redfish_service_validator is not installed (scripts/python-env.sh installs it)")
     if not schemas or not Path(schemas).is_dir():
         pytest.skip(
             "DMTF CSDL schemas (DSP8010) not available offline: the validator downloads them from dmtf.org; "
