@@ -139,6 +139,67 @@ fn assert_round_trip<T: Serialize>(kind: &str, sent: &T, stored: &T) {
     );
 }
 
+/// Deletes the objects a test created (named `it-<id>-…`) when it ends, passed or failed, so
+/// that runs do not pile up objects for tink-controller and Rufio to reconcile.
+struct Cleanup {
+    kubeconfig: PathBuf,
+    prefix: String,
+}
+
+impl Cleanup {
+    fn new(kubeconfig: &Path, id: &str) -> Cleanup {
+        Cleanup {
+            kubeconfig: kubeconfig.to_path_buf(),
+            prefix: format!("it-{id}-"),
+        }
+    }
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        let (kubeconfig, prefix) = (self.kubeconfig.clone(), self.prefix.clone());
+        // A runtime of its own: this also runs while a failed test unwinds.
+        let _ = std::thread::spawn(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap()
+                .block_on(async move {
+                    let Ok(c) = TinkerbellClient::from_kubeconfig(&kubeconfig, NS).await else {
+                        return;
+                    };
+                    let k = c.kube().clone();
+                    delete_prefixed::<Workflow>(&k, &prefix).await;
+                    delete_prefixed::<Template>(&k, &prefix).await;
+                    delete_prefixed::<Hardware>(&k, &prefix).await;
+                    delete_prefixed::<Job>(&k, &prefix).await;
+                    delete_prefixed::<Machine>(&k, &prefix).await;
+                    delete_prefixed::<k8s_openapi::api::core::v1::Secret>(&k, &prefix).await;
+                });
+        })
+        .join();
+    }
+}
+
+async fn delete_prefixed<K>(client: &kube::Client, prefix: &str)
+where
+    K: kube::Resource<Scope = kube::core::NamespaceResourceScope>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug,
+    <K as kube::Resource>::DynamicType: Default,
+{
+    let api: Api<K> = Api::namespaced(client.clone(), NS);
+    let Ok(list) = api.list(&Default::default()).await else {
+        return;
+    };
+    for o in list.items {
+        if let Some(n) = o.meta().name.clone().filter(|n| n.starts_with(prefix)) {
+            let _ = api.delete(&n, &Default::default()).await;
+        }
+    }
+}
+
 async fn client(path: &Path) -> TinkerbellClient {
     TinkerbellClient::from_kubeconfig(path, NS)
         .await
@@ -151,6 +212,7 @@ async fn generated_objects_match_the_crd_schemas() {
     let kc = kubeconfig();
     let c = client(&kc).await;
     let id = run_id();
+    let _cleanup = Cleanup::new(&kc, &id);
 
     let hw = build::hardware(&node(&id, 1)).unwrap();
     let stored = c.apply_hardware(&hw).await.unwrap();
@@ -239,6 +301,7 @@ async fn tink_controller_renders_the_workflow_and_missing_templates_fail() {
     let kc = kubeconfig();
     let c = client(&kc).await;
     let id = run_id();
+    let _cleanup = Cleanup::new(&kc, &id);
     let hw = build::hardware(&node(&id, 2)).unwrap();
     let tpl = build::template(&plan(&id)).unwrap();
     let req = ProvisioningRequest {
@@ -324,6 +387,7 @@ async fn worker_runs_the_workflow_over_grpc_and_progress_maps_to_the_lifecycle()
     let server = required_env("GPUFLEET_TINK_GRPC");
     let c = client(&kc).await;
     let id = run_id();
+    let _cleanup = Cleanup::new(&kc, &id);
     let tpl = build::template(&plan(&id)).unwrap();
 
     // One node installs cleanly: provisioning → in_service.
