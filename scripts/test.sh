@@ -36,7 +36,13 @@ export GPUFLEET_TEST_COMMAND=1
 total_start=$SECONDS
 
 RESULTS=$(mktemp -d "${TMPDIR:-/tmp}/gpufleet-test-results.XXXXXX")
-trap 'rm -rf "$RESULTS"' EXIT
+TINK_BUILD_PID=""
+on_exit() {
+	# A background Tinkerbell build still running (a stage failed before waiting for it) stops.
+	if [[ -n $TINK_BUILD_PID ]]; then kill -TERM -- "-$TINK_BUILD_PID" 2>/dev/null || true; fi
+	rm -rf "$RESULTS"
+}
+trap on_exit EXIT
 
 # ---------------------------------------------------------------------------------------------
 # Counting what ran
@@ -112,7 +118,32 @@ echo "GPUFLEET_TEST_NATS_URL=$GPUFLEET_TEST_NATS_URL"
 # The Tinkerbell control plane for fleet-tinkerbell's and fleet-server's end-to-end tests: built
 # once per machine where it is missing (about 18 minutes cold; cached under ~/.cache), started
 # (or found running), then its exports. Its tests are #[ignore]d for a plain `cargo test`.
-stage tinkerbell bash scripts/tinkerbell.sh up
+# Where it must be built, the build (mostly module downloads; niced) runs in the background
+# while cargo compiles the tests, in a process group of its own so that it can be stopped.
+if ! bash scripts/tinkerbell.sh built; then
+	echo "$STAGE_PREFIX tinkerbell: building the control plane in the background (log: $RESULTS/tinkerbell-build.log)"
+	setsid bash scripts/tinkerbell.sh build >"$RESULTS/tinkerbell-build.log" 2>&1 </dev/null &
+	TINK_BUILD_PID=$!
+fi
+
+rust_build() {
+	claim_target_dir
+	cargo test --workspace --all-targets --no-run
+}
+stage rust-build rust_build
+
+tinkerbell_up() {
+	if [[ -n $TINK_BUILD_PID ]]; then
+		echo "waiting for the background build (log: $RESULTS/tinkerbell-build.log)"
+		local rc=0
+		wait "$TINK_BUILD_PID" || rc=$?
+		TINK_BUILD_PID=""
+		cat "$RESULTS/tinkerbell-build.log"
+		((rc == 0)) || return "$rc"
+	fi
+	bash scripts/tinkerbell.sh up
+}
+stage tinkerbell tinkerbell_up
 eval "$(bash scripts/tinkerbell.sh test-env)"
 [[ -n ${GPUFLEET_TEST_TINK_WORKER:-} ]] ||
 	{ echo "tinkerbell: no worker command (the Python environment lacks gpufleet_sim)" >&2 && exit 1; }
@@ -122,7 +153,6 @@ echo "GPUFLEET_TINK_GRPC=$GPUFLEET_TINK_GRPC"
 # Every test binary runs (--no-fail-fast) so that the counts cover them all; the stage fails
 # if any test did.
 rust_tests() {
-	claim_target_dir
 	cargo test --workspace --all-targets --no-fail-fast -- --include-ignored 2>&1 |
 		tee "$RESULTS/rust.log"
 }
