@@ -7,8 +7,12 @@
 #   GPUFLEET_ADMIN_PASSWORD  admin password (first start only; default: generated once and kept
 #                            in <data dir>/admin-password, mode 0600)
 #   GPUFLEET_DATA_DIR        data directory (default ./data)
-#   GPUFLEET_LISTEN          where gpufleet listens (default 127.0.0.1:8080)
-#   GPUFLEET_TOPOLOGY        simulator topology (default python/examples/fleet-3rack.yaml)
+#   GPUFLEET_LISTEN          where gpufleet listens (default 127.0.0.1:8080; port 0: a free port,
+#                            read back from what gpufleet prints)
+#   GPUFLEET_TOPOLOGY        simulator topology (default python/examples/fleet-3rack.yaml); BMC
+#                            addresses are those the running simulator reports, so a topology
+#                            whose ports are 0 works too
+#   GPUFLEET_SIM_CONTROL     the simulator's control API (default 127.0.0.1:8800; port 0 as above)
 #   GPUFLEET_NO_SIM=1        gpufleet alone, no simulator
 #   GPUFLEET_BIN             an already built gpufleet binary (default: build it here)
 #   GPUFLEET_RUN_ONCE=1      stop once every node has left discovered/inspecting; exit 0 only if
@@ -20,7 +24,7 @@ cd "$ROOT"
 DATA="${GPUFLEET_DATA_DIR:-$ROOT/data}"
 LISTEN="${GPUFLEET_LISTEN:-127.0.0.1:8080}"
 TOPOLOGY="${GPUFLEET_TOPOLOGY:-$ROOT/python/examples/fleet-3rack.yaml}"
-URL="http://$LISTEN"
+SIM_CONTROL="${GPUFLEET_SIM_CONTROL:-127.0.0.1:8800}"
 mkdir -p "$DATA"
 
 if [[ -t 1 ]]; then
@@ -60,22 +64,26 @@ if [[ "${GPUFLEET_NO_SIM:-0}" != 1 ]]; then
   VENV="$(scripts/python-env.sh)"
   SIM="$VENV/bin/gpufleet-sim"
   say "starting the simulated fleet ($TOPOLOGY; log $SIM_LOG)"
-  "$SIM" up --topology "$TOPOLOGY" > "$SIM_LOG" 2>&1 &
+  "$SIM" up --topology "$TOPOLOGY" --control "$SIM_CONTROL" > "$SIM_LOG" 2>&1 &
   sim_pid=$!
   pids+=("$sim_pid")
 fi
 
 GF_LOG="$DATA/gpufleet.log"
-say "starting gpufleet on $URL (data in $DATA; log $GF_LOG)"
+say "starting gpufleet on $LISTEN (data in $DATA; log $GF_LOG)"
 GPUFLEET_LISTEN="$LISTEN" "$BIN" serve --data-dir "$DATA" > "$GF_LOG" 2>&1 &
 gf_pid=$!
 pids+=("$gf_pid")
+# gpufleet says where it listens ("gpufleet listening on http://ADDR ...").
+URL=""
 for _ in $(seq 1 300); do
-  curl -sf "$URL/healthz" >/dev/null 2>&1 && break
+  URL="$(sed -n 's/.*listening on \(http:\/\/[^ ]*\).*/\1/p' "$GF_LOG" 2>/dev/null | head -n 1)"
+  [[ -n "$URL" ]] && curl -sf "$URL/healthz" >/dev/null 2>&1 && break
   kill -0 "$gf_pid" 2>/dev/null || { cat "$GF_LOG" >&2; echo "gpufleet did not start (log above)" >&2; exit 1; }
   sleep 0.2
 done
-curl -sf "$URL/healthz" >/dev/null || { echo "gpufleet did not answer on $URL within 60 s" >&2; exit 1; }
+[[ -n "$URL" ]] && curl -sf "$URL/healthz" >/dev/null || { echo "gpufleet did not answer within 60 s (log: $GF_LOG)" >&2; exit 1; }
+say "gpufleet is listening on $URL"
 
 export GPUFLEET_SERVER="$URL"
 TOKEN="$(curl -sf -XPOST -H 'content-type: application/json' \
@@ -95,14 +103,23 @@ if [[ "${GPUFLEET_NO_SIM:-0}" != 1 ]]; then
     sleep 0.2
   done
   grep -q "control API on" "$SIM_LOG" || { echo "the simulator did not start within 60 s (log: $SIM_LOG)" >&2; exit 1; }
+  CONTROL_URL="$(sed -n 's/.*control API on \(http:\/\/[^ ]*\).*/\1/p' "$SIM_LOG" | head -n 1)"
   say "importing the racks, PDUs and switches, and registering every BMC of the fleet"
-  "$VENV/bin/python" - "$TOPOLOGY" "$URL" "$TOKEN" <<'PY'
+  "$VENV/bin/python" - "$TOPOLOGY" "$URL" "$TOKEN" "$CONTROL_URL" <<'PY'
 import json, subprocess, sys, urllib.request, yaml
 
-topology, url, token = sys.argv[1:4]
+topology, url, token, control = sys.argv[1:5]
 inv = yaml.safe_load(subprocess.run(
     [sys.executable, "-m", "gpufleet_sim.cli", "inventory", topology],
     check=True, capture_output=True, text=True).stdout)
+# The addresses the running simulator bound (the same as the topology's unless it asked for
+# port 0): HTTPS where it serves it, as the inventory prefers.
+with urllib.request.urlopen(control.rstrip("/") + "/fleet", timeout=60) as r:
+    bound = {n["id"]: n.get("redfish_https") or n["redfish"] for n in json.load(r)["nodes"]}
+for n in inv["nodes"]:
+    if n["name"] in bound:
+        n["bmc"]["address"] = bound[n["name"]]
+        n["bmc"]["insecure_tls"] = bound[n["name"]].startswith("https://")
 
 def call(method, path, body, content_type="application/json"):
     req = urllib.request.Request(url + path, method=method, data=body,

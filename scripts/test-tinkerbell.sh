@@ -27,10 +27,11 @@ eval "$(bash scripts/tinkerbell.sh test-env)"
 	exit 1
 }
 echo "GPUFLEET_TEST_KUBECONFIG=$GPUFLEET_TEST_KUBECONFIG GPUFLEET_TINK_GRPC=$GPUFLEET_TINK_GRPC"
-stage rust nice -n 10 cargo test -p fleet-tinkerbell "$@"
+# The control-plane tests are #[ignore]d for a plain `cargo test`: run them here.
+stage rust nice -n 10 cargo test -p fleet-tinkerbell "$@" -- --include-ignored
 # gpufleet's provisioning role end to end: 21 simulated nodes as workers against tink-server,
 # one driver failure, a restart of gpufleet mid-way; prints wall time and per-node overhead.
-stage provision-e2e nice -n 10 cargo test -p fleet-server --test provision_e2e -- --nocapture
+stage provision-e2e nice -n 10 cargo test -p fleet-server --test provision_e2e -- --include-ignored --nocapture
 
 stage_summary
 printf '%s: all stages passed in %ds\n' "$STAGE_PREFIX" "$((SECONDS - total_start))"

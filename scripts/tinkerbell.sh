@@ -39,6 +39,7 @@
 #   GPUFLEET_TINK_TIMEOUT        seconds to wait for each piece to become ready (default 60)
 #   GPUFLEET_TINK_GO_PARALLEL    `go build -p` (default 2)
 #   GPUFLEET_TINK_ETCD=go        build etcd from Go instead of using Debian's etcd-server
+#   GPUFLEET_TINK_PORT_BASE      base of every port below (default 42000: the ports as listed)
 # Ports (all on 127.0.0.1): etcd 42379 (peer 42380), kube-apiserver 42443, tink-server gRPC
 # 42113 and HTTP 42114, tink-controller metrics/probes 42180/42181, rufio 42182/42183.
 set -euo pipefail
@@ -53,21 +54,27 @@ TINK_REF=$REF_DIR/tinkerbell
 READY_TIMEOUT=${GPUFLEET_TINK_TIMEOUT:-60}
 GO_PARALLEL=${GPUFLEET_TINK_GO_PARALLEL:-2}
 APT_TIMEOUT=${GPUFLEET_APT_TIMEOUT:-900}
+BUILD_LOCK_TIMEOUT=${GPUFLEET_TINK_BUILD_LOCK_TIMEOUT:-3600}
 
 K8S_VERSION=v1.31.3      # k8s.io/* v0.31.3 is what tink v0.12.2 and rufio v0.6.1 require
 TINK_VERSION=v0.12.2
 RUFIO_VERSION=v0.6.1
 ETCD_GO_VERSION=v3.5.17
 
-ETCD_PORT=42379
-ETCD_PEER_PORT=42380
-API_PORT=42443
-TINK_GRPC_PORT=42113
-TINK_HTTP_PORT=42114
-TINKC_METRICS_PORT=42180
-TINKC_PROBE_PORT=42181
-RUFIO_METRICS_PORT=42182
-RUFIO_PROBE_PORT=42183
+# Every port is GPUFLEET_TINK_PORT_BASE (default 42000) plus a fixed offset, so a second control
+# plane (scripts/fresh-machine.sh, or another checkout's) can run beside the first.
+PORT_BASE=${GPUFLEET_TINK_PORT_BASE:-42000}
+[[ $PORT_BASE =~ ^[0-9]+$ ]] && ((PORT_BASE >= 1024 && PORT_BASE <= 64535)) ||
+	{ echo "tinkerbell: error: GPUFLEET_TINK_PORT_BASE must be a number from 1024 to 64535" >&2 && exit 2; }
+ETCD_PORT=$((PORT_BASE + 379))
+ETCD_PEER_PORT=$((PORT_BASE + 380))
+API_PORT=$((PORT_BASE + 443))
+TINK_GRPC_PORT=$((PORT_BASE + 113))
+TINK_HTTP_PORT=$((PORT_BASE + 114))
+TINKC_METRICS_PORT=$((PORT_BASE + 180))
+TINKC_PROBE_PORT=$((PORT_BASE + 181))
+RUFIO_METRICS_PORT=$((PORT_BASE + 182))
+RUFIO_PROBE_PORT=$((PORT_BASE + 183))
 
 BIN=$DIR/bin
 RUN=$DIR/run
@@ -227,6 +234,13 @@ ensure_etcd() {
 
 cmd_build() {
 	mkdir -p "$BIN" "$LOGS"
+	# One build at a time per cache dir: a second `build` (another checkout's test command, say)
+	# waits for the first and then finds the binaries built.
+	exec 8>"$DIR/.build.lock"
+	if ! flock -n 8; then
+		log "another build is running in $DIR; waiting for it (up to ${BUILD_LOCK_TIMEOUT}s)"
+		flock -w "$BUILD_LOCK_TIMEOUT" 8 || die "another build held $DIR/.build.lock for ${BUILD_LOCK_TIMEOUT}s"
+	fi
 	ensure_etcd
 	local missing=0 b
 	for b in kube-apiserver tink-server tink-controller rufio; do
@@ -318,7 +332,7 @@ start() {
 	local name=$1
 	shift
 	log "starting $name (log: $LOGS/$name.log)"
-	setsid nohup "$@" >>"$LOGS/$name.log" 2>&1 </dev/null &
+	setsid nohup "$@" >>"$LOGS/$name.log" 2>&1 </dev/null 8>&- &
 	echo $! >"$RUN/$name.pid"
 }
 
@@ -444,6 +458,7 @@ print_env() {
 cmd_up() {
 	local start_all=$SECONDS
 	cmd_build
+	exec 8>&- # the build lock
 	mkdir -p "$RUN" "$LOGS"
 	ensure_certs
 	write_kubeconfig

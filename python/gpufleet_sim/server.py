@@ -18,7 +18,9 @@ import base64
 import json
 import logging
 import resource
+import shutil
 import socket
+import tempfile
 import threading
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -86,6 +88,7 @@ class FleetServer:
         self.runner: web.AppRunner | None = None
         self.sites: list[web.BaseSite] = []
         self.cert_path: str | None = None
+        self._tls_dir: str | None = None
         self.loop: asyncio.AbstractEventLoop | None = None
         self._tasks: set[asyncio.Task] = set()
         self._client: ClientSession | None = None
@@ -112,7 +115,9 @@ class FleetServer:
         ssl_ctx = None
         if self.https:
             hosts = sorted({n.redfish_https_address[0] for n in nodes if n.redfish_https_address})[:1024]
-            ssl_ctx, self.cert_path = server_context(hosts)
+            # The certificate lives in a directory of this server's own, removed by stop().
+            self._tls_dir = tempfile.mkdtemp(prefix="gpufleet-sim-tls-")
+            ssl_ctx, self.cert_path = server_context(self._tls_dir, hosts)
         for n in nodes:
             if self.http and n.redfish_address:
                 n.redfish_address = await self._bind(n.redfish_address, n, "redfish", None)
@@ -178,6 +183,9 @@ class FleetServer:
         if self.runner is not None:
             await self.runner.cleanup()
         self.sites.clear()
+        if self._tls_dir is not None:
+            shutil.rmtree(self._tls_dir, ignore_errors=True)
+            self._tls_dir = None
 
     def _spawn(self, coro: Awaitable[Any]) -> asyncio.Task:
         t = asyncio.ensure_future(coro)

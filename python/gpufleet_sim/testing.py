@@ -10,15 +10,27 @@ stops when the test ends.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 
 from .model import Fleet, Node
 from .server import FleetServer, ThreadedFleet
 from .topology import build
+
+
+def missing(prerequisite: str, *, allow_module_level: bool = False) -> NoReturn:
+    """A test cannot run because ``prerequisite`` is missing: a skip, with the reason.
+
+    Under the project's test command (``GPUFLEET_TEST_COMMAND=1``, set by scripts/test.sh, which
+    installs every prerequisite) it is a failure instead: there it should have been installed.
+    """
+    if os.environ.get("GPUFLEET_TEST_COMMAND") == "1":
+        pytest.fail(f"{prerequisite} (scripts/test.sh should have installed it)", pytrace=False)
+    pytest.skip(prerequisite, allow_module_level=allow_module_level)
 
 
 def topology_dict(

@@ -52,18 +52,23 @@ def make_self_signed(hosts: list[str] | None = None, common_name: str = "gpuflee
     return cert_pem, key_pem
 
 
-def server_context(hosts: list[str] | None = None, cert_dir: str | None = None) -> tuple[ssl.SSLContext, str]:
-    """An SSL server context with a fresh self-signed certificate; returns it and the cert file path."""
+def server_context(cert_dir: str, hosts: list[str] | None = None) -> tuple[ssl.SSLContext, str]:
+    """An SSL server context with a fresh self-signed certificate; returns it and the cert file path.
+
+    The certificate (for clients to trust) is written to ``cert_dir``, which the caller owns and
+    removes. The private key is on disk only while the context loads it (``ssl`` reads keys from
+    files), in a private temporary directory removed right after.
+    """
     cert_pem, key_pem = make_self_signed(hosts)
-    d = cert_dir or tempfile.mkdtemp(prefix="gpufleet-sim-tls-")
-    os.makedirs(d, exist_ok=True)
-    cert_path = os.path.join(d, "bmc-cert.pem")
-    key_path = os.path.join(d, "bmc-key.pem")
+    os.makedirs(cert_dir, exist_ok=True)
+    cert_path = os.path.join(cert_dir, "bmc-cert.pem")
     with open(cert_path, "wb") as f:
         f.write(cert_pem)
-    fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(key_pem)
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    ctx.load_cert_chain(cert_path, key_path)
+    with tempfile.TemporaryDirectory(prefix="gpufleet-sim-key-") as key_dir:
+        key_path = os.path.join(key_dir, "bmc-key.pem")
+        fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(key_pem)
+        ctx.load_cert_chain(cert_path, key_path)
     return ctx, cert_path

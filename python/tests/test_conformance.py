@@ -12,6 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from gpufleet_sim.testing import missing
+
 AUTH = ("admin", "password")
 TYPE_RE = re.compile(r"^#([A-Za-z]+)(?:\.v(\d+)_(\d+)_(\d+))?\.([A-Za-z]+)$")
 
@@ -84,10 +86,10 @@ def test_dmtf_service_validator(sim_node, tmp_path):
     """DMTF's Redfish-Service-Validator against the simulator, offline, with the DSP8010 schemas."""
     tool = shutil.which("rf_service_validator") or str(Path(sys.executable).parent / "rf_service_validator")
     if not Path(tool).exists():
-        pytest.skip("rf_service_validator is not installed: scripts/python-env.sh installs it (python[dev])")
+        missing("rf_service_validator is not installed: scripts/python-env.sh installs it (python[dev])")
     schemas = _schema_dir()
     if schemas is None or not (schemas / "ServiceRoot_v1.xml").is_file():
-        pytest.skip(
+        missing(
             "the DMTF DSP8010 CSDL schemas are not available offline (the validator would download them "
             "from dmtf.org): run scripts/redfish-schemas.sh, or set GPUFLEET_REDFISH_SCHEMA_DIR to a directory "
             f"of DSP8010 csdl/*.xml files (looked at {schemas})"

@@ -18,7 +18,7 @@ from pygnmi.client import gNMIclient, gNMIException
 
 from gpufleet_sim import gnmi, ipmi, tinkworker
 from gpufleet_sim.server import ThreadedFleet
-from gpufleet_sim.testing import topology_dict
+from gpufleet_sim.testing import missing, topology_dict
 from gpufleet_sim.topology import build
 
 IPMITOOL = shutil.which("ipmitool")
@@ -38,7 +38,7 @@ def sim():
 
 def ipmitool(node, *args: str, check: bool = True) -> str:
     if IPMITOOL is None:
-        pytest.skip("ipmitool not installed (scripts/deps-python.sh)")
+        missing("ipmitool is not installed (scripts/deps-python.sh installs it)")
     host, port = node.ipmi_address
     cmd = [IPMITOOL, "-I", "lanplus", "-H", host, "-p", str(port), "-U", node.ipmi_user, "-P", node.ipmi_password]
     proc = subprocess.run([*cmd, "-N", "1", "-R", "1", *args], capture_output=True, text=True, timeout=30)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import struct
@@ -13,13 +12,12 @@ import pytest
 
 from gpufleet_sim import ipmi
 from gpufleet_sim.model import Fleet, Node
+from gpufleet_sim.testing import missing
 
 IPMITOOL = shutil.which("ipmitool")
 
 if IPMITOOL is None:
-    if os.environ.get("CI"):
-        raise RuntimeError("ipmitool is missing: run scripts/deps-python.sh (Debian package ipmitool)")
-    pytest.skip("ipmitool not installed (scripts/deps-python.sh installs it)", allow_module_level=True)
+    missing("ipmitool is not installed (scripts/deps-python.sh installs it)", allow_module_level=True)
 
 
 def run_ipmitool(bmc: ipmi.NodeBmc, *args: str, password: str | None = None, retries: int = 2) -> tuple[int, str]:

@@ -8,13 +8,15 @@ from pathlib import Path
 
 import pytest
 
+from gpufleet_sim.testing import missing
+
 TOOL = shutil.which("redfishtool") or str(Path(sys.executable).parent / "redfishtool")
 
 
 @pytest.fixture
 def rft(sim_node):
     if not Path(TOOL).exists():
-        pytest.skip("redfishtool is not installed (pip install redfishtool)")
+        missing("redfishtool is not installed (scripts/python-env.sh installs it)")
     addr = sim_node.node(0).redfish_https_address
 
     def run(*args, auth="Basic"):

@@ -4,7 +4,12 @@ import time
 
 import pytest
 
-sushy = pytest.importorskip("sushy")
+from gpufleet_sim.testing import missing
+
+try:
+    import sushy
+except ImportError:
+    missing("sushy is not installed (scripts/python-env.sh installs it)", allow_module_level=True)
 
 
 def wait_for(pred, timeout=10.0, step=0.1):

@@ -721,31 +721,10 @@ async fn simulated_hgx_node() {
 /// most inventory resources; the read still succeeds and says what it could not read.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sushy_tools_fake_bmc() {
-    let bin = common::venv().join("bin/sushy-emulator");
-    assert!(
-        bin.exists(),
-        "sushy-emulator (sushy-tools) is missing at {} - run scripts/peers.sh first",
-        bin.display()
-    );
-    let port = common::free_port();
     let dir = tempfile::tempdir().unwrap();
-    let log = std::fs::File::create(dir.path().join("sushy.log")).unwrap();
-    let mut child = Command::new(&bin)
-        .args(["-i", "127.0.0.1", "-p", &port.to_string(), "--fake"])
-        .stdin(std::process::Stdio::null())
-        .stdout(log.try_clone().unwrap())
-        .stderr(log)
-        .spawn()
-        .expect("start sushy-emulator");
-    struct Kill<'a>(&'a mut std::process::Child);
-    impl Drop for Kill<'_> {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-    let _kill = Kill(&mut child);
-    let bmc = client(&format!("http://127.0.0.1:{port}"));
+    // Its state lives in this test's directory, powered on by this test's own configuration.
+    let sushy = common::Sushy::start(dir.path(), "On");
+    let bmc = client(&sushy.url);
     let start = std::time::Instant::now();
     let inv = loop {
         match bmc.inventory().await {
@@ -809,13 +788,14 @@ async fn start_vendor_sim(models: &[&str]) -> (VendorSim, Vec<(String, String)>)
         ),
     )
     .unwrap();
-    let control = format!("127.0.0.1:{}", common::free_port());
+    // The simulator binds its control API on a port of its own choosing and prints it.
     let log = std::fs::File::create(dir.path().join("sim.log")).unwrap();
     let child = Command::new(venv.join("bin/gpufleet-sim"))
         .args(["up", "--topology"])
         .arg(&topo)
-        .args(["--control", &control, "--quiet"])
+        .args(["--control", "127.0.0.1:0", "--quiet"])
         .env("GPUFLEET_REFERENCE_DIR", reference_dir())
+        .env("TMPDIR", dir.path())
         .stdin(std::process::Stdio::null())
         .stdout(log.try_clone().unwrap())
         .stderr(log)
@@ -823,7 +803,7 @@ async fn start_vendor_sim(models: &[&str]) -> (VendorSim, Vec<(String, String)>)
         .expect("start gpufleet-sim");
     let mut sim = VendorSim {
         child,
-        control: format!("http://{control}"),
+        control: String::new(),
         _dir: dir,
     };
     let start = std::time::Instant::now();
@@ -832,9 +812,17 @@ async fn start_vendor_sim(models: &[&str]) -> (VendorSim, Vec<(String, String)>)
             let log = std::fs::read_to_string(sim._dir.path().join("sim.log")).unwrap_or_default();
             panic!("gpufleet-sim exited with {status}:\n{log}");
         }
-        if let Ok(r) = reqwest::get(format!("{}/fleet", sim.control)).await {
-            if let Ok(v) = r.json().await {
-                break v;
+        if sim.control.is_empty() {
+            let log = std::fs::read_to_string(sim._dir.path().join("sim.log")).unwrap_or_default();
+            if let Some(url) = common::announced_control(&log) {
+                sim.control = url;
+            }
+        }
+        if !sim.control.is_empty() {
+            if let Ok(r) = reqwest::get(format!("{}/fleet", sim.control)).await {
+                if let Ok(v) = r.json().await {
+                    break v;
+                }
             }
         }
         assert!(

@@ -4,10 +4,11 @@
 
 mod common;
 
-use std::net::UdpSocket;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
+
+use common::Peer;
 
 use fleet_bmc::ipmi::IpmiClient;
 use fleet_bmc::ipmitool::IpmitoolClient;
@@ -19,15 +20,6 @@ use fleet_bmc::{
 /// sushy-tools' fake driver applies a power change 1-11 s after the request, at random.
 const SUSHY_POWER: Duration = Duration::from_secs(30);
 
-struct Peer(Child);
-
-impl Drop for Peer {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 fn need(path: &Path, what: &str) {
     assert!(
         path.exists(),
@@ -38,20 +30,10 @@ fn need(path: &Path, what: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn redfish_against_sushy_tools() {
-    let bin = common::venv().join("bin/sushy-emulator");
-    need(&bin, "sushy-emulator (sushy-tools)");
-    let port = common::free_port();
     let dir = tempfile::tempdir().unwrap();
-    let log = std::fs::File::create(dir.path().join("sushy.log")).unwrap();
-    let child = Command::new(&bin)
-        .args(["-i", "127.0.0.1", "-p", &port.to_string(), "--fake"])
-        .stdin(Stdio::null())
-        .stdout(log.try_clone().unwrap())
-        .stderr(log)
-        .spawn()
-        .expect("start sushy-emulator");
-    let _peer = Peer(child);
-    let url = format!("http://127.0.0.1:{port}");
+    // The test chooses the system's initial power state (the fake driver's default is Off).
+    let sushy = common::Sushy::start(dir.path(), "On");
+    let url = sushy.url.clone();
     let bmc = RedfishClient::new(
         Endpoint::new(&url, "admin", "password").with_timeout(Duration::from_secs(5)),
     )
@@ -69,11 +51,12 @@ async fn redfish_against_sushy_tools() {
             }
         }
     };
+    assert_eq!(
+        first,
+        PowerState::On,
+        "the state this test gave the fake system"
+    );
     assert_eq!(bmc.profile().await.unwrap().name, "sushy");
-    if first != PowerState::On {
-        bmc.power(PowerAction::On).await.unwrap();
-        wait_power(&bmc, PowerState::On, SUSHY_POWER).await.unwrap();
-    }
 
     // One-time PXE boot, then persistent disk.
     // (sushy-tools keeps BootSourceOverrideEnabled at Continuous whatever is sent: only the
@@ -138,11 +121,6 @@ fn start_ipmi_sim() -> IpmiSim {
     let bin = Path::new("/usr/bin/ipmi_sim");
     need(bin, "ipmi_sim (Debian openipmi)");
     let dir = tempfile::tempdir().unwrap();
-    let port = UdpSocket::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
     let d = dir.path();
     // Chassis control program: ipmi_sim asks it for, and tells it, power and boot device.
     let script = d.join("chassis.sh");
@@ -185,7 +163,7 @@ exit 0
             r#"name "gpufleet-peer"
 set_working_mc 0x20
   startlan 1
-    addr 127.0.0.1 {port}
+    addr 127.0.0.1 0
     priv_limit admin
     allowed_auths_callback none md2 md5 straight
     allowed_auths_user none md2 md5 straight
@@ -212,7 +190,8 @@ set_working_mc 0x20
     )
     .unwrap();
     std::fs::create_dir_all(d.join("state")).unwrap();
-    let log = std::fs::File::create(d.join("ipmi_sim.log")).unwrap();
+    let log_path = d.join("ipmi_sim.log");
+    let log = std::fs::File::create(&log_path).unwrap();
     let child = Command::new(bin)
         .arg("-c")
         .arg(d.join("lan.conf"))
@@ -221,13 +200,17 @@ set_working_mc 0x20
         .arg("-s")
         .arg(d.join("state"))
         .arg("-n")
+        .env("TMPDIR", d)
         .stdin(Stdio::null())
         .stdout(log.try_clone().unwrap())
         .stderr(log)
         .spawn()
         .expect("start ipmi_sim");
+    // Port 0 in lan.conf: ipmi_sim binds a UDP port of its own choosing; read it back.
+    let mut peer = Peer(child);
+    let port = common::wait_bound_port(&mut peer.0, true, &log_path, Duration::from_secs(20));
     IpmiSim {
-        _peer: Peer(child),
+        _peer: peer,
         addr: format!("127.0.0.1:{port}"),
         dir,
     }

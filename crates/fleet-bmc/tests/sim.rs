@@ -288,9 +288,9 @@ async fn redfish_faults_end_in_clear_errors() {
         PowerState::On
     );
 
-    // Nothing listening.
-    let port = common::free_port();
-    let e = quick(&format!("http://127.0.0.1:{port}"))
+    // Nothing listening (a port held closed by this test, so nothing else can take it).
+    let closed = common::closed_port();
+    let e = quick(&format!("http://127.0.0.1:{}", closed.port))
         .power_state()
         .await
         .unwrap_err();
@@ -430,8 +430,9 @@ async fn gnmi_port_status_and_admin_state() {
         "{e}"
     );
     // A target that is not there: a clear error within the deadline.
+    let closed = common::closed_port();
     let dead = GnmiClient::new(
-        &format!("127.0.0.1:{}", common::free_port()),
+        &format!("127.0.0.1:{}", closed.port),
         Duration::from_secs(2),
     )
     .unwrap();

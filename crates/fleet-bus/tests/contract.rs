@@ -1,7 +1,7 @@
 //! One contract suite for every EventBus adapter: the in-process bus and
 //! NATS JetStream (from `GPUFLEET_TEST_NATS_URL`, started by
 //! scripts/services.sh). Every JetStream test uses its own subject prefix and
-//! streams, and deletes them at the end.
+//! streams, and deletes them when it ends, passed or failed (the fixture's `Drop`).
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::atomic::Ordering;
@@ -19,7 +19,8 @@ use tokio_util::sync::CancellationToken;
 
 pub struct Fixture {
     pub bus: SharedBus,
-    js: Option<JetStreamBus>,
+    /// The server's URL when the bus is JetStream: its streams are deleted on drop.
+    nats_url: Option<String>,
 }
 
 impl Fixture {
@@ -29,10 +30,29 @@ impl Fixture {
     fn subject(&self, ty: &str, asset: &str) -> String {
         self.topo().subject("hardware", ty, asset)
     }
-    async fn cleanup(self) {
-        if let Some(js) = self.js {
-            js.delete_streams().await.unwrap();
-        }
+}
+
+impl Drop for Fixture {
+    fn drop(&mut self) {
+        let Some(url) = self.nats_url.take() else {
+            return;
+        };
+        let topology = self.topo().clone();
+        // A connection and runtime of their own: this also runs while a failed test unwinds.
+        let _ = std::thread::spawn(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap()
+                .block_on(async move {
+                    if let Ok(js) =
+                        JetStreamBus::connect(&url, topology, Duration::from_secs(10)).await
+                    {
+                        let _ = js.delete_streams().await;
+                    }
+                });
+        })
+        .join();
     }
 }
 
@@ -46,7 +66,7 @@ fn test_topology() -> Topology {
 pub async fn memory() -> Fixture {
     Fixture {
         bus: Arc::new(InProcessBus::new(test_topology())),
-        js: None,
+        nats_url: None,
     }
 }
 
@@ -59,8 +79,8 @@ pub async fn jetstream() -> Fixture {
         .await
         .expect("connect to GPUFLEET_TEST_NATS_URL");
     Fixture {
-        bus: Arc::new(js.clone()),
-        js: Some(js),
+        bus: Arc::new(js),
+        nats_url: Some(url),
     }
 }
 
@@ -93,7 +113,6 @@ macro_rules! contract {
                 async fn $name() {
                     let f = super::memory().await;
                     super::$name(&f).await;
-                    f.cleanup().await;
                 }
             )*
         }
@@ -103,7 +122,6 @@ macro_rules! contract {
                 async fn $name() {
                     let f = super::jetstream().await;
                     super::$name(&f).await;
-                    f.cleanup().await;
                 }
             )*
         }

@@ -1,6 +1,9 @@
 //! The event query over the outbox (type, asset, time range, correlation id,
 //! cursor), against SQLite and PostgreSQL (`GPUFLEET_TEST_POSTGRES_URL`).
 
+#[path = "../../fleet-server/tests/support/pg.rs"]
+mod pg;
+
 use std::collections::BTreeMap;
 
 use fleet_db::{Actor, EventFilter, NewAsset, Store, StoreOptions};
@@ -10,26 +13,6 @@ use fleet_model::event::types;
 async fn sqlite(dir: &tempfile::TempDir) -> Store {
     let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
     Store::connect(&StoreOptions::new(url)).await.unwrap()
-}
-
-/// A fresh database on the test PostgreSQL; returns the store, the admin URL and its name.
-async fn postgres() -> (Store, String, String) {
-    use sqlx::Connection;
-    let base = std::env::var("GPUFLEET_TEST_POSTGRES_URL").expect(
-        "GPUFLEET_TEST_POSTGRES_URL is not set: run the tests through scripts/test.sh, which starts PostgreSQL",
-    );
-    sqlx::any::install_default_drivers();
-    let name = format!("gpufleet_q_{}", uuid::Uuid::new_v4().simple());
-    let mut admin = sqlx::AnyConnection::connect(&base).await.unwrap();
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    let (prefix, _) = base.rsplit_once('/').unwrap();
-    let store = Store::connect(&StoreOptions::new(format!("{prefix}/{name}")))
-        .await
-        .unwrap();
-    (store, base, name)
 }
 
 fn actor(req: &str) -> Actor {
@@ -176,14 +159,11 @@ async fn sqlite_query_filters_and_pages() {
 
 #[tokio::test]
 async fn postgres_query_filters_and_pages() {
-    use sqlx::Connection;
-    let (store, base, name) = postgres().await;
+    // A database of this test's own, dropped when the test ends (passed or failed).
+    let db = pg::TestDatabase::create("gpufleet_q").await;
+    let store = Store::connect(&StoreOptions::new(db.url.clone()))
+        .await
+        .unwrap();
     query_filters_and_pages(&store).await;
     store.close().await;
-    // Clean-up only: PostgreSQL refuses WITH (FORCE) to a non-superuser while a backend of
-    // another role (an autovacuum worker, say) is connected; the database is left behind then.
-    let mut admin = sqlx::AnyConnection::connect(&base).await.unwrap();
-    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .execute(&mut admin)
-        .await;
 }

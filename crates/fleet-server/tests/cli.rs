@@ -10,12 +10,11 @@ use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_gpufleet");
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// The address a `gpufleet serve` announces ("gpufleet listening on http://ADDR ..."): it binds
+/// the port itself (`GPUFLEET_LISTEN=127.0.0.1:0`) and says which one it got.
+fn announced_url(line: &str) -> Option<String> {
+    let (_, rest) = line.split_once("listening on ")?;
+    Some(rest.split_whitespace().next()?.to_string())
 }
 
 struct Server {
@@ -32,11 +31,10 @@ impl Drop for Server {
 }
 
 fn serve(dir: &std::path::Path, admin_pw: Option<&str>) -> Server {
-    let port = free_port();
     let mut cmd = Command::new(BIN);
     cmd.args(["serve", "--data-dir"])
         .arg(dir)
-        .env("GPUFLEET_LISTEN", format!("127.0.0.1:{port}"))
+        .env("GPUFLEET_LISTEN", "127.0.0.1:0")
         .env_remove("GPUFLEET_CONFIG")
         // These tests drive the lifecycle by hand; the enricher would inspect a node moved to
         // `inspecting` (and fail on the made-up BMC addresses) under their feet.
@@ -51,21 +49,21 @@ fn serve(dir: &std::path::Path, admin_pw: Option<&str>) -> Server {
     let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
     let mut first = Vec::new();
     let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
+    let url = loop {
         assert!(
             Instant::now() < deadline,
             "server did not announce itself: {first:?}"
         );
         let l = lines.next().expect("server output").unwrap();
         first.push(l.clone());
-        if l.contains("listening on") {
-            break;
+        if let Some(url) = announced_url(&l) {
+            break url;
         }
-    }
+    };
     std::thread::spawn(move || for _ in lines {});
     Server {
         child,
-        url: format!("http://127.0.0.1:{port}"),
+        url,
         first_lines: first,
     }
 }
@@ -195,7 +193,12 @@ fn client_commands_import_list_show_and_transition() {
         err.contains("401") && err.contains("gpufleet login"),
         "{err}"
     );
-    let (code, _, err) = gpufleet("http://127.0.0.1:1", Some(&tok), &["node", "list"]);
+    let closed = sim::closed_port();
+    let (code, _, err) = gpufleet(
+        &format!("http://127.0.0.1:{}", closed.port),
+        Some(&tok),
+        &["node", "list"],
+    );
     assert_eq!(code, 1);
     assert!(err.contains("cannot reach"), "{err}");
 }

@@ -5,6 +5,8 @@
 
 #[path = "support/nats.rs"]
 mod nats;
+#[path = "support/pg.rs"]
+mod pg;
 #[path = "../../fleet-bmc/tests/common/mod.rs"]
 mod sim;
 
@@ -44,16 +46,19 @@ impl Drop for App {
     }
 }
 
-async fn jetstream() -> SharedBus {
+/// A bus on the shared NATS with streams of its own, and the guard that deletes them when the
+/// test ends (passed or failed).
+async fn jetstream() -> (SharedBus, nats::Streams) {
     let url = std::env::var("GPUFLEET_TEST_NATS_URL").expect(
         "GPUFLEET_TEST_NATS_URL is not set: run `bash scripts/services.sh up` and source its env file (scripts/test.sh does both)",
     );
     let prefix = format!("e{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
-    Arc::new(
-        fleet_bus::JetStreamBus::connect(&url, Topology::new(&prefix), Duration::from_secs(10))
-            .await
-            .expect("connect to NATS"),
-    )
+    let topology = Topology::new(&prefix);
+    let streams = nats::Streams::new(&url, &topology);
+    let bus = fleet_bus::JetStreamBus::connect(&url, topology, Duration::from_secs(10))
+        .await
+        .expect("connect to NATS");
+    (Arc::new(bus), streams)
 }
 
 impl App {
@@ -269,23 +274,6 @@ async fn sim_gpus(fleet: &sim::Sim, node: &str) -> BTreeSet<String> {
         .collect()
 }
 
-/// A fresh PostgreSQL database from `GPUFLEET_TEST_POSTGRES_URL`; (its URL, the admin URL).
-async fn postgres_database() -> (String, String, String) {
-    use sqlx::Connection;
-    let base = std::env::var("GPUFLEET_TEST_POSTGRES_URL").expect(
-        "GPUFLEET_TEST_POSTGRES_URL is not set: run `bash scripts/services.sh up` and source its env file (scripts/test.sh does both)",
-    );
-    sqlx::any::install_default_drivers();
-    let name = format!("gpufleet_e_{}", uuid::Uuid::new_v4().simple());
-    let mut admin = sqlx::AnyConnection::connect(&base).await.unwrap();
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    let (prefix, _) = base.rsplit_once('/').unwrap();
-    (format!("{prefix}/{name}"), base, name)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn fifty_simulated_bmcs_become_fifty_ready_nodes_with_every_part_inventoried() {
     fifty(App::start(None).await, "SQLite").await;
@@ -293,14 +281,10 @@ async fn fifty_simulated_bmcs_become_fifty_ready_nodes_with_every_part_inventori
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn fifty_simulated_bmcs_become_fifty_ready_nodes_on_postgres() {
-    use sqlx::Connection;
-    let (url, admin, name) = postgres_database().await;
-    let app = App::start_on(None, vec![], url).await;
+    // A database of this test's own, dropped when the test ends (passed or failed).
+    let db = pg::TestDatabase::create("gpufleet_e").await;
+    let app = App::start_on(None, vec![], db.url.clone()).await;
     fifty(app, "PostgreSQL").await;
-    let mut c = sqlx::AnyConnection::connect(&admin).await.unwrap();
-    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .execute(&mut c)
-        .await;
 }
 
 async fn fifty(app: App, store: &str) {
@@ -592,7 +576,8 @@ async fn a_gpu_moved_between_simulated_nodes_is_the_same_gpu_moved() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_gpu_moved_between_simulated_nodes_is_the_same_gpu_moved_over_jetstream() {
-    let app = App::start(Some(jetstream().await)).await;
+    let (bus, _streams) = jetstream().await;
+    let app = App::start(Some(bus)).await;
     moved_gpu(&app).await;
 }
 
@@ -601,7 +586,9 @@ async fn unreachable_and_wrong_password_bmcs_fail_inspection_with_the_reason() {
     let fleet = sim::Sim::start(1, 0.3);
     let app = App::start(None).await;
     hgx_profile(&app).await;
-    let dead = format!("http://127.0.0.1:{}", sim::free_port());
+    // A BMC address where nothing listens, held closed by this test for its whole run.
+    let closed = sim::closed_port();
+    let dead = format!("http://127.0.0.1:{}", closed.port);
     let body = json!({"bmcs": [
         bmc(&fleet.nodes[0], "wrong-password"),
         {"address": dead, "username": "admin", "password": "x"},
@@ -661,11 +648,13 @@ async fn a_subnet_sweep_finds_the_redfish_services_and_bad_requests_are_explaine
         .unwrap()
         .parse()
         .unwrap();
+    // A second port on which nothing listens, held closed by this test.
+    let closed = sim::closed_port();
     let (s, r) = app
         .call(
             reqwest::Method::POST,
             "/api/v1/discovery",
-            json!({"sweep": {"cidr": "127.0.0.0/30", "ports": [port, sim::free_port()], "scheme": "http",
+            json!({"sweep": {"cidr": "127.0.0.0/30", "ports": [port, closed.port], "scheme": "http",
                    "username": "admin", "password": "password", "timeout_ms": 500}}),
         )
         .await;

@@ -2,6 +2,9 @@
 //! refusal that must happen before anything is created, and an unreachable cluster ending the
 //! attempt as `provisioning_failed` with the reason instead of waiting forever.
 
+#[path = "support/pg.rs"]
+mod pg;
+
 use std::time::{Duration, Instant};
 
 use fleet_db::{Actor, NewUser, SecretBox, Store, StoreOptions};
@@ -239,23 +242,6 @@ async fn provisioning_off_answers_503_but_plans_are_kept() {
     .await;
 }
 
-/// A fresh PostgreSQL database from `GPUFLEET_TEST_POSTGRES_URL`.
-async fn postgres_database() -> String {
-    use sqlx::Connection;
-    let base = std::env::var("GPUFLEET_TEST_POSTGRES_URL").expect(
-        "GPUFLEET_TEST_POSTGRES_URL is not set: run `bash scripts/services.sh up` and source its env file (scripts/test.sh does both)",
-    );
-    sqlx::any::install_default_drivers();
-    let name = format!("gpufleet_p_{}", uuid::Uuid::new_v4().simple());
-    let mut admin = sqlx::AnyConnection::connect(&base).await.unwrap();
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    let (prefix, _) = base.rsplit_once('/').unwrap();
-    format!("{prefix}/{name}")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plans_are_versioned_and_requests_are_checked_before_anything_is_created() {
     plans_and_requests(None).await;
@@ -263,7 +249,9 @@ async fn plans_are_versioned_and_requests_are_checked_before_anything_is_created
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plans_and_requests_on_postgres() {
-    plans_and_requests(Some(postgres_database().await)).await;
+    // A database of this test's own, dropped when the test ends (passed or failed).
+    let db = pg::TestDatabase::create("gpufleet_p").await;
+    plans_and_requests(Some(db.url.clone())).await;
 }
 
 async fn plans_and_requests(database_url: Option<String>) {

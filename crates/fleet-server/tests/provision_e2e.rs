@@ -5,9 +5,11 @@
 //! driver action fails ends `provisioning_failed` naming that action; gpufleet is stopped while
 //! the workflows run and a new instance over the same database resumes them.
 //!
-//! Needs `GPUFLEET_TEST_KUBECONFIG` and `GPUFLEET_TINK_GRPC` (`eval "$(scripts/tinkerbell.sh
-//! test-env)"`, done by `scripts/test-tinkerbell.sh`) and the simulator's Python environment
-//! (`scripts/python-env.sh`); without them the test says what is missing and passes.
+//! Ignored by a plain `cargo test` (listed as ignored, with the reason); `scripts/test.sh` starts
+//! the control plane and runs them with `--include-ignored`. They need `GPUFLEET_TEST_KUBECONFIG`
+//! and `GPUFLEET_TINK_GRPC` (`eval "$(scripts/tinkerbell.sh test-env)"`) and the simulator's
+//! Python environment (`scripts/python-env.sh`); run without them, they fail naming what is
+//! missing.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -30,34 +32,30 @@ struct Env {
     venv: PathBuf,
 }
 
-fn env_or_skip(test: &str) -> Option<Env> {
+fn required_env(test: &str) -> Env {
     let kubeconfig = std::env::var("GPUFLEET_TEST_KUBECONFIG").unwrap_or_default();
     let grpc = std::env::var("GPUFLEET_TINK_GRPC").unwrap_or_default();
-    if kubeconfig.is_empty() || grpc.is_empty() {
-        eprintln!(
-            "{test}: skipped: GPUFLEET_TEST_KUBECONFIG and GPUFLEET_TINK_GRPC are not set; start the \
-             Tinkerbell control plane with scripts/tinkerbell.sh up (built once per machine) and run \
-             scripts/test-tinkerbell.sh, or eval \"$(scripts/tinkerbell.sh test-env)\""
-        );
-        return None;
-    }
+    assert!(
+        !kubeconfig.is_empty() && !grpc.is_empty(),
+        "{test}: GPUFLEET_TEST_KUBECONFIG and GPUFLEET_TINK_GRPC are not set: start the Tinkerbell \
+         control plane with scripts/tinkerbell.sh up and eval \"$(scripts/tinkerbell.sh test-env)\" \
+         (scripts/test.sh does both)"
+    );
     let venv = std::env::var_os("GPUFLEET_VENV")
         .map(PathBuf::from)
         .unwrap_or_else(|| {
             PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache/gpufleet/venv")
         });
-    if !venv.join("bin/gpufleet-sim").exists() {
-        eprintln!(
-            "{test}: skipped: the simulator's Python environment is missing at {} (run scripts/python-env.sh)",
-            venv.display()
-        );
-        return None;
-    }
-    Some(Env {
+    assert!(
+        venv.join("bin/gpufleet-sim").exists(),
+        "{test}: the simulator's Python environment is missing at {} (run scripts/python-env.sh)",
+        venv.display()
+    );
+    Env {
         kubeconfig,
         grpc,
         venv,
-    })
+    }
 }
 
 // ------------------------------------------------------------------------------------------
@@ -75,14 +73,6 @@ impl Drop for Fleet {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
 }
 
 async fn start_fleet(env: &Env, seed: u64, action_s: f64, good: usize) -> Fleet {
@@ -108,12 +98,13 @@ async fn start_fleet(env: &Env, seed: u64, action_s: f64, good: usize) -> Fleet 
         ),
     )
     .unwrap();
-    let control = format!("127.0.0.1:{}", free_port());
+    // The simulator binds its control API on a port of its own choosing and prints it.
     let log = std::fs::File::create(dir.path().join("sim.log")).unwrap();
     let child = Command::new(env.venv.join("bin/gpufleet-sim"))
         .args(["up", "--topology"])
         .arg(&topo)
-        .args(["--control", &control, "--quiet"])
+        .args(["--control", "127.0.0.1:0", "--quiet"])
+        .env("TMPDIR", dir.path())
         .stdin(Stdio::null())
         .stdout(log.try_clone().unwrap())
         .stderr(log)
@@ -127,16 +118,27 @@ async fn start_fleet(env: &Env, seed: u64, action_s: f64, good: usize) -> Fleet 
     };
     let http = reqwest::Client::new();
     let start = Instant::now();
+    let mut control = String::new();
     let v: Value = loop {
+        let log = std::fs::read_to_string(fleet.dir.path().join("sim.log")).unwrap_or_default();
         if let Some(status) = fleet.child.try_wait().unwrap() {
-            panic!(
-                "gpufleet-sim exited with {status}:\n{}",
-                std::fs::read_to_string(fleet.dir.path().join("sim.log")).unwrap_or_default()
-            );
+            panic!("gpufleet-sim exited with {status}:\n{log}");
         }
-        if let Ok(r) = http.get(format!("http://{control}/fleet")).send().await {
-            if let Ok(v) = r.json().await {
-                break v;
+        if control.is_empty() {
+            if let Some((_, rest)) = log.split_once("control API on ") {
+                control = rest
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or_default()
+                    .trim_end_matches('/')
+                    .to_string();
+            }
+        }
+        if !control.is_empty() {
+            if let Ok(r) = http.get(format!("{control}/fleet")).send().await {
+                if let Ok(v) = r.json().await {
+                    break v;
+                }
             }
         }
         assert!(
@@ -390,14 +392,45 @@ fn network() -> Value {
     })
 }
 
-/// Deletes what a run created in the control plane (its objects are named `e2e-<tag>-…`), so
-/// that runs do not pile up objects for tink-controller and Rufio to reconcile.
-async fn cleanup(env: &Env, tag: &str) {
+/// Deletes what a run created in the control plane (its objects are named `e2e-<tag>-…`) when
+/// the test ends, passed or failed, so that runs do not pile up objects for tink-controller and
+/// Rufio to reconcile.
+struct Cleanup {
+    kubeconfig: String,
+    tag: String,
+}
+
+impl Cleanup {
+    fn new(env: &Env, tag: &str) -> Cleanup {
+        Cleanup {
+            kubeconfig: env.kubeconfig.clone(),
+            tag: tag.to_string(),
+        }
+    }
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        let (kubeconfig, tag) = (self.kubeconfig.clone(), self.tag.clone());
+        // A runtime of its own: this also runs while a failed test unwinds.
+        let _ = std::thread::spawn(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap()
+                .block_on(cleanup(&kubeconfig, &tag));
+        })
+        .join();
+    }
+}
+
+async fn cleanup(kubeconfig: &str, tag: &str) {
     use fleet_tinkerbell::{Hardware, Job, Machine, Template, Workflow};
-    let client =
-        fleet_tinkerbell::TinkerbellClient::from_kubeconfig(Path::new(&env.kubeconfig), "default")
-            .await
-            .unwrap();
+    let Ok(client) =
+        fleet_tinkerbell::TinkerbellClient::from_kubeconfig(Path::new(kubeconfig), "default").await
+    else {
+        return;
+    };
     let k = client.kube().clone();
     let prefix = format!("e2e-{tag}-");
     delete_prefixed::<Workflow>(&k, &prefix).await;
@@ -428,11 +461,11 @@ where
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs the Tinkerbell control plane (scripts/tinkerbell.sh up); scripts/test.sh runs it"]
 async fn twenty_nodes_provisioned_concurrently_one_driver_failure_and_a_restart() {
-    let Some(env) = env_or_skip("provision_e2e") else {
-        return;
-    };
+    let env = required_env("provision_e2e");
     let tag = run_tag();
+    let _cleanup = Cleanup::new(&env, &tag);
     // Fresh MACs (from the seed) and object names on every run: the control plane keeps its
     // objects between runs.
     let seed = u64::from_str_radix(&tag, 16).unwrap();
@@ -760,16 +793,15 @@ async fn twenty_nodes_provisioned_concurrently_one_driver_failure_and_a_restart(
         mean(&worker) / 1000.0,
     );
     s.stop().await;
-    cleanup(&env, &tag).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs the Tinkerbell control plane (scripts/tinkerbell.sh up); scripts/test.sh runs it"]
 async fn rufio_job_pxe_boots_the_node_into_its_workflow() {
     use k8s_openapi::api::core::v1::Secret;
-    let Some(env) = env_or_skip("provision_e2e (rufio)") else {
-        return;
-    };
+    let env = required_env("provision_e2e (rufio)");
     let tag = run_tag();
+    let _cleanup = Cleanup::new(&env, &tag);
     let seed = u64::from_str_radix(&tag, 16).unwrap() ^ 0x5a5a;
     let fleet = start_fleet(&env, seed, 0.2, 1).await;
     let dir = tempfile::tempdir().unwrap();
@@ -881,15 +913,14 @@ async fn rufio_job_pxe_boots_the_node_into_its_workflow() {
     );
     assert!(kinds.contains(&"raid.create"), "{kinds:?}");
     s.stop().await;
-    cleanup(&env, &tag).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs the Tinkerbell control plane (scripts/tinkerbell.sh up); scripts/test.sh runs it"]
 async fn cancel_deletes_the_workflow_and_reprovision_starts_a_new_attempt() {
-    let Some(env) = env_or_skip("provision_e2e (cancel)") else {
-        return;
-    };
+    let env = required_env("provision_e2e (cancel)");
     let tag = run_tag();
+    let _cleanup = Cleanup::new(&env, &tag);
     let seed = u64::from_str_radix(&tag, 16).unwrap() ^ 0xc0c0;
     // Long actions: the attempt is still running when it is cancelled.
     let fleet = start_fleet(&env, seed, 20.0, 1).await;
@@ -982,5 +1013,4 @@ async fn cancel_deletes_the_workflow_and_reprovision_starts_a_new_attempt() {
         ]
     );
     s.stop().await;
-    cleanup(&env, &tag).await;
 }

@@ -104,7 +104,10 @@ fn test_nats_url() -> String {
 async fn event_is_published_once_after_a_crash_before_or_after_publish() {
     let dir = tempfile::tempdir().unwrap();
     let store = store(&dir).await;
-    let bus = nats_bus(&test_nats_url()).await;
+    let url = test_nats_url();
+    let bus = nats_bus(&url).await;
+    // The streams go when the test ends, passed or failed.
+    let _streams = nats::Streams::new(&url, bus.topology());
     for i in 0..20 {
         discover(&store, i).await;
     }
@@ -146,7 +149,6 @@ async fn event_is_published_once_after_a_crash_before_or_after_publish() {
         assert_eq!(on_bus.get(id), Some(&1), "event {id} on the bus once");
     }
     assert_eq!(on_bus.len(), 20);
-    bus.delete_streams().await.unwrap();
 }
 
 /// Counts how often the handler saw each event id.
@@ -272,16 +274,12 @@ struct Gpufleet {
 impl Gpufleet {
     fn start(dir: &std::path::Path, nats_url: &str, prefix: &str) -> Gpufleet {
         use std::io::BufRead;
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        // gpufleet binds a port of its own choosing and announces it.
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_gpufleet"))
             .args(["serve", "--data-dir"])
             .arg(dir)
             .env_remove("GPUFLEET_CONFIG")
-            .env("GPUFLEET_LISTEN", format!("127.0.0.1:{port}"))
+            .env("GPUFLEET_LISTEN", "127.0.0.1:0")
             .env("GPUFLEET_ADMIN_PASSWORD", "crash-test-pw")
             .env("GPUFLEET_BUS__NATS_URL", nats_url)
             .env("GPUFLEET_BUS__SUBJECT_PREFIX", prefix)
@@ -293,17 +291,16 @@ impl Gpufleet {
         let (tx, rx) = std::sync::mpsc::channel();
         std::thread::spawn(move || {
             for l in lines.by_ref().map_while(Result::ok) {
-                if l.contains("listening on") {
-                    let _ = tx.send(());
+                if let Some((_, rest)) = l.split_once("listening on ") {
+                    let url = rest.split_whitespace().next().unwrap_or_default();
+                    let _ = tx.send(url.to_string());
                 }
             }
         });
-        rx.recv_timeout(Duration::from_secs(60))
+        let url = rx
+            .recv_timeout(Duration::from_secs(60))
             .expect("gpufleet did not announce that it listens within 60 s");
-        Gpufleet {
-            child,
-            url: format!("http://127.0.0.1:{port}"),
-        }
+        Gpufleet { child, url }
     }
 
     /// SIGKILL: no shutdown hook runs, the relay stops wherever it was.

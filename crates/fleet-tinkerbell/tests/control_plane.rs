@@ -1,9 +1,13 @@
 //! Integration tests against a real Tinkerbell v0.12.2 control plane (kube-apiserver 1.31 with
 //! upstream's CRDs, tink-controller, tink-server, Rufio), as `scripts/tinkerbell.sh up` starts it.
 //!
-//! Skipped, with a message, unless `GPUFLEET_TEST_KUBECONFIG` names its kubeconfig. The worker
-//! test also needs `GPUFLEET_TEST_TINK_WORKER`: a command that plays tink-worker
+//! Ignored by a plain `cargo test` (cargo lists them as ignored, with the reason); the test
+//! command (`scripts/test.sh`) starts the control plane and runs them with `--include-ignored`.
+//! Run, they fail, naming what is missing, unless `GPUFLEET_TEST_KUBECONFIG` names the control
+//! plane's kubeconfig; the worker test also needs `GPUFLEET_TINK_GRPC` and
+//! `GPUFLEET_TEST_TINK_WORKER`: a command that plays tink-worker
 //! (`<venv>/bin/python scripts/tink-worker.py`), given `--server`, `--worker` and `--fail`.
+//! `eval "$(scripts/tinkerbell.sh test-env)"` sets all three.
 //!
 //! Every run uses fresh object names and MACs, so runs never see each other's objects.
 
@@ -24,17 +28,19 @@ use serde::Serialize;
 
 const NS: &str = "default";
 
-fn kubeconfig() -> Option<PathBuf> {
-    match std::env::var_os("GPUFLEET_TEST_KUBECONFIG") {
-        Some(p) if !p.is_empty() => Some(PathBuf::from(p)),
-        _ => {
-            eprintln!(
-                "skipped: GPUFLEET_TEST_KUBECONFIG is not set (run `scripts/tinkerbell.sh up` \
-                 and `scripts/test-tinkerbell.sh` to test against a real control plane)"
-            );
-            None
-        }
+fn required_env(name: &str) -> String {
+    match std::env::var(name) {
+        Ok(v) if !v.is_empty() => v,
+        _ => panic!(
+            "{name} is not set: this test needs the Tinkerbell control plane \
+             (scripts/tinkerbell.sh up, then eval \"$(scripts/tinkerbell.sh test-env)\"; \
+             scripts/test.sh does both)"
+        ),
     }
+}
+
+fn kubeconfig() -> PathBuf {
+    PathBuf::from(required_env("GPUFLEET_TEST_KUBECONFIG"))
 }
 
 /// A short id unique to this run, and a MAC derived from it and `n`.
@@ -133,6 +139,67 @@ fn assert_round_trip<T: Serialize>(kind: &str, sent: &T, stored: &T) {
     );
 }
 
+/// Deletes the objects a test created (named `it-<id>-…`) when it ends, passed or failed, so
+/// that runs do not pile up objects for tink-controller and Rufio to reconcile.
+struct Cleanup {
+    kubeconfig: PathBuf,
+    prefix: String,
+}
+
+impl Cleanup {
+    fn new(kubeconfig: &Path, id: &str) -> Cleanup {
+        Cleanup {
+            kubeconfig: kubeconfig.to_path_buf(),
+            prefix: format!("it-{id}-"),
+        }
+    }
+}
+
+impl Drop for Cleanup {
+    fn drop(&mut self) {
+        let (kubeconfig, prefix) = (self.kubeconfig.clone(), self.prefix.clone());
+        // A runtime of its own: this also runs while a failed test unwinds.
+        let _ = std::thread::spawn(move || {
+            tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap()
+                .block_on(async move {
+                    let Ok(c) = TinkerbellClient::from_kubeconfig(&kubeconfig, NS).await else {
+                        return;
+                    };
+                    let k = c.kube().clone();
+                    delete_prefixed::<Workflow>(&k, &prefix).await;
+                    delete_prefixed::<Template>(&k, &prefix).await;
+                    delete_prefixed::<Hardware>(&k, &prefix).await;
+                    delete_prefixed::<Job>(&k, &prefix).await;
+                    delete_prefixed::<Machine>(&k, &prefix).await;
+                    delete_prefixed::<k8s_openapi::api::core::v1::Secret>(&k, &prefix).await;
+                });
+        })
+        .join();
+    }
+}
+
+async fn delete_prefixed<K>(client: &kube::Client, prefix: &str)
+where
+    K: kube::Resource<Scope = kube::core::NamespaceResourceScope>
+        + Clone
+        + serde::de::DeserializeOwned
+        + std::fmt::Debug,
+    <K as kube::Resource>::DynamicType: Default,
+{
+    let api: Api<K> = Api::namespaced(client.clone(), NS);
+    let Ok(list) = api.list(&Default::default()).await else {
+        return;
+    };
+    for o in list.items {
+        if let Some(n) = o.meta().name.clone().filter(|n| n.starts_with(prefix)) {
+            let _ = api.delete(&n, &Default::default()).await;
+        }
+    }
+}
+
 async fn client(path: &Path) -> TinkerbellClient {
     TinkerbellClient::from_kubeconfig(path, NS)
         .await
@@ -140,10 +207,12 @@ async fn client(path: &Path) -> TinkerbellClient {
 }
 
 #[tokio::test]
+#[ignore = "needs the Tinkerbell control plane (scripts/tinkerbell.sh up); scripts/test.sh runs it"]
 async fn generated_objects_match_the_crd_schemas() {
-    let Some(kc) = kubeconfig() else { return };
+    let kc = kubeconfig();
     let c = client(&kc).await;
     let id = run_id();
+    let _cleanup = Cleanup::new(&kc, &id);
 
     let hw = build::hardware(&node(&id, 1)).unwrap();
     let stored = c.apply_hardware(&hw).await.unwrap();
@@ -227,10 +296,12 @@ async fn generated_objects_match_the_crd_schemas() {
 }
 
 #[tokio::test]
+#[ignore = "needs the Tinkerbell control plane (scripts/tinkerbell.sh up); scripts/test.sh runs it"]
 async fn tink_controller_renders_the_workflow_and_missing_templates_fail() {
-    let Some(kc) = kubeconfig() else { return };
+    let kc = kubeconfig();
     let c = client(&kc).await;
     let id = run_id();
+    let _cleanup = Cleanup::new(&kc, &id);
     let hw = build::hardware(&node(&id, 2)).unwrap();
     let tpl = build::template(&plan(&id)).unwrap();
     let req = ProvisioningRequest {
@@ -309,21 +380,14 @@ async fn run_worker(cmd: &str, server: &str, mac: &str, fail: Option<&str>) -> S
 }
 
 #[tokio::test]
+#[ignore = "needs the Tinkerbell control plane (scripts/tinkerbell.sh up); scripts/test.sh runs it"]
 async fn worker_runs_the_workflow_over_grpc_and_progress_maps_to_the_lifecycle() {
-    let Some(kc) = kubeconfig() else { return };
-    let Some(worker) = std::env::var("GPUFLEET_TEST_TINK_WORKER")
-        .ok()
-        .filter(|s| !s.is_empty())
-    else {
-        eprintln!(
-            "skipped: GPUFLEET_TEST_TINK_WORKER is not set (scripts/test-tinkerbell.sh sets it)"
-        );
-        return;
-    };
-    let server =
-        std::env::var("GPUFLEET_TINK_GRPC").unwrap_or_else(|_| "127.0.0.1:42113".to_string());
+    let kc = kubeconfig();
+    let worker = required_env("GPUFLEET_TEST_TINK_WORKER");
+    let server = required_env("GPUFLEET_TINK_GRPC");
     let c = client(&kc).await;
     let id = run_id();
+    let _cleanup = Cleanup::new(&kc, &id);
     let tpl = build::template(&plan(&id)).unwrap();
 
     // One node installs cleanly: provisioning → in_service.

@@ -1,9 +1,14 @@
 //! Test harness: starts the project's fleet simulator (`gpufleet-sim up`) on free ports of
-//! 127.0.0.1 and stops it when dropped.
+//! 127.0.0.1 and stops it when dropped; sushy-tools' emulator with its state in the test's own
+//! directory; ports that stay closed for as long as a test needs them.
+//!
+//! Every peer a test starts binds port 0 itself and keeps the port it got (the test reads it
+//! back from the peer's output or from /proc); none is handed a port that the test picked and
+//! released, which another test's sockets could take meanwhile. Each keeps its files (state,
+//! logs, temporary files through TMPDIR) in a directory of the test's own, removed with it.
 #![allow(dead_code)]
 
-use std::net::TcpListener;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -24,12 +29,157 @@ pub fn venv() -> PathBuf {
     v
 }
 
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+/// A port of 127.0.0.1 on which nothing listens, for as long as this value lives: a TCP socket
+/// bound to it but not listening holds it, so a connection is refused, and no other socket can
+/// take the port meanwhile (a port picked and released could be).
+pub struct ClosedPort {
+    _socket: tokio::net::TcpSocket,
+    pub port: u16,
+}
+
+pub fn closed_port() -> ClosedPort {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let port = socket.local_addr().unwrap().port();
+    ClosedPort {
+        _socket: socket,
+        port,
+    }
+}
+
+/// The ports on which process `pid` has sockets bound to 127.0.0.1: listening TCP sockets
+/// (`udp` false) or UDP sockets (`udp` true), read from /proc (the process's own sockets only).
+pub fn bound_ports(pid: u32, udp: bool) -> Vec<u16> {
+    let mut inodes = std::collections::HashSet::new();
+    if let Ok(fds) = std::fs::read_dir(format!("/proc/{pid}/fd")) {
+        for fd in fds.flatten() {
+            if let Ok(target) = std::fs::read_link(fd.path()) {
+                let t = target.to_string_lossy();
+                if let Some(inode) = t.strip_prefix("socket:[").and_then(|r| r.strip_suffix(']')) {
+                    inodes.insert(inode.to_string());
+                }
+            }
+        }
+    }
+    let table = std::fs::read_to_string(format!(
+        "/proc/{pid}/net/{}",
+        if udp { "udp" } else { "tcp" }
+    ))
+    .unwrap_or_default();
+    let mut ports = vec![];
+    for line in table.lines().skip(1) {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        if f.len() < 10 || !inodes.contains(f[9]) {
+            continue;
+        }
+        // local_address is HEXIP:HEXPORT; 0100007F is 127.0.0.1; TCP state 0A is LISTEN.
+        let Some((ip, port)) = f[1].split_once(':') else {
+            continue;
+        };
+        if ip != "0100007F" || (!udp && f[3] != "0A") {
+            continue;
+        }
+        if let Ok(p) = u16::from_str_radix(port, 16) {
+            ports.push(p);
+        }
+    }
+    ports
+}
+
+/// Waits until `child` has a socket bound on 127.0.0.1 (TCP listening, or UDP) and returns its
+/// port; fails with the child's log when it exits first or `deadline` passes.
+pub fn wait_bound_port(child: &mut Child, udp: bool, log: &Path, deadline: Duration) -> u16 {
+    let start = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            panic!(
+                "{} exited with {status} before it listened:\n{}",
+                log.display(),
+                std::fs::read_to_string(log).unwrap_or_default()
+            );
+        }
+        if let Some(p) = bound_ports(child.id(), udp).first() {
+            return *p;
+        }
+        assert!(
+            start.elapsed() < deadline,
+            "no socket bound by pid {} within {deadline:?}:\n{}",
+            child.id(),
+            std::fs::read_to_string(log).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Kills a child process when dropped (also when the test panics).
+pub struct Peer(pub Child);
+
+impl Drop for Peer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// OpenStack sushy-tools' emulator with its fake driver (`sushy-emulator --fake`), one system
+/// whose power state the test chooses, its state (a SQLite file per resource) in `dir`, and an
+/// HTTP port it binds itself.
+pub struct Sushy {
+    pub peer: Peer,
+    pub url: String,
+}
+
+impl Sushy {
+    pub fn start(dir: &Path, power_state: &str) -> Sushy {
+        let bin = venv().join("bin/sushy-emulator");
+        assert!(
+            bin.exists(),
+            "sushy-emulator (sushy-tools) is missing at {} - run scripts/peers.sh first",
+            bin.display()
+        );
+        let state = dir.join("sushy-state");
+        let tmp = dir.join("tmp");
+        std::fs::create_dir_all(&state).unwrap();
+        std::fs::create_dir_all(&tmp).unwrap();
+        // Without SUSHY_EMULATOR_STATE_DIR the fake driver keeps its systems in
+        // $TMPDIR/sushy-emulator/fakedriver.sqlite, shared by every emulator and every run.
+        let conf = dir.join("sushy.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "SUSHY_EMULATOR_LISTEN_IP = '127.0.0.1'\n\
+                 SUSHY_EMULATOR_LISTEN_PORT = 0\n\
+                 SUSHY_EMULATOR_STATE_DIR = {state:?}\n\
+                 SUSHY_EMULATOR_FAKE_DRIVER = True\n\
+                 SUSHY_EMULATOR_FAKE_SYSTEMS = [{{\n\
+                 \x20   'uuid': '27946b59-9e44-4fa7-8e91-f3527a1ef094',\n\
+                 \x20   'name': 'fake',\n\
+                 \x20   'power_state': '{power_state}',\n\
+                 \x20   'external_notifier': False,\n\
+                 \x20   'nics': [{{'mac': '00:5c:52:31:3a:9c', 'ip': '172.22.0.100'}}],\n\
+                 }}]\n",
+                state = state.display().to_string(),
+            ),
+        )
+        .unwrap();
+        let log_path = dir.join("sushy.log");
+        let log = std::fs::File::create(&log_path).unwrap();
+        let child = Command::new(&bin)
+            .arg("--config")
+            .arg(&conf)
+            .env("TMPDIR", &tmp)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("start sushy-emulator");
+        let mut peer = Peer(child);
+        let port = wait_bound_port(&mut peer.0, false, &log_path, Duration::from_secs(60));
+        Sushy {
+            peer,
+            url: format!("http://127.0.0.1:{port}"),
+        }
+    }
 }
 
 pub struct Node {
@@ -98,6 +248,7 @@ impl Sim {
             .args(["up", "--topology"])
             .arg(&topo)
             .args(["--control", control, "--quiet", "--update-duration", "1"])
+            .env("TMPDIR", dir.path())
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
             .stderr(log)
@@ -121,10 +272,8 @@ impl Sim {
             if sim.control.is_empty() {
                 let log =
                     std::fs::read_to_string(sim._dir.path().join("sim.log")).unwrap_or_default();
-                if let Some((_, rest)) = log.split_once("control API on ") {
-                    if let Some(url) = rest.split_whitespace().next() {
-                        sim.control = url.trim_end_matches('/').to_string();
-                    }
+                if let Some(url) = announced_control(&log) {
+                    sim.control = url;
                 }
             }
             if !sim.control.is_empty() {
@@ -206,6 +355,13 @@ impl Drop for Sim {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The control API URL that `gpufleet-sim up` prints once it listens ("control API on URL").
+pub fn announced_control(log: &str) -> Option<String> {
+    let (_, rest) = log.split_once("control API on ")?;
+    let url = rest.split_whitespace().next()?;
+    Some(url.trim_end_matches('/').to_string())
 }
 
 fn blocking_get(url: &str) -> Result<Value, String> {

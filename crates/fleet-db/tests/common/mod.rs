@@ -20,14 +20,20 @@ impl Drop for TestDb {
                     .enable_all()
                     .build()
                     .unwrap();
+                // PostgreSQL refuses the drop while another session (an autovacuum worker) is
+                // connected, even WITH (FORCE): try a few times.
                 rt.block_on(async move {
                     use sqlx::Connection;
-                    if let Ok(mut c) = sqlx::AnyConnection::connect(&admin_url).await {
-                        let _ =
-                            sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                                .execute(&mut c)
-                                .await;
+                    for _ in 0..20 {
+                        if let Ok(mut c) = sqlx::AnyConnection::connect(&admin_url).await {
+                            let q = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+                            if sqlx::query(&q).execute(&mut c).await.is_ok() {
+                                return;
+                            }
+                        }
+                        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
                     }
+                    eprintln!("could not drop the test database {name}");
                 });
             })
             .join();
