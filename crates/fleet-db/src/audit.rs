@@ -83,12 +83,32 @@ fn canonical(r: &AuditRow) -> String {
     .to_string()
 }
 
-fn chain_hash(prev: &str, row: &AuditRow) -> String {
-    let mut h = Sha256::new();
-    h.update(prev.as_bytes());
-    h.update(b"\n");
-    h.update(canonical(row).as_bytes());
-    hex::encode(h.finalize())
+/// Prefix of a keyed link: `k1:` + hex HMAC-SHA256 under the audit key.
+const KEYED: &str = "k1:";
+
+/// The hash of a row linked to `prev`: keyed (HMAC-SHA256 under the audit key, derived from
+/// the configured secret key, which is not in the database) when a key is given, so that a
+/// database writer cannot recompute the chain after altering a row; plain SHA-256 otherwise
+/// (stores opened without a secret key, and rows written before keying).
+fn chain_hash(prev: &str, row: &AuditRow, key: Option<&[u8; 32]>) -> String {
+    match key {
+        Some(k) => {
+            use hmac::{Mac, SimpleHmac};
+            let mut m =
+                <SimpleHmac<Sha256> as Mac>::new_from_slice(k).expect("HMAC takes any key length");
+            m.update(prev.as_bytes());
+            m.update(b"\n");
+            m.update(canonical(row).as_bytes());
+            format!("{KEYED}{}", hex::encode(m.finalize().into_bytes()))
+        }
+        None => {
+            let mut h = Sha256::new();
+            h.update(prev.as_bytes());
+            h.update(b"\n");
+            h.update(canonical(row).as_bytes());
+            hex::encode(h.finalize())
+        }
+    }
 }
 
 impl Store {
@@ -121,7 +141,7 @@ impl Store {
             prev_hash: prev_hash.clone(),
             hash: String::new(),
         };
-        row.hash = chain_hash(&prev_hash, &row);
+        row.hash = chain_hash(&prev_hash, &row, self.audit_key.as_ref());
         sqlx::query(
             "INSERT INTO audit_log (seq, at, actor, action, kind, target, before_doc, after_doc, source, request_id, prev_hash, hash) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
@@ -190,6 +210,7 @@ impl Store {
         let mut prev_hash = "0".repeat(64);
         let mut expected_seq = 1i64;
         let mut checked = 0i64;
+        let mut keyed_seen: Option<i64> = None;
         let mut after = 0i64;
         loop {
             let rows: Vec<AuditRow> =
@@ -216,8 +237,29 @@ impl Store {
                         r.seq
                     ));
                 }
-                let h = chain_hash(&r.prev_hash, &r);
-                if h != r.hash {
+                let keyed = r.hash.starts_with(KEYED);
+                if keyed {
+                    keyed_seen.get_or_insert(r.seq);
+                    match &self.audit_key {
+                        None => problems.push(format!(
+                            "row {} is keyed; verifying it needs the secret key gpufleet runs with",
+                            r.seq
+                        )),
+                        Some(k) => {
+                            if chain_hash(&r.prev_hash, &r, Some(k)) != r.hash {
+                                problems.push(format!(
+                                    "row {} was altered: its content does not match its keyed hash",
+                                    r.seq
+                                ));
+                            }
+                        }
+                    }
+                } else if let Some(first) = keyed_seen {
+                    problems.push(format!(
+                        "row {} has an unkeyed hash after the keyed rows that begin at row {first}: it was rewritten by someone without the audit key",
+                        r.seq
+                    ));
+                } else if chain_hash(&r.prev_hash, &r, None) != r.hash {
                     problems.push(format!(
                         "row {} was altered: its content does not match its hash",
                         r.seq
@@ -229,6 +271,12 @@ impl Store {
                     break;
                 }
             }
+        }
+        if self.audit_key.is_some() && checked > 0 && !prev_hash.starts_with(KEYED) {
+            problems.push(format!(
+                "the newest row {} is not keyed although gpufleet runs with an audit key: the chain was written without the key (rewritten), or nothing was recorded since keying began",
+                expected_seq - 1
+            ));
         }
         let head = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
             .fetch_one(&self.read)

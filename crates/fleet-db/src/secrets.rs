@@ -47,6 +47,16 @@ impl SecretBox {
         self.version
     }
 
+    /// A key for another purpose (e.g. the audit chain), derived from this one with
+    /// HMAC-SHA256 under `label`, so one configured key serves both without reuse.
+    pub fn derive_key(&self, label: &str) -> [u8; 32] {
+        use hmac::{Mac, SimpleHmac};
+        let mut m = <SimpleHmac<sha2::Sha256> as Mac>::new_from_slice(&self.key)
+            .expect("HMAC takes any key length");
+        m.update(label.as_bytes());
+        m.finalize().into_bytes().into()
+    }
+
     fn aad(owner: &str, name: &str, version: i64, bound_to: Option<&str>) -> Vec<u8> {
         match bound_to {
             None => format!("gpufleet-secret\0{owner}\0{name}\0{version}").into_bytes(),

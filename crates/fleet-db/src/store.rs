@@ -60,6 +60,8 @@ pub struct Store {
     pub(crate) read: AnyPool,
     pub(crate) dialect: Dialect,
     pub(crate) secrets: Option<SecretBox>,
+    /// Key of the audit chain's HMAC, derived from the secret key (see `audit.rs`).
+    pub(crate) audit_key: Option<[u8; 32]>,
 }
 
 impl std::fmt::Debug for Store {
@@ -100,6 +102,7 @@ impl Store {
                     read: pool,
                     dialect,
                     secrets: None,
+                    audit_key: None,
                 }
             }
             Dialect::Sqlite => {
@@ -120,6 +123,7 @@ impl Store {
                     read,
                     dialect,
                     secrets: None,
+                    audit_key: None,
                 }
             }
         };
@@ -144,7 +148,9 @@ impl Store {
     }
 
     /// Attaches the key used to encrypt secrets (BMC passwords) at rest.
+    /// Seals secrets with this key, and keys the audit chain with a key derived from it.
     pub fn with_secrets(mut self, secrets: SecretBox) -> Store {
+        self.audit_key = Some(secrets.derive_key("gpufleet audit chain v1"));
         self.secrets = Some(secrets);
         self
     }

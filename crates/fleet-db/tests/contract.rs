@@ -39,6 +39,7 @@ contract!(
     secrets_are_encrypted_and_never_in_config,
     relations_and_port_conflicts,
     audit_chain_detects_altered_and_deleted_rows,
+    audit_rows_written_without_the_key_are_caught,
     import_is_all_or_nothing,
     users_and_tokens,
     concurrent_transitions_keep_the_audit_chain_linear,
@@ -768,6 +769,46 @@ async fn audit_chain_detects_altered_and_deleted_rows(db: TestDb) {
         "{:?}",
         r.problems
     );
+}
+
+/// Someone with write access to the database but not gpufleet's key appends rows (here with
+/// gpufleet's own code and another key, so every row is well formed and correctly linked): the
+/// keyed chain shows each of them, and the rows before stay verified.
+async fn audit_rows_written_without_the_key_are_caught(db: TestDb) {
+    let s = &db.store;
+    let n = s
+        .create_asset(&actor(), asset(AssetKind::Node, "n1", None, json!({})))
+        .await
+        .unwrap();
+    assert!(s.verify_audit().await.unwrap().ok);
+    let mallory = s.clone().with_secrets(common::key());
+    mallory
+        .update_config(&actor(), &n.id, None, json!({"owner": "mallory"}), None)
+        .await
+        .unwrap();
+    assert!(
+        mallory
+            .verify_audit()
+            .await
+            .unwrap()
+            .problems
+            .iter()
+            .any(|p| p.contains("row 1 was altered")),
+        "under another key even the genuine rows fail"
+    );
+    let r = s.verify_audit().await.unwrap();
+    assert!(!r.ok);
+    assert_eq!(
+        r.problems,
+        vec!["row 2 was altered: its content does not match its keyed hash".to_string()],
+        "exactly the row written without the key"
+    );
+    let raw = raw_pool(s).await;
+    let (hash,): (String,) = sqlx::query_as("SELECT hash FROM audit_log WHERE seq = 1")
+        .fetch_one(&raw)
+        .await
+        .unwrap();
+    assert!(hash.starts_with("k1:"), "{hash}");
 }
 
 /// A pool straight to the same database, bypassing the store's API.
