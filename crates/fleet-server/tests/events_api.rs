@@ -340,6 +340,20 @@ async fn dead_letters_are_listed_and_redriven_by_admins_only() {
     assert_eq!(back[0].event_id(), dl["event_id"].as_str().unwrap());
     let (_, after) = app.get("/api/v1/events/dead-letters").await;
     assert!(after["items"].as_array().unwrap().is_empty());
+    let (_, audit) = app.get("/api/v1/audit?kind=event").await;
+    let redriven = audit["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| {
+            a["action"] == "event.redrive"
+                && a["before_doc"]
+                    .as_str()
+                    .unwrap_or("")
+                    .contains(&seq.to_string())
+        })
+        .count();
+    assert_eq!(redriven, 1, "the redrive is audited: {audit}");
     let again = app
         .http
         .post(&url)

@@ -420,11 +420,25 @@ pub struct RedriveResult {
     responses((status = 200, body = RedriveResult), (status = 404, body = Problem), (status = 503, body = Problem)))]
 pub async fn redrive(
     State(st): State<AppState>,
+    caller: crate::auth::Caller,
     Path(seq): Path<u64>,
 ) -> ApiResult<Json<RedriveResult>> {
     let ack = fleet_bus::dlq::redrive(&*st.bus, seq)
         .await
         .map_err(bus_error)?;
+    // Re-publishing can start work again (an inspection, a job): it is audited.
+    st.store
+        .audit(
+            &caller.actor,
+            fleet_db::AuditEntry {
+                action: "event.redrive",
+                kind: "event",
+                target: None,
+                before: Some(serde_json::json!({"dead_letter_seq": seq})),
+                after: Some(serde_json::json!({"stream": ack.stream, "stream_seq": ack.sequence})),
+            },
+        )
+        .await?;
     Ok(Json(RedriveResult {
         seq,
         stream: ack.stream,
