@@ -167,6 +167,7 @@ const VENDOR_FILES: &[(&str, &str)] = &[
     ("lenovo", include_str!("../vendors/lenovo.toml")),
     ("sushy", include_str!("../vendors/sushy.toml")),
     ("nvidia", include_str!("../vendors/nvidia.toml")),
+    ("ami", include_str!("../vendors/ami.toml")),
 ];
 
 /// The `[inventory]` table of a vendor profile (generic values with the vendor's laid over).
