@@ -388,7 +388,10 @@ impl Store {
         bmc_cfg.insert("protocol".into(), Value::String(protocol.to_string()));
         bmc_cfg.insert("username".into(), Value::String(reg.username.clone()));
         bmc_cfg.insert("password".into(), Value::String(reg.password.clone()));
-        bmc_cfg.insert("insecure".into(), Value::Bool(reg.accept_self_signed));
+        bmc_cfg.insert(
+            "accept_self_signed".into(),
+            Value::Bool(reg.accept_self_signed),
+        );
         let mut tx = self.write.begin().await?;
         let node = self
             .create_asset_tx(
