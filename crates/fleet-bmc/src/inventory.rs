@@ -860,6 +860,14 @@ fn firmware_component(q: &FirmwareQuirks, id: &str) -> Option<String> {
     )
 }
 
+/// The version of the firmware component `pattern` (an id or `Prefix*`) names, if listed.
+fn bios_in_firmware(pattern: &str, firmware: &BTreeMap<String, String>) -> Option<String> {
+    firmware
+        .iter()
+        .find(|(id, _)| id_matches(pattern, id))
+        .map(|(_, v)| v.clone())
+}
+
 pub(crate) async fn read(c: &RedfishClient) -> Result<Inventory> {
     read_with(c, None).await
 }
@@ -1371,12 +1379,11 @@ pub async fn read_with(c: &RedfishClient, quirks: Option<InventoryQuirks>) -> Re
         }
     }
     if inv.system.bios_version.is_none() {
-        inv.system.bios_version = q.firmware.bios_components.iter().find_map(|b| {
-            inv.firmware
-                .iter()
-                .find(|(id, _)| id_matches(b, id))
-                .map(|(_, v)| v.clone())
-        });
+        inv.system.bios_version = q
+            .firmware
+            .bios_components
+            .iter()
+            .find_map(|b| bios_in_firmware(b, &inv.firmware));
     }
 
     // ---- BIOS attributes
@@ -1701,6 +1708,32 @@ mod tests {
         assert!(!q.is_gpu_pci_function(&json!({"VendorId": "0x15b3", "ClassCode": "0x020000"})));
         assert!(!q.is_gpu_pci_function(&json!({"VendorId": "0x10de", "ClassCode": "0x020700"})));
         assert!(!q.is_gpu_pci_function(&json!({"VendorId": "0x102b", "ClassCode": "0x030000"})));
+    }
+
+    #[test]
+    fn the_bios_version_is_found_under_every_name_the_vendors_use() {
+        for (vendor, id) in [
+            ("generic", "BIOS"),
+            ("generic", "UEFI"),
+            ("generic", "HostBIOS_0"),
+            ("ami", "HostBIOS_0"),
+            ("nvidia", "HostBIOS_0"),
+            ("nvidia", "DPU_UEFI"),
+            ("dell", "BIOS.Setup.1-1"),
+        ] {
+            let q = InventoryQuirks::for_profile(vendor);
+            let fw: BTreeMap<String, String> = [
+                ("BMC".to_string(), "1.0".to_string()),
+                (id.to_string(), "02.04.12".to_string()),
+            ]
+            .into();
+            let found = q
+                .firmware
+                .bios_components
+                .iter()
+                .find_map(|b| bios_in_firmware(b, &fw));
+            assert_eq!(found.as_deref(), Some("02.04.12"), "{vendor}: {id}");
+        }
     }
 
     #[test]
