@@ -395,7 +395,7 @@ async fn two_nodes_with_one_system_serial_are_flagged(db: TestDb) {
     assert!(out.duplicate_serial_of.is_empty());
     let b = inspecting(s, "10.0.0.22").await;
     let out = s.apply_inventory(&actor(), with_serial(&b)).await.unwrap();
-    assert_eq!(out.duplicate_serial_of, [a.clone()]);
+    assert_eq!(out.duplicate_serial_of, std::slice::from_ref(&a));
     let warnings = out.node.config["inventory_warnings"].to_string();
     assert!(
         warnings.contains("system serial J101RZ43 is also the serial of node(s)"),
