@@ -44,7 +44,7 @@ def inventory(fleet: Fleet) -> dict:
                 "protocol": "redfish",
                 "username": n.bmc_user,
                 "password": n.bmc_password,
-                "insecure_tls": address.startswith("https://"),
+                "accept_self_signed": address.startswith("https://"),
             }
         if n.pdu and n.outlet and str(n.outlet).isdigit():
             item["power"] = {"pdu": n.pdu, "outlet": int(n.outlet)}

@@ -99,13 +99,15 @@ class NodeModel:
     psu_count: int
     fan_count: int
     psu_watts: int
-    personality: str | None = None  # vendor capture used as Redfish face
+    personality: str | None = None  # vendor capture (capture.py) or persona (personas.py) used as Redfish face
 
 
 H100_SXM = GpuModel("NVIDIA H100 80GB HBM3", 81559, 700, 70, 1980, 2619)
 L40S = GpuModel("NVIDIA L40S", 46068, 350, 35, 2520, 9001)
 A100_SXM = GpuModel("NVIDIA A100-SXM4-80GB", 81920, 400, 55, 1410, 1593)
 GH200_GPU = GpuModel("NVIDIA GH200 480GB", 97871, 900, 90, 1980, 2619)
+GB200_GPU = GpuModel("NVIDIA GB200", 189471, 1200, 120, 2062, 3996)
+GB300_GPU = GpuModel("NVIDIA GB300", 284208, 1400, 140, 2062, 3996)
 
 MODELS: dict[str, NodeModel] = {
     "hgx-h100-8gpu": NodeModel(
@@ -219,6 +221,64 @@ MODELS: dict[str, NodeModel] = {
         fan_count=8,
         psu_watts=2400,
         personality="lenovo_thinksystem_sr670",
+    ),
+    # Personas (personas.py): generated faces laid out like BMC firmware of other makers.
+    "dgx-h100": NodeModel(
+        key="dgx-h100",
+        manufacturer="NVIDIA",
+        product="DGX H100",
+        cpu_model="Intel(R) Xeon(R) Platinum 8480C",
+        cpu_count=2,
+        cores_per_cpu=56,
+        memory_gib_per_dimm=64,
+        dimm_count=32,
+        gpu=H100_SXM,
+        gpu_count=8,
+        drive_count=2,
+        drive_capacity_bytes=1_920_000_000_000,
+        nic_count=4,
+        psu_count=6,
+        fan_count=12,
+        psu_watts=3300,
+        personality="dgx_h100",
+    ),
+    "gb200-tray": NodeModel(
+        key="gb200-tray",
+        manufacturer="WIWYNN",
+        product="GB200 NVL Compute Tray",
+        cpu_model="NVIDIA Grace",
+        cpu_count=2,
+        cores_per_cpu=72,
+        memory_gib_per_dimm=480,
+        dimm_count=2,
+        gpu=GB200_GPU,
+        gpu_count=4,
+        drive_count=2,
+        drive_capacity_bytes=3_840_000_000_000,
+        nic_count=4,
+        psu_count=2,
+        fan_count=6,
+        psu_watts=5500,
+        personality="gb200_nvl_tray",
+    ),
+    "gb300-tray": NodeModel(
+        key="gb300-tray",
+        manufacturer="NVIDIA",
+        product="GB300 NVL Compute Tray",
+        cpu_model="NVIDIA Grace",
+        cpu_count=2,
+        cores_per_cpu=72,
+        memory_gib_per_dimm=480,
+        dimm_count=2,
+        gpu=GB300_GPU,
+        gpu_count=4,
+        drive_count=2,
+        drive_capacity_bytes=3_840_000_000_000,
+        nic_count=4,
+        psu_count=2,
+        fan_count=6,
+        psu_watts=6000,
+        personality="gb300_tray",
     ),
     "bluefield-dpu": NodeModel(
         key="bluefield-dpu",

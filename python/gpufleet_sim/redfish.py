@@ -1388,6 +1388,11 @@ class RedfishService:
                     f"Firmware update from {image} failed: image verification error", "Critical", "Version Change"
                 )
                 return "Image verification failed."
+            if "unreachable" in image.lower():
+                # As some BMCs do: the task completes although the image could not be fetched,
+                # and nothing changes.
+                n.add_sel(f"Firmware image {image} could not be fetched", "Warning", "Version Change")
+                return None
             for i in ids:
                 known[i].version = version
                 if i == "BIOS":

@@ -53,6 +53,11 @@ def raise_nofile_limit(wanted: int) -> int:
 def make_service(node: Node, update_duration_s: float = 5.0) -> RedfishService:
     if node.spec.personality:
         from .capture import CaptureService, capture_available
+        from .personas import persona_service
+
+        persona = persona_service(node, node.spec.personality, update_duration_s)
+        if persona is not None:
+            return persona
 
         if capture_available(node.spec.personality):
             return CaptureService(node, node.spec.personality, update_duration_s=update_duration_s)

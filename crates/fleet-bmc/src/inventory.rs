@@ -9,14 +9,21 @@
 //! How it is read ([`crate::redfish::RedfishClient::inventory`]): the host system (the first
 //! member of `Systems`; unreadable = the whole read fails), then its Processors, Memory,
 //! EthernetInterfaces, Storage (SimpleStorage where Storage is missing) and Bios, the chassis it
-//! links (identity where the system has none, NetworkAdapters), GPU Processors in the other
-//! systems of the service (HGX baseboards) with the PCIe devices they link, and
+//! links (identity where the system has none, NetworkAdapters; a link that does not answer is
+//! replaced by the members of the Chassis collection that belong to the system), GPU Processors
+//! in the other systems of the service (HGX baseboards) with the PCIe devices they link, and
 //! `UpdateService/FirmwareInventory`. Only where no system lists a GPU Processor are GPUs looked
-//! for among PCIe devices and in the chassis the vendor profile names. Members are read at most
+//! for among PCIe devices (by name, or by a function's PCI vendor id and class) and in every
+//! member of the Chassis collection that is a GPU by its names (DGX `HGX_GPU_SXM_n`, trays
+//! `HGX_GPU_n`), with their PCIe devices: no vendor needs to be recognised for that. Where no GPU
+//! is found although the system's or a chassis' model or chassis names promise GPUs, a `gpus`
+//! warning and [`Inventory::gpus_promised_by`] say so. Members are read at most
 //! [`CONCURRENCY`] at a time, each GET under the client's timeout and retries; after a few
 //! network failures the read stops asking. Anything but the system that cannot be read becomes
 //! a `warnings` entry. One GPU seen as a Processor, a PCIe device and a chassis is one GPU (the
-//! Processor's `Links.PCIeDevice`, then the same serial, then the same UUID).
+//! Processor's `Links.PCIeDevice`, then the same serial in the same chassis, then the same
+//! UUID); two resources of one kind reporting one serial (trays give both GPUs of a module its
+//! serial) are two GPUs, named in a `gpu serials:` warning.
 //!
 //! What differs by vendor is data (`[inventory]` in `vendors/*.toml`): where GPUs live, how one
 //! is recognised, which values mean "unknown", how firmware components are named.
@@ -50,6 +57,10 @@ pub struct Inventory {
     /// concerns and a colon (`gpus: …`, `cpus,gpus: …`; see [`SECTIONS`] and
     /// [`Inventory::is_complete`]).
     pub warnings: Vec<String>,
+    /// Set when no GPU was found although something said there would be GPUs (the system or
+    /// chassis model, chassis named for GPUs): what said so, worded for an operator.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpus_promised_by: Option<String>,
 }
 
 /// The parts of an inventory a warning can concern.
@@ -112,6 +123,10 @@ pub struct Gpu {
     pub firmware: Option<String>,
     /// Slot / location label when the BMC gives one.
     pub location: Option<String>,
+    /// The chassis the GPU sits in (its Id), where the BMC says: with the path, what tells
+    /// apart two GPUs that report one serial.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub chassis: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -152,6 +167,7 @@ const VENDOR_FILES: &[(&str, &str)] = &[
     ("lenovo", include_str!("../vendors/lenovo.toml")),
     ("sushy", include_str!("../vendors/sushy.toml")),
     ("nvidia", include_str!("../vendors/nvidia.toml")),
+    ("ami", include_str!("../vendors/ami.toml")),
 ];
 
 /// The `[inventory]` table of a vendor profile (generic values with the vendor's laid over).
@@ -160,6 +176,10 @@ pub struct InventoryQuirks {
     pub gpu_systems: Vec<String>,
     pub gpu_chassis: Vec<String>,
     pub gpu_processor_types: Vec<String>,
+    pub gpu_model_words: Vec<String>,
+    pub not_gpu_chassis_types: Vec<String>,
+    pub gpu_pci_vendor_ids: Vec<String>,
+    pub gpu_promise_words: Vec<String>,
     pub gpu_words: Vec<String>,
     pub not_gpu_words: Vec<String>,
     pub placeholders: Vec<String>,
@@ -256,6 +276,80 @@ impl InventoryQuirks {
             .collect::<Vec<_>>()
             .join(" ");
         self.looks_like_gpu(&text)
+    }
+
+    fn any_word(words: &[String], text: &str) -> bool {
+        let t = text.to_lowercase();
+        words.iter().any(|w| t.contains(&w.to_lowercase()))
+    }
+
+    /// A chassis that is a GPU: named in the profile's `gpu_chassis`, or one whose Id, Name or
+    /// Model says GPU, that says nothing that rules it out (a root of trust, a switch, ...),
+    /// contains no other chassis (a baseboard or tray holds GPUs, it is not one) and is not of a
+    /// container type.
+    fn is_gpu_chassis(&self, id: &str, ch: &Value) -> bool {
+        if self.gpu_chassis.iter().any(|pat| id_matches(pat, id)) {
+            return true;
+        }
+        let names = ["Name", "Model"]
+            .iter()
+            .filter_map(|k| ch.get(*k).and_then(|x| x.as_str()))
+            .chain(std::iter::once(id))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let all = format!(
+            "{names} {}",
+            ch.get("Manufacturer")
+                .and_then(|m| m.as_str())
+                .unwrap_or("")
+        );
+        let contains = ch
+            .get("Links")
+            .map(|l| links(l.get("Contains")))
+            .unwrap_or_default();
+        let container = ch
+            .get("ChassisType")
+            .and_then(|t| t.as_str())
+            .is_some_and(|t| self.not_gpu_chassis_types.iter().any(|c| c == t));
+        Self::any_word(&self.gpu_model_words, &names)
+            && !Self::any_word(&self.not_gpu_words, &all)
+            && contains.is_empty()
+            && !container
+    }
+
+    /// A PCIe device or function whose VendorId is a GPU maker's and whose class is a display
+    /// controller or processing accelerator.
+    fn is_gpu_pci_function(&self, f: &Value) -> bool {
+        let vendor = f
+            .get("VendorId")
+            .and_then(|v| v.as_str())
+            .map(str::to_lowercase);
+        let Some(vendor) = vendor else { return false };
+        if !self
+            .gpu_pci_vendor_ids
+            .iter()
+            .any(|v| v.to_lowercase() == vendor)
+        {
+            return false;
+        }
+        let class_code = f.get("ClassCode").and_then(|c| c.as_str()).map(|c| {
+            c.trim_start_matches("0x")
+                .trim_start_matches("0X")
+                .to_lowercase()
+        });
+        let device_class = f.get("DeviceClass").and_then(|c| c.as_str());
+        class_code.is_some_and(|c| c.starts_with("03") || c.starts_with("12"))
+            || matches!(
+                device_class,
+                Some("DisplayController" | "ProcessingAccelerators")
+            )
+    }
+
+    /// A resource whose Manufacturer is one of the makers of GPUs named in `gpu_words`.
+    fn is_gpu_maker(&self, d: &Value) -> bool {
+        d.get("Manufacturer")
+            .and_then(|m| m.as_str())
+            .is_some_and(|m| Self::any_word(&self.gpu_words, m))
     }
 
     fn is_gpu_processor(&self, p: &Value) -> bool {
@@ -409,11 +503,31 @@ impl Gpu {
         fill(&mut self.part_number, &o.part_number);
         fill(&mut self.firmware, &o.firmware);
         fill(&mut self.location, &o.location);
+        fill(&mut self.chassis, &o.chassis);
+    }
+
+    /// Which kind of resource the GPU was read from: a Processor, a PCIe device or a chassis.
+    fn source(&self) -> &'static str {
+        if self.path.contains("/Processors/") {
+            "processor"
+        } else if self.path.contains("/PCIeDevices/") {
+            "pcie"
+        } else {
+            "chassis"
+        }
     }
 
     fn same_as(&self, o: &Gpu) -> bool {
+        // GPUs in two different chassis are two GPUs, whatever they report.
+        if let (Some(a), Some(b)) = (&self.chassis, &o.chassis) {
+            if a != b {
+                return false;
+            }
+        }
         if let (Some(a), Some(b)) = (&self.serial, &o.serial) {
-            return a == b;
+            // Two resources of one kind (two Processors, two chassis) that report one serial are
+            // two GPUs: some trays give both GPUs of a module the module's serial.
+            return a == b && (self.source() != o.source() || self.path == o.path);
         }
         match (&self.uuid, &o.uuid) {
             (Some(a), Some(b)) => a.eq_ignore_ascii_case(b),
@@ -422,13 +536,60 @@ impl Gpu {
     }
 }
 
-/// Adds `g` to `gpus`, or completes the GPU it duplicates (same serial, else same UUID, else
-/// same path).
+/// Adds `g` to `gpus`, or completes the GPU it duplicates (same serial in the same place, else
+/// same UUID, else same path).
 pub fn merge_gpu(gpus: &mut Vec<Gpu>, g: Gpu) {
     match gpus.iter_mut().find(|x| x.same_as(&g)) {
         Some(x) => x.fill_from(&g),
         None => gpus.push(g),
     }
+}
+
+/// Warnings for GPUs that report one serial (kept apart by their location), worded for an
+/// operator.
+pub fn serial_collisions(gpus: &[Gpu]) -> Vec<String> {
+    let mut by_serial: BTreeMap<&str, Vec<&Gpu>> = BTreeMap::new();
+    for g in gpus {
+        if let Some(s) = &g.serial {
+            by_serial.entry(s).or_default().push(g);
+        }
+    }
+    by_serial
+        .into_iter()
+        .filter(|(_, v)| v.len() > 1)
+        .map(|(serial, v)| {
+            let places: Vec<String> = v
+                .iter()
+                .map(|g| match &g.chassis {
+                    Some(c) if *c != g.id => format!("{} (chassis {c})", g.id),
+                    _ => format!("{} ({})", g.id, g.path),
+                })
+                .collect();
+            format!(
+                "gpu serials: {} GPUs report serial {serial}: {}; they are told apart by their \
+                 location",
+                v.len(),
+                places.join(", ")
+            )
+        })
+        .collect()
+}
+
+/// The chassis a GPU resource sits in: its `Links.Chassis`, else the chassis in its path.
+fn chassis_of(path: &str, d: &Value) -> Option<String> {
+    let linked = d.get("Links").and_then(|l| match l.get("Chassis") {
+        Some(Value::Array(a)) => a.first().and_then(odata_id),
+        Some(o @ Value::Object(_)) => odata_id(o),
+        _ => None,
+    });
+    linked
+        .map(|p| last_segment(&p))
+        .or_else(|| {
+            let mut it = path.split('/');
+            it.by_ref().find(|s| *s == "Chassis")?;
+            it.next().map(str::to_string)
+        })
+        .filter(|c| !c.is_empty())
 }
 
 /// Adds `n` to `nics`, or completes the NIC with the same MAC.
@@ -529,6 +690,45 @@ impl Reader<'_> {
         Ok(out)
     }
 
+    /// Many resources, [`CONCURRENCY`] at a time, each with its result (no warnings).
+    async fn try_many(
+        &self,
+        paths: Vec<String>,
+    ) -> Result<Vec<(String, std::result::Result<Value, String>)>> {
+        let results: Vec<(String, Result<std::result::Result<Value, String>>)> =
+            stream::iter(paths)
+                .map(|p| async move {
+                    let r = self.fetch(&p).await;
+                    (p, r)
+                })
+                .buffered(CONCURRENCY)
+                .collect()
+                .await;
+        results.into_iter().map(|(p, r)| Ok((p, r?))).collect()
+    }
+
+    /// Every member of the Chassis collection (read once, kept in `cache`), except `skip`.
+    async fn all_chassis(
+        &mut self,
+        cache: &mut Option<Vec<(String, Value)>>,
+        coll: &str,
+        skip: &[(String, String)],
+    ) -> Result<Vec<(String, Value)>> {
+        if let Some(c) = cache {
+            return Ok(c.clone());
+        }
+        let members: Vec<String> = self
+            .members(coll, "gpus: chassis")
+            .await?
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|p| !skip.iter().any(|(d, _)| d == p))
+            .collect();
+        let docs = self.many(members, "gpus: chassis").await?;
+        *cache = Some(docs.clone());
+        Ok(docs)
+    }
+
     /// The members of a collection (following `Members@odata.nextLink`), at most
     /// `max_members`.
     async fn members(&mut self, coll: &str, what: &str) -> Result<Option<Vec<String>>> {
@@ -627,6 +827,7 @@ fn gpu_of(q: &InventoryQuirks, path: &str, d: &Value) -> Gpu {
         part_number: q.clean(d, "PartNumber"),
         firmware: q.clean(d, "FirmwareVersion"),
         location: location_label(d),
+        chassis: chassis_of(path, d),
     }
 }
 
@@ -659,6 +860,14 @@ fn firmware_component(q: &FirmwareQuirks, id: &str) -> Option<String> {
     )
 }
 
+/// The version of the firmware component `pattern` (an id or `Prefix*`) names, if listed.
+fn bios_in_firmware(pattern: &str, firmware: &BTreeMap<String, String>) -> Option<String> {
+    firmware
+        .iter()
+        .find(|(id, _)| id_matches(pattern, id))
+        .map(|(_, v)| v.clone())
+}
+
 pub(crate) async fn read(c: &RedfishClient) -> Result<Inventory> {
     read_with(c, None).await
 }
@@ -682,10 +891,62 @@ pub async fn read_with(c: &RedfishClient, quirks: Option<InventoryQuirks>) -> Re
         ..Default::default()
     };
 
-    // ---- chassis the system links (identity fallback, NetworkAdapters, PCIe devices)
+    // ---- chassis the system links (identity fallback, NetworkAdapters, PCIe devices). A link
+    // that does not answer is replaced by the members of the Chassis collection that belong to
+    // the system (their Links.ComputerSystems name it), else by the top-level ones.
     let sys_links = sys.get("Links").cloned().unwrap_or(Value::Null);
     let host_chassis: Vec<String> = links(sys_links.get("Chassis"));
-    let chassis_docs: Vec<(String, Value)> = r.many(host_chassis.clone(), "nics: chassis").await?;
+    let chassis_coll = link(&root, "Chassis").unwrap_or("/redfish/v1/Chassis".into());
+    let mut all_chassis: Option<Vec<(String, Value)>> = None;
+    let mut chassis_docs: Vec<(String, Value)> = vec![];
+    let mut dead: Vec<(String, String)> = vec![];
+    for (p, res) in r.try_many(host_chassis.clone()).await? {
+        match res {
+            Ok(v) => chassis_docs.push((p, v)),
+            Err(e) => dead.push((p, e)),
+        }
+    }
+    if chassis_docs.is_empty() {
+        let all = r
+            .all_chassis(&mut all_chassis, &chassis_coll, &dead)
+            .await?;
+        let belongs = |ch: &Value| {
+            ch.get("Links")
+                .map(|l| links(l.get("ComputerSystems")))
+                .unwrap_or_default()
+                .contains(&sys_path)
+        };
+        let mut found: Vec<(String, Value)> =
+            all.iter().filter(|(_, c)| belongs(c)).cloned().collect();
+        if found.is_empty() {
+            found = all
+                .iter()
+                .filter(|(p, c)| {
+                    c.get("Links").and_then(|l| l.get("ContainedBy")).is_none()
+                        && !q.is_gpu_chassis(&last_segment(p), c)
+                })
+                .take(1)
+                .cloned()
+                .collect();
+        }
+        let names: Vec<&str> = found.iter().map(|(p, _)| p.as_str()).collect();
+        for (p, e) in &dead {
+            if names.is_empty() {
+                r.warnings.push(format!("nics: chassis not read: {e}"));
+            } else {
+                r.warnings.push(format!(
+                    "chassis: {p}, linked by the system, not read ({e}); read {} from the \
+                     Chassis collection instead",
+                    names.join(", ")
+                ));
+            }
+        }
+        chassis_docs = found;
+    } else {
+        for (_, e) in &dead {
+            r.warnings.push(format!("nics: chassis not read: {e}"));
+        }
+    }
     if let Some((_, ch)) = chassis_docs.first() {
         // Some BMCs (GH200, BlueField) keep the board identity on the chassis only.
         let s = &mut inv.system;
@@ -751,7 +1012,7 @@ pub async fn read_with(c: &RedfishClient, quirks: Option<InventoryQuirks>) -> Re
 
     // ---- PCIe devices: those the GPU Processors link (model, slot, serial where the Processor
     // lacks them). Where the service lists no GPU Processor at all, GPUs are looked for among the
-    // system's PCIe devices (else its chassis') and in the chassis the profile names. Where it
+    // system's PCIe devices (else its chassis') and in every chassis that is a GPU. Where it
     // does, Processors are the list: a GPU that has fallen off the bus leaves Processors while
     // its PCIe device and chassis often stay until the next boot.
     let mut pcie_paths: Vec<String> = gpu_pcie_links.iter().map(|(_, l)| l.clone()).collect();
@@ -780,27 +1041,22 @@ pub async fn read_with(c: &RedfishClient, quirks: Option<InventoryQuirks>) -> Re
                 }
             }
         }
-        if !q.gpu_chassis.is_empty() {
-            let coll = link(&root, "Chassis").unwrap_or("/redfish/v1/Chassis".into());
-            let named: Vec<String> = r
-                .members(&coll, "gpus: chassis")
-                .await?
-                .unwrap_or_default()
-                .into_iter()
-                .filter(|p| {
-                    let id = last_segment(p);
-                    q.gpu_chassis.iter().any(|pat| id_matches(pat, &id))
-                })
-                .collect();
-            gpu_chassis_docs = r.many(named, "gpus: GPU chassis").await?;
-            for (_, ch) in &gpu_chassis_docs {
-                if let Some(coll) = link(ch, "PCIeDevices") {
-                    pcie_paths.extend(
-                        r.members(&coll, "gpus: PCIe devices")
-                            .await?
-                            .unwrap_or_default(),
-                    );
-                }
+        // Every chassis of the service that is a GPU (by its names, or named in the profile).
+        let all = r
+            .all_chassis(&mut all_chassis, &chassis_coll, &dead)
+            .await?;
+        gpu_chassis_docs = all
+            .iter()
+            .filter(|(p, c)| !absent(c) && q.is_gpu_chassis(&last_segment(p), c))
+            .cloned()
+            .collect();
+        for (_, ch) in &gpu_chassis_docs {
+            if let Some(coll) = link(ch, "PCIeDevices") {
+                pcie_paths.extend(
+                    r.members(&coll, "gpus: PCIe devices")
+                        .await?
+                        .unwrap_or_default(),
+                );
             }
         }
     }
@@ -819,19 +1075,69 @@ pub async fn read_with(c: &RedfishClient, quirks: Option<InventoryQuirks>) -> Re
             consumed.insert(l.clone());
         }
     }
+    // PCIe devices whose names say nothing either way: their functions' vendor and class.
+    let unnamed: Vec<String> = pcie_paths
+        .iter()
+        .filter(|p| !consumed.contains(*p))
+        .filter_map(|p| pcie.get(p).map(|d| (p, d)))
+        .filter(|(_, d)| !absent(d) && !q.is_gpu_device(d) && !q.is_gpu_pci_function(d))
+        .filter(|(_, d)| q.clean(d, "Manufacturer").is_none() || q.is_gpu_maker(d))
+        .filter_map(|(_, d)| link(d, "PCIeFunctions"))
+        .take(32)
+        .collect();
+    let mut gpu_by_function: BTreeSet<String> = BTreeSet::new();
+    for coll in unnamed {
+        let device = coll.rsplit_once('/').map(|(d, _)| d.to_string());
+        let funcs = r.expand(vec![coll], "gpus: PCIe function").await?;
+        if funcs.iter().any(|(_, f)| q.is_gpu_pci_function(f)) {
+            gpu_by_function.extend(device);
+        }
+    }
     for p in &pcie_paths {
         if consumed.contains(p) {
             continue;
         }
         if let Some(d) = pcie.get(p) {
-            if !absent(d) && q.is_gpu_device(d) {
+            let gpu = q.is_gpu_device(d) || q.is_gpu_pci_function(d) || gpu_by_function.contains(p);
+            if !absent(d) && gpu {
                 merge_gpu(&mut gpus, gpu_of(&q, p, d));
             }
         }
     }
     for (p, d) in &gpu_chassis_docs {
-        if !absent(d) && q.is_gpu_device(d) {
-            merge_gpu(&mut gpus, gpu_of(&q, p, d));
+        merge_gpu(&mut gpus, gpu_of(&q, p, d));
+    }
+    r.warnings.extend(serial_collisions(&gpus));
+    if gpus.is_empty() {
+        // Something said there would be GPUs: the system's or its chassis' model, or a chassis
+        // named for a GPU (absent, unreadable, or its GPU's root of trust).
+        let mut why: Vec<String> = vec![];
+        let models = std::iter::once(("system", &sys_path, &sys))
+            .chain(chassis_docs.iter().map(|(p, c)| ("chassis", p, c)));
+        for (what, p, d) in models {
+            if let Some(m) = q.clean(d, "Model") {
+                if InventoryQuirks::any_word(&q.gpu_promise_words, &m) {
+                    why.push(format!("the {what} model is {m} ({p})"));
+                }
+            }
+        }
+        if let Some(all) = &all_chassis {
+            let named: Vec<String> = all
+                .iter()
+                .map(|(p, _)| last_segment(p))
+                .filter(|id| id.to_lowercase().contains("gpu"))
+                .collect();
+            if !named.is_empty() {
+                why.push(format!("chassis named for GPUs: {}", named.join(", ")));
+            }
+        }
+        if !why.is_empty() {
+            let why = why.join("; ");
+            r.warnings.push(format!(
+                "gpus: no GPU found although {why}; looked in the Processors of every system, \
+                 every chassis and their PCIe devices"
+            ));
+            inv.gpus_promised_by = Some(why);
         }
     }
     inv.gpus = gpus;
@@ -1077,7 +1383,7 @@ pub async fn read_with(c: &RedfishClient, quirks: Option<InventoryQuirks>) -> Re
             .firmware
             .bios_components
             .iter()
-            .find_map(|b| inv.firmware.get(b).cloned());
+            .find_map(|b| bios_in_firmware(b, &inv.firmware));
     }
 
     // ---- BIOS attributes
@@ -1304,6 +1610,130 @@ mod tests {
         );
         assert_eq!(gpus.len(), 3);
         assert_eq!(gpus[2].model.as_deref(), Some("M"));
+    }
+
+    #[test]
+    fn gpus_with_one_serial_in_two_places_are_two_gpus() {
+        let gpu = |path: &str, chassis: Option<&str>| Gpu {
+            id: last_segment(path),
+            path: path.into(),
+            serial: Some("1652423051234".into()),
+            chassis: chassis.map(str::to_string),
+            ..Default::default()
+        };
+        let mut gpus = vec![];
+        merge_gpu(
+            &mut gpus,
+            gpu("/redfish/v1/Chassis/HGX_GPU_0", Some("HGX_GPU_0")),
+        );
+        merge_gpu(
+            &mut gpus,
+            gpu("/redfish/v1/Chassis/HGX_GPU_1", Some("HGX_GPU_1")),
+        );
+        assert_eq!(gpus.len(), 2);
+        // Two Processors without a chassis that report one serial are two GPUs too.
+        let mut procs = vec![];
+        merge_gpu(
+            &mut procs,
+            gpu("/redfish/v1/Systems/B/Processors/GPU_2", None),
+        );
+        merge_gpu(
+            &mut procs,
+            gpu("/redfish/v1/Systems/B/Processors/GPU_3", None),
+        );
+        assert_eq!(procs.len(), 2);
+        gpus.extend(procs);
+        // The PCIe device in HGX_GPU_1 completes that GPU, not the first with the serial.
+        let mut dev = gpu(
+            "/redfish/v1/Chassis/HGX_GPU_1/PCIeDevices/GPU_1",
+            Some("HGX_GPU_1"),
+        );
+        dev.firmware = Some("97.00".into());
+        merge_gpu(&mut gpus, dev);
+        assert_eq!(gpus.len(), 4);
+        assert_eq!(gpus[0].firmware, None);
+        assert_eq!(gpus[1].firmware.as_deref(), Some("97.00"));
+        let w = serial_collisions(&gpus);
+        assert_eq!(w.len(), 1, "{w:?}");
+        assert!(w[0].starts_with("gpu serials: 4 GPUs report serial 1652423051234"));
+        assert!(
+            w[0].contains("HGX_GPU_1") && w[0].contains("GPU_3"),
+            "{w:?}"
+        );
+    }
+
+    #[test]
+    fn gpu_chassis_and_functions_are_recognised() {
+        let q = InventoryQuirks::for_profile("generic");
+        let sxm = json!({"ChassisType": "Module", "Manufacturer": "NVIDIA", "Model": "NVIDIA H100 80GB HBM3"});
+        assert!(q.is_gpu_chassis("HGX_GPU_SXM_1", &sxm));
+        // By its id alone, whatever the model says.
+        assert!(q.is_gpu_chassis(
+            "HGX_GPU_0",
+            &json!({"ChassisType": "Module", "Model": "N/A"})
+        ));
+        for (id, doc) in [
+            (
+                "BMC_0",
+                json!({"ChassisType": "Component", "Manufacturer": "NVIDIA", "Model": "P3809"}),
+            ),
+            (
+                "CPU_0",
+                json!({"ChassisType": "Component", "Manufacturer": "NVIDIA", "Model": "Grace A02"}),
+            ),
+            (
+                "HGX_ERoT_GPU_0",
+                json!({"ChassisType": "Component", "Manufacturer": "NVIDIA"}),
+            ),
+            (
+                "HGX_NVSwitch_0",
+                json!({"Manufacturer": "NVIDIA", "Model": "NVSwitch GPU fabric"}),
+            ),
+            (
+                "DGX",
+                json!({"ChassisType": "RackMount", "Model": "DGX H100 8-GPU"}),
+            ),
+            (
+                "HGX_Chassis_0",
+                json!({"Model": "HGX B200", "Links": {"Contains": [{"@odata.id": "/redfish/v1/Chassis/HGX_GPU_0"}]}}),
+            ),
+        ] {
+            assert!(!q.is_gpu_chassis(id, &doc), "{id} is not a GPU");
+        }
+        assert!(q.is_gpu_pci_function(&json!({"VendorId": "0x10DE", "ClassCode": "0x030200"})));
+        assert!(q.is_gpu_pci_function(
+            &json!({"VendorId": "0x10de", "DeviceClass": "ProcessingAccelerators"})
+        ));
+        // A ConnectX NIC is an NVIDIA PCIe function too; a Matrox is a display controller.
+        assert!(!q.is_gpu_pci_function(&json!({"VendorId": "0x15b3", "ClassCode": "0x020000"})));
+        assert!(!q.is_gpu_pci_function(&json!({"VendorId": "0x10de", "ClassCode": "0x020700"})));
+        assert!(!q.is_gpu_pci_function(&json!({"VendorId": "0x102b", "ClassCode": "0x030000"})));
+    }
+
+    #[test]
+    fn the_bios_version_is_found_under_every_name_the_vendors_use() {
+        for (vendor, id) in [
+            ("generic", "BIOS"),
+            ("generic", "UEFI"),
+            ("generic", "HostBIOS_0"),
+            ("ami", "HostBIOS_0"),
+            ("nvidia", "HostBIOS_0"),
+            ("nvidia", "DPU_UEFI"),
+            ("dell", "BIOS.Setup.1-1"),
+        ] {
+            let q = InventoryQuirks::for_profile(vendor);
+            let fw: BTreeMap<String, String> = [
+                ("BMC".to_string(), "1.0".to_string()),
+                (id.to_string(), "02.04.12".to_string()),
+            ]
+            .into();
+            let found = q
+                .firmware
+                .bios_components
+                .iter()
+                .find_map(|b| bios_in_firmware(b, &fw));
+            assert_eq!(found.as_deref(), Some("02.04.12"), "{vendor}: {id}");
+        }
     }
 
     #[test]

@@ -6,8 +6,11 @@
 //!   on a 401; basic authentication when the service offers no sessions.
 //! - Every request carries the endpoint's timeout; GETs (idempotent) are retried with
 //!   exponential backoff on transient failures; actions, PATCH, POST and DELETE are sent once.
-//! - PATCH sends `If-Match` with the resource's ETag when the BMC gives one, and re-reads once
-//!   on `412 Precondition Failed`.
+//! - PATCH sends `If-Match` with the resource's ETag when the BMC gives one (and goes without it
+//!   where the resource cannot be read, as write-only settings objects), and re-reads once on
+//!   `412 Precondition Failed`.
+//! - BIOS changes go to the settings object the BMC advertises (`@Redfish.Settings`), else to
+//!   the one the vendor data names; on and off are not sent to a system already there.
 //! - Long operations (firmware updates) follow the Task monitor until done or the deadline.
 
 use std::collections::BTreeMap;
@@ -443,19 +446,34 @@ impl RedfishClient {
         self.send_once(Method::POST, path, Some(body), None).await
     }
 
-    /// PATCH with If-Match; re-reads the ETag and tries once more on 412.
+    /// PATCH with `If-Match` when the resource's ETag can be read; without it where it cannot
+    /// (some settings objects take PATCH but answer GET with 405). On `412 Precondition
+    /// Failed`, reads a fresh ETag and tries once more.
     async fn patch(&self, path: &str, body: &Value) -> Result<Reply> {
-        let etag = self.get_full(path).await?.etag;
+        let etag = self.etag_of(path).await?;
         match self
             .send_once(Method::PATCH, path, Some(body), etag.as_deref())
             .await
         {
             Err(BmcError::Rejected { status: 412, .. }) => {
-                let etag = self.get_full(path).await?.etag;
+                let etag = self.etag_of(path).await?;
                 self.send_once(Method::PATCH, path, Some(body), etag.as_deref())
                     .await
             }
             r => r,
+        }
+    }
+
+    /// The resource's ETag, `None` where it gives none or cannot be read (only a refused login
+    /// is an error).
+    async fn etag_of(&self, path: &str) -> Result<Option<String>> {
+        match self.get_full(path).await {
+            Ok(r) => Ok(r.etag),
+            Err(e @ BmcError::Unauthorized { .. }) => Err(e),
+            Err(e) => {
+                tracing::debug!(endpoint = %self.base, path, error = %e, "no ETag to send; PATCH without If-Match");
+                Ok(None)
+            }
         }
     }
 
@@ -587,11 +605,29 @@ impl RedfishClient {
             .and_then(odata_id)
             .unwrap_or(format!("{}/Bios", d.system));
         let b = self.get(&bios).await?;
-        let settings = b
+        // The settings object the BMC advertises, else the one the vendor data names: never a
+        // guess.
+        let advertised = b
             .get("@Redfish.Settings")
             .and_then(|s| s.get("SettingsObject"))
-            .and_then(odata_id)
-            .unwrap_or(format!("{bios}/{}", d.profile.bios.settings_suffix));
+            .and_then(odata_id);
+        let settings = match advertised {
+            Some(s) => s,
+            None if !d.profile.bios.settings_suffix.is_empty() => {
+                format!("{bios}/{}", d.profile.bios.settings_suffix)
+            }
+            None => {
+                return Err(BmcError::Unsupported {
+                    endpoint: self.base.clone(),
+                    driver: "redfish",
+                    what: format!(
+                        "BIOS changes: {bios} advertises no @Redfish.Settings object and the \
+                         vendor profile '{}' names none ([bios] settings_suffix in vendors/*.toml)",
+                        d.profile.name
+                    ),
+                })
+            }
+        };
         Ok((bios, settings))
     }
 
@@ -790,6 +826,17 @@ impl OutOfBand for RedfishClient {
 
     async fn power(&self, action: PowerAction) -> Result<()> {
         let (d, sys) = self.system().await?;
+        // Already where the action leads: nothing to send (some BMCs refuse On while on).
+        let now = power_state_of(sys.get("PowerState").and_then(|p| p.as_str()));
+        let already = match action {
+            PowerAction::On => now == PowerState::On,
+            PowerAction::Off | PowerAction::GracefulShutdown => now == PowerState::Off,
+            _ => false,
+        };
+        if already {
+            tracing::debug!(endpoint = %self.base, ?action, "power already in the requested state");
+            return Ok(());
+        }
         let reset = sys
             .get("Actions")
             .and_then(|a| a.get("#ComputerSystem.Reset"));
@@ -974,7 +1021,10 @@ impl OutOfBand for RedfishClient {
                 .into_iter()
                 .filter(|(k, v)| current.get(k) != Some(v))
                 .collect(),
-            Err(BmcError::NotFound { .. }) => BTreeMap::new(),
+            // Absent, or write-only (405 on GET): nothing pending that can be seen.
+            Err(BmcError::NotFound { .. }) | Err(BmcError::Rejected { status: 405, .. }) => {
+                BTreeMap::new()
+            }
             Err(e) => return Err(e),
         };
         Ok(BiosSettings { current, pending })

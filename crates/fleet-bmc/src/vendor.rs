@@ -12,6 +12,7 @@ const VENDORS: &[(&str, &str)] = &[
     ("lenovo", include_str!("../vendors/lenovo.toml")),
     ("sushy", include_str!("../vendors/sushy.toml")),
     ("nvidia", include_str!("../vendors/nvidia.toml")),
+    ("ami", include_str!("../vendors/ami.toml")),
 ];
 
 #[derive(Clone, Debug, Deserialize)]
@@ -83,6 +84,19 @@ fn merge(base: &mut toml::Value, over: toml::Value) {
     }
 }
 
+/// Whether `word` occurs in `hay` with no letter or digit on either side ("ami" in "AMI" and
+/// "ami-bmc", not in "dynamic").
+fn has_word(hay: &str, word: &str) -> bool {
+    if word.is_empty() {
+        return false;
+    }
+    hay.match_indices(word).any(|(i, _)| {
+        let before = hay[..i].chars().next_back();
+        let after = hay[i + word.len()..].chars().next();
+        !before.is_some_and(char::is_alphanumeric) && !after.is_some_and(char::is_alphanumeric)
+    })
+}
+
 impl VendorProfile {
     /// The generic profile.
     pub fn generic() -> VendorProfile {
@@ -123,7 +137,7 @@ impl VendorProfile {
         }
         for (name, _) in VENDORS {
             if let Some(p) = Self::named(name) {
-                if p.matches.iter().any(|m| hay.contains(&m.to_lowercase())) {
+                if p.matches.iter().any(|m| has_word(&hay, &m.to_lowercase())) {
                     return p;
                 }
             }
@@ -192,8 +206,17 @@ mod tests {
             VendorProfile::detect(&serde_json::json!({"Vendor": "Dell", "Oem": {"Dell": {}}}));
         assert_eq!(dell.name, "dell");
         assert_eq!(dell.virtual_media.prefer, "manager");
-        // inherited from generic
         assert_eq!(dell.bios.settings_suffix, "Settings");
+        // No settings URI is guessed where neither the BMC nor the vendor data names one.
+        assert_eq!(VendorProfile::generic().bios.settings_suffix, "");
+        let ami = VendorProfile::detect(&serde_json::json!({"Vendor": "AMI"}));
+        assert_eq!(ami.name, "ami");
+        assert_eq!(ami.bios.settings_suffix, "SD");
+        // Whole words only.
+        assert_eq!(
+            VendorProfile::detect(&serde_json::json!({"Vendor": "Dynamic Systems"})).name,
+            "generic"
+        );
         let lenovo = VendorProfile::detect(&serde_json::json!({"Vendor": "Lenovo"}));
         assert_eq!(lenovo.bios.settings_suffix, "Pending");
         assert_eq!(

@@ -919,3 +919,152 @@ async fn simulated_vendor_personalities() {
         Some("NVIDIA Quadro RTX A6000")
     );
 }
+
+/// Where GPUs are is not vendor knowledge: with the generic rules alone (no other system
+/// searched, no chassis named), the GH200's GPUs are found as the chassis that look like GPUs,
+/// and nothing else there (the Grace CPUs, the BMC board, roots of trust, the processor modules
+/// that contain them) is taken for one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gpus_found_without_vendor_knowledge() {
+    let cap = serve_capture("gh200").await;
+    let bmc = client(&cap.url);
+    let mut q = InventoryQuirks::for_profile("generic");
+    q.gpu_systems.clear();
+    assert!(q.gpu_chassis.is_empty());
+    let inv = fleet_bmc::inventory::read_with(&bmc, Some(q))
+        .await
+        .unwrap();
+    assert_eq!(gpu_serials(&inv), ["1640124000234", "1640124000373"]);
+    let chassis: Vec<Option<&str>> = inv.gpus.iter().map(|g| g.chassis.as_deref()).collect();
+    assert_eq!(chassis, [Some("HGX_GPU_0"), Some("HGX_GPU_1")]);
+    assert_eq!(inv.gpus[0].model.as_deref(), Some("NVIDIA GH200 96GB HBM3"));
+    assert_eq!(inv.gpus_promised_by, None);
+}
+
+/// The simulator's personas laid out like other makers' firmware (personas.py): GPUs only as
+/// chassis (DGX `HGX_GPU_SXM_1..8` under ServiceRoot Vendor AMI; trays `HGX_GPU_0..3` under
+/// WIWYNN and AMI), no GPU Processor, no system PCIe devices.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn personas_inventory_every_gpu() {
+    let (_sim, nodes) = start_vendor_sim(&["dgx-h100", "gb200-tray", "gb300-tray"]).await;
+    assert_eq!(nodes.len(), 3);
+    let dgx = client(&nodes[0].1).inventory().await.unwrap();
+    assert_eq!(dgx.system.model.as_deref(), Some("DGX H100"));
+    assert_eq!(dgx.gpus.len(), 8, "{:?}", dgx.gpus);
+    let ids: Vec<Option<&str>> = dgx.gpus.iter().map(|g| g.chassis.as_deref()).collect();
+    let want: Vec<String> = (1..=8).map(|n| format!("HGX_GPU_SXM_{n}")).collect();
+    assert_eq!(
+        ids,
+        want.iter().map(|s| Some(s.as_str())).collect::<Vec<_>>()
+    );
+    assert!(dgx
+        .gpus
+        .iter()
+        .all(|g| g.model.as_deref() == Some("NVIDIA H100 80GB HBM3") && g.serial.is_some()));
+    let unique: HashSet<&str> = dgx
+        .gpus
+        .iter()
+        .filter_map(|g| g.serial.as_deref())
+        .collect();
+    assert_eq!(unique.len(), 8);
+    assert!(dgx.is_complete("gpus"), "{:?}", dgx.warnings);
+    assert_eq!(dgx.cpus.len(), 2);
+    for (name, url) in &nodes[1..] {
+        let inv = client(url).inventory().await.unwrap();
+        assert_eq!(inv.gpus.len(), 4, "{name}: {:?}", inv.gpus);
+        assert!(inv.gpus.iter().all(|g| g
+            .model
+            .as_deref()
+            .is_some_and(|m| m.starts_with("NVIDIA GB"))));
+    }
+}
+
+/// Trays whose GPUs report their module's serial in pairs: four GPUs, two serials, each pair
+/// two GPUs told apart by their chassis, with a warning naming the collision.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gpus_sharing_a_serial_are_told_apart_by_location() {
+    let (_sim, nodes) = start_vendor_sim(&["gb200-tray", "gb300-tray"]).await;
+    for (name, url) in &nodes {
+        // The NVIDIA profile names the GPU chassis: the pairs are not merged even so.
+        let q = InventoryQuirks::for_profile("nvidia");
+        let bmc = client(url);
+        let inv = fleet_bmc::inventory::read_with(&bmc, Some(q))
+            .await
+            .unwrap();
+        assert_eq!(inv.gpus.len(), 4, "{name}: {:?}", inv.gpus);
+        let chassis: Vec<&str> = inv
+            .gpus
+            .iter()
+            .map(|g| g.path.split('/').nth(4).unwrap())
+            .collect();
+        assert_eq!(
+            chassis,
+            ["HGX_GPU_0", "HGX_GPU_1", "HGX_GPU_2", "HGX_GPU_3"],
+            "{name}"
+        );
+        let serials = gpu_serials(&inv);
+        assert_eq!(serials[0], serials[1], "{name}");
+        assert_eq!(serials[2], serials[3], "{name}");
+        assert_ne!(serials[0], serials[2], "{name}");
+        let collisions: Vec<&String> = inv
+            .warnings
+            .iter()
+            .filter(|w| w.starts_with("gpu serials:"))
+            .collect();
+        assert_eq!(collisions.len(), 2, "{name}: {:?}", inv.warnings);
+        let first = collisions
+            .iter()
+            .find(|w| w.contains(serials[0]))
+            .expect("a warning names the first pair's serial");
+        assert!(
+            first.contains("HGX_GPU_0") && first.contains("HGX_GPU_1"),
+            "{first}"
+        );
+        // The collision is named, but the GPU list is complete.
+        assert!(inv.is_complete("gpus"), "{name}: {:?}", inv.warnings);
+    }
+}
+
+/// The GB200 tray's system links BaseBoard_0, which answers 404: the warning names it and the
+/// chassis that the Chassis collection says belongs to the system is read instead.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_chassis_link_is_replaced_from_the_collection() {
+    let (_sim, nodes) = start_vendor_sim(&["gb200-tray"]).await;
+    let tray = client(&nodes[0].1).inventory().await.unwrap();
+    let w = tray.warnings.join("\n");
+    assert!(
+        w.contains("/redfish/v1/Chassis/BaseBoard_0")
+            && w.contains("read /redfish/v1/Chassis/Chassis_0 from the Chassis collection"),
+        "{w}"
+    );
+    assert!(tray.is_complete("nics"), "{w}");
+    assert_eq!(tray.gpus.len(), 4);
+}
+
+/// With its GPUs gone, the DGX's inventory says that GPUs were expected, and why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_persona_without_its_gpus_says_so() {
+    let (sim, nodes) = start_vendor_sim(&["dgx-h100"]).await;
+    for g in 0..8 {
+        inject(
+            &sim.control,
+            "gpu_off_bus",
+            &nodes[0].0,
+            serde_json::json!({"gpu": g}),
+        )
+        .await;
+    }
+    let gone = client(&nodes[0].1).inventory().await.unwrap();
+    assert!(gone.gpus.is_empty());
+    let why = gone.gpus_promised_by.as_deref().unwrap_or_default();
+    assert!(why.contains("DGX H100"), "{why}");
+    assert!(why.contains("HGX_ERoT_GPU_SXM_1"), "{why}");
+    assert!(!gone.is_complete("gpus"));
+    assert!(
+        gone.warnings
+            .iter()
+            .any(|w| w.starts_with("gpus: no GPU found although")),
+        "{:?}",
+        gone.warnings
+    );
+}

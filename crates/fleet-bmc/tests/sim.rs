@@ -449,3 +449,65 @@ fn which(p: &str) -> bool {
     std::env::var_os("PATH")
         .is_some_and(|path| std::env::split_paths(&path).any(|d| d.join(p).exists()))
 }
+
+/// BIOS writes where the settings object takes PATCH but answers GET with 405: at an
+/// unadvertised URI the vendor data names (AMI `Bios/SD`, DGX persona) and at an advertised one
+/// (GB200 tray). The write goes without If-Match and takes effect at the next reset. Where
+/// neither the BMC nor the vendor data names a settings object, nothing is guessed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bios_writes_to_settings_objects_that_take_patch_but_not_get() {
+    let sim = Sim::start_models(&["dgx-h100", "gb200-tray"], 0.2);
+    for n in &sim.nodes {
+        let bmc = rf(&n.redfish);
+        let mut want = BTreeMap::new();
+        want.insert("SysProfile".to_string(), json!("PerfPerWattOptimizedOs"));
+        bmc.set_bios(&want)
+            .await
+            .unwrap_or_else(|e| panic!("{}: {e}", n.id));
+        // The settings object cannot be read: nothing pending is visible, and that is no error.
+        let b = bmc.bios().await.unwrap();
+        assert_eq!(b.current["SysProfile"], json!("PerfOptimized"), "{}", n.id);
+        bmc.power(PowerAction::Cycle).await.unwrap();
+        let start = Instant::now();
+        loop {
+            let b = bmc.bios().await.unwrap();
+            if b.current["SysProfile"] == json!("PerfPerWattOptimizedOs") {
+                break;
+            }
+            assert!(
+                start.elapsed() < WAIT,
+                "{}: not applied: {:?}",
+                n.id,
+                b.current
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    // The DGX advertises no settings object: with the generic profile (no vendor data) the
+    // write is refused with the reason instead of going to a guessed URI.
+    let generic =
+        rf(&sim.nodes[0].redfish).with_profile(fleet_bmc::vendor::VendorProfile::generic());
+    let mut want = BTreeMap::new();
+    want.insert("SysProfile".to_string(), json!("PerfOptimized"));
+    let e = generic.set_bios(&want).await.unwrap_err().to_string();
+    assert!(
+        e.contains("advertises no @Redfish.Settings") && e.contains("settings_suffix"),
+        "{e}"
+    );
+}
+
+/// A BMC that refuses `ResetType: On` while the system is on (400): power on is a no-op there,
+/// and off while off too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn power_on_while_on_is_not_sent() {
+    let sim = Sim::start_models(&["dgx-h100"], 0.2);
+    let bmc = rf(&sim.nodes[0].redfish);
+    assert_eq!(bmc.power_state().await.unwrap(), PowerState::On);
+    bmc.power(PowerAction::On).await.unwrap();
+    assert_eq!(bmc.power_state().await.unwrap(), PowerState::On);
+    bmc.power(PowerAction::Off).await.unwrap();
+    wait_power(&bmc, PowerState::Off, WAIT).await.unwrap();
+    bmc.power(PowerAction::Off).await.unwrap();
+    bmc.power(PowerAction::On).await.unwrap();
+    wait_power(&bmc, PowerState::On, WAIT).await.unwrap();
+}

@@ -158,6 +158,11 @@ pub struct InventoryApply {
     /// Lifecycle step at the end (e.g. inspecting → ready).
     pub transition_to: Option<NodeState>,
     pub validate_when: ValidateWhen,
+    /// What said the node has GPUs (its model, chassis named for GPUs), when the BMC reported
+    /// none: with no GPU among `parts`, a step to `ready` becomes `inspection_failed` saying so
+    /// (as it does when the node's profile asks for GPUs; a profile with `gpu_count: 0` says
+    /// the node has none).
+    pub gpus_promised_by: Option<String>,
     /// Reason recorded with every version, e.g. `inspection` or `status sync`.
     pub reason: String,
 }
@@ -186,6 +191,8 @@ pub struct InventoryOutcome {
     /// The validation was published (ConfigValidated or ConfigConflict).
     pub validation_published: bool,
     pub transitioned: Option<NodeState>,
+    /// Other nodes with the same system serial (flagged with a warning and an AlertRaised).
+    pub duplicate_serial_of: Vec<String>,
 }
 
 impl InventoryOutcome {
@@ -214,6 +221,25 @@ fn part_key_string(a: &Asset) -> String {
         .clone()
         .or_else(|| a.address.clone())
         .unwrap_or_else(|| a.name.clone())
+}
+
+/// Why a node whose BMC reported no GPU must not go `ready`: its profile asks for GPUs, or
+/// something on the BMC said it has some (and no profile says it has none).
+pub fn missing_gpus(
+    profile_gpus: &Option<(String, u32)>,
+    promised_by: Option<&str>,
+) -> Option<String> {
+    match (profile_gpus, promised_by) {
+        (Some((_, 0)), _) => None,
+        (Some((name, n)), why) => Some(format!(
+            "no GPU found: the BMC reports none and the expected profile '{name}' asks for {n}{}",
+            why.map(|w| format!(" ({w})")).unwrap_or_default()
+        )),
+        (None, Some(why)) => Some(format!(
+            "no GPU found: the BMC reports none, although {why}"
+        )),
+        (None, None) => None,
+    }
 }
 
 /// `base` with every key of `over` set.
@@ -365,7 +391,10 @@ impl Store {
         bmc_cfg.insert("protocol".into(), Value::String(protocol.to_string()));
         bmc_cfg.insert("username".into(), Value::String(reg.username.clone()));
         bmc_cfg.insert("password".into(), Value::String(reg.password.clone()));
-        bmc_cfg.insert("insecure".into(), Value::Bool(reg.accept_self_signed));
+        bmc_cfg.insert(
+            "accept_self_signed".into(),
+            Value::Bool(reg.accept_self_signed),
+        );
         let mut tx = self.write.begin().await?;
         let node = self
             .create_asset_tx(
@@ -493,6 +522,7 @@ impl Store {
             validation: None,
             validation_published: false,
             transitioned: None,
+            duplicate_serial_of: vec![],
         };
         let children: Vec<Asset> = {
             let rows: Vec<AssetRow> = sqlx::query_as(
@@ -631,6 +661,54 @@ impl Store {
         for (k, v) in &inv.node_config {
             node_cfg.insert(k.clone(), v.clone());
         }
+        // Another node with this system serial: one server registered twice (two BMC
+        // addresses), or a board swapped in without the CMDB being told. Said, not merged.
+        let mut duplicates: Vec<(String, String)> = vec![];
+        if let Some(serial) = inv.node_config.get("serial").and_then(|s| s.as_str()) {
+            let rows = sqlx::query(
+                "SELECT id, name FROM assets WHERE kind = 'node' AND serial = $1 AND id <> $2 ORDER BY id",
+            )
+            .bind(serial)
+            .bind(&node.id)
+            .fetch_all(&mut **tx)
+            .await?;
+            for r in rows {
+                duplicates.push((r.try_get("id")?, r.try_get("name")?));
+            }
+            if !duplicates.is_empty() {
+                let names: Vec<&str> = duplicates.iter().map(|(_, n)| n.as_str()).collect();
+                let warning = format!(
+                    "system serial {serial} is also the serial of node(s) {}: the same server \
+                     registered twice, or a board moved without the CMDB knowing",
+                    names.join(", ")
+                );
+                let mut warnings = node_cfg
+                    .get("inventory_warnings")
+                    .and_then(|w| w.as_array())
+                    .cloned()
+                    .unwrap_or_default();
+                warnings.push(Value::String(warning.clone()));
+                node_cfg.insert("inventory_warnings".into(), Value::Array(warnings));
+                out.duplicate_serial_of = duplicates.iter().map(|(id, _)| id.clone()).collect();
+                if inv.validate_when == ValidateWhen::Always {
+                    self.outbox_tx(
+                        tx,
+                        actor,
+                        types::ALERT_RAISED,
+                        &node.id,
+                        json!({
+                            "alert": "DuplicateSystemSerial",
+                            "severity": "warning",
+                            "serial": serial,
+                            "node": node.id,
+                            "also": duplicates.iter().map(|(id, name)| json!({"id": id, "name": name})).collect::<Vec<_>>(),
+                            "message": warning,
+                        }),
+                    )
+                    .await?;
+                }
+            }
+        }
         let mut parts_doc = Map::new();
         for section in ["gpus", "nics", "disks"] {
             let mut keys = parts_summary.remove(section).unwrap_or_default();
@@ -674,6 +752,7 @@ impl Store {
                 .await?;
         }
         // Validation against the expected profile.
+        let mut profile_gpus: Option<(String, u32)> = None;
         if let Some(pid) = &node_after.profile_id {
             let row = sqlx::query("SELECT name, spec FROM profiles WHERE id = $1")
                 .bind(pid)
@@ -681,6 +760,7 @@ impl Store {
                 .await?;
             let name: String = row.try_get("name")?;
             let spec: ProfileSpec = serde_json::from_str(&row.try_get::<String, _>("spec")?)?;
+            profile_gpus = spec.gpu_count.map(|n| (name.clone(), n));
             let report = validate(
                 &name,
                 &spec,
@@ -719,9 +799,17 @@ impl Store {
             }
             out.validation = Some(report);
         }
-        if let Some(to) = inv.transition_to {
+        if let Some(mut to) = inv.transition_to {
+            let mut step_reason = reason.clone();
+            let gpus_found = inv.parts.iter().any(|p| p.kind == AssetKind::Gpu);
+            if to == NodeState::Ready && !gpus_found {
+                if let Some(why) = missing_gpus(&profile_gpus, inv.gpus_promised_by.as_deref()) {
+                    to = NodeState::InspectionFailed;
+                    step_reason = why;
+                }
+            }
             if to != state {
-                self.transition_tx(tx, actor, &node_after, state, to, Some(reason.clone()))
+                self.transition_tx(tx, actor, &node_after, state, to, Some(step_reason))
                     .await?;
                 out.transitioned = Some(to);
                 node_after = self.get_asset_tx(tx, &node.id, false).await?;
@@ -988,6 +1076,25 @@ mod tests {
         assert!(normalize_bmc_address("ftp://x", "redfish").is_err());
         assert!(normalize_bmc_address("https://x/redfish/v1", "redfish").is_err());
         assert_eq!(host_part("https://10.0.0.5:443"), "10.0.0.5:443");
+    }
+
+    #[test]
+    fn a_node_without_gpus_is_held_back_when_something_promised_them() {
+        let hgx = Some(("HGX-H100-8GPU".to_string(), 8));
+        let r = missing_gpus(&hgx, None).unwrap();
+        assert!(r.contains("'HGX-H100-8GPU' asks for 8"), "{r}");
+        let r = missing_gpus(&None, Some("the system model is DGX H100")).unwrap();
+        assert_eq!(
+            r,
+            "no GPU found: the BMC reports none, although the system model is DGX H100"
+        );
+        // A profile that says the node has no GPU overrides what the names suggest.
+        let none = Some(("CPU".to_string(), 0));
+        assert_eq!(
+            missing_gpus(&none, Some("the system model is DGX H100")),
+            None
+        );
+        assert_eq!(missing_gpus(&None, None), None);
     }
 
     #[test]

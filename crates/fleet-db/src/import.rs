@@ -20,6 +20,9 @@ pub struct ImportSummary {
     pub relations: usize,
     /// Whether this was a dry run (validated, nothing written).
     pub dry_run: bool,
+    /// Notes that are not errors (deprecated field names).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// A reference to a container that is neither in the file nor in the inventory.
@@ -204,6 +207,7 @@ impl Store {
             created,
             relations: plan.relations.len(),
             dry_run,
+            notes: plan.notes.clone(),
         };
         if dry_run {
             return Ok(summary);

@@ -28,8 +28,8 @@ pub use assets::{AssetFilter, AssetPatch, ConfigVersion, HistoryRow, NewAsset, N
 pub use audit::{AuditEntry, AuditFilter, AuditRow, VerifyReport};
 pub use auth::{hash_token, NewUser, Token, TokenKind, User, UserPatch};
 pub use enrich::{
-    normalize_bmc_address, part_present, BmcRegistration, InventoryApply, InventoryOutcome,
-    ObservedPart, PartKey, PartMove, Registered, ValidateWhen,
+    missing_gpus, normalize_bmc_address, part_present, BmcRegistration, InventoryApply,
+    InventoryOutcome, ObservedPart, PartKey, PartMove, Registered, ValidateWhen,
 };
 pub use error::{DbError, DbResult};
 pub use import::{ImportSummary, ReferenceError};

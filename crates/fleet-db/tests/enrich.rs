@@ -22,6 +22,8 @@ contract!(
     a_gpu_found_in_another_node_is_the_same_gpu_moved,
     a_profile_mismatch_is_a_conflict_naming_the_field,
     bad_registrations_are_explained,
+    two_nodes_with_one_system_serial_are_flagged,
+    a_node_without_the_gpus_its_profile_asks_for_fails_inspection,
 );
 
 fn reg(address: &str) -> BmcRegistration {
@@ -64,6 +66,7 @@ fn inventory(node: &str, parts: Vec<ObservedPart>, bios: Value) -> InventoryAppl
         expect_state: Some(NodeState::Inspecting),
         transition_to: Some(NodeState::Ready),
         validate_when: ValidateWhen::Always,
+        gpus_promised_by: None,
         reason: "inspection".into(),
     }
 }
@@ -392,4 +395,60 @@ async fn bad_registrations_are_explained(db: TestDb) {
         .await
         .unwrap()
         .is_none());
+}
+
+async fn two_nodes_with_one_system_serial_are_flagged(db: TestDb) {
+    let s = &db.store;
+    let with_serial = |node: &str| {
+        let mut i = inventory(node, vec![], json!({}));
+        i.node_config.insert("serial".into(), json!("J101RZ43"));
+        i
+    };
+    let a = inspecting(s, "10.0.0.21").await;
+    let out = s.apply_inventory(&actor(), with_serial(&a)).await.unwrap();
+    assert!(out.duplicate_serial_of.is_empty());
+    let b = inspecting(s, "10.0.0.22").await;
+    let out = s.apply_inventory(&actor(), with_serial(&b)).await.unwrap();
+    assert_eq!(out.duplicate_serial_of, std::slice::from_ref(&a));
+    let warnings = out.node.config["inventory_warnings"].to_string();
+    assert!(
+        warnings.contains("system serial J101RZ43 is also the serial of node(s)"),
+        "{warnings}"
+    );
+    let alerts = events_of(s, types::ALERT_RAISED, Some(&b)).await;
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert_eq!(alerts[0]["data"]["alert"], "DuplicateSystemSerial");
+    assert_eq!(alerts[0]["data"]["also"][0]["id"], a.as_str());
+    assert!(events_of(s, types::ALERT_RAISED, Some(&a)).await.is_empty());
+}
+
+async fn a_node_without_the_gpus_its_profile_asks_for_fails_inspection(db: TestDb) {
+    let s = &db.store;
+    let spec: ProfileSpec = serde_json::from_value(json!({"gpu_count": 8})).unwrap();
+    s.create_profile(&actor(), "HGX-8", &spec).await.unwrap();
+    let mut r = reg("10.0.0.31");
+    r.profile = Some("HGX-8".into());
+    let node = s.register_bmc(&actor(), r).await.unwrap().node;
+    s.transition(&actor(), &node.id, NodeState::Inspecting, None)
+        .await
+        .unwrap();
+    let out = s
+        .apply_inventory(
+            &actor(),
+            inventory(&node.id, vec![nic("0c:42:a1:00:00:31")], json!({})),
+        )
+        .await
+        .unwrap();
+    assert_eq!(out.node.state, Some(NodeState::InspectionFailed));
+    let h = s.lifecycle_history(&node.id).await.unwrap();
+    let reason = h.last().unwrap().reason.clone().unwrap();
+    assert!(reason.contains("'HGX-8' asks for 8"), "{reason}");
+    // The NIC the BMC did report is in the CMDB all the same.
+    assert_eq!(out.created.len(), 1);
+    assert_eq!(
+        events_of(s, types::CONFIG_CONFLICT, Some(&node.id))
+            .await
+            .len(),
+        1
+    );
 }

@@ -19,6 +19,8 @@
 //!     labels: {team: ml}
 //!     config: {driver: "550.90.07"} # extra configuration, optional
 //!     bmc: {address: 127.0.10.1, protocol: redfish, username: admin, password: secret}
+//!     # bmc.accept_self_signed: true accepts a self-signed certificate (as in discovery;
+//!     # the old name insecure_tls is read too, with a note in the result)
 //!     power: {pdu: pdu-r1, outlet: 3}
 //!     nics: [{mac: "0c:42:a1:00:00:01", switch: leaf-r1, port: Ethernet1}]
 //!     gpus: [{serial: "1650…", uuid: "GPU-…", model: "NVIDIA H100 80GB HBM3", pci_address: "0000:18:00.0"}]
@@ -98,6 +100,11 @@ pub struct BmcItem {
     pub username: Option<String>,
     #[serde(default)]
     pub password: Option<String>,
+    /// Accept the BMC's self-signed TLS certificate (the same name as in discovery requests).
+    #[serde(default)]
+    pub accept_self_signed: Option<bool>,
+    /// The old name of `accept_self_signed`, still accepted (with a note in the import's
+    /// result).
     #[serde(default)]
     pub insecure_tls: Option<bool>,
 }
@@ -195,6 +202,8 @@ pub struct ImportPlan {
     pub referenced: BTreeSet<(AssetKind, String)>,
     /// Whether referenced containers that do not exist may be created (CSV).
     pub create_missing: bool,
+    /// Things worth saying that are not errors (deprecated field names), with their line.
+    pub notes: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -501,6 +510,13 @@ fn add_node(ctx: &mut Ctx, line: usize, item: &str, n: NodeItem) {
     );
     let parent = Some((AssetKind::Node, n.name.clone()));
     if let Some(b) = &n.bmc {
+        if b.insecure_tls.is_some() {
+            ctx.plan.notes.push(format!(
+                "line {line}: node {}: bmc.insecure_tls is deprecated; it is read as \
+                 bmc.accept_self_signed, the name discovery uses",
+                n.name
+            ));
+        }
         let bmc_name = format!("{}-bmc", n.name);
         ctx.add(
             PlannedAsset {
@@ -514,7 +530,10 @@ fn add_node(ctx: &mut Ctx, line: usize, item: &str, n: NodeItem) {
                     ("protocol", s(&b.protocol)),
                     ("username", s(&b.username)),
                     ("password", s(&b.password)),
-                    ("insecure_tls", b.insecure_tls.map(Value::Bool)),
+                    (
+                        "accept_self_signed",
+                        b.accept_self_signed.or(b.insecure_tls).map(Value::Bool),
+                    ),
                 ]),
                 profile: None,
             },
@@ -741,6 +760,7 @@ fn parse_csv(text: &str) -> Result<ImportPlan, Vec<ImportError>> {
                 protocol: get("bmc_protocol"),
                 username: get("bmc_username"),
                 password: get("bmc_password"),
+                accept_self_signed: None,
                 insecure_tls: None,
             }),
             power,
@@ -802,6 +822,34 @@ nodes:
         assert!(p.referenced.is_empty(), "{:?}", p.referenced);
         let node = p.assets.iter().find(|a| a.kind == AssetKind::Node).unwrap();
         assert_eq!(node.line, 13);
+    }
+
+    #[test]
+    fn the_self_signed_setting_has_the_discovery_name_and_the_old_one_still_works() {
+        let bmc_of = |p: &ImportPlan| {
+            p.assets
+                .iter()
+                .find(|a| a.kind == AssetKind::Bmc)
+                .unwrap()
+                .config
+                .clone()
+        };
+        let new =
+            "nodes:\n  - name: n1\n    bmc: {address: 127.0.10.1, accept_self_signed: true}\n";
+        let p = parse(new, Format::Yaml).unwrap();
+        assert_eq!(bmc_of(&p)["accept_self_signed"], true);
+        assert!(bmc_of(&p).get("insecure_tls").is_none());
+        assert!(p.notes.is_empty(), "{:?}", p.notes);
+        let old = "nodes:\n  - name: n1\n    bmc: {address: 127.0.10.1, insecure_tls: true}\n";
+        let p = parse(old, Format::Yaml).unwrap();
+        assert_eq!(bmc_of(&p)["accept_self_signed"], true);
+        assert_eq!(p.notes.len(), 1);
+        assert!(
+            p.notes[0].contains("insecure_tls is deprecated")
+                && p.notes[0].contains("accept_self_signed"),
+            "{:?}",
+            p.notes
+        );
     }
 
     #[test]

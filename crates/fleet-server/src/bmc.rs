@@ -92,7 +92,8 @@ pub async fn node_bmc(
         .ok_or(
             "no BMC password in the credential store; register the BMC again with its password",
         )?;
-    let insecure = ["insecure", "insecure_tls"]
+    // `accept_self_signed`; BMCs registered or imported before it had that name keep theirs.
+    let insecure = ["accept_self_signed", "insecure", "insecure_tls"]
         .iter()
         .any(|k| cfg.get(*k).and_then(|v| v.as_bool()) == Some(true));
     let timeout = cfg

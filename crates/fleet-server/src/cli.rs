@@ -712,6 +712,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
                         println!("{} ({})\n  state:   {}{}\n  model:   {}\n  serial:  {}\n  version: {}\n  labels:  {}",
                             s(&v["name"]), s(&v["id"]), s(&v["status"]["state"]), if v["status"]["stuck"] == json!(true) { " (STUCK: past its deadline)" } else { "" },
                             s(&v["status"]["model"]), s(&v["status"]["serial"]), s(&v["metadata"]["version"]), v["metadata"]["labels"]);
+                        if let Some(f) = v["status"]["last_inspection_failure"].as_object() {
+                            println!(
+                                "  last inspection failure: {} ({} by {})",
+                                s(&f["reason"]),
+                                s(&f["at"]),
+                                s(&f["actor"])
+                            );
+                        }
                         println!(
                             "  next:    {}",
                             v["allowed_transitions"]

@@ -149,6 +149,14 @@ pub fn observe(inv: &Inventory, node_name: &str) -> Observation {
     let mut parts = Vec::new();
     let mut skipped = Vec::new();
     let mut keys = BTreeSet::new();
+    // Serials reported by more than one GPU (trays give both GPUs of a module its serial): those
+    // GPUs are keyed by serial and location.
+    let mut serial_count: std::collections::BTreeMap<String, usize> = Default::default();
+    for g in &inv.gpus {
+        if let Some(s) = clean(&g.serial) {
+            *serial_count.entry(s).or_default() += 1;
+        }
+    }
     for g in &inv.gpus {
         let mut c = Map::new();
         let serial = clean(&g.serial);
@@ -160,9 +168,17 @@ pub fn observe(inv: &Inventory, node_name: &str) -> Observation {
         put(&mut c, "part_number", clean(&g.part_number));
         put(&mut c, "vbios", clean(&g.firmware));
         put(&mut c, "location", clean(&g.location));
+        put(&mut c, "chassis", clean(&g.chassis));
         c.insert("redfish_id".into(), Value::String(g.id.clone()));
         c.insert("redfish_path".into(), Value::String(g.path.clone()));
+        let shared = serial
+            .as_ref()
+            .is_some_and(|s| serial_count.get(s).copied().unwrap_or(0) > 1);
         let (key, name) = match (&serial, &uuid) {
+            (Some(s), _) if shared => {
+                let place = clean(&g.chassis).unwrap_or_else(|| g.id.clone());
+                (PartKey::Name, name_of("gpu", &format!("{s}-{place}")))
+            }
             (Some(s), _) => (PartKey::Serial(s.clone()), name_of("gpu", s)),
             (None, Some(u)) => (PartKey::Name, name_of("gpu", u)),
             (None, None) => (PartKey::Name, name_of(&format!("gpu-{node_name}"), &g.id)),
@@ -444,6 +460,7 @@ impl Enricher {
             expect_state: Some(NodeState::Inspecting),
             transition_to: Some(NodeState::Ready),
             validate_when: ValidateWhen::Always,
+            gpus_promised_by: inv.gpus_promised_by.clone(),
             reason: "inspection".into(),
         };
         let t0 = std::time::Instant::now();
@@ -453,6 +470,9 @@ impl Enricher {
             .fetch_add(t0.elapsed().as_millis() as u64, Ordering::Relaxed);
         match applied {
             Ok(out) => {
+                if !out.duplicate_serial_of.is_empty() {
+                    tracing::warn!(node = %node.name, others = ?out.duplicate_serial_of, "another node has this system serial");
+                }
                 self.stats.inspected.fetch_add(1, Ordering::Relaxed);
                 tracing::info!(node = %node.name, created = out.created.len(), moved = out.moved.len(), "inspected");
                 Ok(Some(out))
@@ -501,6 +521,7 @@ impl Enricher {
             expect_state: Some(state),
             transition_to: None,
             validate_when: ValidateWhen::OnChange,
+            gpus_promised_by: inv.gpus_promised_by.clone(),
             reason: "status sync".into(),
         };
         match self.st.store.apply_inventory(&actor(None), apply).await {
@@ -896,6 +917,7 @@ mod tests {
             firmware: [("BMC".to_string(), "1.12.0".to_string())].into(),
             bios: [("SriovGlobalEnable".to_string(), json!("Enabled"))].into(),
             warnings: vec![],
+            gpus_promised_by: None,
         }
     }
 
@@ -976,6 +998,45 @@ mod tests {
         );
         let bad: Vec<_> = r.mismatches().map(|m| m.field.as_str()).collect();
         assert_eq!(bad, ["bios/SriovGlobalEnable"]);
+    }
+
+    #[test]
+    fn gpus_sharing_a_serial_are_keyed_by_serial_and_chassis() {
+        let mut inv = sample();
+        inv.gpus = (0..4)
+            .map(|i| Gpu {
+                id: format!("HGX_GPU_{i}"),
+                path: format!("/redfish/v1/Chassis/HGX_GPU_{i}"),
+                serial: Some(format!("S{}", i / 2)),
+                chassis: Some(format!("HGX_GPU_{i}")),
+                ..Default::default()
+            })
+            .collect();
+        let o = observe(&inv, "node-a");
+        let gpus: Vec<_> = o
+            .parts
+            .iter()
+            .filter(|p| p.kind == AssetKind::Gpu)
+            .collect();
+        assert_eq!(gpus.len(), 4, "{:?}", o.skipped);
+        let names: Vec<&str> = gpus.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "gpu-S0-HGX_GPU_0",
+                "gpu-S0-HGX_GPU_1",
+                "gpu-S1-HGX_GPU_2",
+                "gpu-S1-HGX_GPU_3"
+            ]
+        );
+        assert!(gpus.iter().all(|p| p.key == PartKey::Name));
+        assert_eq!(gpus[1].config["serial"], "S0");
+        assert_eq!(gpus[1].config["chassis"], "HGX_GPU_1");
+        assert!(
+            !o.skipped.iter().any(|s| s.starts_with("GPU")),
+            "{:?}",
+            o.skipped
+        );
     }
 
     #[test]

@@ -245,11 +245,9 @@ pub async fn prepare(
                 host,
                 port,
                 secret_name: format!("{base}-bmc"),
-                insecure_tls: bmc
-                    .config
-                    .get("insecure")
-                    .and_then(|v| v.as_bool())
-                    .unwrap_or(false),
+                insecure_tls: ["accept_self_signed", "insecure", "insecure_tls"]
+                    .iter()
+                    .any(|k| bmc.config.get(*k).and_then(|v| v.as_bool()) == Some(true)),
                 provider_options: port.map(|p| json!({"redfish": {"port": p}})),
                 ..Default::default()
             })

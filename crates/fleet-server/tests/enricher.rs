@@ -1002,3 +1002,100 @@ async fn a_node_announcing_itself_is_registered_and_inspected() {
     }
     assert_eq!(app.asset_count().await, before);
 }
+
+/// BMCs laid out like other makers' firmware (the simulator's personas): a DGX that serves its
+/// GPUs only as chassis under ServiceRoot Vendor AMI, a GB200 tray (WIWYNN) whose GPUs report
+/// their module's serial in pairs, and a DGX whose GPUs have all fallen off the bus. The first
+/// two become ready with every GPU an asset; the third fails inspection saying why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bmcs_of_other_makers_are_inspected_with_every_gpu_and_none_left_behind() {
+    let fleet = sim::Sim::start_models(&["dgx-h100", "gb200-tray", "dgx-h100"], 0.3);
+    for g in 0..8 {
+        fleet
+            .inject("gpu_off_bus", &fleet.nodes[2].id, json!({"gpu": g}))
+            .await;
+    }
+    let app = App::start(None).await;
+    let bmcs: Vec<Value> = fleet
+        .nodes
+        .iter()
+        .map(|n| json!({"address": n.redfish, "username": "admin", "password": "password"}))
+        .collect();
+    let (s, r) = app
+        .call(
+            reqwest::Method::POST,
+            "/api/v1/discovery",
+            json!({ "bmcs": bmcs }),
+        )
+        .await;
+    assert_eq!(s, 200, "{r}");
+    let ids: Vec<String> = r["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["node_id"].as_str().unwrap().to_string())
+        .collect();
+    app.settled(3, Duration::from_secs(90)).await;
+    let gpus_of = |id: String| {
+        let store = app.store.clone();
+        async move {
+            store
+                .list_assets(&AssetFilter {
+                    kind: Some(AssetKind::Gpu),
+                    parent_id: Some(id),
+                    limit: 100,
+                    ..Default::default()
+                })
+                .await
+                .unwrap()
+                .items
+        }
+    };
+    let dgx = app.store.get_asset(&ids[0]).await.unwrap();
+    assert_eq!(dgx.state, Some(NodeState::Ready));
+    let gpus = gpus_of(ids[0].clone()).await;
+    assert_eq!(gpus.len(), 8);
+    assert!(gpus.iter().all(|g| g.config["model"] == H100));
+
+    let tray = app.store.get_asset(&ids[1]).await.unwrap();
+    assert_eq!(tray.state, Some(NodeState::Ready));
+    let gpus = gpus_of(ids[1].clone()).await;
+    assert_eq!(gpus.len(), 4, "{gpus:?}");
+    let serials: BTreeSet<&str> = gpus
+        .iter()
+        .map(|g| g.config["serial"].as_str().unwrap())
+        .collect();
+    assert_eq!(serials.len(), 2, "{serials:?}");
+    let warnings = tray.config["inventory_warnings"].to_string();
+    assert!(warnings.contains("gpu serials:"), "{warnings}");
+
+    let gone = app.store.get_asset(&ids[2]).await.unwrap();
+    assert_eq!(gone.state, Some(NodeState::InspectionFailed));
+    let h = app.store.lifecycle_history(&gone.id).await.unwrap();
+    let reason = h.last().unwrap().reason.clone().unwrap();
+    assert!(
+        reason.starts_with("no GPU found") && reason.contains("DGX H100"),
+        "{reason}"
+    );
+    assert!(gpus_of(ids[2].clone()).await.is_empty());
+    // The reason is in the node's status, not only in its history.
+    let (s, v) = app
+        .call(
+            reqwest::Method::GET,
+            &format!("/api/v1/nodes/{}", ids[2]),
+            Value::Null,
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let f = &v["status"]["last_inspection_failure"];
+    assert_eq!(f["reason"], reason.as_str(), "{v}");
+    assert_eq!(f["actor"], "enricher", "{v}");
+    let (_, v) = app
+        .call(
+            reqwest::Method::GET,
+            &format!("/api/v1/nodes/{}", ids[0]),
+            Value::Null,
+        )
+        .await;
+    assert!(v["status"].get("last_inspection_failure").is_none(), "{v}");
+}

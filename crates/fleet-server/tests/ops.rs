@@ -786,3 +786,108 @@ async fn bulk_bios_and_firmware_need_admin() {
     .await;
     assert_eq!(s, 202, "{r}");
 }
+
+/// Against a BMC that refuses `On` while on (the DGX persona): power on an already-on node
+/// succeeds with a note; a second power job while one runs is refused with 409 naming it; a
+/// firmware update the BMC calls complete but that changed nothing fails saying what was seen,
+/// in words (no debug formatting).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn power_is_idempotent_one_at_a_time_and_firmware_updates_are_verified() {
+    let fleet = sim::Sim::start_models(&["dgx-h100"], 0.5);
+    let app = TestApp::start().await;
+    let node = node_with_bmc(&app, &fleet.nodes[0], "dgx-1").await;
+    let base = format!("/api/v1/nodes/{node}");
+
+    let j = op(
+        &app,
+        Role::Operator,
+        &format!("{base}/power"),
+        json!({"action": "on"}),
+    )
+    .await;
+    assert_eq!(j["state"], "succeeded", "{j}");
+    let result: Value = serde_json::from_str(j["result"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        result["note"], "the node is already on; no request sent",
+        "{j}"
+    );
+
+    let (s, first) = call(
+        &app,
+        Role::Operator,
+        Method::POST,
+        &format!("{base}/power"),
+        json!({"action": "cycle"}),
+    )
+    .await;
+    assert_eq!(s, 202, "{first}");
+    let first_id = first["id"].as_str().unwrap().to_string();
+    let (s, second) = call(
+        &app,
+        Role::Operator,
+        Method::POST,
+        &format!("{base}/power"),
+        json!({"action": "cycle"}),
+    )
+    .await;
+    let (_, first_now) = call(
+        &app,
+        Role::Viewer,
+        Method::GET,
+        &format!("/api/v1/jobs/{first_id}"),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(s, 409, "{second}\nfirst: {first_now}");
+    assert_eq!(second["job"], first_id.as_str(), "{second}");
+    assert!(
+        second["detail"].as_str().unwrap().contains(&first_id),
+        "{second}"
+    );
+    let (s, boot) = call(
+        &app,
+        Role::Operator,
+        Method::POST,
+        &format!("{base}/boot"),
+        json!({"device": "pxe"}),
+    )
+    .await;
+    assert_eq!(s, 409, "{boot}");
+    assert_eq!(follow(&app, &first_id).await["state"], "succeeded");
+    // Once it has ended the next one runs.
+    let j = op(
+        &app,
+        Role::Operator,
+        &format!("{base}/boot"),
+        json!({"device": "pxe"}),
+    )
+    .await;
+    assert_eq!(j["state"], "succeeded", "{j}");
+
+    // The image cannot be fetched; the BMC's task completes all the same.
+    let url = "http://unreachable.invalid/bios-02.05.00.bin";
+    let j = op(
+        &app,
+        Role::Admin,
+        &format!("{base}/firmware"),
+        json!({"url": url, "targets": ["HostBIOS_0"]}),
+    )
+    .await;
+    assert_eq!(j["state"], "failed", "{j}");
+    let err = j["error"].as_str().unwrap();
+    assert!(
+        err.contains("HostBIOS_0 reports version") && err.contains("as before"),
+        "{err}"
+    );
+    let j = op(
+        &app,
+        Role::Admin,
+        &format!("{base}/firmware"),
+        json!({"url": url, "targets": ["HostBIOS_0"], "expect_version": "02.05.00"}),
+    )
+    .await;
+    assert_eq!(j["state"], "failed", "{j}");
+    let err = j["error"].as_str().unwrap();
+    assert!(err.contains("after the update, expected 02.05.00"), "{err}");
+    assert!(!err.contains("Some(") && !err.contains('"'), "{err}");
+}

@@ -216,6 +216,41 @@ impl Sim {
     }
 
     fn start_inner(nodes: usize, power_delay_s: f64, deadline: Duration, password: &str) -> Sim {
+        Self::start_groups_with(
+            &[(nodes, "hgx-h100-8gpu", "a-n")],
+            power_delay_s,
+            deadline,
+            password,
+        )
+    }
+
+    /// One node of each simulator model in `models` (`dgx-h100`, `gb200-tray`, ...), named
+    /// `m<i>-1` in the order given.
+    pub fn start_models(models: &[&str], power_delay_s: f64) -> Sim {
+        let prefixes: Vec<String> = (0..models.len()).map(|i| format!("m{i}-")).collect();
+        let groups: Vec<(usize, &str, &str)> = models
+            .iter()
+            .zip(&prefixes)
+            .map(|(m, p)| (1, *m, p.as_str()))
+            .collect();
+        Self::start_groups(&groups, power_delay_s, Duration::from_secs(90))
+    }
+
+    /// Groups of (count, model, name prefix) in one rack.
+    pub fn start_groups(
+        groups: &[(usize, &str, &str)],
+        power_delay_s: f64,
+        deadline: Duration,
+    ) -> Sim {
+        Self::start_groups_with(groups, power_delay_s, deadline, "password")
+    }
+
+    fn start_groups_with(
+        groups: &[(usize, &str, &str)],
+        power_delay_s: f64,
+        deadline: Duration,
+        password: &str,
+    ) -> Sim {
         assert!(
             password
                 .chars()
@@ -225,6 +260,13 @@ impl Sim {
         let venv = venv();
         let dir = tempfile::tempdir().unwrap();
         let topo = dir.path().join("topology.yaml");
+        let nodes: usize = groups.iter().map(|(n, _, _)| n).sum();
+        let lines: String = groups
+            .iter()
+            .map(|(count, model, prefix)| {
+                format!("      - {{count: {count}, model: {model}, prefix: {prefix}}}\n")
+            })
+            .collect();
         std::fs::write(
             &topo,
             format!(
@@ -233,8 +275,7 @@ impl Sim {
                  telemetry_port: 0, ipmi_port: 0, gnmi_port: 0}}\n\
                  defaults: {{power_delay_s: {power_delay_s}, bmc: {{user: admin, password: {password}}}}}\n\
                  racks:\n  - id: rack-a\n    pdus: [{{id: pdu-a, outlets: {outlets}}}]\n    \
-                 switches: [{{id: leaf-a, ports: {ports}}}]\n    nodes:\n      \
-                 - {{count: {nodes}, model: hgx-h100-8gpu, prefix: a-n}}\n",
+                 switches: [{{id: leaf-a, ports: {ports}}}]\n    nodes:\n{lines}",
                 outlets = nodes + 4,
                 ports = nodes * 12 + 4,
             ),

@@ -164,6 +164,17 @@ pub struct AssetStatus {
     pub model: Option<String>,
     pub serial: Option<String>,
     pub address: Option<String>,
+    /// A node's last failed inspection: why, and when (node detail only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_inspection_failure: Option<InspectionFailure>,
+}
+
+/// Why a node's inspection failed (the reason of its last step into `inspection_failed`).
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct InspectionFailure {
+    pub reason: String,
+    pub at: String,
+    pub actor: String,
 }
 
 /// An asset as the API shows it: `{id, kind, name, metadata, spec, status}`.
@@ -211,6 +222,7 @@ impl AssetView {
                 model: a.model,
                 serial: a.serial,
                 address: a.address,
+                last_inspection_failure: None,
             },
         }
     }

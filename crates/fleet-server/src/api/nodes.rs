@@ -76,10 +76,24 @@ pub async fn get(
     let relations = st.store.relations_of(&n.id).await?;
     let allowed = allowed_from(n.state.unwrap_or(NodeState::Discovered));
     let v = n.version;
+    let failure = st
+        .store
+        .lifecycle_history(&n.id)
+        .await?
+        .into_iter()
+        .rev()
+        .find(|h| h.to_state == NodeState::InspectionFailed.as_str())
+        .map(|h| super::InspectionFailure {
+            reason: h.reason.unwrap_or_default(),
+            at: super::rfc3339(h.at),
+            actor: h.actor,
+        });
+    let mut view = AssetView::from(n, &st.deadlines);
+    view.status.last_inspection_failure = failure;
     Ok((
         [etag(v)],
         Json(NodeDetail {
-            node: AssetView::from(n, &st.deadlines),
+            node: view,
             components,
             relations,
             allowed_transitions: allowed,

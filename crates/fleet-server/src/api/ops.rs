@@ -106,6 +106,46 @@ fn kind_of(group: &str, params: &BTreeMap<String, Value>) -> ApiResult<String> {
     Ok(k)
 }
 
+/// Jobs that reset or reconfigure the node: at most one queued or running per node.
+fn exclusive(kind: &str) -> bool {
+    kind.starts_with("power.") || kind == "boot.set" || kind == "bios.set"
+}
+
+static EXCLUSIVE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// Node → its power, boot or BIOS job (id, kind) queued or running in this process.
+fn busy() -> &'static parking_lot::Mutex<HashMap<String, (String, String)>> {
+    static B: OnceLock<parking_lot::Mutex<HashMap<String, (String, String)>>> = OnceLock::new();
+    B.get_or_init(Default::default)
+}
+
+/// The job has ended (or never ran): its node takes the next one.
+fn release(job: &Job) {
+    let mut b = busy().lock();
+    if b.get(&job.target).is_some_and(|(id, _)| *id == job.id) {
+        b.remove(&job.target);
+    }
+}
+
+/// The node's queued or running power, boot or BIOS job, if any.
+async fn running_exclusive(st: &AppState, node: &str) -> ApiResult<Option<Job>> {
+    for state in ["running", "queued"] {
+        let jobs = st
+            .store
+            .list_jobs(&JobFilter {
+                target: Some(node.to_string()),
+                state: Some(state.into()),
+                limit: 100,
+                ..Default::default()
+            })
+            .await?;
+        if let Some(j) = jobs.into_iter().find(|j| exclusive(&j.kind)) {
+            return Ok(Some(j));
+        }
+    }
+    Ok(None)
+}
+
 async fn node_id(st: &AppState, id: &str) -> ApiResult<String> {
     Ok(super::node(st, id).await?.id)
 }
@@ -125,6 +165,33 @@ async fn queue(
         }
     }
     let deadline_s = req.deadline_s.unwrap_or(DEFAULT_DEADLINE_S).clamp(1, 7200);
+    // One power, boot or BIOS job per node at a time: two would race on the same reset. The
+    // check and the creation are one step for this process.
+    let _one_at_a_time = match exclusive(&kind) {
+        true => Some(EXCLUSIVE.lock().await),
+        false => None,
+    };
+    if exclusive(&kind) {
+        let here = busy().lock().get(node).cloned();
+        let other = match here {
+            Some((id, kind)) => Some((id, kind, "queued or running".to_string())),
+            None => running_exclusive(st, node)
+                .await?
+                .map(|j| (j.id, j.kind, j.state)),
+        };
+        if let Some((id, kind, state)) = other {
+            let mut e = ApiError::new(
+                StatusCode::CONFLICT,
+                "Job running",
+                format!(
+                    "node {node} already has {kind} job {id} ({state}); wait for it to end or \
+                     cancel it"
+                ),
+            );
+            e.extra.insert("job".into(), json!(id));
+            return Err(e);
+        }
+    }
     let job = st
         .store
         .create_job(
@@ -139,6 +206,11 @@ async fn queue(
             },
         )
         .await?;
+    if exclusive(&job.kind) {
+        busy()
+            .lock()
+            .insert(node.to_string(), (job.id.clone(), job.kind.clone()));
+    }
     spawn(st.clone(), job.clone(), caller.actor.clone());
     Ok(job)
 }
@@ -1114,6 +1186,15 @@ async fn log(st: &AppState, id: &str, line: impl Into<String>) {
     }
 }
 
+/// Releases the job's node when `run` returns, however it returns.
+struct Release<'a>(&'a Job);
+
+impl Drop for Release<'_> {
+    fn drop(&mut self) {
+        release(self.0);
+    }
+}
+
 async fn run(st: AppState, job: Job, actor: Actor, token: CancellationToken) {
     let id = job.id.clone();
     let _upload = UploadGuard(
@@ -1122,6 +1203,7 @@ async fn run(st: AppState, job: Job, actor: Actor, token: CancellationToken) {
             .filter(|p| p.get("upload").is_some())
             .map(|_| upload_dir(&st).join(&id)),
     );
+    let _release = Release(&job);
     if token.is_cancelled() {
         running().lock().remove(&id);
         return;
@@ -1175,6 +1257,54 @@ async fn run(st: AppState, job: Job, actor: Actor, token: CancellationToken) {
     if let Err(e) = st.store.update_job(&actor, &id, update).await {
         tracing::warn!(job = %id, error = %e, "cannot record job result");
     }
+}
+
+/// After an update the BMC called complete: every target reports the expected version, or
+/// (none expected) a version other than before; with no targets, some component changed.
+/// Otherwise the update did not happen, whatever the BMC's task said.
+pub fn verify_firmware(
+    before: &BTreeMap<String, String>,
+    after: &BTreeMap<String, String>,
+    targets: &[String],
+    expect: Option<&str>,
+) -> Result<(), String> {
+    let seen = |t: &str| match after.get(t) {
+        Some(v) => format!("{t} reports version {v}"),
+        None => format!("{t} is not in the firmware inventory"),
+    };
+    if targets.is_empty() {
+        if let Some(v) = expect {
+            if !after.values().any(|x| x == v) {
+                return Err(format!(
+                    "no firmware component reports version {v} after the update"
+                ));
+            }
+        } else if before == after {
+            return Err(
+                "the BMC reported the update complete but no firmware version changed; the \
+                 image was probably not fetched or not applied"
+                    .into(),
+            );
+        }
+        return Ok(());
+    }
+    for t in targets {
+        let now = after.get(t).map(String::as_str);
+        match expect {
+            Some(v) if now != Some(v) => {
+                return Err(format!("{} after the update, expected {v}", seen(t)));
+            }
+            None if now.is_none() || now == before.get(t).map(String::as_str) => {
+                return Err(format!(
+                    "the BMC reported the update complete but {} after it, as before; the \
+                     image was probably not fetched or not applied",
+                    seen(t)
+                ));
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// The node's BMC client, with credentials from the encrypted store.
@@ -1263,12 +1393,22 @@ async fn execute(st: &AppState, job: &Job) -> Result<Value, String> {
     match job.kind.as_str() {
         k if k.starts_with("power.") => {
             let action: PowerAction = k.trim_start_matches("power.").parse().map_err(e)?;
-            step("sending power request", 10).await;
-            bmc.power(action).await.map_err(e)?;
             let want = match action {
                 PowerAction::Off | PowerAction::GracefulShutdown => PowerState::Off,
                 _ => PowerState::On,
             };
+            if matches!(
+                action,
+                PowerAction::On | PowerAction::Off | PowerAction::GracefulShutdown
+            ) && bmc.power_state().await.map_err(e)? == want
+            {
+                let note = format!("the node is already {}; no request sent", want.as_str());
+                log(st, id, note.clone()).await;
+                record(st, &job.target, k, json!({"power": want.as_str()})).await?;
+                return Ok(json!({"power": want.as_str(), "note": note}));
+            }
+            step("sending power request", 10).await;
+            bmc.power(action).await.map_err(e)?;
             if action == PowerAction::Cycle {
                 step("waiting for the node to go off and come back on", 50).await;
                 fleet_bmc::wait_power_cycle(bmc.as_ref(), wait)
@@ -1303,8 +1443,9 @@ async fn execute(st: &AppState, job: &Job) -> Result<Value, String> {
             let now = bmc.boot().await.map_err(e)?;
             if now.device != device {
                 return Err(format!(
-                    "boot device reads {:?} after setting {device:?}",
-                    now.device
+                    "boot device reads {} after setting {}",
+                    json!(now.device).as_str().unwrap_or("unknown"),
+                    json!(device).as_str().unwrap_or("unknown")
                 ));
             }
             let v = json!({"device": device, "persistent": persistent});
@@ -1409,6 +1550,13 @@ async fn execute(st: &AppState, job: &Job) -> Result<Value, String> {
                 .get("targets")
                 .and_then(|d| serde_json::from_value(d.clone()).ok())
                 .unwrap_or_default();
+            let before: BTreeMap<String, String> = bmc
+                .firmware()
+                .await
+                .map_err(e)?
+                .into_iter()
+                .map(|f| (f.id, f.version))
+                .collect();
             step("transferring image", 5).await;
             let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<fleet_bmc::TaskProgress>();
             let progress = move |p: fleet_bmc::TaskProgress| {
@@ -1464,16 +1612,8 @@ async fn execute(st: &AppState, job: &Job) -> Result<Value, String> {
                 .iter()
                 .map(|f| (f.id.clone(), f.version.clone()))
                 .collect();
-            if let Some(v) = params.get("expect_version").and_then(|v| v.as_str()) {
-                for t in &targets {
-                    if versions.get(t).map(String::as_str) != Some(v) {
-                        return Err(format!(
-                            "{t} reports version {:?} after the update, expected {v}",
-                            versions.get(t)
-                        ));
-                    }
-                }
-            }
+            let expect = params.get("expect_version").and_then(|v| v.as_str());
+            verify_firmware(&before, &versions, &targets, expect)?;
             record(
                 st,
                 &job.target,
