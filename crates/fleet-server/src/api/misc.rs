@@ -234,7 +234,7 @@ pub async fn readyz(State(st): State<AppState>) -> Result<&'static str, ApiError
             ApiError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "Not ready",
-                "the database check failed (the server log has the detail)",
+                "database check failed (the server log has the detail)",
             )
         })?;
     Ok("ready\n")
