@@ -6,7 +6,7 @@
 # Stops at the first failing stage. At the end (and after a failed test stage) it prints how many
 # tests really ran, Rust and Python apart and in total, the total alone on the last line:
 #
-#   391 passed, 0 failed, 1 skipped
+#   380 passed, 0 failed, 1 skipped
 #
 # A skipped test is one that said it could not run (cargo's "ignored", pytest's "skipped");
 # Rust tests that need a service are `#[ignore]`d for a plain `cargo test` and run here with
