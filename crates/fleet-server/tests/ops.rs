@@ -793,7 +793,7 @@ async fn bulk_bios_and_firmware_need_admin() {
 /// in words (no debug formatting).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn power_is_idempotent_one_at_a_time_and_firmware_updates_are_verified() {
-    let fleet = sim::Sim::start_models(&["dgx-h100"], 0.5);
+    let fleet = sim::Sim::start_models_with_password(&["dgx-h100"], 0.5, BMC_SECRET);
     let app = TestApp::start().await;
     let node = node_with_bmc(&app, &fleet.nodes[0], "dgx-1").await;
     let base = format!("/api/v1/nodes/{node}");

@@ -227,13 +227,18 @@ impl Sim {
     /// One node of each simulator model in `models` (`dgx-h100`, `gb200-tray`, ...), named
     /// `m<i>-1` in the order given.
     pub fn start_models(models: &[&str], power_delay_s: f64) -> Sim {
+        Self::start_models_with_password(models, power_delay_s, "password")
+    }
+
+    /// Like [`Sim::start_models`], with BMCs that take `password` for user `admin`.
+    pub fn start_models_with_password(models: &[&str], power_delay_s: f64, password: &str) -> Sim {
         let prefixes: Vec<String> = (0..models.len()).map(|i| format!("m{i}-")).collect();
         let groups: Vec<(usize, &str, &str)> = models
             .iter()
             .zip(&prefixes)
             .map(|(m, p)| (1, *m, p.as_str()))
             .collect();
-        Self::start_groups(&groups, power_delay_s, Duration::from_secs(90))
+        Self::start_groups_with(&groups, power_delay_s, Duration::from_secs(90), password)
     }
 
     /// Groups of (count, model, name prefix) in one rack.
