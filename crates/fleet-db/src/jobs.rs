@@ -51,6 +51,16 @@ pub struct Job {
     pub started_at: Option<i64>,
     pub finished_at: Option<i64>,
     pub updated_at: i64,
+    /// The worker (process) that runs or last ran the job.
+    pub lease_owner: Option<String>,
+    /// Until when the worker's claim holds (Unix ms) while the job runs; a job whose lease
+    /// expired is taken back by another worker.
+    pub lease_until: Option<i64>,
+    /// How many times a worker has started the job (more than 1: taken over after a lease
+    /// expired).
+    pub attempts: i64,
+    /// A bulk batch's limit of jobs running at once.
+    pub max_parallel: Option<i64>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow, utoipa::ToSchema)]
@@ -69,6 +79,11 @@ pub struct NewJob {
     pub params: Value,
     pub batch_id: Option<String>,
     pub deadline_ms: i64,
+    /// At most one exclusive job (power, boot, BIOS) queued or running per target, across
+    /// every process sharing the database.
+    pub exclusive: bool,
+    /// Jobs of the same batch running at once, at most.
+    pub max_parallel: Option<i64>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -88,6 +103,9 @@ pub struct JobUpdate {
     pub progress: Option<i64>,
     pub result: Option<Value>,
     pub error: Option<String>,
+    /// Applies only while the job runs under this worker's lease; otherwise `Conflict`
+    /// (cancelled meanwhile, or taken over after the lease expired).
+    pub owner: Option<String>,
 }
 
 fn event_type(state: &str) -> &'static str {
@@ -102,7 +120,8 @@ fn event_type(state: &str) -> &'static str {
 
 fn summary(j: &Job) -> Value {
     json!({"id": j.id, "kind": j.kind, "target": j.target, "driver": j.driver, "state": j.state,
-           "step": j.step, "progress": j.progress, "error": j.error, "batch_id": j.batch_id, "actor": j.actor})
+           "step": j.step, "progress": j.progress, "error": j.error, "batch_id": j.batch_id, "actor": j.actor,
+           "worker": j.lease_owner, "attempts": j.attempts})
 }
 
 impl Store {
@@ -130,11 +149,15 @@ impl Store {
             started_at: None,
             finished_at: None,
             updated_at: now,
+            lease_owner: None,
+            lease_until: None,
+            attempts: 0,
+            max_parallel: new.max_parallel,
         };
         let mut tx = self.write.begin().await?;
         sqlx::query(
-            "INSERT INTO jobs (id, kind, target, driver, params, actor, state, progress, batch_id, deadline_ms, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $9, $10, $11)",
+            "INSERT INTO jobs (id, kind, target, driver, params, actor, state, progress, batch_id, deadline_ms, created_at, updated_at, exclusive_key, max_parallel) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 0, $8, $9, $10, $11, $12, $13)",
         )
         .bind(&job.id)
         .bind(&job.kind)
@@ -147,8 +170,17 @@ impl Store {
         .bind(job.deadline_ms)
         .bind(now)
         .bind(now)
+        .bind(new.exclusive.then(|| job.target.clone()))
+        .bind(job.max_parallel)
         .execute(&mut *tx)
-        .await?;
+        .await
+        .map_err(|e| match DbError::from_write(e, "job") {
+            DbError::Conflict(_) => DbError::Conflict(format!(
+                "{} already has a power, boot or BIOS job queued or running",
+                job.target
+            )),
+            other => other,
+        })?;
         let doc = summary(&job);
         // The audit row says what was asked for: the parameters too (they never hold a
         // credential: BMC passwords are read from the secret store when the job runs).
@@ -225,6 +257,15 @@ impl Store {
                 before.state
             )));
         }
+        if let Some(owner) = &u.owner {
+            if before.state != "running" || before.lease_owner.as_deref() != Some(owner) {
+                return Err(DbError::Conflict(format!(
+                    "job {id} is no longer run by {owner} (state {}, worker {})",
+                    before.state,
+                    before.lease_owner.as_deref().unwrap_or("none")
+                )));
+            }
+        }
         if let Some(s) = &u.state {
             if !JOB_STATES.contains(&s.as_str()) {
                 return Err(DbError::Invalid(format!("unknown job state {s:?}")));
@@ -257,9 +298,16 @@ impl Store {
             after.error = Some(e.clone());
         }
         after.updated_at = now;
-        sqlx::query(
-            "UPDATE jobs SET state = $1, step = $2, progress = $3, result = $4, error = $5, started_at = $6, finished_at = $7, updated_at = $8 WHERE id = $9",
-        )
+        let live = !job_state_is_final(&after.state);
+        if !live {
+            after.lease_until = None;
+        }
+        // A job that ended frees its node for the next power, boot or BIOS job.
+        let exclusive = if live { "exclusive_key" } else { "NULL" };
+        sqlx::query(&format!(
+            "UPDATE jobs SET state = $1, step = $2, progress = $3, result = $4, error = $5, started_at = $6, finished_at = $7, updated_at = $8, \
+             lease_until = $9, exclusive_key = {exclusive} WHERE id = $10",
+        ))
         .bind(&after.state)
         .bind(after.step.clone())
         .bind(after.progress)
@@ -268,6 +316,7 @@ impl Store {
         .bind(after.started_at)
         .bind(after.finished_at)
         .bind(now)
+        .bind(after.lease_until)
         .bind(id)
         .execute(&mut *tx)
         .await?;
@@ -320,40 +369,243 @@ impl Store {
         .await?)
     }
 
-    /// At start-up: jobs that were running when the process stopped are failed with a reason
-    /// (their operation may have partly happened); queued jobs are returned to be resumed.
-    pub async fn recover_jobs(&self, actor: &Actor) -> DbResult<(Vec<Job>, Vec<Job>)> {
-        let running = self
-            .list_jobs(&JobFilter {
-                state: Some("running".into()),
-                limit: 1000,
-                ..Default::default()
-            })
-            .await?;
-        let mut failed = vec![];
-        for j in running {
-            failed.push(
-                self.update_job(
-                    actor,
-                    &j.id,
-                    JobUpdate {
-                        state: Some("failed".into()),
-                        error: Some("interrupted: the server restarted while the job ran; check the node and run it again".into()),
-                        ..Default::default()
-                    },
-                )
+    /// The queued or running exclusive (power, boot, BIOS) job of `target`, if any.
+    pub async fn live_exclusive_job(&self, target: &str) -> DbResult<Option<Job>> {
+        Ok(
+            sqlx::query_as::<_, Job>("SELECT * FROM jobs WHERE exclusive_key = $1")
+                .bind(target)
+                .fetch_optional(&self.read)
                 .await?,
-            );
+        )
+    }
+
+    /// Claims up to `n` queued jobs, oldest first, for `worker` with a lease of `lease_ms`:
+    /// each becomes `running` (audited, `job.started` published) in its own transaction. A job
+    /// another worker claimed first is skipped; a batch never gets more than its
+    /// `max_parallel` running jobs from one claim.
+    pub async fn claim_jobs(
+        &self,
+        actor: &Actor,
+        worker: &str,
+        lease_ms: i64,
+        n: i64,
+    ) -> DbResult<Vec<Job>> {
+        if n <= 0 {
+            return Ok(vec![]);
         }
-        let mut queued = self
-            .list_jobs(&JobFilter {
-                state: Some("queued".into()),
-                limit: 1000,
-                ..Default::default()
-            })
+        let rows = sqlx::query(
+            "SELECT j.id, j.batch_id, j.max_parallel, \
+               (SELECT COUNT(*) FROM jobs r WHERE r.batch_id = j.batch_id AND r.state = 'running') AS running \
+             FROM jobs j WHERE j.state = 'queued' ORDER BY j.created_at, j.id LIMIT $1",
+        )
+        .bind(n.saturating_mul(4).min(4000))
+        .fetch_all(&self.read)
+        .await?;
+        let mut in_batch: std::collections::HashMap<String, i64> = Default::default();
+        let mut claimed = vec![];
+        for r in rows {
+            if claimed.len() as i64 >= n {
+                break;
+            }
+            let id: String = r.try_get("id")?;
+            let batch: Option<String> = r.try_get("batch_id")?;
+            let max: Option<i64> = r.try_get("max_parallel")?;
+            if let (Some(b), Some(max)) = (&batch, max) {
+                let running = *in_batch
+                    .entry(b.clone())
+                    .or_insert(r.try_get::<i64, _>("running")?);
+                if running >= max {
+                    continue;
+                }
+            }
+            if let Some(job) = self.claim_one(actor, worker, lease_ms, &id).await? {
+                if let Some(b) = &batch {
+                    *in_batch.entry(b.clone()).or_default() += 1;
+                }
+                claimed.push(job);
+            }
+        }
+        Ok(claimed)
+    }
+
+    async fn claim_one(
+        &self,
+        actor: &Actor,
+        worker: &str,
+        lease_ms: i64,
+        id: &str,
+    ) -> DbResult<Option<Job>> {
+        let mut tx = self.write.begin().await?;
+        let Some(before) = sqlx::query_as::<_, Job>(&format!(
+            "SELECT * FROM jobs WHERE id = $1{}",
+            self.for_update()
+        ))
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?
+        else {
+            return Ok(None);
+        };
+        if before.state != "queued" {
+            return Ok(None);
+        }
+        let now = now_ms();
+        let mut job = before.clone();
+        job.state = "running".into();
+        job.lease_owner = Some(worker.to_string());
+        job.lease_until = Some(now + lease_ms);
+        job.attempts += 1;
+        job.started_at = Some(job.started_at.unwrap_or(now));
+        job.updated_at = now;
+        sqlx::query(
+            "UPDATE jobs SET state = 'running', lease_owner = $1, lease_until = $2, attempts = $3, started_at = $4, updated_at = $5 \
+             WHERE id = $6 AND state = 'queued'",
+        )
+        .bind(worker)
+        .bind(job.lease_until)
+        .bind(job.attempts)
+        .bind(job.started_at)
+        .bind(now)
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+        let doc = summary(&job);
+        self.audit_tx(
+            &mut tx,
+            actor,
+            AuditEntry {
+                action: "job.state",
+                kind: "job",
+                target: Some(&job.target),
+                before: Some(json!({"id": id, "state": before.state})),
+                after: Some(doc.clone()),
+            },
+        )
+        .await?;
+        self.outbox_tx(
+            &mut tx,
+            actor,
+            types::JOB_STARTED,
+            &job.target,
+            json!({"job": doc}),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Some(job))
+    }
+
+    /// Extends the lease of every job `worker` runs; returns the ids it still runs (a job
+    /// missing from the answer was cancelled or taken over: the worker stops it).
+    pub async fn renew_leases(&self, worker: &str, lease_ms: i64) -> DbResult<Vec<String>> {
+        sqlx::query(
+            "UPDATE jobs SET lease_until = $1 WHERE lease_owner = $2 AND state = 'running'",
+        )
+        .bind(now_ms() + lease_ms)
+        .bind(worker)
+        .execute(&self.write)
+        .await?;
+        let rows = sqlx::query("SELECT id FROM jobs WHERE lease_owner = $1 AND state = 'running'")
+            .bind(worker)
+            .fetch_all(&self.write)
             .await?;
-        queued.reverse();
-        Ok((failed, queued))
+        rows.iter().map(|r| Ok(r.try_get("id")?)).collect()
+    }
+
+    /// Running jobs whose lease has expired (their worker stopped renewing it), oldest first.
+    pub async fn expired_jobs(&self, limit: i64) -> DbResult<Vec<Job>> {
+        Ok(sqlx::query_as::<_, Job>(
+            "SELECT * FROM jobs WHERE state = 'running' AND (lease_until IS NULL OR lease_until < $1) \
+             ORDER BY created_at, id LIMIT $2",
+        )
+        .bind(now_ms())
+        .bind(limit.clamp(1, 1000))
+        .fetch_all(&self.read)
+        .await?)
+    }
+
+    /// Takes back a running job whose lease expired: queued again for another worker
+    /// (`requeue`, for operations that are safe to repeat), else failed with `reason`. None
+    /// when the job is no longer running or its lease was renewed meanwhile.
+    pub async fn expire_job(
+        &self,
+        actor: &Actor,
+        id: &str,
+        requeue: bool,
+        reason: &str,
+    ) -> DbResult<Option<Job>> {
+        let mut tx = self.write.begin().await?;
+        let Some(before) = sqlx::query_as::<_, Job>(&format!(
+            "SELECT * FROM jobs WHERE id = $1{}",
+            self.for_update()
+        ))
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?
+        else {
+            return Ok(None);
+        };
+        let now = now_ms();
+        if before.state != "running" || before.lease_until.is_some_and(|t| t >= now) {
+            return Ok(None);
+        }
+        let mut after = before.clone();
+        after.updated_at = now;
+        after.lease_until = None;
+        if requeue {
+            after.state = "queued".into();
+            after.step = None;
+            after.progress = 0;
+            sqlx::query(
+                "UPDATE jobs SET state = 'queued', step = NULL, progress = 0, lease_until = NULL, updated_at = $1 WHERE id = $2",
+            )
+            .bind(now)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        } else {
+            after.state = "failed".into();
+            after.error = Some(reason.to_string());
+            after.finished_at = Some(now);
+            sqlx::query(
+                "UPDATE jobs SET state = 'failed', error = $1, finished_at = $2, lease_until = NULL, exclusive_key = NULL, updated_at = $2 WHERE id = $3",
+            )
+            .bind(reason)
+            .bind(now)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        sqlx::query("INSERT INTO job_log (job_id, at, line) VALUES ($1, $2, $3)")
+            .bind(id)
+            .bind(now)
+            .bind(reason)
+            .execute(&mut *tx)
+            .await?;
+        let doc = summary(&after);
+        self.audit_tx(
+            &mut tx,
+            actor,
+            AuditEntry {
+                action: "job.state",
+                kind: "job",
+                target: Some(&after.target),
+                before: Some(
+                    json!({"id": id, "state": before.state, "worker": before.lease_owner}),
+                ),
+                after: Some(doc.clone()),
+            },
+        )
+        .await?;
+        self.outbox_tx(
+            &mut tx,
+            actor,
+            event_type(&after.state),
+            &after.target,
+            json!({"job": doc}),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Some(after))
     }
 
     /// Number of jobs per state.

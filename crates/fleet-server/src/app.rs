@@ -207,6 +207,10 @@ where
     L: axum::serve::Listener<Addr = SocketAddr>,
 {
     use axum::serve::ListenerExt;
+    if st.config.operations.worker {
+        st.core.sweep_uploads().await;
+        st.core.start_worker(shutdown.clone());
+    }
     let streams_done = st.streams_done.clone();
     let app = router(st);
     axum::serve(

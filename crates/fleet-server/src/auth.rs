@@ -248,6 +248,16 @@ impl<S: Send + Sync> FromRequestParts<S> for Caller {
     }
 }
 
+impl Caller {
+    /// The caller as the application core's principal: the user, their role and what the
+    /// audit log records about the request.
+    pub fn core_principal(&self) -> fleet_core::Principal {
+        let u = &self.principal.user;
+        fleet_core::Principal::user(u.id.clone(), u.username.clone(), u.role)
+            .with_request(self.actor.source.clone(), self.actor.request_id.clone())
+    }
+}
+
 pub fn source_addr(parts: &Parts) -> Option<String> {
     parts
         .extensions

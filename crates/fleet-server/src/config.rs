@@ -106,13 +106,46 @@ impl std::fmt::Debug for Config {
 pub struct OperationsConfig {
     /// Largest firmware image accepted by upload, in bytes; larger ones answer 413.
     pub max_upload_bytes: u64,
+    /// Run a job worker in this process. Processes sharing one PostgreSQL share the queued
+    /// jobs; a process with the worker off only queues them (an API-only replica).
+    pub worker: bool,
+    /// Jobs this process runs at once.
+    pub worker_concurrency: usize,
+    /// Seconds a worker's claim on a running job holds without renewal; after that another
+    /// process takes the job back (repeats it when that is safe, else fails it).
+    pub lease_secs: u64,
+    /// Where uploaded firmware images wait for their jobs (default `<data_dir>/uploads`).
+    /// With several processes, a directory every worker can read.
+    pub upload_dir: Option<PathBuf>,
 }
 
 impl Default for OperationsConfig {
     fn default() -> Self {
         OperationsConfig {
             max_upload_bytes: 512 * 1024 * 1024,
+            worker: true,
+            worker_concurrency: 256,
+            lease_secs: 15,
+            upload_dir: None,
         }
+    }
+}
+
+impl OperationsConfig {
+    /// The application core's settings for this process.
+    pub fn core_settings(&self, data_dir: &std::path::Path) -> fleet_core::CoreSettings {
+        let mut s = fleet_core::CoreSettings::new(
+            self.upload_dir
+                .clone()
+                .unwrap_or_else(|| data_dir.join("uploads")),
+        );
+        s.concurrency = self.worker_concurrency.max(1);
+        s.lease = std::time::Duration::from_secs(self.lease_secs.max(1));
+        s.renew_every = (s.lease / 5).clamp(
+            std::time::Duration::from_millis(200),
+            std::time::Duration::from_secs(3),
+        );
+        s
     }
 }
 

@@ -284,8 +284,8 @@ async fn redfish_for(
     cfg: &EnricherConfig,
     node: &Asset,
 ) -> Result<RedfishClient, String> {
-    let b = crate::bmc::node_bmc(
-        st,
+    let b = fleet_core::bmc::node_bmc(
+        &st.store,
         &node.id,
         Some("redfish"),
         Duration::from_secs(cfg.bmc_timeout_secs),

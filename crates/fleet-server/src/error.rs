@@ -117,6 +117,37 @@ impl From<DbError> for ApiError {
     }
 }
 
+/// The core's errors, mapped once: every handler that calls the core returns them as is.
+impl From<fleet_core::CoreError> for ApiError {
+    fn from(e: fleet_core::CoreError) -> Self {
+        use fleet_core::CoreError as C;
+        match e {
+            C::Forbidden(m) => ApiError::forbidden(m),
+            C::NotFound(m) => ApiError::not_found(m),
+            C::Invalid(m) => ApiError::bad_request(m),
+            C::Conflict {
+                title,
+                message,
+                job,
+            } => {
+                let e = ApiError::new(StatusCode::CONFLICT, title, message);
+                match job {
+                    Some(j) => e.with("job", Value::String(j)),
+                    None => e,
+                }
+            }
+            C::Upstream { title, message } => {
+                ApiError::new(StatusCode::BAD_GATEWAY, title, message)
+            }
+            C::Store(d) => d.into(),
+            C::Internal(m) => {
+                tracing::error!(error = %m, "internal");
+                ApiError::internal(m)
+            }
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut body = serde_json::Map::new();

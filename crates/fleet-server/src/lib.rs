@@ -4,7 +4,6 @@
 pub mod api;
 pub mod app;
 pub mod auth;
-pub mod bmc;
 pub mod cli;
 pub mod config;
 pub mod enricher;

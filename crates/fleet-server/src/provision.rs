@@ -56,8 +56,13 @@ pub struct Prepared {
     pub machine: Option<fleet_tinkerbell::Machine>,
 }
 
+/// The provisioning role as the core's principal.
+fn principal() -> fleet_core::Principal {
+    fleet_core::Principal::system(fleet_core::SystemRole::Provisioner)
+}
+
 fn actor() -> Actor {
-    Actor::system("provisioning")
+    principal().actor()
 }
 
 /// The Hardware / Workflow base name of a node: its name, lower-cased.
@@ -530,7 +535,7 @@ impl Provisioner {
         group: &str,
         params: Value,
     ) -> Result<String, String> {
-        let job = start_job(st, &actor(), node, group, params, self.cfg.power_deadline_s).await?;
+        let job = start_job(st, node, group, params, self.cfg.power_deadline_s).await?;
         loop {
             let j = st.store.get_job(&job.id).await.map_err(|e| e.to_string())?;
             if fleet_db::job_state_is_final(&j.state) {
@@ -698,49 +703,28 @@ fn has_volume(storage: &Value, name: &str, drives: &[String]) -> bool {
     }
 }
 
-/// Starts an out-of-band job through the operations API's own handlers (as the
-/// `provisioning` system actor): `boot`, `power`, `raid` or `read`.
+/// Starts an out-of-band job through the application core as the provisioning role
+/// (`system:provisioning` in the audit log): `boot`, `power`, `raid` or `read`.
 pub async fn start_job(
     st: &AppState,
-    actor: &Actor,
     node: &str,
     group: &str,
     params: Value,
     deadline_s: u64,
 ) -> Result<fleet_db::Job, String> {
-    use axum::extract::{Path, State};
-    let caller = crate::auth::Caller {
-        principal: crate::state::Principal {
-            user: fleet_db::User {
-                id: "system".into(),
-                username: actor.name.clone(),
-                password_hash: String::new(),
-                role: fleet_model::rbac::Role::Admin,
-                disabled: false,
-                created_at: 0,
-                updated_at: 0,
-            },
-            token_id: String::new(),
-        },
-        actor: actor.clone(),
-    };
-    let req = crate::api::ops::OpRequest {
+    if !matches!(group, "boot" | "power" | "raid" | "read") {
+        return Err(format!("no operation {group} for provisioning"));
+    }
+    let params: BTreeMap<String, Value> =
+        serde_json::from_value(params).map_err(|e| format!("{group}: {e}"))?;
+    let spec = fleet_core::ops::OpSpec {
+        operation: fleet_core::ops::Operation::from_request(group, &params)
+            .map_err(|e| format!("{group}: {e}"))?,
         driver: None,
         deadline_s: Some(deadline_s),
-        params: serde_json::from_value(params).map_err(|e| e.to_string())?,
     };
-    let (st, path, body) = (
-        State(st.clone()),
-        Path(node.to_string()),
-        crate::api::Json(req),
-    );
-    let r = match group {
-        "boot" => crate::api::ops::boot(st, caller, path, body).await,
-        "power" => crate::api::ops::power(st, caller, path, body).await,
-        "raid" => crate::api::ops::raid(st, caller, path, body).await,
-        "read" => crate::api::ops::read(st, caller, path, body).await,
-        other => return Err(format!("no operation {other} for provisioning")),
-    };
-    r.map(|(_, crate::api::Json(job))| job)
-        .map_err(|e| format!("{group}: {}", e.detail))
+    st.core
+        .submit(&principal(), node, spec)
+        .await
+        .map_err(|e| format!("{group}: {e}"))
 }

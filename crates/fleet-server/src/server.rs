@@ -148,7 +148,6 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     let bus = open_bus(&cfg).await?;
     let st = AppState::with_bus(store.clone(), cfg.clone(), bus);
     let shutdown = CancellationToken::new();
-    crate::api::ops::recover(&st).await?;
     crate::provision::start(&st, shutdown.clone()).await?;
     let relay = tokio::spawn(crate::relay::run(st.clone(), shutdown.clone()));
     let enricher = cfg

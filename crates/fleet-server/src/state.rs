@@ -16,6 +16,8 @@ pub struct AppState(pub Arc<Inner>);
 
 pub struct Inner {
     pub store: Store,
+    /// The application core: use cases with their permission checks; the job worker.
+    pub core: fleet_core::Core,
     pub config: Config,
     pub deadlines: Deadlines,
     pub tokens: TokenCache,
@@ -52,7 +54,12 @@ impl AppState {
             Duration::from_secs(config.login_window_secs),
         );
         let (events, _) = tokio::sync::broadcast::channel(4096);
+        let core = fleet_core::Core::new(
+            store.clone(),
+            config.operations.core_settings(&config.data_dir),
+        );
         AppState(Arc::new(Inner {
+            core,
             store,
             config,
             deadlines,

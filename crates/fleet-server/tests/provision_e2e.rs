@@ -228,7 +228,6 @@ async fn start_server(dir: &Path, key: &str, env: &Env, poll_ms: u64, power_via:
     let base = format!("http://{}", listener.local_addr().unwrap());
     let st = AppState::new(store.clone(), cfg);
     let shutdown = CancellationToken::new();
-    fleet_server::api::ops::recover(&st).await.unwrap();
     fleet_server::provision::start(&st, shutdown.clone())
         .await
         .unwrap();

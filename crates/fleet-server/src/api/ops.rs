@@ -1,36 +1,22 @@
-//! Out-of-band operations as jobs: power, boot device, virtual media, SEL, reads (operator);
-//! BIOS, RAID and firmware (admin). Each request queues a job (audited, published), a task runs
-//! it against the node's BMC under a deadline, and results become a new configuration version
-//! of the node (`config.oob`). BMC credentials come only from the encrypted secret store and
-//! never appear in job parameters, logs or errors.
+//! REST face of the out-of-band operations: request and response shapes, and the mapping
+//! to the application core (`fleet_core::ops`), which checks permissions, queues the jobs and
+//! runs them. Nothing here decides anything the core decides.
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, OnceLock};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use fleet_bmc::{
-    BootDevice, BootOverride, FirmwareSource, OutOfBand, PowerAction, PowerState, VolumeSpec,
-};
-use fleet_db::{Actor, Job, JobFilter, JobLogLine, JobUpdate, NewJob};
-use fleet_model::asset::AssetKind;
+use fleet_core::ops::{FirmwareImage, NodeSelection, OpSpec, Operation, DEFAULT_DEADLINE_S};
+use fleet_db::{Job, JobFilter, JobLogLine};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
-use tokio_util::sync::CancellationToken;
 use utoipa::{IntoParams, ToSchema};
 
 use super::{Json, Query};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::state::AppState;
-
-const DEFAULT_DEADLINE_S: u64 = 600;
-
-fn running() -> &'static parking_lot::Mutex<HashMap<String, CancellationToken>> {
-    static R: OnceLock<parking_lot::Mutex<HashMap<String, CancellationToken>>> = OnceLock::new();
-    R.get_or_init(Default::default)
-}
 
 /// An operation on one node.
 #[derive(Debug, Clone, Deserialize, ToSchema)]
@@ -45,6 +31,16 @@ pub struct OpRequest {
     pub params: BTreeMap<String, Value>,
 }
 
+impl OpRequest {
+    fn spec(self, group: &str) -> ApiResult<OpSpec> {
+        Ok(OpSpec {
+            operation: Operation::from_request(group, &self.params)?,
+            driver: self.driver,
+            deadline_s: self.deadline_s,
+        })
+    }
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct JobView {
     #[serde(flatten)]
@@ -52,182 +48,30 @@ pub struct JobView {
     pub log: Vec<JobLogLine>,
 }
 
-fn kind_of(group: &str, params: &BTreeMap<String, Value>) -> ApiResult<String> {
-    let s = |k: &str| params.get(k).and_then(|v| v.as_str()).unwrap_or("");
-    let k = match group {
-        "power" => {
-            let a = s("action");
-            a.parse::<PowerAction>().map_err(|e| ApiError::bad_request(e.to_string()))?;
-            format!("power.{a}")
-        }
-        "boot" => {
-            s("device").parse::<BootDevice>().map_err(|e| ApiError::bad_request(e.to_string()))?;
-            "boot.set".into()
-        }
-        "media" => match s("action") {
-            "insert" if !s("image").is_empty() => "media.insert".into(),
-            "eject" => "media.eject".into(),
-            _ => return Err(ApiError::bad_request("media: action is 'insert' (with 'image') or 'eject'")),
-        },
-        "read" => match s("what") {
-            w @ ("power" | "bios" | "raid" | "firmware" | "sel" | "sensors" | "boot" | "media") => format!("read.{w}"),
-            _ => {
-                return Err(ApiError::bad_request(
-                    "read: 'what' is power, boot, bios, raid, firmware, sel, sensors or media",
-                ))
-            }
-        },
-        "sel" => "sel.clear".into(),
-        "bios" => {
-            if params.get("attributes").is_none_or(|a| a.as_object().is_none_or(|o| o.is_empty())) {
-                return Err(ApiError::bad_request("bios: 'attributes' must be a non-empty object"));
-            }
-            "bios.set".into()
-        }
-        "raid" => match s("action") {
-            "create" if !s("controller").is_empty() && params.get("drives").is_some_and(|d| d.is_array()) => {
-                "raid.create".into()
-            }
-            "delete" if !s("controller").is_empty() && !s("volume").is_empty() => "raid.delete".into(),
-            _ => {
-                return Err(ApiError::bad_request(
-                    "raid: action 'create' (controller, raid_type, drives, name) or 'delete' (controller, volume)",
-                ))
-            }
-        },
-        "firmware" => {
-            if s("url").is_empty() {
-                return Err(ApiError::bad_request("firmware: 'url' of the image is required"));
-            }
-            "firmware.update".into()
-        }
-        _ => return Err(ApiError::not_found(format!("no operation group {group}"))),
-    };
-    Ok(k)
-}
-
-/// Jobs that reset or reconfigure the node: at most one queued or running per node.
-fn exclusive(kind: &str) -> bool {
-    kind.starts_with("power.") || kind == "boot.set" || kind == "bios.set"
-}
-
-static EXCLUSIVE: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
-
-/// Node → its power, boot or BIOS job (id, kind) queued or running in this process.
-fn busy() -> &'static parking_lot::Mutex<HashMap<String, (String, String)>> {
-    static B: OnceLock<parking_lot::Mutex<HashMap<String, (String, String)>>> = OnceLock::new();
-    B.get_or_init(Default::default)
-}
-
-/// The job has ended (or never ran): its node takes the next one.
-fn release(job: &Job) {
-    let mut b = busy().lock();
-    if b.get(&job.target).is_some_and(|(id, _)| *id == job.id) {
-        b.remove(&job.target);
-    }
-}
-
-/// The node's queued or running power, boot or BIOS job, if any.
-async fn running_exclusive(st: &AppState, node: &str) -> ApiResult<Option<Job>> {
-    for state in ["running", "queued"] {
-        let jobs = st
-            .store
-            .list_jobs(&JobFilter {
-                target: Some(node.to_string()),
-                state: Some(state.into()),
-                limit: 100,
-                ..Default::default()
-            })
-            .await?;
-        if let Some(j) = jobs.into_iter().find(|j| exclusive(&j.kind)) {
-            return Ok(Some(j));
+impl From<fleet_core::ops::JobWithLog> for JobView {
+    fn from(j: fleet_core::ops::JobWithLog) -> Self {
+        JobView {
+            job: j.job,
+            log: j.log,
         }
     }
-    Ok(None)
-}
-
-async fn node_id(st: &AppState, id: &str) -> ApiResult<String> {
-    Ok(super::node(st, id).await?.id)
-}
-
-async fn queue(
-    st: &AppState,
-    caller: &Caller,
-    node: &str,
-    group: &str,
-    req: OpRequest,
-    batch: Option<String>,
-) -> ApiResult<Job> {
-    let kind = kind_of(group, &req.params)?;
-    if let Some(d) = &req.driver {
-        if !matches!(d.as_str(), "redfish" | "ipmi" | "ipmitool") {
-            return Err(ApiError::bad_request("driver is redfish, ipmi or ipmitool"));
-        }
-    }
-    let deadline_s = req.deadline_s.unwrap_or(DEFAULT_DEADLINE_S).clamp(1, 7200);
-    // One power, boot or BIOS job per node at a time: two would race on the same reset. The
-    // check and the creation are one step for this process.
-    let _one_at_a_time = match exclusive(&kind) {
-        true => Some(EXCLUSIVE.lock().await),
-        false => None,
-    };
-    if exclusive(&kind) {
-        let here = busy().lock().get(node).cloned();
-        let other = match here {
-            Some((id, kind)) => Some((id, kind, "queued or running".to_string())),
-            None => running_exclusive(st, node)
-                .await?
-                .map(|j| (j.id, j.kind, j.state)),
-        };
-        if let Some((id, kind, state)) = other {
-            let mut e = ApiError::new(
-                StatusCode::CONFLICT,
-                "Job running",
-                format!(
-                    "node {node} already has {kind} job {id} ({state}); wait for it to end or \
-                     cancel it"
-                ),
-            );
-            e.extra.insert("job".into(), json!(id));
-            return Err(e);
-        }
-    }
-    let job = st
-        .store
-        .create_job(
-            &caller.actor,
-            NewJob {
-                kind,
-                target: node.to_string(),
-                driver: req.driver.clone(),
-                params: json!(req.params),
-                batch_id: batch,
-                deadline_ms: (deadline_s * 1000) as i64,
-            },
-        )
-        .await?;
-    if exclusive(&job.kind) {
-        busy()
-            .lock()
-            .insert(node.to_string(), (job.id.clone(), job.kind.clone()));
-    }
-    spawn(st.clone(), job.clone(), caller.actor.clone());
-    Ok(job)
 }
 
 macro_rules! op_route {
     ($fn:ident, $group:literal, $path:literal, $doc:literal) => {
         #[doc = $doc]
         #[utoipa::path(post, path = $path, params(("id" = String, Path)), request_body = OpRequest, tag = "operations",
-            responses((status = 202, body = Job), (status = 400, body = Problem), (status = 404, body = Problem)))]
+            responses((status = 202, body = Job), (status = 400, body = Problem), (status = 404, body = Problem),
+                (status = 409, body = Problem)))]
         pub async fn $fn(
             State(st): State<AppState>,
             caller: Caller,
             Path(id): Path<String>,
             Json(req): Json<OpRequest>,
         ) -> ApiResult<(StatusCode, Json<Job>)> {
-            let node = node_id(&st, &id).await?;
-            Ok((StatusCode::ACCEPTED, Json(queue(&st, &caller, &node, $group, req, None).await?)))
+            let spec = req.spec($group)?;
+            let job = st.core.submit(&caller.core_principal(), &id, spec).await?;
+            Ok((StatusCode::ACCEPTED, Json(job)))
         }
     };
 }
@@ -312,163 +156,35 @@ pub struct BiosDiffView {
 /// The node's BIOS attributes, read live from its BMC, against the `bios` map of its expected
 /// profile: exactly the attributes that differ.
 #[utoipa::path(get, path = "/api/v1/nodes/{id}/bios/diff", params(("id" = String, Path), BiosDiffQuery), tag = "operations",
-    responses((status = 200, body = BiosDiffView), (status = 404, body = Problem), (status = 409, body = Problem),
-        (status = 502, body = Problem)))]
+    responses((status = 200, body = BiosDiffView), (status = 400, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 502, body = Problem)))]
 pub async fn bios_diff(
     State(st): State<AppState>,
+    caller: Caller,
     Path(id): Path<String>,
     Query(q): Query<BiosDiffQuery>,
 ) -> ApiResult<Json<BiosDiffView>> {
-    let node = node_id(&st, &id).await?;
-    let asset = st.store.get_asset(&node).await?;
-    let Some(pid) = asset.profile_id.clone() else {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "No expected profile",
-            format!("node {id} has no expected profile to compare its BIOS with"),
-        ));
-    };
-    let profile = st.store.get_profile(&pid).await?;
-    if let Some(d) = &q.driver {
-        if !matches!(d.as_str(), "redfish" | "ipmi" | "ipmitool") {
-            return Err(ApiError::bad_request("driver is redfish, ipmi or ipmitool"));
-        }
-    }
-    let bmc_err =
-        |e: String| ApiError::new(StatusCode::BAD_GATEWAY, "BMC unreachable or failed", e);
-    let bmc = bmc_for(&st, &node, q.driver.as_deref())
-        .await
-        .map_err(bmc_err)?;
-    let deadline = Duration::from_secs(60);
-    let b = fleet_bmc::with_deadline(bmc.endpoint(), deadline, bmc.bios())
-        .await
-        .map_err(|e| bmc_err(e.to_string()))?;
-    let differences: Vec<BiosDifference> = fleet_bmc::bios_diff(&profile.spec.bios, &b.current)
-        .into_iter()
-        .map(|d| BiosDifference {
-            pending: b.pending.get(&d.attribute).cloned(),
-            attribute: d.attribute,
-            expected: d.expected,
-            actual: d.actual,
-        })
-        .collect();
+    let d = st
+        .core
+        .bios_diff(&caller.core_principal(), &id, q.driver.as_deref())
+        .await?;
     Ok(Json(BiosDiffView {
-        node,
-        profile: profile.name,
-        profile_version: profile.version,
-        matches: differences.is_empty(),
-        differences,
-        pending: b.pending,
+        node: d.node,
+        profile: d.profile,
+        profile_version: d.profile_version,
+        matches: d.differences.is_empty(),
+        differences: d
+            .differences
+            .into_iter()
+            .map(|x| BiosDifference {
+                attribute: x.attribute,
+                expected: x.expected,
+                actual: x.actual,
+                pending: x.pending,
+            })
+            .collect(),
+        pending: d.pending,
     }))
-}
-
-/// After a job that reboots the node: when a BIOS change is recorded as pending
-/// (`config.oob.bios_pending`), re-reads the attributes and verifies them. Returns the fields
-/// to merge into the job's `config.oob` patch, or None when nothing was pending.
-async fn verify_pending_bios(
-    st: &AppState,
-    job: &Job,
-    bmc: &Arc<dyn OutOfBand>,
-) -> Option<serde_json::Map<String, Value>> {
-    let a = st.store.get_asset(&job.target).await.ok()?;
-    let pending = a.config.get("oob")?.get("bios_pending")?;
-    let attrs: BTreeMap<String, Value> =
-        serde_json::from_value(pending.get("attributes")?.clone()).ok()?;
-    if attrs.is_empty() {
-        return None;
-    }
-    let id = job.id.as_str();
-    log(
-        st,
-        id,
-        format!(
-            "verifying pending BIOS attributes: {}",
-            attrs.keys().cloned().collect::<Vec<_>>().join(", ")
-        ),
-    )
-    .await;
-    // IPMI reads no BIOS attributes: read them over the BMC's Redfish face then.
-    let reader: Result<Arc<dyn OutOfBand>, String> = match bmc.bios().await {
-        Err(fleet_bmc::BmcError::Unsupported { .. }) => {
-            bmc_for(st, &job.target, Some("redfish")).await
-        }
-        _ => Ok(bmc.clone()),
-    };
-    let mut out = serde_json::Map::new();
-    let now = time::OffsetDateTime::now_utc().unix_timestamp() * 1000;
-    let reader = match reader {
-        Ok(r) => r,
-        Err(e) => {
-            log(
-                st,
-                id,
-                format!("cannot verify the pending BIOS attributes: {e}"),
-            )
-            .await;
-            return None;
-        }
-    };
-    // The BMC may take a moment after power-on to report the applied settings.
-    let start = tokio::time::Instant::now();
-    let outcome = loop {
-        match reader.bios().await {
-            Ok(b) => {
-                let diff = fleet_bmc::bios_diff(&attrs, &b.current);
-                if diff.is_empty() || start.elapsed() > Duration::from_secs(20) {
-                    break Ok((b, diff));
-                }
-            }
-            Err(e) if start.elapsed() > Duration::from_secs(20) || !e.is_transient() => {
-                break Err(e)
-            }
-            Err(_) => {}
-        }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    };
-    match outcome {
-        Ok((b, diff)) if diff.is_empty() => {
-            log(
-                st,
-                id,
-                "pending BIOS attributes applied and verified after the reset",
-            )
-            .await;
-            out.insert("bios".into(), json!(b.current));
-            out.insert("bios_pending".into(), Value::Null);
-            out.insert(
-                "bios_verified".into(),
-                json!({"ok": true, "attributes": attrs, "job": id, "at_ms": now,
-                       "set_by_job": pending.get("job")}),
-            );
-        }
-        Ok((b, diff)) => {
-            log(
-                st,
-                id,
-                format!(
-                    "pending BIOS attributes NOT applied after the reset: {}",
-                    json!(diff)
-                ),
-            )
-            .await;
-            out.insert("bios".into(), json!(b.current));
-            out.insert(
-                "bios_verified".into(),
-                json!({"ok": false, "differences": diff, "job": id, "at_ms": now,
-                       "set_by_job": pending.get("job")}),
-            );
-        }
-        Err(e) => {
-            log(
-                st,
-                id,
-                format!("cannot verify the pending BIOS attributes: {e}"),
-            )
-            .await;
-            return None;
-        }
-    }
-    Some(out)
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -481,11 +197,6 @@ pub struct UploadQuery {
     pub expect_version: Option<String>,
     /// Deadline of the whole job in seconds (default 600).
     pub deadline_s: Option<u64>,
-}
-
-/// Where an uploaded image waits for its job: `<data_dir>/uploads/<job id>`.
-fn upload_dir(st: &AppState) -> std::path::PathBuf {
-    st.config.data_dir.join("uploads")
 }
 
 fn too_large(max: u64) -> ApiError {
@@ -515,7 +226,8 @@ pub async fn firmware_upload(
     use sha2::Digest;
     use tokio::io::AsyncWriteExt;
 
-    let node = node_id(&st, &id).await?;
+    let principal = caller.core_principal();
+    let node = st.core.node(&id).await?.id;
     let ct = headers
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -554,11 +266,16 @@ pub async fn firmware_upload(
         .filter(|t| !t.is_empty())
         .map(str::to_string)
         .collect();
-    let dir = upload_dir(&st);
+    let incoming = st
+        .core
+        .upload_path(&format!("incoming-{}", uuid::Uuid::now_v7()));
+    let dir = incoming
+        .parent()
+        .map(|d| d.to_path_buf())
+        .unwrap_or_default();
     tokio::fs::create_dir_all(&dir)
         .await
         .map_err(|e| ApiError::internal(format!("cannot create the upload directory: {e}")))?;
-    let incoming = dir.join(format!("incoming-{}", uuid::Uuid::now_v7()));
     let result: ApiResult<(u64, String)> = async {
         // Images are readable by gpufleet's user only.
         let mut opts = tokio::fs::OpenOptions::new();
@@ -600,52 +317,24 @@ pub async fn firmware_upload(
             return Err(e);
         }
     };
-    let deadline_s = q.deadline_s.unwrap_or(DEFAULT_DEADLINE_S).clamp(1, 7200);
-    let mut params = json!({
-        "upload": {"filename": name, "size": size, "sha256": sha256},
-        "targets": targets,
-    });
-    if let Some(v) = &q.expect_version {
-        params["expect_version"] = json!(v);
-    }
-    let job = match st
-        .store
-        .create_job(
-            &caller.actor,
-            NewJob {
-                kind: "firmware.update".into(),
-                target: node,
-                driver: Some("redfish".into()),
-                params,
-                batch_id: None,
-                deadline_ms: (deadline_s * 1000) as i64,
+    let spec = OpSpec {
+        operation: Operation::Firmware {
+            image: FirmwareImage::Upload {
+                filename: name.to_string(),
+                size,
+                sha256,
             },
-        )
-        .await
-    {
-        Ok(j) => j,
-        Err(e) => {
-            let _ = tokio::fs::remove_file(&incoming).await;
-            return Err(e.into());
-        }
+            targets,
+            expect_version: q.expect_version,
+        },
+        driver: None,
+        deadline_s: Some(q.deadline_s.unwrap_or(DEFAULT_DEADLINE_S)),
     };
-    if let Err(e) = tokio::fs::rename(&incoming, dir.join(&job.id)).await {
-        let _ = tokio::fs::remove_file(&incoming).await;
-        return Err(ApiError::internal(format!("cannot store the image: {e}")));
-    }
-    spawn(st.clone(), job.clone(), caller.actor.clone());
+    let job = st
+        .core
+        .submit_upload(&principal, &node, spec, &incoming)
+        .await?;
     Ok((StatusCode::ACCEPTED, Json(job)))
-}
-
-/// Removes a job's uploaded image when the job ends, whichever way it ends.
-struct UploadGuard(Option<std::path::PathBuf>);
-
-impl Drop for UploadGuard {
-    fn drop(&mut self) {
-        if let Some(p) = &self.0 {
-            let _ = std::fs::remove_file(p);
-        }
-    }
 }
 
 /// A bulk operation: one job per selected node, run with a concurrency limit.
@@ -664,7 +353,7 @@ pub struct BulkRequest {
     pub labels: BTreeMap<String, String>,
     pub rack: Option<String>,
     pub state: Option<String>,
-    /// Jobs running at once (default 50).
+    /// Jobs of this batch running at once, across every gpufleet process (default 50).
     pub concurrency: Option<usize>,
     /// Deadline per node in seconds (default 600).
     pub node_deadline_s: Option<u64>,
@@ -678,32 +367,21 @@ pub struct BulkResponse {
 
 /// Start one operation on many nodes (by ids, labels, rack or lifecycle state).
 #[utoipa::path(post, path = "/api/v1/ops/bulk", request_body = BulkRequest, tag = "operations",
-    responses((status = 202, body = BulkResponse), (status = 400, body = Problem)))]
+    responses((status = 202, body = BulkResponse), (status = 400, body = Problem), (status = 403, body = Problem),
+        (status = 404, body = Problem), (status = 409, body = Problem)))]
 pub async fn bulk(
     State(st): State<AppState>,
     caller: Caller,
     Json(req): Json<BulkRequest>,
 ) -> ApiResult<(StatusCode, Json<BulkResponse>)> {
-    // The route lets operators in; BIOS and firmware need what their single-node routes need,
-    // so that a bulk request is no way around the permission table.
-    let needed = match req.group.as_str() {
-        "power" | "boot" | "media" => fleet_model::rbac::Permission::OobOperate,
-        "bios" | "firmware" => fleet_model::rbac::Permission::OobAdmin,
-        _ => {
-            return Err(ApiError::bad_request(
-                "bulk operations are power, boot, media, bios or firmware",
-            ))
-        }
-    };
-    let role = caller.principal.user.role;
-    if !fleet_model::rbac::allows(role, needed) {
-        return Err(ApiError::forbidden(format!(
-            "role '{}' may not start bulk {} operations; this needs the {needed:?} permission",
-            role.as_str(),
-            req.group
-        )));
+    if !matches!(
+        req.group.as_str(),
+        "power" | "boot" | "media" | "bios" | "firmware"
+    ) {
+        return Err(ApiError::bad_request(
+            "bulk operations are power, boot, media, bios or firmware",
+        ));
     }
-    kind_of(&req.group, &req.params)?;
     let state = match &req.state {
         Some(x) => Some(
             serde_json::from_value::<fleet_model::lifecycle::NodeState>(json!(x))
@@ -711,58 +389,27 @@ pub async fn bulk(
         ),
         None => None,
     };
-    let nodes: Vec<String> =
-        super::select_nodes(&st, &req.ids, &req.labels, req.rack.as_deref(), state)
-            .await?
-            .into_iter()
-            .map(|a| a.id)
-            .collect();
-    let batch = uuid::Uuid::now_v7().to_string();
-    let sem = Arc::new(tokio::sync::Semaphore::new(
-        req.concurrency.unwrap_or(50).clamp(1, 1000),
-    ));
-    let mut jobs = vec![];
-    for n in nodes {
-        let params = req.params.clone();
-        let op = OpRequest {
-            driver: req.driver.clone(),
-            deadline_s: req.node_deadline_s,
-            params,
-        };
-        let kind = kind_of(&req.group, &op.params)?;
-        let job = st
-            .store
-            .create_job(
-                &caller.actor,
-                NewJob {
-                    kind,
-                    target: n,
-                    driver: op.driver.clone(),
-                    params: json!(op.params),
-                    batch_id: Some(batch.clone()),
-                    deadline_ms: (op.deadline_s.unwrap_or(DEFAULT_DEADLINE_S).clamp(1, 7200) * 1000)
-                        as i64,
-                },
-            )
-            .await?;
-        let (st2, job2, actor, sem) = (st.clone(), job.clone(), caller.actor.clone(), sem.clone());
-        let token = register(&job.id);
-        tokio::spawn(async move {
-            let _permit = tokio::select! {
-                p = sem.acquire_owned() => p.ok(),
-                _ = token.cancelled() => None,
-            };
-            run(st2, job2, actor, token).await;
-        });
-        jobs.push(job);
-    }
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(BulkResponse {
-            batch_id: batch,
-            jobs,
-        }),
-    ))
+    let spec = OpSpec {
+        operation: Operation::from_request(&req.group, &req.params)?,
+        driver: req.driver,
+        deadline_s: req.node_deadline_s,
+    };
+    let sel = NodeSelection {
+        ids: req.ids,
+        labels: req.labels,
+        rack: req.rack,
+        state,
+    };
+    let (batch_id, jobs) = st
+        .core
+        .bulk(
+            &caller.core_principal(),
+            &sel,
+            spec,
+            req.concurrency.unwrap_or(50),
+        )
+        .await?;
+    Ok((StatusCode::ACCEPTED, Json(BulkResponse { batch_id, jobs })))
 }
 
 /// A switch port as its gNMI target reports it (OpenConfig interfaces).
@@ -794,95 +441,19 @@ pub struct PortsQuery {
     pub port: Option<String>,
 }
 
-async fn switch_id(st: &AppState, id: &str) -> ApiResult<String> {
-    Ok(st
-        .store
-        .resolve(AssetKind::Switch, id)
-        .await
-        .map_err(|e| match e {
-            fleet_db::DbError::Invalid(m) => ApiError::not_found(m),
-            other => other.into(),
-        })?
-        .id)
-}
-
-/// The gNMI client of a switch: `address` (host:port) from its configuration, `username`
-/// (default `admin`) and the password from the encrypted store when one is set.
-async fn gnmi_for(st: &AppState, switch: &str) -> Result<fleet_bmc::gnmi::GnmiClient, String> {
-    let a = st
-        .store
-        .get_asset(switch)
-        .await
-        .map_err(|e| e.to_string())?;
-    let cfg = &a.config;
-    let address = cfg
-        .get("gnmi_address")
-        .or_else(|| cfg.get("address"))
-        .and_then(|v| v.as_str())
-        .filter(|v| !v.trim().is_empty())
-        .ok_or("the switch has no gNMI address ('address' in its configuration)")?;
-    let timeout = Duration::from_secs(cfg.get("timeout_s").and_then(|v| v.as_u64()).unwrap_or(10));
-    let mut client =
-        fleet_bmc::gnmi::GnmiClient::new(address, timeout).map_err(|e| e.to_string())?;
-    let binding = fleet_model::asset::credential_binding(a.kind, cfg).unwrap_or_default();
-    let password = st
-        .store
-        .get_secret_for(switch, "password", &binding)
-        .await
-        .map_err(|e| format!("cannot read the switch password: {e}"))?;
-    if let Some(p) = password {
-        // gNMI sends the password as call metadata: never over plaintext gRPC unless this
-        // switch is explicitly opted in (`gnmi_plaintext: true`, which is part of the
-        // credential's endpoint binding, so setting it needs the password again).
-        // This build's gNMI client speaks plaintext gRPC only (see GnmiClient::new).
-        let tls = false;
-        let plaintext_ok = cfg.get("gnmi_plaintext").and_then(|v| v.as_bool()) == Some(true);
-        if !tls && !plaintext_ok {
-            return Err(format!(
-                "switch {}: gNMI to {address} is plaintext gRPC and a password is stored; gpufleet does not send the password in clear. Set 'gnmi_plaintext': true in the switch's configuration (with the password) to accept that risk on this switch",
-                a.name
-            ));
-        }
-        let user = cfg
-            .get("username")
-            .or_else(|| cfg.get("user"))
-            .and_then(|u| u.as_str())
-            .unwrap_or("admin");
-        client = client.with_credentials(user, &p);
-    }
-    Ok(client)
-}
-
-fn upstream(e: impl std::fmt::Display) -> ApiError {
-    ApiError::new(
-        StatusCode::BAD_GATEWAY,
-        "Switch unreachable or failed",
-        e.to_string(),
-    )
-}
-
 /// Port status of a switch, read live over gNMI (all ports, or `port`).
 #[utoipa::path(get, path = "/api/v1/switches/{id}/ports", params(("id" = String, Path), PortsQuery), tag = "operations",
     responses((status = 200, body = Vec<PortView>), (status = 404, body = Problem), (status = 502, body = Problem)))]
 pub async fn switch_ports(
     State(st): State<AppState>,
+    caller: Caller,
     Path(id): Path<String>,
     Query(q): Query<PortsQuery>,
 ) -> ApiResult<Json<Vec<PortView>>> {
-    let sw = switch_id(&st, &id).await?;
-    let g = gnmi_for(&st, &sw).await.map_err(upstream)?;
-    let ports = match &q.port {
-        Some(p) => vec![g.port(p).await.map_err(|e| match &e {
-            fleet_bmc::BmcError::NotFound { .. } => {
-                ApiError::not_found(format!("switch {id} has no port {p}"))
-            }
-            fleet_bmc::BmcError::Gnmi { code, .. } if code == "NotFound" => {
-                ApiError::not_found(format!("switch {id} has no port {p}: {e}"))
-            }
-            _ => upstream(e),
-        })?],
-        None => g.ports().await.map_err(upstream)?,
-    };
+    let ports = st
+        .core
+        .switch_ports(&caller.core_principal(), &id, q.port.as_deref())
+        .await?;
     Ok(Json(ports.into_iter().map(PortView::from).collect()))
 }
 
@@ -905,98 +476,17 @@ pub async fn port_admin(
     Path((id, port)): Path<(String, String)>,
     Json(req): Json<PortAdminRequest>,
 ) -> ApiResult<(StatusCode, Json<Job>)> {
-    let sw = switch_id(&st, &id).await?;
-    if port.trim().is_empty() || port.contains(['[', ']', '/']) {
-        return Err(ApiError::bad_request(format!(
-            "'{port}' is not a port name"
-        )));
-    }
-    let deadline_s = req.deadline_s.unwrap_or(DEFAULT_DEADLINE_S).clamp(1, 7200);
-    let job = st
-        .store
-        .create_job(
-            &caller.actor,
-            NewJob {
-                kind: "port.admin".into(),
-                target: sw,
-                driver: Some("gnmi".into()),
-                params: json!({"port": port, "enabled": req.enabled}),
-                batch_id: None,
-                deadline_ms: (deadline_s * 1000) as i64,
-            },
-        )
-        .await?;
-    spawn(st.clone(), job.clone(), caller.actor.clone());
+    let params: BTreeMap<String, Value> = BTreeMap::from([
+        ("port".into(), json!(port)),
+        ("enabled".into(), json!(req.enabled)),
+    ]);
+    let spec = OpSpec {
+        operation: Operation::from_request("port", &params)?,
+        driver: None,
+        deadline_s: req.deadline_s,
+    };
+    let job = st.core.submit(&caller.core_principal(), &id, spec).await?;
     Ok((StatusCode::ACCEPTED, Json(job)))
-}
-
-async fn execute_port_admin(
-    st: &AppState,
-    job: &Job,
-    params: &BTreeMap<String, Value>,
-) -> Result<Value, String> {
-    let port = params
-        .get("port")
-        .and_then(|v| v.as_str())
-        .ok_or("port.admin needs 'port'")?;
-    let enabled = params
-        .get("enabled")
-        .and_then(|v| v.as_bool())
-        .ok_or("port.admin needs 'enabled'")?;
-    let g = gnmi_for(st, &job.target).await?;
-    log(
-        st,
-        &job.id,
-        format!(
-            "port {port} admin {} via gnmi",
-            if enabled { "up" } else { "down" }
-        ),
-    )
-    .await;
-    let e = |e: fleet_bmc::BmcError| e.to_string();
-    g.set_admin(port, enabled).await.map_err(e)?;
-    let p = g.port(port).await.map_err(e)?;
-    if p.admin_up != enabled {
-        return Err(format!(
-            "port {port} reads admin {} after the change",
-            if p.admin_up { "up" } else { "down" }
-        ));
-    }
-    log(
-        st,
-        &job.id,
-        format!(
-            "port {port}: admin {}, oper {}",
-            if p.admin_up { "up" } else { "down" },
-            p.oper_status
-        ),
-    )
-    .await;
-    let v = json!({"admin_up": p.admin_up, "oper_status": p.oper_status});
-    record_merge(st, &job.target, "port.admin", "ports", port, v.clone()).await?;
-    Ok(json!({"port": port, "status": v}))
-}
-
-/// Writes `config.oob.<map>.<key> = value` as a new configuration version, keeping the map's
-/// other entries.
-async fn record_merge(
-    st: &AppState,
-    asset: &str,
-    kind: &str,
-    map: &str,
-    key: &str,
-    value: Value,
-) -> Result<(), String> {
-    let a = st.store.get_asset(asset).await.map_err(|e| e.to_string())?;
-    let mut m = a
-        .config
-        .get("oob")
-        .and_then(|o| o.get(map))
-        .and_then(|m| m.as_object())
-        .cloned()
-        .unwrap_or_default();
-    m.insert(key.to_string(), value);
-    record(st, asset, kind, json!({ map: m })).await
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -1016,8 +506,8 @@ pub async fn list_jobs(
     Query(q): Query<JobQuery>,
 ) -> ApiResult<Json<Vec<Job>>> {
     Ok(Json(
-        st.store
-            .list_jobs(&JobFilter {
+        st.core
+            .jobs(&JobFilter {
                 target: q.target,
                 state: q.state,
                 batch_id: q.batch_id,
@@ -1044,42 +534,19 @@ pub async fn get_job(
     Path(id): Path<String>,
     Query(q): Query<FollowQuery>,
 ) -> ApiResult<Json<JobView>> {
-    let mut job = st.store.get_job(&id).await?;
-    let wait = Duration::from_secs(q.wait_s.unwrap_or(0).min(30));
-    let start = tokio::time::Instant::now();
-    while !fleet_db::job_state_is_final(&job.state) && start.elapsed() < wait {
-        let after = q.after.unwrap_or(0);
-        if !st.store.job_log(&id, after).await?.is_empty() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-        let j = st.store.get_job(&id).await?;
-        if j.updated_at != job.updated_at {
-            job = j;
-            break;
-        }
-        job = j;
-    }
-    let log = st.store.job_log(&id, q.after.unwrap_or(0)).await?;
-    Ok(Json(JobView { job, log }))
+    let j = st
+        .core
+        .follow_job(
+            &id,
+            q.after.unwrap_or(0),
+            Duration::from_secs(q.wait_s.unwrap_or(0)),
+        )
+        .await?;
+    Ok(Json(j.into()))
 }
 
-/// The permission that starting (and so cancelling) a job of `kind` needs.
-pub fn job_permission(kind: &str) -> fleet_model::rbac::Permission {
-    use fleet_model::rbac::Permission;
-    let admin = kind.starts_with("bios.")
-        || kind.starts_with("raid.")
-        || kind.starts_with("firmware.")
-        || kind == "port.admin";
-    if admin {
-        Permission::OobAdmin
-    } else {
-        Permission::OobOperate
-    }
-}
-
-/// Cancel a queued or running job. BIOS, RAID, firmware and switch-port jobs need the admin
-/// permission that starting them needs.
+/// Cancel a queued or running job, from any gpufleet process. BIOS, RAID, firmware and
+/// switch-port jobs need the admin permission that starting them needs.
 #[utoipa::path(post, path = "/api/v1/jobs/{id}/cancel", params(("id" = String, Path)), tag = "operations",
     responses((status = 200, body = Job), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
 pub async fn cancel_job(
@@ -1087,34 +554,7 @@ pub async fn cancel_job(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Job>> {
-    let job = st.store.get_job(&id).await?;
-    // Cancelling needs the power that starting it needed: an operator cannot stop an
-    // admin's BIOS, RAID, firmware or switch-port job half-way.
-    let needed = job_permission(&job.kind);
-    let role = caller.principal.user.role;
-    if !fleet_model::rbac::allows(role, needed) {
-        return Err(ApiError::forbidden(format!(
-            "role '{}' may not cancel a {} job; starting or stopping it needs the {needed:?} permission",
-            role.as_str(),
-            job.kind
-        )));
-    }
-    if let Some(t) = running().lock().get(&id) {
-        t.cancel();
-    }
-    let j = st
-        .store
-        .update_job(
-            &caller.actor,
-            &job.id,
-            JobUpdate {
-                state: Some("cancelled".into()),
-                error: Some(format!("cancelled by {}", caller.actor.name)),
-                ..Default::default()
-            },
-        )
-        .await?;
-    Ok(Json(j))
+    Ok(Json(st.core.cancel(&caller.core_principal(), &id).await?))
 }
 
 /// The operation log of a node: its jobs, newest first, with their log lines.
@@ -1124,528 +564,12 @@ pub async fn oplog(
     State(st): State<AppState>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Vec<JobView>>> {
-    let node = node_id(&st, &id).await?;
-    let jobs = st
-        .store
-        .list_jobs(&JobFilter {
-            target: Some(node),
-            limit: 100,
-            ..Default::default()
-        })
-        .await?;
-    let mut out = vec![];
-    for job in jobs {
-        let log = st.store.job_log(&job.id, 0).await?;
-        out.push(JobView { job, log });
-    }
-    Ok(Json(out))
-}
-
-fn register(id: &str) -> CancellationToken {
-    let t = CancellationToken::new();
-    running().lock().insert(id.to_string(), t.clone());
-    t
-}
-
-fn spawn(st: AppState, job: Job, actor: Actor) {
-    let token = register(&job.id);
-    tokio::spawn(run(st, job, actor, token));
-}
-
-/// At start-up: fail jobs interrupted by the restart, resume queued ones.
-pub async fn recover(st: &AppState) -> anyhow::Result<()> {
-    let actor = Actor::system("operations");
-    let (failed, queued) = st.store.recover_jobs(&actor).await?;
-    if !failed.is_empty() || !queued.is_empty() {
-        tracing::info!(
-            failed = failed.len(),
-            resumed = queued.len(),
-            "recovered operation jobs"
-        );
-    }
-    // Uploaded images belong to queued jobs only; the rest (interrupted uploads, jobs that
-    // ended while the server was down) are removed.
-    if let Ok(mut rd) = tokio::fs::read_dir(upload_dir(st)).await {
-        while let Ok(Some(e)) = rd.next_entry().await {
-            let name = e.file_name().to_string_lossy().to_string();
-            if !queued.iter().any(|j| j.id == name) {
-                let _ = tokio::fs::remove_file(e.path()).await;
-            }
-        }
-    }
-    for j in queued {
-        spawn(st.clone(), j, actor.clone());
-    }
-    Ok(())
-}
-
-async fn log(st: &AppState, id: &str, line: impl Into<String>) {
-    let line = line.into();
-    if let Err(e) = st.store.append_job_log(id, &line).await {
-        tracing::warn!(job = id, error = %e, "cannot write job log");
-    }
-}
-
-/// Releases the job's node when `run` returns, however it returns.
-struct Release<'a>(&'a Job);
-
-impl Drop for Release<'_> {
-    fn drop(&mut self) {
-        release(self.0);
-    }
-}
-
-async fn run(st: AppState, job: Job, actor: Actor, token: CancellationToken) {
-    let id = job.id.clone();
-    let _upload = UploadGuard(
-        serde_json::from_str::<Value>(&job.params)
-            .ok()
-            .filter(|p| p.get("upload").is_some())
-            .map(|_| upload_dir(&st).join(&id)),
-    );
-    let _release = Release(&job);
-    if token.is_cancelled() {
-        running().lock().remove(&id);
-        return;
-    }
-    if st
-        .store
-        .update_job(
-            &actor,
-            &id,
-            JobUpdate {
-                state: Some("running".into()),
-                ..Default::default()
-            },
-        )
-        .await
-        .is_err()
-    {
-        running().lock().remove(&id);
-        return; // cancelled meanwhile
-    }
-    let deadline = Duration::from_millis(job.deadline_ms.max(1000) as u64);
-    let outcome = tokio::select! {
-        r = tokio::time::timeout(deadline, execute(&st, &job)) => match r {
-            Ok(Ok(result)) => Ok(result),
-            Ok(Err(e)) => Err(("failed", e)),
-            Err(_) => Err(("timed_out", format!("the job did not finish within its deadline of {deadline:?}"))),
-        },
-        _ = token.cancelled() => Err(("cancelled", "cancelled".to_string())),
-    };
-    running().lock().remove(&id);
-    let update = match outcome {
-        Ok(result) => {
-            log(&st, &id, "done").await;
-            JobUpdate {
-                state: Some("succeeded".into()),
-                result: Some(result),
-                progress: Some(100),
-                ..Default::default()
-            }
-        }
-        Err(("cancelled", _)) => return, // the cancel request recorded the state
-        Err((state, e)) => {
-            log(&st, &id, format!("error: {e}")).await;
-            JobUpdate {
-                state: Some(state.into()),
-                error: Some(e),
-                ..Default::default()
-            }
-        }
-    };
-    if let Err(e) = st.store.update_job(&actor, &id, update).await {
-        tracing::warn!(job = %id, error = %e, "cannot record job result");
-    }
-}
-
-/// After an update the BMC called complete: every target reports the expected version, or
-/// (none expected) a version other than before; with no targets, some component changed.
-/// Otherwise the update did not happen, whatever the BMC's task said.
-pub fn verify_firmware(
-    before: &BTreeMap<String, String>,
-    after: &BTreeMap<String, String>,
-    targets: &[String],
-    expect: Option<&str>,
-) -> Result<(), String> {
-    let seen = |t: &str| match after.get(t) {
-        Some(v) => format!("{t} reports version {v}"),
-        None => format!("{t} is not in the firmware inventory"),
-    };
-    if targets.is_empty() {
-        if let Some(v) = expect {
-            if !after.values().any(|x| x == v) {
-                return Err(format!(
-                    "no firmware component reports version {v} after the update"
-                ));
-            }
-        } else if before == after {
-            return Err(
-                "the BMC reported the update complete but no firmware version changed; the \
-                 image was probably not fetched or not applied"
-                    .into(),
-            );
-        }
-        return Ok(());
-    }
-    for t in targets {
-        let now = after.get(t).map(String::as_str);
-        match expect {
-            Some(v) if now != Some(v) => {
-                return Err(format!("{} after the update, expected {v}", seen(t)));
-            }
-            None if now.is_none() || now == before.get(t).map(String::as_str) => {
-                return Err(format!(
-                    "the BMC reported the update complete but {} after it, as before; the \
-                     image was probably not fetched or not applied",
-                    seen(t)
-                ));
-            }
-            _ => {}
-        }
-    }
-    Ok(())
-}
-
-/// The node's BMC client, with credentials from the encrypted store.
-async fn bmc_for(
-    st: &AppState,
-    node: &str,
-    driver: Option<&str>,
-) -> Result<Arc<dyn OutOfBand>, String> {
-    let b = crate::bmc::node_bmc(st, node, driver, Duration::from_secs(15)).await?;
-    Ok(match b.protocol.as_str() {
-        "ipmi" => Arc::new(fleet_bmc::ipmi::IpmiClient::new(b.endpoint)),
-        "ipmitool" => Arc::new(fleet_bmc::ipmitool::IpmitoolClient::new(b.endpoint)),
-        _ => {
-            Arc::new(fleet_bmc::redfish::RedfishClient::new(b.endpoint).map_err(|e| e.to_string())?)
-        }
-    })
-}
-
-/// Writes `patch` under the node's `config.oob` as a new configuration version.
-async fn record(st: &AppState, node: &str, kind: &str, patch: Value) -> Result<(), String> {
-    let a = st.store.get_asset(node).await.map_err(|e| e.to_string())?;
-    let mut config = a.config.clone();
-    let obj = config
-        .as_object_mut()
-        .ok_or("node configuration is not an object")?;
-    let oob = obj.entry("oob").or_insert_with(|| json!({}));
-    if let (Some(o), Some(p)) = (oob.as_object_mut(), patch.as_object()) {
-        for (k, v) in p {
-            o.insert(k.clone(), v.clone());
-        }
-    }
-    st.store
-        .update_config(
-            &Actor::system("operations"),
-            node,
-            None,
-            config,
-            Some(format!("out-of-band {kind}")),
-        )
-        .await
-        .map_err(|e| e.to_string())?;
-    Ok(())
-}
-
-async fn execute(st: &AppState, job: &Job) -> Result<Value, String> {
-    let params: BTreeMap<String, Value> = serde_json::from_str(&job.params).unwrap_or_default();
-    let s = |k: &str| {
-        params
-            .get(k)
-            .and_then(|v| v.as_str())
-            .unwrap_or("")
-            .to_string()
-    };
-    let id = job.id.as_str();
-    if job.kind == "port.admin" {
-        return execute_port_admin(st, job, &params).await;
-    }
-    let bmc = bmc_for(st, &job.target, job.driver.as_deref()).await?;
-    log(
-        st,
-        id,
-        format!("{} via {} at {}", job.kind, bmc.driver(), bmc.endpoint()),
-    )
-    .await;
-    let e = |e: fleet_bmc::BmcError| e.to_string();
-    let step = |name: &str, progress: i64| {
-        let st = st.clone();
-        let (id, name) = (id.to_string(), name.to_string());
-        async move {
-            let _ = st
-                .store
-                .update_job(
-                    &Actor::system("operations"),
-                    &id,
-                    JobUpdate {
-                        step: Some(name.clone()),
-                        progress: Some(progress),
-                        ..Default::default()
-                    },
-                )
-                .await;
-            log(&st, &id, name).await;
-        }
-    };
-    let wait = Duration::from_secs(120);
-    match job.kind.as_str() {
-        k if k.starts_with("power.") => {
-            let action: PowerAction = k.trim_start_matches("power.").parse().map_err(e)?;
-            let want = match action {
-                PowerAction::Off | PowerAction::GracefulShutdown => PowerState::Off,
-                _ => PowerState::On,
-            };
-            if matches!(
-                action,
-                PowerAction::On | PowerAction::Off | PowerAction::GracefulShutdown
-            ) && bmc.power_state().await.map_err(e)? == want
-            {
-                let note = format!("the node is already {}; no request sent", want.as_str());
-                log(st, id, note.clone()).await;
-                record(st, &job.target, k, json!({"power": want.as_str()})).await?;
-                return Ok(json!({"power": want.as_str(), "note": note}));
-            }
-            step("sending power request", 10).await;
-            bmc.power(action).await.map_err(e)?;
-            if action == PowerAction::Cycle {
-                step("waiting for the node to go off and come back on", 50).await;
-                fleet_bmc::wait_power_cycle(bmc.as_ref(), wait)
-                    .await
-                    .map_err(e)?;
-            } else {
-                step(&format!("waiting for power {}", want.as_str()), 50).await;
-                fleet_bmc::wait_power(bmc.as_ref(), want, wait)
-                    .await
-                    .map_err(e)?;
-            }
-            let mut patch = json!({"power": want.as_str()});
-            let mut result = patch.clone();
-            if matches!(action, PowerAction::Cycle | PowerAction::Reset) {
-                if let Some(v) = verify_pending_bios(st, job, &bmc).await {
-                    result["bios_verified"] = v.get("bios_verified").cloned().unwrap_or_default();
-                    patch.as_object_mut().expect("object").extend(v);
-                }
-            }
-            record(st, &job.target, k, patch).await?;
-            Ok(result)
-        }
-        "boot.set" => {
-            let device: BootDevice = s("device").parse().map_err(e)?;
-            let persistent = params
-                .get("persistent")
-                .and_then(|p| p.as_bool())
-                .unwrap_or(false);
-            bmc.set_boot(BootOverride { device, persistent })
-                .await
-                .map_err(e)?;
-            let now = bmc.boot().await.map_err(e)?;
-            if now.device != device {
-                return Err(format!(
-                    "boot device reads {} after setting {}",
-                    json!(now.device).as_str().unwrap_or("unknown"),
-                    json!(device).as_str().unwrap_or("unknown")
-                ));
-            }
-            let v = json!({"device": device, "persistent": persistent});
-            record(st, &job.target, "boot.set", json!({"boot": v})).await?;
-            Ok(v)
-        }
-        "media.insert" => {
-            bmc.insert_media(&s("image")).await.map_err(e)?;
-            Ok(json!({"media": bmc.media().await.map_err(e)?}))
-        }
-        "media.eject" => {
-            bmc.eject_media().await.map_err(e)?;
-            Ok(json!({"media": bmc.media().await.map_err(e)?}))
-        }
-        "sel.clear" => {
-            bmc.clear_sel().await.map_err(e)?;
-            Ok(json!({"cleared": true}))
-        }
-        "bios.set" => {
-            let attrs: BTreeMap<String, Value> = params
-                .get("attributes")
-                .and_then(|a| serde_json::from_value(a.clone()).ok())
-                .ok_or("attributes must be an object")?;
-            step("writing pending BIOS attributes", 10).await;
-            bmc.set_bios(&attrs).await.map_err(e)?;
-            if !params
-                .get("apply")
-                .and_then(|a| a.as_bool())
-                .unwrap_or(false)
-            {
-                let b = bmc.bios().await.map_err(e)?;
-                // Recorded so that the next reset, whichever job makes it, verifies them.
-                record(
-                    st,
-                    &job.target,
-                    "bios.set",
-                    json!({"bios_pending": {"attributes": attrs, "job": id}}),
-                )
-                .await?;
-                return Ok(json!({"pending": b.pending, "applied": false}));
-            }
-            step("resetting to apply", 40).await;
-            bmc.power(PowerAction::Reset).await.map_err(e)?;
-            step("verifying attributes", 70).await;
-            let start = tokio::time::Instant::now();
-            loop {
-                let b = bmc.bios().await.map_err(e)?;
-                let diff = fleet_bmc::bios_diff(&attrs, &b.current);
-                if diff.is_empty() {
-                    record(
-                        st,
-                        &job.target,
-                        "bios.set",
-                        json!({"bios": b.current, "bios_pending": null,
-                               "bios_verified": {"ok": true, "attributes": attrs, "job": id}}),
-                    )
-                    .await?;
-                    return Ok(json!({"applied": true, "bios": attrs}));
-                }
-                if start.elapsed() > wait {
-                    return Err(format!(
-                        "BIOS attributes not applied after reset: {}",
-                        json!(diff)
-                    ));
-                }
-                tokio::time::sleep(Duration::from_millis(500)).await;
-            }
-        }
-        "raid.create" => {
-            let drives: Vec<String> = params
-                .get("drives")
-                .and_then(|d| serde_json::from_value(d.clone()).ok())
-                .unwrap_or_default();
-            let raid_type = if s("raid_type").is_empty() {
-                "RAID1".to_string()
-            } else {
-                s("raid_type")
-            };
-            let v = bmc
-                .create_volume(&VolumeSpec {
-                    controller: s("controller"),
-                    name: s("name"),
-                    raid_type,
-                    drives,
-                })
-                .await
-                .map_err(e)?;
-            let storage = bmc.storage().await.map_err(e)?;
-            record(st, &job.target, "raid.create", json!({"storage": storage})).await?;
-            Ok(json!({"volume": v}))
-        }
-        "raid.delete" => {
-            bmc.delete_volume(&s("controller"), &s("volume"))
-                .await
-                .map_err(e)?;
-            let storage = bmc.storage().await.map_err(e)?;
-            record(st, &job.target, "raid.delete", json!({"storage": storage})).await?;
-            Ok(json!({"deleted": s("volume")}))
-        }
-        "firmware.update" => {
-            let targets: Vec<String> = params
-                .get("targets")
-                .and_then(|d| serde_json::from_value(d.clone()).ok())
-                .unwrap_or_default();
-            let before: BTreeMap<String, String> = bmc
-                .firmware()
-                .await
-                .map_err(e)?
-                .into_iter()
-                .map(|f| (f.id, f.version))
-                .collect();
-            step("transferring image", 5).await;
-            let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<fleet_bmc::TaskProgress>();
-            let progress = move |p: fleet_bmc::TaskProgress| {
-                let _ = tx.send(p);
-            };
-            let st2 = st.clone();
-            let id2 = id.to_string();
-            let reporter = tokio::spawn(async move {
-                while let Some(p) = rx.recv().await {
-                    let _ = st2
-                        .store
-                        .update_job(
-                            &Actor::system("operations"),
-                            &id2,
-                            JobUpdate {
-                                step: Some(format!("BMC task {}", p.state)),
-                                progress: p.percent.map(|x| x as i64),
-                                ..Default::default()
-                            },
-                        )
-                        .await;
-                }
-            });
-            let source = match params.get("upload") {
-                Some(u) => {
-                    let filename = u
-                        .get("filename")
-                        .and_then(|f| f.as_str())
-                        .unwrap_or("image.bin")
-                        .to_string();
-                    let bytes = tokio::fs::read(upload_dir(st).join(id))
-                        .await
-                        .map_err(|e| format!("the uploaded image is not available: {e}"))?;
-                    log(
-                        st,
-                        id,
-                        format!("pushing {filename} ({} bytes) to the BMC", bytes.len()),
-                    )
-                    .await;
-                    FirmwareSource::Upload { filename, bytes }
-                }
-                None => FirmwareSource::Url(s("url")),
-            };
-            let r = bmc
-                .update_firmware(source, &targets, Duration::from_secs(1800), &progress)
-                .await;
-            drop(progress);
-            let _ = reporter.await;
-            r.map_err(e)?;
-            step("verifying versions", 90).await;
-            let inv = bmc.firmware().await.map_err(e)?;
-            let versions: BTreeMap<String, String> = inv
-                .iter()
-                .map(|f| (f.id.clone(), f.version.clone()))
-                .collect();
-            let expect = params.get("expect_version").and_then(|v| v.as_str());
-            verify_firmware(&before, &versions, &targets, expect)?;
-            record(
-                st,
-                &job.target,
-                "firmware.update",
-                json!({"firmware": versions}),
-            )
-            .await?;
-            Ok(json!({"firmware": versions}))
-        }
-        k if k.starts_with("read.") => {
-            let what = k.trim_start_matches("read.");
-            let v = match what {
-                "power" => json!({"power": bmc.power_state().await.map_err(e)?.as_str()}),
-                "boot" => json!({"boot": bmc.boot().await.map_err(e)?}),
-                "bios" => json!({"bios": bmc.bios().await.map_err(e)?}),
-                "raid" => json!({"storage": bmc.storage().await.map_err(e)?}),
-                "firmware" => {
-                    let inv = bmc.firmware().await.map_err(e)?;
-                    json!({"firmware": inv.iter().map(|f| (f.id.clone(), f.version.clone())).collect::<BTreeMap<_, _>>()})
-                }
-                "sel" => json!({"sel": bmc.sel().await.map_err(e)?}),
-                "sensors" => json!({"sensors": bmc.sensors().await.map_err(e)?}),
-                "media" => json!({"media": bmc.media().await.map_err(e)?}),
-                _ => return Err(format!("unknown read {what}")),
-            };
-            if matches!(what, "power" | "firmware") {
-                record(st, &job.target, k, v.clone()).await?;
-            } else if what == "bios" {
-                record(st, &job.target, k, json!({"bios": v["bios"]["current"]})).await?;
-            }
-            Ok(v)
-        }
-        other => Err(format!("unknown operation {other}")),
-    }
+    Ok(Json(
+        st.core
+            .oplog(&id)
+            .await?
+            .into_iter()
+            .map(JobView::from)
+            .collect(),
+    ))
 }

@@ -9,7 +9,7 @@ use fleet_bmc::Endpoint;
 use fleet_model::asset::AssetKind;
 use serde_json::Value;
 
-use crate::state::AppState;
+use fleet_db::Store;
 
 /// A node's BMC, ready to be given to a driver.
 pub struct NodeBmc {
@@ -31,13 +31,12 @@ fn text<'a>(cfg: &'a Value, key: &str) -> Option<&'a str> {
 /// when it was registered for IPMI. The request timeout is the BMC's `timeout_s`, else
 /// `default_timeout`.
 pub async fn node_bmc(
-    st: &AppState,
+    store: &Store,
     node: &str,
     protocol: Option<&str>,
     default_timeout: Duration,
 ) -> Result<NodeBmc, String> {
-    let bmcs = st
-        .store
+    let bmcs = store
         .children(node, Some(AssetKind::Bmc))
         .await
         .map_err(|e| format!("reading the node's BMC: {e}"))?;
@@ -84,8 +83,7 @@ pub async fn node_bmc(
         .or_else(|| text(cfg, "user"))
         .unwrap_or("admin");
     let binding = fleet_model::asset::credential_binding(AssetKind::Bmc, cfg).unwrap_or_default();
-    let password = st
-        .store
+    let password = store
         .get_secret_for(&bmc.id, "password", &binding)
         .await
         .map_err(|e| format!("cannot read the BMC password: {e}"))?

@@ -1,0 +1,111 @@
+//! gpufleet's application core: every use case the interfaces offer (REST today; gRPC,
+//! GraphQL and the background roles alike), each taking a [`Principal`] and checking its
+//! permission itself, with typed errors ([`CoreError`]) that each interface maps once. No
+//! HTTP, gRPC or GraphQL type appears here.
+//!
+//! - [`principal`]: users with roles and gpufleet's own system roles (`system:<role>` in the
+//!   audit log).
+//! - [`ops`]: out-of-band operations as jobs with a typed [`ops::Operation`]; workers in any
+//!   number of processes share them through database leases.
+//! - [`bmc`]: the one way to reach a node's BMC with its stored credentials.
+
+pub mod bmc;
+pub mod error;
+pub mod ops;
+pub mod principal;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+use std::time::Duration;
+
+use fleet_db::Store;
+use tokio_util::sync::CancellationToken;
+
+pub use error::{CoreError, CoreResult};
+pub use principal::{Principal, PrincipalKind, SystemRole};
+
+/// How this process's core behaves.
+#[derive(Debug, Clone)]
+pub struct CoreSettings {
+    /// This process's name as a job worker (unique per process).
+    pub worker_id: String,
+    /// How long a claim on a running job holds without renewal.
+    pub lease: Duration,
+    /// How often the worker renews its leases (and sees cancels from other processes).
+    pub renew_every: Duration,
+    /// Longest pause between looks for jobs queued by other processes.
+    pub idle_poll: Duration,
+    /// Jobs this process runs at once.
+    pub concurrency: usize,
+    /// BMC request timeout when the BMC's configuration names none.
+    pub bmc_timeout: Duration,
+    /// Where uploaded firmware images wait for their jobs; shared by every worker.
+    pub upload_dir: PathBuf,
+}
+
+impl CoreSettings {
+    pub fn new(upload_dir: PathBuf) -> CoreSettings {
+        CoreSettings {
+            worker_id: default_worker_id(),
+            lease: Duration::from_secs(15),
+            renew_every: Duration::from_secs(2),
+            idle_poll: Duration::from_secs(1),
+            concurrency: 256,
+            bmc_timeout: Duration::from_secs(15),
+            upload_dir,
+        }
+    }
+}
+
+/// `<host>:<pid>:<random>`: unique per process, readable in job rows.
+pub fn default_worker_id() -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|_| "host".into());
+    let rnd = uuid::Uuid::new_v4().simple().to_string();
+    format!("{host}:{}:{}", std::process::id(), &rnd[..8])
+}
+
+/// The core of one process; cheap to clone.
+#[derive(Clone)]
+pub struct Core(Arc<Inner>);
+
+pub struct Inner {
+    pub store: Store,
+    pub settings: CoreSettings,
+    /// Wakes this process's worker when a job is queued here.
+    wake: tokio::sync::Notify,
+    /// Ids of jobs that changed in this process (for followers).
+    changed: tokio::sync::broadcast::Sender<String>,
+    /// Jobs this process's worker runs, with their cancel tokens.
+    running: parking_lot::Mutex<HashMap<String, CancellationToken>>,
+    worker_started: AtomicBool,
+}
+
+impl std::ops::Deref for Core {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl Core {
+    pub fn new(store: Store, settings: CoreSettings) -> Core {
+        let (changed, _) = tokio::sync::broadcast::channel(1024);
+        Core(Arc::new(Inner {
+            store,
+            settings,
+            wake: tokio::sync::Notify::new(),
+            changed,
+            running: Default::default(),
+            worker_started: AtomicBool::new(false),
+        }))
+    }
+
+    /// Jobs this process's worker runs now.
+    pub fn running_jobs(&self) -> Vec<String> {
+        self.running.lock().keys().cloned().collect()
+    }
+}
