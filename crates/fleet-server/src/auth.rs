@@ -293,3 +293,65 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod core_mapping {
+    //! The route table is a gate in front of the core, which checks again: both must agree,
+    //! or a route would promise what the core refuses (or let through what it should not).
+    use super::*;
+    use fleet_core::ops::Operation;
+    use serde_json::{json, Value};
+
+    #[test]
+    fn operation_routes_need_what_the_core_needs() {
+        let cases: [(&str, &str, Value); 9] = [
+            (
+                "/api/v1/nodes/{id}/power",
+                "power",
+                json!({"action": "cycle"}),
+            ),
+            ("/api/v1/nodes/{id}/boot", "boot", json!({"device": "pxe"})),
+            (
+                "/api/v1/nodes/{id}/media",
+                "media",
+                json!({"action": "eject"}),
+            ),
+            ("/api/v1/nodes/{id}/read", "read", json!({"what": "power"})),
+            ("/api/v1/nodes/{id}/sel/clear", "sel", json!({})),
+            (
+                "/api/v1/nodes/{id}/bios",
+                "bios",
+                json!({"attributes": {"A": 1}}),
+            ),
+            (
+                "/api/v1/nodes/{id}/raid",
+                "raid",
+                json!({"action": "delete", "controller": "c", "volume": "v"}),
+            ),
+            (
+                "/api/v1/nodes/{id}/firmware",
+                "firmware",
+                json!({"url": "http://x/fw.bin"}),
+            ),
+            (
+                "/api/v1/switches/{id}/ports/{port}/admin",
+                "port",
+                json!({"port": "e1", "enabled": true}),
+            ),
+        ];
+        for (path, group, params) in cases {
+            let op =
+                Operation::from_request(group, &serde_json::from_value(params).unwrap()).unwrap();
+            assert_eq!(
+                route_permission(&Method::POST, path),
+                Some(Some(op.permission())),
+                "{path}"
+            );
+        }
+        // Uploading firmware is a firmware operation.
+        assert_eq!(
+            route_permission(&Method::POST, "/api/v1/nodes/{id}/firmware/upload"),
+            Some(Some(Permission::OobAdmin))
+        );
+    }
+}

@@ -40,15 +40,12 @@ use tokio_util::sync::CancellationToken;
 use crate::config::EnricherConfig;
 use crate::state::AppState;
 
-/// The actor of every change the enricher makes.
-pub const ACTOR: &str = "enricher";
-
+/// The actor of every change the enricher makes: the core's `system:enricher` principal,
+/// with the triggering event's correlation id as the request id.
 fn actor(correlation: Option<String>) -> Actor {
-    Actor {
-        name: ACTOR.into(),
-        source: Some("enricher".into()),
-        request_id: correlation,
-    }
+    fleet_core::Principal::system(fleet_core::SystemRole::Enricher)
+        .with_request(None, correlation)
+        .actor()
 }
 
 // ------------------------------------------------------------------------- mapping (pure)

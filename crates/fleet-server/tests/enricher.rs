@@ -1089,7 +1089,7 @@ async fn bmcs_of_other_makers_are_inspected_with_every_gpu_and_none_left_behind(
     assert_eq!(s, 200, "{v}");
     let f = &v["status"]["last_inspection_failure"];
     assert_eq!(f["reason"], reason.as_str(), "{v}");
-    assert_eq!(f["actor"], "enricher", "{v}");
+    assert_eq!(f["actor"], "system:enricher", "{v}");
     let (_, v) = app
         .call(
             reqwest::Method::GET,
