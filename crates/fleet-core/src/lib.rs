@@ -11,6 +11,7 @@
 
 pub mod bmc;
 pub mod error;
+pub mod inventory;
 pub mod ops;
 pub mod principal;
 

@@ -168,9 +168,9 @@ pub async fn create(
 ) -> ApiResult<impl IntoResponse> {
     let profile_id = super::profile_id(&st, b.profile.as_deref()).await?;
     let a = st
-        .store
+        .core
         .create_asset(
-            &caller.actor,
+            &caller.core_principal(),
             NewAsset {
                 kind: b.kind,
                 name: b.name,
@@ -188,43 +188,6 @@ pub async fn create(
         [etag(v)],
         Json(AssetView::from(a, &st.deadlines)),
     ))
-}
-
-/// A write that replaces a stored credential, or moves its endpoint (address, port, protocol,
-/// TLS setting), needs the `CredentialAdmin` permission: moving it without a new credential
-/// clears the stored one, and even with one it re-points whatever else holds the BMC's
-/// credentials (Rufio's Secret) at the new address. Setting a credential on an asset that has
-/// none is an ordinary inventory write.
-fn check_credential_change(
-    caller: &Caller,
-    before: &fleet_model::asset::Asset,
-    config: &serde_json::Value,
-) -> ApiResult<()> {
-    use fleet_model::asset::credential_binding;
-    use fleet_model::rbac::{allows, Permission};
-    let Some(field) = before.kind.secret_field() else {
-        return Ok(());
-    };
-    let stored = before.config.get("credential_set").is_some();
-    if !stored {
-        return Ok(());
-    }
-    let replaces = config.get(field).is_some_and(|v| v.is_string());
-    let moves =
-        credential_binding(before.kind, &before.config) != credential_binding(before.kind, config);
-    if !replaces && !moves {
-        return Ok(());
-    }
-    let role = caller.principal.user.role;
-    if allows(role, Permission::CredentialAdmin) {
-        return Ok(());
-    }
-    Err(ApiError::forbidden(format!(
-        "{} '{}' has a stored {field}, which is bound to its current address, port, protocol and TLS setting; replacing it or moving that endpoint is an admin operation (a move without a new {field} clears the stored one), and role '{}' may not do it",
-        before.kind,
-        before.name,
-        role.as_str()
-    )))
 }
 
 /// Get an asset. The `ETag` is its configuration version.
@@ -262,9 +225,9 @@ pub async fn patch(
     Json(b): Json<PatchAsset>,
 ) -> ApiResult<impl IntoResponse> {
     let a = st
-        .store
+        .core
         .patch_asset(
-            &caller.actor,
+            &caller.core_principal(),
             &id,
             if_match(&headers)?,
             AssetPatch {
@@ -286,21 +249,7 @@ pub async fn delete(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    // Deleting a BMC, switch or PDU deletes its stored credential: an admin operation, as is
-    // moving it (a replacement at another address would inherit what else points there).
-    let a = st.store.get_asset(&id).await?;
-    if a.kind.secret_field().is_some() && a.config.get("credential_set").is_some() {
-        let role = caller.principal.user.role;
-        if !fleet_model::rbac::allows(role, fleet_model::rbac::Permission::CredentialAdmin) {
-            return Err(ApiError::forbidden(format!(
-                "{} '{}' holds a stored credential; deleting it is an admin operation, and role '{}' may not do it",
-                a.kind,
-                a.name,
-                role.as_str()
-            )));
-        }
-    }
-    st.store.delete_asset(&caller.actor, &id).await?;
+    st.core.delete_asset(&caller.core_principal(), &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -323,11 +272,15 @@ pub async fn put_config(
     headers: HeaderMap,
     Json(b): Json<PutConfig>,
 ) -> ApiResult<impl IntoResponse> {
-    let before = st.store.get_asset(&id).await?;
-    check_credential_change(&caller, &before, &b.config)?;
     let a = st
-        .store
-        .update_config(&caller.actor, &id, if_match(&headers)?, b.config, b.reason)
+        .core
+        .put_config(
+            &caller.core_principal(),
+            &id,
+            if_match(&headers)?,
+            b.config,
+            b.reason,
+        )
         .await?;
     let v = a.version;
     Ok(([etag(v)], Json(AssetView::from(a, &st.deadlines))))
@@ -369,12 +322,9 @@ pub async fn restore(
     Path((id, version)): Path<(String, i64)>,
     headers: HeaderMap,
 ) -> ApiResult<impl IntoResponse> {
-    let before = st.store.get_asset(&id).await?;
-    let old = st.store.get_version(&id, version).await?;
-    check_credential_change(&caller, &before, &old.config)?;
     let a = st
-        .store
-        .restore_version(&caller.actor, &id, version, if_match(&headers)?)
+        .core
+        .restore_version(&caller.core_principal(), &id, version, if_match(&headers)?)
         .await?;
     let v = a.version;
     Ok(([etag(v)], Json(AssetView::from(a, &st.deadlines))))

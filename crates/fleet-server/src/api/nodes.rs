@@ -123,10 +123,9 @@ pub async fn transition(
     Path(id): Path<String>,
     Json(b): Json<TransitionRequest>,
 ) -> ApiResult<Json<TransitionResult>> {
-    let n = node(&st, &id).await?;
     let (a, h) = st
-        .store
-        .transition(&caller.actor, &n.id, b.to, b.reason)
+        .core
+        .transition(&caller.core_principal(), &id, b.to, b.reason)
         .await?;
     Ok(Json(TransitionResult {
         node: AssetView::from(a, &st.deadlines),
