@@ -216,7 +216,7 @@ pub fn parse_line(
     };
 
     // measurement
-    let measurement = c.read_escaped(&[b',', b' '], &[b',', b' '])?;
+    let measurement = c.read_escaped(b", ", b", ")?;
     if measurement.is_empty() {
         return Err("missing measurement name".into());
     }
@@ -225,7 +225,7 @@ pub fn parse_line(
     let mut tags = Vec::new();
     while c.peek() == Some(b',') {
         c.pos += 1;
-        let key = c.read_escaped(&[b'=', b',', b' '], &[b',', b'=', b' '])?;
+        let key = c.read_escaped(b"=, ", b",= ")?;
         if key.is_empty() {
             return Err(format!("empty tag key at column {}", c.pos + 1));
         }
@@ -233,7 +233,7 @@ pub fn parse_line(
             return Err(format!("tag {key:?} has no value (expected '=')"));
         }
         c.pos += 1;
-        let value = c.read_escaped(&[b',', b' '], &[b',', b'=', b' '])?;
+        let value = c.read_escaped(b", ", b",= ")?;
         if value.is_empty() {
             return Err(format!("tag {key:?} has an empty value"));
         }
@@ -256,7 +256,7 @@ pub fn parse_line(
     }
     let mut fields = Vec::new();
     loop {
-        let key = c.read_escaped(&[b'=', b',', b' '], &[b',', b'=', b' '])?;
+        let key = c.read_escaped(b"=, ", b",= ")?;
         if key.is_empty() {
             return Err(format!("empty field key at column {}", c.pos + 1));
         }
