@@ -88,17 +88,22 @@ pub struct Matcher {
     pub label: String,
     pub op: MatchOp,
     pub value: String,
+    /// The compiled regular expression of `=~` / `!~` (rebuilt on use after deserialising).
+    #[serde(skip)]
+    compiled: Option<SimpleRegex>,
 }
 
 impl Matcher {
     pub fn new(label: &str, op: MatchOp, value: &str) -> Result<Self, String> {
-        if matches!(op, MatchOp::Re | MatchOp::NotRe) {
-            SimpleRegex::parse(value)?;
-        }
+        let compiled = match op {
+            MatchOp::Re | MatchOp::NotRe => Some(SimpleRegex::parse(value)?),
+            MatchOp::Eq | MatchOp::Ne => None,
+        };
         Ok(Self {
             label: label.into(),
             op,
             value: value.into(),
+            compiled,
         })
     }
 
@@ -109,8 +114,13 @@ impl Matcher {
         match self.op {
             MatchOp::Eq => v == self.value,
             MatchOp::Ne => v != self.value,
-            MatchOp::Re => SimpleRegex::parse(&self.value).is_ok_and(|r| r.is_match(v)),
-            MatchOp::NotRe => SimpleRegex::parse(&self.value).is_ok_and(|r| !r.is_match(v)),
+            MatchOp::Re | MatchOp::NotRe => {
+                let hit = match &self.compiled {
+                    Some(r) => r.is_match(v),
+                    None => SimpleRegex::parse(&self.value).is_ok_and(|r| r.is_match(v)),
+                };
+                hit == (self.op == MatchOp::Re)
+            }
         }
     }
 }
@@ -1485,6 +1495,18 @@ mod tests {
         assert!(matches!(e, Expr::Compare { value, .. } if value == 128.0));
         let (e, _) = parse_expr("gpu_temp < -5").unwrap();
         assert!(matches!(e, Expr::Compare { value, .. } if value == -5.0));
+    }
+
+    #[test]
+    fn rules_serialise_and_scopes_still_match() {
+        let rules = parse_rule_file("groups:\n  - name: g\n    rules:\n      - alert: A\n        expr: gpu_temp{model=~\"H100.*\", rack!~\"r9|r8\"} > 1\n").unwrap();
+        let json = serde_json::to_string(&rules).unwrap();
+        let back: Vec<Rule> = serde_json::from_str(&json).unwrap();
+        for r in [&rules[0], &back[0]] {
+            assert!(r.in_scope(&labels(&[("model", "H100 SXM"), ("rack", "r1")])));
+            assert!(!r.in_scope(&labels(&[("model", "H100 SXM"), ("rack", "r9")])));
+            assert!(!r.in_scope(&labels(&[("model", "A100"), ("rack", "r1")])));
+        }
     }
 
     #[test]
