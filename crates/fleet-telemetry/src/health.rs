@@ -418,19 +418,21 @@ impl HealthTracker {
     /// Re-derives every GPU at `now`: telemetry gone missing, windows and XID holds expired.
     /// GPU changes come first (by GPU id), then node changes (by node).
     pub fn tick(&mut self, now: Nanos) -> Vec<HealthChange> {
-        let mut ids: Vec<&String> = self.gpus.keys().collect();
-        ids.sort_unstable();
-        let ids: Vec<String> = ids.into_iter().cloned().collect();
         let mut changes = Vec::new();
         let mut nodes = Vec::new();
-        for id in ids {
-            if let Some(change) = self.evaluate_gpu(&id, now) {
-                if let Some(node) = self.gpus.get(&id).and_then(|g| g.node.clone()) {
-                    nodes.push(node);
+        for (id, g) in self.gpus.iter_mut() {
+            if let Some(change) = derive(&self.config, &self.catalog, id, g, now) {
+                if let Some(node) = g.node.as_deref() {
+                    if let Some(n) = self.nodes.get_mut(node) {
+                        n.gpus.insert(id.clone(), change.new.state);
+                    }
+                    nodes.push(node.to_string());
                 }
                 changes.push(change);
             }
         }
+        // GPUs are derived independently; nodes once each, after all their GPUs.
+        changes.sort_unstable_by(|a, b| a.subject.cmp(&b.subject));
         nodes.sort_unstable();
         nodes.dedup();
         for node in nodes {
@@ -521,164 +523,14 @@ impl HealthTracker {
     }
 
     fn evaluate_gpu(&mut self, gpu: &str, now: Nanos) -> Option<HealthChange> {
-        let cfg = &self.config;
-        let catalog = &self.catalog;
         let g = self.gpus.get_mut(gpu)?;
-        let window = cfg.counter_window_s as i64 * SECOND;
-        let horizon = now.saturating_sub(window);
-        g.increments.retain(|(t, _, _)| *t > horizon);
-        let hold = cfg.xid_hold_s as i64 * SECOND;
-        let fatal_hold = cfg.xid_fatal_hold_s.map(|s| s as i64 * SECOND);
-        g.xids.retain(|(code, t)| {
-            let sev = cfg.xid_overrides.get(code).copied().unwrap_or_else(|| {
-                catalog
-                    .get(*code)
-                    .map_or(XidSeverity::Degraded, |x| x.severity)
-            });
-            match (sev, fatal_hold) {
-                (XidSeverity::Failed, None) => true,
-                (XidSeverity::Failed, Some(h)) => now.saturating_sub(*t) < h,
-                _ => now.saturating_sub(*t) < hold,
-            }
-        });
-
-        let mut reasons = Vec::new();
-        for &(code, t) in &g.xids {
-            let info = catalog.lookup(code);
-            let severity = cfg
-                .xid_overrides
-                .get(&code)
-                .copied()
-                .unwrap_or(info.severity);
-            reasons.push(Reason::Xid {
-                code,
-                mnemonic: info.mnemonic,
-                description: info.description,
-                bucket: info.bucket,
-                investigatory: info.investigatory,
-                severity,
-                at: t,
-            });
-        }
-        let mut sums = [0.0f64; 8];
-        for &(_, slot, d) in &g.increments {
-            sums[slot as usize] += d;
-        }
-        let window_s = cfg.counter_window_s;
-        if sums[DBE] > 0.0 && sums[DBE] >= cfg.ecc_dbe_failed {
-            reasons.push(Reason::EccDbe {
-                increase: sums[DBE],
-                window_s,
-            });
-        }
-        if sums[SBE] > 0.0 && sums[SBE] >= cfg.ecc_sbe_degraded {
-            reasons.push(Reason::EccSbe {
-                increase: sums[SBE],
-                window_s,
-                threshold: cfg.ecc_sbe_degraded,
-            });
-        }
-        if g.remap_failure {
-            reasons.push(Reason::RowRemapFailed);
-        }
-        if g.remap_pending {
-            reasons.push(Reason::RowRemapPending);
-        }
-        if sums[UNC_ROWS] > 0.0 {
-            reasons.push(Reason::RowsRemappedUncorrectable {
-                increase: sums[UNC_ROWS],
-                window_s,
-            });
-        }
-        if g.retired_pending {
-            reasons.push(Reason::RetiredPagesPending);
-        }
-        if let Some(t) = g.temp {
-            let failed = cfg.gpu_temp_failed_c.is_some_and(|f| t >= f);
-            if failed || t >= cfg.gpu_temp_degraded_c {
-                reasons.push(Reason::Thermal {
-                    field: GpuField::GpuTemp,
-                    celsius: t,
-                    threshold: if failed {
-                        cfg.gpu_temp_failed_c.unwrap_or(cfg.gpu_temp_degraded_c)
-                    } else {
-                        cfg.gpu_temp_degraded_c
-                    },
-                    failed,
-                });
-            }
-        }
-        if let Some(t) = g.mem_temp.filter(|t| *t >= cfg.memory_temp_degraded_c) {
-            reasons.push(Reason::Thermal {
-                field: GpuField::MemoryTemp,
-                celsius: t,
-                threshold: cfg.memory_temp_degraded_c,
-                failed: false,
-            });
-        }
-        let thermal_bits = g.clock_reasons
-            & (clock_reasons::HW_THERMAL_SLOWDOWN | clock_reasons::SW_THERMAL_SLOWDOWN);
-        if thermal_bits != 0 {
-            reasons.push(Reason::ThermalThrottle {
-                reasons: clock_reasons::names(thermal_bits)
-                    .into_iter()
-                    .map(String::from)
-                    .collect(),
-            });
-        }
-        if g.clock_reasons & clock_reasons::HW_POWER_BRAKE_SLOWDOWN != 0 {
-            reasons.push(Reason::PowerBrake);
-        }
-        let nvlink: f64 = sums[3..7].iter().sum();
-        if nvlink > 0.0 && nvlink >= cfg.nvlink_errors_degraded {
-            reasons.push(Reason::NvlinkErrors {
-                increase: nvlink,
-                window_s,
-                threshold: cfg.nvlink_errors_degraded,
-            });
-        }
-        if sums[PCIE] > 0.0 && sums[PCIE] >= cfg.pcie_replays_degraded {
-            reasons.push(Reason::PcieReplays {
-                increase: sums[PCIE],
-                window_s,
-                threshold: cfg.pcie_replays_degraded,
-            });
-        }
-        if let Some(seen) = g.last_seen {
-            let interval = (cfg.interval_s.max(1) as i64).saturating_mul(SECOND);
-            let silent = now.saturating_sub(seen);
-            if silent >= interval.saturating_mul(cfg.missing_intervals.max(1) as i64) {
-                reasons.push(Reason::TelemetryMissing {
-                    last_seen: seen,
-                    intervals: (silent / interval) as u64,
-                });
-            }
-        }
-        let state = match g.last_seen {
-            None if reasons.is_empty() => HealthState::Unknown,
-            _ => reasons
-                .iter()
-                .map(Reason::severity)
-                .max_by_key(|s| s.rank())
-                .unwrap_or(HealthState::Healthy),
-        };
-        let new = Health { state, reasons };
-        if g.health.same_as(&new) {
-            g.health = new;
-            return None;
-        }
-        let old = std::mem::replace(&mut g.health, new.clone());
+        let change = derive(&self.config, &self.catalog, gpu, g, now)?;
         if let Some(node) = g.node.as_deref() {
             if let Some(n) = self.nodes.get_mut(node) {
-                n.gpus.insert(gpu.to_string(), state);
+                n.gpus.insert(gpu.to_string(), change.new.state);
             }
         }
-        Some(HealthChange {
-            subject: Subject::Gpu(gpu.to_string()),
-            at: now,
-            old,
-            new,
-        })
+        Some(change)
     }
 
     fn evaluate_node(&mut self, node: &str, now: Nanos) -> Option<HealthChange> {
@@ -718,6 +570,166 @@ impl HealthTracker {
             new,
         })
     }
+}
+
+/// Re-derives one GPU's health at `now`; the change, if its health changed.
+fn derive(
+    cfg: &HealthConfig,
+    catalog: &XidCatalog,
+    gpu: &str,
+    g: &mut GpuState,
+    now: Nanos,
+) -> Option<HealthChange> {
+    let window = cfg.counter_window_s as i64 * SECOND;
+    let horizon = now.saturating_sub(window);
+    g.increments.retain(|(t, _, _)| *t > horizon);
+    let hold = cfg.xid_hold_s as i64 * SECOND;
+    let fatal_hold = cfg.xid_fatal_hold_s.map(|s| s as i64 * SECOND);
+    g.xids.retain(|(code, t)| {
+        let sev = cfg.xid_overrides.get(code).copied().unwrap_or_else(|| {
+            catalog
+                .get(*code)
+                .map_or(XidSeverity::Degraded, |x| x.severity)
+        });
+        match (sev, fatal_hold) {
+            (XidSeverity::Failed, None) => true,
+            (XidSeverity::Failed, Some(h)) => now.saturating_sub(*t) < h,
+            _ => now.saturating_sub(*t) < hold,
+        }
+    });
+
+    let mut reasons = Vec::new();
+    for &(code, t) in &g.xids {
+        let info = catalog.lookup(code);
+        let severity = cfg
+            .xid_overrides
+            .get(&code)
+            .copied()
+            .unwrap_or(info.severity);
+        reasons.push(Reason::Xid {
+            code,
+            mnemonic: info.mnemonic,
+            description: info.description,
+            bucket: info.bucket,
+            investigatory: info.investigatory,
+            severity,
+            at: t,
+        });
+    }
+    let mut sums = [0.0f64; 8];
+    for &(_, slot, d) in &g.increments {
+        sums[slot as usize] += d;
+    }
+    let window_s = cfg.counter_window_s;
+    if sums[DBE] > 0.0 && sums[DBE] >= cfg.ecc_dbe_failed {
+        reasons.push(Reason::EccDbe {
+            increase: sums[DBE],
+            window_s,
+        });
+    }
+    if sums[SBE] > 0.0 && sums[SBE] >= cfg.ecc_sbe_degraded {
+        reasons.push(Reason::EccSbe {
+            increase: sums[SBE],
+            window_s,
+            threshold: cfg.ecc_sbe_degraded,
+        });
+    }
+    if g.remap_failure {
+        reasons.push(Reason::RowRemapFailed);
+    }
+    if g.remap_pending {
+        reasons.push(Reason::RowRemapPending);
+    }
+    if sums[UNC_ROWS] > 0.0 {
+        reasons.push(Reason::RowsRemappedUncorrectable {
+            increase: sums[UNC_ROWS],
+            window_s,
+        });
+    }
+    if g.retired_pending {
+        reasons.push(Reason::RetiredPagesPending);
+    }
+    if let Some(t) = g.temp {
+        let failed = cfg.gpu_temp_failed_c.is_some_and(|f| t >= f);
+        if failed || t >= cfg.gpu_temp_degraded_c {
+            reasons.push(Reason::Thermal {
+                field: GpuField::GpuTemp,
+                celsius: t,
+                threshold: if failed {
+                    cfg.gpu_temp_failed_c.unwrap_or(cfg.gpu_temp_degraded_c)
+                } else {
+                    cfg.gpu_temp_degraded_c
+                },
+                failed,
+            });
+        }
+    }
+    if let Some(t) = g.mem_temp.filter(|t| *t >= cfg.memory_temp_degraded_c) {
+        reasons.push(Reason::Thermal {
+            field: GpuField::MemoryTemp,
+            celsius: t,
+            threshold: cfg.memory_temp_degraded_c,
+            failed: false,
+        });
+    }
+    let thermal_bits =
+        g.clock_reasons & (clock_reasons::HW_THERMAL_SLOWDOWN | clock_reasons::SW_THERMAL_SLOWDOWN);
+    if thermal_bits != 0 {
+        reasons.push(Reason::ThermalThrottle {
+            reasons: clock_reasons::names(thermal_bits)
+                .into_iter()
+                .map(String::from)
+                .collect(),
+        });
+    }
+    if g.clock_reasons & clock_reasons::HW_POWER_BRAKE_SLOWDOWN != 0 {
+        reasons.push(Reason::PowerBrake);
+    }
+    let nvlink: f64 = sums[3..7].iter().sum();
+    if nvlink > 0.0 && nvlink >= cfg.nvlink_errors_degraded {
+        reasons.push(Reason::NvlinkErrors {
+            increase: nvlink,
+            window_s,
+            threshold: cfg.nvlink_errors_degraded,
+        });
+    }
+    if sums[PCIE] > 0.0 && sums[PCIE] >= cfg.pcie_replays_degraded {
+        reasons.push(Reason::PcieReplays {
+            increase: sums[PCIE],
+            window_s,
+            threshold: cfg.pcie_replays_degraded,
+        });
+    }
+    if let Some(seen) = g.last_seen {
+        let interval = (cfg.interval_s.max(1) as i64).saturating_mul(SECOND);
+        let silent = now.saturating_sub(seen);
+        if silent >= interval.saturating_mul(cfg.missing_intervals.max(1) as i64) {
+            reasons.push(Reason::TelemetryMissing {
+                last_seen: seen,
+                intervals: (silent / interval) as u64,
+            });
+        }
+    }
+    let state = match g.last_seen {
+        None if reasons.is_empty() => HealthState::Unknown,
+        _ => reasons
+            .iter()
+            .map(Reason::severity)
+            .max_by_key(|s| s.rank())
+            .unwrap_or(HealthState::Healthy),
+    };
+    let new = Health { state, reasons };
+    if g.health.same_as(&new) {
+        g.health = new;
+        return None;
+    }
+    let old = std::mem::replace(&mut g.health, new.clone());
+    Some(HealthChange {
+        subject: Subject::Gpu(gpu.to_string()),
+        at: now,
+        old,
+        new,
+    })
 }
 
 #[cfg(test)]

@@ -19,7 +19,7 @@
 //! Per rule and series (a GPU) the state goes inactive → pending → firing → inactive, and the
 //! evaluator returns the transitions `raised` (pending → firing, after `for`) and `resolved`.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -1087,6 +1087,8 @@ struct RuleState {
 struct Series {
     labels: BTreeMap<String, String>,
     states: HashMap<usize, RuleState>,
+    /// The absent rules watching this series (their states are in `states`).
+    absent: Vec<usize>,
 }
 
 /// Evaluates rules on the stream of samples and health changes; see the module documentation.
@@ -1097,6 +1099,8 @@ pub struct AlertEvaluator {
     health_rules: Vec<usize>,
     absent_rules: Vec<usize>,
     series: HashMap<String, Series>,
+    /// `(series, rule)` of pending alerts, for `tick` to promote without visiting every series.
+    pending: BTreeSet<(String, usize)>,
 }
 
 impl AlertEvaluator {
@@ -1124,6 +1128,7 @@ impl AlertEvaluator {
             health_rules,
             absent_rules,
             series: HashMap::new(),
+            pending: BTreeSet::new(),
         }
     }
 
@@ -1141,9 +1146,11 @@ impl AlertEvaluator {
         let mut s = Series {
             labels: labels.clone(),
             states: HashMap::new(),
+            absent: Vec::new(),
         };
         for &i in &self.absent_rules {
             if self.rules[i].in_scope(labels) {
+                s.absent.push(i);
                 s.states.insert(
                     i,
                     RuleState {
@@ -1219,7 +1226,9 @@ impl AlertEvaluator {
                     }
                     Expr::Health { .. } => continue,
                 };
+                let before = is_pending(st);
                 step(rule, series, &s.labels, st, cond, at, &mut out);
+                track(&mut self.pending, series, i, before, st);
             }
         }
         out
@@ -1251,7 +1260,9 @@ impl AlertEvaluator {
                 _ => state == *want,
             };
             let st = s.states.entry(i).or_default();
+            let before = is_pending(st);
             step(rule, series, &s.labels, st, cond, at, &mut out);
+            track(&mut self.pending, series, i, before, st);
         }
         out
     }
@@ -1261,20 +1272,33 @@ impl AlertEvaluator {
     pub fn tick(&mut self, now: Nanos) -> Vec<AlertTransition> {
         let mut out = Vec::new();
         for (id, s) in self.series.iter_mut() {
-            for (&i, st) in s.states.iter_mut() {
+            for &i in &s.absent {
                 let rule = &self.rules[i];
-                match &rule.expr {
-                    Expr::Absent { window_s, .. } => {
-                        let cond = now.saturating_sub(st.last_seen) >= *window_s as i64 * SECOND;
-                        step(rule, id, &s.labels, st, cond, now, &mut out);
-                    }
-                    _ => {
-                        if st.since.is_some() && st.fired_at.is_none() {
-                            step(rule, id, &s.labels, st, true, now, &mut out);
-                        }
-                    }
-                }
+                let (Expr::Absent { window_s, .. }, Some(st)) = (&rule.expr, s.states.get_mut(&i))
+                else {
+                    continue;
+                };
+                let cond = now.saturating_sub(st.last_seen) >= *window_s as i64 * SECOND;
+                let before = is_pending(st);
+                step(rule, id, &s.labels, st, cond, now, &mut out);
+                track(&mut self.pending, id, i, before, st);
             }
+        }
+        let due: Vec<(String, usize)> = self.pending.iter().cloned().collect();
+        for (id, i) in due {
+            let rule = &self.rules[i];
+            if matches!(rule.expr, Expr::Absent { .. }) {
+                continue; // stepped above with its own condition
+            }
+            let Some(s) = self.series.get_mut(&id) else {
+                continue;
+            };
+            let Some(st) = s.states.get_mut(&i) else {
+                continue;
+            };
+            let before = is_pending(st);
+            step(rule, &id, &s.labels, st, true, now, &mut out);
+            track(&mut self.pending, &id, i, before, st);
         }
         out.sort_by(|a, b| (&a.rule, &a.series).cmp(&(&b.rule, &b.series)));
         out
@@ -1320,6 +1344,29 @@ fn window_increase(w: &VecDeque<(Nanos, f64)>) -> Option<(f64, f64)> {
     }
     let secs = (w.back()?.0 - w.front()?.0) as f64 / SECOND as f64;
     Some((inc, secs))
+}
+
+fn is_pending(st: &RuleState) -> bool {
+    st.since.is_some() && st.fired_at.is_none()
+}
+
+/// Keeps the pending index in step with a state that may have changed.
+fn track(
+    pending: &mut BTreeSet<(String, usize)>,
+    series: &str,
+    rule: usize,
+    before: bool,
+    st: &RuleState,
+) {
+    match (before, is_pending(st)) {
+        (false, true) => {
+            pending.insert((series.to_string(), rule));
+        }
+        (true, false) => {
+            pending.remove(&(series.to_string(), rule));
+        }
+        _ => {}
+    }
 }
 
 fn step(
