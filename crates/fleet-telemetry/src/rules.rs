@@ -1083,10 +1083,37 @@ struct RuleState {
     window: VecDeque<(Nanos, f64)>,
 }
 
+/// The states of one series, by rule index: a handful per series, so a small vector beats a
+/// hash map.
+#[derive(Debug, Clone, Default)]
+struct RuleStates(Vec<(usize, RuleState)>);
+
+impl RuleStates {
+    fn entry(&mut self, rule: usize) -> &mut RuleState {
+        let pos = match self.0.iter().position(|(r, _)| *r == rule) {
+            Some(p) => p,
+            None => {
+                self.0.push((rule, RuleState::default()));
+                self.0.len() - 1
+            }
+        };
+        &mut self.0[pos].1
+    }
+    fn get_mut(&mut self, rule: &usize) -> Option<&mut RuleState> {
+        self.0.iter_mut().find(|(r, _)| r == rule).map(|(_, s)| s)
+    }
+    fn insert(&mut self, rule: usize, state: RuleState) {
+        *self.entry(rule) = state;
+    }
+    fn iter(&self) -> impl Iterator<Item = (&usize, &RuleState)> {
+        self.0.iter().map(|(r, s)| (r, s))
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 struct Series {
     labels: BTreeMap<String, String>,
-    states: HashMap<usize, RuleState>,
+    states: RuleStates,
     /// The absent rules watching this series (their states are in `states`).
     absent: Vec<usize>,
 }
@@ -1145,7 +1172,7 @@ impl AlertEvaluator {
         }
         let mut s = Series {
             labels: labels.clone(),
-            states: HashMap::new(),
+            states: RuleStates::default(),
             absent: Vec::new(),
         };
         for &i in &self.absent_rules {
@@ -1186,7 +1213,7 @@ impl AlertEvaluator {
                 if !rule.in_scope(&s.labels) {
                     continue;
                 }
-                let st = s.states.entry(i).or_default();
+                let st = s.states.entry(i);
                 let cond = match &rule.expr {
                     Expr::Compare { op, value, .. } => {
                         st.value = Some(v);
@@ -1259,7 +1286,7 @@ impl AlertEvaluator {
                 CmpOp::Ne => state != *want,
                 _ => state == *want,
             };
-            let st = s.states.entry(i).or_default();
+            let st = s.states.entry(i);
             let before = is_pending(st);
             step(rule, series, &s.labels, st, cond, at, &mut out);
             track(&mut self.pending, series, i, before, st);
