@@ -589,8 +589,10 @@ impl Engine {
                 .graph
                 .follow(&key.1, &inf.population)
                 .iter()
-                .filter(|id| self.graph.asset(id).map(|a| a.kind) == Some(inf.of))
-                .count(),
+                .filter_map(|id| self.graph.enclosing(id, inf.of))
+                .map(|a| &a.id)
+                .collect::<BTreeSet<_>>()
+                .len(),
             None => 0,
         }
     }

@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::action::Action;
 use crate::alert::{AlertKind, KindPattern};
 use crate::error::CorrelateError;
-use crate::graph::{AssetKind, Path};
+use crate::graph::{AssetKind, Path, Relation, Step};
 
 /// The default rules, as text.
 pub const DEFAULT_RULES: &str = include_str!("default_rules.yaml");
@@ -109,7 +109,8 @@ pub struct Infer {
     pub population: Path,
     #[serde(skip)]
     pub back: Path,
-    /// The kind of asset counted (an alert on a part counts for its enclosing asset of this kind).
+    /// The kind of asset counted: each asset the path reaches counts as its enclosing asset of
+    /// this kind (a NIC as its node), and an alert on a part counts for it too.
     pub of: AssetKind,
     pub alerts: Vec<KindPattern>,
     /// All within this long of each other (event time).
@@ -304,8 +305,18 @@ fn compile(index: usize, raw: RawRule) -> Result<Rule, CorrelateError> {
             if min_fraction == 0.0 {
                 return Err(err("infer.min_fraction", "must be above 0".into()));
             }
+            // From a counted asset back to the root: first down into its parts (the path
+            // may end at a NIC inside the node that is counted), then the path reversed.
+            let mut back = Path {
+                steps: vec![Step {
+                    relation: Relation::Contains,
+                    reverse: false,
+                    repeat: true,
+                }],
+            };
+            back.steps.extend(population.reversed().steps);
             Some(Infer {
-                back: population.reversed(),
+                back,
                 population,
                 of,
                 alerts,
