@@ -52,7 +52,10 @@ fn real_catalog_and_mapping_parse_and_agree_with_the_builtin_table() {
     assert_eq!(x79.bucket, "RESTART_BM");
     assert_eq!(x79.fatal, Some(true));
     assert!(x79.actions().contains(&Action::RebootNode));
-    assert!(c.bucket_text("RESTART_BM").unwrap().contains("Restart bare metal"));
+    assert!(c
+        .bucket_text("RESTART_BM")
+        .unwrap()
+        .contains("Restart bare metal"));
     assert_eq!(c.get(48).unwrap().bucket, "WORKFLOW_XID_48");
     assert_eq!(c.get(13).unwrap().fatal, Some(false));
 
@@ -62,6 +65,11 @@ fn real_catalog_and_mapping_parse_and_agree_with_the_builtin_table() {
         let (b, r) = (builtin.get(code).unwrap(), c.get(code).unwrap());
         assert_eq!(b.bucket, r.bucket, "XID {code}");
         assert_eq!(b.fatal, r.fatal, "XID {code}");
-        assert!(r.mnemonic.starts_with(&b.mnemonic), "XID {code}: {} vs {}", b.mnemonic, r.mnemonic);
+        assert!(
+            r.mnemonic.starts_with(&b.mnemonic),
+            "XID {code}: {} vs {}",
+            b.mnemonic,
+            r.mnemonic
+        );
     }
 }

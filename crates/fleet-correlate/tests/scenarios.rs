@@ -7,7 +7,9 @@ use std::collections::BTreeSet;
 
 use common::*;
 use fleet_correlate::score::{combine, score};
-use fleet_correlate::{correlate, Action, Belief, Engine, Incident, IncidentChange, RuleSet, XidCatalog};
+use fleet_correlate::{
+    correlate, Action, Belief, Engine, Incident, IncidentChange, RuleSet, XidCatalog,
+};
 
 const NOW: i64 = T0 + 3 * 3600 * S;
 
@@ -44,11 +46,19 @@ fn check_exact(s: &Scenario, incs: &[Incident]) {
             assert_eq!(&inc.root_cause.fault, f, "{}: fault of {}", s.name, inc.id);
         }
     }
-    assert_eq!(incs.len(), s.truth.len(), "{}: incident count: {:#?}", s.name, ids(incs));
+    assert_eq!(
+        incs.len(),
+        s.truth.len(),
+        "{}: incident count: {:#?}",
+        s.name,
+        ids(incs)
+    );
 }
 
 fn ids(incs: &[Incident]) -> Vec<(&str, usize)> {
-    incs.iter().map(|i| (i.id.as_str(), i.members.len())).collect()
+    incs.iter()
+        .map(|i| (i.id.as_str(), i.members.len()))
+        .collect()
 }
 
 #[test]
@@ -73,9 +83,15 @@ fn pdu_feed_lost_unannounced_is_inferred_with_lower_confidence() {
     check_exact(&s, &incs);
     let rc = &incs[0].root_cause;
     assert_eq!(rc.belief, Belief::Inferred);
-    assert!(rc.confidence < 0.9 && rc.confidence > 0.5, "{}", rc.confidence);
     assert!(
-        rc.evidence.iter().any(|e| e.code == "inferred" && e.detail.contains("raised no alert")),
+        rc.confidence < 0.9 && rc.confidence > 0.5,
+        "{}",
+        rc.confidence
+    );
+    assert!(
+        rc.evidence
+            .iter()
+            .any(|e| e.code == "inferred" && e.detail.contains("raised no alert")),
         "{:?}",
         rc.evidence
     );
@@ -90,12 +106,18 @@ fn unannounced_feed_merges_the_node_incidents_as_the_storm_arrives() {
         seen.extend(e.ingest(a.clone(), a.starts_at));
     }
     // n1's node-down opened its own incident first, which later closed into the feed's.
-    assert!(seen.iter().any(|c| matches!(c, IncidentChange::Opened { incident } if incident.id == "node_down/n1")));
+    assert!(seen.iter().any(
+        |c| matches!(c, IncidentChange::Opened { incident } if incident.id == "node_down/n1")
+    ));
     assert!(seen.iter().any(|c| matches!(c,
         IncidentChange::Closed { id, merged_into: Some(to) } if id == "node_down/n1" && to == "pdu_feed_lost/a1")));
     // The same alerts in the same order give the same changes.
     let mut e2 = Engine::with_defaults(hall()).unwrap();
-    let again: Vec<IncidentChange> = s.alerts.iter().flat_map(|a| e2.ingest(a.clone(), a.starts_at)).collect();
+    let again: Vec<IncidentChange> = s
+        .alerts
+        .iter()
+        .flat_map(|a| e2.ingest(a.clone(), a.starts_at))
+        .collect();
     assert_eq!(seen, again);
 }
 
@@ -105,7 +127,10 @@ fn leaf_switch_down_takes_the_far_ranks_nccl_timeouts() {
     let incs = run(&s);
     check_exact(&s, &incs);
     let inc = &incs[0];
-    assert_eq!(inc.root_cause.kind, Some(fleet_correlate::AssetKind::Switch));
+    assert_eq!(
+        inc.root_cause.kind,
+        Some(fleet_correlate::AssetKind::Switch)
+    );
     assert_eq!(inc.affected.jobs, vec!["j1"]);
     assert!(inc.affected.nodes.contains(&"f1".to_string()));
     assert!(inc.actions.contains(&Action::CheckCabling));
@@ -120,11 +145,9 @@ fn gpu_off_the_bus_explains_xid45_nvlink_peer_and_job_timeouts() {
     // XID 79's bucket (RESTART_BM) adds a reboot to the rule's drain.
     assert!(inc.actions.contains(&Action::DrainAndDiagnose));
     assert!(inc.actions.contains(&Action::RebootNode));
-    assert!(inc
-        .root_cause
-        .evidence
-        .iter()
-        .any(|e| e.code == "xid" && e.detail.contains("XID 79") && e.detail.contains("RESTART_BM")));
+    assert!(inc.root_cause.evidence.iter().any(|e| e.code == "xid"
+        && e.detail.contains("XID 79")
+        && e.detail.contains("RESTART_BM")));
 }
 
 #[test]
@@ -141,10 +164,18 @@ fn unannounced_cdu_fault_is_inferred_from_half_its_gpus_hot() {
     for n in ["n1", "n2", "n3", "n4"] {
         for g in 0..5 {
             let gpu = format!("gpu-{n}-{g}");
-            alerts.push(alert(&format!("hot-{gpu}"), "GpuThermal", Some(&gpu), T0 + g * 20 * S, &[]));
+            alerts.push(alert(
+                &format!("hot-{gpu}"),
+                "GpuThermal",
+                Some(&gpu),
+                T0 + g * 20 * S,
+                &[],
+            ));
         }
     }
-    let incs = Engine::with_defaults(hall()).unwrap().ingest_all(alerts, NOW);
+    let incs = Engine::with_defaults(hall())
+        .unwrap()
+        .ingest_all(alerts, NOW);
     assert_eq!(ids(&incs), vec![("cdu_fault/cdu1", 20)]);
     assert_eq!(incs[0].root_cause.belief, Belief::Inferred);
 }
@@ -157,13 +188,17 @@ fn ecc_chain_is_one_incident_with_rma() {
     let inc = &incs[0];
     assert_eq!(inc.root_cause.belief, Belief::Pattern);
     assert!(inc.actions.contains(&Action::Rma), "{:?}", inc.actions);
-    assert!(inc.root_cause.evidence[0].detail.contains("ecc_sbe → ecc_dbe → row_remap_failed"));
+    assert!(inc.root_cause.evidence[0]
+        .detail
+        .contains("ecc_sbe → ecc_dbe → row_remap_failed"));
 }
 
 #[test]
 fn ecc_sbe_alone_is_its_own_small_incident() {
     let alerts = ecc_chain_alerts("gpu-n4-5", T0);
-    let incs = Engine::with_defaults(hall()).unwrap().ingest_all(alerts[..1].to_vec(), NOW);
+    let incs = Engine::with_defaults(hall())
+        .unwrap()
+        .ingest_all(alerts[..1].to_vec(), NOW);
     assert_eq!(ids(&incs), vec![("alert/sbe-gpu-n4-5", 1)]);
     assert_eq!(incs[0].root_cause.belief, Belief::Alone);
     assert_eq!(incs[0].actions, vec![Action::Observe]);
@@ -214,9 +249,17 @@ fn a_node_down_alone_is_rooted_at_the_node_with_its_parts() {
     let alerts = vec![
         alert("d", "NodeDown", Some("n3"), T0, &[]),
         alert("b", "BmcUnreachable", Some("bmc-n3"), T0 + 5 * S, &[]),
-        alert("t", "GpuTelemetryMissing", Some("gpu-n3-0"), T0 + 30 * S, &[]),
+        alert(
+            "t",
+            "GpuTelemetryMissing",
+            Some("gpu-n3-0"),
+            T0 + 30 * S,
+            &[],
+        ),
     ];
-    let incs = Engine::with_defaults(hall()).unwrap().ingest_all(alerts, NOW);
+    let incs = Engine::with_defaults(hall())
+        .unwrap()
+        .ingest_all(alerts, NOW);
     assert_eq!(ids(&incs), vec![("node_down/n3", 3)]);
 }
 
@@ -226,7 +269,12 @@ fn the_same_storm_shuffled_and_compressed_gives_the_same_incidents() {
     // instant: the incidents depend on startsAt only.
     let mut storm = overlapping().alerts;
     storm.extend(ecc_chain().alerts);
-    storm.extend(noise().alerts.into_iter().filter(|a| a.fingerprint != "noise-down"));
+    storm.extend(
+        noise()
+            .alerts
+            .into_iter()
+            .filter(|a| a.fingerprint != "noise-down"),
+    );
     storm.extend(cdu_fault().alerts);
     let reference = run(&Scenario {
         name: "storm",
@@ -273,8 +321,14 @@ fn priority_ranks_the_bigger_blast_radius_first_and_grows_with_age() {
     assert_eq!(incs[0].id, "pdu_feed_lost/a1");
     let mut e = Engine::with_defaults(hall()).unwrap();
     e.ingest_all(s.alerts.clone(), T0);
-    let early = e.incident("pdu_feed_lost/a1", T0 + 60 * S).unwrap().priority;
-    let late = e.incident("pdu_feed_lost/a1", T0 + 3600 * S).unwrap().priority;
+    let early = e
+        .incident("pdu_feed_lost/a1", T0 + 60 * S)
+        .unwrap()
+        .priority;
+    let late = e
+        .incident("pdu_feed_lost/a1", T0 + 3600 * S)
+        .unwrap()
+        .priority;
     assert!(late > early);
 }
 

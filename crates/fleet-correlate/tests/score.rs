@@ -34,14 +34,23 @@ fn truth(root: &str, fault: Option<&str>, members: &[&str]) -> TrueIncident {
     TrueIncident {
         root_asset: root.into(),
         fault: fault.map(String::from),
-        members: members.iter().map(|s| s.to_string()).collect::<BTreeSet<_>>(),
+        members: members
+            .iter()
+            .map(|s| s.to_string())
+            .collect::<BTreeSet<_>>(),
     }
 }
 
 #[test]
 fn perfect_grouping_scores_one() {
-    let t = vec![truth("a", Some("f"), &["1", "2", "3"]), truth("b", None, &["4"])];
-    let p = vec![inc("x", "a", "f", &["1", "2", "3"]), inc("y", "b", "g", &["4", "unknown"])];
+    let t = vec![
+        truth("a", Some("f"), &["1", "2", "3"]),
+        truth("b", None, &["4"]),
+    ];
+    let p = vec![
+        inc("x", "a", "f", &["1", "2", "3"]),
+        inc("y", "b", "g", &["4", "unknown"]),
+    ];
     let s = score(&p, &t);
     assert_eq!((s.exact, s.root_cause_correct), (2, 2));
     assert_eq!((s.pairwise_precision, s.pairwise_recall), (1.0, 1.0));
@@ -50,8 +59,14 @@ fn perfect_grouping_scores_one() {
 
 #[test]
 fn split_and_merged_incidents_are_counted() {
-    let t = vec![truth("a", None, &["1", "2", "3", "4"]), truth("b", None, &["5"])];
-    let p = vec![inc("p1", "a", "f", &["1", "2"]), inc("p2", "c", "f", &["3", "4", "5"])];
+    let t = vec![
+        truth("a", None, &["1", "2", "3", "4"]),
+        truth("b", None, &["5"]),
+    ];
+    let p = vec![
+        inc("p1", "a", "f", &["1", "2"]),
+        inc("p2", "c", "f", &["3", "4", "5"]),
+    ];
     let s = score(&p, &t);
     assert_eq!(s.exact, 0);
     assert_eq!(s.exact_incident_rate, 0.0);

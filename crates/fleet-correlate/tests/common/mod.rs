@@ -30,11 +30,16 @@ fn node(g: &mut Graph, rack: &str, n: &str, feed: &str, port: &str) {
         g.add(&gpu, AssetKind::Gpu);
         g.add_edge(n, Relation::Contains, &gpu).unwrap();
         if i > 0 {
-            g.add_edge(&format!("gpu-{n}-{}", i - 1), Relation::Nvlink, &gpu).unwrap();
+            g.add_edge(&format!("gpu-{n}-{}", i - 1), Relation::Nvlink, &gpu)
+                .unwrap();
         }
     }
-    g.add_edge(&format!("gpu-{n}-7"), Relation::Nvlink, &format!("gpu-{n}-0"))
-        .unwrap();
+    g.add_edge(
+        &format!("gpu-{n}-7"),
+        Relation::Nvlink,
+        &format!("gpu-{n}-0"),
+    )
+    .unwrap();
 }
 
 fn rack(g: &mut Graph, r: &str, pdus: &[(&str, &[&str])], sw: &str, cdu: &str, ports: usize) {
@@ -79,7 +84,13 @@ pub fn hall() -> Graph {
 }
 
 /// An alert as Alertmanager would send it, resolved to `asset`.
-pub fn alert(fp: &str, alertname: &str, asset: Option<&str>, at: Millis, extra: &[(&str, &str)]) -> Alert {
+pub fn alert(
+    fp: &str,
+    alertname: &str,
+    asset: Option<&str>,
+    at: Millis,
+    extra: &[(&str, &str)],
+) -> Alert {
     let mut labels: BTreeMap<String, String> = BTreeMap::new();
     labels.insert("alertname".into(), alertname.into());
     labels.insert("severity".into(), "critical".into());
@@ -99,7 +110,13 @@ pub fn xid(fp: &str, gpu: &str, code: u32, at: Millis) -> Alert {
 
 pub fn nccl(fp: &str, on: &str, job: &str, nodes: &[&str], at: Millis) -> Alert {
     let n = nodes.join(",");
-    alert(fp, "NcclTimeout", Some(on), at, &[("job_id", job), ("nodes", &n)])
+    alert(
+        fp,
+        "NcclTimeout",
+        Some(on),
+        at,
+        &[("job_id", job), ("nodes", &n)],
+    )
 }
 
 /// A scenario: its alerts (in startsAt order) and the true incidents.
@@ -113,7 +130,10 @@ pub fn truth(root: &str, fault: Option<&str>, alerts: &[Alert]) -> TrueIncident 
     TrueIncident {
         root_asset: root.into(),
         fault: fault.map(String::from),
-        members: alerts.iter().map(|a| a.fingerprint.clone()).collect::<BTreeSet<_>>(),
+        members: alerts
+            .iter()
+            .map(|a| a.fingerprint.clone())
+            .collect::<BTreeSet<_>>(),
     }
 }
 
@@ -122,7 +142,13 @@ pub fn dark(prefix: &str, nodes: &[&str], at: Millis) -> Vec<Alert> {
     let mut v = Vec::new();
     for (i, n) in nodes.iter().enumerate() {
         let t = at + (i as Millis) * 3 * S;
-        v.push(alert(&format!("{prefix}-down-{n}"), "NodeDown", Some(n), t, &[]));
+        v.push(alert(
+            &format!("{prefix}-down-{n}"),
+            "NodeDown",
+            Some(n),
+            t,
+            &[],
+        ));
         v.push(alert(
             &format!("{prefix}-bmc-{n}"),
             "BmcUnreachable",
@@ -193,14 +219,37 @@ pub fn switch_down() -> Scenario {
     }
 }
 
-pub fn gpu_off_bus_alerts(gpu: &str, node: &str, job: &str, far: &str, at: Millis, tag: &str) -> Vec<Alert> {
-    let peer = format!("{}{}", &gpu[..gpu.len() - 1], if gpu.ends_with('3') { "4" } else { "3" });
+pub fn gpu_off_bus_alerts(
+    gpu: &str,
+    node: &str,
+    job: &str,
+    far: &str,
+    at: Millis,
+    tag: &str,
+) -> Vec<Alert> {
+    let peer = format!(
+        "{}{}",
+        &gpu[..gpu.len() - 1],
+        if gpu.ends_with('3') { "4" } else { "3" }
+    );
     vec![
         xid(&format!("{tag}-xid79"), gpu, 79, at),
         xid(&format!("{tag}-xid45"), gpu, 45, at + 4 * S),
         xid(&format!("{tag}-xid74-peer"), &peer, 74, at + 6 * S),
-        nccl(&format!("{tag}-nccl-{node}"), node, job, &[node, far], at + 90 * S),
-        nccl(&format!("{tag}-nccl-{far}"), far, job, &[node, far], at + 91 * S),
+        nccl(
+            &format!("{tag}-nccl-{node}"),
+            node,
+            job,
+            &[node, far],
+            at + 90 * S,
+        ),
+        nccl(
+            &format!("{tag}-nccl-{far}"),
+            far,
+            job,
+            &[node, far],
+            at + 91 * S,
+        ),
     ]
 }
 
@@ -216,9 +265,11 @@ pub fn gpu_off_bus() -> Scenario {
 
 pub fn cdu_fault() -> Scenario {
     let mut alerts = vec![alert("cdu1-fault", "CduFault", Some("cdu1"), T0, &[])];
-    for (i, g) in ["gpu-n1-0", "gpu-n1-4", "gpu-n2-2", "gpu-n3-7", "gpu-n4-1", "gpu-n4-6"]
-        .iter()
-        .enumerate()
+    for (i, g) in [
+        "gpu-n1-0", "gpu-n1-4", "gpu-n2-2", "gpu-n3-7", "gpu-n4-1", "gpu-n4-6",
+    ]
+    .iter()
+    .enumerate()
     {
         alerts.push(alert(
             &format!("hot-{g}"),
@@ -247,9 +298,27 @@ pub fn cdu_fault() -> Scenario {
 
 pub fn ecc_chain_alerts(gpu: &str, at: Millis) -> Vec<Alert> {
     vec![
-        alert(&format!("sbe-{gpu}"), "GpuEccSbe", Some(gpu), at, &[("severity", "warning")]),
-        alert(&format!("dbe-{gpu}"), "GpuEccDbe", Some(gpu), at + 3600 * S, &[]),
-        alert(&format!("remap-{gpu}"), "GpuRowRemapFailed", Some(gpu), at + 3610 * S, &[]),
+        alert(
+            &format!("sbe-{gpu}"),
+            "GpuEccSbe",
+            Some(gpu),
+            at,
+            &[("severity", "warning")],
+        ),
+        alert(
+            &format!("dbe-{gpu}"),
+            "GpuEccDbe",
+            Some(gpu),
+            at + 3600 * S,
+            &[],
+        ),
+        alert(
+            &format!("remap-{gpu}"),
+            "GpuRowRemapFailed",
+            Some(gpu),
+            at + 3610 * S,
+            &[],
+        ),
     ]
 }
 
@@ -273,7 +342,11 @@ pub fn overlapping() -> Scenario {
         truth("gpu-n3-3", Some("gpu_fallen_off_bus"), &bus),
     ];
     let mut alerts: Vec<Alert> = feed.into_iter().chain(bus).collect();
-    alerts.sort_by(|a, b| a.starts_at.cmp(&b.starts_at).then(a.fingerprint.cmp(&b.fingerprint)));
+    alerts.sort_by(|a, b| {
+        a.starts_at
+            .cmp(&b.starts_at)
+            .then(a.fingerprint.cmp(&b.fingerprint))
+    });
     Scenario {
         name: "overlapping faults",
         alerts,
@@ -290,7 +363,11 @@ pub fn neighbouring_pdus() -> Scenario {
         truth("b1", Some("power_feed_lost"), &b),
     ];
     let mut alerts: Vec<Alert> = a.into_iter().chain(b).collect();
-    alerts.sort_by(|a, b| a.starts_at.cmp(&b.starts_at).then(a.fingerprint.cmp(&b.fingerprint)));
+    alerts.sort_by(|a, b| {
+        a.starts_at
+            .cmp(&b.starts_at)
+            .then(a.fingerprint.cmp(&b.fingerprint))
+    });
     Scenario {
         name: "neighbouring feeds",
         alerts,
@@ -310,7 +387,11 @@ pub fn switch_and_unrelated_gpu() -> Scenario {
         truth("gpu-n1-3", Some("gpu_fallen_off_bus"), &bus),
     ];
     let mut alerts: Vec<Alert> = sw.into_iter().chain(bus).collect();
-    alerts.sort_by(|a, b| a.starts_at.cmp(&b.starts_at).then(a.fingerprint.cmp(&b.fingerprint)));
+    alerts.sort_by(|a, b| {
+        a.starts_at
+            .cmp(&b.starts_at)
+            .then(a.fingerprint.cmp(&b.fingerprint))
+    });
     Scenario {
         name: "switch and unrelated gpu",
         alerts,
@@ -322,15 +403,33 @@ pub fn switch_and_unrelated_gpu() -> Scenario {
 pub fn noise() -> Scenario {
     let alerts = vec![
         xid("noise-xid13", "gpu-n4-1", 13, T0),
-        alert("noise-hot", "GpuTemperatureHigh", Some("gpu-f1-3"), T0 + 40 * S, &[]),
-        alert("noise-sbe", "GpuEccSbe", Some("gpu-n1-1"), T0 + 80 * S, &[("severity", "warning")]),
+        alert(
+            "noise-hot",
+            "GpuTemperatureHigh",
+            Some("gpu-f1-3"),
+            T0 + 40 * S,
+            &[],
+        ),
+        alert(
+            "noise-sbe",
+            "GpuEccSbe",
+            Some("gpu-n1-1"),
+            T0 + 80 * S,
+            &[("severity", "warning")],
+        ),
         alert("noise-disk", "DiskFull", Some("n2"), T0 + 90 * S, &[]),
         alert("noise-link", "NicLinkDown", Some("f2"), T0 + 95 * S, &[]),
         alert("noise-down", "NodeDown", Some("n3"), T0 + 100 * S, &[]),
     ];
     let truth = alerts
         .iter()
-        .map(|a| truth(a.asset.as_deref().unwrap_or(""), None, std::slice::from_ref(a)))
+        .map(|a| {
+            truth(
+                a.asset.as_deref().unwrap_or(""),
+                None,
+                std::slice::from_ref(a),
+            )
+        })
         .collect();
     Scenario {
         name: "pure noise",
@@ -358,7 +457,9 @@ pub fn all() -> Vec<Scenario> {
 pub fn shuffled<T>(mut v: Vec<T>, seed: u64) -> Vec<T> {
     let mut x = seed;
     for i in (1..v.len()).rev() {
-        x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         let j = ((x >> 33) as usize) % (i + 1);
         v.swap(i, j);
     }
