@@ -76,49 +76,28 @@ pub enum AlertKind {
     },
 }
 
-/// Normalised `alertname` → kind. Names are compared lower-case with `_`, `-` and spaces removed,
-/// so `NodeDown`, `node_down` and `node-down` are one name.
-const NAMES: &[(&str, fn() -> AlertKind)] = &[
-    ("bmcunreachable", || AlertKind::BmcUnreachable),
-    ("bmcdown", || AlertKind::BmcUnreachable),
-    ("nodedown", || AlertKind::NodeDown),
-    ("nodeunreachable", || AlertKind::NodeDown),
-    ("hostdown", || AlertKind::NodeDown),
-    ("telemetrymissing", || AlertKind::TelemetryMissing),
-    ("gputelemetrymissing", || AlertKind::TelemetryMissing),
-    ("absent", || AlertKind::TelemetryMissing),
-    ("eccsbe", || AlertKind::EccSbe),
-    ("gpueccsbe", || AlertKind::EccSbe),
-    ("eccsinglebit", || AlertKind::EccSbe),
-    ("eccdbe", || AlertKind::EccDbe),
-    ("gpueccdbe", || AlertKind::EccDbe),
-    ("eccdoublebit", || AlertKind::EccDbe),
-    ("rowremappending", || AlertKind::RowRemapPending),
-    ("gpurowremappending", || AlertKind::RowRemapPending),
-    ("rowremapfailed", || AlertKind::RowRemapFailed),
-    ("gpurowremapfailed", || AlertKind::RowRemapFailed),
-    ("rowremapfailure", || AlertKind::RowRemapFailed),
-    ("gputhermal", || AlertKind::GpuThermal),
-    ("gputemperaturehigh", || AlertKind::GpuThermal),
-    ("gpuovertemp", || AlertKind::GpuThermal),
-    ("throttle", || AlertKind::Throttle),
-    ("gputhrottle", || AlertKind::Throttle),
-    ("gputhrottling", || AlertKind::Throttle),
-    ("gpuclockthrottle", || AlertKind::Throttle),
-    ("niclinkdown", || AlertKind::NicLinkDown),
-    ("linkdown", || AlertKind::NicLinkDown),
-    ("switchportdown", || AlertKind::SwitchPortDown),
-    ("switchdown", || AlertKind::SwitchDown),
-    ("switchunreachable", || AlertKind::SwitchDown),
-    ("pdufeedlost", || AlertKind::PduFeedLost),
-    ("pduoutletdown", || AlertKind::PduFeedLost),
-    ("feedlost", || AlertKind::PduFeedLost),
-    ("pdudown", || AlertKind::PduDown),
-    ("pduunreachable", || AlertKind::PduDown),
-    ("cdufault", || AlertKind::CduFault),
-    ("coolingfault", || AlertKind::CduFault),
-    ("cdudown", || AlertKind::CduFault),
-];
+/// Normalised `alertname` → kind. Names are compared lower-case with `_`, `-`, `.` and spaces
+/// removed, so `NodeDown`, `node_down` and `node-down` are one name.
+fn kind_by_name(normalised: &str) -> Option<AlertKind> {
+    Some(match normalised {
+        "bmcunreachable" | "bmcdown" => AlertKind::BmcUnreachable,
+        "nodedown" | "nodeunreachable" | "hostdown" => AlertKind::NodeDown,
+        "telemetrymissing" | "gputelemetrymissing" | "absent" => AlertKind::TelemetryMissing,
+        "eccsbe" | "gpueccsbe" | "eccsinglebit" => AlertKind::EccSbe,
+        "eccdbe" | "gpueccdbe" | "eccdoublebit" => AlertKind::EccDbe,
+        "rowremappending" | "gpurowremappending" => AlertKind::RowRemapPending,
+        "rowremapfailed" | "gpurowremapfailed" | "rowremapfailure" => AlertKind::RowRemapFailed,
+        "gputhermal" | "gputemperaturehigh" | "gpuovertemp" => AlertKind::GpuThermal,
+        "throttle" | "gputhrottle" | "gputhrottling" | "gpuclockthrottle" => AlertKind::Throttle,
+        "niclinkdown" | "linkdown" => AlertKind::NicLinkDown,
+        "switchportdown" => AlertKind::SwitchPortDown,
+        "switchdown" | "switchunreachable" => AlertKind::SwitchDown,
+        "pdufeedlost" | "pduoutletdown" | "feedlost" => AlertKind::PduFeedLost,
+        "pdudown" | "pduunreachable" => AlertKind::PduDown,
+        "cdufault" | "coolingfault" | "cdudown" => AlertKind::CduFault,
+        _ => return None,
+    })
+}
 
 fn normalise(name: &str) -> String {
     name.chars()
@@ -168,13 +147,9 @@ impl AlertKind {
                 .unwrap_or_default();
             return AlertKind::NcclTimeout { job, nodes };
         }
-        NAMES
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map(|(_, k)| k())
-            .unwrap_or_else(|| AlertKind::Other {
-                name: labels.get("alertname").cloned().unwrap_or_default(),
-            })
+        kind_by_name(&name).unwrap_or_else(|| AlertKind::Other {
+            name: labels.get("alertname").cloned().unwrap_or_default(),
+        })
     }
 
     /// The name rules match on: `node_down`, `xid:79`, `nccl_timeout`, `other:<alertname>`.
