@@ -50,10 +50,10 @@ struct Status {
 struct Hyp {
     cands: BTreeSet<String>,
     triggers: BTreeSet<(Millis, String)>,
-    /// (startsAt, sequence step, kind name).
-    seq: BTreeSet<(Millis, usize, String)>,
-    /// (startsAt, population member) of inference hits.
-    hits: BTreeSet<(Millis, AssetId)>,
+    /// (startsAt, sequence step, kind name, fingerprint).
+    seq: BTreeSet<(Millis, usize, String, String)>,
+    /// (startsAt, population member, fingerprint) of inference hits.
+    hits: BTreeSet<(Millis, AssetId, String)>,
     population: usize,
     status: Option<Status>,
 }
@@ -91,8 +91,6 @@ struct Inc {
     jobs: BTreeMap<String, u32>,
     kinds: BTreeMap<String, u32>,
     severities: [u32; 3],
-    open_members: u32,
-    last_end: Millis,
 }
 
 fn bump<K: Ord + Clone>(map: &mut BTreeMap<K, u32>, k: &K, add: bool) {
@@ -125,8 +123,6 @@ impl Inc {
             jobs: BTreeMap::new(),
             kinds: BTreeMap::new(),
             severities: [0; 3],
-            open_members: 0,
-            last_end: Millis::MIN,
         }
     }
 
@@ -252,7 +248,8 @@ fn status_of(rule: &Rule, h: &Hyp) -> Option<Status> {
             let mut chain: Vec<String> = Vec::new();
             let mut first = None;
             for step in start..rule.sequence.len() {
-                if let Some((t, _, name)) = h.seq.iter().find(|(t, s, _)| *s == step && *t >= prev)
+                if let Some((t, _, name, _)) =
+                    h.seq.iter().find(|(t, s, _, _)| *s == step && *t >= prev)
                 {
                     prev = *t;
                     first.get_or_insert(*t);
@@ -289,13 +286,13 @@ fn status_of(rule: &Rule, h: &Hyp) -> Option<Status> {
         if need > h.population {
             return None;
         }
-        let ev: Vec<&(Millis, AssetId)> = h.hits.iter().collect();
+        let ev: Vec<&(Millis, AssetId, String)> = h.hits.iter().collect();
         for i in 0..ev.len() {
             let start = ev[i].0;
             let covered: BTreeSet<&AssetId> = ev[i..]
                 .iter()
-                .take_while(|(t, _)| *t <= start + inf.within_ms)
-                .map(|(_, m)| m)
+                .take_while(|(t, _, _)| *t <= start + inf.within_ms)
+                .map(|(_, m, _)| m)
                 .collect();
             if covered.len() >= need {
                 let fraction = covered.len() as f64 / h.population as f64;
@@ -429,20 +426,8 @@ impl Engine {
     fn ingest_inner(&mut self, alert: Alert, touched: &mut Touched) {
         if let Some(e) = self.alerts.get_mut(&alert.fingerprint) {
             if e.alert.ends_at != alert.ends_at {
-                let owner = e.owner.clone();
-                let before = e.alert.ends_at;
                 e.alert.ends_at = alert.ends_at;
-                if let Some(inc) = owner.as_ref().and_then(|o| self.incidents.get_mut(o)) {
-                    match (before, alert.ends_at) {
-                        (None, Some(_)) => inc.open_members -= 1,
-                        (Some(_), None) => inc.open_members += 1,
-                        _ => {}
-                    }
-                    if let Some(t) = alert.ends_at {
-                        inc.last_end = inc.last_end.max(t);
-                    }
-                }
-                if let Some(o) = owner {
+                if let Some(o) = e.owner.clone() {
                     touched.ids.insert(o);
                 }
             }
@@ -490,11 +475,11 @@ impl Engine {
                 changed = true;
             }
             if let Some(step) = role.step {
-                h.seq.insert((t, step, kind_name.clone()));
+                h.seq.insert((t, step, kind_name.clone(), fp.clone()));
                 changed = true;
             }
             if let Some(m) = role.hit {
-                changed |= h.hits.insert((t, m));
+                changed |= h.hits.insert((t, m, fp.clone()));
             }
             if changed {
                 let st = status_of(rule, h);
@@ -520,8 +505,71 @@ impl Engine {
         }
     }
 
+    /// Forgets the alerts that ended at or before `cutoff` (event time) and the hypotheses left
+    /// with no alert; the alerts whose beliefs that changes are placed again. A long-running
+    /// engine calls this periodically (for example with `cutoff` an hour before `now`). An id can
+    /// come back after its incident was pruned, so a store should key what it keeps by the
+    /// incident id and its `started_at`.
+    pub fn prune(&mut self, cutoff: Millis, now: Millis) -> Vec<IncidentChange> {
+        let gone: Vec<String> = self
+            .alerts
+            .iter()
+            .filter(|(_, e)| e.alert.ends_at.is_some_and(|t| t <= cutoff))
+            .map(|(k, _)| k.clone())
+            .collect();
+        let mut touched = Touched::default();
+        let mut dirty: BTreeSet<HypKey> = BTreeSet::new();
+        for fp in &gone {
+            let Some(e) = self.alerts.remove(fp) else {
+                continue;
+            };
+            if let Some(id) = &e.owner {
+                if let Some(inc) = self.incidents.get_mut(id) {
+                    inc.apply(&e, false);
+                    if inc.members.is_empty() {
+                        self.incidents.remove(id);
+                    }
+                }
+                touched.ids.insert(id.clone());
+            }
+            for key in &e.cands {
+                if let Some(h) = self.hyps.get_mut(key) {
+                    h.cands.remove(fp);
+                    h.triggers.retain(|(_, f)| f != fp);
+                    h.seq.retain(|(_, _, _, f)| f != fp);
+                    h.hits.retain(|(_, _, f)| f != fp);
+                    dirty.insert(key.clone());
+                }
+            }
+        }
+        let mut again: BTreeSet<String> = BTreeSet::new();
+        for key in dirty {
+            let id = self.hyp_id(&key);
+            let rule = &self.rules.rules[key.0];
+            let Some(h) = self.hyps.get_mut(&key) else {
+                continue;
+            };
+            if h.cands.is_empty() {
+                self.hyps.remove(&key);
+                continue;
+            }
+            let st = status_of(rule, h);
+            if st != h.status {
+                h.status = st;
+                again.extend(h.cands.iter().cloned());
+                if self.incidents.contains_key(&id) {
+                    touched.ids.insert(id);
+                }
+            }
+        }
+        for a in again {
+            self.assign(&a, &mut touched);
+        }
+        self.changes(touched, now)
+    }
+
     fn hyp_id(&self, key: &HypKey) -> IncidentId {
-        format!("{}/{}", self.rules.rules[key.0].name, key.1)
+        format!("{}:{}", self.rules.rules[key.0].name, key.1)
     }
 
     fn rank_nodes(&self, alert: &Alert) -> Vec<AssetId> {
@@ -652,7 +700,7 @@ impl Engine {
             .map(|(_, k)| k.clone());
         let (new_id, owner) = match best {
             Some(k) => (self.hyp_id(&k), Owner::Hyp(k)),
-            None => (format!("alert/{fp}"), Owner::Alone(fp.to_string())),
+            None => (format!("alert:{fp}"), Owner::Alone(fp.to_string())),
         };
         if e.owner.as_deref() == Some(new_id.as_str()) {
             return;
@@ -661,9 +709,6 @@ impl Engine {
         if let Some(old_id) = &old {
             if let (Some(inc), Some(e)) = (self.incidents.get_mut(old_id), self.alerts.get(fp)) {
                 inc.apply(e, false);
-                if e.alert.ends_at.is_none() {
-                    inc.open_members -= 1;
-                }
                 if inc.members.is_empty() {
                     self.incidents.remove(old_id);
                 }
@@ -682,10 +727,6 @@ impl Engine {
         }
         if let (Some(inc), Some(e)) = (self.incidents.get_mut(&new_id), self.alerts.get_mut(fp)) {
             inc.apply(e, true);
-            match e.alert.ends_at {
-                None => inc.open_members += 1,
-                Some(end) => inc.last_end = inc.last_end.max(end),
-            }
             e.owner = Some(new_id.clone());
         }
         touched.ids.insert(new_id);
@@ -881,7 +922,12 @@ impl Engine {
             severity,
             started_at,
             last_alert_at,
-            resolved: inc.open_members == 0 && inc.last_end <= now,
+            resolved: inc.members.iter().all(|m| {
+                self.alerts
+                    .get(m)
+                    .and_then(|e| e.alert.ends_at)
+                    .is_some_and(|end| end <= now)
+            }),
             blast_radius,
             priority,
             actions,

@@ -67,7 +67,7 @@ fn pdu_feed_lost_announced_is_one_incident_rooted_at_the_feed() {
     let incs = run(&s);
     check_exact(&s, &incs);
     let inc = &incs[0];
-    assert_eq!(inc.id, "pdu_feed_lost/a1");
+    assert_eq!(inc.id, "pdu_feed_lost:a1");
     assert_eq!(inc.root_cause.belief, Belief::Announced);
     assert!(inc.root_cause.confidence >= 0.9);
     assert_eq!(inc.actions, vec![Action::FacilitiesPower]);
@@ -107,10 +107,10 @@ fn unannounced_feed_merges_the_node_incidents_as_the_storm_arrives() {
     }
     // n1's node-down opened its own incident first, which later closed into the feed's.
     assert!(seen.iter().any(
-        |c| matches!(c, IncidentChange::Opened { incident } if incident.id == "node_down/n1")
+        |c| matches!(c, IncidentChange::Opened { incident } if incident.id == "node_down:n1")
     ));
     assert!(seen.iter().any(|c| matches!(c,
-        IncidentChange::Closed { id, merged_into: Some(to) } if id == "node_down/n1" && to == "pdu_feed_lost/a1")));
+        IncidentChange::Closed { id, merged_into: Some(to) } if id == "node_down:n1" && to == "pdu_feed_lost:a1")));
     // The same alerts in the same order give the same changes.
     let mut e2 = Engine::with_defaults(hall()).unwrap();
     let again: Vec<IncidentChange> = s
@@ -176,7 +176,7 @@ fn unannounced_cdu_fault_is_inferred_from_half_its_gpus_hot() {
     let incs = Engine::with_defaults(hall())
         .unwrap()
         .ingest_all(alerts, NOW);
-    assert_eq!(ids(&incs), vec![("cdu_fault/cdu1", 20)]);
+    assert_eq!(ids(&incs), vec![("cdu_fault:cdu1", 20)]);
     assert_eq!(incs[0].root_cause.belief, Belief::Inferred);
 }
 
@@ -199,7 +199,7 @@ fn ecc_sbe_alone_is_its_own_small_incident() {
     let incs = Engine::with_defaults(hall())
         .unwrap()
         .ingest_all(alerts[..1].to_vec(), NOW);
-    assert_eq!(ids(&incs), vec![("alert/sbe-gpu-n4-5", 1)]);
+    assert_eq!(ids(&incs), vec![("alert:sbe-gpu-n4-5", 1)]);
     assert_eq!(incs[0].root_cause.belief, Belief::Alone);
     assert_eq!(incs[0].actions, vec![Action::Observe]);
 }
@@ -260,7 +260,7 @@ fn a_node_down_alone_is_rooted_at_the_node_with_its_parts() {
     let incs = Engine::with_defaults(hall())
         .unwrap()
         .ingest_all(alerts, NOW);
-    assert_eq!(ids(&incs), vec![("node_down/n3", 3)]);
+    assert_eq!(ids(&incs), vec![("node_down:n3", 3)]);
 }
 
 #[test]
@@ -318,15 +318,15 @@ fn resolution_marks_the_incident_resolved() {
 fn priority_ranks_the_bigger_blast_radius_first_and_grows_with_age() {
     let s = overlapping();
     let incs = run(&s);
-    assert_eq!(incs[0].id, "pdu_feed_lost/a1");
+    assert_eq!(incs[0].id, "pdu_feed_lost:a1");
     let mut e = Engine::with_defaults(hall()).unwrap();
     e.ingest_all(s.alerts.clone(), T0);
     let early = e
-        .incident("pdu_feed_lost/a1", T0 + 60 * S)
+        .incident("pdu_feed_lost:a1", T0 + 60 * S)
         .unwrap()
         .priority;
     let late = e
-        .incident("pdu_feed_lost/a1", T0 + 3600 * S)
+        .incident("pdu_feed_lost:a1", T0 + 3600 * S)
         .unwrap()
         .priority;
     assert!(late > early);
@@ -361,4 +361,46 @@ fn scores_reach_the_targets_across_all_scenarios() {
     );
     assert!(all.exact_incident_rate >= 0.95, "{all:#?}");
     assert!(all.root_cause_accuracy >= 0.95, "{all:#?}");
+}
+
+#[test]
+fn prune_forgets_ended_alerts_and_closes_their_incidents() {
+    let mut e = Engine::with_defaults(hall()).unwrap();
+    let mut storm = pdu_feed_announced().alerts;
+    storm.extend(ecc_chain_alerts("gpu-n4-5", T0));
+    e.ingest_all(storm.clone(), T0);
+    // The feed's alerts end; the ECC chain stays open.
+    for a in storm.iter().filter(|a| !a.fingerprint.contains("gpu-n4-5")) {
+        let mut r = a.clone();
+        r.ends_at = Some(T0 + 900 * S);
+        e.ingest(r, T0 + 900 * S);
+    }
+    assert!(
+        e.incident("pdu_feed_lost:a1", T0 + 900 * S)
+            .unwrap()
+            .resolved
+    );
+    let changes = e.prune(T0 + 1000 * S, T0 + 4000 * S);
+    assert_eq!(
+        changes,
+        vec![IncidentChange::Closed {
+            id: "pdu_feed_lost:a1".into(),
+            merged_into: None
+        }]
+    );
+    assert_eq!(e.alert_count(), 3);
+    assert_eq!(ids(&e.incidents(NOW)), vec![("gpu_memory_ecc:gpu-n4-5", 3)]);
+    // The same feed failing again later is a new incident under the same id.
+    let again = pdu_feed_announced()
+        .alerts
+        .into_iter()
+        .map(|mut a| {
+            a.starts_at += 86_400 * S;
+            a
+        })
+        .collect::<Vec<_>>();
+    let incs = e.ingest_all(again, T0 + 86_400 * S);
+    assert!(incs
+        .iter()
+        .any(|i| i.id == "pdu_feed_lost:a1" && i.members.len() == 21));
 }
