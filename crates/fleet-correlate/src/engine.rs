@@ -877,18 +877,20 @@ impl Engine {
             }
             Owner::Alone(fp) => {
                 let e = self.alerts.get(fp);
-                let asset = e
-                    .and_then(|e| e.alert.asset.as_deref())
-                    .and_then(|id| self.graph.asset(id));
+                let given = e.and_then(|e| e.alert.asset.clone());
+                let asset = given.as_deref().and_then(|id| self.graph.asset(id));
                 let kind = e.map(|e| e.contrib.kind.clone()).unwrap_or_default();
                 let mut evidence = vec![Evidence {
                     code: "alone",
-                    detail: match asset {
-                        Some(a) => format!(
+                    detail: match (asset, &given) {
+                        (Some(a), _) => format!(
                             "no believed fault explains this {kind} alert at this time; the {} it names is its own root cause",
                             a.kind
                         ),
-                        None => format!(
+                        (None, Some(id)) => format!(
+                            "no believed fault explains this {kind} alert; its asset {id} is not in the graph"
+                        ),
+                        (None, None) => format!(
                             "no believed fault explains this {kind} alert, and its labels name no known asset"
                         ),
                     },
@@ -897,12 +899,16 @@ impl Engine {
                 (
                     None,
                     RootCause {
-                        asset_id: asset.map(|a| a.id.clone()),
+                        asset_id: given.clone(),
                         asset_name: asset.map(|a| a.name.clone()),
                         kind: asset.map(|a| a.kind),
                         fault: kind.clone(),
                         belief: Belief::Alone,
-                        confidence: if asset.is_some() { 0.5 } else { 0.2 },
+                        confidence: match (asset, &given) {
+                            (Some(_), _) => 0.5,
+                            (None, Some(_)) => 0.3,
+                            (None, None) => 0.2,
+                        },
                         evidence,
                     },
                     lone_actions(&kind, &self.xids),

@@ -5,7 +5,9 @@
 
 use std::path::{Path, PathBuf};
 
-use fleet_correlate::{Action, XidCatalog};
+mod common;
+
+use fleet_correlate::{Action, Engine, RuleSet, XidCatalog};
 
 fn reference_dir() -> PathBuf {
     std::env::var_os("GPUFLEET_REFERENCE_DIR")
@@ -72,4 +74,35 @@ fn real_catalog_and_mapping_parse_and_agree_with_the_builtin_table() {
             r.mnemonic
         );
     }
+}
+
+#[test]
+fn the_engine_cites_the_real_catalog_in_its_evidence() {
+    let (Some(xids), Some(nvs)) = (
+        read("gpu/nvidia-xid-catalog/xids.csv"),
+        read("gpu/nvsentinel/xiderrorsmapping.csv"),
+    ) else {
+        return;
+    };
+    // The catalog over the built-in table: what the files say wins.
+    let mut c = XidCatalog::builtin();
+    c.load_catalog_csv(&xids).unwrap();
+    c.load_nvsentinel_csv(&nvs).unwrap();
+    let s = common::gpu_off_bus();
+    let mut e = Engine::new(common::hall(), RuleSet::default_rules().unwrap(), c);
+    let incs = e.ingest_all(s.alerts, common::T0 + 3600 * common::S);
+    assert_eq!(incs.len(), 1);
+    let ev: Vec<&str> = incs[0]
+        .root_cause
+        .evidence
+        .iter()
+        .map(|e| e.detail.as_str())
+        .collect();
+    assert!(
+        ev.iter()
+            .any(|d| d.contains("XID 45 ROBUST_CHANNEL_PREEMPTIVE_REMOVAL")
+                && d.contains("Preemptive cleanup, due to previous errors -- Most likely")),
+        "{ev:#?}"
+    );
+    assert!(incs[0].actions.contains(&Action::RebootNode));
 }

@@ -404,3 +404,81 @@ fn prune_forgets_ended_alerts_and_closes_their_incidents() {
         .iter()
         .any(|i| i.id == "pdu_feed_lost:a1" && i.members.len() == 21));
 }
+
+#[test]
+fn unannounced_switch_is_inferred_from_links_down_on_its_nics() {
+    let alerts: Vec<_> = ["n1", "n2", "n3", "n4"]
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            alert(
+                &format!("link-{n}"),
+                "NicLinkDown",
+                Some(&format!("nic-{n}")),
+                T0 + i as i64 * 5 * S,
+                &[],
+            )
+        })
+        .collect();
+    let incs = Engine::with_defaults(hall())
+        .unwrap()
+        .ingest_all(alerts, NOW);
+    assert_eq!(ids(&incs), vec![("switch_down:sw1", 4)]);
+    assert_eq!(incs[0].root_cause.belief, Belief::Inferred);
+    assert_eq!(incs[0].affected.nodes, vec!["n1", "n2", "n3", "n4"]);
+}
+
+#[test]
+fn inferred_faults_are_the_same_whatever_the_arrival_order() {
+    // Everything here must be inferred or pieced together, the hardest case for order.
+    let mut storm = neighbouring_pdus().alerts;
+    storm.extend(switch_and_unrelated_gpu().alerts);
+    for n in ["n1", "n2", "n3", "n4"] {
+        for g in 0..5 {
+            let gpu = format!("gpu-{n}-{g}");
+            storm.push(alert(
+                &format!("hot-{gpu}"),
+                "GpuThermal",
+                Some(&gpu),
+                T0 + g * 20 * S,
+                &[],
+            ));
+        }
+    }
+    storm.extend(ecc_chain_alerts("gpu-n4-5", T0 - 7200 * S));
+    // Alerts long before: the same node's earlier, unrelated failure.
+    storm.push(alert(
+        "old-down-n1",
+        "NodeDown",
+        Some("n1"),
+        T0 - 86_400 * S,
+        &[],
+    ));
+    let reference = run(&Scenario {
+        name: "inferred storm",
+        alerts: storm.clone(),
+        truth: Vec::new(),
+    });
+    let ids_ref: Vec<&str> = reference.iter().map(|i| i.id.as_str()).collect();
+    for want in [
+        "pdu_feed_lost:a1",
+        "pdu_feed_lost:b1",
+        "cdu_fault:cdu1",
+        "switch_down:sw2",
+        "node_down:n1",
+    ] {
+        assert!(ids_ref.contains(&want), "{want} missing from {ids_ref:?}");
+    }
+    assert_eq!(
+        holding(&reference, "old-down-n1").id,
+        "node_down:n1",
+        "a day-old node-down is not part of today's feed loss"
+    );
+    for seed in [3, 5, 11, 2024, 65_537] {
+        let mut e = Engine::with_defaults(hall()).unwrap();
+        for a in shuffled(storm.clone(), seed) {
+            e.ingest(a, T0);
+        }
+        assert_eq!(e.incidents(NOW), reference, "seed {seed}");
+    }
+}
