@@ -5,8 +5,8 @@
 //! NCCL timeout, from each rank's node). A hypothesis is *believed* when its root announced the
 //! fault (a trigger alert), when its pattern was seen (the ECC chain), or when it is inferred
 //! (every asset of its population dark within a short window). Each alert then belongs to the
-//! best believed hypothesis whose time window (around the fault's anchor, in event time) holds
-//! the alert's `startsAt` — lowest rule priority first, then announced before pattern before
+//! best believed hypothesis whose time window (around the anchor of one of its *episodes*, in
+//! event time) holds the alert's `startsAt` — lowest rule priority first, then announced before pattern before
 //! inferred, then rule order, then root id — or, when none does, to an incident of its own.
 //!
 //! Everything is kept in ordered maps and decided by event time and ids only, so the incidents
@@ -39,7 +39,7 @@ struct Role {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-struct Status {
+struct Episode {
     belief: Belief,
     anchor: Millis,
     confidence: f64,
@@ -55,7 +55,8 @@ struct Hyp {
     /// (startsAt, population member, fingerprint) of inference hits.
     hits: BTreeSet<(Millis, AssetId, String)>,
     population: usize,
-    status: Option<Status>,
+    /// The episodes in which it is believed, by anchor.
+    episodes: Vec<Episode>,
 }
 
 /// What one alert contributes to its incident.
@@ -77,7 +78,8 @@ struct Entry {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Owner {
-    Hyp(HypKey),
+    /// A believed fault: the hypothesis and the anchor of its episode.
+    Hyp(HypKey, Millis),
     Alone(String),
 }
 
@@ -221,82 +223,108 @@ fn seconds(ms: i64) -> i64 {
     ms / 1000
 }
 
-/// Whether the hypothesis is believed, and how.
-fn status_of(rule: &Rule, h: &Hyp) -> Option<Status> {
-    if let Some((t, _)) = h.triggers.first() {
-        return Some(Status {
+fn kinds_text(list: &[KindPattern], sep: &str) -> String {
+    list.iter()
+        .map(|p| p.to_string())
+        .collect::<Vec<_>>()
+        .join(sep)
+}
+
+/// Splits event times into clusters: a cluster starts at its first time and holds every later
+/// time up to `span` after it.
+fn clusters<T>(items: &[T], time: impl Fn(&T) -> Millis, span: i64) -> Vec<&[T]> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    for i in 1..=items.len() {
+        if i == items.len() || time(&items[i]) > time(&items[start]).saturating_add(span) {
+            out.push(&items[start..i]);
+            start = i;
+        }
+    }
+    out
+}
+
+/// The longest in-order chain of distinct sequence steps in `seq` (equal times count as in
+/// order): (length, first time, kind names).
+fn chain(rule: &Rule, seq: &[&(Millis, usize, String, String)]) -> (usize, Millis, Vec<String>) {
+    let mut best: (usize, Millis, Vec<String>) = (0, 0, Vec::new());
+    for start in 0..rule.sequence.len() {
+        let mut prev = Millis::MIN;
+        let mut names: Vec<String> = Vec::new();
+        let mut first = None;
+        for step in start..rule.sequence.len() {
+            if let Some((t, _, name, _)) = seq.iter().find(|(t, s, _, _)| *s == step && *t >= prev)
+            {
+                prev = *t;
+                first.get_or_insert(*t);
+                names.push(name.clone());
+            }
+        }
+        if names.len() > best.0 {
+            best = (names.len(), first.unwrap_or(0), names);
+        }
+    }
+    best
+}
+
+/// The episodes in which the hypothesis is believed, by anchor. Each way of believing (announced,
+/// pattern, inferred) gives episodes at most one window apart; an episode whose anchor falls in
+/// the window of a better-believed one is the same fault and is dropped.
+fn episodes_of(rule: &Rule, h: &Hyp) -> Vec<Episode> {
+    let mut found: Vec<Episode> = Vec::new();
+    let triggers: Vec<&(Millis, String)> = h.triggers.iter().collect();
+    for c in clusters(&triggers, |t| t.0, rule.after_ms) {
+        found.push(Episode {
             belief: Belief::Announced,
-            anchor: *t,
+            anchor: c[0].0,
             confidence: rule.confidence,
             note: format!(
                 "announced: {} alert(s) on the {} itself name the fault (trigger {})",
-                h.triggers.len(),
+                c.len(),
                 rule.root,
-                rule.trigger
-                    .iter()
-                    .map(|p| p.to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
+                kinds_text(&rule.trigger, ", ")
             ),
         });
     }
-    if !rule.sequence.is_empty() && !h.seq.is_empty() {
-        // The longest in-order chain of distinct steps (equal times count as in order).
-        let mut best: (usize, Millis, Vec<String>) = (0, 0, Vec::new());
-        for start in 0..rule.sequence.len() {
-            let mut prev = Millis::MIN;
-            let mut chain: Vec<String> = Vec::new();
-            let mut first = None;
-            for step in start..rule.sequence.len() {
-                if let Some((t, _, name, _)) =
-                    h.seq.iter().find(|(t, s, _, _)| *s == step && *t >= prev)
-                {
-                    prev = *t;
-                    first.get_or_insert(*t);
-                    chain.push(name.clone());
-                }
+    if !rule.sequence.is_empty() {
+        let seq: Vec<&(Millis, usize, String, String)> = h.seq.iter().collect();
+        for c in clusters(&seq, |x| x.0, rule.after_ms) {
+            let (len, first, names) = chain(rule, c);
+            if len >= rule.min_steps {
+                let total = rule.sequence.len();
+                found.push(Episode {
+                    belief: Belief::Pattern,
+                    anchor: first,
+                    confidence: rule.confidence * (len as f64 / total as f64).sqrt(),
+                    note: format!(
+                        "pattern: {} ({len} of {total} steps, in event-time order, on one {})",
+                        names.join(" → "),
+                        rule.root
+                    ),
+                });
             }
-            if chain.len() > best.0 {
-                best = (chain.len(), first.unwrap_or(0), chain);
-            }
-        }
-        if best.0 >= rule.min_steps {
-            let total = rule.sequence.len();
-            return Some(Status {
-                belief: Belief::Pattern,
-                anchor: best.1,
-                confidence: rule.confidence * (best.0 as f64 / total as f64).sqrt(),
-                note: format!(
-                    "pattern: {} ({} of {} steps, in event-time order, on one {})",
-                    best.2.join(" → "),
-                    best.0,
-                    total,
-                    rule.root
-                ),
-            });
         }
     }
     if let Some(inf) = &rule.infer {
-        if h.population == 0 || h.hits.is_empty() {
-            return None;
-        }
         let need = inf
             .min_count
             .max((inf.min_fraction * h.population as f64 - 1e-9).ceil() as usize);
-        if need > h.population {
-            return None;
-        }
-        let ev: Vec<&(Millis, AssetId, String)> = h.hits.iter().collect();
-        for i in 0..ev.len() {
-            let start = ev[i].0;
-            let covered: BTreeSet<&AssetId> = ev[i..]
-                .iter()
-                .take_while(|(t, _, _)| *t <= start + inf.within_ms)
-                .map(|(_, m, _)| m)
-                .collect();
-            if covered.len() >= need {
+        if h.population > 0 && need <= h.population {
+            let ev: Vec<&(Millis, AssetId, String)> = h.hits.iter().collect();
+            let mut i = 0;
+            while i < ev.len() {
+                let start = ev[i].0;
+                let covered: BTreeSet<&AssetId> = ev[i..]
+                    .iter()
+                    .take_while(|(t, _, _)| *t <= start.saturating_add(inf.within_ms))
+                    .map(|(_, m, _)| m)
+                    .collect();
+                if covered.len() < need {
+                    i += 1;
+                    continue;
+                }
                 let fraction = covered.len() as f64 / h.population as f64;
-                return Some(Status {
+                found.push(Episode {
                     belief: Belief::Inferred,
                     anchor: start,
                     confidence: inf.confidence * fraction.min(1.0),
@@ -307,19 +335,30 @@ fn status_of(rule: &Rule, h: &Hyp) -> Option<Status> {
                         h.population,
                         inf.of,
                         inf.population,
-                        inf.alerts
-                            .iter()
-                            .map(|p| p.to_string())
-                            .collect::<Vec<_>>()
-                            .join(" or "),
+                        kinds_text(&inf.alerts, " or "),
                         seconds(inf.within_ms),
                         rule.root
                     ),
                 });
+                // The next episode starts after this one's window.
+                while i < ev.len() && ev[i].0 <= start.saturating_add(rule.after_ms) {
+                    i += 1;
+                }
             }
         }
     }
-    None
+    found.sort_by(|a, b| a.belief.cmp(&b.belief).then(a.anchor.cmp(&b.anchor)));
+    let mut kept: Vec<Episode> = Vec::new();
+    for e in found {
+        if !kept.iter().any(|k| {
+            e.anchor >= k.anchor.saturating_sub(rule.before_ms)
+                && e.anchor <= k.anchor.saturating_add(rule.after_ms)
+        }) {
+            kept.push(e);
+        }
+    }
+    kept.sort_by_key(|e| e.anchor);
+    kept
 }
 
 /// The correlation engine. Feed it alerts with [`Engine::ingest`]; read incidents with
@@ -460,7 +499,7 @@ impl Engine {
                         seq: BTreeSet::new(),
                         hits: BTreeSet::new(),
                         population,
-                        status: None,
+                        episodes: Vec::new(),
                     },
                 );
             }
@@ -482,9 +521,9 @@ impl Engine {
                 changed |= h.hits.insert((t, m, fp.clone()));
             }
             if changed {
-                let st = status_of(rule, h);
-                if st != h.status {
-                    h.status = st;
+                let eps = episodes_of(rule, h);
+                if eps != h.episodes {
+                    h.episodes = eps;
                     dirty.push(key);
                 }
             }
@@ -494,10 +533,12 @@ impl Engine {
         for key in &dirty {
             if let Some(h) = self.hyps.get(key) {
                 again.extend(h.cands.iter().cloned());
-            }
-            let id = self.hyp_id(key);
-            if self.incidents.contains_key(&id) {
-                touched.ids.insert(id);
+                for ep in &h.episodes {
+                    let id = self.episode_id(key, ep.anchor);
+                    if self.incidents.contains_key(&id) {
+                        touched.ids.insert(id);
+                    }
+                }
             }
         }
         for a in again {
@@ -507,9 +548,7 @@ impl Engine {
 
     /// Forgets the alerts that ended at or before `cutoff` (event time) and the hypotheses left
     /// with no alert; the alerts whose beliefs that changes are placed again. A long-running
-    /// engine calls this periodically (for example with `cutoff` an hour before `now`). An id can
-    /// come back after its incident was pruned, so a store should key what it keeps by the
-    /// incident id and its `started_at`.
+    /// engine calls this periodically (for example with `cutoff` an hour before `now`).
     pub fn prune(&mut self, cutoff: Millis, now: Millis) -> Vec<IncidentChange> {
         let gone: Vec<String> = self
             .alerts
@@ -544,7 +583,6 @@ impl Engine {
         }
         let mut again: BTreeSet<String> = BTreeSet::new();
         for key in dirty {
-            let id = self.hyp_id(&key);
             let rule = &self.rules.rules[key.0];
             let Some(h) = self.hyps.get_mut(&key) else {
                 continue;
@@ -553,12 +591,16 @@ impl Engine {
                 self.hyps.remove(&key);
                 continue;
             }
-            let st = status_of(rule, h);
-            if st != h.status {
-                h.status = st;
+            let eps = episodes_of(rule, h);
+            if eps != h.episodes {
+                h.episodes = eps;
                 again.extend(h.cands.iter().cloned());
-                if self.incidents.contains_key(&id) {
-                    touched.ids.insert(id);
+                let anchors: Vec<Millis> = h.episodes.iter().map(|e| e.anchor).collect();
+                for a in anchors {
+                    let id = self.episode_id(&key, a);
+                    if self.incidents.contains_key(&id) {
+                        touched.ids.insert(id);
+                    }
                 }
             }
         }
@@ -568,8 +610,9 @@ impl Engine {
         self.changes(touched, now)
     }
 
-    fn hyp_id(&self, key: &HypKey) -> IncidentId {
-        format!("{}:{}", self.rules.rules[key.0].name, key.1)
+    /// `<rule>:<root>@<anchor>`: the fault of one rule at one asset, starting at its anchor.
+    fn episode_id(&self, key: &HypKey, anchor: Millis) -> IncidentId {
+        format!("{}:{}@{}", self.rules.rules[key.0].name, key.1, anchor)
     }
 
     fn rank_nodes(&self, alert: &Alert) -> Vec<AssetId> {
@@ -686,20 +729,21 @@ impl Engine {
         let best = e
             .cands
             .iter()
-            .filter_map(|k| {
-                let st = self.hyps.get(k)?.status.as_ref()?;
+            .filter_map(|k| self.hyps.get(k).map(|h| (k, h)))
+            .flat_map(|(k, h)| {
                 let r = &self.rules.rules[k.0];
-                if t < st.anchor.saturating_sub(r.before_ms)
-                    || t > st.anchor.saturating_add(r.after_ms)
-                {
-                    return None;
-                }
-                Some(((r.priority, st.belief, k.0, &k.1), k))
+                h.episodes
+                    .iter()
+                    .filter(move |ep| {
+                        t >= ep.anchor.saturating_sub(r.before_ms)
+                            && t <= ep.anchor.saturating_add(r.after_ms)
+                    })
+                    .map(move |ep| ((r.priority, ep.belief, k.0, &k.1, ep.anchor), k))
             })
             .min_by(|a, b| a.0.cmp(&b.0))
-            .map(|(_, k)| k.clone());
+            .map(|((.., anchor), k)| (k.clone(), anchor));
         let (new_id, owner) = match best {
-            Some(k) => (self.hyp_id(&k), Owner::Hyp(k)),
+            Some((k, anchor)) => (self.episode_id(&k, anchor), Owner::Hyp(k, anchor)),
             None => (format!("alert:{fp}"), Owner::Alone(fp.to_string())),
         };
         if e.owner.as_deref() == Some(new_id.as_str()) {
@@ -809,11 +853,14 @@ impl Engine {
             .collect::<Vec<_>>()
             .join(", ");
         let (rule_name, root_cause, actions) = match &inc.owner {
-            Owner::Hyp(key) => {
+            Owner::Hyp(key, anchor) => {
                 let rule = &self.rules.rules[key.0];
                 let asset = self.graph.asset(&key.1);
-                let status = self.hyps.get(key).and_then(|h| h.status.clone());
-                let (belief, confidence, note) = match status {
+                let episode = self
+                    .hyps
+                    .get(key)
+                    .and_then(|h| h.episodes.iter().find(|e| e.anchor == *anchor).cloned());
+                let (belief, confidence, note) = match episode {
                     Some(s) => (s.belief, s.confidence, s.note),
                     None => (Belief::Inferred, 0.0, String::new()),
                 };

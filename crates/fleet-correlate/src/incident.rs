@@ -7,8 +7,8 @@ use crate::action::Action;
 use crate::alert::{Millis, Severity};
 use crate::graph::{AssetId, AssetKind};
 
-/// An incident id, unique among the engine's live incidents: `<rule>:<root asset id>` for a
-/// believed fault, `alert:<fingerprint>` for an alert no rule explains.
+/// An incident id: `<rule>:<root asset id>@<anchor>` for a believed fault (the anchor, in Unix
+/// milliseconds, is the event time the fault's episode started at), `alert:<fingerprint>` for an alert no rule explains.
 pub type IncidentId = String;
 
 /// One piece of evidence for a root cause.

@@ -33,8 +33,8 @@
 //!
 //! # Determinism
 //!
-//! Ordered maps only; ids derived from the rule and root (`pdu_feed_lost:<outlet id>`) or the
-//! alert (`alert:<fingerprint>`); windows on `startsAt`, never arrival. The incidents are a
+//! Ordered maps only; ids derived from the rule, root and episode anchor
+//! (`pdu_feed_lost:<outlet id>@<anchor ms>`) or the alert (`alert:<fingerprint>`); windows on `startsAt`, never arrival. The incidents are a
 //! function of the set of alerts held: the same storm replayed faster, or shuffled, gives the same
 //! incidents (the changes on the way may differ).
 //!

@@ -67,7 +67,7 @@ fn pdu_feed_lost_announced_is_one_incident_rooted_at_the_feed() {
     let incs = run(&s);
     check_exact(&s, &incs);
     let inc = &incs[0];
-    assert_eq!(inc.id, "pdu_feed_lost:a1");
+    assert_eq!(inc.id, "pdu_feed_lost:a1@1800000000000");
     assert_eq!(inc.root_cause.belief, Belief::Announced);
     assert!(inc.root_cause.confidence >= 0.9);
     assert_eq!(inc.actions, vec![Action::FacilitiesPower]);
@@ -107,10 +107,10 @@ fn unannounced_feed_merges_the_node_incidents_as_the_storm_arrives() {
     }
     // n1's node-down opened its own incident first, which later closed into the feed's.
     assert!(seen.iter().any(
-        |c| matches!(c, IncidentChange::Opened { incident } if incident.id == "node_down:n1")
+        |c| matches!(c, IncidentChange::Opened { incident } if incident.id == "node_down:n1@1800000000000")
     ));
     assert!(seen.iter().any(|c| matches!(c,
-        IncidentChange::Closed { id, merged_into: Some(to) } if id == "node_down:n1" && to == "pdu_feed_lost:a1")));
+        IncidentChange::Closed { id, merged_into: Some(to) } if id == "node_down:n1@1800000000000" && to == "pdu_feed_lost:a1@1800000000000")));
     // The same alerts in the same order give the same changes.
     let mut e2 = Engine::with_defaults(hall()).unwrap();
     let again: Vec<IncidentChange> = s
@@ -176,7 +176,7 @@ fn unannounced_cdu_fault_is_inferred_from_half_its_gpus_hot() {
     let incs = Engine::with_defaults(hall())
         .unwrap()
         .ingest_all(alerts, NOW);
-    assert_eq!(ids(&incs), vec![("cdu_fault:cdu1", 20)]);
+    assert_eq!(ids(&incs), vec![("cdu_fault:cdu1@1800000000000", 20)]);
     assert_eq!(incs[0].root_cause.belief, Belief::Inferred);
 }
 
@@ -260,7 +260,7 @@ fn a_node_down_alone_is_rooted_at_the_node_with_its_parts() {
     let incs = Engine::with_defaults(hall())
         .unwrap()
         .ingest_all(alerts, NOW);
-    assert_eq!(ids(&incs), vec![("node_down:n3", 3)]);
+    assert_eq!(ids(&incs), vec![("node_down:n3@1800000000000", 3)]);
 }
 
 #[test]
@@ -318,15 +318,15 @@ fn resolution_marks_the_incident_resolved() {
 fn priority_ranks_the_bigger_blast_radius_first_and_grows_with_age() {
     let s = overlapping();
     let incs = run(&s);
-    assert_eq!(incs[0].id, "pdu_feed_lost:a1");
+    assert_eq!(incs[0].id, "pdu_feed_lost:a1@1800000000000");
     let mut e = Engine::with_defaults(hall()).unwrap();
     e.ingest_all(s.alerts.clone(), T0);
     let early = e
-        .incident("pdu_feed_lost:a1", T0 + 60 * S)
+        .incident("pdu_feed_lost:a1@1800000000000", T0 + 60 * S)
         .unwrap()
         .priority;
     let late = e
-        .incident("pdu_feed_lost:a1", T0 + 3600 * S)
+        .incident("pdu_feed_lost:a1@1800000000000", T0 + 3600 * S)
         .unwrap()
         .priority;
     assert!(late > early);
@@ -376,7 +376,7 @@ fn prune_forgets_ended_alerts_and_closes_their_incidents() {
         e.ingest(r, T0 + 900 * S);
     }
     assert!(
-        e.incident("pdu_feed_lost:a1", T0 + 900 * S)
+        e.incident("pdu_feed_lost:a1@1800000000000", T0 + 900 * S)
             .unwrap()
             .resolved
     );
@@ -384,12 +384,15 @@ fn prune_forgets_ended_alerts_and_closes_their_incidents() {
     assert_eq!(
         changes,
         vec![IncidentChange::Closed {
-            id: "pdu_feed_lost:a1".into(),
+            id: "pdu_feed_lost:a1@1800000000000".into(),
             merged_into: None
         }]
     );
     assert_eq!(e.alert_count(), 3);
-    assert_eq!(ids(&e.incidents(NOW)), vec![("gpu_memory_ecc:gpu-n4-5", 3)]);
+    assert_eq!(
+        ids(&e.incidents(NOW)),
+        vec![("gpu_memory_ecc:gpu-n4-5@1800000000000", 3)]
+    );
     // The same feed failing again later is a new incident under the same id.
     let again = pdu_feed_announced()
         .alerts
@@ -402,7 +405,7 @@ fn prune_forgets_ended_alerts_and_closes_their_incidents() {
     let incs = e.ingest_all(again, T0 + 86_400 * S);
     assert!(incs
         .iter()
-        .any(|i| i.id == "pdu_feed_lost:a1" && i.members.len() == 21));
+        .any(|i| i.id == "pdu_feed_lost:a1@1800086400000" && i.members.len() == 21));
 }
 
 #[test]
@@ -423,7 +426,7 @@ fn unannounced_switch_is_inferred_from_links_down_on_its_nics() {
     let incs = Engine::with_defaults(hall())
         .unwrap()
         .ingest_all(alerts, NOW);
-    assert_eq!(ids(&incs), vec![("switch_down:sw1", 4)]);
+    assert_eq!(ids(&incs), vec![("switch_down:sw1@1800000000000", 4)]);
     assert_eq!(incs[0].root_cause.belief, Belief::Inferred);
     assert_eq!(incs[0].affected.nodes, vec!["n1", "n2", "n3", "n4"]);
 }
@@ -461,17 +464,17 @@ fn inferred_faults_are_the_same_whatever_the_arrival_order() {
     });
     let ids_ref: Vec<&str> = reference.iter().map(|i| i.id.as_str()).collect();
     for want in [
-        "pdu_feed_lost:a1",
-        "pdu_feed_lost:b1",
-        "cdu_fault:cdu1",
-        "switch_down:sw2",
-        "node_down:n1",
+        "pdu_feed_lost:a1@1800000000000",
+        "pdu_feed_lost:b1@1800000020000",
+        "cdu_fault:cdu1@1800000000000",
+        "switch_down:sw2@1800000000000",
+        "node_down:n1@1799913600000",
     ] {
         assert!(ids_ref.contains(&want), "{want} missing from {ids_ref:?}");
     }
     assert_eq!(
         holding(&reference, "old-down-n1").id,
-        "node_down:n1",
+        "node_down:n1@1799913600000",
         "a day-old node-down is not part of today's feed loss"
     );
     for seed in [3, 5, 11, 2024, 65_537] {
@@ -480,5 +483,52 @@ fn inferred_faults_are_the_same_whatever_the_arrival_order() {
             e.ingest(a, T0);
         }
         assert_eq!(e.incidents(NOW), reference, "seed {seed}");
+    }
+}
+
+#[test]
+fn the_same_fault_again_a_day_later_is_a_second_incident() {
+    let day = 86_400 * S;
+    let mut alerts = Vec::new();
+    for (k, at) in [(0, T0), (1, T0 + day)] {
+        alerts.push(alert(&format!("d{k}"), "NodeDown", Some("n3"), at, &[]));
+        alerts.push(alert(
+            &format!("b{k}"),
+            "BmcUnreachable",
+            Some("bmc-n3"),
+            at + 5 * S,
+            &[],
+        ));
+        alerts.push(alert(
+            &format!("t{k}"),
+            "GpuTelemetryMissing",
+            Some("gpu-n3-1"),
+            at + 30 * S,
+            &[],
+        ));
+    }
+    for seed in [0, 1, 2] {
+        let mut e = Engine::with_defaults(hall()).unwrap();
+        for a in shuffled(alerts.clone(), seed) {
+            e.ingest(a, T0 + 2 * day);
+        }
+        let incs = e.incidents(T0 + 2 * day);
+        let mut got: Vec<(String, Vec<String>)> =
+            incs.into_iter().map(|i| (i.id, i.members)).collect();
+        got.sort();
+        assert_eq!(
+            got,
+            vec![
+                (
+                    format!("node_down:n3@{T0}"),
+                    vec!["b0".into(), "d0".into(), "t0".into()]
+                ),
+                (
+                    format!("node_down:n3@{}", T0 + day),
+                    vec!["b1".into(), "d1".into(), "t1".into()]
+                ),
+            ],
+            "seed {seed}"
+        );
     }
 }
