@@ -38,7 +38,7 @@
 //! function of the set of alerts held: the same storm replayed faster, or shuffled, gives the same
 //! incidents (the changes on the way may differ).
 //!
-//! [`score`] compares incidents with ground truth (exact-incident rate, pairwise precision and
+//! [`mod@score`] compares incidents with ground truth (exact-incident rate, pairwise precision and
 //! recall, root-cause accuracy). `docs/CORRELATION.md` describes the rule format.
 
 pub mod action;
