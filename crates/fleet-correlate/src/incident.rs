@@ -112,6 +112,6 @@ impl IncidentChange {
 /// The age factor of the priority: 1 when the incident starts, rising linearly to 2 after four
 /// hours (an incident left alone climbs the list).
 pub fn age_factor(started_at: Millis, now: Millis) -> f64 {
-    let minutes = ((now - started_at).max(0) as f64) / 60_000.0;
+    let minutes = (now.saturating_sub(started_at).max(0) as f64) / 60_000.0;
     1.0 + minutes.min(240.0) / 240.0
 }
