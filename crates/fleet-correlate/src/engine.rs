@@ -4,10 +4,11 @@
 //! pairs reached by walking each rule's relation paths backwards from the alert's asset (for an
 //! NCCL timeout, from each rank's node). A hypothesis is *believed* when its root announced the
 //! fault (a trigger alert), when its pattern was seen (the ECC chain), or when it is inferred
-//! (every asset of its population dark within a short window). Each alert then belongs to the
-//! best believed hypothesis whose time window (around the anchor of one of its *episodes*, in
-//! event time) holds the alert's `startsAt` — lowest rule priority first, then announced before pattern before
-//! inferred, then rule order, then root id — or, when none does, to an incident of its own.
+//! (every asset of its population dark within a short window), in *episodes*: beliefs more than
+//! a window apart are separate faults. Each alert then belongs to the best believed episode whose
+//! time window (around its anchor, in event time) holds the alert's `startsAt` — lowest rule
+//! priority first, then announced before pattern before inferred, then rule order, then root id,
+//! then anchor — or, when none does, to an incident of its own.
 //!
 //! Everything is kept in ordered maps and decided by event time and ids only, so the incidents
 //! are a function of the set of alerts: the same alerts give the same incidents whatever their
