@@ -483,6 +483,31 @@ mod tests {
     }
 
     #[test]
+    fn graph_from_json_parts() {
+        let assets: Vec<Asset> = serde_json::from_str(
+            r#"[{"id": "o1", "name": "pdu-a outlet 1", "kind": "pdu_outlet"},
+                {"id": "n1", "name": "node-1", "kind": "node", "in_service": false}]"#,
+        )
+        .unwrap();
+        let edges: Vec<Edge> =
+            serde_json::from_str(r#"[{"from": "n1", "relation": "powered_by", "to": "o1"}]"#)
+                .unwrap();
+        let g = Graph::from_parts(assets, edges).unwrap();
+        assert_eq!(
+            g.resolve("pdu-a outlet 1").map(|a| a.kind),
+            Some(AssetKind::Outlet)
+        );
+        assert!(!g.asset("n1").unwrap().in_service);
+        let bad = vec![Edge {
+            from: "n1".into(),
+            relation: Relation::PoweredBy,
+            to: "o9".into(),
+        }];
+        let e = Graph::from_parts(Vec::new(), bad).unwrap_err().to_string();
+        assert!(e.contains("n1") && e.contains("powered_by"), "{e}");
+    }
+
+    #[test]
     fn follow_walks_both_ways() {
         let mut g = Graph::new();
         g.add("o1", AssetKind::Outlet);
