@@ -4,7 +4,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../proto");
     let file = root.join("gpufleet/v1/fleet.proto");
     println!("cargo:rerun-if-changed={}", file.display());
-    let fds = protox::compile([&file], [&root])?;
+    // With source info: the comments of the protos go into the descriptor set, from which
+    // docs/GRPC.md is rendered (and checked by a test).
+    let fds = protox::Compiler::new([&root])?
+        .include_source_info(true)
+        .open_file(&file)?
+        .file_descriptor_set();
     let out = std::path::PathBuf::from(std::env::var("OUT_DIR")?);
     std::fs::write(
         out.join("gpufleet_descriptor.bin"),
