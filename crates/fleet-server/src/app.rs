@@ -127,6 +127,8 @@ pub fn router(st: AppState) -> Router {
         .route("/provision/bulk", post(crate::api::provision::bulk))
         .route("/audit", get(misc::audit))
         .route("/audit/verify", get(misc::audit_verify))
+        .route("/graphql", post(crate::api::graphql::execute))
+        .route("/graphql/schema", get(crate::api::graphql::schema))
         .route_layer(middleware::from_fn_with_state(st.clone(), authorize));
 
     let spec = crate::openapi::spec();

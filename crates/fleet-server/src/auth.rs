@@ -143,6 +143,9 @@ pub const ROUTES: &[(&str, &str, Option<Permission>)] = {
         ("POST", "/api/v1/provision/bulk", Some(OobOperate)),
         ("GET", "/api/v1/audit", Some(AuditRead)),
         ("GET", "/api/v1/audit/verify", Some(AuditRead)),
+        // Each field and mutation is checked by the core.
+        ("POST", "/api/v1/graphql", Some(SelfService)),
+        ("GET", "/api/v1/graphql/schema", Some(SelfService)),
     ]
 };
 

@@ -42,6 +42,7 @@ impl Modify for Security {
         api::provision::list_plans, api::provision::create_plan, api::provision::get_plan,
         api::provision::provision, api::provision::status, api::provision::cancel, api::provision::bulk,
         api::misc::import, api::misc::changes, api::misc::audit, api::misc::audit_verify,
+        api::graphql::execute, api::graphql::schema,
     ),
     tags(
         (name = "auth", description = "Login, sessions and API tokens"),
@@ -55,6 +56,7 @@ impl Modify for Security {
         (name = "operations", description = "Out-of-band operations (Redfish, IPMI) as jobs"),
         (name = "provisioning", description = "Install plans and provisioning through Tinkerbell"),
         (name = "audit", description = "Audit log (admin)"),
+        (name = "graphql", description = "The GraphQL API over the same core (schema: GET /api/v1/graphql/schema)"),
     )
 )]
 pub struct ApiDoc;

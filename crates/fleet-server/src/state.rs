@@ -18,6 +18,8 @@ pub struct Inner {
     pub store: Store,
     /// The application core: use cases with their permission checks; the job worker.
     pub core: fleet_core::Core,
+    /// The GraphQL schema (built once).
+    pub graphql: crate::graphql::FleetSchema,
     pub config: Config,
     pub deadlines: Deadlines,
     pub tokens: TokenCache,
@@ -60,6 +62,7 @@ impl AppState {
         );
         AppState(Arc::new(Inner {
             core,
+            graphql: crate::graphql::schema(),
             store,
             config,
             deadlines,

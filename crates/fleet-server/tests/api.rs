@@ -234,6 +234,8 @@ const POLICY: &[(&str, &str, Option<Role>)] = {
         ("POST", "/api/v1/provision/bulk", O),
         ("GET", "/api/v1/audit", A),
         ("GET", "/api/v1/audit/verify", A),
+        ("POST", "/api/v1/graphql", V),
+        ("GET", "/api/v1/graphql/schema", V),
     ]
 };
 

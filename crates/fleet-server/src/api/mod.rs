@@ -3,6 +3,7 @@
 pub mod assets;
 pub mod discovery;
 pub mod events;
+pub mod graphql;
 pub mod misc;
 pub mod nodes;
 pub mod ops;
