@@ -143,6 +143,17 @@ pub const ROUTES: &[(&str, &str, Option<Permission>)] = {
         ("POST", "/api/v1/provision/bulk", Some(OobOperate)),
         ("GET", "/api/v1/audit", Some(AuditRead)),
         ("GET", "/api/v1/audit/verify", Some(AuditRead)),
+        ("GET", "/api/v1/alerts", Some(InventoryRead)),
+        ("POST", "/api/v1/alerts", Some(AlertWrite)),
+        ("POST", "/api/v1/alerts/webhook", Some(AlertWrite)),
+        ("GET", "/api/v1/incidents", Some(InventoryRead)),
+        ("GET", "/api/v1/incidents/{id}", Some(InventoryRead)),
+        ("POST", "/api/v1/incidents/{id}/ack", Some(IncidentManage)),
+        (
+            "POST",
+            "/api/v1/incidents/{id}/resolve",
+            Some(IncidentManage),
+        ),
     ]
 };
 

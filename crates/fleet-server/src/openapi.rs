@@ -42,6 +42,8 @@ impl Modify for Security {
         api::provision::list_plans, api::provision::create_plan, api::provision::get_plan,
         api::provision::provision, api::provision::status, api::provision::cancel, api::provision::bulk,
         api::misc::import, api::misc::changes, api::misc::audit, api::misc::audit_verify,
+        api::alerts::post_alerts, api::alerts::webhook, api::alerts::list_alerts,
+        api::alerts::list_incidents, api::alerts::get_incident, api::alerts::ack, api::alerts::resolve,
     ),
     tags(
         (name = "auth", description = "Login, sessions and API tokens"),
@@ -55,6 +57,7 @@ impl Modify for Security {
         (name = "operations", description = "Out-of-band operations (Redfish, IPMI) as jobs"),
         (name = "provisioning", description = "Install plans and provisioning through Tinkerbell"),
         (name = "audit", description = "Audit log (admin)"),
+        (name = "alerts", description = "Alert ingest (Alertmanager API v2 and webhook) and incidents correlated over the physical graph"),
     )
 )]
 pub struct ApiDoc;

@@ -234,6 +234,13 @@ const POLICY: &[(&str, &str, Option<Role>)] = {
         ("POST", "/api/v1/provision/bulk", O),
         ("GET", "/api/v1/audit", A),
         ("GET", "/api/v1/audit/verify", A),
+        ("GET", "/api/v1/alerts", V),
+        ("POST", "/api/v1/alerts", O),
+        ("POST", "/api/v1/alerts/webhook", O),
+        ("GET", "/api/v1/incidents", V),
+        ("GET", "/api/v1/incidents/{id}", V),
+        ("POST", "/api/v1/incidents/{id}/ack", O),
+        ("POST", "/api/v1/incidents/{id}/resolve", O),
     ]
 };
 
