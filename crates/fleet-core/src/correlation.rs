@@ -259,6 +259,8 @@ struct Received {
     ends_at: Option<Millis>,
     generator_url: Option<String>,
     asset: Option<String>,
+    /// An asset matched, or (NCCL timeouts) a rank node did.
+    matched: bool,
     count: u64,
 }
 
@@ -468,6 +470,13 @@ impl Lookup {
                 _ => None,
             }
         })
+    }
+
+    /// Whether the alert names a known asset: its own, or a rank node of an NCCL timeout.
+    fn matched(&self, asset: &Option<String>, kind: &AlertKind) -> bool {
+        asset.is_some()
+            || matches!(kind, AlertKind::NcclTimeout { nodes, .. }
+                if nodes.iter().any(|n| self.host(n).is_some() || self.kinds.contains_key(n)))
     }
 
     fn of_kind(&self, id: &str, kind: AssetKind) -> bool {
@@ -769,7 +778,7 @@ impl State {
     }
 
     fn unresolved(&self) -> usize {
-        self.alerts.values().filter(|r| r.asset.is_none()).count()
+        self.alerts.values().filter(|r| !r.matched).count()
     }
 
     fn view(&self, id: &str, detail: bool, now: Millis) -> Option<IncidentView> {
@@ -1080,7 +1089,9 @@ impl Core {
             .map_err(|e| CoreError::Internal(format!("the correlation rules: {e}")))?;
         let mut alerts = std::mem::take(&mut st.alerts);
         for (fp, r) in alerts.iter_mut() {
-            r.asset = lookup.resolve(&r.labels, &AlertKind::from_labels(&r.labels));
+            let kind = AlertKind::from_labels(&r.labels);
+            r.asset = lookup.resolve(&r.labels, &kind);
+            r.matched = lookup.matched(&r.asset, &kind);
             let mut a =
                 Alert::from_labels(fp.clone(), r.labels.clone(), r.starts_at, r.asset.clone());
             a.ends_at = r.ends_at;
@@ -1193,8 +1204,9 @@ impl Core {
                 }
                 let kind = AlertKind::from_labels(&v.labels);
                 let asset = st.lookup.resolve(&v.labels, &kind);
+                let matched = st.lookup.matched(&asset, &kind);
                 report.new += 1;
-                if asset.is_none() {
+                if !matched {
                     report.unresolved += 1;
                 }
                 let r = Received {
@@ -1204,6 +1216,7 @@ impl Core {
                     ends_at: v.ends_at,
                     generator_url: v.generator_url,
                     asset,
+                    matched,
                     count: 1,
                 };
                 let a = st.alert_of(&fp, &r);
@@ -1401,7 +1414,7 @@ impl Core {
         let alerts = st
             .alerts
             .iter()
-            .filter(|(_, r)| !unresolved_only || r.asset.is_none())
+            .filter(|(_, r)| !unresolved_only || !r.matched)
             .take(limit)
             .map(|(fp, r)| st.view_alert(fp, r, now))
             .collect();

@@ -77,6 +77,15 @@ pub struct WebhookPayload {
     pub alerts: Vec<WebhookAlert>,
 }
 
+/// A body that is JSON but not of the expected shape is a bad request here (400), as
+/// Alertmanager answers it, not 422.
+fn bad_body(mut e: ApiError) -> ApiError {
+    if e.status == StatusCode::UNPROCESSABLE_ENTITY {
+        e.status = StatusCode::BAD_REQUEST;
+    }
+    e
+}
+
 /// 200 when every alert was taken; 400 (problem document with `rejected` and `accepted`) when
 /// some were refused, the valid ones having been taken all the same (as Alertmanager does).
 fn answer(report: IngestReport) -> ApiResult<Json<IngestReport>> {
@@ -111,8 +120,9 @@ fn answer(report: IngestReport) -> ApiResult<Json<IngestReport>> {
 pub async fn post_alerts(
     State(st): State<AppState>,
     caller: Caller,
-    Json(alerts): Json<Vec<PostableAlert>>,
+    body: Result<Json<Vec<PostableAlert>>, ApiError>,
 ) -> ApiResult<Json<IngestReport>> {
+    let Json(alerts) = body.map_err(bad_body)?;
     let incoming = alerts
         .into_iter()
         .map(|a| IncomingAlert {
@@ -145,8 +155,9 @@ pub async fn post_alerts(
 pub async fn webhook(
     State(st): State<AppState>,
     caller: Caller,
-    Json(body): Json<WebhookPayload>,
+    body: Result<Json<WebhookPayload>, ApiError>,
 ) -> ApiResult<Json<IngestReport>> {
+    let Json(body) = body.map_err(bad_body)?;
     if body.version != "4" {
         return Err(ApiError::bad_request(format!(
             "webhook payload version '{}' is not supported; Alertmanager sends version \"4\"",
@@ -270,8 +281,8 @@ fn note(body: &Bytes) -> ApiResult<Option<String>> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(None);
     }
-    serde_json::from_slice::<IncidentNote>(body)
-        .map(|n| n.note)
+    serde_json::from_slice::<Option<IncidentNote>>(body)
+        .map(|n| n.and_then(|n| n.note))
         .map_err(|e| {
             ApiError::bad_request(format!(
                 "the body must be {{\"note\": \"...\"}} or empty: {e}"
