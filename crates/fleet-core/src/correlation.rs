@@ -791,7 +791,7 @@ impl State {
             .collect();
         let firing = members
             .iter()
-            .filter(|(_, r)| !r.ends_at.is_some_and(|e| e <= now))
+            .filter(|(_, r)| r.ends_at.is_none_or(|e| e > now))
             .count();
         let rc = &inc.root_cause;
         Some(IncidentView {
@@ -1423,7 +1423,7 @@ impl Core {
             firing: st
                 .alerts
                 .values()
-                .filter(|r| !r.ends_at.is_some_and(|e| e <= now))
+                .filter(|r| r.ends_at.is_none_or(|e| e > now))
                 .count(),
             unresolved: st.unresolved(),
             alerts,

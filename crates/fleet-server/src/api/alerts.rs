@@ -105,8 +105,8 @@ fn answer(report: IngestReport) -> ApiResult<Json<IngestReport>> {
     .with("accepted", json!(report.accepted)))
 }
 
-/// Take alerts in Alertmanager's API v2 format, so that Prometheus can send to gpufleet as to an
-/// Alertmanager (`alerting.alertmanagers[].path_prefix`, `api_version: v2`, path `/api/v1`).
+/// Take alerts in Alertmanager's API v2 format (`POST /api/v2/alerts` of an Alertmanager), the
+/// body Prometheus sends to its Alertmanagers.
 /// Alerts are resolved to CMDB assets from their labels, de-duplicated by label set and
 /// correlated into incidents by `startsAt`.
 #[utoipa::path(post, path = "/api/v1/alerts", request_body = Vec<PostableAlert>, tag = "alerts",
