@@ -8,8 +8,11 @@
 //! - [`ops`]: out-of-band operations as jobs with a typed [`ops::Operation`]; workers in any
 //!   number of processes share them through database leases.
 //! - [`bmc`]: the one way to reach a node's BMC with its stored credentials.
+//! - [`correlation`]: alerts in, incidents out (the physical graph from the CMDB, label
+//!   resolution, de-duplication, incident state and events).
 
 pub mod bmc;
+pub mod correlation;
 pub mod error;
 pub mod inventory;
 pub mod ops;
@@ -83,6 +86,8 @@ pub struct Inner {
     /// Jobs this process's worker runs, with their cancel tokens.
     running: parking_lot::Mutex<HashMap<String, CancellationToken>>,
     worker_started: AtomicBool,
+    /// Alert correlation: held alerts and incidents of this process.
+    pub incidents: correlation::Incidents,
 }
 
 impl std::ops::Deref for Core {
@@ -102,6 +107,7 @@ impl Core {
             changed,
             running: Default::default(),
             worker_started: AtomicBool::new(false),
+            incidents: correlation::Incidents::new(Default::default()),
         }))
     }
 

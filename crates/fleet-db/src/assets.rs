@@ -1086,6 +1086,21 @@ impl Store {
         rows.into_iter().map(Relation::try_from).collect()
     }
 
+    /// Every relation, a page at a time in id order (the correlation's physical graph).
+    pub async fn list_relations(
+        &self,
+        after_id: Option<&str>,
+        limit: i64,
+    ) -> DbResult<Vec<Relation>> {
+        let rows: Vec<RelationRow> =
+            sqlx::query_as("SELECT * FROM relations WHERE id > $1 ORDER BY id LIMIT $2")
+                .bind(after_id.unwrap_or(""))
+                .bind(limit.clamp(1, 10_000))
+                .fetch_all(&self.read)
+                .await?;
+        rows.into_iter().map(Relation::try_from).collect()
+    }
+
     /// Moves a node through its lifecycle: state, history row, audit row and
     /// event in one transaction. Illegal or guarded transitions change nothing.
     pub async fn transition(

@@ -15,6 +15,7 @@ mod auth;
 mod enrich;
 mod error;
 mod import;
+mod incidents;
 mod jobs;
 mod outbox;
 mod profiles;
@@ -33,6 +34,7 @@ pub use enrich::{
 };
 pub use error::{DbError, DbResult};
 pub use import::{ImportSummary, ReferenceError};
+pub use incidents::OutboxEvent;
 pub use jobs::{job_state_is_final, Job, JobFilter, JobLogLine, JobUpdate, NewJob, JOB_STATES};
 pub use outbox::{EventFilter, OutboxRow};
 pub use profiles::Profile;

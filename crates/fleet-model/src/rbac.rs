@@ -71,10 +71,14 @@ pub enum Permission {
     /// TLS setting of a BMC, switch or PDU whose password is stored without giving a new one
     /// (the stored password is then cleared). Checked by the handlers that can do it.
     CredentialAdmin,
+    /// Send alerts (Alertmanager API v2 and webhook bodies) to the correlation.
+    AlertWrite,
+    /// Acknowledge and resolve incidents.
+    IncidentManage,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 11] = [
+    pub const ALL: [Permission; 13] = [
         Permission::SelfService,
         Permission::InventoryRead,
         Permission::InventoryWrite,
@@ -86,6 +90,8 @@ impl Permission {
         Permission::OobAdmin,
         Permission::EventAdmin,
         Permission::CredentialAdmin,
+        Permission::AlertWrite,
+        Permission::IncidentManage,
     ];
 }
 
@@ -96,7 +102,13 @@ pub fn allows(role: Role, perm: Permission) -> bool {
         Role::Admin => true,
         Role::Operator => matches!(
             perm,
-            SelfService | InventoryRead | InventoryWrite | LifecycleWrite | OobOperate
+            SelfService
+                | InventoryRead
+                | InventoryWrite
+                | LifecycleWrite
+                | OobOperate
+                | AlertWrite
+                | IncidentManage
         ),
         Role::Viewer => matches!(perm, SelfService | InventoryRead),
     }
@@ -125,5 +137,9 @@ mod tests {
         assert!(!allows(Role::Operator, Permission::EventAdmin));
         assert!(!allows(Role::Operator, Permission::CredentialAdmin));
         assert!(allows(Role::Admin, Permission::EventAdmin));
+        assert!(allows(Role::Operator, Permission::AlertWrite));
+        assert!(allows(Role::Operator, Permission::IncidentManage));
+        assert!(!allows(Role::Viewer, Permission::AlertWrite));
+        assert!(!allows(Role::Viewer, Permission::IncidentManage));
     }
 }

@@ -146,6 +146,17 @@ pub const ROUTES: &[(&str, &str, Option<Permission>)] = {
         // Each field and mutation is checked by the core.
         ("POST", "/api/v1/graphql", Some(SelfService)),
         ("GET", "/api/v1/graphql/schema", Some(SelfService)),
+        ("GET", "/api/v1/alerts", Some(InventoryRead)),
+        ("POST", "/api/v1/alerts", Some(AlertWrite)),
+        ("POST", "/api/v1/alerts/webhook", Some(AlertWrite)),
+        ("GET", "/api/v1/incidents", Some(InventoryRead)),
+        ("GET", "/api/v1/incidents/{id}", Some(InventoryRead)),
+        ("POST", "/api/v1/incidents/{id}/ack", Some(IncidentManage)),
+        (
+            "POST",
+            "/api/v1/incidents/{id}/resolve",
+            Some(IncidentManage),
+        ),
     ]
 };
 

@@ -43,6 +43,8 @@ impl Modify for Security {
         api::provision::provision, api::provision::status, api::provision::cancel, api::provision::bulk,
         api::misc::import, api::misc::changes, api::misc::audit, api::misc::audit_verify,
         api::graphql::execute, api::graphql::schema,
+        api::alerts::post_alerts, api::alerts::webhook, api::alerts::list_alerts,
+        api::alerts::list_incidents, api::alerts::get_incident, api::alerts::ack, api::alerts::resolve,
     ),
     tags(
         (name = "auth", description = "Login, sessions and API tokens"),
@@ -57,6 +59,7 @@ impl Modify for Security {
         (name = "provisioning", description = "Install plans and provisioning through Tinkerbell"),
         (name = "audit", description = "Audit log (admin)"),
         (name = "graphql", description = "The GraphQL API over the same core (schema: GET /api/v1/graphql/schema)"),
+        (name = "alerts", description = "Alert ingest (Alertmanager API v2 and webhook) and incidents correlated over the physical graph"),
     )
 )]
 pub struct ApiDoc;

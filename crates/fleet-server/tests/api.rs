@@ -236,6 +236,13 @@ const POLICY: &[(&str, &str, Option<Role>)] = {
         ("GET", "/api/v1/audit/verify", A),
         ("POST", "/api/v1/graphql", V),
         ("GET", "/api/v1/graphql/schema", V),
+        ("GET", "/api/v1/alerts", V),
+        ("POST", "/api/v1/alerts", O),
+        ("POST", "/api/v1/alerts/webhook", O),
+        ("GET", "/api/v1/incidents", V),
+        ("GET", "/api/v1/incidents/{id}", V),
+        ("POST", "/api/v1/incidents/{id}/ack", O),
+        ("POST", "/api/v1/incidents/{id}/resolve", O),
     ]
 };
 

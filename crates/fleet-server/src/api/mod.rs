@@ -1,5 +1,6 @@
 //! REST API v1: handlers, request/response shapes, extractors.
 
+pub mod alerts;
 pub mod assets;
 pub mod discovery;
 pub mod events;
