@@ -269,9 +269,8 @@ impl Caller {
     /// The caller as the application core's principal: the user, their role and what the
     /// audit log records about the request.
     pub fn core_principal(&self) -> fleet_core::Principal {
-        let u = &self.principal.user;
-        fleet_core::Principal::user(u.id.clone(), u.username.clone(), u.role)
-            .with_request(self.actor.source.clone(), self.actor.request_id.clone())
+        self.principal
+            .core(self.actor.source.clone(), self.actor.request_id.clone())
     }
 }
 

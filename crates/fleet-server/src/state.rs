@@ -84,6 +84,23 @@ pub struct Principal {
     pub token_id: String,
 }
 
+impl Principal {
+    /// The authenticated user as the application core's principal, with what the audit log
+    /// records about the request.
+    pub fn core(
+        &self,
+        source: Option<String>,
+        request_id: Option<String>,
+    ) -> fleet_core::Principal {
+        fleet_core::Principal::user(
+            self.user.id.clone(),
+            self.user.username.clone(),
+            self.user.role,
+        )
+        .with_request(source, request_id)
+    }
+}
+
 /// Caches token lookups for a few seconds so that a request does not always
 /// cost a database round trip. Revocations through this process clear it at
 /// once; other replicas see them within the TTL.
