@@ -8,12 +8,14 @@
 //! - [`ops`]: out-of-band operations as jobs with a typed [`ops::Operation`]; workers in any
 //!   number of processes share them through database leases.
 //! - [`bmc`]: the one way to reach a node's BMC with its stored credentials.
+//! - [`telemetry`]: GPU telemetry ingest, derived health, the hot status port.
 
 pub mod bmc;
 pub mod error;
 pub mod inventory;
 pub mod ops;
 pub mod principal;
+pub mod telemetry;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -83,6 +85,8 @@ pub struct Inner {
     /// Jobs this process's worker runs, with their cancel tokens.
     running: parking_lot::Mutex<HashMap<String, CancellationToken>>,
     worker_started: AtomicBool,
+    /// Telemetry ingest and derived GPU health (see [`telemetry`]).
+    pub telemetry: telemetry::Telemetry,
 }
 
 impl std::ops::Deref for Core {
@@ -102,6 +106,7 @@ impl Core {
             changed,
             running: Default::default(),
             worker_started: AtomicBool::new(false),
+            telemetry: telemetry::Telemetry::new(Default::default()),
         }))
     }
 

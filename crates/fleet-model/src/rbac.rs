@@ -71,10 +71,12 @@ pub enum Permission {
     /// TLS setting of a BMC, switch or PDU whose password is stored without giving a new one
     /// (the stored password is then cleared). Checked by the handlers that can do it.
     CredentialAdmin,
+    /// Push telemetry (line protocol, Prometheus text): node agents, Telegraf, collectors.
+    TelemetryWrite,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 11] = [
+    pub const ALL: [Permission; 12] = [
         Permission::SelfService,
         Permission::InventoryRead,
         Permission::InventoryWrite,
@@ -86,6 +88,7 @@ impl Permission {
         Permission::OobAdmin,
         Permission::EventAdmin,
         Permission::CredentialAdmin,
+        Permission::TelemetryWrite,
     ];
 }
 
@@ -96,7 +99,12 @@ pub fn allows(role: Role, perm: Permission) -> bool {
         Role::Admin => true,
         Role::Operator => matches!(
             perm,
-            SelfService | InventoryRead | InventoryWrite | LifecycleWrite | OobOperate
+            SelfService
+                | InventoryRead
+                | InventoryWrite
+                | LifecycleWrite
+                | OobOperate
+                | TelemetryWrite
         ),
         Role::Viewer => matches!(perm, SelfService | InventoryRead),
     }
@@ -125,5 +133,7 @@ mod tests {
         assert!(!allows(Role::Operator, Permission::EventAdmin));
         assert!(!allows(Role::Operator, Permission::CredentialAdmin));
         assert!(allows(Role::Admin, Permission::EventAdmin));
+        assert!(allows(Role::Operator, Permission::TelemetryWrite));
+        assert!(!allows(Role::Viewer, Permission::TelemetryWrite));
     }
 }

@@ -42,6 +42,8 @@ impl Modify for Security {
         api::provision::list_plans, api::provision::create_plan, api::provision::get_plan,
         api::provision::provision, api::provision::status, api::provision::cancel, api::provision::bulk,
         api::misc::import, api::misc::changes, api::misc::audit, api::misc::audit_verify,
+        api::telemetry::write, api::telemetry::write_v1, api::telemetry::write_v2,
+        api::telemetry::gpu_health, api::telemetry::node_health, api::telemetry::status,
     ),
     tags(
         (name = "auth", description = "Login, sessions and API tokens"),
@@ -55,6 +57,7 @@ impl Modify for Security {
         (name = "operations", description = "Out-of-band operations (Redfish, IPMI) as jobs"),
         (name = "provisioning", description = "Install plans and provisioning through Tinkerbell"),
         (name = "audit", description = "Audit log (admin)"),
+        (name = "telemetry", description = "GPU telemetry ingest (line protocol, InfluxDB v1/v2 write paths, Prometheus text) and derived health"),
     )
 )]
 pub struct ApiDoc;
