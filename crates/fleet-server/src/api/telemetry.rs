@@ -31,6 +31,9 @@ pub struct WriteQuery {
     pub format: Option<String>,
 }
 
+/// InfluxDB's parameters; only `precision` matters here, the others are accepted so that
+/// clients work unchanged.
+#[allow(dead_code)]
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct V1Query {
@@ -46,13 +49,14 @@ pub struct V1Query {
     pub p: Option<String>,
 }
 
+/// InfluxDB's parameters; only `precision` matters here.
+#[allow(dead_code)]
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct V2Query {
     /// Organisation (accepted and ignored).
     pub org: Option<String>,
     #[serde(rename = "orgID")]
-    #[param(rename = "orgID")]
     pub org_id: Option<String>,
     /// Bucket (accepted and ignored: gpufleet keeps one telemetry store).
     pub bucket: Option<String>,
