@@ -3,6 +3,8 @@
 //! health history row, partial writes, unknown senders, and who may write.
 
 mod common;
+#[path = "../../fleet-bmc/tests/common/mod.rs"]
+mod sim;
 
 use std::io::Write;
 use std::time::Duration;
@@ -432,4 +434,134 @@ async fn a_prometheus_page_is_ingested_like_a_scrape() {
     let (_, h) = get(&app, &format!("/api/v1/gpus/{}/health", gpus[0])).await;
     assert_eq!(h["status"]["state"], "degraded", "88 °C is over 85: {h}");
     assert_eq!(h["status"]["reasons"][0]["kind"], "thermal");
+}
+
+/// The simulator's dcgm-exporter page for a node registered in the CMDB (GPUs with the serials
+/// and UUIDs its Redfish reports, as the enricher stores them): every GPU resolves by UUID and
+/// is healthy; an injected XID 48 turns that GPU failed with the XID and ECC DBE reasons.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_simulators_metrics_page_resolves_by_uuid_and_an_injected_xid_fails_the_gpu() {
+    let fleet = sim::Sim::start(1, 0.3);
+    let app = TestApp::start().await;
+    let node_id = fleet.nodes[0].id.clone();
+    let http = reqwest::Client::new();
+    let truth: Value = http
+        .get(format!("{}/nodes/{node_id}", fleet.control))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let desc: Value = http
+        .get(format!("{}/fleet", fleet.control))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let metrics = desc["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["id"] == node_id.as_str())
+        .and_then(|n| n["metrics"].as_str())
+        .unwrap_or_else(|| panic!("no metrics URL for {node_id}: {desc}"))
+        .to_string();
+    // The CMDB as the enricher leaves it: a node named differently from the exporter's
+    // Hostname, GPUs with serial and `GPU-<lowercase>` UUID.
+    let (s, n) = app
+        .admin(
+            Method::POST,
+            "/api/v1/assets",
+            json!({"kind": "node", "name": "cmdb-node-1"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{n}");
+    let mut gpus = Vec::new();
+    for g in truth["gpus"].as_array().unwrap() {
+        let uuid = g["uuid"].as_str().unwrap();
+        let stored = format!(
+            "GPU-{}",
+            uuid.trim_start_matches("GPU-").to_ascii_lowercase()
+        );
+        let (s, a) = app
+            .admin(
+                Method::POST,
+                "/api/v1/assets",
+                json!({"kind": "gpu", "name": format!("gpu-{}", g["serial"].as_str().unwrap()),
+                       "parent_id": n["id"], "config": {"serial": g["serial"], "uuid": stored}}),
+            )
+            .await;
+        assert_eq!(s, 201, "{a}");
+        gpus.push(a["id"].as_str().unwrap().to_string());
+    }
+    assert_eq!(gpus.len(), 8);
+
+    let scrape_and_push = || async {
+        let page = http
+            .get(&metrics)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let (s, v) = post_lines(
+            &app,
+            Role::Operator,
+            "/api/v1/telemetry/write?format=prometheus",
+            page.into_bytes(),
+            false,
+        )
+        .await;
+        assert_eq!(s, 204, "{v}");
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        scrape_and_push().await;
+        let (_, st) = get(&app, "/api/v1/telemetry/status").await;
+        if st["health"]["healthy"] == 8 {
+            assert_eq!(st["unknown_samples"], 0, "{st}");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the simulator's GPUs did not all turn healthy: {st}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let (_, h) = get(&app, &format!("/api/v1/gpus/{}/health", gpus[3])).await;
+    assert!(
+        h["status"]["fields"]["gpu_temp"].as_f64().unwrap() > 0.0,
+        "{h}"
+    );
+
+    fleet
+        .inject("xid", &node_id, json!({"gpu": 3, "xid": 48}))
+        .await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        scrape_and_push().await;
+        let (_, h) = get(&app, &format!("/api/v1/gpus/{}/health", gpus[3])).await;
+        if h["status"]["state"] == "failed" {
+            let kinds: Vec<&str> = h["status"]["reasons"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["kind"].as_str().unwrap())
+                .collect();
+            assert!(kinds.contains(&"xid"), "{h}");
+            assert!(kinds.contains(&"ecc_dbe"), "{h}");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "GPU 3 did not turn failed: {h}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let (_, h) = get(&app, &format!("/api/v1/gpus/{}/health", gpus[2])).await;
+    assert_eq!(h["status"]["state"], "healthy", "{h}");
 }
