@@ -112,6 +112,9 @@ stage services bash scripts/services.sh up
 stage peers bash scripts/peers.sh
 # shellcheck disable=SC1091
 . "$SERVICES_DIR/env"
+# shellcheck disable=SC1091
+. "${GPUFLEET_TOOLS_DIR:-$HOME/.cache/gpufleet/tools}/peers.env"
+echo "GPUFLEET_TEST_GRPCURL=$GPUFLEET_TEST_GRPCURL"
 echo "GPUFLEET_TEST_POSTGRES_URL=$GPUFLEET_TEST_POSTGRES_URL"
 echo "GPUFLEET_TEST_NATS_URL=$GPUFLEET_TEST_NATS_URL"
 
@@ -175,7 +178,7 @@ run_command_check() {
 	PY
 	GPUFLEET_BIN="$CARGO_TARGET_DIR/debug/gpufleet" GPUFLEET_DATA_DIR="$dir/data" \
 		GPUFLEET_TOPOLOGY="$dir/topology.yaml" GPUFLEET_SIM_CONTROL=127.0.0.1:0 \
-		GPUFLEET_LISTEN=127.0.0.1:0 GPUFLEET_RUN_ONCE=1 GPUFLEET_ADMIN_PASSWORD=run-check-pw \
+		GPUFLEET_LISTEN=127.0.0.1:0 GPUFLEET_GRPC_LISTEN=127.0.0.1:0 GPUFLEET_RUN_ONCE=1 GPUFLEET_ADMIN_PASSWORD=run-check-pw \
 		TMPDIR="$dir" timeout 300 bash scripts/run.sh || rc=$?
 	rm -rf "$dir"
 	return $rc

@@ -93,6 +93,16 @@ impl Store {
         Ok(())
     }
 
+    /// The sequence of the newest published event (0: none yet).
+    pub async fn outbox_last_published_seq(&self) -> DbResult<i64> {
+        let row = sqlx::query(
+            "SELECT COALESCE(MAX(seq), 0) AS seq FROM outbox WHERE published_at IS NOT NULL",
+        )
+        .fetch_one(&self.read)
+        .await?;
+        Ok(sqlx::Row::try_get::<i64, _>(&row, "seq")?)
+    }
+
     /// Events in sequence order matching `f`, after its cursor.
     pub async fn outbox_query(&self, f: &EventFilter) -> DbResult<Vec<OutboxRow>> {
         let mut sql = String::from("SELECT * FROM outbox WHERE seq > $1");

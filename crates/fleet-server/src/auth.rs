@@ -205,6 +205,28 @@ fn influx_v1_token(req: &Request) -> Option<String> {
     })
 }
 
+/// The principal of a bearer token (session or API token), through the token cache.
+pub async fn authenticate(st: &AppState, token: &str) -> Result<Principal, ApiError> {
+    let hash = fleet_db::hash_token(token);
+    let now = fleet_db::now_ms();
+    if let Some(p) = st.tokens.get(&hash, now) {
+        return Ok(p);
+    }
+    match st.store.authenticate_token(token).await? {
+        Some((user, tok)) => {
+            let p = Principal {
+                user,
+                token_id: tok.id,
+            };
+            st.tokens.put(hash, p.clone(), tok.expires_at);
+            Ok(p)
+        }
+        None => Err(ApiError::unauthorized(
+            "the token is unknown, expired or revoked; log in again",
+        )),
+    }
+}
+
 /// Authenticates the caller and checks the route's permission.
 pub async fn authorize(
     State(st): State<AppState>,
@@ -236,26 +258,7 @@ pub async fn authorize(
         .ok_or_else(|| {
             ApiError::unauthorized("missing bearer token: log in with POST /api/v1/auth/login and send 'Authorization: Bearer <token>'")
         })?;
-    let hash = fleet_db::hash_token(token);
-    let now = fleet_db::now_ms();
-    let principal = match st.tokens.get(&hash, now) {
-        Some(p) => p,
-        None => match st.store.authenticate_token(token).await? {
-            Some((user, tok)) => {
-                let p = Principal {
-                    user,
-                    token_id: tok.id,
-                };
-                st.tokens.put(hash, p.clone(), tok.expires_at);
-                p
-            }
-            None => {
-                return Err(ApiError::unauthorized(
-                    "the token is unknown, expired or revoked; log in again",
-                ))
-            }
-        },
-    };
+    let principal = authenticate(&st, token).await?;
     if !allows(principal.user.role, perm) {
         return Err(ApiError::forbidden(format!(
             "role '{}' may not {} {}; this needs the {:?} permission",

@@ -51,6 +51,9 @@ pub struct ServerFlags {
     /// Listen address (GPUFLEET_LISTEN; default 127.0.0.1:8080).
     #[arg(long)]
     pub listen: Option<String>,
+    /// gRPC listen address (GPUFLEET_GRPC_LISTEN; default 127.0.0.1:8081; empty: no gRPC).
+    #[arg(long)]
+    pub grpc_listen: Option<String>,
     /// Data directory for the embedded store (GPUFLEET_DATA_DIR; default ./data).
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
@@ -64,6 +67,7 @@ impl ServerFlags {
     fn overrides(&self) -> Overrides {
         Overrides {
             listen: self.listen.clone(),
+            grpc_listen: self.grpc_listen.clone(),
             data_dir: self.data_dir.clone(),
             insecure_listen: self.insecure_listen.then_some(true),
         }

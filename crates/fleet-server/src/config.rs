@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 /// Top-level keys of [`Config`], the only `GPUFLEET_*` variables read as configuration.
 const CONFIG_KEYS: &[&str] = &[
     "listen",
+    "grpc_listen",
     "data_dir",
     "database_url",
     "database_max_connections",
@@ -37,6 +38,9 @@ const CONFIG_KEYS: &[&str] = &[
 pub struct Config {
     /// Address the HTTP API listens on.
     pub listen: String,
+    /// Address the gRPC API listens on (plaintext HTTP/2, with health and reflection); empty:
+    /// no gRPC listener. Beyond loopback it needs `insecure_listen`, as plain HTTP does.
+    pub grpc_listen: String,
     /// Serve plain HTTP on an address other than loopback (tokens and passwords then cross
     /// the network in clear). Without it, such a `listen` needs `tls`.
     pub insecure_listen: bool,
@@ -304,6 +308,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             listen: "127.0.0.1:8080".into(),
+            grpc_listen: "127.0.0.1:8081".into(),
             insecure_listen: false,
             tls: TlsConfig::default(),
             data_dir: PathBuf::from("data"),
@@ -331,6 +336,8 @@ impl Default for Config {
 pub struct Overrides {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub listen: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub grpc_listen: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub data_dir: Option<PathBuf>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -392,6 +399,19 @@ impl Config {
             anyhow::bail!(
                 "refusing to serve plain HTTP on {listen}, beyond this machine: tokens and passwords would cross the network in clear. Set tls.cert and tls.key (GPUFLEET_TLS__CERT, GPUFLEET_TLS__KEY), or pass --insecure-listen (insecure_listen = true) to accept that"
             );
+        }
+        if !self.grpc_listen.is_empty() {
+            let g = self.grpc_listen.parse::<std::net::SocketAddr>().map_err(|_| {
+                anyhow::anyhow!(
+                    "grpc_listen address '{}' is not HOST:PORT (e.g. 127.0.0.1:8081); empty turns gRPC off",
+                    self.grpc_listen
+                )
+            })?;
+            if !g.ip().is_loopback() && !self.insecure_listen {
+                anyhow::bail!(
+                    "refusing to serve plaintext gRPC on {g}, beyond this machine: bearer tokens would cross the network in clear. Keep grpc_listen on loopback behind a TLS-terminating proxy, or pass --insecure-listen to accept that"
+                );
+            }
         }
         for k in self.lifecycle.deadlines.keys() {
             k.parse::<fleet_model::lifecycle::NodeState>()

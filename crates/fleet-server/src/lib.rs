@@ -8,6 +8,8 @@ pub mod cli;
 pub mod config;
 pub mod enricher;
 pub mod error;
+pub mod grpc;
+pub mod grpc_docs;
 pub mod metrics;
 pub mod openapi;
 pub mod provision;

@@ -145,6 +145,14 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("listening on {}", cfg.listen))?;
     let addr = listener.local_addr()?;
+    let grpc_listener = match cfg.grpc_listen.as_str() {
+        "" => None,
+        g => Some(
+            tokio::net::TcpListener::bind(g)
+                .await
+                .with_context(|| format!("gRPC listening on {g}"))?,
+        ),
+    };
     let bus = open_bus(&cfg).await?;
     let st = AppState::with_bus(store.clone(), cfg.clone(), bus);
     let shutdown = CancellationToken::new();
@@ -160,6 +168,14 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         tracing::info!("shutting down: draining requests");
         sig.cancel();
     });
+    let grpc = match grpc_listener {
+        Some(l) => {
+            let at = l.local_addr()?;
+            let task = tokio::spawn(crate::grpc::serve(st.clone(), l, shutdown.clone()));
+            Some((at, task))
+        }
+        None => None,
+    };
     let backend = match store.dialect() {
         fleet_db::Dialect::Postgres => "PostgreSQL".to_string(),
         fleet_db::Dialect::Sqlite => format!("SQLite in {}", cfg.data_dir.display()),
@@ -167,20 +183,41 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     if let Some((tls, certs)) = tls {
         crate::tls::reload_on_sighup(certs, shutdown.clone());
         println!("gpufleet listening on https://{addr} (API docs: https://{addr}/api/v1/docs/; store: {backend})");
+        announce_grpc(&grpc);
         let l = crate::tls::TlsListener::new(listener, tls, shutdown.clone());
         crate::app::serve_on(st, l, shutdown.clone()).await?;
     } else {
         println!("gpufleet listening on http://{addr} (API docs: http://{addr}/api/v1/docs/; store: {backend})");
+        announce_grpc(&grpc);
         crate::app::serve(st, listener, shutdown.clone()).await?;
     }
     shutdown.cancel();
     let _ = tokio::time::timeout(std::time::Duration::from_secs(5), relay).await;
+    if let Some((_, task)) = grpc {
+        match tokio::time::timeout(std::time::Duration::from_secs(5), task).await {
+            Ok(Ok(Err(e))) => tracing::error!(error = %e, "gRPC server failed"),
+            Ok(_) => {}
+            Err(_) => tracing::warn!("gRPC server did not stop within 5 s"),
+        }
+    }
     if let Some(e) = enricher {
         e.join(std::time::Duration::from_secs(5)).await;
     }
     store.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Printed after the HTTP line, which scripts read for the API address.
+fn announce_grpc(
+    grpc: &Option<(
+        std::net::SocketAddr,
+        tokio::task::JoinHandle<anyhow::Result<()>>,
+    )>,
+) {
+    if let Some((at, _)) = grpc {
+        println!("gpufleet gRPC API at {at} (plaintext HTTP/2; health and reflection served)");
+    }
 }
 
 async fn wait_for_signal() {

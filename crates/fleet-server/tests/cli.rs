@@ -35,6 +35,7 @@ fn serve(dir: &std::path::Path, admin_pw: Option<&str>) -> Server {
     cmd.args(["serve", "--data-dir"])
         .arg(dir)
         .env("GPUFLEET_LISTEN", "127.0.0.1:0")
+        .env("GPUFLEET_GRPC_LISTEN", "127.0.0.1:0")
         .env_remove("GPUFLEET_CONFIG")
         // These tests drive the lifecycle by hand; the enricher would inspect a node moved to
         // `inspecting` (and fail on the made-up BMC addresses) under their feet.

@@ -15,6 +15,8 @@ pub struct TestApp {
     pub http: reqwest::Client,
     pub dir: tempfile::TempDir,
     pub tokens: std::collections::BTreeMap<Role, String>,
+    /// `127.0.0.1:PORT` of the gRPC API over the same state.
+    pub grpc: String,
     shutdown: CancellationToken,
 }
 
@@ -59,6 +61,13 @@ impl TestApp {
         let base = format!("http://{}", listener.local_addr().unwrap());
         let st = AppState::new(store.clone(), cfg);
         let shutdown = CancellationToken::new();
+        let grpc_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let grpc = grpc_listener.local_addr().unwrap().to_string();
+        tokio::spawn(fleet_server::grpc::serve(
+            st.clone(),
+            grpc_listener,
+            shutdown.clone(),
+        ));
         tokio::spawn(fleet_server::relay::run(st.clone(), shutdown.clone()));
         tokio::spawn(fleet_server::app::serve(st, listener, shutdown.clone()));
         let http = reqwest::Client::builder()
@@ -71,6 +80,7 @@ impl TestApp {
             http,
             dir,
             tokens: Default::default(),
+            grpc,
             shutdown,
         };
         for role in Role::ALL {

@@ -280,6 +280,7 @@ impl Gpufleet {
             .arg(dir)
             .env_remove("GPUFLEET_CONFIG")
             .env("GPUFLEET_LISTEN", "127.0.0.1:0")
+            .env("GPUFLEET_GRPC_LISTEN", "127.0.0.1:0")
             .env("GPUFLEET_ADMIN_PASSWORD", "crash-test-pw")
             .env("GPUFLEET_BUS__NATS_URL", nats_url)
             .env("GPUFLEET_BUS__SUBJECT_PREFIX", prefix)

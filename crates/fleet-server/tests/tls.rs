@@ -220,6 +220,7 @@ fn plain_http_beyond_loopback_is_refused_unless_asked_for() {
             None,
             &Overrides {
                 listen: Some(listen.into()),
+                grpc_listen: None,
                 data_dir: None,
                 insecure_listen: insecure,
             },
@@ -231,4 +232,21 @@ fn plain_http_beyond_loopback_is_refused_unless_asked_for() {
     assert!(load("127.0.0.1:8080", None).is_ok());
     assert!(load("[::1]:8080", None).is_ok());
     assert!(load("0.0.0.0:8080", Some(true)).is_ok());
+    // Plaintext gRPC follows the same rule.
+    let grpc = |addr: &str, insecure: Option<bool>| {
+        Config::load(
+            None,
+            &Overrides {
+                grpc_listen: Some(addr.into()),
+                insecure_listen: insecure,
+                ..Default::default()
+            },
+        )
+    };
+    let e = grpc("0.0.0.0:8081", None).unwrap_err().to_string();
+    assert!(e.contains("refusing to serve plaintext gRPC"), "{e}");
+    assert!(grpc("0.0.0.0:8081", Some(true)).is_ok());
+    assert!(grpc("", None).is_ok(), "empty turns gRPC off");
+    let e = grpc("nowhere", None).unwrap_err().to_string();
+    assert!(e.contains("grpc_listen"), "{e}");
 }

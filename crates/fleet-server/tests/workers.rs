@@ -35,6 +35,7 @@ impl Gpufleet {
             .arg(dir.path())
             .env_remove("GPUFLEET_CONFIG")
             .env("GPUFLEET_LISTEN", "127.0.0.1:0")
+            .env("GPUFLEET_GRPC_LISTEN", "127.0.0.1:0")
             .env("GPUFLEET_DATABASE_URL", db)
             .env("GPUFLEET_SECRET_KEY", SECRET_KEY)
             .env("GPUFLEET_ADMIN_PASSWORD", ADMIN_PW)
