@@ -518,6 +518,8 @@ pub struct Telemetry {
     rebuilding: tokio::sync::Mutex<()>,
     counters: Mutex<Counters>,
     started: std::sync::atomic::AtomicBool,
+    /// The CMDB changed through this process's use cases: rebuild before the next resolution.
+    dirty: std::sync::atomic::AtomicBool,
 }
 
 impl Telemetry {
@@ -544,6 +546,7 @@ impl Telemetry {
             rebuilding: tokio::sync::Mutex::new(()),
             counters: Mutex::new(Counters::default()),
             started: std::sync::atomic::AtomicBool::new(false),
+            dirty: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -553,6 +556,13 @@ impl Telemetry {
 
     pub fn hot(&self) -> &dyn HotStatus {
         self.hot.as_ref()
+    }
+
+    /// Says that GPUs or nodes changed (created, moved, re-configured, deleted): the next
+    /// resolution rebuilds the CMDB index first. Changes made elsewhere (the enricher, other
+    /// processes) are seen through the index's TTL and the rebuild on unknown senders.
+    pub fn cmdb_changed(&self) {
+        self.dirty.store(true, std::sync::atomic::Ordering::SeqCst);
     }
 }
 
@@ -769,9 +779,11 @@ impl Core {
     /// Rebuilds the CMDB index when it is older than its TTL or, with `miss`, older than the
     /// minimum refresh interval. Returns whether it was rebuilt.
     async fn ensure_index(&self, miss: bool) -> CoreResult<bool> {
+        use std::sync::atomic::Ordering;
         let t = &self.telemetry;
         let due = |at: Option<Instant>| match at {
             None => true,
+            Some(_) if t.dirty.load(Ordering::SeqCst) => true,
             Some(at) => {
                 let age = at.elapsed();
                 age >= t.settings.index_ttl || (miss && age >= t.settings.index_min_refresh)
@@ -785,6 +797,8 @@ impl Core {
             // Another request rebuilt it while this one waited.
             return Ok(true);
         }
+        // Cleared before reading: a change during the rebuild marks it again.
+        t.dirty.store(false, Ordering::SeqCst);
         let gpus = self.all_assets(AssetKind::Gpu).await?;
         let nodes = self.all_assets(AssetKind::Node).await?;
         let idx = CmdbIndex::build(&gpus, &nodes);
@@ -821,6 +835,11 @@ impl Core {
         let changes = self.telemetry.tracker.lock().tick(now);
         self.apply_changes(fleet_db::Actor::system("system:telemetry"), changes)
             .await;
+        // The index is built at the first ingest, not here.
+        let built = self.telemetry.indexed_at.lock().is_some();
+        if !built {
+            return;
+        }
         if let Err(e) = self.ensure_index(false).await {
             tracing::warn!(error = %e, "telemetry: CMDB index not refreshed");
         }
