@@ -72,6 +72,23 @@ impl Core {
         Ok(self.store.list_assets(f).await?)
     }
 
+    /// The assets with these ids (missing ones are left out); one statement per 500 ids.
+    pub async fn assets_by_ids(&self, p: &Principal, ids: &[String]) -> CoreResult<Vec<Asset>> {
+        p.require(Permission::InventoryRead, "read assets")?;
+        Ok(self.store.assets_by_ids(ids).await?)
+    }
+
+    /// The children (of `kind`) of all `parents`; one statement per 500 parents.
+    pub async fn children_of(
+        &self,
+        p: &Principal,
+        parents: &[String],
+        kind: Option<AssetKind>,
+    ) -> CoreResult<Vec<Asset>> {
+        p.require(Permission::InventoryRead, "read assets")?;
+        Ok(self.store.children_of(parents, kind).await?)
+    }
+
     pub async fn create_asset(&self, p: &Principal, new: NewAsset) -> CoreResult<Asset> {
         p.require(Permission::InventoryWrite, "create assets")?;
         let a = self.store.create_asset(&p.actor(), new).await?;

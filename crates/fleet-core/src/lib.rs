@@ -9,8 +9,11 @@
 //!   number of processes share them through database leases.
 //! - [`bmc`]: the one way to reach a node's BMC with its stored credentials.
 //! - [`telemetry`]: GPU telemetry ingest, derived health, the hot status port.
+//! - [`correlation`]: alerts in, incidents out (the physical graph from the CMDB, label
+//!   resolution, de-duplication, incident state and events).
 
 pub mod bmc;
+pub mod correlation;
 pub mod error;
 pub mod inventory;
 pub mod ops;
@@ -87,6 +90,8 @@ pub struct Inner {
     worker_started: AtomicBool,
     /// Telemetry ingest and derived GPU health (see [`telemetry`]).
     pub telemetry: telemetry::Telemetry,
+    /// Alert correlation: held alerts and incidents of this process.
+    pub incidents: correlation::Incidents,
 }
 
 impl std::ops::Deref for Core {
@@ -107,6 +112,7 @@ impl Core {
             running: Default::default(),
             worker_started: AtomicBool::new(false),
             telemetry: telemetry::Telemetry::new(Default::default()),
+            incidents: correlation::Incidents::new(Default::default()),
         }))
     }
 

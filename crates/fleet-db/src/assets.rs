@@ -350,6 +350,49 @@ impl Store {
         rows.into_iter().map(Asset::try_from).collect()
     }
 
+    /// The assets with these ids, in one statement per 500 ids (for batch loaders).
+    pub async fn assets_by_ids(&self, ids: &[String]) -> DbResult<Vec<Asset>> {
+        self.assets_where("id", ids, None).await
+    }
+
+    /// The children (of `kind`) of every parent in `parents`, in one statement per 500
+    /// parents (for batch loaders).
+    pub async fn children_of(
+        &self,
+        parents: &[String],
+        kind: Option<AssetKind>,
+    ) -> DbResult<Vec<Asset>> {
+        self.assets_where("parent_id", parents, kind).await
+    }
+
+    async fn assets_where(
+        &self,
+        column: &str,
+        values: &[String],
+        kind: Option<AssetKind>,
+    ) -> DbResult<Vec<Asset>> {
+        let mut out = vec![];
+        for chunk in values.chunks(500) {
+            let mut q = Sql::new(&format!("SELECT * FROM assets WHERE {column} IN ("));
+            for (i, v) in chunk.iter().enumerate() {
+                if i > 0 {
+                    q.push(", ");
+                }
+                q.bind(Bind::Str(v.clone()));
+            }
+            q.push(")");
+            if let Some(k) = kind {
+                q.push(" AND kind = ").bind(Bind::Str(k.as_str().into()));
+            }
+            q.push(" ORDER BY id");
+            let rows: Vec<AssetRow> = q.query_as().fetch_all(&self.read).await?;
+            for r in rows {
+                out.push(Asset::try_from(r)?);
+            }
+        }
+        Ok(out)
+    }
+
     /// Creates an asset with configuration version 1, in one transaction with
     /// its audit row and event. A secret in the configuration (e.g. a BMC
     /// password) is encrypted into the secret store and never versioned.
@@ -1038,6 +1081,21 @@ impl Store {
         let rows: Vec<RelationRow> =
             sqlx::query_as("SELECT * FROM relations WHERE from_id = $1 OR to_id = $1 ORDER BY id")
                 .bind(id)
+                .fetch_all(&self.read)
+                .await?;
+        rows.into_iter().map(Relation::try_from).collect()
+    }
+
+    /// Every relation, a page at a time in id order (the correlation's physical graph).
+    pub async fn list_relations(
+        &self,
+        after_id: Option<&str>,
+        limit: i64,
+    ) -> DbResult<Vec<Relation>> {
+        let rows: Vec<RelationRow> =
+            sqlx::query_as("SELECT * FROM relations WHERE id > $1 ORDER BY id LIMIT $2")
+                .bind(after_id.unwrap_or(""))
+                .bind(limit.clamp(1, 10_000))
                 .fetch_all(&self.read)
                 .await?;
         rows.into_iter().map(Relation::try_from).collect()

@@ -125,6 +125,39 @@ fn summary(j: &Job) -> Value {
 }
 
 impl Store {
+    /// The audit row and the `job.*` event of a job's change of state, in the caller's
+    /// transaction.
+    async fn record_job_state(
+        &self,
+        tx: &mut sqlx::Transaction<'static, sqlx::Any>,
+        actor: &Actor,
+        before: Value,
+        after: &Job,
+    ) -> DbResult<()> {
+        let doc = summary(after);
+        self.audit_tx(
+            tx,
+            actor,
+            AuditEntry {
+                action: "job.state",
+                kind: "job",
+                target: Some(&after.target),
+                before: Some(before),
+                after: Some(doc.clone()),
+            },
+        )
+        .await?;
+        self.outbox_tx(
+            tx,
+            actor,
+            event_type(&after.state),
+            &after.target,
+            json!({"job": doc}),
+        )
+        .await?;
+        Ok(())
+    }
+
     /// Records a queued job (audit row + `job.queued` event in the same transaction).
     pub async fn create_job(&self, actor: &Actor, new: NewJob) -> DbResult<Job> {
         if new.kind.is_empty() || new.target.is_empty() {
@@ -321,27 +354,8 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         if after.state != before.state {
-            let doc = summary(&after);
-            self.audit_tx(
-                &mut tx,
-                actor,
-                AuditEntry {
-                    action: "job.state",
-                    kind: "job",
-                    target: Some(&after.target),
-                    before: Some(json!({"id": id, "state": before.state})),
-                    after: Some(doc.clone()),
-                },
-            )
-            .await?;
-            self.outbox_tx(
-                &mut tx,
-                actor,
-                event_type(&after.state),
-                &after.target,
-                json!({"job": doc}),
-            )
-            .await?;
+            let was = json!({"id": id, "state": before.state});
+            self.record_job_state(&mut tx, actor, was, &after).await?;
         }
         tx.commit().await?;
         Ok(after)
@@ -469,27 +483,8 @@ impl Store {
         .bind(id)
         .execute(&mut *tx)
         .await?;
-        let doc = summary(&job);
-        self.audit_tx(
-            &mut tx,
-            actor,
-            AuditEntry {
-                action: "job.state",
-                kind: "job",
-                target: Some(&job.target),
-                before: Some(json!({"id": id, "state": before.state})),
-                after: Some(doc.clone()),
-            },
-        )
-        .await?;
-        self.outbox_tx(
-            &mut tx,
-            actor,
-            types::JOB_STARTED,
-            &job.target,
-            json!({"job": doc}),
-        )
-        .await?;
+        let was = json!({"id": id, "state": before.state});
+        self.record_job_state(&mut tx, actor, was, &job).await?;
         tx.commit().await?;
         Ok(Some(job))
     }
@@ -581,29 +576,8 @@ impl Store {
             .bind(reason)
             .execute(&mut *tx)
             .await?;
-        let doc = summary(&after);
-        self.audit_tx(
-            &mut tx,
-            actor,
-            AuditEntry {
-                action: "job.state",
-                kind: "job",
-                target: Some(&after.target),
-                before: Some(
-                    json!({"id": id, "state": before.state, "worker": before.lease_owner}),
-                ),
-                after: Some(doc.clone()),
-            },
-        )
-        .await?;
-        self.outbox_tx(
-            &mut tx,
-            actor,
-            event_type(&after.state),
-            &after.target,
-            json!({"job": doc}),
-        )
-        .await?;
+        let was = json!({"id": id, "state": before.state, "worker": before.lease_owner});
+        self.record_job_state(&mut tx, actor, was, &after).await?;
         tx.commit().await?;
         Ok(Some(after))
     }

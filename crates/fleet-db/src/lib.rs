@@ -16,6 +16,7 @@ mod enrich;
 mod error;
 mod health;
 mod import;
+mod incidents;
 mod jobs;
 mod outbox;
 mod profiles;
@@ -35,6 +36,7 @@ pub use enrich::{
 pub use error::{DbError, DbResult};
 pub use health::{history_key, GpuHealthChange, GpuHealthRow};
 pub use import::{ImportSummary, ReferenceError};
+pub use incidents::OutboxEvent;
 pub use jobs::{job_state_is_final, Job, JobFilter, JobLogLine, JobUpdate, NewJob, JOB_STATES};
 pub use outbox::{EventFilter, OutboxRow};
 pub use profiles::Profile;

@@ -32,6 +32,9 @@ pub mod types {
     pub const JOB_FAILED: &str = "io.gpufleet.job.failed.v1";
     pub const JOB_QUEUED: &str = "io.gpufleet.job.queued.v1";
     pub const JOB_CANCELLED: &str = "io.gpufleet.job.cancelled.v1";
+    pub const INCIDENT_OPENED: &str = "io.gpufleet.incident.opened.v1";
+    pub const INCIDENT_UPDATED: &str = "io.gpufleet.incident.updated.v1";
+    pub const INCIDENT_RESOLVED: &str = "io.gpufleet.incident.resolved.v1";
 }
 
 /// One entry of the event catalogue.
@@ -220,6 +223,24 @@ pub const CATALOG: &[EventKind] = &[
         "job",
         "A background job was cancelled."
     ),
+    kind!(
+        types::INCIDENT_OPENED,
+        "IncidentOpened",
+        "alert",
+        "Correlated alerts opened an incident (root cause, priority, members)."
+    ),
+    kind!(
+        types::INCIDENT_UPDATED,
+        "IncidentUpdated",
+        "alert",
+        "An incident changed: alerts joined, its root cause moved, it merged into another, or it was acknowledged."
+    ),
+    kind!(
+        types::INCIDENT_RESOLVED,
+        "IncidentResolved",
+        "alert",
+        "An incident was resolved: by hand, or because every alert in it ended."
+    ),
 ];
 
 /// The catalogue entry of an event type.
@@ -349,6 +370,10 @@ mod tests {
         assert_eq!(
             route("io.gpufleet.alert.silenced.v2"),
             Some(("alert", "silenced".to_string()))
+        );
+        assert_eq!(
+            route(types::INCIDENT_OPENED),
+            Some(("alert", "incident_opened".to_string()))
         );
         assert_eq!(route("io.gpufleet.unknown.thing.v1"), None);
         assert_eq!(route("com.example.x.y"), None);

@@ -73,10 +73,14 @@ pub enum Permission {
     CredentialAdmin,
     /// Push telemetry (line protocol, Prometheus text): node agents, Telegraf, collectors.
     TelemetryWrite,
+    /// Send alerts (Alertmanager API v2 and webhook bodies) to the correlation.
+    AlertWrite,
+    /// Acknowledge and resolve incidents.
+    IncidentManage,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 12] = [
+    pub const ALL: [Permission; 14] = [
         Permission::SelfService,
         Permission::InventoryRead,
         Permission::InventoryWrite,
@@ -89,6 +93,8 @@ impl Permission {
         Permission::EventAdmin,
         Permission::CredentialAdmin,
         Permission::TelemetryWrite,
+        Permission::AlertWrite,
+        Permission::IncidentManage,
     ];
 }
 
@@ -105,6 +111,8 @@ pub fn allows(role: Role, perm: Permission) -> bool {
                 | LifecycleWrite
                 | OobOperate
                 | TelemetryWrite
+                | AlertWrite
+                | IncidentManage
         ),
         Role::Viewer => matches!(perm, SelfService | InventoryRead),
     }
@@ -135,5 +143,9 @@ mod tests {
         assert!(allows(Role::Admin, Permission::EventAdmin));
         assert!(allows(Role::Operator, Permission::TelemetryWrite));
         assert!(!allows(Role::Viewer, Permission::TelemetryWrite));
+        assert!(allows(Role::Operator, Permission::AlertWrite));
+        assert!(allows(Role::Operator, Permission::IncidentManage));
+        assert!(!allows(Role::Viewer, Permission::AlertWrite));
+        assert!(!allows(Role::Viewer, Permission::IncidentManage));
     }
 }

@@ -125,8 +125,19 @@ pub fn router(st: AppState) -> Router {
             post(crate::api::provision::cancel),
         )
         .route("/provision/bulk", post(crate::api::provision::bulk))
+        .route(
+            "/alerts",
+            get(crate::api::alerts::list_alerts).post(crate::api::alerts::post_alerts),
+        )
+        .route("/alerts/webhook", post(crate::api::alerts::webhook))
+        .route("/incidents", get(crate::api::alerts::list_incidents))
+        .route("/incidents/{id}", get(crate::api::alerts::get_incident))
+        .route("/incidents/{id}/ack", post(crate::api::alerts::ack))
+        .route("/incidents/{id}/resolve", post(crate::api::alerts::resolve))
         .route("/audit", get(misc::audit))
         .route("/audit/verify", get(misc::audit_verify))
+        .route("/graphql", post(crate::api::graphql::execute))
+        .route("/graphql/schema", get(crate::api::graphql::schema))
         .route("/telemetry/write", post(telemetry::write))
         .route("/telemetry/status", get(telemetry::status))
         .route("/gpus/{id}/health", get(telemetry::gpu_health))

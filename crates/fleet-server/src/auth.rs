@@ -149,6 +149,20 @@ pub const ROUTES: &[(&str, &str, Option<Permission>)] = {
         ("GET", "/api/v1/telemetry/status", Some(InventoryRead)),
         ("GET", "/api/v1/gpus/{id}/health", Some(InventoryRead)),
         ("GET", "/api/v1/nodes/{id}/health", Some(InventoryRead)),
+        // Each field and mutation is checked by the core.
+        ("POST", "/api/v1/graphql", Some(SelfService)),
+        ("GET", "/api/v1/graphql/schema", Some(SelfService)),
+        ("GET", "/api/v1/alerts", Some(InventoryRead)),
+        ("POST", "/api/v1/alerts", Some(AlertWrite)),
+        ("POST", "/api/v1/alerts/webhook", Some(AlertWrite)),
+        ("GET", "/api/v1/incidents", Some(InventoryRead)),
+        ("GET", "/api/v1/incidents/{id}", Some(InventoryRead)),
+        ("POST", "/api/v1/incidents/{id}/ack", Some(IncidentManage)),
+        (
+            "POST",
+            "/api/v1/incidents/{id}/resolve",
+            Some(IncidentManage),
+        ),
     ]
 };
 
@@ -299,9 +313,8 @@ impl Caller {
     /// The caller as the application core's principal: the user, their role and what the
     /// audit log records about the request.
     pub fn core_principal(&self) -> fleet_core::Principal {
-        let u = &self.principal.user;
-        fleet_core::Principal::user(u.id.clone(), u.username.clone(), u.role)
-            .with_request(self.actor.source.clone(), self.actor.request_id.clone())
+        self.principal
+            .core(self.actor.source.clone(), self.actor.request_id.clone())
     }
 }
 

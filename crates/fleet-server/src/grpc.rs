@@ -103,10 +103,7 @@ async fn principal<T>(st: &AppState, req: &Request<T>) -> Result<fleet_core::Pri
         .get("x-request-id")
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
-    Ok(
-        fleet_core::Principal::user(p.user.id.clone(), p.user.username.clone(), p.user.role)
-            .with_request(req.remote_addr().map(|a| a.ip().to_string()), request_id),
-    )
+    Ok(p.core(req.remote_addr().map(|a| a.ip().to_string()), request_id))
 }
 
 fn rfc3339(ms: i64) -> String {

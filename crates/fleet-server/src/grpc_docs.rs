@@ -74,9 +74,16 @@ pub fn render(fds: &[u8]) -> String {
         }
         let _ = write!(md, "\n## Services (`{}`)\n", file.package());
         for (si, s) in file.service.iter().enumerate() {
-            let _ = write!(md, "\n### {}\n\n| Method | Request | Response | |\n|---|---|---|---|\n", s.name());
+            let _ = write!(
+                md,
+                "\n### {}\n\n| Method | Request | Response | |\n|---|---|---|---|\n",
+                s.name()
+            );
             for (mi, m) in s.method.iter().enumerate() {
-                let doc = c.get(&vec![6, si as i32, 2, mi as i32]).cloned().unwrap_or_default();
+                let doc = c
+                    .get(&vec![6, si as i32, 2, mi as i32])
+                    .cloned()
+                    .unwrap_or_default();
                 let short = |t: &str| t.trim_start_matches(".gpufleet.v1.").to_string();
                 let resp = if m.server_streaming() {
                     format!("stream {}", short(m.output_type()))
@@ -105,12 +112,18 @@ pub fn render(fds: &[u8]) -> String {
             }
             md.push_str("\n| Field | Type | |\n|---|---|---|\n");
             for (fi, f) in m.field.iter().enumerate() {
-                let doc = c.get(&vec![4, mi as i32, 2, fi as i32]).cloned().unwrap_or_default();
+                let doc = c
+                    .get(&vec![4, mi as i32, 2, fi as i32])
+                    .cloned()
+                    .unwrap_or_default();
                 let ty = match f.oneof_index {
                     Some(o) if f.proto3_optional != Some(true) => format!(
                         "{} (one of `{}`)",
                         type_name(f),
-                        m.oneof_decl.get(o as usize).map(|d| d.name()).unwrap_or("?")
+                        m.oneof_decl
+                            .get(o as usize)
+                            .map(|d| d.name())
+                            .unwrap_or("?")
                     ),
                     _ => type_name(f),
                 };
@@ -127,8 +140,14 @@ mod tests {
     fn docs_grpc_md_is_rendered_from_the_served_protos() {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/GRPC.md");
         let want = super::render(crate::grpc::pb::DESCRIPTOR);
-        assert!(want.contains("### Assets") && want.contains("`Watch`"), "{want}");
-        assert!(want.contains("Resume after this event sequence"), "comments are rendered");
+        assert!(
+            want.contains("### Assets") && want.contains("`Watch`"),
+            "{want}"
+        );
+        assert!(
+            want.contains("Resume after this event sequence"),
+            "comments are rendered"
+        );
         if std::env::var("GPUFLEET_UPDATE_DOCS").as_deref() == Ok("1") {
             std::fs::write(&path, &want).unwrap();
         }

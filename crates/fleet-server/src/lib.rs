@@ -8,6 +8,7 @@ pub mod cli;
 pub mod config;
 pub mod enricher;
 pub mod error;
+pub mod graphql;
 pub mod grpc;
 pub mod grpc_docs;
 pub mod metrics;

@@ -162,6 +162,23 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         .enricher
         .enabled
         .then(|| crate::enricher::start(st.clone(), shutdown.clone()));
+    // Correlation: graph refresh, incidents resolving as their alerts end, old alerts forgotten.
+    {
+        let (core, done) = (st.core.clone(), shutdown.clone());
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(std::time::Duration::from_secs(10));
+            loop {
+                tokio::select! {
+                    _ = done.cancelled() => break,
+                    _ = every.tick() => {
+                        if let Err(e) = core.correlation_tick().await {
+                            tracing::warn!(error = %e, "correlation tick");
+                        }
+                    }
+                }
+            }
+        });
+    }
     let sig = shutdown.clone();
     tokio::spawn(async move {
         wait_for_signal().await;

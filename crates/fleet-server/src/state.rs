@@ -18,6 +18,8 @@ pub struct Inner {
     pub store: Store,
     /// The application core: use cases with their permission checks; the job worker.
     pub core: fleet_core::Core,
+    /// The GraphQL schema (built once).
+    pub graphql: crate::graphql::FleetSchema,
     pub config: Config,
     pub deadlines: Deadlines,
     pub tokens: TokenCache,
@@ -60,6 +62,7 @@ impl AppState {
         );
         AppState(Arc::new(Inner {
             core,
+            graphql: crate::graphql::schema(),
             store,
             config,
             deadlines,
@@ -79,6 +82,23 @@ impl AppState {
 pub struct Principal {
     pub user: User,
     pub token_id: String,
+}
+
+impl Principal {
+    /// The authenticated user as the application core's principal, with what the audit log
+    /// records about the request.
+    pub fn core(
+        &self,
+        source: Option<String>,
+        request_id: Option<String>,
+    ) -> fleet_core::Principal {
+        fleet_core::Principal::user(
+            self.user.id.clone(),
+            self.user.username.clone(),
+            self.user.role,
+        )
+        .with_request(source, request_id)
+    }
 }
 
 /// Caches token lookups for a few seconds so that a request does not always

@@ -240,6 +240,15 @@ const POLICY: &[(&str, &str, Option<Role>)] = {
         ("GET", "/api/v1/telemetry/status", V),
         ("GET", "/api/v1/gpus/{id}/health", V),
         ("GET", "/api/v1/nodes/{id}/health", V),
+        ("POST", "/api/v1/graphql", V),
+        ("GET", "/api/v1/graphql/schema", V),
+        ("GET", "/api/v1/alerts", V),
+        ("POST", "/api/v1/alerts", O),
+        ("POST", "/api/v1/alerts/webhook", O),
+        ("GET", "/api/v1/incidents", V),
+        ("GET", "/api/v1/incidents/{id}", V),
+        ("POST", "/api/v1/incidents/{id}/ack", O),
+        ("POST", "/api/v1/incidents/{id}/resolve", O),
     ]
 };
 

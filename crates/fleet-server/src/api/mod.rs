@@ -1,8 +1,10 @@
 //! REST API v1: handlers, request/response shapes, extractors.
 
+pub mod alerts;
 pub mod assets;
 pub mod discovery;
 pub mod events;
+pub mod graphql;
 pub mod misc;
 pub mod nodes;
 pub mod ops;

@@ -1,0 +1,338 @@
+//! REST face of alert correlation: Alertmanager's API v2 "postable alerts" body (what Prometheus
+//! sends to an Alertmanager) and its webhook payload (version 4, what an Alertmanager forwards),
+//! and the incidents. Shapes and their mapping only; `fleet_core::correlation` validates,
+//! resolves, de-duplicates, correlates and keeps incident state.
+
+use std::collections::BTreeMap;
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use fleet_core::correlation::{
+    AlertList, IncidentFilter, IncidentState, IncidentView, IncomingAlert, IngestReport,
+};
+use serde::Deserialize;
+use serde_json::json;
+use utoipa::{IntoParams, ToSchema};
+
+use super::{parse_time, Json, Query};
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult, Problem};
+use crate::state::AppState;
+
+/// One alert of Alertmanager's API v2 `POST /api/v2/alerts` body.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PostableAlert {
+    /// The label set; it identifies the alert (its fingerprint).
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    #[serde(default)]
+    pub annotations: BTreeMap<String, String>,
+    /// RFC 3339; absent: now. Correlation windows use it, not the arrival time.
+    pub starts_at: Option<String>,
+    /// RFC 3339; in the past: the alert is resolved.
+    pub ends_at: Option<String>,
+    #[serde(rename = "generatorURL")]
+    pub generator_url: Option<String>,
+}
+
+/// One alert of an Alertmanager webhook notification.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WebhookAlert {
+    /// `firing` or `resolved`.
+    pub status: Option<String>,
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
+    #[serde(default)]
+    pub annotations: BTreeMap<String, String>,
+    pub starts_at: Option<String>,
+    pub ends_at: Option<String>,
+    #[serde(rename = "generatorURL")]
+    pub generator_url: Option<String>,
+    /// Alertmanager's fingerprint; gpufleet computes the same from the labels.
+    pub fingerprint: Option<String>,
+}
+
+/// Alertmanager's webhook payload, version 4.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WebhookPayload {
+    /// Must be "4".
+    pub version: String,
+    pub group_key: Option<String>,
+    pub status: Option<String>,
+    pub receiver: Option<String>,
+    #[serde(default)]
+    pub group_labels: BTreeMap<String, String>,
+    #[serde(default)]
+    pub common_labels: BTreeMap<String, String>,
+    #[serde(default)]
+    pub common_annotations: BTreeMap<String, String>,
+    #[serde(rename = "externalURL")]
+    pub external_url: Option<String>,
+    #[serde(default)]
+    pub truncated_alerts: u64,
+    pub alerts: Vec<WebhookAlert>,
+}
+
+/// A body that is JSON but not of the expected shape is a bad request here (400), as
+/// Alertmanager answers it, not 422.
+fn bad_body(mut e: ApiError) -> ApiError {
+    if e.status == StatusCode::UNPROCESSABLE_ENTITY {
+        e.status = StatusCode::BAD_REQUEST;
+    }
+    e
+}
+
+/// 200 when every alert was taken; 400 (problem document with `rejected` and `accepted`) when
+/// some were refused, the valid ones having been taken all the same (as Alertmanager does).
+fn answer(report: IngestReport) -> ApiResult<Json<IngestReport>> {
+    if report.rejected.is_empty() {
+        return Ok(Json(report));
+    }
+    let first = &report.rejected[0];
+    Err(ApiError::bad_request(format!(
+        "{} of {} alerts refused (alert {}: {}); the other {} were taken",
+        report.rejected.len(),
+        report.received,
+        first.index,
+        first.reason,
+        report.accepted
+    ))
+    .with("rejected", json!(report.rejected))
+    .with("accepted", json!(report.accepted)))
+}
+
+/// Take alerts in Alertmanager's API v2 format (`POST /api/v2/alerts` of an Alertmanager), the
+/// body Prometheus sends to its Alertmanagers.
+/// Alerts are resolved to CMDB assets from their labels, de-duplicated by label set and
+/// correlated into incidents by `startsAt`.
+#[utoipa::path(post, path = "/api/v1/alerts", request_body = Vec<PostableAlert>, tag = "alerts",
+    responses(
+        (status = 200, body = IngestReport, content_type = "application/json", description = "Every alert taken"),
+        (status = 400, body = Problem, content_type = "application/problem+json", description = "Unreadable body, or some alerts refused (named in `rejected`; the others were taken)"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 413, body = Problem, content_type = "application/problem+json"),
+        (status = 415, body = Problem, content_type = "application/problem+json")))]
+pub async fn post_alerts(
+    State(st): State<AppState>,
+    caller: Caller,
+    body: Result<Json<Vec<PostableAlert>>, ApiError>,
+) -> ApiResult<Json<IngestReport>> {
+    let Json(alerts) = body.map_err(bad_body)?;
+    let incoming = alerts
+        .into_iter()
+        .map(|a| IncomingAlert {
+            labels: a.labels,
+            annotations: a.annotations,
+            starts_at: a.starts_at,
+            ends_at: a.ends_at,
+            generator_url: a.generator_url,
+            status: None,
+        })
+        .collect();
+    answer(
+        st.core
+            .ingest_alerts(&caller.core_principal(), incoming)
+            .await?,
+    )
+}
+
+/// Take an Alertmanager webhook notification (payload version 4), so that an existing
+/// Alertmanager can forward to gpufleet (`webhook_configs[].url`). Each alert is taken as in
+/// `POST /api/v1/alerts`; a `resolved` alert without `endsAt` ends now.
+#[utoipa::path(post, path = "/api/v1/alerts/webhook", request_body = WebhookPayload, tag = "alerts",
+    responses(
+        (status = 200, body = IngestReport, content_type = "application/json", description = "Every alert taken"),
+        (status = 400, body = Problem, content_type = "application/problem+json", description = "Unreadable body, another payload version, or some alerts refused (named in `rejected`; the others were taken)"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 413, body = Problem, content_type = "application/problem+json"),
+        (status = 415, body = Problem, content_type = "application/problem+json")))]
+pub async fn webhook(
+    State(st): State<AppState>,
+    caller: Caller,
+    body: Result<Json<WebhookPayload>, ApiError>,
+) -> ApiResult<Json<IngestReport>> {
+    let Json(body) = body.map_err(bad_body)?;
+    if body.version != "4" {
+        return Err(ApiError::bad_request(format!(
+            "webhook payload version '{}' is not supported; Alertmanager sends version \"4\"",
+            body.version
+        )));
+    }
+    let incoming = body
+        .alerts
+        .into_iter()
+        .map(|a| IncomingAlert {
+            labels: a.labels,
+            annotations: a.annotations,
+            starts_at: a.starts_at,
+            ends_at: a.ends_at,
+            generator_url: a.generator_url,
+            status: a.status,
+        })
+        .collect();
+    answer(
+        st.core
+            .ingest_alerts(&caller.core_principal(), incoming)
+            .await?,
+    )
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct AlertQuery {
+    /// Only the alerts no CMDB asset matched.
+    pub unresolved: Option<bool>,
+    /// At most this many alerts in `alerts` (default 1000); the counts cover all.
+    pub limit: Option<usize>,
+}
+
+/// The alerts held, with how many are firing and how many matched no asset.
+#[utoipa::path(get, path = "/api/v1/alerts", params(AlertQuery), tag = "alerts",
+    responses(
+        (status = 200, body = AlertList, content_type = "application/json"),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json")))]
+pub async fn list_alerts(
+    State(st): State<AppState>,
+    caller: Caller,
+    Query(q): Query<AlertQuery>,
+) -> ApiResult<Json<AlertList>> {
+    Ok(Json(
+        st.core
+            .list_alerts(
+                &caller.core_principal(),
+                q.unresolved.unwrap_or(false),
+                q.limit.unwrap_or(1000).clamp(1, 100_000),
+            )
+            .await?,
+    ))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct IncidentQuery {
+    /// `open`, `acknowledged` or `resolved`.
+    pub state: Option<String>,
+    /// An asset id or name: the root cause, an affected node or GPU, or an alert's asset.
+    pub asset: Option<String>,
+    /// Incidents with an alert starting at or after this time (RFC 3339 or Unix ms).
+    pub since: Option<String>,
+    /// At most this many (default 500).
+    pub limit: Option<usize>,
+}
+
+/// Incidents, highest priority first.
+#[utoipa::path(get, path = "/api/v1/incidents", params(IncidentQuery), tag = "alerts",
+    responses(
+        (status = 200, body = Vec<IncidentView>, content_type = "application/json"),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json")))]
+pub async fn list_incidents(
+    State(st): State<AppState>,
+    caller: Caller,
+    Query(q): Query<IncidentQuery>,
+) -> ApiResult<Json<Vec<IncidentView>>> {
+    let f = IncidentFilter {
+        state: q.state.as_deref().map(IncidentState::parse).transpose()?,
+        asset: q.asset,
+        since: q
+            .since
+            .as_deref()
+            .map(|s| parse_time("since", s))
+            .transpose()?,
+        limit: Some(q.limit.unwrap_or(500).clamp(1, 10_000)),
+    };
+    Ok(Json(
+        st.core.list_incidents(&caller.core_principal(), &f).await?,
+    ))
+}
+
+/// One incident: root cause with evidence, member alerts with their labels as received,
+/// affected assets, priority, state, timeline and suggested actions. The id of an incident that
+/// merged into another answers with that one.
+#[utoipa::path(get, path = "/api/v1/incidents/{id}", params(("id" = String, Path)), tag = "alerts",
+    responses(
+        (status = 200, body = IncidentView, content_type = "application/json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn get_incident(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<IncidentView>> {
+    Ok(Json(
+        st.core.get_incident(&caller.core_principal(), &id).await?,
+    ))
+}
+
+/// Optional body of acknowledge and resolve.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IncidentNote {
+    /// Written to the timeline and the audit log.
+    pub note: Option<String>,
+}
+
+fn note(body: &Bytes) -> ApiResult<Option<String>> {
+    if body.iter().all(u8::is_ascii_whitespace) {
+        return Ok(None);
+    }
+    serde_json::from_slice::<Option<IncidentNote>>(body)
+        .map(|n| n.and_then(|n| n.note))
+        .map_err(|e| {
+            ApiError::bad_request(format!(
+                "the body must be {{\"note\": \"...\"}} or empty: {e}"
+            ))
+        })
+}
+
+/// Acknowledge an incident (someone is on it). Acknowledging twice changes nothing.
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/ack", params(("id" = String, Path)),
+    request_body(content = Option<IncidentNote>), tag = "alerts",
+    responses(
+        (status = 200, body = IncidentView, content_type = "application/json"),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "The incident is resolved")))]
+pub async fn ack(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<IncidentView>)> {
+    let note = note(&body)?;
+    let v = st
+        .core
+        .acknowledge_incident(&caller.core_principal(), &id, note)
+        .await?;
+    Ok((StatusCode::OK, Json(v)))
+}
+
+/// Resolve an incident by hand. An alert of it firing again reopens it.
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/resolve", params(("id" = String, Path)),
+    request_body(content = Option<IncidentNote>), tag = "alerts",
+    responses(
+        (status = 200, body = IncidentView, content_type = "application/json"),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json")))]
+pub async fn resolve(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> ApiResult<(StatusCode, Json<IncidentView>)> {
+    let note = note(&body)?;
+    let v = st
+        .core
+        .resolve_incident(&caller.core_principal(), &id, note)
+        .await?;
+    Ok((StatusCode::OK, Json(v)))
+}

@@ -1,0 +1,640 @@
+//! The GraphQL face of the application core: one graph over nodes → GPUs / BMC / NICs / disks
+//! → rack, configuration versions, lifecycle history and jobs, with mutations for the
+//! configuration, transitions and operations. `POST /api/v1/graphql` (the REST route table lets
+//! any authenticated caller in; every field and mutation asks the core, which checks the
+//! caller's permission). Related assets load through per-request DataLoaders, so a page of
+//! nodes with their GPUs, BMC and rack costs a constant number of SQL statements. Depth and
+//! complexity are limited. The schema's SDL is kept in `docs/schema.graphql` (a test fails when
+//! the served schema drifts from it).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_graphql::dataloader::{DataLoader, Loader};
+use async_graphql::{
+    Context, EmptySubscription, ErrorExtensions, Json, Object, Schema, SimpleObject, ID,
+};
+use fleet_core::ops::{OpSpec, Operation};
+use fleet_core::{CoreError, Principal};
+use fleet_model::asset::{Asset as CoreAsset, AssetKind};
+use serde_json::Value;
+
+use crate::state::AppState;
+
+pub type FleetSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+
+/// How long a loader collects keys before it queries: long enough for the items of one list
+/// to be batched on a busy 2-core machine, short against a database round trip.
+const LOADER_DELAY: std::time::Duration = std::time::Duration::from_millis(20);
+
+/// Deepest query accepted, and the most complex.
+pub const MAX_DEPTH: usize = 12;
+pub const MAX_COMPLEXITY: usize = 5_000;
+
+pub fn schema() -> FleetSchema {
+    Schema::build(QueryRoot, MutationRoot, EmptySubscription)
+        .limit_depth(MAX_DEPTH)
+        .limit_complexity(MAX_COMPLEXITY)
+        .finish()
+}
+
+/// The core's errors as GraphQL errors with `extensions.code`.
+fn gql(e: CoreError) -> async_graphql::Error {
+    use fleet_db::DbError;
+    let code = match &e {
+        CoreError::Forbidden(_) => "FORBIDDEN",
+        CoreError::NotFound(_) | CoreError::Store(DbError::NotFound(_)) => "NOT_FOUND",
+        CoreError::Invalid(_) | CoreError::Store(DbError::Invalid(_)) => "BAD_USER_INPUT",
+        CoreError::Conflict { .. }
+        | CoreError::Store(DbError::Conflict(_) | DbError::Transition(_)) => "CONFLICT",
+        CoreError::Store(DbError::Stale { .. }) => "STALE_VERSION",
+        CoreError::Upstream { .. } => "UPSTREAM_UNAVAILABLE",
+        _ => "INTERNAL",
+    };
+    async_graphql::Error::new(e.to_string()).extend_with(|_, ext| ext.set("code", code))
+}
+
+/// What a request carries: the state and the caller.
+pub struct Caller {
+    pub st: AppState,
+    pub principal: Principal,
+}
+
+fn caller<'a>(ctx: &'a Context<'_>) -> &'a Caller {
+    ctx.data_unchecked::<Caller>()
+}
+
+/// Assets by id.
+pub struct AssetsById(pub AppState, pub Principal);
+
+impl Loader<String> for AssetsById {
+    type Value = CoreAsset;
+    type Error = Arc<async_graphql::Error>;
+    async fn load(&self, keys: &[String]) -> Result<HashMap<String, CoreAsset>, Self::Error> {
+        let found = self
+            .0
+            .core
+            .assets_by_ids(&self.1, keys)
+            .await
+            .map_err(|e| Arc::new(gql(e)))?;
+        Ok(found.into_iter().map(|a| (a.id.clone(), a)).collect())
+    }
+}
+
+/// Children of a parent, by kind: key (parent id, kind name).
+pub struct ChildrenOf(pub AppState, pub Principal);
+
+impl Loader<(String, String)> for ChildrenOf {
+    type Value = Vec<CoreAsset>;
+    type Error = Arc<async_graphql::Error>;
+    async fn load(
+        &self,
+        keys: &[(String, String)],
+    ) -> Result<HashMap<(String, String), Vec<CoreAsset>>, Self::Error> {
+        let mut by_kind: HashMap<String, Vec<String>> = HashMap::new();
+        for (p, k) in keys {
+            by_kind.entry(k.clone()).or_default().push(p.clone());
+        }
+        let mut out: HashMap<(String, String), Vec<CoreAsset>> =
+            keys.iter().map(|k| (k.clone(), vec![])).collect();
+        for (k, parents) in by_kind {
+            let kind: AssetKind = k
+                .parse()
+                .map_err(|e: String| Arc::new(async_graphql::Error::new(e)))?;
+            let children = self
+                .0
+                .core
+                .children_of(&self.1, &parents, Some(kind))
+                .await
+                .map_err(|e| Arc::new(gql(e)))?;
+            for c in children {
+                if let Some(p) = c.parent_id.clone() {
+                    out.entry((p, k.clone())).or_default().push(c);
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// The per-request data: the caller and fresh loaders (nothing is cached across requests).
+pub fn request_data(
+    st: &AppState,
+    principal: Principal,
+) -> (Caller, DataLoader<AssetsById>, DataLoader<ChildrenOf>) {
+    (
+        Caller {
+            st: st.clone(),
+            principal: principal.clone(),
+        },
+        DataLoader::new(AssetsById(st.clone(), principal.clone()), tokio::spawn)
+            .delay(LOADER_DELAY),
+        DataLoader::new(ChildrenOf(st.clone(), principal), tokio::spawn).delay(LOADER_DELAY),
+    )
+}
+
+fn ms_rfc3339(ms: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
+}
+
+/// Any asset: a rack, node, GPU, BMC, NIC, disk, switch, PDU or outlet.
+pub struct Asset(pub CoreAsset);
+
+async fn children(
+    ctx: &Context<'_>,
+    parent: &str,
+    kind: &'static str,
+) -> async_graphql::Result<Vec<Asset>> {
+    let l = ctx.data_unchecked::<DataLoader<ChildrenOf>>();
+    Ok(l.load_one((parent.to_string(), kind.to_string()))
+        .await
+        .map_err(|e| (*e).clone())?
+        .unwrap_or_default()
+        .into_iter()
+        .map(Asset)
+        .collect())
+}
+
+#[Object]
+impl Asset {
+    async fn id(&self) -> ID {
+        ID(self.0.id.clone())
+    }
+    async fn kind(&self) -> &str {
+        self.0.kind.as_str()
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn model(&self) -> Option<&str> {
+        self.0.model.as_deref()
+    }
+    async fn serial(&self) -> Option<&str> {
+        self.0.serial.as_deref()
+    }
+    /// MAC for NICs, network address for BMCs, switches and PDUs.
+    async fn address(&self) -> Option<&str> {
+        self.0.address.as_deref()
+    }
+    async fn labels(&self) -> Json<Value> {
+        Json(serde_json::to_value(&self.0.labels).unwrap_or_default())
+    }
+    /// The versioned configuration document; stored credentials never appear in it.
+    async fn config(&self) -> Json<Value> {
+        Json(self.0.config.clone())
+    }
+    /// Configuration version (send it back as `ifVersion`).
+    async fn version(&self) -> i64 {
+        self.0.version
+    }
+    /// Lifecycle state (nodes).
+    async fn state(&self) -> Option<&str> {
+        self.0.state.map(|s| s.as_str())
+    }
+    async fn created_at(&self) -> String {
+        ms_rfc3339(self.0.created_at)
+    }
+    async fn updated_at(&self) -> String {
+        ms_rfc3339(self.0.updated_at)
+    }
+    async fn parent(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Asset>> {
+        let Some(p) = &self.0.parent_id else {
+            return Ok(None);
+        };
+        let l = ctx.data_unchecked::<DataLoader<AssetsById>>();
+        Ok(l.load_one(p.clone())
+            .await
+            .map_err(|e| (*e).clone())?
+            .map(Asset))
+    }
+    /// The rack the asset is in.
+    async fn rack(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Asset>> {
+        let Some(r) = &self.0.rack_id else {
+            return Ok(None);
+        };
+        let l = ctx.data_unchecked::<DataLoader<AssetsById>>();
+        Ok(l.load_one(r.clone())
+            .await
+            .map_err(|e| (*e).clone())?
+            .map(Asset))
+    }
+    async fn gpus(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Asset>> {
+        children(ctx, &self.0.id, "gpu").await
+    }
+    async fn nics(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Asset>> {
+        children(ctx, &self.0.id, "nic").await
+    }
+    async fn disks(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Asset>> {
+        children(ctx, &self.0.id, "disk").await
+    }
+    async fn bmc(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Asset>> {
+        Ok(children(ctx, &self.0.id, "bmc").await?.into_iter().next())
+    }
+    /// Every configuration version, oldest first.
+    async fn versions(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<ConfigVersion>> {
+        let c = caller(ctx);
+        let v =
+            c.st.core
+                .config_versions(&c.principal, &self.0.id)
+                .await
+                .map_err(gql)?;
+        Ok(v.into_iter()
+            .map(|v| ConfigVersion {
+                version: v.version,
+                config: Json(v.config),
+                diff: Json(serde_json::to_value(v.diff).unwrap_or_default()),
+                actor: v.actor,
+                reason: v.reason,
+                created_at: ms_rfc3339(v.created_at),
+            })
+            .collect())
+    }
+    /// Lifecycle history (nodes), oldest first.
+    async fn history(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<HistoryEntry>> {
+        if self.0.kind != AssetKind::Node {
+            return Ok(vec![]);
+        }
+        let c = caller(ctx);
+        let h =
+            c.st.core
+                .lifecycle_history(&c.principal, &self.0.id)
+                .await
+                .map_err(gql)?;
+        Ok(h.into_iter().map(HistoryEntry::from).collect())
+    }
+    /// The node's jobs, newest first.
+    async fn jobs(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 20)] limit: i64,
+    ) -> async_graphql::Result<Vec<Job>> {
+        let c = caller(ctx);
+        c.principal
+            .require(fleet_model::rbac::Permission::InventoryRead, "read jobs")
+            .map_err(gql)?;
+        let jobs =
+            c.st.core
+                .jobs(&fleet_db::JobFilter {
+                    target: Some(self.0.id.clone()),
+                    limit: limit.clamp(1, 1000),
+                    ..Default::default()
+                })
+                .await
+                .map_err(gql)?;
+        Ok(jobs.into_iter().map(Job::from).collect())
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct ConfigVersion {
+    pub version: i64,
+    pub config: Json<Value>,
+    /// Changes against the previous version.
+    pub diff: Json<Value>,
+    pub actor: String,
+    pub reason: Option<String>,
+    pub created_at: String,
+}
+
+#[derive(SimpleObject)]
+pub struct HistoryEntry {
+    pub from_state: String,
+    pub to_state: String,
+    pub actor: String,
+    pub reason: Option<String>,
+    pub at: String,
+}
+
+impl From<fleet_db::HistoryRow> for HistoryEntry {
+    fn from(h: fleet_db::HistoryRow) -> Self {
+        HistoryEntry {
+            from_state: h.from_state,
+            to_state: h.to_state,
+            actor: h.actor,
+            reason: h.reason,
+            at: ms_rfc3339(h.at),
+        }
+    }
+}
+
+/// An out-of-band job.
+#[derive(SimpleObject)]
+pub struct Job {
+    pub id: ID,
+    pub kind: String,
+    pub target: String,
+    pub driver: Option<String>,
+    pub params: Json<Value>,
+    pub actor: String,
+    pub state: String,
+    pub step: Option<String>,
+    pub progress: i64,
+    pub result: Option<Json<Value>>,
+    pub error: Option<String>,
+    pub batch_id: Option<String>,
+    pub worker: Option<String>,
+    pub attempts: i64,
+    pub created_at: String,
+    pub finished_at: Option<String>,
+}
+
+impl From<fleet_db::Job> for Job {
+    fn from(j: fleet_db::Job) -> Self {
+        Job {
+            id: ID(j.id),
+            kind: j.kind,
+            target: j.target,
+            driver: j.driver,
+            params: Json(serde_json::from_str(&j.params).unwrap_or_default()),
+            actor: j.actor,
+            state: j.state,
+            step: j.step,
+            progress: j.progress,
+            result: j
+                .result
+                .and_then(|r| serde_json::from_str(&r).ok())
+                .map(Json),
+            error: j.error,
+            batch_id: j.batch_id,
+            worker: j.lease_owner,
+            attempts: j.attempts,
+            created_at: ms_rfc3339(j.created_at),
+            finished_at: j.finished_at.map(ms_rfc3339),
+        }
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct AssetPage {
+    pub items: Vec<Asset>,
+    /// Pass as `after` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
+}
+
+#[derive(SimpleObject)]
+pub struct Me {
+    pub username: String,
+    pub role: String,
+}
+
+pub struct QueryRoot;
+
+#[Object]
+impl QueryRoot {
+    /// The caller.
+    async fn me(&self, ctx: &Context<'_>) -> Me {
+        let p = &caller(ctx).principal;
+        let role = match &p.kind {
+            fleet_core::PrincipalKind::User { role, .. } => role.as_str().to_string(),
+            fleet_core::PrincipalKind::System(r) => format!("system:{}", r.name()),
+        };
+        Me {
+            username: p.name.clone(),
+            role,
+        }
+    }
+
+    /// An asset by id.
+    async fn asset(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Asset>> {
+        let c = caller(ctx);
+        match c.st.core.asset(&c.principal, &id).await {
+            Ok(a) => Ok(Some(Asset(a))),
+            Err(CoreError::Store(fleet_db::DbError::NotFound(_))) => Ok(None),
+            Err(e) => Err(gql(e)),
+        }
+    }
+
+    /// A node by id or name.
+    async fn node(&self, ctx: &Context<'_>, id: String) -> async_graphql::Result<Option<Asset>> {
+        let c = caller(ctx);
+        match c.st.core.resolve(&c.principal, AssetKind::Node, &id).await {
+            Ok(a) => Ok(Some(Asset(a))),
+            Err(CoreError::NotFound(_) | CoreError::Store(fleet_db::DbError::NotFound(_))) => {
+                Ok(None)
+            }
+            Err(e) => Err(gql(e)),
+        }
+    }
+
+    /// Assets of a kind (default: nodes), filtered, a page at a time.
+    #[allow(clippy::too_many_arguments)]
+    async fn assets(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default_with = "String::from(\"node\")")] kind: String,
+        state: Option<String>,
+        model: Option<String>,
+        rack: Option<String>,
+        name_prefix: Option<String>,
+        #[graphql(default = 50)] first: i64,
+        after: Option<String>,
+    ) -> async_graphql::Result<AssetPage> {
+        let c = caller(ctx);
+        let mut f = fleet_db::AssetFilter {
+            kind: Some(
+                kind.parse()
+                    .map_err(|e: String| gql(CoreError::Invalid(e)))?,
+            ),
+            model,
+            name_prefix,
+            limit: first,
+            ..Default::default()
+        };
+        if let Some(s) = state {
+            f.state = Some(
+                s.parse()
+                    .map_err(|e: fleet_model::lifecycle::UnknownState| {
+                        gql(CoreError::Invalid(e.to_string()))
+                    })?,
+            );
+        }
+        if let Some(r) = rack {
+            f.rack_id = Some(
+                c.st.core
+                    .resolve(&c.principal, AssetKind::Rack, &r)
+                    .await
+                    .map_err(gql)?
+                    .id,
+            );
+        }
+        if let Some(a) = after {
+            f.after_id =
+                Some(crate::api::decode_cursor(&a).map_err(|e| gql(CoreError::Invalid(e.detail)))?);
+        }
+        let page = c.st.core.assets(&c.principal, &f).await.map_err(gql)?;
+        Ok(AssetPage {
+            items: page.items.into_iter().map(Asset).collect(),
+            next_cursor: page.next_after.as_deref().map(crate::api::encode_cursor),
+        })
+    }
+
+    /// A job by id.
+    async fn job(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Job>> {
+        let c = caller(ctx);
+        c.principal
+            .require(fleet_model::rbac::Permission::InventoryRead, "read jobs")
+            .map_err(gql)?;
+        match c.st.core.job(&id).await {
+            Ok(j) => Ok(Some(j.into())),
+            Err(CoreError::Store(fleet_db::DbError::NotFound(_))) => Ok(None),
+            Err(e) => Err(gql(e)),
+        }
+    }
+}
+
+pub struct MutationRoot;
+
+#[Object]
+impl MutationRoot {
+    /// Creates an asset (configuration version 1).
+    async fn create_asset(
+        &self,
+        ctx: &Context<'_>,
+        kind: String,
+        name: String,
+        parent_id: Option<String>,
+        config: Option<Json<Value>>,
+        reason: Option<String>,
+    ) -> async_graphql::Result<Asset> {
+        let c = caller(ctx);
+        let a =
+            c.st.core
+                .create_asset(
+                    &c.principal,
+                    fleet_db::NewAsset {
+                        kind: kind
+                            .parse()
+                            .map_err(|e: String| gql(CoreError::Invalid(e)))?,
+                        name,
+                        parent_id,
+                        labels: Default::default(),
+                        config: config.map(|j| j.0).unwrap_or_else(|| serde_json::json!({})),
+                        profile_id: None,
+                        reason,
+                    },
+                )
+                .await
+                .map_err(gql)?;
+        Ok(Asset(a))
+    }
+
+    /// Replaces an asset's configuration as a new version; with `ifVersion`, only if that is
+    /// still the current version (else `STALE_VERSION`).
+    async fn put_config(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        config: Json<Value>,
+        if_version: Option<i64>,
+        reason: Option<String>,
+    ) -> async_graphql::Result<Asset> {
+        let c = caller(ctx);
+        let a =
+            c.st.core
+                .put_config(&c.principal, &id, if_version, config.0, reason)
+                .await
+                .map_err(gql)?;
+        Ok(Asset(a))
+    }
+
+    /// Moves a node (id or name) through its lifecycle.
+    async fn transition(
+        &self,
+        ctx: &Context<'_>,
+        id: String,
+        to: String,
+        reason: Option<String>,
+    ) -> async_graphql::Result<Asset> {
+        let c = caller(ctx);
+        let to = to
+            .parse()
+            .map_err(|e: fleet_model::lifecycle::UnknownState| {
+                gql(CoreError::Invalid(e.to_string()))
+            })?;
+        let (a, _) =
+            c.st.core
+                .transition(&c.principal, &id, to, reason)
+                .await
+                .map_err(gql)?;
+        Ok(Asset(a))
+    }
+
+    /// Queues an out-of-band operation on a node: `group` is power, boot, media, read, sel,
+    /// bios, raid or firmware, with the parameters of its REST route.
+    async fn submit_operation(
+        &self,
+        ctx: &Context<'_>,
+        node: String,
+        group: String,
+        params: Option<Json<Value>>,
+        driver: Option<String>,
+        deadline_s: Option<u64>,
+    ) -> async_graphql::Result<Job> {
+        let c = caller(ctx);
+        let params: std::collections::BTreeMap<String, Value> =
+            serde_json::from_value(params.map(|p| p.0).unwrap_or_else(|| serde_json::json!({})))
+                .map_err(|e| gql(CoreError::Invalid(format!("params must be an object: {e}"))))?;
+        let spec = OpSpec {
+            operation: Operation::from_request(&group, &params).map_err(gql)?,
+            driver,
+            deadline_s,
+        };
+        Ok(c.st
+            .core
+            .submit(&c.principal, &node, spec)
+            .await
+            .map_err(gql)?
+            .into())
+    }
+
+    /// Cancels a queued or running job.
+    async fn cancel_job(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Job> {
+        let c = caller(ctx);
+        Ok(c.st
+            .core
+            .cancel(&c.principal, &id)
+            .await
+            .map_err(gql)?
+            .into())
+    }
+}
+
+/// Executes one GraphQL request for `principal`.
+pub async fn execute(
+    st: &AppState,
+    principal: Principal,
+    req: async_graphql::Request,
+) -> async_graphql::Response {
+    let (caller, by_id, children) = request_data(st, principal);
+    st.graphql
+        .execute(req.data(caller).data(by_id).data(children))
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn docs_schema_graphql_is_the_served_schema() {
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/schema.graphql");
+        let want = super::schema().sdl();
+        assert!(
+            want.contains("type Asset") && want.contains("putConfig"),
+            "{want}"
+        );
+        if std::env::var("GPUFLEET_UPDATE_DOCS").as_deref() == Ok("1") {
+            std::fs::write(&path, &want).unwrap();
+        }
+        let have = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            have == want,
+            "docs/schema.graphql differs from the served schema; run GPUFLEET_UPDATE_DOCS=1 cargo test -p fleet-server --lib graphql"
+        );
+    }
+}
