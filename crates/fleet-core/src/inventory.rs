@@ -91,7 +91,9 @@ impl Core {
 
     pub async fn create_asset(&self, p: &Principal, new: NewAsset) -> CoreResult<Asset> {
         p.require(Permission::InventoryWrite, "create assets")?;
-        Ok(self.store.create_asset(&p.actor(), new).await?)
+        let a = self.store.create_asset(&p.actor(), new).await?;
+        self.telemetry.cmdb_changed();
+        Ok(a)
     }
 
     pub async fn patch_asset(
@@ -102,10 +104,12 @@ impl Core {
         patch: AssetPatch,
     ) -> CoreResult<Asset> {
         p.require(Permission::InventoryWrite, "change assets")?;
-        Ok(self
+        let a = self
             .store
             .patch_asset(&p.actor(), id, if_version, patch)
-            .await?)
+            .await?;
+        self.telemetry.cmdb_changed();
+        Ok(a)
     }
 
     /// Deletes an asset that contains nothing. Deleting a BMC, switch or PDU deletes its
@@ -122,7 +126,9 @@ impl Core {
                 ),
             )?;
         }
-        Ok(self.store.delete_asset(&p.actor(), id).await?)
+        self.store.delete_asset(&p.actor(), id).await?;
+        self.telemetry.cmdb_changed();
+        Ok(())
     }
 
     /// Replaces an asset's configuration as a new version; `if_version` makes it
@@ -138,10 +144,12 @@ impl Core {
         p.require(Permission::InventoryWrite, "change configurations")?;
         let before = self.store.get_asset(id).await?;
         check_credential_change(p, &before, &config)?;
-        Ok(self
+        let a = self
             .store
             .update_config(&p.actor(), id, if_version, config, reason)
-            .await?)
+            .await?;
+        self.telemetry.cmdb_changed();
+        Ok(a)
     }
 
     /// Restores configuration `version` as a new version (conditional on `if_version`).
@@ -156,10 +164,12 @@ impl Core {
         let before = self.store.get_asset(id).await?;
         let old = self.store.get_version(id, version).await?;
         check_credential_change(p, &before, &old.config)?;
-        Ok(self
+        let a = self
             .store
             .restore_version(&p.actor(), id, version, if_version)
-            .await?)
+            .await?;
+        self.telemetry.cmdb_changed();
+        Ok(a)
     }
 
     pub async fn config_versions(&self, p: &Principal, id: &str) -> CoreResult<Vec<ConfigVersion>> {

@@ -8,6 +8,7 @@
 //! - [`ops`]: out-of-band operations as jobs with a typed [`ops::Operation`]; workers in any
 //!   number of processes share them through database leases.
 //! - [`bmc`]: the one way to reach a node's BMC with its stored credentials.
+//! - [`telemetry`]: GPU telemetry ingest, derived health, the hot status port.
 //! - [`correlation`]: alerts in, incidents out (the physical graph from the CMDB, label
 //!   resolution, de-duplication, incident state and events).
 
@@ -17,6 +18,7 @@ pub mod error;
 pub mod inventory;
 pub mod ops;
 pub mod principal;
+pub mod telemetry;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -86,6 +88,8 @@ pub struct Inner {
     /// Jobs this process's worker runs, with their cancel tokens.
     running: parking_lot::Mutex<HashMap<String, CancellationToken>>,
     worker_started: AtomicBool,
+    /// Telemetry ingest and derived GPU health (see [`telemetry`]).
+    pub telemetry: telemetry::Telemetry,
     /// Alert correlation: held alerts and incidents of this process.
     pub incidents: correlation::Incidents,
 }
@@ -107,6 +111,7 @@ impl Core {
             changed,
             running: Default::default(),
             worker_started: AtomicBool::new(false),
+            telemetry: telemetry::Telemetry::new(Default::default()),
             incidents: correlation::Incidents::new(Default::default()),
         }))
     }

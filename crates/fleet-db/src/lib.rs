@@ -14,6 +14,7 @@ mod audit;
 mod auth;
 mod enrich;
 mod error;
+mod health;
 mod import;
 mod incidents;
 mod jobs;
@@ -33,6 +34,7 @@ pub use enrich::{
     InventoryOutcome, ObservedPart, PartKey, PartMove, Registered, ValidateWhen,
 };
 pub use error::{DbError, DbResult};
+pub use health::{history_key, GpuHealthChange, GpuHealthRow};
 pub use import::{ImportSummary, ReferenceError};
 pub use incidents::OutboxEvent;
 pub use jobs::{job_state_is_final, Job, JobFilter, JobLogLine, JobUpdate, NewJob, JOB_STATES};

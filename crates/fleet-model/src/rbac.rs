@@ -71,6 +71,8 @@ pub enum Permission {
     /// TLS setting of a BMC, switch or PDU whose password is stored without giving a new one
     /// (the stored password is then cleared). Checked by the handlers that can do it.
     CredentialAdmin,
+    /// Push telemetry (line protocol, Prometheus text): node agents, Telegraf, collectors.
+    TelemetryWrite,
     /// Send alerts (Alertmanager API v2 and webhook bodies) to the correlation.
     AlertWrite,
     /// Acknowledge and resolve incidents.
@@ -78,7 +80,7 @@ pub enum Permission {
 }
 
 impl Permission {
-    pub const ALL: [Permission; 13] = [
+    pub const ALL: [Permission; 14] = [
         Permission::SelfService,
         Permission::InventoryRead,
         Permission::InventoryWrite,
@@ -90,6 +92,7 @@ impl Permission {
         Permission::OobAdmin,
         Permission::EventAdmin,
         Permission::CredentialAdmin,
+        Permission::TelemetryWrite,
         Permission::AlertWrite,
         Permission::IncidentManage,
     ];
@@ -107,6 +110,7 @@ pub fn allows(role: Role, perm: Permission) -> bool {
                 | InventoryWrite
                 | LifecycleWrite
                 | OobOperate
+                | TelemetryWrite
                 | AlertWrite
                 | IncidentManage
         ),
@@ -137,6 +141,8 @@ mod tests {
         assert!(!allows(Role::Operator, Permission::EventAdmin));
         assert!(!allows(Role::Operator, Permission::CredentialAdmin));
         assert!(allows(Role::Admin, Permission::EventAdmin));
+        assert!(allows(Role::Operator, Permission::TelemetryWrite));
+        assert!(!allows(Role::Viewer, Permission::TelemetryWrite));
         assert!(allows(Role::Operator, Permission::AlertWrite));
         assert!(allows(Role::Operator, Permission::IncidentManage));
         assert!(!allows(Role::Viewer, Permission::AlertWrite));

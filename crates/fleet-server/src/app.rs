@@ -14,7 +14,7 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
 
-use crate::api::{assets, events, misc, nodes, users};
+use crate::api::{assets, events, misc, nodes, telemetry, users};
 use crate::auth::authorize;
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -138,11 +138,22 @@ pub fn router(st: AppState) -> Router {
         .route("/audit/verify", get(misc::audit_verify))
         .route("/graphql", post(crate::api::graphql::execute))
         .route("/graphql/schema", get(crate::api::graphql::schema))
+        .route("/telemetry/write", post(telemetry::write))
+        .route("/telemetry/status", get(telemetry::status))
+        .route("/gpus/{id}/health", get(telemetry::gpu_health))
+        .route("/nodes/{id}/health", get(telemetry::node_health))
+        .route_layer(middleware::from_fn_with_state(st.clone(), authorize));
+
+    // The InfluxDB-compatible write paths (Telegraf's influxdb and influxdb_v2 outputs).
+    let influx = Router::new()
+        .route("/write", post(telemetry::write_v1))
+        .route("/api/v2/write", post(telemetry::write_v2))
         .route_layer(middleware::from_fn_with_state(st.clone(), authorize));
 
     let spec = crate::openapi::spec();
     Router::new()
         .nest("/api/v1", v1)
+        .merge(influx)
         .merge(utoipa_swagger_ui::SwaggerUi::new("/api/v1/docs").url("/api/v1/openapi.json", spec))
         .route("/", get(index))
         .route("/healthz", get(misc::healthz))
@@ -222,6 +233,8 @@ where
         st.core.sweep_uploads().await;
         st.core.start_worker(shutdown.clone());
     }
+    // Telemetry: missing-telemetry ticks and CMDB index refresh for this process's ingest.
+    st.core.start_telemetry(shutdown.clone());
     let streams_done = st.streams_done.clone();
     let app = router(st);
     axum::serve(

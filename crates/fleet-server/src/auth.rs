@@ -143,6 +143,12 @@ pub const ROUTES: &[(&str, &str, Option<Permission>)] = {
         ("POST", "/api/v1/provision/bulk", Some(OobOperate)),
         ("GET", "/api/v1/audit", Some(AuditRead)),
         ("GET", "/api/v1/audit/verify", Some(AuditRead)),
+        ("POST", "/api/v1/telemetry/write", Some(TelemetryWrite)),
+        ("POST", "/write", Some(TelemetryWrite)),
+        ("POST", "/api/v2/write", Some(TelemetryWrite)),
+        ("GET", "/api/v1/telemetry/status", Some(InventoryRead)),
+        ("GET", "/api/v1/gpus/{id}/health", Some(InventoryRead)),
+        ("GET", "/api/v1/nodes/{id}/health", Some(InventoryRead)),
         // Each field and mutation is checked by the core.
         ("POST", "/api/v1/graphql", Some(SelfService)),
         ("GET", "/api/v1/graphql/schema", Some(SelfService)),
@@ -167,6 +173,8 @@ pub fn route_permission(method: &Method, path: &str) -> Option<Option<Permission
         .map(|(_, _, perm)| *perm)
 }
 
+/// The token of `Authorization: Bearer <t>`, or `Token <t>` (what InfluxDB clients such as
+/// Telegraf send).
 fn bearer(headers: &HeaderMap) -> Option<&str> {
     headers
         .get(axum::http::header::AUTHORIZATION)
@@ -174,8 +182,41 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
         .and_then(|v| {
             v.strip_prefix("Bearer ")
                 .or_else(|| v.strip_prefix("bearer "))
+                .or_else(|| v.strip_prefix("Token "))
+                .or_else(|| v.strip_prefix("token "))
         })
         .map(str::trim)
+}
+
+/// The InfluxDB 1.x write path also takes the token as the password: basic auth or `p=`
+/// (InfluxDB v1 clients send credentials that way). Only there: elsewhere tokens stay out of
+/// URLs.
+fn influx_v1_token(req: &Request) -> Option<String> {
+    use base64::Engine;
+    let basic = req
+        .headers()
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| {
+            v.strip_prefix("Basic ")
+                .or_else(|| v.strip_prefix("basic "))
+        })
+        .and_then(|b| {
+            base64::engine::general_purpose::STANDARD
+                .decode(b.trim())
+                .ok()
+        })
+        .and_then(|b| String::from_utf8(b).ok())
+        .and_then(|up| up.split_once(':').map(|(_, p)| p.to_string()));
+    basic.filter(|p| !p.is_empty()).or_else(|| {
+        req.uri().query().and_then(|q| {
+            q.split('&')
+                .filter_map(|kv| kv.split_once('='))
+                .find(|(k, _)| *k == "p")
+                .map(|(_, v)| v.to_string())
+                .filter(|v| !v.is_empty())
+        })
+    })
 }
 
 /// The principal of a bearer token (session or API token), through the token cache.
@@ -225,9 +266,12 @@ pub async fn authorize(
     let Some(perm) = perm else {
         return Ok(next.run(req).await);
     };
-    let token = bearer(req.headers()).ok_or_else(|| {
-        ApiError::unauthorized("missing bearer token: log in with POST /api/v1/auth/login and send 'Authorization: Bearer <token>'")
-    })?;
+    let v1_token = (path == "/write").then(|| influx_v1_token(&req)).flatten();
+    let token = bearer(req.headers())
+        .or(v1_token.as_deref())
+        .ok_or_else(|| {
+            ApiError::unauthorized("missing bearer token: log in with POST /api/v1/auth/login and send 'Authorization: Bearer <token>'")
+        })?;
     let principal = authenticate(&st, token).await?;
     if !allows(principal.user.role, perm) {
         return Err(ApiError::forbidden(format!(

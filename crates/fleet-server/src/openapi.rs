@@ -42,6 +42,8 @@ impl Modify for Security {
         api::provision::list_plans, api::provision::create_plan, api::provision::get_plan,
         api::provision::provision, api::provision::status, api::provision::cancel, api::provision::bulk,
         api::misc::import, api::misc::changes, api::misc::audit, api::misc::audit_verify,
+        api::telemetry::write, api::telemetry::write_v1, api::telemetry::write_v2,
+        api::telemetry::gpu_health, api::telemetry::node_health, api::telemetry::status,
         api::graphql::execute, api::graphql::schema,
         api::alerts::post_alerts, api::alerts::webhook, api::alerts::list_alerts,
         api::alerts::list_incidents, api::alerts::get_incident, api::alerts::ack, api::alerts::resolve,
@@ -58,6 +60,7 @@ impl Modify for Security {
         (name = "operations", description = "Out-of-band operations (Redfish, IPMI) as jobs"),
         (name = "provisioning", description = "Install plans and provisioning through Tinkerbell"),
         (name = "audit", description = "Audit log (admin)"),
+        (name = "telemetry", description = "GPU telemetry ingest (line protocol, InfluxDB v1/v2 write paths, Prometheus text) and derived health"),
         (name = "graphql", description = "The GraphQL API over the same core (schema: GET /api/v1/graphql/schema)"),
         (name = "alerts", description = "Alert ingest (Alertmanager API v2 and webhook) and incidents correlated over the physical graph"),
     )

@@ -153,9 +153,9 @@ async fn every_route_enforces_the_permission_matrix_for_every_role() {
 }
 
 /// The access policy, written out route by route from the roles' descriptions (viewers read;
-/// operators do the daily inventory, lifecycle, out-of-band and provisioning work; admins
-/// manage users, profiles and install plans, BIOS, RAID, firmware and switch ports, the audit
-/// log and the dead letters), independently of `auth::ROUTES` and `rbac::allows`, which the
+/// operators do the daily inventory, lifecycle, out-of-band and provisioning work and push
+/// telemetry; admins manage users, profiles and install plans, BIOS, RAID, firmware and switch
+/// ports, the audit log and the dead letters), independently of `auth::ROUTES` and `rbac::allows`, which the
 /// test above checks against it. `None`: no authentication.
 const POLICY: &[(&str, &str, Option<Role>)] = {
     const V: Option<Role> = Some(Role::Viewer);
@@ -234,6 +234,12 @@ const POLICY: &[(&str, &str, Option<Role>)] = {
         ("POST", "/api/v1/provision/bulk", O),
         ("GET", "/api/v1/audit", A),
         ("GET", "/api/v1/audit/verify", A),
+        ("POST", "/api/v1/telemetry/write", O),
+        ("POST", "/write", O),
+        ("POST", "/api/v2/write", O),
+        ("GET", "/api/v1/telemetry/status", V),
+        ("GET", "/api/v1/gpus/{id}/health", V),
+        ("GET", "/api/v1/nodes/{id}/health", V),
         ("POST", "/api/v1/graphql", V),
         ("GET", "/api/v1/graphql/schema", V),
         ("GET", "/api/v1/alerts", V),

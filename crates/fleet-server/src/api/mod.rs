@@ -9,6 +9,7 @@ pub mod misc;
 pub mod nodes;
 pub mod ops;
 pub mod provision;
+pub mod telemetry;
 pub mod users;
 
 use axum::extract::rejection::{JsonRejection, QueryRejection};

@@ -1,0 +1,1178 @@
+//! Real-time GPU health: the server side of telemetry.
+//!
+//! Samples arrive as InfluxDB line protocol (push: the agent, Telegraf, anything that speaks
+//! the InfluxDB write API) or as Prometheus text (dcgm-exporter pages). They are parsed by
+//! `fleet-telemetry`, resolved to CMDB GPUs through a [`CmdbIndex`] built from the store
+//! (GPU UUID from the configuration the enricher writes, GPU serial, node name or hostname
+//! plus GPU index), fed to the [`HealthTracker`], and their latest values kept in the
+//! [`HotStatus`] port. A **change** of derived health (never a sample) becomes a
+//! `gpu.status_changed` outbox event and a `gpu_health_history` row in one transaction;
+//! telemetry never writes configuration versions.
+//!
+//! Samples no key resolves are counted per sender key ([`TelemetryStatus::unknown_senders`]),
+//! never dropped silently. A periodic [`Core::start_telemetry`] task ticks the tracker
+//! (telemetry gone missing, windows and holds expired) and refreshes the index.
+//!
+//! The tracker and the hot status live in this process: with several API processes, each
+//! derives health from the samples it receives (a sender should stick to one process) until
+//! the shared Redis hot status lands.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use fleet_db::{AssetFilter, GpuHealthChange, GpuHealthRow};
+use fleet_model::asset::{Asset, AssetKind};
+use fleet_model::rbac::Permission;
+use fleet_telemetry::health::{
+    Health, HealthChange, HealthConfig, HealthState, HealthTracker, Subject,
+};
+use fleet_telemetry::line_protocol::{self, Limits, LineError, Precision};
+use fleet_telemetry::sample::{
+    self, AssetRef, Resolver, SampleBatch, SampleKey, UnknownSenders, Unmapped,
+};
+use fleet_telemetry::xid::XidCatalog;
+use fleet_telemetry::{fields::GpuField, Nanos};
+use parking_lot::{Mutex, RwLock};
+use serde::Serialize;
+use tokio_util::sync::CancellationToken;
+
+use crate::error::{CoreError, CoreResult};
+use crate::principal::Principal;
+use crate::Core;
+
+/// How telemetry behaves in this process.
+#[derive(Debug, Clone)]
+pub struct TelemetrySettings {
+    /// Health thresholds (interval, missing intervals, temperatures, windows, XID holds).
+    pub health: HealthConfig,
+    /// How often missing telemetry and expired windows are looked for.
+    pub tick_every: Duration,
+    /// How often the CMDB index is rebuilt even without a miss.
+    pub index_ttl: Duration,
+    /// Shortest time between two rebuilds caused by unknown senders.
+    pub index_min_refresh: Duration,
+    /// Line-protocol limits (line length, fields, tags, errors kept).
+    pub limits: Limits,
+}
+
+impl Default for TelemetrySettings {
+    fn default() -> Self {
+        TelemetrySettings {
+            health: HealthConfig::default(),
+            tick_every: Duration::from_secs(5),
+            index_ttl: Duration::from_secs(60),
+            index_min_refresh: Duration::from_secs(2),
+            limits: Limits::default(),
+        }
+    }
+}
+
+fn now_nanos() -> Nanos {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as Nanos)
+        .unwrap_or(0)
+}
+
+fn nanos_to_ms(n: Nanos) -> i64 {
+    n / 1_000_000
+}
+
+// ---------------------------------------------------------------------------------------------
+// Hot status port
+
+/// The latest known status of one GPU.
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
+pub struct GpuStatus {
+    /// The GPU asset.
+    pub gpu: String,
+    /// The node it reported from.
+    pub node: Option<String>,
+    #[schema(value_type = String)]
+    /// healthy, unknown, degraded, missing or failed.
+    pub state: HealthState,
+    /// Why it is not healthy (XID with its catalog meaning, ECC, thermal, missing telemetry…).
+    #[schema(value_type = Vec<Object>)]
+    pub reasons: Vec<fleet_telemetry::health::Reason>,
+    /// Latest value of every field, by canonical field name.
+    pub fields: BTreeMap<String, f64>,
+    /// Last sample, Unix milliseconds.
+    pub last_seen_ms: Option<i64>,
+    /// When the current state was entered, Unix milliseconds.
+    pub since_ms: Option<i64>,
+}
+
+/// The latest derived health of one node (the roll-up of its GPUs).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct NodeStatus {
+    pub node: String,
+    pub health: Health,
+    pub since_ms: Option<i64>,
+}
+
+/// Latest values of one GPU's batch, for [`HotStatus::record_samples`].
+#[derive(Debug, Clone)]
+pub struct SampleUpdate {
+    pub gpu: String,
+    pub node: Option<String>,
+    pub at: Nanos,
+    pub values: Vec<(GpuField, f64)>,
+}
+
+/// Where the latest value of every field per GPU, its health with reasons and its last-seen
+/// time live. [`MemoryHotStatus`] is the embedded adapter; a Redis adapter (shared by several
+/// gpufleet processes, surviving a restart) is the next step and will implement this trait
+/// with the same observable behaviour.
+pub trait HotStatus: Send + Sync {
+    /// Stores the latest values (a value older than the stored one for the same field is kept
+    /// out) and the last-seen time.
+    fn record_samples(&self, updates: &[SampleUpdate]) -> CoreResult<()>;
+    /// Stores health changes; a change older than the stored state of its subject is ignored.
+    fn record_health(&self, changes: &[HealthChange]) -> CoreResult<()>;
+    fn gpu(&self, gpu: &str) -> CoreResult<Option<GpuStatus>>;
+    fn node(&self, node: &str) -> CoreResult<Option<NodeStatus>>;
+    /// GPUs known, by health state.
+    fn gpu_counts(&self) -> CoreResult<BTreeMap<String, u64>>;
+}
+
+#[derive(Default)]
+struct MemoryHot {
+    gpus: HashMap<String, (GpuStatus, HashMap<GpuField, Nanos>, Nanos)>,
+    nodes: HashMap<String, (NodeStatus, Nanos)>,
+}
+
+/// The in-memory [`HotStatus`] (the embedded default).
+#[derive(Default)]
+pub struct MemoryHotStatus(RwLock<MemoryHot>);
+
+impl HotStatus for MemoryHotStatus {
+    fn record_samples(&self, updates: &[SampleUpdate]) -> CoreResult<()> {
+        let mut m = self.0.write();
+        for u in updates {
+            let (st, field_at, _) = m.gpus.entry(u.gpu.clone()).or_insert_with(|| {
+                (
+                    GpuStatus {
+                        gpu: u.gpu.clone(),
+                        ..Default::default()
+                    },
+                    HashMap::new(),
+                    Nanos::MIN,
+                )
+            });
+            if u.node.is_some() {
+                st.node = u.node.clone();
+            }
+            let ms = nanos_to_ms(u.at);
+            st.last_seen_ms = Some(st.last_seen_ms.map_or(ms, |s| s.max(ms)));
+            for &(f, v) in &u.values {
+                let at = field_at.entry(f).or_insert(Nanos::MIN);
+                if u.at >= *at {
+                    *at = u.at;
+                    st.fields.insert(f.name().to_string(), v);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn record_health(&self, changes: &[HealthChange]) -> CoreResult<()> {
+        let mut m = self.0.write();
+        for c in changes {
+            match &c.subject {
+                Subject::Gpu(id) => {
+                    let (st, _, health_at) = m.gpus.entry(id.clone()).or_insert_with(|| {
+                        (
+                            GpuStatus {
+                                gpu: id.clone(),
+                                ..Default::default()
+                            },
+                            HashMap::new(),
+                            Nanos::MIN,
+                        )
+                    });
+                    if c.at >= *health_at {
+                        *health_at = c.at;
+                        st.state = c.new.state;
+                        st.reasons = c.new.reasons.clone();
+                        st.since_ms = Some(nanos_to_ms(c.at));
+                    }
+                }
+                Subject::Node(id) => {
+                    let (st, at) = m.nodes.entry(id.clone()).or_insert_with(|| {
+                        (
+                            NodeStatus {
+                                node: id.clone(),
+                                ..Default::default()
+                            },
+                            Nanos::MIN,
+                        )
+                    });
+                    if c.at >= *at {
+                        *at = c.at;
+                        st.health = c.new.clone();
+                        st.since_ms = Some(nanos_to_ms(c.at));
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn gpu(&self, gpu: &str) -> CoreResult<Option<GpuStatus>> {
+        Ok(self.0.read().gpus.get(gpu).map(|(s, _, _)| s.clone()))
+    }
+
+    fn node(&self, node: &str) -> CoreResult<Option<NodeStatus>> {
+        Ok(self.0.read().nodes.get(node).map(|(s, _)| s.clone()))
+    }
+
+    fn gpu_counts(&self) -> CoreResult<BTreeMap<String, u64>> {
+        let mut out = BTreeMap::new();
+        for (s, _, _) in self.0.read().gpus.values() {
+            *out.entry(s.state.as_str().to_string()).or_default() += 1;
+        }
+        Ok(out)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// CMDB index (the resolver)
+
+/// Normalises a GPU UUID as the enricher stores it: `GPU-<lowercase>`.
+pub fn normalize_uuid(raw: &str) -> String {
+    let r = raw.trim();
+    let bare = if r.len() > 4 && r[..4].eq_ignore_ascii_case("gpu-") {
+        &r[4..]
+    } else {
+        r
+    };
+    format!("GPU-{}", bare.to_ascii_lowercase())
+}
+
+/// The index of a GPU on its node: `index`/`gpu_index` in its configuration, else the
+/// trailing number of its Redfish id or name (`GPU3`, `GPU_3`, `gpu-3`), else `SXM<n>`
+/// locations (n − 1).
+fn gpu_index(gpu: &Asset) -> Option<u32> {
+    let c = &gpu.config;
+    for k in ["index", "gpu_index"] {
+        match c.get(k) {
+            Some(serde_json::Value::Number(n)) => return n.as_u64().map(|n| n as u32),
+            Some(serde_json::Value::String(s)) => return s.trim().parse().ok(),
+            _ => {}
+        }
+    }
+    let trailing = |s: &str| -> Option<u32> {
+        let digits: String = s
+            .chars()
+            .rev()
+            .take_while(|c| c.is_ascii_digit())
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        let head = &s[..s.len() - digits.len()];
+        (!digits.is_empty()
+            && head
+                .to_ascii_lowercase()
+                .trim_end_matches(['_', '-', ' '])
+                .ends_with("gpu"))
+        .then(|| digits.parse().ok())
+        .flatten()
+    };
+    if let Some(i) = c
+        .get("redfish_id")
+        .and_then(|v| v.as_str())
+        .and_then(trailing)
+    {
+        return Some(i);
+    }
+    if let Some(loc) = c.get("location").and_then(|v| v.as_str()) {
+        if let Some(n) = loc
+            .trim()
+            .strip_prefix("SXM")
+            .and_then(|n| n.parse::<u32>().ok())
+        {
+            return n.checked_sub(1);
+        }
+    }
+    trailing(&gpu.name)
+}
+
+/// GPUs of the CMDB by every key a sample may carry.
+#[derive(Debug, Default)]
+pub struct CmdbIndex {
+    map: HashMap<SampleKey, AssetRef>,
+    /// GPU id → (serial, node id): the history key and where the GPU is.
+    by_gpu: HashMap<String, (Option<String>, Option<String>)>,
+    gpus: usize,
+}
+
+impl CmdbIndex {
+    /// Builds the index from GPU and node assets.
+    pub fn build(gpus: &[Asset], nodes: &[Asset]) -> CmdbIndex {
+        let node_by_id: HashMap<&str, &Asset> = nodes.iter().map(|n| (n.id.as_str(), n)).collect();
+        let mut idx = CmdbIndex::default();
+        for g in gpus {
+            let node = g
+                .parent_id
+                .as_deref()
+                .and_then(|p| node_by_id.get(p).copied());
+            let mut labels = BTreeMap::new();
+            if let Some(r) = g
+                .rack_id
+                .clone()
+                .or_else(|| node.and_then(|n| n.rack_id.clone()))
+            {
+                labels.insert("rack".to_string(), r);
+            }
+            if let Some(m) = &g.model {
+                labels.insert("model".to_string(), m.clone());
+            }
+            if let Some(n) = node {
+                labels.insert("node_name".to_string(), n.name.clone());
+                if let Some(p) = &n.profile_id {
+                    labels.insert("profile".to_string(), p.clone());
+                }
+            }
+            let r = AssetRef {
+                asset: g.id.clone(),
+                node: node.map(|n| n.id.clone()),
+                labels,
+            };
+            idx.gpus += 1;
+            idx.by_gpu
+                .insert(g.id.clone(), (g.serial.clone(), r.node.clone()));
+            if let Some(u) = g.config.get("uuid").and_then(|v| v.as_str()) {
+                idx.map.insert(
+                    SampleKey::GpuUuid {
+                        uuid: normalize_uuid(u),
+                    },
+                    r.clone(),
+                );
+            }
+            if let Some(s) = g.serial.as_deref().filter(|s| !s.is_empty()) {
+                idx.map.insert(
+                    SampleKey::GpuSerial {
+                        serial: s.to_string(),
+                    },
+                    r.clone(),
+                );
+            }
+            if let (Some(n), Some(i)) = (node, gpu_index(g)) {
+                for host in node_names(n) {
+                    idx.map.insert(
+                        SampleKey::NodeGpu {
+                            node: host,
+                            index: i,
+                        },
+                        r.clone(),
+                    );
+                }
+            }
+        }
+        idx
+    }
+
+    pub fn gpu_count(&self) -> usize {
+        self.gpus
+    }
+
+    fn serial_of(&self, gpu: &str) -> Option<String> {
+        self.by_gpu.get(gpu).and_then(|(s, _)| s.clone())
+    }
+
+    fn node_of(&self, gpu: &str) -> Option<String> {
+        self.by_gpu.get(gpu).and_then(|(_, n)| n.clone())
+    }
+}
+
+/// The names a node's samples may carry: its asset name and `hostname` in its configuration
+/// or labels, lower-cased (host names are case-insensitive).
+fn node_names(n: &Asset) -> Vec<String> {
+    let mut v = vec![n.name.to_ascii_lowercase()];
+    for h in [
+        n.config.get("hostname").and_then(|v| v.as_str()),
+        n.labels.get("hostname").map(String::as_str),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        let h = h.to_ascii_lowercase();
+        if !v.contains(&h) {
+            v.push(h);
+        }
+    }
+    v
+}
+
+impl Resolver for CmdbIndex {
+    fn resolve(&self, key: &SampleKey) -> Option<AssetRef> {
+        let norm = match key {
+            SampleKey::GpuUuid { uuid } => SampleKey::GpuUuid {
+                uuid: normalize_uuid(uuid),
+            },
+            SampleKey::NodeGpu { node, index } => SampleKey::NodeGpu {
+                node: node.to_ascii_lowercase(),
+                index: *index,
+            },
+            // Node-level readings (BMC sensors, node only) are not GPU samples.
+            SampleKey::Bmc { .. } | SampleKey::Node { .. } => return None,
+            other => other.clone(),
+        };
+        self.map.get(&norm).cloned()
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The service
+
+#[derive(Debug, Default)]
+struct Counters {
+    requests: u64,
+    points: u64,
+    samples: u64,
+    rejected_lines: u64,
+    unresolved_samples: u64,
+    health_changes: u64,
+    events_written: u64,
+    event_errors: u64,
+    unknown: UnknownSenders,
+    unmapped: Unmapped,
+}
+
+/// One unknown sender key and how many samples it sent.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct UnknownSender {
+    /// `uuid=…`, `serial=…`, `node=… gpu=…`, `bmc=…`, `node=…` or `anonymous`.
+    pub key: String,
+    pub samples: u64,
+}
+
+/// What the telemetry pipeline has done since this process started.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct TelemetryStatus {
+    /// Write requests (and scraped pages) taken.
+    pub requests: u64,
+    /// Line-protocol points (or Prometheus samples) accepted.
+    pub points: u64,
+    /// Field values that resolved to a GPU.
+    pub samples_ingested: u64,
+    /// Lines refused (bad syntax).
+    pub rejected_lines: u64,
+    /// Field values from senders no key resolved.
+    pub unknown_samples: u64,
+    /// Unknown senders by their strongest key, most samples first.
+    pub unknown_senders: Vec<UnknownSender>,
+    /// Metric names that map to no GPU field, with their counts.
+    pub unmapped_names: BTreeMap<String, u64>,
+    /// GPUs whose health is tracked.
+    pub gpus_tracked: usize,
+    /// GPUs known to the CMDB index.
+    pub gpus_indexed: usize,
+    /// Tracked GPUs by health state.
+    pub health: BTreeMap<String, u64>,
+    /// Derived health changes seen (GPUs and nodes).
+    pub health_changes: u64,
+    /// `gpu.status_changed` events written.
+    pub events_written: u64,
+    /// Health changes whose event could not be written (the database failed).
+    pub event_errors: u64,
+}
+
+/// What one write request did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct IngestReport {
+    pub points: usize,
+    /// Field values that resolved to a GPU.
+    pub samples: usize,
+    /// Field values from unknown senders.
+    pub unknown_samples: usize,
+    /// Bad lines (the first `limits.max_errors`), with their 1-based numbers.
+    pub errors: Vec<LineError>,
+    /// All bad lines.
+    pub rejected_lines: usize,
+    /// Health changes this request caused.
+    pub changes: usize,
+}
+
+impl IngestReport {
+    /// InfluxDB's partial-write message, when lines were refused.
+    pub fn partial_write_message(&self) -> Option<String> {
+        let first = self.errors.first()?;
+        Some(format!(
+            "partial write: {first} dropped={}",
+            self.rejected_lines
+        ))
+    }
+}
+
+/// The telemetry service of one process; see the module documentation.
+pub struct Telemetry {
+    settings: TelemetrySettings,
+    tracker: Mutex<HealthTracker>,
+    hot: Arc<dyn HotStatus>,
+    index: RwLock<Arc<CmdbIndex>>,
+    indexed_at: Mutex<Option<Instant>>,
+    /// One rebuild at a time.
+    rebuilding: tokio::sync::Mutex<()>,
+    counters: Mutex<Counters>,
+    started: std::sync::atomic::AtomicBool,
+    /// The CMDB changed through this process's use cases: rebuild before the next resolution.
+    dirty: std::sync::atomic::AtomicBool,
+}
+
+impl Telemetry {
+    /// With the in-memory hot status and the built-in XID catalog.
+    pub fn new(settings: TelemetrySettings) -> Telemetry {
+        Self::with(
+            settings,
+            XidCatalog::builtin(),
+            Arc::new(MemoryHotStatus::default()),
+        )
+    }
+
+    pub fn with(
+        settings: TelemetrySettings,
+        catalog: XidCatalog,
+        hot: Arc<dyn HotStatus>,
+    ) -> Telemetry {
+        Telemetry {
+            tracker: Mutex::new(HealthTracker::new(settings.health.clone(), catalog)),
+            settings,
+            hot,
+            index: RwLock::new(Arc::new(CmdbIndex::default())),
+            indexed_at: Mutex::new(None),
+            rebuilding: tokio::sync::Mutex::new(()),
+            counters: Mutex::new(Counters::default()),
+            started: std::sync::atomic::AtomicBool::new(false),
+            dirty: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+
+    pub fn settings(&self) -> &TelemetrySettings {
+        &self.settings
+    }
+
+    pub fn hot(&self) -> &dyn HotStatus {
+        self.hot.as_ref()
+    }
+
+    /// Says that GPUs or nodes changed (created, moved, re-configured, deleted): the next
+    /// resolution rebuilds the CMDB index first. Changes made elsewhere (the enricher, other
+    /// processes) are seen through the index's TTL and the rebuild on unknown senders.
+    pub fn cmdb_changed(&self) {
+        self.dirty.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// A GPU's health for the API: its hot status (or `unknown` with no telemetry yet) and the
+/// latest rows of its health history.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct GpuHealthView {
+    pub gpu: String,
+    pub name: String,
+    pub serial: Option<String>,
+    /// The node the CMDB puts it in.
+    pub node: Option<String>,
+    pub status: GpuStatus,
+    /// Latest health changes, newest first (follows the GPU by serial).
+    pub history: Vec<GpuHealthRow>,
+}
+
+/// One GPU of a node's roll-up.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct NodeGpuHealth {
+    pub gpu: String,
+    pub name: String,
+    pub serial: Option<String>,
+    /// healthy, unknown, degraded, missing or failed.
+    #[schema(value_type = String)]
+    pub state: HealthState,
+    pub last_seen_ms: Option<i64>,
+}
+
+/// A node's roll-up with the state of each of its GPUs.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct NodeHealthView {
+    pub node: String,
+    pub name: String,
+    /// The roll-up: failed if any GPU is failed, missing if all are, degraded if any is
+    /// degraded or missing, unknown before any telemetry, else healthy.
+    #[schema(value_type = String)]
+    pub state: HealthState,
+    /// The GPUs that are not healthy.
+    #[schema(value_type = Vec<Object>)]
+    pub reasons: Vec<fleet_telemetry::health::Reason>,
+    pub since_ms: Option<i64>,
+    pub gpus: Vec<NodeGpuHealth>,
+}
+
+const PAGE: i64 = 1000;
+
+impl Core {
+    /// Ingests an InfluxDB line-protocol body. Good lines are kept even when others are bad
+    /// (as InfluxDB does); the report names each bad line.
+    pub async fn ingest_line_protocol(
+        &self,
+        p: &Principal,
+        body: &[u8],
+        precision: Precision,
+    ) -> CoreResult<IngestReport> {
+        p.require(Permission::TelemetryWrite, "write telemetry")?;
+        let t = &self.telemetry;
+        let parsed = line_protocol::parse_body(body, precision, &t.settings.limits);
+        let mut unmapped = Unmapped::default();
+        let batches = sample::batches_from_points(&parsed.points, &mut unmapped);
+        let mut report = IngestReport {
+            points: parsed.points.len(),
+            errors: parsed.errors,
+            rejected_lines: parsed.rejected_lines,
+            ..Default::default()
+        };
+        self.ingest_batches(p, batches, unmapped, &mut report)
+            .await?;
+        Ok(report)
+    }
+
+    /// Ingests a Prometheus text page (dcgm-exporter's `/metrics`); `scrape_time` stands in
+    /// for samples without a timestamp.
+    pub async fn ingest_prometheus(
+        &self,
+        p: &Principal,
+        text: &str,
+        scrape_time: Option<Nanos>,
+    ) -> CoreResult<IngestReport> {
+        p.require(Permission::TelemetryWrite, "write telemetry")?;
+        let exp = fleet_telemetry::prometheus::parse(text);
+        let mut unmapped = Unmapped::default();
+        let batches = sample::batches_from_exposition(
+            &exp,
+            scrape_time.unwrap_or_else(now_nanos),
+            &mut unmapped,
+        );
+        let mut report = IngestReport {
+            points: exp.samples.len(),
+            rejected_lines: exp.errors.len(),
+            errors: exp.errors,
+            ..Default::default()
+        };
+        self.ingest_batches(p, batches, unmapped, &mut report)
+            .await?;
+        Ok(report)
+    }
+
+    async fn ingest_batches(
+        &self,
+        p: &Principal,
+        batches: Vec<SampleBatch>,
+        unmapped: Unmapped,
+        report: &mut IngestReport,
+    ) -> CoreResult<()> {
+        let t = &self.telemetry;
+        self.ensure_index(false).await?;
+        let mut index = t.index.read().clone();
+        // Resolve; on a miss rebuild the index once (rate-limited) and try again.
+        let mut scratch = UnknownSenders::default();
+        let mut resolved: Vec<(AssetRef, SampleBatch)> = Vec::with_capacity(batches.len());
+        let mut missed = Vec::new();
+        for b in batches {
+            match sample::resolve(index.as_ref(), &b.identity, 0, &mut scratch) {
+                Some(a) => resolved.push((a, b)),
+                None => missed.push(b),
+            }
+        }
+        let mut unknown = UnknownSenders::default();
+        if !missed.is_empty() {
+            if self.ensure_index(true).await? {
+                index = t.index.read().clone();
+            }
+            for b in missed {
+                let n = b.values.len() as u64;
+                report.unknown_samples += n as usize;
+                if let Some(a) = sample::resolve(index.as_ref(), &b.identity, n, &mut unknown) {
+                    report.unknown_samples -= n as usize;
+                    resolved.push((a, b));
+                }
+            }
+        }
+        let now = now_nanos();
+        let mut updates = Vec::with_capacity(resolved.len());
+        let mut changes = Vec::new();
+        {
+            let mut tracker = t.tracker.lock();
+            for (a, b) in resolved {
+                // The sender's time, never later than now (a clock ahead of ours would keep a
+                // GPU "seen" in the future).
+                let at = b.timestamp.unwrap_or(now).min(now);
+                report.samples += b.values.len();
+                changes.extend(tracker.observe(&a.asset, a.node.as_deref(), at, &b.values));
+                updates.push(SampleUpdate {
+                    gpu: a.asset,
+                    node: a.node,
+                    at,
+                    values: b.values,
+                });
+            }
+        }
+        t.hot.record_samples(&updates)?;
+        report.changes = changes.len();
+        {
+            let mut c = t.counters.lock();
+            c.requests += 1;
+            c.points += report.points as u64;
+            c.samples += report.samples as u64;
+            c.rejected_lines += report.rejected_lines as u64;
+            c.unresolved_samples += report.unknown_samples as u64;
+            for (k, n) in unknown.by_key {
+                *c.unknown.by_key.entry(k).or_default() += n;
+            }
+            c.unknown.anonymous += unknown.anonymous;
+            for (k, n) in unmapped.names {
+                *c.unmapped.names.entry(k).or_default() += n;
+            }
+        }
+        self.apply_changes(p.actor(), changes).await;
+        Ok(())
+    }
+
+    /// Stores health changes in the hot status and records GPU changes (event + history).
+    /// A database failure is logged and counted; the hot status keeps the change.
+    async fn apply_changes(&self, actor: fleet_db::Actor, changes: Vec<HealthChange>) {
+        if changes.is_empty() {
+            return;
+        }
+        let t = &self.telemetry;
+        if let Err(e) = t.hot.record_health(&changes) {
+            tracing::error!(error = %e, "hot status: health not stored");
+        }
+        let index = t.index.read().clone();
+        let rows: Vec<GpuHealthChange> = changes
+            .iter()
+            .filter_map(|c| match &c.subject {
+                Subject::Gpu(id) => Some(GpuHealthChange {
+                    gpu_id: id.clone(),
+                    serial: index.serial_of(id),
+                    node_id: index.node_of(id),
+                    old_state: c.old.state.as_str().into(),
+                    new_state: c.new.state.as_str().into(),
+                    reasons: serde_json::to_value(&c.new.reasons).unwrap_or_default(),
+                    old_reasons: serde_json::to_value(&c.old.reasons).unwrap_or_default(),
+                    at_ms: nanos_to_ms(c.at),
+                }),
+                Subject::Node(_) => None,
+            })
+            .collect();
+        let n = rows.len() as u64;
+        let result = self.store.record_gpu_health(&actor, &rows).await;
+        let mut c = t.counters.lock();
+        c.health_changes += changes.len() as u64;
+        match result {
+            Ok(()) => c.events_written += n,
+            Err(e) => {
+                c.event_errors += n;
+                tracing::error!(error = %e, changes = n, "GPU health changes not recorded");
+            }
+        }
+    }
+
+    /// Rebuilds the CMDB index when it is older than its TTL or, with `miss`, older than the
+    /// minimum refresh interval. Returns whether it was rebuilt.
+    async fn ensure_index(&self, miss: bool) -> CoreResult<bool> {
+        use std::sync::atomic::Ordering;
+        let t = &self.telemetry;
+        let due = |at: Option<Instant>| match at {
+            None => true,
+            Some(_) if t.dirty.load(Ordering::SeqCst) => true,
+            Some(at) => {
+                let age = at.elapsed();
+                age >= t.settings.index_ttl || (miss && age >= t.settings.index_min_refresh)
+            }
+        };
+        if !due(*t.indexed_at.lock()) {
+            return Ok(false);
+        }
+        let _one = t.rebuilding.lock().await;
+        if !due(*t.indexed_at.lock()) {
+            // Another request rebuilt it while this one waited.
+            return Ok(true);
+        }
+        // Cleared before reading: a change during the rebuild marks it again.
+        t.dirty.store(false, Ordering::SeqCst);
+        let gpus = self.all_assets(AssetKind::Gpu).await?;
+        let nodes = self.all_assets(AssetKind::Node).await?;
+        let idx = CmdbIndex::build(&gpus, &nodes);
+        *t.index.write() = Arc::new(idx);
+        *t.indexed_at.lock() = Some(Instant::now());
+        Ok(true)
+    }
+
+    async fn all_assets(&self, kind: AssetKind) -> CoreResult<Vec<Asset>> {
+        let mut out = Vec::new();
+        let mut after = None;
+        loop {
+            let page = self
+                .store
+                .list_assets(&AssetFilter {
+                    kind: Some(kind),
+                    after_id: after,
+                    limit: PAGE,
+                    ..Default::default()
+                })
+                .await?;
+            out.extend(page.items);
+            match page.next_after {
+                Some(a) => after = Some(a),
+                None => return Ok(out),
+            }
+        }
+    }
+
+    /// Re-derives every GPU now (missing telemetry, expired windows and holds) and records
+    /// the changes; refreshes the CMDB index when it is old.
+    pub async fn telemetry_tick(&self) {
+        let now = now_nanos();
+        let changes = self.telemetry.tracker.lock().tick(now);
+        self.apply_changes(fleet_db::Actor::system("system:telemetry"), changes)
+            .await;
+        // The index is built at the first ingest, not here.
+        let built = self.telemetry.indexed_at.lock().is_some();
+        if !built {
+            return;
+        }
+        if let Err(e) = self.ensure_index(false).await {
+            tracing::warn!(error = %e, "telemetry: CMDB index not refreshed");
+        }
+    }
+
+    /// Starts this process's telemetry tick (once; later calls do nothing) until `shutdown`.
+    pub fn start_telemetry(&self, shutdown: CancellationToken) {
+        let t = &self.telemetry;
+        if t.started.swap(true, std::sync::atomic::Ordering::SeqCst) {
+            return;
+        }
+        let core = self.clone();
+        let every = t.settings.tick_every;
+        tokio::spawn(async move {
+            let mut iv = tokio::time::interval(every);
+            iv.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = shutdown.cancelled() => break,
+                    _ = iv.tick() => core.telemetry_tick().await,
+                }
+            }
+        });
+    }
+
+    /// What the telemetry pipeline has done.
+    pub fn telemetry_status(&self, p: &Principal) -> CoreResult<TelemetryStatus> {
+        p.require(Permission::InventoryRead, "read telemetry status")?;
+        let t = &self.telemetry;
+        let gpus_tracked = t.tracker.lock().gpu_count();
+        let health = t.hot.gpu_counts()?;
+        let gpus_indexed = t.index.read().gpu_count();
+        let c = t.counters.lock();
+        let mut unknown_senders: Vec<UnknownSender> = c
+            .unknown
+            .by_key
+            .iter()
+            .map(|(k, n)| UnknownSender {
+                key: k.to_string(),
+                samples: *n,
+            })
+            .collect();
+        if c.unknown.anonymous > 0 {
+            unknown_senders.push(UnknownSender {
+                key: "anonymous".into(),
+                samples: c.unknown.anonymous,
+            });
+        }
+        unknown_senders.sort_by(|a, b| b.samples.cmp(&a.samples).then(a.key.cmp(&b.key)));
+        Ok(TelemetryStatus {
+            requests: c.requests,
+            points: c.points,
+            samples_ingested: c.samples,
+            rejected_lines: c.rejected_lines,
+            unknown_samples: c.unresolved_samples,
+            unknown_senders,
+            unmapped_names: c.unmapped.names.clone(),
+            gpus_tracked,
+            gpus_indexed,
+            health,
+            health_changes: c.health_changes,
+            events_written: c.events_written,
+            event_errors: c.event_errors,
+        })
+    }
+
+    /// A GPU's health (`id`: asset id, name or serial).
+    pub async fn gpu_health(&self, p: &Principal, id: &str) -> CoreResult<GpuHealthView> {
+        p.require(Permission::InventoryRead, "read GPU health")?;
+        let gpu = self.find_gpu(id).await?;
+        let status = self
+            .telemetry
+            .hot
+            .gpu(&gpu.id)?
+            .unwrap_or_else(|| GpuStatus {
+                gpu: gpu.id.clone(),
+                node: gpu.parent_id.clone(),
+                ..Default::default()
+            });
+        let history = self
+            .store
+            .gpu_health_history(&fleet_db::history_key(&gpu.id, gpu.serial.as_deref()), 20)
+            .await?;
+        Ok(GpuHealthView {
+            gpu: gpu.id,
+            name: gpu.name,
+            serial: gpu.serial,
+            node: gpu.parent_id,
+            status,
+            history,
+        })
+    }
+
+    async fn find_gpu(&self, id: &str) -> CoreResult<Asset> {
+        match self.store.resolve(AssetKind::Gpu, id).await {
+            Ok(a) => return Ok(a),
+            Err(fleet_db::DbError::NotFound(_)) => {}
+            Err(fleet_db::DbError::Invalid(m)) => return Err(CoreError::NotFound(m)),
+            Err(e) => return Err(e.into()),
+        }
+        let page = self
+            .store
+            .list_assets(&AssetFilter {
+                kind: Some(AssetKind::Gpu),
+                serial: Some(id.to_string()),
+                limit: 2,
+                ..Default::default()
+            })
+            .await?;
+        page.items
+            .into_iter()
+            .next()
+            .ok_or_else(|| CoreError::NotFound(format!("no GPU with id, name or serial '{id}'")))
+    }
+
+    /// A node's health roll-up with the state of each of its GPUs (`id`: id or name).
+    pub async fn node_health(&self, p: &Principal, id: &str) -> CoreResult<NodeHealthView> {
+        p.require(Permission::InventoryRead, "read node health")?;
+        let node = self
+            .store
+            .resolve(AssetKind::Node, id)
+            .await
+            .map_err(|e| match e {
+                fleet_db::DbError::Invalid(m) => CoreError::NotFound(m),
+                other => other.into(),
+            })?;
+        let page = self
+            .store
+            .list_assets(&AssetFilter {
+                kind: Some(AssetKind::Gpu),
+                parent_id: Some(node.id.clone()),
+                limit: PAGE,
+                ..Default::default()
+            })
+            .await?;
+        let mut gpus = Vec::with_capacity(page.items.len());
+        for g in page.items {
+            let st = self.telemetry.hot.gpu(&g.id)?;
+            gpus.push(NodeGpuHealth {
+                state: st.as_ref().map_or(HealthState::Unknown, |s| s.state),
+                last_seen_ms: st.and_then(|s| s.last_seen_ms),
+                gpu: g.id,
+                name: g.name,
+                serial: g.serial,
+            });
+        }
+        let st = self.telemetry.hot.node(&node.id)?.unwrap_or_default();
+        Ok(NodeHealthView {
+            node: node.id,
+            name: node.name,
+            state: st.health.state,
+            reasons: st.health.reasons,
+            since_ms: st.since_ms,
+            gpus,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn asset(
+        id: &str,
+        kind: AssetKind,
+        name: &str,
+        parent: Option<&str>,
+        serial: Option<&str>,
+        config: serde_json::Value,
+    ) -> Asset {
+        Asset {
+            id: id.into(),
+            kind,
+            name: name.into(),
+            parent_id: parent.map(str::to_string),
+            rack_id: None,
+            model: None,
+            serial: serial.map(str::to_string),
+            address: None,
+            labels: Default::default(),
+            config,
+            version: 1,
+            state: None,
+            state_entered_at: None,
+            profile_id: None,
+            created_at: 0,
+            updated_at: 0,
+        }
+    }
+
+    #[test]
+    fn the_index_finds_gpus_by_uuid_serial_and_node_index() {
+        let nodes = [asset(
+            "n1",
+            AssetKind::Node,
+            "Node-01",
+            None,
+            None,
+            json!({"hostname": "node01.dc"}),
+        )];
+        let gpus = [
+            asset(
+                "g0",
+                AssetKind::Gpu,
+                "gpu-S0",
+                Some("n1"),
+                Some("S0"),
+                json!({"uuid": "GPU-ABCD", "redfish_id": "GPU_0"}),
+            ),
+            asset(
+                "g1",
+                AssetKind::Gpu,
+                "gpu-S1",
+                Some("n1"),
+                Some("S1"),
+                json!({"index": 1}),
+            ),
+            asset(
+                "g7",
+                AssetKind::Gpu,
+                "x",
+                Some("n1"),
+                None,
+                json!({"location": "SXM8"}),
+            ),
+        ];
+        let idx = CmdbIndex::build(&gpus, &nodes);
+        let r = |k: SampleKey| idx.resolve(&k).map(|a| a.asset);
+        assert_eq!(
+            r(SampleKey::GpuUuid {
+                uuid: "abcd".into()
+            })
+            .as_deref(),
+            Some("g0")
+        );
+        assert_eq!(
+            r(SampleKey::GpuUuid {
+                uuid: "gpu-AbCd".into()
+            })
+            .as_deref(),
+            Some("g0")
+        );
+        assert_eq!(
+            r(SampleKey::GpuSerial {
+                serial: "S1".into()
+            })
+            .as_deref(),
+            Some("g1")
+        );
+        assert_eq!(
+            r(SampleKey::NodeGpu {
+                node: "NODE-01".into(),
+                index: 0
+            })
+            .as_deref(),
+            Some("g0")
+        );
+        assert_eq!(
+            r(SampleKey::NodeGpu {
+                node: "node01.dc".into(),
+                index: 1
+            })
+            .as_deref(),
+            Some("g1")
+        );
+        assert_eq!(
+            r(SampleKey::NodeGpu {
+                node: "node-01".into(),
+                index: 7
+            })
+            .as_deref(),
+            Some("g7")
+        );
+        assert_eq!(
+            r(SampleKey::Node {
+                node: "node-01".into()
+            }),
+            None,
+            "node readings are no GPU samples"
+        );
+        assert_eq!(idx.serial_of("g1").as_deref(), Some("S1"));
+        assert_eq!(
+            idx.resolve(&SampleKey::GpuSerial {
+                serial: "S0".into()
+            })
+            .unwrap()
+            .node
+            .as_deref(),
+            Some("n1")
+        );
+    }
+
+    #[test]
+    fn the_memory_hot_status_keeps_the_latest_values_and_ignores_older_health() {
+        let h = MemoryHotStatus::default();
+        let up = |at, v| SampleUpdate {
+            gpu: "g".into(),
+            node: Some("n".into()),
+            at,
+            values: vec![(GpuField::GpuTemp, v)],
+        };
+        h.record_samples(&[up(2_000_000, 50.0), up(1_000_000, 40.0)])
+            .unwrap();
+        let g = h.gpu("g").unwrap().unwrap();
+        assert_eq!(g.fields["gpu_temp"], 50.0);
+        assert_eq!(g.last_seen_ms, Some(2));
+        let change = |at, state| HealthChange {
+            subject: Subject::Gpu("g".into()),
+            at,
+            old: Health::default(),
+            new: Health {
+                state,
+                reasons: vec![],
+            },
+        };
+        h.record_health(&[
+            change(5, HealthState::Failed),
+            change(4, HealthState::Healthy),
+        ])
+        .unwrap();
+        assert_eq!(h.gpu("g").unwrap().unwrap().state, HealthState::Failed);
+        assert_eq!(h.gpu_counts().unwrap()["failed"], 1);
+        assert!(h.node("n").unwrap().is_none());
+    }
+
+    #[test]
+    fn gpu_index_reads_config_ids_and_locations() {
+        let g = |name: &str, c| asset("g", AssetKind::Gpu, name, None, None, c);
+        assert_eq!(gpu_index(&g("a", json!({"index": "3"}))), Some(3));
+        assert_eq!(gpu_index(&g("a", json!({"redfish_id": "GPU5"}))), Some(5));
+        assert_eq!(gpu_index(&g("a", json!({"location": "SXM1"}))), Some(0));
+        assert_eq!(gpu_index(&g("node1-gpu-2", json!({}))), Some(2));
+        assert_eq!(gpu_index(&g("SN1234", json!({}))), None);
+    }
+}

@@ -1,0 +1,567 @@
+//! Telemetry over the API: the write routes (gpufleet's, InfluxDB v1 and v2 with gzip), GPU and
+//! node health, XID → failed with its catalog meaning, the `gpu.status_changed` event and the
+//! health history row, partial writes, unknown senders, and who may write.
+
+mod common;
+#[path = "../../fleet-bmc/tests/common/mod.rs"]
+mod sim;
+
+use std::io::Write;
+use std::time::Duration;
+
+use common::TestApp;
+use fleet_model::rbac::Role;
+use reqwest::Method;
+use serde_json::{json, Value};
+
+/// A node `name` with `gpus` GPUs (serials `<name>-S<i>`, UUIDs `GPU-<name>-<i>`, index in
+/// their configuration); returns (node id, GPU ids).
+async fn node_with_gpus(app: &TestApp, name: &str, gpus: usize) -> (String, Vec<String>) {
+    let (s, n) = app
+        .admin(
+            Method::POST,
+            "/api/v1/assets",
+            json!({"kind": "node", "name": name}),
+        )
+        .await;
+    assert_eq!(s, 201, "{n}");
+    let node = n["id"].as_str().unwrap().to_string();
+    let mut ids = Vec::new();
+    for i in 0..gpus {
+        let (s, g) = app
+            .admin(
+                Method::POST,
+                "/api/v1/assets",
+                json!({"kind": "gpu", "name": format!("{name}-gpu{i}"), "parent_id": node,
+                       "config": {"model": "H100", "serial": format!("{name}-S{i}"),
+                                  "uuid": format!("GPU-{name}-{i}"), "index": i}}),
+            )
+            .await;
+        assert_eq!(s, 201, "{g}");
+        ids.push(g["id"].as_str().unwrap().to_string());
+    }
+    (node, ids)
+}
+
+async fn post_lines(
+    app: &TestApp,
+    role: Role,
+    path: &str,
+    body: Vec<u8>,
+    gzip: bool,
+) -> (u16, Value) {
+    let mut r = app.req(role, Method::POST, path);
+    if gzip {
+        r = r.header("content-encoding", "gzip");
+    }
+    let r = r.body(body).send().await.unwrap();
+    let s = r.status().as_u16();
+    if s != 204 {
+        assert_eq!(
+            r.headers()["content-type"],
+            "application/problem+json",
+            "{path}"
+        );
+    }
+    (s, r.json().await.unwrap_or(Value::Null))
+}
+
+fn gz(text: &str) -> Vec<u8> {
+    let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    e.write_all(text.as_bytes()).unwrap();
+    e.finish().unwrap()
+}
+
+async fn get(app: &TestApp, path: &str) -> (u16, Value) {
+    app.admin(Method::GET, path, Value::Null).await
+}
+
+#[tokio::test]
+async fn pushed_samples_give_gpu_and_node_health_on_all_three_write_paths() {
+    let app = TestApp::start().await;
+    let (node, gpus) = node_with_gpus(&app, "n1", 3).await;
+
+    // gpufleet's own route: the agent's canonical names, keyed by serial.
+    let (s, v) = post_lines(
+        &app,
+        Role::Operator,
+        "/api/v1/telemetry/write",
+        b"gpu,serial=n1-S0,node=n1 gpu_temp=41,power_usage=300.5\n".to_vec(),
+        false,
+    )
+    .await;
+    assert_eq!(s, 204, "{v}");
+    // InfluxDB v1 (Telegraf's influxdb output): dcgm names, node + index, second precision,
+    // token as the basic-auth password.
+    let now_s = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    let r = app
+        .http
+        .post(format!("{}/write?db=telegraf&precision=s", app.base))
+        .basic_auth("telegraf", Some(&app.tokens[&Role::Operator]))
+        .body(format!(
+            "dcgm,Hostname=N1,gpu=1 DCGM_FI_DEV_GPU_TEMP=44,DCGM_FI_DEV_POWER_USAGE=280 {now_s}\n"
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204, "{}", r.text().await.unwrap());
+    // InfluxDB v2 (Telegraf's influxdb_v2 output): gzip, `Authorization: Token`, keyed by UUID.
+    let r = app
+        .http
+        .post(format!(
+            "{}/api/v2/write?org=o&bucket=b&precision=ns",
+            app.base
+        ))
+        .header(
+            "authorization",
+            format!("Token {}", app.tokens[&Role::Operator]),
+        )
+        .header("content-encoding", "gzip")
+        .body(gz(
+            "nvidia_smi,uuid=gpu-N1-2,host=elsewhere temperature_gpu=39i,power_draw=250\n",
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204, "{}", r.text().await.unwrap());
+
+    for (i, (gpu, temp)) in gpus.iter().zip([41.0, 44.0, 39.0]).enumerate() {
+        let (s, h) = get(&app, &format!("/api/v1/gpus/{gpu}/health")).await;
+        assert_eq!(s, 200, "{h}");
+        assert_eq!(h["status"]["state"], "healthy", "GPU {i}: {h}");
+        assert_eq!(h["status"]["fields"]["gpu_temp"], temp, "GPU {i}: {h}");
+        assert!(h["status"]["last_seen_ms"].as_i64().unwrap() > 0);
+        assert_eq!(h["node"], node);
+    }
+    // By serial and by name too.
+    let (s, h) = get(&app, "/api/v1/gpus/n1-S0/health").await;
+    assert_eq!((s, h["gpu"].as_str()), (200, Some(gpus[0].as_str())));
+    let (s, h) = get(&app, "/api/v1/gpus/n1-gpu1/health").await;
+    assert_eq!((s, h["gpu"].as_str()), (200, Some(gpus[1].as_str())));
+    let (s, _) = get(&app, "/api/v1/gpus/no-such-gpu/health").await;
+    assert_eq!(s, 404);
+
+    let (s, n) = get(&app, "/api/v1/nodes/n1/health").await;
+    assert_eq!(s, 200, "{n}");
+    assert_eq!(n["state"], "healthy");
+    assert_eq!(n["gpus"].as_array().unwrap().len(), 3);
+    assert!(n["gpus"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|g| g["state"] == "healthy"));
+
+    let (_, st) = get(&app, "/api/v1/telemetry/status").await;
+    assert_eq!(st["samples_ingested"], 6, "{st}");
+    assert_eq!(st["gpus_tracked"], 3);
+    assert_eq!(st["health"]["healthy"], 3);
+    assert_eq!(st["unknown_samples"], 0);
+    // First sample of each GPU: unknown → healthy, recorded.
+    assert_eq!(st["events_written"], 3);
+}
+
+#[tokio::test]
+async fn an_xid_79_fails_the_gpu_with_its_meaning_an_event_and_a_history_row() {
+    let app = TestApp::start().await;
+    let (node, gpus) = node_with_gpus(&app, "n1", 2).await;
+    let lines = "gpu,uuid=GPU-n1-0 gpu_temp=40,xid=0\ngpu,uuid=GPU-n1-1 gpu_temp=40,xid=0\n";
+    let (s, v) = post_lines(
+        &app,
+        Role::Operator,
+        "/api/v1/telemetry/write",
+        lines.into(),
+        false,
+    )
+    .await;
+    assert_eq!(s, 204, "{v}");
+    let (s, v) = post_lines(
+        &app,
+        Role::Operator,
+        "/api/v1/telemetry/write",
+        b"gpu,uuid=GPU-n1-1 DCGM_FI_DEV_XID_ERRORS=79,gpu_temp=41".to_vec(),
+        false,
+    )
+    .await;
+    assert_eq!(s, 204, "{v}");
+
+    let (_, h) = get(&app, &format!("/api/v1/gpus/{}/health", gpus[1])).await;
+    assert_eq!(h["status"]["state"], "failed", "{h}");
+    let reason = &h["status"]["reasons"][0];
+    assert_eq!(reason["kind"], "xid");
+    assert_eq!(reason["code"], 79);
+    assert_eq!(
+        reason["mnemonic"],
+        "ROBUST_CHANNEL_GPU_HAS_FALLEN_OFF_THE_BUS"
+    );
+    assert!(reason["description"]
+        .as_str()
+        .unwrap()
+        .contains("fallen off the bus"));
+    assert_eq!(reason["bucket"], "RESTART_BM");
+    // History follows the serial: unknown → healthy, healthy → failed.
+    let hist = h["history"].as_array().unwrap();
+    assert_eq!(hist.len(), 2, "{h}");
+    assert_eq!(hist[0]["old_state"], "healthy");
+    assert_eq!(hist[0]["new_state"], "failed");
+    assert_eq!(hist[0]["gpu_key"], "n1-S1");
+    assert_eq!(hist[0]["node_id"], node.as_str());
+    let rows = app.store.gpu_health_history("n1-S1", 10).await.unwrap();
+    assert_eq!(rows.len(), 2);
+    assert!(
+        rows[0].reasons.contains("\"code\":79"),
+        "{}",
+        rows[0].reasons
+    );
+
+    // The other GPU is untouched; the node rolls up to failed naming the GPU.
+    let (_, h0) = get(&app, &format!("/api/v1/gpus/{}/health", gpus[0])).await;
+    assert_eq!(h0["status"]["state"], "healthy");
+    let (_, n) = get(&app, &format!("/api/v1/nodes/{node}/health")).await;
+    assert_eq!(n["state"], "failed", "{n}");
+    assert_eq!(n["reasons"][0]["gpu"], gpus[1].as_str());
+
+    // The same XID again, and more samples: no new change, no new event.
+    post_lines(
+        &app,
+        Role::Operator,
+        "/api/v1/telemetry/write",
+        b"gpu,uuid=GPU-n1-1 xid=79,gpu_temp=42".to_vec(),
+        false,
+    )
+    .await;
+
+    // The event, through the outbox and the relay.
+    let mut events = Value::Null;
+    for _ in 0..100 {
+        let (_, e) = get(
+            &app,
+            &format!("/api/v1/events?type=GPUStatusChanged&asset={}", gpus[1]),
+        )
+        .await;
+        if e["items"].as_array().is_some_and(|a| a.len() >= 2) {
+            events = e;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let items = events["items"]
+        .as_array()
+        .expect("gpu.status_changed events");
+    assert_eq!(items.len(), 2, "{events}");
+    let last = &items[1];
+    assert_eq!(last["type"], "io.gpufleet.gpu.status_changed.v1");
+    assert_eq!(last["data"]["old"]["state"], "healthy");
+    assert_eq!(last["data"]["new"]["state"], "failed");
+    assert_eq!(last["data"]["new"]["reasons"][0]["code"], 79);
+    assert_eq!(last["data"]["serial"], "n1-S1");
+}
+
+#[tokio::test]
+async fn a_malformed_body_names_its_bad_lines_and_keeps_the_good_ones() {
+    let app = TestApp::start().await;
+    let (_, gpus) = node_with_gpus(&app, "n1", 2).await;
+    let body = "gpu,serial=n1-S0 gpu_temp=50\nthis is not line protocol\ngpu,serial=n1-S1 gpu_temp=\ngpu,serial=n1-S1 gpu_temp=52\n";
+    for (path, gzip) in [
+        ("/api/v1/telemetry/write", false),
+        ("/api/v2/write?bucket=b", true),
+    ] {
+        let payload = if gzip {
+            gz(body)
+        } else {
+            body.as_bytes().to_vec()
+        };
+        let (s, p) = post_lines(&app, Role::Operator, path, payload, gzip).await;
+        assert_eq!(s, 400, "{p}");
+        assert_eq!(p["rejected_lines"], 2, "{p}");
+        let lines: Vec<u64> = p["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["line"].as_u64().unwrap())
+            .collect();
+        assert_eq!(lines, vec![2, 3], "{p}");
+        assert!(p["detail"].as_str().unwrap().contains("line 2"), "{p}");
+        assert!(p["error"].as_str().unwrap().starts_with("partial write"));
+    }
+    for (gpu, temp) in gpus.iter().zip([50.0, 52.0]) {
+        let (_, h) = get(&app, &format!("/api/v1/gpus/{gpu}/health")).await;
+        assert_eq!(h["status"]["fields"]["gpu_temp"], temp, "{h}");
+    }
+    // Bad parameters and encodings.
+    let (s, _) = post_lines(
+        &app,
+        Role::Operator,
+        "/write?precision=h",
+        b"gpu,serial=n1-S0 gpu_temp=1".to_vec(),
+        false,
+    )
+    .await;
+    assert_eq!(s, 400);
+    let (s, _) = post_lines(
+        &app,
+        Role::Operator,
+        "/api/v1/telemetry/write",
+        b"not gzip".to_vec(),
+        true,
+    )
+    .await;
+    assert_eq!(s, 400);
+    let r = app
+        .req(Role::Operator, Method::POST, "/api/v1/telemetry/write")
+        .header("content-encoding", "br")
+        .body("x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 415);
+}
+
+#[tokio::test]
+async fn unknown_senders_are_counted_by_key() {
+    let app = TestApp::start().await;
+    node_with_gpus(&app, "n1", 1).await;
+    let body = "gpu,uuid=GPU-nobody-0 gpu_temp=40,power_usage=1\ngpu,serial=n1-S0 gpu_temp=40\nDCGM_FI_DEV_GPU_TEMP,Hostname=ghost,gpu=3 gauge=30\ngpu gpu_temp=1\ngpu,serial=n1-S0 made_up_metric=3\n";
+    let (s, v) = post_lines(
+        &app,
+        Role::Operator,
+        "/api/v1/telemetry/write",
+        body.into(),
+        false,
+    )
+    .await;
+    assert_eq!(s, 204, "{v}");
+    let (_, st) = get(&app, "/api/v1/telemetry/status").await;
+    assert_eq!(st["samples_ingested"], 1, "{st}");
+    assert_eq!(st["unknown_samples"], 4, "{st}");
+    let senders: Vec<(String, u64)> = st["unknown_senders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| {
+            (
+                u["key"].as_str().unwrap().to_string(),
+                u["samples"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        senders,
+        vec![
+            ("uuid=GPU-nobody-0".to_string(), 2),
+            ("anonymous".to_string(), 1),
+            ("node=ghost gpu=3".to_string(), 1),
+        ]
+    );
+    assert_eq!(st["unmapped_names"]["made_up_metric"], 1, "{st}");
+}
+
+#[tokio::test]
+async fn a_viewer_cannot_write_telemetry_but_can_read_health() {
+    let app = TestApp::start().await;
+    let (_, gpus) = node_with_gpus(&app, "n1", 1).await;
+    for path in ["/api/v1/telemetry/write", "/write", "/api/v2/write"] {
+        let (s, p) = post_lines(
+            &app,
+            Role::Viewer,
+            path,
+            b"gpu,serial=n1-S0 gpu_temp=1".to_vec(),
+            false,
+        )
+        .await;
+        assert_eq!(s, 403, "{path}: {p}");
+    }
+    // No token at all: 401, also on the InfluxDB paths.
+    let r = app
+        .http
+        .post(format!("{}/api/v2/write", app.base))
+        .body("gpu,serial=n1-S0 gpu_temp=1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    // A wrong `p=` is refused; the right one is taken on /write only.
+    let r = app
+        .http
+        .post(format!("{}/write?db=x&u=a&p=wrong", app.base))
+        .body("gpu,serial=n1-S0 gpu_temp=1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let r = app
+        .http
+        .post(format!(
+            "{}/write?db=x&u=a&p={}",
+            app.base,
+            app.tokens[&Role::Operator]
+        ))
+        .body("gpu,serial=n1-S0 gpu_temp=1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    let r = app
+        .req(
+            Role::Viewer,
+            Method::GET,
+            &format!("/api/v1/gpus/{}/health", gpus[0]),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let h: Value = r.json().await.unwrap();
+    assert_eq!(h["status"]["fields"]["gpu_temp"], 1.0);
+}
+
+#[tokio::test]
+async fn a_prometheus_page_is_ingested_like_a_scrape() {
+    let app = TestApp::start().await;
+    let (_, gpus) = node_with_gpus(&app, "n1", 1).await;
+    let page = "# HELP DCGM_FI_DEV_GPU_TEMP GPU temperature (in C).\n# TYPE DCGM_FI_DEV_GPU_TEMP gauge\nDCGM_FI_DEV_GPU_TEMP{gpu=\"0\",UUID=\"GPU-n1-0\",Hostname=\"n1\",modelName=\"H100\"} 88\n";
+    let (s, v) = post_lines(
+        &app,
+        Role::Operator,
+        "/api/v1/telemetry/write?format=prometheus",
+        page.into(),
+        false,
+    )
+    .await;
+    assert_eq!(s, 204, "{v}");
+    let (_, h) = get(&app, &format!("/api/v1/gpus/{}/health", gpus[0])).await;
+    assert_eq!(h["status"]["state"], "degraded", "88 °C is over 85: {h}");
+    assert_eq!(h["status"]["reasons"][0]["kind"], "thermal");
+}
+
+/// The simulator's dcgm-exporter page for a node registered in the CMDB (GPUs with the serials
+/// and UUIDs its Redfish reports, as the enricher stores them): every GPU resolves by UUID and
+/// is healthy; an injected XID 48 turns that GPU failed with the XID and ECC DBE reasons.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_simulators_metrics_page_resolves_by_uuid_and_an_injected_xid_fails_the_gpu() {
+    let fleet = sim::Sim::start(1, 0.3);
+    let app = TestApp::start().await;
+    let node_id = fleet.nodes[0].id.clone();
+    let http = reqwest::Client::new();
+    let truth: Value = http
+        .get(format!("{}/nodes/{node_id}", fleet.control))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let desc: Value = http
+        .get(format!("{}/fleet", fleet.control))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let metrics = desc["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["id"] == node_id.as_str())
+        .and_then(|n| n["metrics"].as_str())
+        .unwrap_or_else(|| panic!("no metrics URL for {node_id}: {desc}"))
+        .to_string();
+    // The CMDB as the enricher leaves it: a node named differently from the exporter's
+    // Hostname, GPUs with serial and `GPU-<lowercase>` UUID.
+    let (s, n) = app
+        .admin(
+            Method::POST,
+            "/api/v1/assets",
+            json!({"kind": "node", "name": "cmdb-node-1"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{n}");
+    let mut gpus = Vec::new();
+    for g in truth["gpus"].as_array().unwrap() {
+        let uuid = g["uuid"].as_str().unwrap();
+        let stored = format!(
+            "GPU-{}",
+            uuid.trim_start_matches("GPU-").to_ascii_lowercase()
+        );
+        let (s, a) = app
+            .admin(
+                Method::POST,
+                "/api/v1/assets",
+                json!({"kind": "gpu", "name": format!("gpu-{}", g["serial"].as_str().unwrap()),
+                       "parent_id": n["id"], "config": {"serial": g["serial"], "uuid": stored}}),
+            )
+            .await;
+        assert_eq!(s, 201, "{a}");
+        gpus.push(a["id"].as_str().unwrap().to_string());
+    }
+    assert_eq!(gpus.len(), 8);
+
+    let scrape_and_push = || async {
+        let page = http
+            .get(&metrics)
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let (s, v) = post_lines(
+            &app,
+            Role::Operator,
+            "/api/v1/telemetry/write?format=prometheus",
+            page.into_bytes(),
+            false,
+        )
+        .await;
+        assert_eq!(s, 204, "{v}");
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        scrape_and_push().await;
+        let (_, st) = get(&app, "/api/v1/telemetry/status").await;
+        if st["health"]["healthy"] == 8 {
+            assert_eq!(st["unknown_samples"], 0, "{st}");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the simulator's GPUs did not all turn healthy: {st}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let (_, h) = get(&app, &format!("/api/v1/gpus/{}/health", gpus[3])).await;
+    assert!(
+        h["status"]["fields"]["gpu_temp"].as_f64().unwrap() > 0.0,
+        "{h}"
+    );
+
+    fleet
+        .inject("xid", &node_id, json!({"gpu": 3, "xid": 48}))
+        .await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        scrape_and_push().await;
+        let (_, h) = get(&app, &format!("/api/v1/gpus/{}/health", gpus[3])).await;
+        if h["status"]["state"] == "failed" {
+            let kinds: Vec<&str> = h["status"]["reasons"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["kind"].as_str().unwrap())
+                .collect();
+            assert!(kinds.contains(&"xid"), "{h}");
+            assert!(kinds.contains(&"ecc_dbe"), "{h}");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "GPU 3 did not turn failed: {h}"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let (_, h) = get(&app, &format!("/api/v1/gpus/{}/health", gpus[2])).await;
+    assert_eq!(h["status"]["state"], "healthy", "{h}");
+}
