@@ -148,6 +148,7 @@ pub fn router(st: AppState) -> Router {
     let influx = Router::new()
         .route("/write", post(telemetry::write_v1))
         .route("/api/v2/write", post(telemetry::write_v2))
+        .route("/api/v2/alerts", post(crate::api::alerts::post_alerts_v2))
         .route_layer(middleware::from_fn_with_state(st.clone(), authorize));
 
     let spec = crate::openapi::spec();

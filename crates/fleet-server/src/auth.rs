@@ -146,6 +146,7 @@ pub const ROUTES: &[(&str, &str, Option<Permission>)] = {
         ("POST", "/api/v1/telemetry/write", Some(TelemetryWrite)),
         ("POST", "/write", Some(TelemetryWrite)),
         ("POST", "/api/v2/write", Some(TelemetryWrite)),
+        ("POST", "/api/v2/alerts", Some(AlertWrite)),
         ("GET", "/api/v1/telemetry/status", Some(InventoryRead)),
         ("GET", "/api/v1/gpus/{id}/health", Some(InventoryRead)),
         ("GET", "/api/v1/nodes/{id}/health", Some(InventoryRead)),

@@ -45,7 +45,7 @@ impl Modify for Security {
         api::telemetry::write, api::telemetry::write_v1, api::telemetry::write_v2,
         api::telemetry::gpu_health, api::telemetry::node_health, api::telemetry::status,
         api::graphql::execute, api::graphql::schema,
-        api::alerts::post_alerts, api::alerts::webhook, api::alerts::list_alerts,
+        api::alerts::post_alerts, api::alerts::post_alerts_v2, api::alerts::webhook, api::alerts::list_alerts,
         api::alerts::list_incidents, api::alerts::get_incident, api::alerts::ack, api::alerts::resolve,
     ),
     tags(

@@ -277,12 +277,13 @@ async fn a_dark_pdu_is_one_incident_that_is_acknowledged_and_resolved_with_event
     let mut all = storm.clone();
     all.push(noise.clone());
     post_storm(&app, &shuffled(all.clone())).await;
-    // Prometheus re-sends firing alerts every evaluation: the same label sets change nothing.
+    // Prometheus re-sends firing alerts every evaluation, here to Alertmanager's own path: the
+    // same label sets change nothing.
     let (s, r) = call(
         &app,
         Role::Operator,
         Method::POST,
-        "/api/v1/alerts",
+        "/api/v2/alerts",
         json!(all),
     )
     .await;

@@ -237,6 +237,7 @@ const POLICY: &[(&str, &str, Option<Role>)] = {
         ("POST", "/api/v1/telemetry/write", O),
         ("POST", "/write", O),
         ("POST", "/api/v2/write", O),
+        ("POST", "/api/v2/alerts", O),
         ("GET", "/api/v1/telemetry/status", V),
         ("GET", "/api/v1/gpus/{id}/health", V),
         ("GET", "/api/v1/nodes/{id}/health", V),

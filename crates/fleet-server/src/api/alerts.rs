@@ -109,6 +109,25 @@ fn answer(report: IngestReport) -> ApiResult<Json<IngestReport>> {
 /// body Prometheus sends to its Alertmanagers.
 /// Alerts are resolved to CMDB assets from their labels, de-duplicated by label set and
 /// correlated into incidents by `startsAt`.
+/// Alertmanager's own path for the same body, so that Prometheus can send to gpufleet as to an
+/// Alertmanager (`alerting.alertmanagers[].path_prefix: /`, bearer token in `authorization`).
+/// Answers exactly as `POST /api/v1/alerts`.
+#[utoipa::path(post, path = "/api/v2/alerts", request_body = Vec<PostableAlert>, tag = "alerts",
+    responses(
+        (status = 200, body = IngestReport, content_type = "application/json", description = "Every alert taken"),
+        (status = 400, body = Problem, content_type = "application/problem+json", description = "Unreadable body, or some alerts refused (named in `rejected`; the others were taken)"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 413, body = Problem, content_type = "application/problem+json"),
+        (status = 415, body = Problem, content_type = "application/problem+json")))]
+pub async fn post_alerts_v2(
+    st: State<AppState>,
+    caller: Caller,
+    body: Result<Json<Vec<PostableAlert>>, ApiError>,
+) -> ApiResult<Json<IngestReport>> {
+    post_alerts(st, caller, body).await
+}
+
 #[utoipa::path(post, path = "/api/v1/alerts", request_body = Vec<PostableAlert>, tag = "alerts",
     responses(
         (status = 200, body = IngestReport, content_type = "application/json", description = "Every alert taken"),
