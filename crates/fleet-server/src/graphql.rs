@@ -275,16 +275,16 @@ impl Asset {
         #[graphql(default = 20)] limit: i64,
     ) -> async_graphql::Result<Vec<Job>> {
         let c = caller(ctx);
-        c.principal
-            .require(fleet_model::rbac::Permission::InventoryRead, "read jobs")
-            .map_err(gql)?;
         let jobs =
             c.st.core
-                .jobs(&fleet_db::JobFilter {
-                    target: Some(self.0.id.clone()),
-                    limit: limit.clamp(1, 1000),
-                    ..Default::default()
-                })
+                .jobs(
+                    &c.principal,
+                    &fleet_db::JobFilter {
+                        target: Some(self.0.id.clone()),
+                        limit: limit.clamp(1, 1000),
+                        ..Default::default()
+                    },
+                )
                 .await
                 .map_err(gql)?;
         Ok(jobs.into_iter().map(Job::from).collect())
@@ -477,10 +477,7 @@ impl QueryRoot {
     /// A job by id.
     async fn job(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Job>> {
         let c = caller(ctx);
-        c.principal
-            .require(fleet_model::rbac::Permission::InventoryRead, "read jobs")
-            .map_err(gql)?;
-        match c.st.core.job(&id).await {
+        match c.st.core.job(&c.principal, &id).await {
             Ok(j) => Ok(Some(j.into())),
             Err(CoreError::Store(fleet_db::DbError::NotFound(_))) => Ok(None),
             Err(e) => Err(gql(e)),

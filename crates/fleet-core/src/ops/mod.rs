@@ -15,6 +15,7 @@ use std::time::Duration;
 use fleet_db::{Job, JobFilter, JobLogLine, JobUpdate, NewJob};
 use fleet_model::asset::{Asset, AssetKind};
 use fleet_model::lifecycle::NodeState;
+use fleet_model::rbac::Permission;
 
 pub use exec::verify_firmware;
 pub use live::{BiosDiff, BiosDifference};
@@ -320,18 +321,27 @@ impl Core {
         Ok(j)
     }
 
-    pub async fn job(&self, id: &str) -> CoreResult<Job> {
+    pub async fn job(&self, p: &Principal, id: &str) -> CoreResult<Job> {
+        p.require(Permission::InventoryRead, "read jobs")?;
         Ok(self.store.get_job(id).await?)
     }
 
-    pub async fn jobs(&self, f: &JobFilter) -> CoreResult<Vec<Job>> {
+    pub async fn jobs(&self, p: &Principal, f: &JobFilter) -> CoreResult<Vec<Job>> {
+        p.require(Permission::InventoryRead, "read jobs")?;
         Ok(self.store.list_jobs(f).await?)
     }
 
     /// A job with its log lines after line `after`; waits up to `wait` (at most 30 s) for the
     /// job to change or log a line when it has not ended. Wakes on changes made in this
     /// process at once and polls the database with backoff for the others.
-    pub async fn follow_job(&self, id: &str, after: i64, wait: Duration) -> CoreResult<JobWithLog> {
+    pub async fn follow_job(
+        &self,
+        p: &Principal,
+        id: &str,
+        after: i64,
+        wait: Duration,
+    ) -> CoreResult<JobWithLog> {
+        p.require(Permission::InventoryRead, "read jobs")?;
         let wait = wait.min(Duration::from_secs(30));
         let mut changes = self.changed.subscribe();
         let mut job = self.store.get_job(id).await?;
@@ -371,7 +381,8 @@ impl Core {
     }
 
     /// The operation log of a node: its jobs, newest first, with their log lines.
-    pub async fn oplog(&self, node: &str) -> CoreResult<Vec<JobWithLog>> {
+    pub async fn oplog(&self, p: &Principal, node: &str) -> CoreResult<Vec<JobWithLog>> {
+        p.require(Permission::InventoryRead, "read jobs")?;
         let node = self.node(node).await?.id;
         let jobs = self
             .store

@@ -49,7 +49,9 @@ impl Core {
         tracing::info!(worker = %s.worker_id, lease = ?s.lease, concurrency = s.concurrency, "job worker started");
         let mut idle = Duration::from_millis(50);
         let mut last_renew = tokio::time::Instant::now();
-        let mut last_sweep = tokio::time::Instant::now() - s.lease;
+        // The first sweep comes at once (jobs of a process that died before this one started).
+        let now = tokio::time::Instant::now();
+        let mut last_sweep = now.checked_sub(s.lease).unwrap_or(now);
         loop {
             if shutdown.is_cancelled() {
                 break;

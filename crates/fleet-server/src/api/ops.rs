@@ -503,17 +503,21 @@ pub struct JobQuery {
     responses((status = 200, body = Vec<Job>)))]
 pub async fn list_jobs(
     State(st): State<AppState>,
+    caller: Caller,
     Query(q): Query<JobQuery>,
 ) -> ApiResult<Json<Vec<Job>>> {
     Ok(Json(
         st.core
-            .jobs(&JobFilter {
-                target: q.target,
-                state: q.state,
-                batch_id: q.batch_id,
-                kind: q.kind,
-                limit: q.limit.unwrap_or(100),
-            })
+            .jobs(
+                &caller.core_principal(),
+                &JobFilter {
+                    target: q.target,
+                    state: q.state,
+                    batch_id: q.batch_id,
+                    kind: q.kind,
+                    limit: q.limit.unwrap_or(100),
+                },
+            )
             .await?,
     ))
 }
@@ -531,12 +535,14 @@ pub struct FollowQuery {
     responses((status = 200, body = JobView), (status = 404, body = Problem)))]
 pub async fn get_job(
     State(st): State<AppState>,
+    caller: Caller,
     Path(id): Path<String>,
     Query(q): Query<FollowQuery>,
 ) -> ApiResult<Json<JobView>> {
     let j = st
         .core
         .follow_job(
+            &caller.core_principal(),
             &id,
             q.after.unwrap_or(0),
             Duration::from_secs(q.wait_s.unwrap_or(0)),
@@ -562,11 +568,12 @@ pub async fn cancel_job(
     responses((status = 200, body = Vec<JobView>), (status = 404, body = Problem)))]
 pub async fn oplog(
     State(st): State<AppState>,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<Vec<JobView>>> {
     Ok(Json(
         st.core
-            .oplog(&id)
+            .oplog(&caller.core_principal(), &id)
             .await?
             .into_iter()
             .map(JobView::from)
