@@ -15,34 +15,25 @@ fn reference_dir() -> PathBuf {
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/reference"))
 }
 
-/// The file's text, or `None` (skip) when it is missing outside the test command.
-fn read(rel: &str) -> Option<String> {
+/// The file's text; a missing file fails the test, naming what is missing.
+fn read(rel: &str) -> String {
     let path = reference_dir().join(rel);
-    match std::fs::read_to_string(&path) {
-        Ok(t) => Some(t),
-        Err(e) => {
-            if std::env::var("GPUFLEET_TEST_COMMAND").as_deref() == Ok("1") {
-                panic!(
-                    "reference file {} is missing ({e}): set GPUFLEET_REFERENCE_DIR to the reference \
-                     data directory that holds {rel} (shared/reference in this project)",
-                    path.display()
-                );
-            }
-            eprintln!("skipped: reference file {} not found ({e})", path.display());
-            None
-        }
-    }
+    std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "reference file {} is missing ({e}): set GPUFLEET_REFERENCE_DIR to the reference \
+             data directory that holds {rel} (shared/reference in this project)",
+            path.display()
+        )
+    })
 }
 
 #[test]
 fn real_catalog_and_mapping_parse_and_agree_with_the_builtin_table() {
-    let (Some(xids), Some(buckets), Some(nvs)) = (
+    let (xids, buckets, nvs) = (
         read("gpu/nvidia-xid-catalog/xids.csv"),
         read("gpu/nvidia-xid-catalog/resolution-buckets.csv"),
         read("gpu/nvsentinel/xiderrorsmapping.csv"),
-    ) else {
-        return;
-    };
+    );
     let mut c = XidCatalog::new();
     let rows = c.load_catalog_csv(&xids).unwrap();
     assert!(rows >= 150, "{rows} rows");
@@ -78,12 +69,10 @@ fn real_catalog_and_mapping_parse_and_agree_with_the_builtin_table() {
 
 #[test]
 fn the_engine_cites_the_real_catalog_in_its_evidence() {
-    let (Some(xids), Some(nvs)) = (
+    let (xids, nvs) = (
         read("gpu/nvidia-xid-catalog/xids.csv"),
         read("gpu/nvsentinel/xiderrorsmapping.csv"),
-    ) else {
-        return;
-    };
+    );
     // The catalog over the built-in table: what the files say wins.
     let mut c = XidCatalog::builtin();
     c.load_catalog_csv(&xids).unwrap();

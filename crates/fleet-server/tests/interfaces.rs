@@ -830,15 +830,11 @@ async fn the_event_feed_streams_new_events_and_resumes_from_a_sequence() {
 /// grpcurl, built from its own sources by scripts/peers.sh, finds the services through
 /// reflection and calls them with a bearer token.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs grpcurl: scripts/peers.sh builds it and scripts/test.sh runs ignored tests"]
 async fn grpcurl_lists_and_calls_the_services_through_reflection() {
-    let Some(grpcurl) = std::env::var_os("GPUFLEET_TEST_GRPCURL") else {
-        let msg = "GPUFLEET_TEST_GRPCURL is not set: run `bash scripts/peers.sh` (it builds grpcurl) and source ~/.cache/gpufleet/tools/peers.env; scripts/test.sh does both";
-        if std::env::var("GPUFLEET_TEST_COMMAND").as_deref() == Ok("1") {
-            panic!("{msg}");
-        }
-        eprintln!("skipped: {msg}");
-        return;
-    };
+    let grpcurl = std::env::var_os("GPUFLEET_TEST_GRPCURL").expect(
+        "GPUFLEET_TEST_GRPCURL is not set: run `bash scripts/peers.sh` (it builds grpcurl) and source ~/.cache/gpufleet/tools/peers.env; scripts/test.sh does both",
+    );
     let app = TestApp::start().await;
     app.admin(
         Method::POST,

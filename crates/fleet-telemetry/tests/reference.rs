@@ -14,24 +14,15 @@ fn reference_dir() -> PathBuf {
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/reference"))
 }
 
-/// Reads a reference file, or returns `None` after printing a skip notice (panics instead
-/// under the project's test command).
-fn read(rel: &str) -> Option<String> {
+/// Reads a reference file; a missing file fails the test, naming what is missing.
+fn read(rel: &str) -> String {
     let path = reference_dir().join(rel);
-    match std::fs::read_to_string(&path) {
-        Ok(t) => Some(t),
-        Err(e) => {
-            let msg = format!(
-                "reference file {} is missing ({e}); set GPUFLEET_REFERENCE_DIR to the shared/reference directory",
-                path.display()
-            );
-            if std::env::var("GPUFLEET_TEST_COMMAND").as_deref() == Ok("1") {
-                panic!("{msg}");
-            }
-            eprintln!("skipped: {msg}");
-            None
-        }
-    }
+    std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "reference file {} is missing ({e}); set GPUFLEET_REFERENCE_DIR to the shared/reference directory",
+            path.display()
+        )
+    })
 }
 
 #[test]
@@ -40,7 +31,7 @@ fn every_dcgm_exporter_counter_is_mapped_or_ignored() {
         "gpu/dcgm-exporter/default-counters.csv",
         "gpu/dcgm-exporter/dcp-metrics-included.csv",
     ] {
-        let Some(text) = read(file) else { return };
+        let text = read(file);
         let defs = parse_counters_csv(&text).unwrap_or_else(|e| panic!("{file}: {e}"));
         assert!(defs.len() > 40, "{file}: only {} counters", defs.len());
         let mut unknown = Vec::new();
@@ -69,13 +60,11 @@ fn every_dcgm_exporter_counter_is_mapped_or_ignored() {
 
 #[test]
 fn xid_catalog_from_the_real_files() {
-    let (Some(xids), Some(buckets), Some(nvs)) = (
+    let (xids, buckets, nvs) = (
         read("gpu/nvidia-xid-catalog/xids.csv"),
         read("gpu/nvidia-xid-catalog/resolution-buckets.csv"),
         read("gpu/nvsentinel/xiderrorsmapping.csv"),
-    ) else {
-        return;
-    };
+    );
     let catalog = XidCatalog::from_csv(&xids, Some(&buckets), Some(&nvs)).expect("catalog parses");
     assert!(catalog.len() >= 160, "{} XIDs", catalog.len());
     let x79 = catalog.get(79).expect("XID 79");
