@@ -5,10 +5,12 @@
 #   openipmi (Debian): `ipmi_sim`, OpenIPMI's IPMI-over-LAN BMC simulator
 #   ipmitool (Debian): IPMI client used by the ipmitool driver
 #   grpcurl (Go module proxy, `go install`, once per machine into $GPUFLEET_TOOLS_DIR): an
-#     independent gRPC client for the gRPC API tests (crates/fleet-server/tests/grpc.rs)
+#     independent gRPC client for the gRPC API tests (crates/fleet-server/tests/interfaces.rs)
+#   GraphiQL's browser files (npm registry, scripts/graphiql.sh): the GraphQL console that
+#     crates/fleet-server/tests/graphql_live.rs serves from local files
 #   GPUFLEET_VENV  the venv (default ~/.cache/gpufleet/venv, made by scripts/python-env.sh)
-# Writes `export GPUFLEET_TEST_GRPCURL=<path>` into $GPUFLEET_TOOLS_DIR/peers.env (scripts/test.sh
-# sources it).
+# Writes `export GPUFLEET_TEST_GRPCURL=<path>` and `export GPUFLEET_GRAPHIQL_DIR=<dir>` into
+# $GPUFLEET_TOOLS_DIR/peers.env (scripts/test.sh sources it).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="$(bash "$ROOT/scripts/python-env.sh")"
@@ -49,5 +51,9 @@ if [[ ! -x $GRPCURL ]]; then
   mv -f "$tmp/grpcurl" "$GRPCURL"
   rm -rf "$tmp" "$tmp.log"
 fi
-echo "export GPUFLEET_TEST_GRPCURL='$GRPCURL'" >"$TOOLS_DIR/peers.env"
-echo "peers: sushy-emulator $("$VENV/bin/sushy-emulator" --help >/dev/null 2>&1 && echo ok || echo MISSING), ipmi_sim $(command -v ipmi_sim || echo MISSING), ipmitool $(command -v ipmitool || echo MISSING), grpcurl $GRPCURL" >&2
+GRAPHIQL_DIR=$(bash "$ROOT/scripts/graphiql.sh")
+{
+  echo "export GPUFLEET_TEST_GRPCURL='$GRPCURL'"
+  echo "export GPUFLEET_GRAPHIQL_DIR='$GRAPHIQL_DIR'"
+} >"$TOOLS_DIR/peers.env"
+echo "peers: sushy-emulator $("$VENV/bin/sushy-emulator" --help >/dev/null 2>&1 && echo ok || echo MISSING), ipmi_sim $(command -v ipmi_sim || echo MISSING), ipmitool $(command -v ipmitool || echo MISSING), grpcurl $GRPCURL, GraphiQL files $GRAPHIQL_DIR" >&2

@@ -7,6 +7,7 @@
 //!   audit log).
 //! - [`ops`]: out-of-band operations as jobs with a typed [`ops::Operation`]; workers in any
 //!   number of processes share them through database leases.
+//! - [`feed`]: the published event feed as a watch that resumes from a sequence.
 //! - [`bmc`]: the one way to reach a node's BMC with its stored credentials.
 //! - [`telemetry`]: GPU telemetry ingest, derived health, the hot status port.
 //! - [`correlation`]: alerts in, incidents out (the physical graph from the CMDB, label
@@ -15,6 +16,7 @@
 pub mod bmc;
 pub mod correlation;
 pub mod error;
+pub mod feed;
 pub mod inventory;
 pub mod ops;
 pub mod principal;

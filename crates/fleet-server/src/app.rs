@@ -157,6 +157,17 @@ pub fn router(st: AppState) -> Router {
         .merge(influx)
         .merge(utoipa_swagger_ui::SwaggerUi::new("/api/v1/docs").url("/api/v1/openapi.json", spec))
         .route("/", get(index))
+        // The GraphQL console and subscriptions: static files, and a WebSocket that
+        // authenticates at connection_init (browsers cannot send headers on a WebSocket).
+        .route("/api/v1/graphiql", get(crate::api::graphql::graphiql))
+        .route(
+            "/api/v1/graphiql/{file}",
+            get(crate::api::graphql::graphiql_file),
+        )
+        .route(
+            "/api/v1/graphql/ws",
+            get(crate::api::graphql::subscriptions),
+        )
         .route("/healthz", get(misc::healthz))
         .route("/readyz", get(misc::readyz))
         .route("/metrics", get(misc::metrics))

@@ -31,6 +31,7 @@ const CONFIG_KEYS: &[&str] = &[
     "operations",
     "tls",
     "insecure_listen",
+    "graphiql_dir",
 ];
 
 #[derive(Clone, Serialize, Deserialize)]
@@ -73,6 +74,9 @@ pub struct Config {
     pub tinkerbell: TinkerbellConfig,
     pub enricher: EnricherConfig,
     pub operations: OperationsConfig,
+    /// Folder with the GraphQL console's browser files (`scripts/graphiql.sh` installs them
+    /// and prints it); empty: `/api/v1/graphiql` answers 404 saying so.
+    pub graphiql_dir: PathBuf,
 }
 
 /// TLS of the API listener. With `cert` and `key` set the API speaks HTTPS only; the files are
@@ -327,6 +331,7 @@ impl Default for Config {
             tinkerbell: TinkerbellConfig::default(),
             enricher: EnricherConfig::default(),
             operations: OperationsConfig::default(),
+            graphiql_dir: PathBuf::new(),
         }
     }
 }

@@ -12,16 +12,17 @@ use std::sync::Arc;
 
 use async_graphql::dataloader::{DataLoader, Loader};
 use async_graphql::{
-    Context, EmptySubscription, ErrorExtensions, Json, Object, Schema, SimpleObject, ID,
+    Context, ErrorExtensions, Json, Object, Schema, SimpleObject, Subscription, ID,
 };
 use fleet_core::ops::{OpSpec, Operation};
 use fleet_core::{CoreError, Principal};
 use fleet_model::asset::{Asset as CoreAsset, AssetKind};
+use futures::{Stream, StreamExt};
 use serde_json::Value;
 
 use crate::state::AppState;
 
-pub type FleetSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+pub type FleetSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 
 /// How long a loader collects keys before it queries: long enough for the items of one list
 /// to be batched on a busy 2-core machine, short against a database round trip.
@@ -32,7 +33,7 @@ pub const MAX_DEPTH: usize = 12;
 pub const MAX_COMPLEXITY: usize = 5_000;
 
 pub fn schema() -> FleetSchema {
-    Schema::build(QueryRoot, MutationRoot, EmptySubscription)
+    Schema::build(QueryRoot, MutationRoot, SubscriptionRoot)
         .limit_depth(MAX_DEPTH)
         .limit_complexity(MAX_COMPLEXITY)
         .finish()
@@ -599,6 +600,66 @@ impl MutationRoot {
             .await
             .map_err(gql)?
             .into())
+    }
+}
+
+/// A published event (a CloudEvent of docs/EVENTS.md) with its feed sequence.
+#[derive(SimpleObject)]
+pub struct Event {
+    /// Position in the feed; pass it as `afterSequence` to resume after this event.
+    pub sequence: i64,
+    pub id: ID,
+    /// CloudEvents type, e.g. `io.gpufleet.asset.updated.v1`.
+    #[graphql(name = "type")]
+    pub ty: String,
+    /// The asset or job the event is about.
+    pub subject: String,
+    pub time: String,
+    /// The whole CloudEvent.
+    pub cloudevent: Json<Value>,
+}
+
+pub struct SubscriptionRoot;
+
+#[Subscription]
+impl SubscriptionRoot {
+    /// Published events after `afterSequence` (or, without it, from now on), then new ones as
+    /// any gpufleet process publishes them; optionally only some types or one subject.
+    async fn events(
+        &self,
+        ctx: &Context<'_>,
+        after_sequence: Option<i64>,
+        types: Option<Vec<String>>,
+        subject: Option<String>,
+    ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<Event>>> {
+        let c = caller(ctx);
+        let rows =
+            c.st.core
+                .watch_events(
+                    &c.principal,
+                    fleet_core::feed::Watch {
+                        after_sequence,
+                        types: types.unwrap_or_default(),
+                        subject,
+                    },
+                    c.st.events.subscribe(),
+                    c.st.streams_done.clone(),
+                )
+                .await
+                .map_err(gql)?;
+        Ok(
+            tokio_stream::wrappers::ReceiverStream::new(rows).map(|row| {
+                let row = row.map_err(gql)?;
+                Ok(Event {
+                    sequence: row.seq,
+                    id: ID(row.event_id),
+                    ty: row.ty,
+                    subject: row.subject,
+                    time: ms_rfc3339(row.created_at),
+                    cloudevent: Json(serde_json::from_str(&row.payload).unwrap_or_default()),
+                })
+            }),
+        )
     }
 }
 

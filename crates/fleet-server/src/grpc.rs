@@ -18,6 +18,8 @@ use tonic::{Request, Response, Status};
 
 use crate::state::AppState;
 
+mod nodes;
+
 pub mod pb {
     tonic::include_proto!("gpufleet.v1");
     /// The encoded descriptor set of the API, for server reflection.
@@ -27,7 +29,7 @@ pub mod pb {
 
 use pb::{
     assets_server::AssetsServer, events_server::EventsServer, identity_server::IdentityServer,
-    jobs_server::JobsServer, lifecycle_server::LifecycleServer,
+    jobs_server::JobsServer, lifecycle_server::LifecycleServer, nodes_server::NodesServer,
 };
 
 /// The core's errors as gRPC status codes.
@@ -495,68 +497,39 @@ impl pb::events_server::Events for Api {
 
     async fn watch(&self, req: Request<pb::WatchRequest>) -> Result<Response<EventStream>, Status> {
         let p = principal(&self.0, &req).await?;
-        p.require(fleet_model::rbac::Permission::InventoryRead, "watch events")
-            .map_err(status)?;
         let r = req.into_inner();
-        let st = self.0.clone();
-        let mut after = match r.after_sequence {
-            Some(seq) => seq.max(0),
-            // Only new events: start after the newest published one.
-            None => st
-                .store
-                .outbox_last_published_seq()
-                .await
-                .map_err(db_status)?,
-        };
-        let filter = fleet_db::EventFilter {
-            types: r.types,
-            subject: r.subject,
-            published_only: true,
-            limit: 500,
-            ..Default::default()
-        };
+        let st = &self.0;
+        let mut rows = st
+            .core
+            .watch_events(
+                &p,
+                fleet_core::feed::Watch {
+                    after_sequence: r.after_sequence,
+                    types: r.types,
+                    subject: r.subject,
+                },
+                st.events.subscribe(),
+                st.streams_done.clone(),
+            )
+            .await
+            .map_err(status)?;
         let (tx, rx) = tokio::sync::mpsc::channel::<Result<pb::Event, Status>>(256);
         tokio::spawn(async move {
-            // Published events are read back from the store after the last sequence sent, so
-            // a watcher sees events published by any process; the local feed only wakes it.
-            let mut wake = st.events.subscribe();
-            let mut pause = Duration::from_millis(50);
-            loop {
-                let mut f = filter.clone();
-                f.after_seq = after;
-                let rows = match st.store.outbox_query(&f).await {
-                    Ok(rows) => rows,
-                    Err(e) => {
-                        let _ = tx.send(Err(db_status(e))).await;
-                        return;
-                    }
-                };
-                let got = !rows.is_empty();
-                for row in rows {
-                    after = after.max(row.seq);
+            while let Some(row) = rows.recv().await {
+                let item = row.map_err(status).map(|row| {
                     let ev: serde_json::Value =
                         serde_json::from_str(&row.payload).unwrap_or_default();
-                    let item = pb::Event {
+                    pb::Event {
                         sequence: row.seq,
                         id: row.event_id,
                         r#type: row.ty,
                         subject: row.subject,
                         time: rfc3339(row.created_at),
                         cloudevent_json: ev.to_string(),
-                    };
-                    if tx.send(Ok(item)).await.is_err() {
-                        return; // the caller went away
                     }
-                }
-                if got {
-                    pause = Duration::from_millis(50);
-                    continue;
-                }
-                tokio::select! {
-                    _ = tx.closed() => return,
-                    _ = st.streams_done.cancelled() => return,
-                    _ = wake.recv() => pause = Duration::from_millis(50),
-                    _ = tokio::time::sleep(pause) => pause = (pause * 2).min(Duration::from_secs(1)),
+                });
+                if tx.send(item).await.is_err() {
+                    return; // the caller went away
                 }
             }
         });
@@ -594,6 +567,7 @@ pub async fn serve(
     let (reporter, health) = tonic_health::server::health_reporter();
     for name in [
         "gpufleet.v1.Assets",
+        "gpufleet.v1.Nodes",
         "gpufleet.v1.Lifecycle",
         "gpufleet.v1.Jobs",
         "gpufleet.v1.Events",
@@ -619,6 +593,7 @@ pub async fn serve(
         .add_service(health)
         .add_service(reflection)
         .add_service(AssetsServer::new(api.clone()))
+        .add_service(NodesServer::new(api.clone()))
         .add_service(LifecycleServer::new(api.clone()))
         .add_service(JobsServer::new(api.clone()))
         .add_service(EventsServer::new(api.clone()))

@@ -72,7 +72,12 @@ pub fn render(fds: &[u8]) -> String {
         if let Some(head) = c.get(&vec![12]) {
             let _ = write!(md, "\n{head}\n");
         }
-        let _ = write!(md, "\n## Services (`{}`)\n", file.package());
+        let _ = write!(
+            md,
+            "\n## Services of `{}` (`{}`)\n",
+            file.name(),
+            file.package()
+        );
         for (si, s) in file.service.iter().enumerate() {
             let _ = write!(
                 md,
@@ -100,7 +105,7 @@ pub fn render(fds: &[u8]) -> String {
                 );
             }
         }
-        let _ = write!(md, "\n## Messages\n");
+        let _ = write!(md, "\n## Messages of `{}`\n", file.name());
         for (mi, m) in file.message_type.iter().enumerate() {
             let _ = write!(md, "\n### {}\n", m.name());
             if let Some(d) = c.get(&vec![4, mi as i32]) {

@@ -5,6 +5,11 @@
 //!
 //!   gpufleet-bench --store sqlite
 //!   gpufleet-bench --store postgres --database-url postgres://…   (or GPUFLEET_TEST_POSTGRES_URL)
+//!
+//! With `--seed-into DIR` it only seeds the fleet into the store that `gpufleet serve
+//! --data-dir DIR` opens (or into `--database-url`), prints the seeded ids as JSON and exits:
+//! `scripts/bench-interfaces.sh` serves that store with the real binary and drives it from
+//! separate load-generator processes.
 
 use std::sync::Arc;
 
@@ -42,6 +47,50 @@ struct Args {
     /// Seconds per scenario.
     #[arg(long, default_value_t = 10)]
     seconds: u64,
+    /// Only seed the store of this data directory (with --store postgres: of --database-url),
+    /// print the seeded ids as JSON and exit.
+    #[arg(long)]
+    seed_into: Option<std::path::PathBuf>,
+}
+
+/// `--seed-into`: the fleet written into the store a `gpufleet serve` will open.
+async fn seed_only(args: &Args, data_dir: &std::path::Path) -> anyhow::Result<()> {
+    let cfg = Config {
+        data_dir: data_dir.to_path_buf(),
+        database_url: match args.store.as_str() {
+            "sqlite" => String::new(),
+            "postgres" => args
+                .database_url
+                .clone()
+                .context("--store postgres needs --database-url")?,
+            other => anyhow::bail!("--store must be sqlite or postgres, not {other}"),
+        },
+        ..Default::default()
+    };
+    let store = fleet_server::server::open_store(&cfg).await?;
+    let t = Instant::now();
+    let seed = store
+        .seed_fleet(&Actor::system("bench"), args.racks, args.nodes, args.gpus)
+        .await?;
+    let in_service: Vec<&String> = seed
+        .node_ids
+        .iter()
+        .zip(&seed.node_states)
+        .filter(|(_, s)| **s == "in_service")
+        .map(|(id, _)| id)
+        .collect();
+    println!(
+        "{}",
+        json!({
+            "nodes": seed.node_ids.len(),
+            "gpus": seed.gpus,
+            "racks": seed.rack_ids,
+            "in_service": in_service,
+            "seconds": t.elapsed().as_secs_f64(),
+        })
+    );
+    store.close().await;
+    Ok(())
 }
 
 struct Fixture {
@@ -190,6 +239,9 @@ async fn run_scenario(
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     sqlx::any::install_default_drivers();
+    if let Some(dir) = &args.seed_into {
+        return seed_only(&args, dir).await;
+    }
     let dir = tempfile_dir()?;
     let (url, pg_cleanup) = match args.store.as_str() {
         "sqlite" => (
