@@ -213,7 +213,27 @@ async fn access_log(State(st): State<AppState>, req: Request, next: Next) -> Res
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_string();
-    let resp = next.run(req).await;
+    let h = req.headers();
+    let has_body = h
+        .get(axum::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .map_or_else(
+            || h.contains_key(axum::http::header::TRANSFER_ENCODING),
+            |n| n > 0,
+        );
+    let http1 = req.version() <= axum::http::Version::HTTP_11;
+    let mut resp = next.run(req).await;
+    // A request refused before its body was read leaves that body on the connection, which
+    // is then dropped after the answer: say so (HTTP/1.1), so that a client does not send its
+    // next request on a connection about to close.
+    let s = resp.status();
+    if http1 && has_body && (s.is_client_error() || s.is_server_error()) {
+        resp.headers_mut().insert(
+            axum::http::header::CONNECTION,
+            axum::http::HeaderValue::from_static("close"),
+        );
+    }
     let secs = start.elapsed().as_secs_f64();
     st.metrics
         .observe(method.as_str(), &route, resp.status().as_u16(), secs);
