@@ -142,7 +142,8 @@ fn describe(code: &str) -> &'static str {
 #[openapi(
     info(title = "gpufleet API", version = "1.0.0", description = "Inventory (CMDB), lifecycle and administration of a fleet of bare-metal GPU servers. Errors are RFC 9457 problem documents. Lists use cursor pagination: pass `next_cursor` back as `cursor`. Versioned resources carry an `ETag`; send it as `If-Match` to avoid lost updates (412 when stale)."),
     modifiers(&Security, &ErrorResponses),
-    components(schemas(crate::error::Problem)),
+    // Schemas named only by the shared response blocks (`IntoResponses`) of their routes.
+    components(schemas(crate::error::Problem, api::dto::AlertIngestReport)),
     security(("bearer" = [])),
     paths(
         api::users::login, api::users::logout, api::users::whoami,

@@ -79,6 +79,37 @@ async fn every_error_response_is_documented_as_a_problem_document() {
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
 
+/// Every `$ref` names a schema the description publishes.
+#[tokio::test]
+async fn every_schema_reference_resolves() {
+    let app = TestApp::start().await;
+    let spec = served_spec(&app).await;
+    fn refs(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::Object(o) => {
+                if let Some(Value::String(r)) = o.get("$ref") {
+                    out.push(r.clone());
+                }
+                o.values().for_each(|x| refs(x, out));
+            }
+            Value::Array(a) => a.iter().for_each(|x| refs(x, out)),
+            _ => {}
+        }
+    }
+    let mut all = vec![];
+    refs(&spec, &mut all);
+    let schemas = spec["components"]["schemas"].as_object().unwrap();
+    let missing: std::collections::BTreeSet<&String> = all
+        .iter()
+        .filter(|r| {
+            r.strip_prefix("#/components/schemas/")
+                .is_none_or(|name| !schemas.contains_key(name))
+        })
+        .collect();
+    assert!(!all.is_empty());
+    assert!(missing.is_empty(), "unresolved: {missing:?}");
+}
+
 /// Path and query for a request that the route must refuse: ids that do not exist, numbers
 /// that are not numbers.
 fn malformed_url(path: &str, op: &Value) -> (String, bool) {
