@@ -104,6 +104,15 @@ fn complete(path: &str, op: &mut Operation, secured_by_default: bool) {
     for (code, resp) in op.responses.responses.iter_mut() {
         let RefOr::T(resp) = resp else { continue };
         if !(code.starts_with('4') || code.starts_with('5')) {
+            if resp.description.is_empty() {
+                resp.description = code
+                    .parse()
+                    .ok()
+                    .and_then(|c| axum::http::StatusCode::from_u16(c).ok())
+                    .and_then(|c| c.canonical_reason())
+                    .unwrap_or("Success")
+                    .into();
+            }
             continue;
         }
         if resp.description.is_empty() {
@@ -123,7 +132,7 @@ fn complete(path: &str, op: &mut Operation, secured_by_default: bool) {
 fn describe(code: &str) -> &'static str {
     match code {
         "400" => "Bad request: a path, query or body value that does not parse or is out of range",
-        "401" => "No valid credentials: the token is missing, unknown, expired or revoked",
+        "401" => "Not authenticated: no valid token (missing, unknown, expired or revoked), or wrong credentials",
         "403" => "The caller's role lacks the permission this route needs",
         "404" => "Nothing with this id or name",
         "409" => "Conflict with the current state",
