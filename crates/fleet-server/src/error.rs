@@ -175,8 +175,8 @@ impl IntoResponse for ApiError {
 }
 
 /// Makes every error response a problem document: one that is not yet (axum's own answers
-/// to a path parameter that does not parse, a method not allowed or a body it refused, the
-/// request timeout's 503) is rewritten with its text as `detail`, keeping its other headers.
+/// to a path parameter that does not parse or a method it does not route, the request
+/// timeout's 503) is rewritten with its text as `detail`, keeping its other headers.
 /// Error responses that already carry a JSON body are left as they are.
 pub async fn problem_responses(resp: Response) -> Response {
     let status = resp.status();
