@@ -78,14 +78,14 @@ pub struct IncomingAlert {
 }
 
 /// An alert refused, by its position in the request.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Rejected {
     pub index: usize,
     pub reason: String,
 }
 
 /// What one request did.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct IngestReport {
     /// Alerts in the request.
     pub received: usize,
@@ -104,7 +104,7 @@ pub struct IngestReport {
     pub unresolved_held: usize,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum IncidentState {
     Open,
@@ -134,7 +134,7 @@ impl IncidentState {
 }
 
 /// One line of an incident's timeline.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct TimelineEntry {
     /// RFC 3339.
     pub at: String,
@@ -146,7 +146,7 @@ pub struct TimelineEntry {
     pub detail: String,
 }
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct EvidenceView {
     /// `announced`, `pattern`, `inferred`, `explained`, `xid`, `alone`.
     pub code: String,
@@ -154,7 +154,7 @@ pub struct EvidenceView {
 }
 
 /// The asset that failed, and why.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct RootCauseView {
     /// Absent only for a lone alert no asset matched.
     pub asset_id: Option<String>,
@@ -170,7 +170,7 @@ pub struct RootCauseView {
     pub evidence: Vec<EvidenceView>,
 }
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct AffectedView {
     pub gpus: Vec<String>,
     pub nodes: Vec<String>,
@@ -178,7 +178,7 @@ pub struct AffectedView {
 }
 
 /// An alert as held: the full label set as received.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct AlertView {
     pub fingerprint: String,
     pub labels: BTreeMap<String, String>,
@@ -200,7 +200,7 @@ pub struct AlertView {
 }
 
 /// An incident. `alerts` and `timeline` only in the detail.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct IncidentView {
     pub id: String,
     pub state: IncidentState,
@@ -244,7 +244,7 @@ pub struct IncidentFilter {
 }
 
 /// The alerts held.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct AlertList {
     pub total: usize,
     pub firing: usize,

@@ -83,17 +83,15 @@ fn nanos_to_ms(n: Nanos) -> i64 {
 // Hot status port
 
 /// The latest known status of one GPU.
-#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct GpuStatus {
     /// The GPU asset.
     pub gpu: String,
     /// The node it reported from.
     pub node: Option<String>,
-    #[schema(value_type = String)]
     /// healthy, unknown, degraded, missing or failed.
     pub state: HealthState,
     /// Why it is not healthy (XID with its catalog meaning, ECC, thermal, missing telemetry…).
-    #[schema(value_type = Vec<Object>)]
     pub reasons: Vec<fleet_telemetry::health::Reason>,
     /// Latest value of every field, by canonical field name.
     pub fields: BTreeMap<String, f64>,
@@ -442,7 +440,7 @@ struct Counters {
 }
 
 /// One unknown sender key and how many samples it sent.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct UnknownSender {
     /// `uuid=…`, `serial=…`, `node=… gpu=…`, `bmc=…`, `node=…` or `anonymous`.
     pub key: String,
@@ -450,7 +448,7 @@ pub struct UnknownSender {
 }
 
 /// What the telemetry pipeline has done since this process started.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct TelemetryStatus {
     /// Write requests (and scraped pages) taken.
     pub requests: u64,
@@ -568,7 +566,7 @@ impl Telemetry {
 
 /// A GPU's health for the API: its hot status (or `unknown` with no telemetry yet) and the
 /// latest rows of its health history.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct GpuHealthView {
     pub gpu: String,
     pub name: String,
@@ -581,28 +579,25 @@ pub struct GpuHealthView {
 }
 
 /// One GPU of a node's roll-up.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct NodeGpuHealth {
     pub gpu: String,
     pub name: String,
     pub serial: Option<String>,
     /// healthy, unknown, degraded, missing or failed.
-    #[schema(value_type = String)]
     pub state: HealthState,
     pub last_seen_ms: Option<i64>,
 }
 
 /// A node's roll-up with the state of each of its GPUs.
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct NodeHealthView {
     pub node: String,
     pub name: String,
     /// The roll-up: failed if any GPU is failed, missing if all are, degraded if any is
     /// degraded or missing, unknown before any telemetry, else healthy.
-    #[schema(value_type = String)]
     pub state: HealthState,
     /// The GPUs that are not healthy.
-    #[schema(value_type = Vec<Object>)]
     pub reasons: Vec<fleet_telemetry::health::Reason>,
     pub since_ms: Option<i64>,
     pub gpus: Vec<NodeGpuHealth>,

@@ -148,11 +148,10 @@ pub struct Page<T> {
     pub next_after: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct ConfigVersion {
     pub asset_id: String,
     pub version: i64,
-    #[schema(value_type = Object)]
     pub config: Value,
     pub diff: Vec<Change>,
     pub actor: String,
@@ -160,7 +159,7 @@ pub struct ConfigVersion {
     pub created_at: i64,
 }
 
-#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct HistoryRow {
     pub id: i64,
     pub node_id: String,

@@ -47,7 +47,7 @@ pub fn history_key(gpu_id: &str, serial: Option<&str>) -> String {
 }
 
 /// One row of a GPU's health history.
-#[derive(Debug, Clone, Serialize, sqlx::FromRow, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, sqlx::FromRow)]
 pub struct GpuHealthRow {
     pub id: i64,
     /// The GPU's serial (or `asset:<id>`).

@@ -27,7 +27,7 @@ pub fn job_state_is_final(s: &str) -> bool {
     matches!(s, "succeeded" | "failed" | "cancelled" | "timed_out")
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow)]
 pub struct Job {
     pub id: String,
     /// Operation, e.g. `power.cycle`, `boot.set`, `bios.set`, `raid.create`, `firmware.update`.
@@ -63,7 +63,7 @@ pub struct Job {
     pub max_parallel: Option<i64>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, sqlx::FromRow)]
 pub struct JobLogLine {
     pub id: i64,
     pub job_id: String,

@@ -52,13 +52,7 @@ pub fn now_ms() -> i64 {
     (time::OffsetDateTime::now_utc().unix_timestamp_nanos() / 1_000_000) as i64
 }
 
-/// Formats Unix milliseconds as RFC 3339.
+/// Formats Unix milliseconds as RFC 3339 (UTC, milliseconds): [`fleet_model::timefmt::rfc3339`].
 pub fn rfc3339(ms: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_default()
+    fleet_model::timefmt::rfc3339(ms)
 }

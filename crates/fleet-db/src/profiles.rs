@@ -10,7 +10,7 @@ use crate::error::{DbError, DbResult};
 use crate::now_ms;
 use crate::store::{Actor, Store};
 
-#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize)]
 pub struct Profile {
     pub id: String,
     pub name: String,

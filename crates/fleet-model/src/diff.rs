@@ -22,11 +22,11 @@ pub struct Change {
     /// JSON Pointer of the changed value.
     pub path: String,
     pub op: ChangeOp,
+    /// The value before (any JSON value); absent for `add`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
     pub old: Option<Value>,
+    /// The value after (any JSON value); absent for `remove`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
     pub new: Option<Value>,
 }
 

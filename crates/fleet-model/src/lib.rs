@@ -9,6 +9,7 @@
 //! - [`rbac`]: roles, permissions and the permission matrix.
 //! - [`import`]: parsing and validating CSV / YAML inventory files.
 //! - [`net`]: CIDR networks and the IP address an address string names.
+//! - [`timefmt`]: the RFC 3339 form of a time that every interface shows.
 
 pub mod asset;
 pub mod diff;
@@ -18,6 +19,7 @@ pub mod lifecycle;
 pub mod net;
 pub mod profile;
 pub mod rbac;
+pub mod timefmt;
 
 /// Creates a new time-ordered identifier with a short kind prefix, e.g. `node-0190c3…`.
 /// Time ordering keeps keyset pagination stable in creation order.

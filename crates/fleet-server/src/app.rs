@@ -177,6 +177,7 @@ pub fn router(st: AppState) -> Router {
             StatusCode::SERVICE_UNAVAILABLE,
             Duration::from_secs(st.config.request_timeout_secs),
         ))
+        .layer(middleware::map_response(crate::error::problem_responses))
         .layer(CatchPanicLayer::custom(|_| {
             ApiError::internal("the server failed while handling this request").into_response()
         }))

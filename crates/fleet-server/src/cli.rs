@@ -860,8 +860,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
                             v["progress"].as_i64().unwrap_or(0)
                         );
                         println!("  params: {}", s(&v["params"]));
-                        if let Some(r) = v["result"].as_str() {
-                            println!("  result: {r}");
+                        if !v["result"].is_null() {
+                            println!("  result: {}", s(&v["result"]));
                         }
                         for l in v["log"].as_array().into_iter().flatten() {
                             println!("  {}", s(&l["line"]));

@@ -16,7 +16,9 @@ pub struct ApiError {
     pub headers: Vec<(header::HeaderName, HeaderValue)>,
 }
 
-/// RFC 9457 problem document (schema for the OpenAPI description).
+/// RFC 9457 problem document (schema for the OpenAPI description). Some carry more members:
+/// `allowed` (an illegal transition's targets), `current_version` (a stale `If-Match`), `job`
+/// (the job in the way), `errors` (an import's or a write's refused lines), `rejected`.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Problem {
     #[serde(rename = "type")]
@@ -170,6 +172,46 @@ impl IntoResponse for ApiError {
         }
         resp
     }
+}
+
+/// Makes every error response a problem document: one that is not yet (axum's own answers
+/// to a path parameter that does not parse or a method it does not route, the request
+/// timeout's 503) is rewritten with its text as `detail`, keeping its other headers.
+/// Error responses that already carry a JSON body are left as they are.
+pub async fn problem_responses(resp: Response) -> Response {
+    let status = resp.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return resp;
+    }
+    let ct = resp
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !(ct.is_empty() || ct.starts_with("text/plain")) {
+        return resp;
+    }
+    let (parts, body) = resp.into_parts();
+    let text = axum::body::to_bytes(body, 64 * 1024)
+        .await
+        .map(|b| String::from_utf8_lossy(&b).trim().to_string())
+        .unwrap_or_default();
+    let title = status.canonical_reason().unwrap_or("Error");
+    let detail = if text.is_empty() {
+        title.to_string()
+    } else {
+        text
+    };
+    let mut out = ApiError::new(status, title, detail).into_response();
+    for (name, value) in parts.headers.iter() {
+        if name != header::CONTENT_TYPE
+            && name != header::CONTENT_LENGTH
+            && !out.headers().contains_key(name)
+        {
+            out.headers_mut().append(name.clone(), value.clone());
+        }
+    }
+    out
 }
 
 /// Turns axum's own rejections (bad JSON, bad query) into problem documents.

@@ -7,6 +7,7 @@
 //! complexity are limited. The schema's SDL is kept in `docs/schema.graphql` (a test fails when
 //! the served schema drifts from it).
 
+use fleet_model::timefmt::rfc3339;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -134,16 +135,6 @@ pub fn request_data(
     )
 }
 
-fn ms_rfc3339(ms: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_default()
-}
-
 /// Any asset: a rack, node, GPU, BMC, NIC, disk, switch, PDU or outlet.
 pub struct Asset(pub CoreAsset);
 
@@ -199,10 +190,10 @@ impl Asset {
         self.0.state.map(|s| s.as_str())
     }
     async fn created_at(&self) -> String {
-        ms_rfc3339(self.0.created_at)
+        rfc3339(self.0.created_at)
     }
     async fn updated_at(&self) -> String {
-        ms_rfc3339(self.0.updated_at)
+        rfc3339(self.0.updated_at)
     }
     async fn parent(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Asset>> {
         let Some(p) = &self.0.parent_id else {
@@ -252,7 +243,7 @@ impl Asset {
                 diff: Json(serde_json::to_value(v.diff).unwrap_or_default()),
                 actor: v.actor,
                 reason: v.reason,
-                created_at: ms_rfc3339(v.created_at),
+                created_at: rfc3339(v.created_at),
             })
             .collect())
     }
@@ -319,7 +310,7 @@ impl From<fleet_db::HistoryRow> for HistoryEntry {
             to_state: h.to_state,
             actor: h.actor,
             reason: h.reason,
-            at: ms_rfc3339(h.at),
+            at: rfc3339(h.at),
         }
     }
 }
@@ -365,8 +356,8 @@ impl From<fleet_db::Job> for Job {
             batch_id: j.batch_id,
             worker: j.lease_owner,
             attempts: j.attempts,
-            created_at: ms_rfc3339(j.created_at),
-            finished_at: j.finished_at.map(ms_rfc3339),
+            created_at: rfc3339(j.created_at),
+            finished_at: j.finished_at.map(rfc3339),
         }
     }
 }

@@ -5,6 +5,7 @@
 //! core with that principal and maps the core's errors to status codes; nothing is decided
 //! here.
 
+use fleet_model::timefmt::rfc3339;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::time::Duration;
@@ -106,16 +107,6 @@ async fn principal<T>(st: &AppState, req: &Request<T>) -> Result<fleet_core::Pri
         .and_then(|v| v.to_str().ok())
         .map(str::to_string);
     Ok(p.core(req.remote_addr().map(|a| a.ip().to_string()), request_id))
-}
-
-fn rfc3339(ms: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_default()
 }
 
 fn asset(a: fleet_model::asset::Asset) -> pb::Asset {

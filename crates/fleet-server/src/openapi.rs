@@ -1,6 +1,9 @@
 //! The OpenAPI 3.1 description, generated from the handlers' annotations.
 
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::path::{Operation, ParameterIn};
+use utoipa::openapi::schema::{Schema, SchemaType, Type};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use crate::api;
@@ -17,10 +20,139 @@ impl Modify for Security {
     }
 }
 
+/// Completes every operation with the error statuses that what sits in front of its handler
+/// can answer (authentication, the permission table, the extractors of its path, query and
+/// body, the store and the request timeout), and documents every error response as the RFC
+/// 9457 problem document it is.
+struct ErrorResponses;
+
+/// Routes that answer a JSON body of the wrong shape with 400 (as Alertmanager does), not 422.
+const WRONG_SHAPE_IS_400: &[&str] = &["/api/v1/alerts", "/api/v2/alerts", "/api/v1/alerts/webhook"];
+
+impl Modify for ErrorResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let secured_by_default = openapi
+            .security
+            .as_ref()
+            .is_some_and(|reqs| !reqs.iter().any(is_anonymous));
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            for op in [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                complete(path, op, secured_by_default);
+            }
+        }
+    }
+}
+
+/// An empty security requirement: the operation may be called without credentials.
+fn is_anonymous(r: &SecurityRequirement) -> bool {
+    serde_json::to_value(r).is_ok_and(|v| v.as_object().is_some_and(|o| o.is_empty()))
+}
+
+fn is_string(schema: &Option<RefOr<Schema>>) -> bool {
+    matches!(schema, Some(RefOr::T(Schema::Object(o)))
+        if o.schema_type == SchemaType::Type(Type::String))
+}
+
+fn complete(path: &str, op: &mut Operation, secured_by_default: bool) {
+    let secured = match &op.security {
+        None => secured_by_default,
+        Some(reqs) => !reqs.iter().any(is_anonymous),
+    };
+    let params = op.parameters.as_deref().unwrap_or_default();
+    let typed_params = params.iter().any(|p| {
+        matches!(p.parameter_in, ParameterIn::Query)
+            || (matches!(p.parameter_in, ParameterIn::Path) && !is_string(&p.schema))
+    });
+    let json_body = op
+        .request_body
+        .as_ref()
+        .is_some_and(|b| b.content.contains_key("application/json"));
+    let mut add = vec![];
+    if secured {
+        add.push(401);
+        add.push(403);
+    }
+    if typed_params || op.request_body.is_some() {
+        add.push(400);
+    }
+    if path.contains('{') {
+        add.push(404);
+    }
+    if json_body {
+        add.push(413);
+        add.push(415);
+        if !WRONG_SHAPE_IS_400.contains(&path) {
+            add.push(422);
+        }
+    }
+    add.push(503);
+    for status in add {
+        op.responses
+            .responses
+            .entry(status.to_string())
+            .or_insert_with(|| RefOr::T(ResponseBuilder::new().build()));
+    }
+    for (code, resp) in op.responses.responses.iter_mut() {
+        let RefOr::T(resp) = resp else { continue };
+        if !(code.starts_with('4') || code.starts_with('5')) {
+            if resp.description.is_empty() {
+                resp.description = code
+                    .parse()
+                    .ok()
+                    .and_then(|c| axum::http::StatusCode::from_u16(c).ok())
+                    .and_then(|c| c.canonical_reason())
+                    .unwrap_or("Success")
+                    .into();
+            }
+            continue;
+        }
+        if resp.description.is_empty() {
+            resp.description = describe(code).into();
+        }
+        resp.content.clear();
+        resp.content.insert(
+            "application/problem+json".into(),
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("Problem")))
+                .build(),
+        );
+    }
+}
+
+/// What an error status means on any route.
+fn describe(code: &str) -> &'static str {
+    match code {
+        "400" => "Bad request: a path, query or body value that does not parse or is out of range",
+        "401" => "Not authenticated: no valid token (missing, unknown, expired or revoked), or wrong credentials",
+        "403" => "The caller's role lacks the permission this route needs",
+        "404" => "Nothing with this id or name",
+        "409" => "Conflict with the current state",
+        "412" => "If-Match names a version that is no longer current",
+        "413" => "The request body is too large",
+        "415" => "The request body's Content-Type (or Content-Encoding) is not accepted",
+        "422" => "The body is JSON but not of the expected shape, or a value is invalid",
+        "429" => "Too many attempts; retry later",
+        "502" => "The device (BMC, switch) or upstream service failed to answer",
+        "503" => "The database failed to answer or the request timed out; retry shortly",
+        _ => "Error",
+    }
+}
+
 #[derive(OpenApi)]
 #[openapi(
     info(title = "gpufleet API", version = "1.0.0", description = "Inventory (CMDB), lifecycle and administration of a fleet of bare-metal GPU servers. Errors are RFC 9457 problem documents. Lists use cursor pagination: pass `next_cursor` back as `cursor`. Versioned resources carry an `ETag`; send it as `If-Match` to avoid lost updates (412 when stale)."),
-    modifiers(&Security),
+    modifiers(&Security, &ErrorResponses),
+    // Schemas named only by the shared response blocks (`IntoResponses`) of their routes.
+    components(schemas(crate::error::Problem, api::dto::AlertIngestReport)),
     security(("bearer" = [])),
     paths(
         api::users::login, api::users::logout, api::users::whoami,

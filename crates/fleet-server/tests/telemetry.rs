@@ -133,7 +133,11 @@ async fn pushed_samples_give_gpu_and_node_health_on_all_three_write_paths() {
         assert_eq!(s, 200, "{h}");
         assert_eq!(h["status"]["state"], "healthy", "GPU {i}: {h}");
         assert_eq!(h["status"]["fields"]["gpu_temp"], temp, "GPU {i}: {h}");
-        assert!(h["status"]["last_seen_ms"].as_i64().unwrap() > 0);
+        let seen = h["status"]["last_seen"].as_str().unwrap();
+        assert!(
+            seen.ends_with('Z') && seen.len() == "2026-12-04T22:50:37.123Z".len(),
+            "{h}"
+        );
         assert_eq!(h["node"], node);
     }
     // By serial and by name too.

@@ -6,15 +6,15 @@
 use std::collections::BTreeMap;
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::{FromRequest, Path, Request, State};
 use axum::http::StatusCode;
-use fleet_core::correlation::{
-    AlertList, IncidentFilter, IncidentState, IncidentView, IncomingAlert, IngestReport,
-};
+use fleet_core::correlation::{IncidentFilter, IncidentState, IncomingAlert, IngestReport};
+use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::json;
 use utoipa::{IntoParams, ToSchema};
 
+use super::dto::{AlertIngestReport, AlertList, Incident};
 use super::{parse_time, Json, Query};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, Problem};
@@ -77,20 +77,79 @@ pub struct WebhookPayload {
     pub alerts: Vec<WebhookAlert>,
 }
 
-/// A body that is JSON but not of the expected shape is a bad request here (400), as
-/// Alertmanager answers it, not 422.
-fn bad_body(mut e: ApiError) -> ApiError {
-    if e.status == StatusCode::UNPROCESSABLE_ENTITY {
-        e.status = StatusCode::BAD_REQUEST;
+/// An alert request's JSON body, read as Alertmanager reads one: a body that is JSON but not of
+/// the expected shape is a bad request (400), not 422.
+pub struct AlertBody<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for AlertBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, st: &S) -> Result<Self, ApiError> {
+        match Json::<T>::from_request(req, st).await {
+            Ok(Json(v)) => Ok(AlertBody(v)),
+            Err(mut e) => {
+                if e.status == StatusCode::UNPROCESSABLE_ENTITY {
+                    e.status = StatusCode::BAD_REQUEST;
+                }
+                Err(e)
+            }
+        }
     }
-    e
 }
 
-/// 200 when every alert was taken; 400 (problem document with `rejected` and `accepted`) when
-/// some were refused, the valid ones having been taken all the same (as Alertmanager does).
-fn answer(report: IngestReport) -> ApiResult<Json<IngestReport>> {
+impl From<PostableAlert> for IncomingAlert {
+    fn from(a: PostableAlert) -> Self {
+        IncomingAlert {
+            labels: a.labels,
+            annotations: a.annotations,
+            starts_at: a.starts_at,
+            ends_at: a.ends_at,
+            generator_url: a.generator_url,
+            status: None,
+        }
+    }
+}
+
+impl From<WebhookAlert> for IncomingAlert {
+    fn from(a: WebhookAlert) -> Self {
+        IncomingAlert {
+            labels: a.labels,
+            annotations: a.annotations,
+            starts_at: a.starts_at,
+            ends_at: a.ends_at,
+            generator_url: a.generator_url,
+            status: a.status,
+        }
+    }
+}
+
+/// What the alert write routes answer.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)]
+enum IngestResponses {
+    /// Every alert taken.
+    #[response(status = 200)]
+    Taken(AlertIngestReport),
+    /// Unreadable body, another webhook payload version, or some alerts refused (named in
+    /// `rejected`; the others were taken).
+    #[response(status = 400)]
+    Refused(Problem),
+}
+
+/// Hands the alerts to the core. 200 when every alert was taken; 400 (problem document with
+/// `rejected` and `accepted`) when some were refused, the valid ones having been taken all the
+/// same (as Alertmanager does).
+async fn ingest(
+    st: &AppState,
+    caller: &Caller,
+    incoming: Vec<IncomingAlert>,
+) -> ApiResult<Json<AlertIngestReport>> {
+    let report: IngestReport = st
+        .core
+        .ingest_alerts(&caller.core_principal(), incoming)
+        .await?;
     if report.rejected.is_empty() {
-        return Ok(Json(report));
+        return Ok(Json(report.into()));
     }
     let first = &report.rejected[0];
     Err(ApiError::bad_request(format!(
@@ -107,99 +166,54 @@ fn answer(report: IngestReport) -> ApiResult<Json<IngestReport>> {
 
 /// Take alerts in Alertmanager's API v2 format (`POST /api/v2/alerts` of an Alertmanager), the
 /// body Prometheus sends to its Alertmanagers.
-/// Alerts are resolved to CMDB assets from their labels, de-duplicated by label set and
-/// correlated into incidents by `startsAt`.
 /// Alertmanager's own path for the same body, so that Prometheus can send to gpufleet as to an
 /// Alertmanager (`alerting.alertmanagers[].path_prefix: /`, bearer token in `authorization`).
 /// Answers exactly as `POST /api/v1/alerts`.
 #[utoipa::path(post, path = "/api/v2/alerts", request_body = Vec<PostableAlert>, tag = "alerts",
-    responses(
-        (status = 200, body = IngestReport, content_type = "application/json", description = "Every alert taken"),
-        (status = 400, body = Problem, content_type = "application/problem+json", description = "Unreadable body, or some alerts refused (named in `rejected`; the others were taken)"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 413, body = Problem, content_type = "application/problem+json"),
-        (status = 415, body = Problem, content_type = "application/problem+json")))]
+    responses(IngestResponses))]
 pub async fn post_alerts_v2(
     st: State<AppState>,
     caller: Caller,
-    body: Result<Json<Vec<PostableAlert>>, ApiError>,
-) -> ApiResult<Json<IngestReport>> {
+    body: AlertBody<Vec<PostableAlert>>,
+) -> ApiResult<Json<AlertIngestReport>> {
     post_alerts(st, caller, body).await
 }
 
+/// Take alerts in Alertmanager's API v2 format, the body Prometheus sends to its
+/// Alertmanagers. Alerts are resolved to CMDB assets from their labels, de-duplicated by label
+/// set and correlated into incidents by `startsAt`.
 #[utoipa::path(post, path = "/api/v1/alerts", request_body = Vec<PostableAlert>, tag = "alerts",
-    responses(
-        (status = 200, body = IngestReport, content_type = "application/json", description = "Every alert taken"),
-        (status = 400, body = Problem, content_type = "application/problem+json", description = "Unreadable body, or some alerts refused (named in `rejected`; the others were taken)"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 413, body = Problem, content_type = "application/problem+json"),
-        (status = 415, body = Problem, content_type = "application/problem+json")))]
+    responses(IngestResponses))]
 pub async fn post_alerts(
     State(st): State<AppState>,
     caller: Caller,
-    body: Result<Json<Vec<PostableAlert>>, ApiError>,
-) -> ApiResult<Json<IngestReport>> {
-    let Json(alerts) = body.map_err(bad_body)?;
-    let incoming = alerts
-        .into_iter()
-        .map(|a| IncomingAlert {
-            labels: a.labels,
-            annotations: a.annotations,
-            starts_at: a.starts_at,
-            ends_at: a.ends_at,
-            generator_url: a.generator_url,
-            status: None,
-        })
-        .collect();
-    answer(
-        st.core
-            .ingest_alerts(&caller.core_principal(), incoming)
-            .await?,
-    )
+    AlertBody(alerts): AlertBody<Vec<PostableAlert>>,
+) -> ApiResult<Json<AlertIngestReport>> {
+    ingest(&st, &caller, alerts.into_iter().map(Into::into).collect()).await
 }
 
 /// Take an Alertmanager webhook notification (payload version 4), so that an existing
 /// Alertmanager can forward to gpufleet (`webhook_configs[].url`). Each alert is taken as in
 /// `POST /api/v1/alerts`; a `resolved` alert without `endsAt` ends now.
 #[utoipa::path(post, path = "/api/v1/alerts/webhook", request_body = WebhookPayload, tag = "alerts",
-    responses(
-        (status = 200, body = IngestReport, content_type = "application/json", description = "Every alert taken"),
-        (status = 400, body = Problem, content_type = "application/problem+json", description = "Unreadable body, another payload version, or some alerts refused (named in `rejected`; the others were taken)"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 413, body = Problem, content_type = "application/problem+json"),
-        (status = 415, body = Problem, content_type = "application/problem+json")))]
+    responses(IngestResponses))]
 pub async fn webhook(
     State(st): State<AppState>,
     caller: Caller,
-    body: Result<Json<WebhookPayload>, ApiError>,
-) -> ApiResult<Json<IngestReport>> {
-    let Json(body) = body.map_err(bad_body)?;
+    AlertBody(body): AlertBody<WebhookPayload>,
+) -> ApiResult<Json<AlertIngestReport>> {
     if body.version != "4" {
         return Err(ApiError::bad_request(format!(
             "webhook payload version '{}' is not supported; Alertmanager sends version \"4\"",
             body.version
         )));
     }
-    let incoming = body
-        .alerts
-        .into_iter()
-        .map(|a| IncomingAlert {
-            labels: a.labels,
-            annotations: a.annotations,
-            starts_at: a.starts_at,
-            ends_at: a.ends_at,
-            generator_url: a.generator_url,
-            status: a.status,
-        })
-        .collect();
-    answer(
-        st.core
-            .ingest_alerts(&caller.core_principal(), incoming)
-            .await?,
+    ingest(
+        &st,
+        &caller,
+        body.alerts.into_iter().map(Into::into).collect(),
     )
+    .await
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -214,8 +228,7 @@ pub struct AlertQuery {
 #[utoipa::path(get, path = "/api/v1/alerts", params(AlertQuery), tag = "alerts",
     responses(
         (status = 200, body = AlertList, content_type = "application/json"),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json")))]
+        (status = 400, body = Problem)))]
 pub async fn list_alerts(
     State(st): State<AppState>,
     caller: Caller,
@@ -228,7 +241,8 @@ pub async fn list_alerts(
                 q.unresolved.unwrap_or(false),
                 q.limit.unwrap_or(1000).clamp(1, 100_000),
             )
-            .await?,
+            .await?
+            .into(),
     ))
 }
 
@@ -247,14 +261,13 @@ pub struct IncidentQuery {
 /// Incidents, highest priority first.
 #[utoipa::path(get, path = "/api/v1/incidents", params(IncidentQuery), tag = "alerts",
     responses(
-        (status = 200, body = Vec<IncidentView>, content_type = "application/json"),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json")))]
+        (status = 200, body = Vec<Incident>, content_type = "application/json"),
+        (status = 400, body = Problem)))]
 pub async fn list_incidents(
     State(st): State<AppState>,
     caller: Caller,
     Query(q): Query<IncidentQuery>,
-) -> ApiResult<Json<Vec<IncidentView>>> {
+) -> ApiResult<Json<Vec<Incident>>> {
     let f = IncidentFilter {
         state: q.state.as_deref().map(IncidentState::parse).transpose()?,
         asset: q.asset,
@@ -266,7 +279,12 @@ pub async fn list_incidents(
         limit: Some(q.limit.unwrap_or(500).clamp(1, 10_000)),
     };
     Ok(Json(
-        st.core.list_incidents(&caller.core_principal(), &f).await?,
+        st.core
+            .list_incidents(&caller.core_principal(), &f)
+            .await?
+            .into_iter()
+            .map(Into::into)
+            .collect(),
     ))
 }
 
@@ -275,16 +293,18 @@ pub async fn list_incidents(
 /// merged into another answers with that one.
 #[utoipa::path(get, path = "/api/v1/incidents/{id}", params(("id" = String, Path)), tag = "alerts",
     responses(
-        (status = 200, body = IncidentView, content_type = "application/json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json")))]
+        (status = 200, body = Incident, content_type = "application/json"),
+        (status = 404, body = Problem)))]
 pub async fn get_incident(
     State(st): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> ApiResult<Json<IncidentView>> {
+) -> ApiResult<Json<Incident>> {
     Ok(Json(
-        st.core.get_incident(&caller.core_principal(), &id).await?,
+        st.core
+            .get_incident(&caller.core_principal(), &id)
+            .await?
+            .into(),
     ))
 }
 
@@ -313,45 +333,41 @@ fn note(body: &Bytes) -> ApiResult<Option<String>> {
 #[utoipa::path(post, path = "/api/v1/incidents/{id}/ack", params(("id" = String, Path)),
     request_body(content = Option<IncidentNote>), tag = "alerts",
     responses(
-        (status = 200, body = IncidentView, content_type = "application/json"),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
-        (status = 409, body = Problem, content_type = "application/problem+json", description = "The incident is resolved")))]
+        (status = 200, body = Incident, content_type = "application/json"),
+        (status = 400, body = Problem),
+        (status = 404, body = Problem),
+        (status = 409, body = Problem, description = "The incident is resolved")))]
 pub async fn ack(
     State(st): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
     body: Bytes,
-) -> ApiResult<(StatusCode, Json<IncidentView>)> {
+) -> ApiResult<(StatusCode, Json<Incident>)> {
     let note = note(&body)?;
     let v = st
         .core
         .acknowledge_incident(&caller.core_principal(), &id, note)
         .await?;
-    Ok((StatusCode::OK, Json(v)))
+    Ok((StatusCode::OK, Json(v.into())))
 }
 
 /// Resolve an incident by hand. An alert of it firing again reopens it.
 #[utoipa::path(post, path = "/api/v1/incidents/{id}/resolve", params(("id" = String, Path)),
     request_body(content = Option<IncidentNote>), tag = "alerts",
     responses(
-        (status = 200, body = IncidentView, content_type = "application/json"),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json")))]
+        (status = 200, body = Incident, content_type = "application/json"),
+        (status = 400, body = Problem),
+        (status = 404, body = Problem)))]
 pub async fn resolve(
     State(st): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
     body: Bytes,
-) -> ApiResult<(StatusCode, Json<IncidentView>)> {
+) -> ApiResult<(StatusCode, Json<Incident>)> {
     let note = note(&body)?;
     let v = st
         .core
         .resolve_incident(&caller.core_principal(), &id, note)
         .await?;
-    Ok((StatusCode::OK, Json(v)))
+    Ok((StatusCode::OK, Json(v.into())))
 }

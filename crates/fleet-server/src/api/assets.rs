@@ -5,13 +5,14 @@ use std::collections::BTreeMap;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
-use fleet_db::{AssetFilter, AssetPatch, ConfigVersion, NewAsset, NewRelation};
-use fleet_model::asset::{AssetKind, Relation, RelationKind};
+use fleet_db::{AssetFilter, AssetPatch, NewAsset, NewRelation};
+use fleet_model::asset::{AssetKind, RelationKind};
 use fleet_model::diff::{diff, Change};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
+use super::dto::{ConfigVersionView, RelationView};
 use super::{decode_cursor, encode_cursor, etag, if_match, AssetPage, AssetView, Json, Query};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, Problem};
@@ -160,7 +161,8 @@ fn empty_object() -> Value {
 
 /// Create an asset (configuration version 1).
 #[utoipa::path(post, path = "/api/v1/assets", request_body = CreateAsset, tag = "assets",
-    responses((status = 201, body = AssetView), (status = 409, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 201, body = AssetView, headers(("ETag" = String))), (status = 400, body = Problem), (status = 404, body = Problem, description = "The parent does not exist"),
+        (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn create(
     State(st): State<AppState>,
     caller: Caller,
@@ -216,7 +218,8 @@ pub struct PatchAsset {
 
 /// Rename, move or relabel an asset. Honours `If-Match`.
 #[utoipa::path(patch, path = "/api/v1/assets/{id}", params(("id" = String, Path)), request_body = PatchAsset, tag = "assets",
-    responses((status = 200, body = AssetView), (status = 412, body = Problem)))]
+    responses((status = 200, body = AssetView, headers(("ETag" = String))), (status = 400, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 412, body = Problem), (status = 422, body = Problem)))]
 pub async fn patch(
     State(st): State<AppState>,
     caller: Caller,
@@ -243,7 +246,7 @@ pub async fn patch(
 
 /// Delete an asset that contains nothing.
 #[utoipa::path(delete, path = "/api/v1/assets/{id}", params(("id" = String, Path)), tag = "assets",
-    responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
+    responses((status = 204, description = "Deleted"), (status = 404, body = Problem), (status = 409, body = Problem)))]
 pub async fn delete(
     State(st): State<AppState>,
     caller: Caller,
@@ -264,7 +267,8 @@ pub struct PutConfig {
 
 /// Replace an asset's configuration, creating a new version. Send `If-Match` with the ETag you read: a stale one gets 412.
 #[utoipa::path(put, path = "/api/v1/assets/{id}/config", params(("id" = String, Path), ("If-Match" = Option<String>, Header)), request_body = PutConfig, tag = "assets",
-    responses((status = 200, body = AssetView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 412, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = AssetView, headers(("ETag" = String))), (status = 400, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 412, body = Problem), (status = 422, body = Problem)))]
 pub async fn put_config(
     State(st): State<AppState>,
     caller: Caller,
@@ -288,7 +292,7 @@ pub async fn put_config(
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct VersionList {
-    pub items: Vec<ConfigVersion>,
+    pub items: Vec<ConfigVersionView>,
 }
 
 /// All configuration versions of an asset, oldest first.
@@ -299,23 +303,30 @@ pub async fn versions(
     Path(id): Path<String>,
 ) -> ApiResult<Json<VersionList>> {
     Ok(Json(VersionList {
-        items: st.store.list_versions(&id).await?,
+        items: st
+            .store
+            .list_versions(&id)
+            .await?
+            .into_iter()
+            .map(Into::into)
+            .collect(),
     }))
 }
 
 /// One configuration version.
 #[utoipa::path(get, path = "/api/v1/assets/{id}/versions/{version}", params(("id" = String, Path), ("version" = i64, Path)), tag = "assets",
-    responses((status = 200, body = ConfigVersion), (status = 404, body = Problem)))]
+    responses((status = 200, body = ConfigVersionView), (status = 404, body = Problem)))]
 pub async fn version(
     State(st): State<AppState>,
     Path((id, version)): Path<(String, i64)>,
-) -> ApiResult<Json<ConfigVersion>> {
-    Ok(Json(st.store.get_version(&id, version).await?))
+) -> ApiResult<Json<ConfigVersionView>> {
+    Ok(Json(st.store.get_version(&id, version).await?.into()))
 }
 
 /// Restore an old configuration as a new version. Honours `If-Match`.
 #[utoipa::path(post, path = "/api/v1/assets/{id}/versions/{version}/restore", params(("id" = String, Path), ("version" = i64, Path)), tag = "assets",
-    responses((status = 200, body = AssetView), (status = 403, body = Problem), (status = 404, body = Problem), (status = 412, body = Problem)))]
+    responses((status = 200, body = AssetView, headers(("ETag" = String))), (status = 400, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 412, body = Problem), (status = 422, body = Problem)))]
 pub async fn restore(
     State(st): State<AppState>,
     caller: Caller,
@@ -347,7 +358,7 @@ pub struct DiffView {
 
 /// Differences between two configuration versions.
 #[utoipa::path(get, path = "/api/v1/assets/{id}/diff", params(("id" = String, Path), DiffQuery), tag = "assets",
-    responses((status = 200, body = DiffView), (status = 404, body = Problem)))]
+    responses((status = 200, body = DiffView), (status = 400, body = Problem), (status = 404, body = Problem)))]
 pub async fn diff_versions(
     State(st): State<AppState>,
     Path(id): Path<String>,
@@ -368,19 +379,25 @@ pub async fn diff_versions(
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RelationList {
-    pub items: Vec<Relation>,
+    pub items: Vec<RelationView>,
 }
 
 /// Relations touching an asset (either end).
 #[utoipa::path(get, path = "/api/v1/assets/{id}/relations", params(("id" = String, Path)), tag = "assets",
-    responses((status = 200, body = RelationList)))]
+    responses((status = 200, body = RelationList), (status = 404, body = Problem)))]
 pub async fn relations(
     State(st): State<AppState>,
     Path(id): Path<String>,
 ) -> ApiResult<Json<RelationList>> {
     st.store.get_asset(&id).await?;
     Ok(Json(RelationList {
-        items: st.store.relations_of(&id).await?,
+        items: st
+            .store
+            .relations_of(&id)
+            .await?
+            .into_iter()
+            .map(Into::into)
+            .collect(),
     }))
 }
 
@@ -398,7 +415,8 @@ pub struct CreateRelation {
 
 /// Create a relation (powered_by, connected_to, nvlink, manages).
 #[utoipa::path(post, path = "/api/v1/relations", request_body = CreateRelation, tag = "assets",
-    responses((status = 201, body = Relation), (status = 409, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 201, body = RelationView), (status = 404, body = Problem, description = "An end does not exist"),
+        (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn create_relation(
     State(st): State<AppState>,
     caller: Caller,
@@ -416,12 +434,12 @@ pub async fn create_relation(
             },
         )
         .await?;
-    Ok((StatusCode::CREATED, Json(r)))
+    Ok((StatusCode::CREATED, Json(RelationView::from(r))))
 }
 
 /// Delete a relation.
 #[utoipa::path(delete, path = "/api/v1/relations/{id}", params(("id" = String, Path)), tag = "assets",
-    responses((status = 204), (status = 404, body = Problem)))]
+    responses((status = 204, description = "Deleted"), (status = 404, body = Problem)))]
 pub async fn delete_relation(
     State(st): State<AppState>,
     caller: Caller,

@@ -3,6 +3,7 @@
 pub mod alerts;
 pub mod assets;
 pub mod discovery;
+pub mod dto;
 pub mod events;
 pub mod graphql;
 pub mod misc;
@@ -64,9 +65,9 @@ pub fn decode_cursor(c: &str) -> Result<String, ApiError> {
         .ok_or_else(|| ApiError::bad_request("'cursor' is not a cursor returned by this API"))
 }
 
-pub fn rfc3339(ms: i64) -> String {
-    fleet_db::rfc3339(ms)
-}
+/// The form of every time the interfaces show (REST, gRPC, GraphQL): RFC 3339 UTC with
+/// milliseconds.
+pub use fleet_model::timefmt::rfc3339;
 
 /// Parses an RFC 3339 time or Unix milliseconds.
 pub fn parse_time(field: &str, s: &str) -> Result<i64, ApiError> {

@@ -5,14 +5,14 @@ use std::collections::BTreeMap;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
-use fleet_db::{HistoryRow, Profile};
-use fleet_model::asset::{AssetKind, Relation};
+use fleet_model::asset::AssetKind;
 use fleet_model::lifecycle::{allowed_from, NodeState, TRANSITIONS};
 use fleet_model::profile::{validate, ActualNode, ProfileSpec, ValidationReport};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::assets::{build_filter, list_page, ListQuery};
+use super::dto::{HistoryEntry, ProfileView, RelationView};
 use super::{etag, if_match, node, AssetPage, AssetView, Json, Query};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, Problem};
@@ -46,7 +46,7 @@ pub struct NodeDetail {
     pub node: AssetView,
     /// Contained assets by kind (gpu, nic, disk, bmc).
     pub components: BTreeMap<String, Vec<AssetView>>,
-    pub relations: Vec<Relation>,
+    pub relations: Vec<RelationView>,
     /// States this node may move to next.
     pub allowed_transitions: Vec<NodeState>,
 }
@@ -95,7 +95,7 @@ pub async fn get(
         Json(NodeDetail {
             node: view,
             components,
-            relations,
+            relations: relations.into_iter().map(Into::into).collect(),
             allowed_transitions: allowed,
         }),
     ))
@@ -111,12 +111,13 @@ pub struct TransitionRequest {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TransitionResult {
     pub node: AssetView,
-    pub history: HistoryRow,
+    pub history: HistoryEntry,
 }
 
 /// Move a node through its lifecycle. An illegal transition answers 409 and lists the allowed targets in `allowed`.
 #[utoipa::path(post, path = "/api/v1/nodes/{id}/transition", params(("id" = String, Path)), request_body = TransitionRequest, tag = "nodes",
-    responses((status = 200, body = TransitionResult), (status = 409, body = Problem)))]
+    responses((status = 200, body = TransitionResult), (status = 400, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem, description = "An illegal or guarded transition; `allowed` lists the targets"), (status = 422, body = Problem)))]
 pub async fn transition(
     State(st): State<AppState>,
     caller: Caller,
@@ -129,13 +130,13 @@ pub async fn transition(
         .await?;
     Ok(Json(TransitionResult {
         node: AssetView::from(a, &st.deadlines),
-        history: h,
+        history: h.into(),
     }))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct HistoryList {
-    pub items: Vec<HistoryRow>,
+    pub items: Vec<HistoryEntry>,
 }
 
 /// Lifecycle history of a node, oldest first.
@@ -147,7 +148,13 @@ pub async fn history(
 ) -> ApiResult<Json<HistoryList>> {
     let n = node(&st, &id).await?;
     Ok(Json(HistoryList {
-        items: st.store.lifecycle_history(&n.id).await?,
+        items: st
+            .store
+            .lifecycle_history(&n.id)
+            .await?
+            .into_iter()
+            .map(Into::into)
+            .collect(),
     }))
 }
 
@@ -160,7 +167,7 @@ pub struct AssignProfile {
 
 /// Assign an expected profile to a node (or clear it).
 #[utoipa::path(put, path = "/api/v1/nodes/{id}/profile", params(("id" = String, Path)), request_body = AssignProfile, tag = "nodes",
-    responses((status = 200, body = AssetView), (status = 422, body = Problem)))]
+    responses((status = 200, body = AssetView), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn assign_profile(
     State(st): State<AppState>,
     caller: Caller,
@@ -178,7 +185,8 @@ pub async fn assign_profile(
 
 /// Validate a node's actual configuration against its expected profile.
 #[utoipa::path(get, path = "/api/v1/nodes/{id}/validation", params(("id" = String, Path)), tag = "nodes",
-    responses((status = 200, body = ValidationReport), (status = 409, body = Problem)))]
+    responses((status = 200, body = ValidationReport), (status = 404, body = Problem),
+        (status = 409, body = Problem, description = "The node has no expected profile")))]
 pub async fn validation(
     State(st): State<AppState>,
     Path(id): Path<String>,
@@ -250,14 +258,20 @@ pub async fn lifecycle(State(st): State<AppState>) -> Json<LifecycleTable> {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ProfileList {
-    pub items: Vec<Profile>,
+    pub items: Vec<ProfileView>,
 }
 
 /// List expected profiles.
 #[utoipa::path(get, path = "/api/v1/profiles", tag = "profiles", responses((status = 200, body = ProfileList)))]
 pub async fn list_profiles(State(st): State<AppState>) -> ApiResult<Json<ProfileList>> {
     Ok(Json(ProfileList {
-        items: st.store.list_profiles().await?,
+        items: st
+            .store
+            .list_profiles()
+            .await?
+            .into_iter()
+            .map(Into::into)
+            .collect(),
     }))
 }
 
@@ -270,7 +284,7 @@ pub struct CreateProfile {
 
 /// Create an expected profile, e.g. HGX-H100-8GPU.
 #[utoipa::path(post, path = "/api/v1/profiles", request_body = CreateProfile, tag = "profiles",
-    responses((status = 201, body = Profile), (status = 409, body = Problem)))]
+    responses((status = 201, body = ProfileView, headers(("ETag" = String))), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn create_profile(
     State(st): State<AppState>,
     caller: Caller,
@@ -281,19 +295,19 @@ pub async fn create_profile(
         .create_profile(&caller.actor, &b.name, &b.spec)
         .await?;
     let v = p.version;
-    Ok((StatusCode::CREATED, [etag(v)], Json(p)))
+    Ok((StatusCode::CREATED, [etag(v)], Json(ProfileView::from(p))))
 }
 
 /// Get a profile by id or name.
 #[utoipa::path(get, path = "/api/v1/profiles/{id}", params(("id" = String, Path)), tag = "profiles",
-    responses((status = 200, body = Profile), (status = 404, body = Problem)))]
+    responses((status = 200, body = ProfileView, headers(("ETag" = String))), (status = 404, body = Problem)))]
 pub async fn get_profile(
     State(st): State<AppState>,
     Path(id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
     let p = st.store.get_profile(&id).await?;
     let v = p.version;
-    Ok(([etag(v)], Json(p)))
+    Ok(([etag(v)], Json(ProfileView::from(p))))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -304,7 +318,8 @@ pub struct UpdateProfile {
 
 /// Replace a profile's spec. Honours `If-Match`.
 #[utoipa::path(put, path = "/api/v1/profiles/{id}", params(("id" = String, Path)), request_body = UpdateProfile, tag = "profiles",
-    responses((status = 200, body = Profile), (status = 412, body = Problem)))]
+    responses((status = 200, body = ProfileView, headers(("ETag" = String))), (status = 400, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 412, body = Problem), (status = 422, body = Problem)))]
 pub async fn update_profile(
     State(st): State<AppState>,
     caller: Caller,
@@ -317,12 +332,12 @@ pub async fn update_profile(
         .update_profile(&caller.actor, &id, if_match(&headers)?, &b.spec)
         .await?;
     let v = p.version;
-    Ok(([etag(v)], Json(p)))
+    Ok(([etag(v)], Json(ProfileView::from(p))))
 }
 
 /// Delete a profile no node uses.
 #[utoipa::path(delete, path = "/api/v1/profiles/{id}", params(("id" = String, Path)), tag = "profiles",
-    responses((status = 204), (status = 409, body = Problem)))]
+    responses((status = 204, description = "Deleted"), (status = 404, body = Problem), (status = 409, body = Problem, description = "A node uses the profile")))]
 pub async fn delete_profile(
     State(st): State<AppState>,
     caller: Caller,

@@ -8,11 +8,12 @@ use std::time::Duration;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use fleet_core::ops::{FirmwareImage, NodeSelection, OpSpec, Operation, DEFAULT_DEADLINE_S};
-use fleet_db::{Job, JobFilter, JobLogLine};
+use fleet_db::JobFilter;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 use utoipa::{IntoParams, ToSchema};
 
+use super::dto::{JobDetail, JobView};
 use super::{Json, Query};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, Problem};
@@ -41,37 +42,21 @@ impl OpRequest {
     }
 }
 
-#[derive(Debug, Serialize, ToSchema)]
-pub struct JobView {
-    #[serde(flatten)]
-    pub job: Job,
-    pub log: Vec<JobLogLine>,
-}
-
-impl From<fleet_core::ops::JobWithLog> for JobView {
-    fn from(j: fleet_core::ops::JobWithLog) -> Self {
-        JobView {
-            job: j.job,
-            log: j.log,
-        }
-    }
-}
-
 macro_rules! op_route {
     ($fn:ident, $group:literal, $path:literal, $doc:literal) => {
         #[doc = $doc]
         #[utoipa::path(post, path = $path, params(("id" = String, Path)), request_body = OpRequest, tag = "operations",
-            responses((status = 202, body = Job), (status = 400, body = Problem), (status = 404, body = Problem),
-                (status = 409, body = Problem)))]
+            responses((status = 202, body = JobView, description = "The job, queued"), (status = 400, body = Problem), (status = 404, body = Problem),
+                (status = 409, body = Problem, description = "Another power, boot or BIOS job of the node is in the way (`job`), or the node cannot take the operation")))]
         pub async fn $fn(
             State(st): State<AppState>,
             caller: Caller,
             Path(id): Path<String>,
             Json(req): Json<OpRequest>,
-        ) -> ApiResult<(StatusCode, Json<Job>)> {
+        ) -> ApiResult<(StatusCode, Json<JobView>)> {
             let spec = req.spec($group)?;
             let job = st.core.submit(&caller.core_principal(), &id, spec).await?;
-            Ok((StatusCode::ACCEPTED, Json(job)))
+            Ok((StatusCode::ACCEPTED, Json(job.into())))
         }
     };
 }
@@ -130,13 +115,10 @@ pub struct BiosDiffQuery {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct BiosDifference {
     pub attribute: String,
-    #[schema(value_type = Object)]
     pub expected: Value,
     /// The value in effect now; absent when the BMC does not report the attribute.
-    #[schema(value_type = Object)]
     pub actual: Option<Value>,
     /// A value written but not yet applied (takes effect at the next reset).
-    #[schema(value_type = Object)]
     pub pending: Option<Value>,
 }
 
@@ -157,7 +139,7 @@ pub struct BiosDiffView {
 /// profile: exactly the attributes that differ.
 #[utoipa::path(get, path = "/api/v1/nodes/{id}/bios/diff", params(("id" = String, Path), BiosDiffQuery), tag = "operations",
     responses((status = 200, body = BiosDiffView), (status = 400, body = Problem), (status = 404, body = Problem),
-        (status = 409, body = Problem), (status = 502, body = Problem)))]
+        (status = 409, body = Problem, description = "The node has no expected profile, or no BMC"), (status = 502, body = Problem)))]
 pub async fn bios_diff(
     State(st): State<AppState>,
     caller: Caller,
@@ -212,8 +194,8 @@ fn too_large(max: u64) -> ApiError {
 /// (Redfish multipart push) and the versions are read back into the CMDB.
 #[utoipa::path(post, path = "/api/v1/nodes/{id}/firmware/upload", params(("id" = String, Path), UploadQuery),
     request_body(content = Vec<u8>, content_type = "application/octet-stream"), tag = "operations",
-    responses((status = 202, body = Job), (status = 400, body = Problem), (status = 404, body = Problem),
-        (status = 413, body = Problem), (status = 415, body = Problem)))]
+    responses((status = 202, body = JobView, description = "The job, queued"), (status = 400, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 413, body = Problem), (status = 415, body = Problem)))]
 pub async fn firmware_upload(
     State(st): State<AppState>,
     caller: Caller,
@@ -221,7 +203,7 @@ pub async fn firmware_upload(
     Query(q): Query<UploadQuery>,
     headers: axum::http::HeaderMap,
     body: axum::body::Body,
-) -> ApiResult<(StatusCode, Json<Job>)> {
+) -> ApiResult<(StatusCode, Json<JobView>)> {
     use futures::StreamExt;
     use sha2::Digest;
     use tokio::io::AsyncWriteExt;
@@ -334,7 +316,7 @@ pub async fn firmware_upload(
         .core
         .submit_upload(&principal, &node, spec, &incoming)
         .await?;
-    Ok((StatusCode::ACCEPTED, Json(job)))
+    Ok((StatusCode::ACCEPTED, Json(job.into())))
 }
 
 /// A bulk operation: one job per selected node, run with a concurrency limit.
@@ -362,7 +344,7 @@ pub struct BulkRequest {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct BulkResponse {
     pub batch_id: String,
-    pub jobs: Vec<Job>,
+    pub jobs: Vec<JobView>,
 }
 
 /// Start one operation on many nodes (by ids, labels, rack or lifecycle state).
@@ -409,7 +391,13 @@ pub async fn bulk(
             req.concurrency.unwrap_or(50),
         )
         .await?;
-    Ok((StatusCode::ACCEPTED, Json(BulkResponse { batch_id, jobs })))
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(BulkResponse {
+            batch_id,
+            jobs: jobs.into_iter().map(Into::into).collect(),
+        }),
+    ))
 }
 
 /// A switch port as its gNMI target reports it (OpenConfig interfaces).
@@ -443,7 +431,8 @@ pub struct PortsQuery {
 
 /// Port status of a switch, read live over gNMI (all ports, or `port`).
 #[utoipa::path(get, path = "/api/v1/switches/{id}/ports", params(("id" = String, Path), PortsQuery), tag = "operations",
-    responses((status = 200, body = Vec<PortView>), (status = 404, body = Problem), (status = 502, body = Problem)))]
+    responses((status = 200, body = Vec<PortView>), (status = 400, body = Problem), (status = 404, body = Problem),
+        (status = 409, body = Problem), (status = 502, body = Problem)))]
 pub async fn switch_ports(
     State(st): State<AppState>,
     caller: Caller,
@@ -469,13 +458,13 @@ pub struct PortAdminRequest {
 /// status afterwards becomes a new configuration version of the switch (`config.oob.ports`).
 #[utoipa::path(post, path = "/api/v1/switches/{id}/ports/{port}/admin", params(("id" = String, Path), ("port" = String, Path)),
     request_body = PortAdminRequest, tag = "operations",
-    responses((status = 202, body = Job), (status = 400, body = Problem), (status = 404, body = Problem)))]
+    responses((status = 202, body = JobView, description = "The job, queued"), (status = 400, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
 pub async fn port_admin(
     State(st): State<AppState>,
     caller: Caller,
     Path((id, port)): Path<(String, String)>,
     Json(req): Json<PortAdminRequest>,
-) -> ApiResult<(StatusCode, Json<Job>)> {
+) -> ApiResult<(StatusCode, Json<JobView>)> {
     let params: BTreeMap<String, Value> = BTreeMap::from([
         ("port".into(), json!(port)),
         ("enabled".into(), json!(req.enabled)),
@@ -486,7 +475,7 @@ pub async fn port_admin(
         deadline_s: req.deadline_s,
     };
     let job = st.core.submit(&caller.core_principal(), &id, spec).await?;
-    Ok((StatusCode::ACCEPTED, Json(job)))
+    Ok((StatusCode::ACCEPTED, Json(job.into())))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -500,12 +489,12 @@ pub struct JobQuery {
 
 /// List jobs, newest first (filters: target node, state, batch, kind).
 #[utoipa::path(get, path = "/api/v1/jobs", params(JobQuery), tag = "operations",
-    responses((status = 200, body = Vec<Job>)))]
+    responses((status = 200, body = Vec<JobView>), (status = 400, body = Problem)))]
 pub async fn list_jobs(
     State(st): State<AppState>,
     caller: Caller,
     Query(q): Query<JobQuery>,
-) -> ApiResult<Json<Vec<Job>>> {
+) -> ApiResult<Json<Vec<JobView>>> {
     Ok(Json(
         st.core
             .jobs(
@@ -518,7 +507,10 @@ pub async fn list_jobs(
                     limit: q.limit.unwrap_or(100),
                 },
             )
-            .await?,
+            .await?
+            .into_iter()
+            .map(Into::into)
+            .collect(),
     ))
 }
 
@@ -532,13 +524,13 @@ pub struct FollowQuery {
 
 /// A job with its log lines; `wait_s` long-polls until the job changes.
 #[utoipa::path(get, path = "/api/v1/jobs/{id}", params(("id" = String, Path), FollowQuery), tag = "operations",
-    responses((status = 200, body = JobView), (status = 404, body = Problem)))]
+    responses((status = 200, body = JobDetail), (status = 400, body = Problem), (status = 404, body = Problem)))]
 pub async fn get_job(
     State(st): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
     Query(q): Query<FollowQuery>,
-) -> ApiResult<Json<JobView>> {
+) -> ApiResult<Json<JobDetail>> {
     let j = st
         .core
         .follow_job(
@@ -554,29 +546,31 @@ pub async fn get_job(
 /// Cancel a queued or running job, from any gpufleet process. BIOS, RAID, firmware and
 /// switch-port jobs need the admin permission that starting them needs.
 #[utoipa::path(post, path = "/api/v1/jobs/{id}/cancel", params(("id" = String, Path)), tag = "operations",
-    responses((status = 200, body = Job), (status = 403, body = Problem), (status = 404, body = Problem), (status = 409, body = Problem)))]
+    responses((status = 200, body = JobView), (status = 404, body = Problem), (status = 409, body = Problem, description = "The job has ended")))]
 pub async fn cancel_job(
     State(st): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> ApiResult<Json<Job>> {
-    Ok(Json(st.core.cancel(&caller.core_principal(), &id).await?))
+) -> ApiResult<Json<JobView>> {
+    Ok(Json(
+        st.core.cancel(&caller.core_principal(), &id).await?.into(),
+    ))
 }
 
 /// The operation log of a node: its jobs, newest first, with their log lines.
 #[utoipa::path(get, path = "/api/v1/nodes/{id}/oplog", params(("id" = String, Path)), tag = "operations",
-    responses((status = 200, body = Vec<JobView>), (status = 404, body = Problem)))]
+    responses((status = 200, body = Vec<JobDetail>), (status = 404, body = Problem)))]
 pub async fn oplog(
     State(st): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> ApiResult<Json<Vec<JobView>>> {
+) -> ApiResult<Json<Vec<JobDetail>>> {
     Ok(Json(
         st.core
             .oplog(&caller.core_principal(), &id)
             .await?
             .into_iter()
-            .map(JobView::from)
+            .map(JobDetail::from)
             .collect(),
     ))
 }

@@ -7,12 +7,13 @@ use std::io::Read;
 use axum::body::{Body, Bytes};
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use fleet_core::telemetry::{GpuHealthView, IngestReport, NodeHealthView, TelemetryStatus};
+use fleet_core::telemetry::IngestReport;
 use fleet_telemetry::line_protocol::Precision;
 use serde::Deserialize;
 use serde_json::{json, Value};
 use utoipa::IntoParams;
 
+use super::dto::{GpuHealth, NodeHealth, TelemetryStatusView};
 use super::{Json, Query};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, Problem};
@@ -129,6 +130,21 @@ fn answer(r: IngestReport) -> ApiResult<StatusCode> {
     )
 }
 
+/// The caller's principal, once it may write telemetry, and the request body: refused before
+/// a body the caller may not send is read.
+async fn authorized_body(
+    caller: &Caller,
+    headers: &HeaderMap,
+    body: Body,
+) -> ApiResult<(fleet_core::Principal, Bytes)> {
+    let principal = caller.core_principal();
+    principal.require(
+        fleet_model::rbac::Permission::TelemetryWrite,
+        "write telemetry",
+    )?;
+    Ok((principal, read_body(headers, body).await?))
+}
+
 async fn ingest_lines(
     st: &AppState,
     caller: &Caller,
@@ -136,13 +152,7 @@ async fn ingest_lines(
     body: Body,
     precision: Precision,
 ) -> ApiResult<StatusCode> {
-    let principal = caller.core_principal();
-    // Refuse before reading a body the caller may not send.
-    principal.require(
-        fleet_model::rbac::Permission::TelemetryWrite,
-        "write telemetry",
-    )?;
-    let body = read_body(headers, body).await?;
+    let (principal, body) = authorized_body(caller, headers, body).await?;
     answer(
         st.core
             .ingest_line_protocol(&principal, &body, precision)
@@ -150,16 +160,30 @@ async fn ingest_lines(
     )
 }
 
+/// What the write routes answer.
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)]
+enum WriteResponses {
+    /// All lines written.
+    #[response(status = 204)]
+    Written,
+    /// Bad parameters, or a partial write: `errors` names each refused line; the good lines
+    /// were kept.
+    #[response(status = 400)]
+    Refused(Problem),
+    /// The body is over 32 MiB (after decompression).
+    #[response(status = 413)]
+    TooLarge(Problem),
+    /// A `Content-Encoding` other than gzip.
+    #[response(status = 415)]
+    Encoding(Problem),
+}
+
 /// Write telemetry: InfluxDB line protocol (default) or a Prometheus text page
 /// (`format=prometheus`). `Content-Encoding: gzip` accepted.
 #[utoipa::path(post, path = "/api/v1/telemetry/write", params(WriteQuery), tag = "telemetry",
     request_body(content = String, content_type = "text/plain"),
-    responses((status = 204, description = "All lines written"),
-        (status = 400, body = Problem, content_type = "application/problem+json", description = "Bad parameters, or a partial write: `errors` names each refused line; the good lines were kept"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 413, body = Problem, content_type = "application/problem+json"),
-        (status = 415, body = Problem, content_type = "application/problem+json")))]
+    responses(WriteResponses))]
 pub async fn write(
     State(st): State<AppState>,
     caller: Caller,
@@ -171,12 +195,7 @@ pub async fn write(
     match q.format.as_deref().unwrap_or("line") {
         "line" | "influx" => ingest_lines(&st, &caller, &headers, body, p).await,
         "prometheus" => {
-            let principal = caller.core_principal();
-            principal.require(
-                fleet_model::rbac::Permission::TelemetryWrite,
-                "write telemetry",
-            )?;
-            let body = read_body(&headers, body).await?;
+            let (principal, body) = authorized_body(&caller, &headers, body).await?;
             let text = std::str::from_utf8(&body)
                 .map_err(|e| ApiError::bad_request(format!("the page is not UTF-8: {e}")))?;
             answer(st.core.ingest_prometheus(&principal, text, None).await?)
@@ -192,12 +211,7 @@ pub async fn write(
 /// or `p=`.
 #[utoipa::path(post, path = "/write", params(V1Query), tag = "telemetry",
     request_body(content = String, content_type = "text/plain"),
-    responses((status = 204, description = "All lines written"),
-        (status = 400, body = Problem, content_type = "application/problem+json", description = "Bad parameters, or a partial write naming each refused line"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 413, body = Problem, content_type = "application/problem+json"),
-        (status = 415, body = Problem, content_type = "application/problem+json")))]
+    responses(WriteResponses))]
 pub async fn write_v1(
     State(st): State<AppState>,
     caller: Caller,
@@ -213,12 +227,7 @@ pub async fn write_v1(
 /// `influxdb_v2` output. The token goes in `Authorization: Token <token>` (or `Bearer`).
 #[utoipa::path(post, path = "/api/v2/write", params(V2Query), tag = "telemetry",
     request_body(content = String, content_type = "text/plain"),
-    responses((status = 204, description = "All lines written"),
-        (status = 400, body = Problem, content_type = "application/problem+json", description = "Bad parameters, or a partial write naming each refused line"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 403, body = Problem, content_type = "application/problem+json"),
-        (status = 413, body = Problem, content_type = "application/problem+json"),
-        (status = 415, body = Problem, content_type = "application/problem+json")))]
+    responses(WriteResponses))]
 pub async fn write_v2(
     State(st): State<AppState>,
     caller: Caller,
@@ -234,42 +243,45 @@ pub async fn write_v2(
 /// missing telemetry…), the latest value of every field, when it was last seen, and its
 /// latest health changes. `id`: asset id, name or serial.
 #[utoipa::path(get, path = "/api/v1/gpus/{id}/health", params(("id" = String, Path)), tag = "telemetry",
-    responses((status = 200, body = GpuHealthView),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = GpuHealth), (status = 404, body = Problem)))]
 pub async fn gpu_health(
     State(st): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> ApiResult<Json<GpuHealthView>> {
+) -> ApiResult<Json<GpuHealth>> {
     Ok(Json(
-        st.core.gpu_health(&caller.core_principal(), &id).await?,
+        st.core
+            .gpu_health(&caller.core_principal(), &id)
+            .await?
+            .into(),
     ))
 }
 
 /// A node's health roll-up with the state of each of its GPUs. `id`: asset id or name.
 #[utoipa::path(get, path = "/api/v1/nodes/{id}/health", params(("id" = String, Path)), tag = "telemetry",
-    responses((status = 200, body = NodeHealthView),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = NodeHealth), (status = 404, body = Problem)))]
 pub async fn node_health(
     State(st): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-) -> ApiResult<Json<NodeHealthView>> {
+) -> ApiResult<Json<NodeHealth>> {
     Ok(Json(
-        st.core.node_health(&caller.core_principal(), &id).await?,
+        st.core
+            .node_health(&caller.core_principal(), &id)
+            .await?
+            .into(),
     ))
 }
 
 /// What the telemetry pipeline of this process has done: samples ingested, unknown senders by
 /// key, unmapped metric names, GPUs tracked and their health counts, events written.
 #[utoipa::path(get, path = "/api/v1/telemetry/status", tag = "telemetry",
-    responses((status = 200, body = TelemetryStatus),
-        (status = 401, body = Problem, content_type = "application/problem+json")))]
+    responses((status = 200, body = TelemetryStatusView)))]
 pub async fn status(
     State(st): State<AppState>,
     caller: Caller,
-) -> ApiResult<Json<TelemetryStatus>> {
-    Ok(Json(st.core.telemetry_status(&caller.core_principal())?))
+) -> ApiResult<Json<TelemetryStatusView>> {
+    Ok(Json(
+        st.core.telemetry_status(&caller.core_principal())?.into(),
+    ))
 }
