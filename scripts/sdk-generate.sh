@@ -47,9 +47,11 @@ cleanup() {
 trap cleanup EXIT
 
 # Only the defaults: no GPUFLEET_* setting of the caller's shell changes what is served.
-env -u GPUFLEET_CONFIG -u GPUFLEET_DATABASE_URL -u GPUFLEET_LISTEN -u GPUFLEET_GRPC_LISTEN \
-	GPUFLEET_ADMIN_PASSWORD="sdk-generate-$RANDOM$RANDOM" "$BIN" serve --data-dir "$WORK/data" \
-	--listen 127.0.0.1:0 --grpc-listen "" >"$WORK/gpufleet.log" 2>&1 </dev/null &
+(
+	while read -r name; do unset "$name"; done < <(compgen -e | grep '^GPUFLEET_')
+	export GPUFLEET_ADMIN_PASSWORD="sdk-generate-$RANDOM$RANDOM"
+	exec "$BIN" serve --data-dir "$WORK/data" --listen 127.0.0.1:0 --grpc-listen ""
+) >"$WORK/gpufleet.log" 2>&1 </dev/null &
 PID=$!
 URL=""
 for _ in $(seq 1 600); do
