@@ -60,6 +60,14 @@ def _version_of(response: httpx.Response, body: Any) -> int:
     return int(body["metadata"]["version"])
 
 
+def _config_of(body: Mapping[str, Any]) -> dict[str, Any]:
+    """An asset's configuration document from its JSON representation."""
+    for key in ("spec", "config"):
+        if key in body:
+            return dict(body[key] or {})
+    raise KeyError(f"no configuration document in the asset representation (members: {sorted(body)})")
+
+
 def _check(response: httpx.Response) -> httpx.Response:
     if response.status_code >= 400:
         raise error_for(response.status_code, response.content, response.headers)
@@ -238,7 +246,7 @@ class Client(_Base):
     def get_config(self, asset_id: str) -> VersionedConfig:
         r = self.request("GET", f"assets/{asset_id}")
         body = r.json()
-        return VersionedConfig(asset_id=body["id"], config=body.get("spec") or {}, version=_version_of(r, body))
+        return VersionedConfig(asset_id=body["id"], config=_config_of(body), version=_version_of(r, body))
 
     def put_config(
         self, asset_id: str, config: Mapping[str, Any], *, if_match: int | str | None, reason: str | None = None
@@ -251,7 +259,7 @@ class Client(_Base):
             "PUT", f"assets/{asset_id}/config", json={"config": dict(config), "reason": reason}, headers=headers
         )
         body = r.json()
-        return VersionedConfig(asset_id=body["id"], config=body.get("spec") or {}, version=_version_of(r, body))
+        return VersionedConfig(asset_id=body["id"], config=_config_of(body), version=_version_of(r, body))
 
     def update_config(
         self,
@@ -435,7 +443,7 @@ class AsyncClient(_Base):
     async def get_config(self, asset_id: str) -> VersionedConfig:
         r = await self.request("GET", f"assets/{asset_id}")
         body = r.json()
-        return VersionedConfig(asset_id=body["id"], config=body.get("spec") or {}, version=_version_of(r, body))
+        return VersionedConfig(asset_id=body["id"], config=_config_of(body), version=_version_of(r, body))
 
     async def put_config(
         self, asset_id: str, config: Mapping[str, Any], *, if_match: int | str | None, reason: str | None = None
@@ -445,7 +453,7 @@ class AsyncClient(_Base):
             "PUT", f"assets/{asset_id}/config", json={"config": dict(config), "reason": reason}, headers=headers
         )
         body = r.json()
-        return VersionedConfig(asset_id=body["id"], config=body.get("spec") or {}, version=_version_of(r, body))
+        return VersionedConfig(asset_id=body["id"], config=_config_of(body), version=_version_of(r, body))
 
     async def update_config(
         self,
