@@ -110,6 +110,18 @@ def test_login_token_use_and_typed_errors(server):
         assert invalid.value.status == 422 and "starship" in invalid.value.detail
 
 
+def test_a_refused_write_does_not_break_the_next_request(server):
+    """A write refused before its body is read (403) is followed by reads, typed and generated,
+    that all get their answer: the connection it used is not handed to the next request."""
+    from gpufleet_sdk.generated.api.auth import whoami
+
+    with Client.connect(server.url, "viewer", ROLE_PASSWORDS["viewer"]) as viewer:
+        for i in range(60):
+            with pytest.raises(Forbidden):
+                viewer.post("assets", {"kind": "rack", "name": f"refused-{i}", "config": {"pad": "x" * 2000}})
+            assert viewer.call(whoami).user.username == "viewer"
+
+
 def test_paginate_follows_cursors(server, admin):
     prefix = unique("sdk-page")
     made = {admin.post("assets", {"kind": "rack", "name": f"{prefix}-{i}"})["id"] for i in range(7)}

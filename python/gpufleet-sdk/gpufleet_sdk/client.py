@@ -27,6 +27,19 @@ TERMINAL_JOB_STATES = frozenset({"succeeded", "failed", "cancelled", "timed_out"
 MAX_JOB_WAIT_S = 30
 #: Requests sent again, once, when the server closed a kept-alive connection before answering.
 _SAFE_TO_RESEND = frozenset({"GET", "HEAD", "OPTIONS"})
+_WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def _one_connection_per_write(request: httpx.Request) -> None:
+    # A refused write (401, 403) can be answered before its body is read, after which the server
+    # drops the connection without saying so; a later request sent on it would fail. Writes
+    # therefore ask for their connection to be closed after the answer; reads keep theirs.
+    if request.method in _WRITES:
+        request.headers["Connection"] = "close"
+
+
+async def _one_connection_per_write_async(request: httpx.Request) -> None:
+    _one_connection_per_write(request)
 
 
 @dataclass(frozen=True)
@@ -130,7 +143,13 @@ class Client(_Base):
     ) -> None:
         super().__init__(token)
         self.base_url = base_url.rstrip("/")
-        self._http = httpx.Client(base_url=self.base_url, timeout=timeout, verify=verify, headers=dict(headers or {}))
+        self._http = httpx.Client(
+            base_url=self.base_url,
+            timeout=timeout,
+            verify=verify,
+            headers=dict(headers or {}),
+            event_hooks={"request": [_one_connection_per_write]},
+        )
         if token:
             self._http.headers.update(self._auth_headers())
 
@@ -338,7 +357,11 @@ class AsyncClient(_Base):
         super().__init__(token)
         self.base_url = base_url.rstrip("/")
         self._http = httpx.AsyncClient(
-            base_url=self.base_url, timeout=timeout, verify=verify, headers=dict(headers or {})
+            base_url=self.base_url,
+            timeout=timeout,
+            verify=verify,
+            headers=dict(headers or {}),
+            event_hooks={"request": [_one_connection_per_write_async]},
         )
         if token:
             self._http.headers.update(self._auth_headers())
