@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# The Python part of the project's tests: lint, format check, pytest.
+# The Python part of the project's tests: lint, format check, pytest (python/tests, including the
+# API client and SDK tests, which start the gpufleet binary of GPUFLEET_BIN; scripts/test.sh passes
+# its test build).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"

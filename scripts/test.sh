@@ -185,8 +185,13 @@ run_command_check() {
 }
 stage run-command run_command_check
 
-# pytest's temporary directories go with the results (not kept in $TMPDIR between runs).
-stage python bash scripts/test-python.sh --junitxml="$RESULTS/python.xml" --basetemp="$RESULTS/pytest"
+# pytest's temporary directories go with the results (not kept in $TMPDIR between runs). The
+# API client tests start the test build of gpufleet, as the run-command check does.
+python_tests() {
+	GPUFLEET_BIN="$CARGO_TARGET_DIR/debug/gpufleet" bash scripts/test-python.sh \
+		--junitxml="$RESULTS/python.xml" --basetemp="$RESULTS/pytest"
+}
+stage python python_tests
 
 stage_summary
 printf '%s: all stages passed in %ds\n' "$STAGE_PREFIX" "$((SECONDS - total_start))"

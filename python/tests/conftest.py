@@ -20,3 +20,15 @@ def reference() -> Path:
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
+
+
+@pytest.fixture(scope="session")
+def gpufleet(tmp_path_factory: pytest.TempPathFactory):
+    """A real gpufleet on the embedded store (SQLite), shared by the client tests of the session."""
+    from gpufleet_server import start
+
+    server = start(tmp_path_factory.mktemp("gpufleet"))
+    try:
+        yield server
+    finally:
+        server.stop()

@@ -1,0 +1,222 @@
+from http import HTTPStatus
+from typing import Any, cast
+from urllib.parse import quote
+
+import httpx
+
+from ...client import AuthenticatedClient, Client
+from ...types import Response, UNSET
+from ... import errors
+
+from ...models.ingest_report import IngestReport
+from ...models.problem import Problem
+from ...models.webhook_payload import WebhookPayload
+from typing import cast
+
+
+
+def _get_kwargs(
+    *,
+    body: WebhookPayload,
+
+) -> dict[str, Any]:
+    headers: dict[str, Any] = {}
+
+
+    
+
+    
+
+    _kwargs: dict[str, Any] = {
+        "method": "post",
+        "url": "/api/v1/alerts/webhook",
+    }
+
+    _kwargs["json"] = body.to_dict()
+
+    headers["Content-Type"] = "application/json"
+
+    _kwargs["headers"] = headers
+    return _kwargs
+
+
+
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> IngestReport | Problem | None:
+    if response.status_code == 200:
+        response_200 = IngestReport.from_dict(response.json())
+
+
+
+        return response_200
+
+    if response.status_code == 400:
+        response_400 = Problem.from_dict(response.json())
+
+
+
+        return response_400
+
+    if response.status_code == 401:
+        response_401 = Problem.from_dict(response.json())
+
+
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = Problem.from_dict(response.json())
+
+
+
+        return response_403
+
+    if response.status_code == 413:
+        response_413 = Problem.from_dict(response.json())
+
+
+
+        return response_413
+
+    if response.status_code == 415:
+        response_415 = Problem.from_dict(response.json())
+
+
+
+        return response_415
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[IngestReport | Problem]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    *,
+    client: AuthenticatedClient | Client,
+    body: WebhookPayload,
+
+) -> Response[IngestReport | Problem]:
+    """ Take an Alertmanager webhook notification (payload version 4), so that an existing
+    Alertmanager can forward to gpufleet (`webhook_configs[].url`). Each alert is taken as in
+    `POST /api/v1/alerts`; a `resolved` alert without `endsAt` ends now.
+
+    Args:
+        body (WebhookPayload): Alertmanager's webhook payload, version 4.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[IngestReport | Problem]
+     """
+
+
+    kwargs = _get_kwargs(
+        body=body,
+
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+def sync(
+    *,
+    client: AuthenticatedClient | Client,
+    body: WebhookPayload,
+
+) -> IngestReport | Problem | None:
+    """ Take an Alertmanager webhook notification (payload version 4), so that an existing
+    Alertmanager can forward to gpufleet (`webhook_configs[].url`). Each alert is taken as in
+    `POST /api/v1/alerts`; a `resolved` alert without `endsAt` ends now.
+
+    Args:
+        body (WebhookPayload): Alertmanager's webhook payload, version 4.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        IngestReport | Problem
+     """
+
+
+    return sync_detailed(
+        client=client,
+body=body,
+
+    ).parsed
+
+async def asyncio_detailed(
+    *,
+    client: AuthenticatedClient | Client,
+    body: WebhookPayload,
+
+) -> Response[IngestReport | Problem]:
+    """ Take an Alertmanager webhook notification (payload version 4), so that an existing
+    Alertmanager can forward to gpufleet (`webhook_configs[].url`). Each alert is taken as in
+    `POST /api/v1/alerts`; a `resolved` alert without `endsAt` ends now.
+
+    Args:
+        body (WebhookPayload): Alertmanager's webhook payload, version 4.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[IngestReport | Problem]
+     """
+
+
+    kwargs = _get_kwargs(
+        body=body,
+
+    )
+
+    response = await client.get_async_httpx_client().request(
+        **kwargs
+    )
+
+    return _build_response(client=client, response=response)
+
+async def asyncio(
+    *,
+    client: AuthenticatedClient | Client,
+    body: WebhookPayload,
+
+) -> IngestReport | Problem | None:
+    """ Take an Alertmanager webhook notification (payload version 4), so that an existing
+    Alertmanager can forward to gpufleet (`webhook_configs[].url`). Each alert is taken as in
+    `POST /api/v1/alerts`; a `resolved` alert without `endsAt` ends now.
+
+    Args:
+        body (WebhookPayload): Alertmanager's webhook payload, version 4.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        IngestReport | Problem
+     """
+
+
+    return (await asyncio_detailed(
+        client=client,
+body=body,
+
+    )).parsed

@@ -1,0 +1,270 @@
+from http import HTTPStatus
+from typing import Any, cast
+from urllib.parse import quote
+
+import httpx
+
+from ...client import AuthenticatedClient, Client
+from ...types import Response, UNSET
+from ... import errors
+
+from ...models.audit_page import AuditPage
+from ...types import UNSET, Unset
+from typing import cast
+
+
+
+def _get_kwargs(
+    *,
+    asset: str | Unset = UNSET,
+    actor: str | Unset = UNSET,
+    kind: str | Unset = UNSET,
+    since: str | Unset = UNSET,
+    until: str | Unset = UNSET,
+    cursor: str | Unset = UNSET,
+    limit: int | Unset = UNSET,
+
+) -> dict[str, Any]:
+    
+
+    
+
+    params: dict[str, Any] = {}
+
+    params["asset"] = asset
+
+    params["actor"] = actor
+
+    params["kind"] = kind
+
+    params["since"] = since
+
+    params["until"] = until
+
+    params["cursor"] = cursor
+
+    params["limit"] = limit
+
+
+    params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
+
+
+    _kwargs: dict[str, Any] = {
+        "method": "get",
+        "url": "/api/v1/audit",
+        "params": params,
+    }
+
+
+    return _kwargs
+
+
+
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> AuditPage | None:
+    if response.status_code == 200:
+        response_200 = AuditPage.from_dict(response.json())
+
+
+
+        return response_200
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[AuditPage]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    *,
+    client: AuthenticatedClient | Client,
+    asset: str | Unset = UNSET,
+    actor: str | Unset = UNSET,
+    kind: str | Unset = UNSET,
+    since: str | Unset = UNSET,
+    until: str | Unset = UNSET,
+    cursor: str | Unset = UNSET,
+    limit: int | Unset = UNSET,
+
+) -> Response[AuditPage]:
+    """ The raw audit log with source addresses and chain hashes (admins).
+
+    Args:
+        asset (str | Unset):
+        actor (str | Unset):
+        kind (str | Unset):
+        since (str | Unset):
+        until (str | Unset):
+        cursor (str | Unset):
+        limit (int | Unset):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[AuditPage]
+     """
+
+
+    kwargs = _get_kwargs(
+        asset=asset,
+actor=actor,
+kind=kind,
+since=since,
+until=until,
+cursor=cursor,
+limit=limit,
+
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+def sync(
+    *,
+    client: AuthenticatedClient | Client,
+    asset: str | Unset = UNSET,
+    actor: str | Unset = UNSET,
+    kind: str | Unset = UNSET,
+    since: str | Unset = UNSET,
+    until: str | Unset = UNSET,
+    cursor: str | Unset = UNSET,
+    limit: int | Unset = UNSET,
+
+) -> AuditPage | None:
+    """ The raw audit log with source addresses and chain hashes (admins).
+
+    Args:
+        asset (str | Unset):
+        actor (str | Unset):
+        kind (str | Unset):
+        since (str | Unset):
+        until (str | Unset):
+        cursor (str | Unset):
+        limit (int | Unset):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        AuditPage
+     """
+
+
+    return sync_detailed(
+        client=client,
+asset=asset,
+actor=actor,
+kind=kind,
+since=since,
+until=until,
+cursor=cursor,
+limit=limit,
+
+    ).parsed
+
+async def asyncio_detailed(
+    *,
+    client: AuthenticatedClient | Client,
+    asset: str | Unset = UNSET,
+    actor: str | Unset = UNSET,
+    kind: str | Unset = UNSET,
+    since: str | Unset = UNSET,
+    until: str | Unset = UNSET,
+    cursor: str | Unset = UNSET,
+    limit: int | Unset = UNSET,
+
+) -> Response[AuditPage]:
+    """ The raw audit log with source addresses and chain hashes (admins).
+
+    Args:
+        asset (str | Unset):
+        actor (str | Unset):
+        kind (str | Unset):
+        since (str | Unset):
+        until (str | Unset):
+        cursor (str | Unset):
+        limit (int | Unset):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[AuditPage]
+     """
+
+
+    kwargs = _get_kwargs(
+        asset=asset,
+actor=actor,
+kind=kind,
+since=since,
+until=until,
+cursor=cursor,
+limit=limit,
+
+    )
+
+    response = await client.get_async_httpx_client().request(
+        **kwargs
+    )
+
+    return _build_response(client=client, response=response)
+
+async def asyncio(
+    *,
+    client: AuthenticatedClient | Client,
+    asset: str | Unset = UNSET,
+    actor: str | Unset = UNSET,
+    kind: str | Unset = UNSET,
+    since: str | Unset = UNSET,
+    until: str | Unset = UNSET,
+    cursor: str | Unset = UNSET,
+    limit: int | Unset = UNSET,
+
+) -> AuditPage | None:
+    """ The raw audit log with source addresses and chain hashes (admins).
+
+    Args:
+        asset (str | Unset):
+        actor (str | Unset):
+        kind (str | Unset):
+        since (str | Unset):
+        until (str | Unset):
+        cursor (str | Unset):
+        limit (int | Unset):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        AuditPage
+     """
+
+
+    return (await asyncio_detailed(
+        client=client,
+asset=asset,
+actor=actor,
+kind=kind,
+since=since,
+until=until,
+cursor=cursor,
+limit=limit,
+
+    )).parsed

@@ -1,0 +1,228 @@
+from http import HTTPStatus
+from typing import Any, cast
+from urllib.parse import quote
+
+import httpx
+
+from ...client import AuthenticatedClient, Client
+from ...types import Response, UNSET
+from ... import errors
+
+from ...models.announcement import Announcement
+from ...models.discovery_result import DiscoveryResult
+from ...models.problem import Problem
+from typing import cast
+
+
+
+def _get_kwargs(
+    *,
+    body: Announcement,
+
+) -> dict[str, Any]:
+    headers: dict[str, Any] = {}
+
+
+    
+
+    
+
+    _kwargs: dict[str, Any] = {
+        "method": "post",
+        "url": "/api/v1/discovery/announce",
+    }
+
+    _kwargs["json"] = body.to_dict()
+
+    headers["Content-Type"] = "application/json"
+
+    _kwargs["headers"] = headers
+    return _kwargs
+
+
+
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> DiscoveryResult | Problem | None:
+    if response.status_code == 200:
+        response_200 = DiscoveryResult.from_dict(response.json())
+
+
+
+        return response_200
+
+    if response.status_code == 400:
+        response_400 = Problem.from_dict(response.json())
+
+
+
+        return response_400
+
+    if response.status_code == 403:
+        response_403 = Problem.from_dict(response.json())
+
+
+
+        return response_403
+
+    if response.status_code == 409:
+        response_409 = Problem.from_dict(response.json())
+
+
+
+        return response_409
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[DiscoveryResult | Problem]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    *,
+    client: AuthenticatedClient | Client,
+    body: Announcement,
+
+) -> Response[DiscoveryResult | Problem]:
+    """ A node announces itself: its BMC is registered with the configured announcement
+    credentials and inspected like any discovered BMC. Idempotent on the BMC address. The
+    address must be an IP address inside `enricher.announce_networks`: the announcement
+    credentials are fleet-wide and go to no other host.
+
+    Args:
+        body (Announcement): A node announcing itself (its discovery image or an agent on its OS):
+            where its BMC is, and
+            what the node knows of itself. The BMC is registered with the configured announcement
+            credentials (`enricher.announce_username` / `announce_password`), exactly as `POST
+            /api/v1/discovery` would; what the node said is kept on the BMC asset as `announced`.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[DiscoveryResult | Problem]
+     """
+
+
+    kwargs = _get_kwargs(
+        body=body,
+
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+def sync(
+    *,
+    client: AuthenticatedClient | Client,
+    body: Announcement,
+
+) -> DiscoveryResult | Problem | None:
+    """ A node announces itself: its BMC is registered with the configured announcement
+    credentials and inspected like any discovered BMC. Idempotent on the BMC address. The
+    address must be an IP address inside `enricher.announce_networks`: the announcement
+    credentials are fleet-wide and go to no other host.
+
+    Args:
+        body (Announcement): A node announcing itself (its discovery image or an agent on its OS):
+            where its BMC is, and
+            what the node knows of itself. The BMC is registered with the configured announcement
+            credentials (`enricher.announce_username` / `announce_password`), exactly as `POST
+            /api/v1/discovery` would; what the node said is kept on the BMC asset as `announced`.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        DiscoveryResult | Problem
+     """
+
+
+    return sync_detailed(
+        client=client,
+body=body,
+
+    ).parsed
+
+async def asyncio_detailed(
+    *,
+    client: AuthenticatedClient | Client,
+    body: Announcement,
+
+) -> Response[DiscoveryResult | Problem]:
+    """ A node announces itself: its BMC is registered with the configured announcement
+    credentials and inspected like any discovered BMC. Idempotent on the BMC address. The
+    address must be an IP address inside `enricher.announce_networks`: the announcement
+    credentials are fleet-wide and go to no other host.
+
+    Args:
+        body (Announcement): A node announcing itself (its discovery image or an agent on its OS):
+            where its BMC is, and
+            what the node knows of itself. The BMC is registered with the configured announcement
+            credentials (`enricher.announce_username` / `announce_password`), exactly as `POST
+            /api/v1/discovery` would; what the node said is kept on the BMC asset as `announced`.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[DiscoveryResult | Problem]
+     """
+
+
+    kwargs = _get_kwargs(
+        body=body,
+
+    )
+
+    response = await client.get_async_httpx_client().request(
+        **kwargs
+    )
+
+    return _build_response(client=client, response=response)
+
+async def asyncio(
+    *,
+    client: AuthenticatedClient | Client,
+    body: Announcement,
+
+) -> DiscoveryResult | Problem | None:
+    """ A node announces itself: its BMC is registered with the configured announcement
+    credentials and inspected like any discovered BMC. Idempotent on the BMC address. The
+    address must be an IP address inside `enricher.announce_networks`: the announcement
+    credentials are fleet-wide and go to no other host.
+
+    Args:
+        body (Announcement): A node announcing itself (its discovery image or an agent on its OS):
+            where its BMC is, and
+            what the node knows of itself. The BMC is registered with the configured announcement
+            credentials (`enricher.announce_username` / `announce_password`), exactly as `POST
+            /api/v1/discovery` would; what the node said is kept on the BMC asset as `announced`.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        DiscoveryResult | Problem
+     """
+
+
+    return (await asyncio_detailed(
+        client=client,
+body=body,
+
+    )).parsed

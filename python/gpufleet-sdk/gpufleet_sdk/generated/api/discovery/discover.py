@@ -1,0 +1,194 @@
+from http import HTTPStatus
+from typing import Any, cast
+from urllib.parse import quote
+
+import httpx
+
+from ...client import AuthenticatedClient, Client
+from ...types import Response, UNSET
+from ... import errors
+
+from ...models.discovery_request import DiscoveryRequest
+from ...models.discovery_response import DiscoveryResponse
+from ...models.problem import Problem
+from typing import cast
+
+
+
+def _get_kwargs(
+    *,
+    body: DiscoveryRequest,
+
+) -> dict[str, Any]:
+    headers: dict[str, Any] = {}
+
+
+    
+
+    
+
+    _kwargs: dict[str, Any] = {
+        "method": "post",
+        "url": "/api/v1/discovery",
+    }
+
+    _kwargs["json"] = body.to_dict()
+
+    headers["Content-Type"] = "application/json"
+
+    _kwargs["headers"] = headers
+    return _kwargs
+
+
+
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> DiscoveryResponse | Problem | None:
+    if response.status_code == 200:
+        response_200 = DiscoveryResponse.from_dict(response.json())
+
+
+
+        return response_200
+
+    if response.status_code == 400:
+        response_400 = Problem.from_dict(response.json())
+
+
+
+        return response_400
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[DiscoveryResponse | Problem]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    *,
+    client: AuthenticatedClient | Client,
+    body: DiscoveryRequest,
+
+) -> Response[DiscoveryResponse | Problem]:
+    """ Registers BMCs (a list and/or the Redfish services found in a subnet): each becomes a node
+    in `discovered` with its BMC (HardwareDiscovered), which the enricher inspects. Idempotent
+    on the BMC address. Per-BMC problems are reported in `results[].error`.
+
+    Args:
+        body (DiscoveryRequest):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[DiscoveryResponse | Problem]
+     """
+
+
+    kwargs = _get_kwargs(
+        body=body,
+
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+def sync(
+    *,
+    client: AuthenticatedClient | Client,
+    body: DiscoveryRequest,
+
+) -> DiscoveryResponse | Problem | None:
+    """ Registers BMCs (a list and/or the Redfish services found in a subnet): each becomes a node
+    in `discovered` with its BMC (HardwareDiscovered), which the enricher inspects. Idempotent
+    on the BMC address. Per-BMC problems are reported in `results[].error`.
+
+    Args:
+        body (DiscoveryRequest):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        DiscoveryResponse | Problem
+     """
+
+
+    return sync_detailed(
+        client=client,
+body=body,
+
+    ).parsed
+
+async def asyncio_detailed(
+    *,
+    client: AuthenticatedClient | Client,
+    body: DiscoveryRequest,
+
+) -> Response[DiscoveryResponse | Problem]:
+    """ Registers BMCs (a list and/or the Redfish services found in a subnet): each becomes a node
+    in `discovered` with its BMC (HardwareDiscovered), which the enricher inspects. Idempotent
+    on the BMC address. Per-BMC problems are reported in `results[].error`.
+
+    Args:
+        body (DiscoveryRequest):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[DiscoveryResponse | Problem]
+     """
+
+
+    kwargs = _get_kwargs(
+        body=body,
+
+    )
+
+    response = await client.get_async_httpx_client().request(
+        **kwargs
+    )
+
+    return _build_response(client=client, response=response)
+
+async def asyncio(
+    *,
+    client: AuthenticatedClient | Client,
+    body: DiscoveryRequest,
+
+) -> DiscoveryResponse | Problem | None:
+    """ Registers BMCs (a list and/or the Redfish services found in a subnet): each becomes a node
+    in `discovered` with its BMC (HardwareDiscovered), which the enricher inspects. Idempotent
+    on the BMC address. Per-BMC problems are reported in `results[].error`.
+
+    Args:
+        body (DiscoveryRequest):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        DiscoveryResponse | Problem
+     """
+
+
+    return (await asyncio_detailed(
+        client=client,
+body=body,
+
+    )).parsed

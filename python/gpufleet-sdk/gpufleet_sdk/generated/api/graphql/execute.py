@@ -1,0 +1,209 @@
+from http import HTTPStatus
+from typing import Any, cast
+from urllib.parse import quote
+
+import httpx
+
+from ...client import AuthenticatedClient, Client
+from ...types import Response, UNSET
+from ... import errors
+
+from ...models.execute_body import ExecuteBody
+from ...models.execute_response_200 import ExecuteResponse200
+from ...models.problem import Problem
+from typing import cast
+
+
+
+def _get_kwargs(
+    *,
+    body: ExecuteBody,
+
+) -> dict[str, Any]:
+    headers: dict[str, Any] = {}
+
+
+    
+
+    
+
+    _kwargs: dict[str, Any] = {
+        "method": "post",
+        "url": "/api/v1/graphql",
+    }
+
+    _kwargs["json"] = body.to_dict()
+
+    headers["Content-Type"] = "application/json"
+
+    _kwargs["headers"] = headers
+    return _kwargs
+
+
+
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> ExecuteResponse200 | Problem | None:
+    if response.status_code == 200:
+        response_200 = ExecuteResponse200.from_dict(response.json())
+
+
+
+        return response_200
+
+    if response.status_code == 400:
+        response_400 = Problem.from_dict(response.json())
+
+
+
+        return response_400
+
+    if response.status_code == 401:
+        response_401 = Problem.from_dict(response.json())
+
+
+
+        return response_401
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[ExecuteResponse200 | Problem]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    *,
+    client: AuthenticatedClient | Client,
+    body: ExecuteBody,
+
+) -> Response[ExecuteResponse200 | Problem]:
+    """ Execute a GraphQL query or mutation (`{query, variables, operationName}`). Any
+    authenticated caller may ask; each field and mutation needs the permission its core use case
+    needs, and answers an error with `extensions.code` `FORBIDDEN` otherwise. Errors of the
+    query itself (syntax, unknown fields, depth over 12, complexity over 5,000) come back as
+    GraphQL `errors` with status 200, as GraphQL clients expect.
+
+    Args:
+        body (ExecuteBody):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[ExecuteResponse200 | Problem]
+     """
+
+
+    kwargs = _get_kwargs(
+        body=body,
+
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+def sync(
+    *,
+    client: AuthenticatedClient | Client,
+    body: ExecuteBody,
+
+) -> ExecuteResponse200 | Problem | None:
+    """ Execute a GraphQL query or mutation (`{query, variables, operationName}`). Any
+    authenticated caller may ask; each field and mutation needs the permission its core use case
+    needs, and answers an error with `extensions.code` `FORBIDDEN` otherwise. Errors of the
+    query itself (syntax, unknown fields, depth over 12, complexity over 5,000) come back as
+    GraphQL `errors` with status 200, as GraphQL clients expect.
+
+    Args:
+        body (ExecuteBody):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        ExecuteResponse200 | Problem
+     """
+
+
+    return sync_detailed(
+        client=client,
+body=body,
+
+    ).parsed
+
+async def asyncio_detailed(
+    *,
+    client: AuthenticatedClient | Client,
+    body: ExecuteBody,
+
+) -> Response[ExecuteResponse200 | Problem]:
+    """ Execute a GraphQL query or mutation (`{query, variables, operationName}`). Any
+    authenticated caller may ask; each field and mutation needs the permission its core use case
+    needs, and answers an error with `extensions.code` `FORBIDDEN` otherwise. Errors of the
+    query itself (syntax, unknown fields, depth over 12, complexity over 5,000) come back as
+    GraphQL `errors` with status 200, as GraphQL clients expect.
+
+    Args:
+        body (ExecuteBody):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[ExecuteResponse200 | Problem]
+     """
+
+
+    kwargs = _get_kwargs(
+        body=body,
+
+    )
+
+    response = await client.get_async_httpx_client().request(
+        **kwargs
+    )
+
+    return _build_response(client=client, response=response)
+
+async def asyncio(
+    *,
+    client: AuthenticatedClient | Client,
+    body: ExecuteBody,
+
+) -> ExecuteResponse200 | Problem | None:
+    """ Execute a GraphQL query or mutation (`{query, variables, operationName}`). Any
+    authenticated caller may ask; each field and mutation needs the permission its core use case
+    needs, and answers an error with `extensions.code` `FORBIDDEN` otherwise. Errors of the
+    query itself (syntax, unknown fields, depth over 12, complexity over 5,000) come back as
+    GraphQL `errors` with status 200, as GraphQL clients expect.
+
+    Args:
+        body (ExecuteBody):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        ExecuteResponse200 | Problem
+     """
+
+
+    return (await asyncio_detailed(
+        client=client,
+body=body,
+
+    )).parsed

@@ -1,0 +1,231 @@
+from http import HTTPStatus
+from typing import Any, cast
+from urllib.parse import quote
+
+import httpx
+
+from ...client import AuthenticatedClient, Client
+from ...types import Response, UNSET
+from ... import errors
+
+from ...models.bios_diff_view import BiosDiffView
+from ...models.problem import Problem
+from ...types import UNSET, Unset
+from typing import cast
+
+
+
+def _get_kwargs(
+    id: str,
+    *,
+    driver: None | str | Unset = UNSET,
+
+) -> dict[str, Any]:
+    
+
+    
+
+    params: dict[str, Any] = {}
+
+    json_driver: None | str | Unset
+    if isinstance(driver, Unset):
+        json_driver = UNSET
+    else:
+        json_driver = driver
+    params["driver"] = json_driver
+
+
+    params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
+
+
+    _kwargs: dict[str, Any] = {
+        "method": "get",
+        "url": "/api/v1/nodes/{id}/bios/diff".format(id=quote(str(id), safe=""),),
+        "params": params,
+    }
+
+
+    return _kwargs
+
+
+
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> BiosDiffView | Problem | None:
+    if response.status_code == 200:
+        response_200 = BiosDiffView.from_dict(response.json())
+
+
+
+        return response_200
+
+    if response.status_code == 400:
+        response_400 = Problem.from_dict(response.json())
+
+
+
+        return response_400
+
+    if response.status_code == 404:
+        response_404 = Problem.from_dict(response.json())
+
+
+
+        return response_404
+
+    if response.status_code == 409:
+        response_409 = Problem.from_dict(response.json())
+
+
+
+        return response_409
+
+    if response.status_code == 502:
+        response_502 = Problem.from_dict(response.json())
+
+
+
+        return response_502
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[BiosDiffView | Problem]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    id: str,
+    *,
+    client: AuthenticatedClient | Client,
+    driver: None | str | Unset = UNSET,
+
+) -> Response[BiosDiffView | Problem]:
+    """ The node's BIOS attributes, read live from its BMC, against the `bios` map of its expected
+    profile: exactly the attributes that differ.
+
+    Args:
+        id (str):
+        driver (None | str | Unset):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[BiosDiffView | Problem]
+     """
+
+
+    kwargs = _get_kwargs(
+        id=id,
+driver=driver,
+
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+def sync(
+    id: str,
+    *,
+    client: AuthenticatedClient | Client,
+    driver: None | str | Unset = UNSET,
+
+) -> BiosDiffView | Problem | None:
+    """ The node's BIOS attributes, read live from its BMC, against the `bios` map of its expected
+    profile: exactly the attributes that differ.
+
+    Args:
+        id (str):
+        driver (None | str | Unset):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        BiosDiffView | Problem
+     """
+
+
+    return sync_detailed(
+        id=id,
+client=client,
+driver=driver,
+
+    ).parsed
+
+async def asyncio_detailed(
+    id: str,
+    *,
+    client: AuthenticatedClient | Client,
+    driver: None | str | Unset = UNSET,
+
+) -> Response[BiosDiffView | Problem]:
+    """ The node's BIOS attributes, read live from its BMC, against the `bios` map of its expected
+    profile: exactly the attributes that differ.
+
+    Args:
+        id (str):
+        driver (None | str | Unset):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[BiosDiffView | Problem]
+     """
+
+
+    kwargs = _get_kwargs(
+        id=id,
+driver=driver,
+
+    )
+
+    response = await client.get_async_httpx_client().request(
+        **kwargs
+    )
+
+    return _build_response(client=client, response=response)
+
+async def asyncio(
+    id: str,
+    *,
+    client: AuthenticatedClient | Client,
+    driver: None | str | Unset = UNSET,
+
+) -> BiosDiffView | Problem | None:
+    """ The node's BIOS attributes, read live from its BMC, against the `bios` map of its expected
+    profile: exactly the attributes that differ.
+
+    Args:
+        id (str):
+        driver (None | str | Unset):
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        BiosDiffView | Problem
+     """
+
+
+    return (await asyncio_detailed(
+        id=id,
+client=client,
+driver=driver,
+
+    )).parsed

@@ -1,0 +1,325 @@
+""" Contains all the data models used in inputs/outputs """
+
+from .affected_view import AffectedView
+from .alert_list import AlertList
+from .alert_view import AlertView
+from .alert_view_annotations import AlertViewAnnotations
+from .alert_view_labels import AlertViewLabels
+from .announcement import Announcement
+from .asset_kind import AssetKind
+from .asset_page import AssetPage
+from .asset_status import AssetStatus
+from .asset_view import AssetView
+from .asset_view_spec import AssetViewSpec
+from .assign_profile import AssignProfile
+from .audit_page import AuditPage
+from .audit_row import AuditRow
+from .bios_diff_view import BiosDiffView
+from .bios_diff_view_pending import BiosDiffViewPending
+from .bios_difference import BiosDifference
+from .bios_difference_actual import BiosDifferenceActual
+from .bios_difference_expected import BiosDifferenceExpected
+from .bios_difference_pending import BiosDifferencePending
+from .bmc_entry import BmcEntry
+from .bulk_provision import BulkProvision
+from .bulk_provision_labels import BulkProvisionLabels
+from .bulk_provision_response import BulkProvisionResponse
+from .bulk_refused import BulkRefused
+from .bulk_request import BulkRequest
+from .bulk_request_labels import BulkRequestLabels
+from .bulk_request_params import BulkRequestParams
+from .bulk_response import BulkResponse
+from .cancel_request import CancelRequest
+from .change import Change
+from .change_new_type_0 import ChangeNewType0
+from .change_old_type_0 import ChangeOldType0
+from .change_op import ChangeOp
+from .change_page import ChangePage
+from .change_view import ChangeView
+from .change_view_after_type_0 import ChangeViewAfterType0
+from .change_view_before_type_0 import ChangeViewBeforeType0
+from .check import Check
+from .check_actual import CheckActual
+from .check_expected import CheckExpected
+from .config_version import ConfigVersion
+from .config_version_config import ConfigVersionConfig
+from .create_asset import CreateAsset
+from .create_asset_config import CreateAssetConfig
+from .create_asset_labels import CreateAssetLabels
+from .create_profile import CreateProfile
+from .create_relation import CreateRelation
+from .create_relation_attrs import CreateRelationAttrs
+from .create_token import CreateToken
+from .create_user import CreateUser
+from .created_token import CreatedToken
+from .dead_letter_page import DeadLetterPage
+from .dead_letter_view import DeadLetterView
+from .dead_letter_view_event import DeadLetterViewEvent
+from .diff_view import DiffView
+from .discovery_request import DiscoveryRequest
+from .discovery_response import DiscoveryResponse
+from .discovery_result import DiscoveryResult
+from .event_page import EventPage
+from .event_page_items_item import EventPageItemsItem
+from .event_type_view import EventTypeView
+from .evidence_view import EvidenceView
+from .execute_body import ExecuteBody
+from .execute_response_200 import ExecuteResponse200
+from .gpu_health_row import GpuHealthRow
+from .gpu_health_view import GpuHealthView
+from .gpu_status import GpuStatus
+from .gpu_status_fields import GpuStatusFields
+from .gpu_status_reasons_item import GpuStatusReasonsItem
+from .history_list import HistoryList
+from .history_row import HistoryRow
+from .import_summary import ImportSummary
+from .import_summary_created import ImportSummaryCreated
+from .incident_note import IncidentNote
+from .incident_state import IncidentState
+from .incident_view import IncidentView
+from .ingest_report import IngestReport
+from .inspection_failure import InspectionFailure
+from .install_plan_row import InstallPlanRow
+from .job import Job
+from .job_log_line import JobLogLine
+from .job_view import JobView
+from .lifecycle_table import LifecycleTable
+from .login_request import LoginRequest
+from .login_response import LoginResponse
+from .metadata import Metadata
+from .metadata_labels import MetadataLabels
+from .new_plan_version import NewPlanVersion
+from .node_detail import NodeDetail
+from .node_detail_components import NodeDetailComponents
+from .node_gpu_health import NodeGpuHealth
+from .node_health_view import NodeHealthView
+from .node_health_view_reasons_item import NodeHealthViewReasonsItem
+from .node_state import NodeState
+from .nvidia_stack import NvidiaStack
+from .nvidia_stack_fabric_manager import NvidiaStackFabricManager
+from .op_request import OpRequest
+from .os_image import OsImage
+from .partition import Partition
+from .patch_asset import PatchAsset
+from .patch_asset_labels_type_0 import PatchAssetLabelsType0
+from .patch_user import PatchUser
+from .plan_spec import PlanSpec
+from .plan_spec_images import PlanSpecImages
+from .plan_spec_timeouts import PlanSpecTimeouts
+from .port_admin_request import PortAdminRequest
+from .port_view import PortView
+from .postable_alert import PostableAlert
+from .postable_alert_annotations import PostableAlertAnnotations
+from .postable_alert_labels import PostableAlertLabels
+from .problem import Problem
+from .profile import Profile
+from .profile_list import ProfileList
+from .profile_spec import ProfileSpec
+from .profile_spec_bios import ProfileSpecBios
+from .profile_spec_firmware import ProfileSpecFirmware
+from .provision_request import ProvisionRequest
+from .provision_view import ProvisionView
+from .provision_view_workflow_progress import ProvisionViewWorkflowProgress
+from .provisioning import Provisioning
+from .put_config import PutConfig
+from .put_config_config import PutConfigConfig
+from .raid_volume import RaidVolume
+from .redrive_result import RedriveResult
+from .rejected import Rejected
+from .relation import Relation
+from .relation_attrs import RelationAttrs
+from .relation_kind import RelationKind
+from .relation_list import RelationList
+from .role import Role
+from .root_cause_view import RootCauseView
+from .state_info import StateInfo
+from .sweep import Sweep
+from .telemetry_status import TelemetryStatus
+from .telemetry_status_health import TelemetryStatusHealth
+from .telemetry_status_unmapped_names import TelemetryStatusUnmappedNames
+from .timeline_entry import TimelineEntry
+from .token import Token
+from .token_kind import TokenKind
+from .token_list import TokenList
+from .transition_info import TransitionInfo
+from .transition_request import TransitionRequest
+from .transition_result import TransitionResult
+from .unknown_sender import UnknownSender
+from .update_profile import UpdateProfile
+from .user import User
+from .user_list import UserList
+from .validation import Validation
+from .validation_report import ValidationReport
+from .verify_report import VerifyReport
+from .version_list import VersionList
+from .webhook_alert import WebhookAlert
+from .webhook_alert_annotations import WebhookAlertAnnotations
+from .webhook_alert_labels import WebhookAlertLabels
+from .webhook_payload import WebhookPayload
+from .webhook_payload_common_annotations import WebhookPayloadCommonAnnotations
+from .webhook_payload_common_labels import WebhookPayloadCommonLabels
+from .webhook_payload_group_labels import WebhookPayloadGroupLabels
+from .who_am_i import WhoAmI
+
+__all__ = (
+    "AffectedView",
+    "AlertList",
+    "AlertView",
+    "AlertViewAnnotations",
+    "AlertViewLabels",
+    "Announcement",
+    "AssetKind",
+    "AssetPage",
+    "AssetStatus",
+    "AssetView",
+    "AssetViewSpec",
+    "AssignProfile",
+    "AuditPage",
+    "AuditRow",
+    "BiosDifference",
+    "BiosDifferenceActual",
+    "BiosDifferenceExpected",
+    "BiosDifferencePending",
+    "BiosDiffView",
+    "BiosDiffViewPending",
+    "BmcEntry",
+    "BulkProvision",
+    "BulkProvisionLabels",
+    "BulkProvisionResponse",
+    "BulkRefused",
+    "BulkRequest",
+    "BulkRequestLabels",
+    "BulkRequestParams",
+    "BulkResponse",
+    "CancelRequest",
+    "Change",
+    "ChangeNewType0",
+    "ChangeOldType0",
+    "ChangeOp",
+    "ChangePage",
+    "ChangeView",
+    "ChangeViewAfterType0",
+    "ChangeViewBeforeType0",
+    "Check",
+    "CheckActual",
+    "CheckExpected",
+    "ConfigVersion",
+    "ConfigVersionConfig",
+    "CreateAsset",
+    "CreateAssetConfig",
+    "CreateAssetLabels",
+    "CreatedToken",
+    "CreateProfile",
+    "CreateRelation",
+    "CreateRelationAttrs",
+    "CreateToken",
+    "CreateUser",
+    "DeadLetterPage",
+    "DeadLetterView",
+    "DeadLetterViewEvent",
+    "DiffView",
+    "DiscoveryRequest",
+    "DiscoveryResponse",
+    "DiscoveryResult",
+    "EventPage",
+    "EventPageItemsItem",
+    "EventTypeView",
+    "EvidenceView",
+    "ExecuteBody",
+    "ExecuteResponse200",
+    "GpuHealthRow",
+    "GpuHealthView",
+    "GpuStatus",
+    "GpuStatusFields",
+    "GpuStatusReasonsItem",
+    "HistoryList",
+    "HistoryRow",
+    "ImportSummary",
+    "ImportSummaryCreated",
+    "IncidentNote",
+    "IncidentState",
+    "IncidentView",
+    "IngestReport",
+    "InspectionFailure",
+    "InstallPlanRow",
+    "Job",
+    "JobLogLine",
+    "JobView",
+    "LifecycleTable",
+    "LoginRequest",
+    "LoginResponse",
+    "Metadata",
+    "MetadataLabels",
+    "NewPlanVersion",
+    "NodeDetail",
+    "NodeDetailComponents",
+    "NodeGpuHealth",
+    "NodeHealthView",
+    "NodeHealthViewReasonsItem",
+    "NodeState",
+    "NvidiaStack",
+    "NvidiaStackFabricManager",
+    "OpRequest",
+    "OsImage",
+    "Partition",
+    "PatchAsset",
+    "PatchAssetLabelsType0",
+    "PatchUser",
+    "PlanSpec",
+    "PlanSpecImages",
+    "PlanSpecTimeouts",
+    "PortAdminRequest",
+    "PortView",
+    "PostableAlert",
+    "PostableAlertAnnotations",
+    "PostableAlertLabels",
+    "Problem",
+    "Profile",
+    "ProfileList",
+    "ProfileSpec",
+    "ProfileSpecBios",
+    "ProfileSpecFirmware",
+    "Provisioning",
+    "ProvisionRequest",
+    "ProvisionView",
+    "ProvisionViewWorkflowProgress",
+    "PutConfig",
+    "PutConfigConfig",
+    "RaidVolume",
+    "RedriveResult",
+    "Rejected",
+    "Relation",
+    "RelationAttrs",
+    "RelationKind",
+    "RelationList",
+    "Role",
+    "RootCauseView",
+    "StateInfo",
+    "Sweep",
+    "TelemetryStatus",
+    "TelemetryStatusHealth",
+    "TelemetryStatusUnmappedNames",
+    "TimelineEntry",
+    "Token",
+    "TokenKind",
+    "TokenList",
+    "TransitionInfo",
+    "TransitionRequest",
+    "TransitionResult",
+    "UnknownSender",
+    "UpdateProfile",
+    "User",
+    "UserList",
+    "Validation",
+    "ValidationReport",
+    "VerifyReport",
+    "VersionList",
+    "WebhookAlert",
+    "WebhookAlertAnnotations",
+    "WebhookAlertLabels",
+    "WebhookPayload",
+    "WebhookPayloadCommonAnnotations",
+    "WebhookPayloadCommonLabels",
+    "WebhookPayloadGroupLabels",
+    "WhoAmI",
+)

@@ -1,0 +1,15 @@
+from enum import StrEnum
+
+class AssetKind(StrEnum):
+    BMC = "bmc"
+    DISK = "disk"
+    GPU = "gpu"
+    NIC = "nic"
+    NODE = "node"
+    OUTLET = "outlet"
+    PDU = "pdu"
+    RACK = "rack"
+    SWITCH = "switch"
+
+    def __str__(self) -> str:
+        return str(self.value)

@@ -1,0 +1,9 @@
+from enum import StrEnum
+
+class IncidentState(StrEnum):
+    ACKNOWLEDGED = "acknowledged"
+    OPEN = "open"
+    RESOLVED = "resolved"
+
+    def __str__(self) -> str:
+        return str(self.value)

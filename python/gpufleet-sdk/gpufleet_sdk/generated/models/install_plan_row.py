@@ -1,0 +1,160 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, TypeVar, BinaryIO, TextIO, TYPE_CHECKING, Generator
+
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
+from ..types import UNSET, Unset
+
+from ..types import UNSET, Unset
+from typing import cast
+
+
+
+
+
+
+T = TypeVar("T", bound="InstallPlanRow")
+
+
+
+@_attrs_define
+class InstallPlanRow:
+    """ 
+        Attributes:
+            actor (str):
+            created_at (int):
+            id (str):
+            name (str):
+            spec (str): The plan document (JSON).
+            version (int):
+            comment (None | str | Unset):
+            profile_id (None | str | Unset):
+     """
+
+    actor: str
+    created_at: int
+    id: str
+    name: str
+    spec: str
+    version: int
+    comment: None | str | Unset = UNSET
+    profile_id: None | str | Unset = UNSET
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+
+
+
+
+    def to_dict(self) -> dict[str, Any]:
+        actor = self.actor
+
+        created_at = self.created_at
+
+        id = self.id
+
+        name = self.name
+
+        spec = self.spec
+
+        version = self.version
+
+        comment: None | str | Unset
+        if isinstance(self.comment, Unset):
+            comment = UNSET
+        else:
+            comment = self.comment
+
+        profile_id: None | str | Unset
+        if isinstance(self.profile_id, Unset):
+            profile_id = UNSET
+        else:
+            profile_id = self.profile_id
+
+
+        field_dict: dict[str, Any] = {}
+        field_dict.update(self.additional_properties)
+        field_dict.update({
+            "actor": actor,
+            "created_at": created_at,
+            "id": id,
+            "name": name,
+            "spec": spec,
+            "version": version,
+        })
+        if comment is not UNSET:
+            field_dict["comment"] = comment
+        if profile_id is not UNSET:
+            field_dict["profile_id"] = profile_id
+
+        return field_dict
+
+
+
+    @classmethod
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        d = dict(src_dict)
+        actor = d.pop("actor")
+
+        created_at = d.pop("created_at")
+
+        id = d.pop("id")
+
+        name = d.pop("name")
+
+        spec = d.pop("spec")
+
+        version = d.pop("version")
+
+        def _parse_comment(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        comment = _parse_comment(d.pop("comment", UNSET))
+
+
+        def _parse_profile_id(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        profile_id = _parse_profile_id(d.pop("profile_id", UNSET))
+
+
+        install_plan_row = cls(
+            actor=actor,
+            created_at=created_at,
+            id=id,
+            name=name,
+            spec=spec,
+            version=version,
+            comment=comment,
+            profile_id=profile_id,
+        )
+
+
+        install_plan_row.additional_properties = d
+        return install_plan_row
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties

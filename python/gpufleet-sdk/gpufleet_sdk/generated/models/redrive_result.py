@@ -1,0 +1,92 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, TypeVar, BinaryIO, TextIO, TYPE_CHECKING, Generator
+
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
+from ..types import UNSET, Unset
+
+
+
+
+
+
+
+T = TypeVar("T", bound="RedriveResult")
+
+
+
+@_attrs_define
+class RedriveResult:
+    """ 
+        Attributes:
+            seq (int): The dead letter that was re-driven (now removed).
+            stream (str): Where the event was published again.
+            stream_seq (int):
+     """
+
+    seq: int
+    stream: str
+    stream_seq: int
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+
+
+
+
+    def to_dict(self) -> dict[str, Any]:
+        seq = self.seq
+
+        stream = self.stream
+
+        stream_seq = self.stream_seq
+
+
+        field_dict: dict[str, Any] = {}
+        field_dict.update(self.additional_properties)
+        field_dict.update({
+            "seq": seq,
+            "stream": stream,
+            "stream_seq": stream_seq,
+        })
+
+        return field_dict
+
+
+
+    @classmethod
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        d = dict(src_dict)
+        seq = d.pop("seq")
+
+        stream = d.pop("stream")
+
+        stream_seq = d.pop("stream_seq")
+
+        redrive_result = cls(
+            seq=seq,
+            stream=stream,
+            stream_seq=stream_seq,
+        )
+
+
+        redrive_result.additional_properties = d
+        return redrive_result
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties
