@@ -646,7 +646,7 @@ impl SubscriptionRoot {
                     id: ID(row.event_id),
                     ty: row.ty,
                     subject: row.subject,
-                    time: ms_rfc3339(row.created_at),
+                    time: rfc3339(row.created_at),
                     cloudevent: Json(serde_json::from_str(&row.payload).unwrap_or_default()),
                 })
             }),

@@ -1,7 +1,7 @@
 //! The live and browser sides of the APIs: GraphQL subscriptions over WebSocket
 //! (`graphql-transport-ws`) carry the published event feed and resume from a sequence; the
 //! GraphQL console is served from local files only; gRPC `Nodes` answers a node with its parts
-//! and a filtered page of nodes with their GPUs.
+//! and a filtered page of nodes with their GPUs, as REST's `include=gpus` does.
 
 mod common;
 
@@ -324,6 +324,43 @@ async fn grpc_nodes_answers_a_node_with_its_parts_and_a_page_of_nodes_with_their
             .iter()
             .all(|g| g.parent_id.as_deref() == Some(node.id.as_str())));
     }
+    // REST says the same with include=gpus, and refuses what it cannot include.
+    let r = app
+        .req(
+            Role::Viewer,
+            Method::GET,
+            &format!("/api/v1/nodes?rack={rack}&include=gpus"),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let page: Value = r.json().await.unwrap();
+    let items = page["items"].as_array().unwrap();
+    assert_eq!(items.len(), 3, "{page}");
+    for n in items {
+        let i: usize = n["name"]
+            .as_str()
+            .unwrap()
+            .trim_start_matches("gn-")
+            .parse()
+            .unwrap();
+        assert_eq!(n["gpus"].as_array().unwrap().len(), i + 1, "{n}");
+    }
+    let r = app
+        .req(Role::Viewer, Method::GET, "/api/v1/nodes?include=disks")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let r = app
+        .req(Role::Viewer, Method::GET, "/api/v1/nodes")
+        .send()
+        .await
+        .unwrap();
+    let page: Value = r.json().await.unwrap();
+    assert!(page["items"][0].get("gpus").is_none(), "{page}");
+
     // A bad state is an argument error; no token is unauthenticated.
     let e = client
         .list_nodes(authed_list(pb::ListNodesRequest {

@@ -18,15 +18,72 @@ use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::state::AppState;
 
-/// List nodes (filters: state, model, rack, label, profile, stuck, name).
+/// A node of a list, with the parts asked for by `include`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NodeListItem {
+    #[serde(flatten)]
+    pub node: AssetView,
+    /// The node's GPUs (with `include=gpus`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub gpus: Option<Vec<AssetView>>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NodePage {
+    pub items: Vec<NodeListItem>,
+    /// Pass as `cursor` to get the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+}
+
+/// List nodes (filters: state, model, rack, label, profile, stuck, name); `include=gpus`
+/// embeds each node's GPUs (one more statement for the whole page).
 #[utoipa::path(get, path = "/api/v1/nodes", params(ListQuery), tag = "nodes",
-    responses((status = 200, body = AssetPage), (status = 400, body = Problem)))]
+    responses((status = 200, body = NodePage), (status = 400, body = Problem)))]
 pub async fn list(
     State(st): State<AppState>,
-    Query(q): Query<ListQuery>,
-) -> ApiResult<Json<AssetPage>> {
+    caller: Caller,
+    Query(mut q): Query<ListQuery>,
+) -> ApiResult<Json<NodePage>> {
+    let mut with_gpus = false;
+    for part in q.include.take().iter().flat_map(|s| s.split(',')) {
+        match part.trim() {
+            "gpus" => with_gpus = true,
+            "" => {}
+            other => {
+                return Err(ApiError::bad_request(format!(
+                    "'include' takes gpus, not '{other}'"
+                )))
+            }
+        }
+    }
     let f = build_filter(&st, q, Some(AssetKind::Node)).await?;
-    Ok(Json(list_page(&st, f).await?))
+    let page = list_page(&st, f).await?;
+    let mut gpus: BTreeMap<String, Vec<AssetView>> = BTreeMap::new();
+    if with_gpus && !page.items.is_empty() {
+        let ids: Vec<String> = page.items.iter().map(|n| n.id.clone()).collect();
+        for g in st
+            .core
+            .children_of(&caller.core_principal(), &ids, Some(AssetKind::Gpu))
+            .await?
+        {
+            if let Some(parent) = g.parent_id.clone() {
+                gpus.entry(parent)
+                    .or_default()
+                    .push(AssetView::from(g, &st.deadlines));
+            }
+        }
+    }
+    Ok(Json(NodePage {
+        items: page
+            .items
+            .into_iter()
+            .map(|n| NodeListItem {
+                gpus: with_gpus.then(|| gpus.remove(&n.id).unwrap_or_default()),
+                node: n,
+            })
+            .collect(),
+        next_cursor: page.next_cursor,
+    }))
 }
 
 /// List GPUs (filters: model, serial, parent node, rack, label).
