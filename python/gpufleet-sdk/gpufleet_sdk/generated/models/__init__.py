@@ -1,6 +1,7 @@
 """ Contains all the data models used in inputs/outputs """
 
-from .affected_view import AffectedView
+from .affected import Affected
+from .alert_ingest_report import AlertIngestReport
 from .alert_list import AlertList
 from .alert_view import AlertView
 from .alert_view_annotations import AlertViewAnnotations
@@ -17,9 +18,6 @@ from .audit_row import AuditRow
 from .bios_diff_view import BiosDiffView
 from .bios_diff_view_pending import BiosDiffViewPending
 from .bios_difference import BiosDifference
-from .bios_difference_actual import BiosDifferenceActual
-from .bios_difference_expected import BiosDifferenceExpected
-from .bios_difference_pending import BiosDifferencePending
 from .bmc_entry import BmcEntry
 from .bulk_provision import BulkProvision
 from .bulk_provision_labels import BulkProvisionLabels
@@ -31,8 +29,6 @@ from .bulk_request_params import BulkRequestParams
 from .bulk_response import BulkResponse
 from .cancel_request import CancelRequest
 from .change import Change
-from .change_new_type_0 import ChangeNewType0
-from .change_old_type_0 import ChangeOldType0
 from .change_op import ChangeOp
 from .change_page import ChangePage
 from .change_view import ChangeView
@@ -41,8 +37,7 @@ from .change_view_before_type_0 import ChangeViewBeforeType0
 from .check import Check
 from .check_actual import CheckActual
 from .check_expected import CheckExpected
-from .config_version import ConfigVersion
-from .config_version_config import ConfigVersionConfig
+from .config_version_view import ConfigVersionView
 from .create_asset import CreateAsset
 from .create_asset_config import CreateAssetConfig
 from .create_asset_labels import CreateAssetLabels
@@ -62,26 +57,24 @@ from .discovery_result import DiscoveryResult
 from .event_page import EventPage
 from .event_page_items_item import EventPageItemsItem
 from .event_type_view import EventTypeView
-from .evidence_view import EvidenceView
+from .evidence import Evidence
 from .execute_body import ExecuteBody
 from .execute_response_200 import ExecuteResponse200
-from .gpu_health_row import GpuHealthRow
-from .gpu_health_view import GpuHealthView
-from .gpu_status import GpuStatus
-from .gpu_status_fields import GpuStatusFields
-from .gpu_status_reasons_item import GpuStatusReasonsItem
+from .gpu_health import GpuHealth
+from .gpu_health_change import GpuHealthChange
+from .gpu_status_view import GpuStatusView
+from .gpu_status_view_fields import GpuStatusViewFields
+from .history_entry import HistoryEntry
 from .history_list import HistoryList
-from .history_row import HistoryRow
 from .import_summary import ImportSummary
 from .import_summary_created import ImportSummaryCreated
+from .incident import Incident
 from .incident_note import IncidentNote
-from .incident_state import IncidentState
-from .incident_view import IncidentView
-from .ingest_report import IngestReport
+from .incident_state_view import IncidentStateView
 from .inspection_failure import InspectionFailure
 from .install_plan_row import InstallPlanRow
-from .job import Job
-from .job_log_line import JobLogLine
+from .job_detail import JobDetail
+from .job_log_entry import JobLogEntry
 from .job_view import JobView
 from .lifecycle_table import LifecycleTable
 from .login_request import LoginRequest
@@ -92,8 +85,9 @@ from .new_plan_version import NewPlanVersion
 from .node_detail import NodeDetail
 from .node_detail_components import NodeDetailComponents
 from .node_gpu_health import NodeGpuHealth
-from .node_health_view import NodeHealthView
-from .node_health_view_reasons_item import NodeHealthViewReasonsItem
+from .node_health import NodeHealth
+from .node_list_item import NodeListItem
+from .node_page import NodePage
 from .node_state import NodeState
 from .nvidia_stack import NvidiaStack
 from .nvidia_stack_fabric_manager import NvidiaStackFabricManager
@@ -112,11 +106,11 @@ from .postable_alert import PostableAlert
 from .postable_alert_annotations import PostableAlertAnnotations
 from .postable_alert_labels import PostableAlertLabels
 from .problem import Problem
-from .profile import Profile
 from .profile_list import ProfileList
 from .profile_spec import ProfileSpec
 from .profile_spec_bios import ProfileSpecBios
 from .profile_spec_firmware import ProfileSpecFirmware
+from .profile_view import ProfileView
 from .provision_request import ProvisionRequest
 from .provision_view import ProvisionView
 from .provision_view_workflow_progress import ProvisionViewWorkflowProgress
@@ -125,26 +119,25 @@ from .put_config import PutConfig
 from .put_config_config import PutConfigConfig
 from .raid_volume import RaidVolume
 from .redrive_result import RedriveResult
-from .rejected import Rejected
-from .relation import Relation
-from .relation_attrs import RelationAttrs
+from .rejected_alert import RejectedAlert
 from .relation_kind import RelationKind
 from .relation_list import RelationList
+from .relation_view import RelationView
 from .role import Role
-from .root_cause_view import RootCauseView
+from .root_cause import RootCause
 from .state_info import StateInfo
 from .sweep import Sweep
-from .telemetry_status import TelemetryStatus
-from .telemetry_status_health import TelemetryStatusHealth
-from .telemetry_status_unmapped_names import TelemetryStatusUnmappedNames
-from .timeline_entry import TimelineEntry
+from .telemetry_status_view import TelemetryStatusView
+from .telemetry_status_view_health import TelemetryStatusViewHealth
+from .telemetry_status_view_unmapped_names import TelemetryStatusViewUnmappedNames
+from .timeline_entry_view import TimelineEntryView
 from .token import Token
 from .token_kind import TokenKind
 from .token_list import TokenList
 from .transition_info import TransitionInfo
 from .transition_request import TransitionRequest
 from .transition_result import TransitionResult
-from .unknown_sender import UnknownSender
+from .unknown_sender_view import UnknownSenderView
 from .update_profile import UpdateProfile
 from .user import User
 from .user_list import UserList
@@ -162,7 +155,8 @@ from .webhook_payload_group_labels import WebhookPayloadGroupLabels
 from .who_am_i import WhoAmI
 
 __all__ = (
-    "AffectedView",
+    "Affected",
+    "AlertIngestReport",
     "AlertList",
     "AlertView",
     "AlertViewAnnotations",
@@ -177,9 +171,6 @@ __all__ = (
     "AuditPage",
     "AuditRow",
     "BiosDifference",
-    "BiosDifferenceActual",
-    "BiosDifferenceExpected",
-    "BiosDifferencePending",
     "BiosDiffView",
     "BiosDiffViewPending",
     "BmcEntry",
@@ -193,8 +184,6 @@ __all__ = (
     "BulkResponse",
     "CancelRequest",
     "Change",
-    "ChangeNewType0",
-    "ChangeOldType0",
     "ChangeOp",
     "ChangePage",
     "ChangeView",
@@ -203,8 +192,7 @@ __all__ = (
     "Check",
     "CheckActual",
     "CheckExpected",
-    "ConfigVersion",
-    "ConfigVersionConfig",
+    "ConfigVersionView",
     "CreateAsset",
     "CreateAssetConfig",
     "CreateAssetLabels",
@@ -224,26 +212,24 @@ __all__ = (
     "EventPage",
     "EventPageItemsItem",
     "EventTypeView",
-    "EvidenceView",
+    "Evidence",
     "ExecuteBody",
     "ExecuteResponse200",
-    "GpuHealthRow",
-    "GpuHealthView",
-    "GpuStatus",
-    "GpuStatusFields",
-    "GpuStatusReasonsItem",
+    "GpuHealth",
+    "GpuHealthChange",
+    "GpuStatusView",
+    "GpuStatusViewFields",
+    "HistoryEntry",
     "HistoryList",
-    "HistoryRow",
     "ImportSummary",
     "ImportSummaryCreated",
+    "Incident",
     "IncidentNote",
-    "IncidentState",
-    "IncidentView",
-    "IngestReport",
+    "IncidentStateView",
     "InspectionFailure",
     "InstallPlanRow",
-    "Job",
-    "JobLogLine",
+    "JobDetail",
+    "JobLogEntry",
     "JobView",
     "LifecycleTable",
     "LoginRequest",
@@ -254,8 +240,9 @@ __all__ = (
     "NodeDetail",
     "NodeDetailComponents",
     "NodeGpuHealth",
-    "NodeHealthView",
-    "NodeHealthViewReasonsItem",
+    "NodeHealth",
+    "NodeListItem",
+    "NodePage",
     "NodeState",
     "NvidiaStack",
     "NvidiaStackFabricManager",
@@ -274,11 +261,11 @@ __all__ = (
     "PostableAlertAnnotations",
     "PostableAlertLabels",
     "Problem",
-    "Profile",
     "ProfileList",
     "ProfileSpec",
     "ProfileSpecBios",
     "ProfileSpecFirmware",
+    "ProfileView",
     "Provisioning",
     "ProvisionRequest",
     "ProvisionView",
@@ -287,26 +274,25 @@ __all__ = (
     "PutConfigConfig",
     "RaidVolume",
     "RedriveResult",
-    "Rejected",
-    "Relation",
-    "RelationAttrs",
+    "RejectedAlert",
     "RelationKind",
     "RelationList",
+    "RelationView",
     "Role",
-    "RootCauseView",
+    "RootCause",
     "StateInfo",
     "Sweep",
-    "TelemetryStatus",
-    "TelemetryStatusHealth",
-    "TelemetryStatusUnmappedNames",
-    "TimelineEntry",
+    "TelemetryStatusView",
+    "TelemetryStatusViewHealth",
+    "TelemetryStatusViewUnmappedNames",
+    "TimelineEntryView",
     "Token",
     "TokenKind",
     "TokenList",
     "TransitionInfo",
     "TransitionRequest",
     "TransitionResult",
-    "UnknownSender",
+    "UnknownSenderView",
     "UpdateProfile",
     "User",
     "UserList",

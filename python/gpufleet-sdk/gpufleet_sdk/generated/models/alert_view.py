@@ -33,7 +33,7 @@ class AlertView:
             kind (str): The kind the correlation derived (`node_down`, `xid:79`, `other:<alertname>`, ...).
             labels (AlertViewLabels):
             received (int): How many times it was received.
-            starts_at (str): RFC 3339.
+            starts_at (str):
             status (str): `firing` or `resolved`.
             asset_id (None | str | Unset): The CMDB asset the labels resolved to; absent when none matched.
             ends_at (None | str | Unset):

@@ -8,12 +8,8 @@ from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
 
-from typing import cast
+from ..types import UNSET, Unset
 
-if TYPE_CHECKING:
-  from ..models.bios_difference_actual import BiosDifferenceActual
-  from ..models.bios_difference_expected import BiosDifferenceExpected
-  from ..models.bios_difference_pending import BiosDifferencePending
 
 
 
@@ -28,16 +24,16 @@ class BiosDifference:
     """ One attribute where the node differs from its expected profile.
 
         Attributes:
-            actual (BiosDifferenceActual): The value in effect now; absent when the BMC does not report the attribute.
             attribute (str):
-            expected (BiosDifferenceExpected):
-            pending (BiosDifferencePending): A value written but not yet applied (takes effect at the next reset).
+            expected (Any):
+            actual (Any | Unset): The value in effect now; absent when the BMC does not report the attribute.
+            pending (Any | Unset): A value written but not yet applied (takes effect at the next reset).
      """
 
-    actual: BiosDifferenceActual
     attribute: str
-    expected: BiosDifferenceExpected
-    pending: BiosDifferencePending
+    expected: Any
+    actual: Any | Unset = UNSET
+    pending: Any | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
 
@@ -45,26 +41,25 @@ class BiosDifference:
 
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.bios_difference_actual import BiosDifferenceActual # noqa: PLC0415
-        from ..models.bios_difference_expected import BiosDifferenceExpected # noqa: PLC0415
-        from ..models.bios_difference_pending import BiosDifferencePending # noqa: PLC0415
-        actual = self.actual.to_dict()
-
         attribute = self.attribute
 
-        expected = self.expected.to_dict()
+        expected = self.expected
 
-        pending = self.pending.to_dict()
+        actual = self.actual
+
+        pending = self.pending
 
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({
-            "actual": actual,
             "attribute": attribute,
             "expected": expected,
-            "pending": pending,
         })
+        if actual is not UNSET:
+            field_dict["actual"] = actual
+        if pending is not UNSET:
+            field_dict["pending"] = pending
 
         return field_dict
 
@@ -72,31 +67,19 @@ class BiosDifference:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.bios_difference_actual import BiosDifferenceActual # noqa: PLC0415
-        from ..models.bios_difference_expected import BiosDifferenceExpected # noqa: PLC0415
-        from ..models.bios_difference_pending import BiosDifferencePending # noqa: PLC0415
         d = dict(src_dict)
-        actual = BiosDifferenceActual.from_dict(d.pop("actual"))
-
-
-
-
         attribute = d.pop("attribute")
 
-        expected = BiosDifferenceExpected.from_dict(d.pop("expected"))
+        expected = d.pop("expected")
 
+        actual = d.pop("actual", UNSET)
 
-
-
-        pending = BiosDifferencePending.from_dict(d.pop("pending"))
-
-
-
+        pending = d.pop("pending", UNSET)
 
         bios_difference = cls(
-            actual=actual,
             attribute=attribute,
             expected=expected,
+            actual=actual,
             pending=pending,
         )
 

@@ -11,7 +11,7 @@ from ..types import UNSET, Unset
 from typing import cast
 
 if TYPE_CHECKING:
-  from ..models.job import Job
+  from ..models.job_view import JobView
 
 
 
@@ -26,11 +26,11 @@ class BulkResponse:
     """ 
         Attributes:
             batch_id (str):
-            jobs (list[Job]):
+            jobs (list[JobView]):
      """
 
     batch_id: str
-    jobs: list[Job]
+    jobs: list[JobView]
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
 
@@ -38,7 +38,7 @@ class BulkResponse:
 
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.job import Job # noqa: PLC0415
+        from ..models.job_view import JobView # noqa: PLC0415
         batch_id = self.batch_id
 
         jobs = []
@@ -62,14 +62,14 @@ class BulkResponse:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.job import Job # noqa: PLC0415
+        from ..models.job_view import JobView # noqa: PLC0415
         d = dict(src_dict)
         batch_id = d.pop("batch_id")
 
         jobs = []
         _jobs = d.pop("jobs")
         for jobs_item_data in (_jobs):
-            jobs_item = Job.from_dict(jobs_item_data)
+            jobs_item = JobView.from_dict(jobs_item_data)
 
 
 

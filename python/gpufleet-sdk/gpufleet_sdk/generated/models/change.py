@@ -10,11 +10,7 @@ from ..types import UNSET, Unset
 
 from ..models.change_op import ChangeOp
 from ..types import UNSET, Unset
-from typing import cast
 
-if TYPE_CHECKING:
-  from ..models.change_new_type_0 import ChangeNewType0
-  from ..models.change_old_type_0 import ChangeOldType0
 
 
 
@@ -31,14 +27,14 @@ class Change:
         Attributes:
             op (ChangeOp):
             path (str): JSON Pointer of the changed value.
-            new (ChangeNewType0 | None | Unset):
-            old (ChangeOldType0 | None | Unset):
+            new (Any | Unset): The value after (any JSON value); absent for `remove`.
+            old (Any | Unset): The value before (any JSON value); absent for `add`.
      """
 
     op: ChangeOp
     path: str
-    new: ChangeNewType0 | None | Unset = UNSET
-    old: ChangeOldType0 | None | Unset = UNSET
+    new: Any | Unset = UNSET
+    old: Any | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
 
@@ -46,27 +42,13 @@ class Change:
 
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.change_new_type_0 import ChangeNewType0 # noqa: PLC0415
-        from ..models.change_old_type_0 import ChangeOldType0 # noqa: PLC0415
         op = self.op.value
 
         path = self.path
 
-        new: dict[str, Any] | None | Unset
-        if isinstance(self.new, Unset):
-            new = UNSET
-        elif isinstance(self.new, ChangeNewType0):
-            new = self.new.to_dict()
-        else:
-            new = self.new
+        new = self.new
 
-        old: dict[str, Any] | None | Unset
-        if isinstance(self.old, Unset):
-            old = UNSET
-        elif isinstance(self.old, ChangeOldType0):
-            old = self.old.to_dict()
-        else:
-            old = self.old
+        old = self.old
 
 
         field_dict: dict[str, Any] = {}
@@ -86,8 +68,6 @@ class Change:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.change_new_type_0 import ChangeNewType0 # noqa: PLC0415
-        from ..models.change_old_type_0 import ChangeOldType0 # noqa: PLC0415
         d = dict(src_dict)
         op = ChangeOp(d.pop("op"))
 
@@ -96,45 +76,9 @@ class Change:
 
         path = d.pop("path")
 
-        def _parse_new(data: object) -> ChangeNewType0 | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                new_type_0 = ChangeNewType0.from_dict(data)
+        new = d.pop("new", UNSET)
 
-
-
-                return new_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(ChangeNewType0 | None | Unset, data)
-
-        new = _parse_new(d.pop("new", UNSET))
-
-
-        def _parse_old(data: object) -> ChangeOldType0 | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            try:
-                if not isinstance(data, dict):
-                    raise TypeError()
-                old_type_0 = ChangeOldType0.from_dict(data)
-
-
-
-                return old_type_0
-            except (TypeError, ValueError, AttributeError, KeyError):
-                pass
-            return cast(ChangeOldType0 | None | Unset, data)
-
-        old = _parse_old(d.pop("old", UNSET))
-
+        old = d.pop("old", UNSET)
 
         change = cls(
             op=op,

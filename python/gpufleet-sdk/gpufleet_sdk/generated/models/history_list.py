@@ -11,7 +11,7 @@ from ..types import UNSET, Unset
 from typing import cast
 
 if TYPE_CHECKING:
-  from ..models.history_row import HistoryRow
+  from ..models.history_entry import HistoryEntry
 
 
 
@@ -25,10 +25,10 @@ T = TypeVar("T", bound="HistoryList")
 class HistoryList:
     """ 
         Attributes:
-            items (list[HistoryRow]):
+            items (list[HistoryEntry]):
      """
 
-    items: list[HistoryRow]
+    items: list[HistoryEntry]
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
 
@@ -36,7 +36,7 @@ class HistoryList:
 
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.history_row import HistoryRow # noqa: PLC0415
+        from ..models.history_entry import HistoryEntry # noqa: PLC0415
         items = []
         for items_item_data in self.items:
             items_item = items_item_data.to_dict()
@@ -57,12 +57,12 @@ class HistoryList:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.history_row import HistoryRow # noqa: PLC0415
+        from ..models.history_entry import HistoryEntry # noqa: PLC0415
         d = dict(src_dict)
         items = []
         _items = d.pop("items")
         for items_item_data in (_items):
-            items_item = HistoryRow.from_dict(items_item_data)
+            items_item = HistoryEntry.from_dict(items_item_data)
 
 
 

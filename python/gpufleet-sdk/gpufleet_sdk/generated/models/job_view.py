@@ -11,8 +11,6 @@ from ..types import UNSET, Unset
 from ..types import UNSET, Unset
 from typing import cast
 
-if TYPE_CHECKING:
-  from ..models.job_log_line import JobLogLine
 
 
 
@@ -24,56 +22,55 @@ T = TypeVar("T", bound="JobView")
 
 @_attrs_define
 class JobView:
-    """ 
+    """ An out-of-band operation as a job.
+
         Attributes:
             actor (str):
             attempts (int): How many times a worker has started the job (more than 1: taken over after a lease
                 expired).
-            created_at (int):
-            deadline_ms (int):
+            created_at (str):
+            deadline_ms (int): How long the whole job may take, in milliseconds (a duration, not a time).
             id (str):
             kind (str): Operation, e.g. `power.cycle`, `boot.set`, `bios.set`, `raid.create`, `firmware.update`.
-            params (str): The operation's parameters (JSON); never holds credentials.
+            params (Any): The operation's parameters; never holds credentials.
             progress (int):
-            state (str):
+            state (str): `queued`, `running`, `succeeded`, `failed`, `cancelled` or `timed_out`.
             target (str): The asset id of the node (or switch) the job acts on.
-            updated_at (int):
-            log (list[JobLogLine]):
+            updated_at (str):
             batch_id (None | str | Unset):
             driver (None | str | Unset): `redfish`, `ipmi`, `ipmitool`, `gnmi`.
             error (None | str | Unset):
-            finished_at (int | None | Unset):
+            finished_at (None | str | Unset):
             lease_owner (None | str | Unset): The worker (process) that runs or last ran the job.
-            lease_until (int | None | Unset): Until when the worker's claim holds (Unix ms) while the job runs; a job whose
-                lease
-                expired is taken back by another worker.
+            lease_until (None | str | Unset): Until when the worker's claim holds while the job runs; a job whose lease
+                expired is
+                taken back by another worker.
             max_parallel (int | None | Unset): A bulk batch's limit of jobs running at once.
-            result (None | str | Unset): Result document (JSON) once succeeded.
-            started_at (int | None | Unset):
+            result (Any | Unset): Result document once succeeded.
+            started_at (None | str | Unset):
             step (None | str | Unset):
      """
 
     actor: str
     attempts: int
-    created_at: int
+    created_at: str
     deadline_ms: int
     id: str
     kind: str
-    params: str
+    params: Any
     progress: int
     state: str
     target: str
-    updated_at: int
-    log: list[JobLogLine]
+    updated_at: str
     batch_id: None | str | Unset = UNSET
     driver: None | str | Unset = UNSET
     error: None | str | Unset = UNSET
-    finished_at: int | None | Unset = UNSET
+    finished_at: None | str | Unset = UNSET
     lease_owner: None | str | Unset = UNSET
-    lease_until: int | None | Unset = UNSET
+    lease_until: None | str | Unset = UNSET
     max_parallel: int | None | Unset = UNSET
-    result: None | str | Unset = UNSET
-    started_at: int | None | Unset = UNSET
+    result: Any | Unset = UNSET
+    started_at: None | str | Unset = UNSET
     step: None | str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
@@ -82,7 +79,6 @@ class JobView:
 
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.job_log_line import JobLogLine # noqa: PLC0415
         actor = self.actor
 
         attempts = self.attempts
@@ -105,13 +101,6 @@ class JobView:
 
         updated_at = self.updated_at
 
-        log = []
-        for log_item_data in self.log:
-            log_item = log_item_data.to_dict()
-            log.append(log_item)
-
-
-
         batch_id: None | str | Unset
         if isinstance(self.batch_id, Unset):
             batch_id = UNSET
@@ -130,7 +119,7 @@ class JobView:
         else:
             error = self.error
 
-        finished_at: int | None | Unset
+        finished_at: None | str | Unset
         if isinstance(self.finished_at, Unset):
             finished_at = UNSET
         else:
@@ -142,7 +131,7 @@ class JobView:
         else:
             lease_owner = self.lease_owner
 
-        lease_until: int | None | Unset
+        lease_until: None | str | Unset
         if isinstance(self.lease_until, Unset):
             lease_until = UNSET
         else:
@@ -154,13 +143,9 @@ class JobView:
         else:
             max_parallel = self.max_parallel
 
-        result: None | str | Unset
-        if isinstance(self.result, Unset):
-            result = UNSET
-        else:
-            result = self.result
+        result = self.result
 
-        started_at: int | None | Unset
+        started_at: None | str | Unset
         if isinstance(self.started_at, Unset):
             started_at = UNSET
         else:
@@ -187,7 +172,6 @@ class JobView:
             "state": state,
             "target": target,
             "updated_at": updated_at,
-            "log": log,
         })
         if batch_id is not UNSET:
             field_dict["batch_id"] = batch_id
@@ -216,7 +200,6 @@ class JobView:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.job_log_line import JobLogLine # noqa: PLC0415
         d = dict(src_dict)
         actor = d.pop("actor")
 
@@ -239,16 +222,6 @@ class JobView:
         target = d.pop("target")
 
         updated_at = d.pop("updated_at")
-
-        log = []
-        _log = d.pop("log")
-        for log_item_data in (_log):
-            log_item = JobLogLine.from_dict(log_item_data)
-
-
-
-            log.append(log_item)
-
 
         def _parse_batch_id(data: object) -> None | str | Unset:
             if data is None:
@@ -280,12 +253,12 @@ class JobView:
         error = _parse_error(d.pop("error", UNSET))
 
 
-        def _parse_finished_at(data: object) -> int | None | Unset:
+        def _parse_finished_at(data: object) -> None | str | Unset:
             if data is None:
                 return data
             if isinstance(data, Unset):
                 return data
-            return cast(int | None | Unset, data)
+            return cast(None | str | Unset, data)
 
         finished_at = _parse_finished_at(d.pop("finished_at", UNSET))
 
@@ -300,12 +273,12 @@ class JobView:
         lease_owner = _parse_lease_owner(d.pop("lease_owner", UNSET))
 
 
-        def _parse_lease_until(data: object) -> int | None | Unset:
+        def _parse_lease_until(data: object) -> None | str | Unset:
             if data is None:
                 return data
             if isinstance(data, Unset):
                 return data
-            return cast(int | None | Unset, data)
+            return cast(None | str | Unset, data)
 
         lease_until = _parse_lease_until(d.pop("lease_until", UNSET))
 
@@ -320,22 +293,14 @@ class JobView:
         max_parallel = _parse_max_parallel(d.pop("max_parallel", UNSET))
 
 
-        def _parse_result(data: object) -> None | str | Unset:
+        result = d.pop("result", UNSET)
+
+        def _parse_started_at(data: object) -> None | str | Unset:
             if data is None:
                 return data
             if isinstance(data, Unset):
                 return data
             return cast(None | str | Unset, data)
-
-        result = _parse_result(d.pop("result", UNSET))
-
-
-        def _parse_started_at(data: object) -> int | None | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(int | None | Unset, data)
 
         started_at = _parse_started_at(d.pop("started_at", UNSET))
 
@@ -362,7 +327,6 @@ class JobView:
             state=state,
             target=target,
             updated_at=updated_at,
-            log=log,
             batch_id=batch_id,
             driver=driver,
             error=error,

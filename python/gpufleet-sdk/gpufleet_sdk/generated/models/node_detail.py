@@ -17,7 +17,7 @@ if TYPE_CHECKING:
   from ..models.asset_view_spec import AssetViewSpec
   from ..models.metadata import Metadata
   from ..models.node_detail_components import NodeDetailComponents
-  from ..models.relation import Relation
+  from ..models.relation_view import RelationView
 
 
 
@@ -39,7 +39,7 @@ class NodeDetail:
             status (AssetStatus):
             allowed_transitions (list[NodeState]): States this node may move to next.
             components (NodeDetailComponents): Contained assets by kind (gpu, nic, disk, bmc).
-            relations (list[Relation]):
+            relations (list[RelationView]):
      """
 
     id: str
@@ -50,7 +50,7 @@ class NodeDetail:
     status: AssetStatus
     allowed_transitions: list[NodeState]
     components: NodeDetailComponents
-    relations: list[Relation]
+    relations: list[RelationView]
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
 
@@ -62,7 +62,7 @@ class NodeDetail:
         from ..models.asset_view_spec import AssetViewSpec # noqa: PLC0415
         from ..models.metadata import Metadata # noqa: PLC0415
         from ..models.node_detail_components import NodeDetailComponents # noqa: PLC0415
-        from ..models.relation import Relation # noqa: PLC0415
+        from ..models.relation_view import RelationView # noqa: PLC0415
         id = self.id
 
         kind = self.kind.value
@@ -116,7 +116,7 @@ class NodeDetail:
         from ..models.asset_view_spec import AssetViewSpec # noqa: PLC0415
         from ..models.metadata import Metadata # noqa: PLC0415
         from ..models.node_detail_components import NodeDetailComponents # noqa: PLC0415
-        from ..models.relation import Relation # noqa: PLC0415
+        from ..models.relation_view import RelationView # noqa: PLC0415
         d = dict(src_dict)
         id = d.pop("id")
 
@@ -160,7 +160,7 @@ class NodeDetail:
         relations = []
         _relations = d.pop("relations")
         for relations_item_data in (_relations):
-            relations_item = Relation.from_dict(relations_item_data)
+            relations_item = RelationView.from_dict(relations_item_data)
 
 
 

@@ -28,14 +28,14 @@ class NodeGpuHealth:
             gpu (str):
             name (str):
             state (str): healthy, unknown, degraded, missing or failed.
-            last_seen_ms (int | None | Unset):
+            last_seen (None | str | Unset):
             serial (None | str | Unset):
      """
 
     gpu: str
     name: str
     state: str
-    last_seen_ms: int | None | Unset = UNSET
+    last_seen: None | str | Unset = UNSET
     serial: None | str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
@@ -50,11 +50,11 @@ class NodeGpuHealth:
 
         state = self.state
 
-        last_seen_ms: int | None | Unset
-        if isinstance(self.last_seen_ms, Unset):
-            last_seen_ms = UNSET
+        last_seen: None | str | Unset
+        if isinstance(self.last_seen, Unset):
+            last_seen = UNSET
         else:
-            last_seen_ms = self.last_seen_ms
+            last_seen = self.last_seen
 
         serial: None | str | Unset
         if isinstance(self.serial, Unset):
@@ -70,8 +70,8 @@ class NodeGpuHealth:
             "name": name,
             "state": state,
         })
-        if last_seen_ms is not UNSET:
-            field_dict["last_seen_ms"] = last_seen_ms
+        if last_seen is not UNSET:
+            field_dict["last_seen"] = last_seen
         if serial is not UNSET:
             field_dict["serial"] = serial
 
@@ -88,14 +88,14 @@ class NodeGpuHealth:
 
         state = d.pop("state")
 
-        def _parse_last_seen_ms(data: object) -> int | None | Unset:
+        def _parse_last_seen(data: object) -> None | str | Unset:
             if data is None:
                 return data
             if isinstance(data, Unset):
                 return data
-            return cast(int | None | Unset, data)
+            return cast(None | str | Unset, data)
 
-        last_seen_ms = _parse_last_seen_ms(d.pop("last_seen_ms", UNSET))
+        last_seen = _parse_last_seen(d.pop("last_seen", UNSET))
 
 
         def _parse_serial(data: object) -> None | str | Unset:
@@ -112,7 +112,7 @@ class NodeGpuHealth:
             gpu=gpu,
             name=name,
             state=state,
-            last_seen_ms=last_seen_ms,
+            last_seen=last_seen,
             serial=serial,
         )
 

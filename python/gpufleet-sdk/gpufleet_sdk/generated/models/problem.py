@@ -22,7 +22,9 @@ T = TypeVar("T", bound="Problem")
 
 @_attrs_define
 class Problem:
-    """ RFC 9457 problem document (schema for the OpenAPI description).
+    """ RFC 9457 problem document (schema for the OpenAPI description). Some carry more members:
+    `allowed` (an illegal transition's targets), `current_version` (a stale `If-Match`), `job`
+    (the job in the way), `errors` (an import's or a write's refused lines), `rejected`.
 
         Attributes:
             detail (str):

@@ -11,7 +11,7 @@ from ..types import UNSET, Unset
 from typing import cast
 
 if TYPE_CHECKING:
-  from ..models.profile import Profile
+  from ..models.profile_view import ProfileView
 
 
 
@@ -25,10 +25,10 @@ T = TypeVar("T", bound="ProfileList")
 class ProfileList:
     """ 
         Attributes:
-            items (list[Profile]):
+            items (list[ProfileView]):
      """
 
-    items: list[Profile]
+    items: list[ProfileView]
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
 
@@ -36,7 +36,7 @@ class ProfileList:
 
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.profile import Profile # noqa: PLC0415
+        from ..models.profile_view import ProfileView # noqa: PLC0415
         items = []
         for items_item_data in self.items:
             items_item = items_item_data.to_dict()
@@ -57,12 +57,12 @@ class ProfileList:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.profile import Profile # noqa: PLC0415
+        from ..models.profile_view import ProfileView # noqa: PLC0415
         d = dict(src_dict)
         items = []
         _items = d.pop("items")
         for items_item_data in (_items):
-            items_item = Profile.from_dict(items_item_data)
+            items_item = ProfileView.from_dict(items_item_data)
 
 
 

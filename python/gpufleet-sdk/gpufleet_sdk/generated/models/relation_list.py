@@ -11,7 +11,7 @@ from ..types import UNSET, Unset
 from typing import cast
 
 if TYPE_CHECKING:
-  from ..models.relation import Relation
+  from ..models.relation_view import RelationView
 
 
 
@@ -25,10 +25,10 @@ T = TypeVar("T", bound="RelationList")
 class RelationList:
     """ 
         Attributes:
-            items (list[Relation]):
+            items (list[RelationView]):
      """
 
-    items: list[Relation]
+    items: list[RelationView]
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
 
@@ -36,7 +36,7 @@ class RelationList:
 
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.relation import Relation # noqa: PLC0415
+        from ..models.relation_view import RelationView # noqa: PLC0415
         items = []
         for items_item_data in self.items:
             items_item = items_item_data.to_dict()
@@ -57,12 +57,12 @@ class RelationList:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.relation import Relation # noqa: PLC0415
+        from ..models.relation_view import RelationView # noqa: PLC0415
         d = dict(src_dict)
         items = []
         _items = d.pop("items")
         for items_item_data in (_items):
-            items_item = Relation.from_dict(items_item_data)
+            items_item = RelationView.from_dict(items_item_data)
 
 
 

@@ -12,7 +12,7 @@ from typing import cast
 
 if TYPE_CHECKING:
   from ..models.asset_view import AssetView
-  from ..models.history_row import HistoryRow
+  from ..models.history_entry import HistoryEntry
 
 
 
@@ -26,11 +26,11 @@ T = TypeVar("T", bound="TransitionResult")
 class TransitionResult:
     """ 
         Attributes:
-            history (HistoryRow):
+            history (HistoryEntry): One step of a node through its lifecycle.
             node (AssetView): An asset as the API shows it: `{id, kind, name, metadata, spec, status}`.
      """
 
-    history: HistoryRow
+    history: HistoryEntry
     node: AssetView
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
@@ -40,7 +40,7 @@ class TransitionResult:
 
     def to_dict(self) -> dict[str, Any]:
         from ..models.asset_view import AssetView # noqa: PLC0415
-        from ..models.history_row import HistoryRow # noqa: PLC0415
+        from ..models.history_entry import HistoryEntry # noqa: PLC0415
         history = self.history.to_dict()
 
         node = self.node.to_dict()
@@ -60,9 +60,9 @@ class TransitionResult:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         from ..models.asset_view import AssetView # noqa: PLC0415
-        from ..models.history_row import HistoryRow # noqa: PLC0415
+        from ..models.history_entry import HistoryEntry # noqa: PLC0415
         d = dict(src_dict)
-        history = HistoryRow.from_dict(d.pop("history"))
+        history = HistoryEntry.from_dict(d.pop("history"))
 
 
 

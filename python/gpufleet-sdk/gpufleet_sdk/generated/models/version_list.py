@@ -11,7 +11,7 @@ from ..types import UNSET, Unset
 from typing import cast
 
 if TYPE_CHECKING:
-  from ..models.config_version import ConfigVersion
+  from ..models.config_version_view import ConfigVersionView
 
 
 
@@ -25,10 +25,10 @@ T = TypeVar("T", bound="VersionList")
 class VersionList:
     """ 
         Attributes:
-            items (list[ConfigVersion]):
+            items (list[ConfigVersionView]):
      """
 
-    items: list[ConfigVersion]
+    items: list[ConfigVersionView]
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
 
@@ -36,7 +36,7 @@ class VersionList:
 
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.config_version import ConfigVersion # noqa: PLC0415
+        from ..models.config_version_view import ConfigVersionView # noqa: PLC0415
         items = []
         for items_item_data in self.items:
             items_item = items_item_data.to_dict()
@@ -57,12 +57,12 @@ class VersionList:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.config_version import ConfigVersion # noqa: PLC0415
+        from ..models.config_version_view import ConfigVersionView # noqa: PLC0415
         d = dict(src_dict)
         items = []
         _items = d.pop("items")
         for items_item_data in (_items):
-            items_item = ConfigVersion.from_dict(items_item_data)
+            items_item = ConfigVersionView.from_dict(items_item_data)
 
 
 

@@ -8,7 +8,7 @@ from ...client import AuthenticatedClient, Client
 from ...types import Response, UNSET
 from ... import errors
 
-from ...models.incident_view import IncidentView
+from ...models.incident import Incident
 from ...models.problem import Problem
 from typing import cast
 
@@ -34,9 +34,9 @@ def _get_kwargs(
 
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> IncidentView | Problem | None:
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Incident | Problem | None:
     if response.status_code == 200:
-        response_200 = IncidentView.from_dict(response.json())
+        response_200 = Incident.from_dict(response.json())
 
 
 
@@ -49,6 +49,13 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_401
 
+    if response.status_code == 403:
+        response_403 = Problem.from_dict(response.json())
+
+
+
+        return response_403
+
     if response.status_code == 404:
         response_404 = Problem.from_dict(response.json())
 
@@ -56,13 +63,20 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_404
 
+    if response.status_code == 503:
+        response_503 = Problem.from_dict(response.json())
+
+
+
+        return response_503
+
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
     else:
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[IncidentView | Problem]:
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Incident | Problem]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -76,7 +90,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
 
-) -> Response[IncidentView | Problem]:
+) -> Response[Incident | Problem]:
     """ One incident: root cause with evidence, member alerts with their labels as received,
     affected assets, priority, state, timeline and suggested actions. The id of an incident that
     merged into another answers with that one.
@@ -89,7 +103,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[IncidentView | Problem]
+        Response[Incident | Problem]
      """
 
 
@@ -109,7 +123,7 @@ def sync(
     *,
     client: AuthenticatedClient | Client,
 
-) -> IncidentView | Problem | None:
+) -> Incident | Problem | None:
     """ One incident: root cause with evidence, member alerts with their labels as received,
     affected assets, priority, state, timeline and suggested actions. The id of an incident that
     merged into another answers with that one.
@@ -122,7 +136,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        IncidentView | Problem
+        Incident | Problem
      """
 
 
@@ -137,7 +151,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
 
-) -> Response[IncidentView | Problem]:
+) -> Response[Incident | Problem]:
     """ One incident: root cause with evidence, member alerts with their labels as received,
     affected assets, priority, state, timeline and suggested actions. The id of an incident that
     merged into another answers with that one.
@@ -150,7 +164,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[IncidentView | Problem]
+        Response[Incident | Problem]
      """
 
 
@@ -170,7 +184,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient | Client,
 
-) -> IncidentView | Problem | None:
+) -> Incident | Problem | None:
     """ One incident: root cause with evidence, member alerts with their labels as received,
     affected assets, priority, state, timeline and suggested actions. The id of an incident that
     merged into another answers with that one.
@@ -183,7 +197,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        IncidentView | Problem
+        Incident | Problem
      """
 
 

@@ -8,7 +8,7 @@ from ...client import AuthenticatedClient, Client
 from ...types import Response, UNSET
 from ... import errors
 
-from ...models.incident_view import IncidentView
+from ...models.incident import Incident
 from ...models.problem import Problem
 from ...types import UNSET, Unset
 from typing import cast
@@ -72,12 +72,12 @@ def _get_kwargs(
 
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Problem | list[IncidentView] | None:
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Problem | list[Incident] | None:
     if response.status_code == 200:
         response_200 = []
         _response_200 = response.json()
         for response_200_item_data in (_response_200):
-            response_200_item = IncidentView.from_dict(response_200_item_data)
+            response_200_item = Incident.from_dict(response_200_item_data)
 
 
 
@@ -99,13 +99,27 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_401
 
+    if response.status_code == 403:
+        response_403 = Problem.from_dict(response.json())
+
+
+
+        return response_403
+
+    if response.status_code == 503:
+        response_503 = Problem.from_dict(response.json())
+
+
+
+        return response_503
+
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
     else:
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Problem | list[IncidentView]]:
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Problem | list[Incident]]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -122,7 +136,7 @@ def sync_detailed(
     since: None | str | Unset = UNSET,
     limit: int | None | Unset = UNSET,
 
-) -> Response[Problem | list[IncidentView]]:
+) -> Response[Problem | list[Incident]]:
     """ Incidents, highest priority first.
 
     Args:
@@ -136,7 +150,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Problem | list[IncidentView]]
+        Response[Problem | list[Incident]]
      """
 
 
@@ -162,7 +176,7 @@ def sync(
     since: None | str | Unset = UNSET,
     limit: int | None | Unset = UNSET,
 
-) -> Problem | list[IncidentView] | None:
+) -> Problem | list[Incident] | None:
     """ Incidents, highest priority first.
 
     Args:
@@ -176,7 +190,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Problem | list[IncidentView]
+        Problem | list[Incident]
      """
 
 
@@ -197,7 +211,7 @@ async def asyncio_detailed(
     since: None | str | Unset = UNSET,
     limit: int | None | Unset = UNSET,
 
-) -> Response[Problem | list[IncidentView]]:
+) -> Response[Problem | list[Incident]]:
     """ Incidents, highest priority first.
 
     Args:
@@ -211,7 +225,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Problem | list[IncidentView]]
+        Response[Problem | list[Incident]]
      """
 
 
@@ -237,7 +251,7 @@ async def asyncio(
     since: None | str | Unset = UNSET,
     limit: int | None | Unset = UNSET,
 
-) -> Problem | list[IncidentView] | None:
+) -> Problem | list[Incident] | None:
     """ Incidents, highest priority first.
 
     Args:
@@ -251,7 +265,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Problem | list[IncidentView]
+        Problem | list[Incident]
      """
 
 

@@ -8,7 +8,7 @@ from ...client import AuthenticatedClient, Client
 from ...types import Response, UNSET
 from ... import errors
 
-from ...models.ingest_report import IngestReport
+from ...models.alert_ingest_report import AlertIngestReport
 from ...models.postable_alert import PostableAlert
 from ...models.problem import Problem
 from typing import cast
@@ -46,9 +46,9 @@ def _get_kwargs(
 
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> IngestReport | Problem | None:
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> AlertIngestReport | Problem | None:
     if response.status_code == 200:
-        response_200 = IngestReport.from_dict(response.json())
+        response_200 = AlertIngestReport.from_dict(response.json())
 
 
 
@@ -89,13 +89,20 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_415
 
+    if response.status_code == 503:
+        response_503 = Problem.from_dict(response.json())
+
+
+
+        return response_503
+
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
     else:
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[IngestReport | Problem]:
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[AlertIngestReport | Problem]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -109,8 +116,11 @@ def sync_detailed(
     client: AuthenticatedClient | Client,
     body: list[PostableAlert],
 
-) -> Response[IngestReport | Problem]:
-    """ 
+) -> Response[AlertIngestReport | Problem]:
+    """ Take alerts in Alertmanager's API v2 format, the body Prometheus sends to its
+    Alertmanagers. Alerts are resolved to CMDB assets from their labels, de-duplicated by label
+    set and correlated into incidents by `startsAt`.
+
     Args:
         body (list[PostableAlert]):
 
@@ -119,7 +129,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[IngestReport | Problem]
+        Response[AlertIngestReport | Problem]
      """
 
 
@@ -139,8 +149,11 @@ def sync(
     client: AuthenticatedClient | Client,
     body: list[PostableAlert],
 
-) -> IngestReport | Problem | None:
-    """ 
+) -> AlertIngestReport | Problem | None:
+    """ Take alerts in Alertmanager's API v2 format, the body Prometheus sends to its
+    Alertmanagers. Alerts are resolved to CMDB assets from their labels, de-duplicated by label
+    set and correlated into incidents by `startsAt`.
+
     Args:
         body (list[PostableAlert]):
 
@@ -149,7 +162,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        IngestReport | Problem
+        AlertIngestReport | Problem
      """
 
 
@@ -164,8 +177,11 @@ async def asyncio_detailed(
     client: AuthenticatedClient | Client,
     body: list[PostableAlert],
 
-) -> Response[IngestReport | Problem]:
-    """ 
+) -> Response[AlertIngestReport | Problem]:
+    """ Take alerts in Alertmanager's API v2 format, the body Prometheus sends to its
+    Alertmanagers. Alerts are resolved to CMDB assets from their labels, de-duplicated by label
+    set and correlated into incidents by `startsAt`.
+
     Args:
         body (list[PostableAlert]):
 
@@ -174,7 +190,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[IngestReport | Problem]
+        Response[AlertIngestReport | Problem]
      """
 
 
@@ -194,8 +210,11 @@ async def asyncio(
     client: AuthenticatedClient | Client,
     body: list[PostableAlert],
 
-) -> IngestReport | Problem | None:
-    """ 
+) -> AlertIngestReport | Problem | None:
+    """ Take alerts in Alertmanager's API v2 format, the body Prometheus sends to its
+    Alertmanagers. Alerts are resolved to CMDB assets from their labels, de-duplicated by label
+    set and correlated into incidents by `startsAt`.
+
     Args:
         body (list[PostableAlert]):
 
@@ -204,7 +223,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        IngestReport | Problem
+        AlertIngestReport | Problem
      """
 
 

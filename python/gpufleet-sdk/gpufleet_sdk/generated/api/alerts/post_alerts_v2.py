@@ -8,7 +8,7 @@ from ...client import AuthenticatedClient, Client
 from ...types import Response, UNSET
 from ... import errors
 
-from ...models.ingest_report import IngestReport
+from ...models.alert_ingest_report import AlertIngestReport
 from ...models.postable_alert import PostableAlert
 from ...models.problem import Problem
 from typing import cast
@@ -46,9 +46,9 @@ def _get_kwargs(
 
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> IngestReport | Problem | None:
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> AlertIngestReport | Problem | None:
     if response.status_code == 200:
-        response_200 = IngestReport.from_dict(response.json())
+        response_200 = AlertIngestReport.from_dict(response.json())
 
 
 
@@ -89,13 +89,20 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_415
 
+    if response.status_code == 503:
+        response_503 = Problem.from_dict(response.json())
+
+
+
+        return response_503
+
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
     else:
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[IngestReport | Problem]:
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[AlertIngestReport | Problem]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -109,11 +116,9 @@ def sync_detailed(
     client: AuthenticatedClient | Client,
     body: list[PostableAlert],
 
-) -> Response[IngestReport | Problem]:
+) -> Response[AlertIngestReport | Problem]:
     """ Take alerts in Alertmanager's API v2 format (`POST /api/v2/alerts` of an Alertmanager), the
     body Prometheus sends to its Alertmanagers.
-    Alerts are resolved to CMDB assets from their labels, de-duplicated by label set and
-    correlated into incidents by `startsAt`.
     Alertmanager's own path for the same body, so that Prometheus can send to gpufleet as to an
     Alertmanager (`alerting.alertmanagers[].path_prefix: /`, bearer token in `authorization`).
     Answers exactly as `POST /api/v1/alerts`.
@@ -126,7 +131,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[IngestReport | Problem]
+        Response[AlertIngestReport | Problem]
      """
 
 
@@ -146,11 +151,9 @@ def sync(
     client: AuthenticatedClient | Client,
     body: list[PostableAlert],
 
-) -> IngestReport | Problem | None:
+) -> AlertIngestReport | Problem | None:
     """ Take alerts in Alertmanager's API v2 format (`POST /api/v2/alerts` of an Alertmanager), the
     body Prometheus sends to its Alertmanagers.
-    Alerts are resolved to CMDB assets from their labels, de-duplicated by label set and
-    correlated into incidents by `startsAt`.
     Alertmanager's own path for the same body, so that Prometheus can send to gpufleet as to an
     Alertmanager (`alerting.alertmanagers[].path_prefix: /`, bearer token in `authorization`).
     Answers exactly as `POST /api/v1/alerts`.
@@ -163,7 +166,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        IngestReport | Problem
+        AlertIngestReport | Problem
      """
 
 
@@ -178,11 +181,9 @@ async def asyncio_detailed(
     client: AuthenticatedClient | Client,
     body: list[PostableAlert],
 
-) -> Response[IngestReport | Problem]:
+) -> Response[AlertIngestReport | Problem]:
     """ Take alerts in Alertmanager's API v2 format (`POST /api/v2/alerts` of an Alertmanager), the
     body Prometheus sends to its Alertmanagers.
-    Alerts are resolved to CMDB assets from their labels, de-duplicated by label set and
-    correlated into incidents by `startsAt`.
     Alertmanager's own path for the same body, so that Prometheus can send to gpufleet as to an
     Alertmanager (`alerting.alertmanagers[].path_prefix: /`, bearer token in `authorization`).
     Answers exactly as `POST /api/v1/alerts`.
@@ -195,7 +196,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[IngestReport | Problem]
+        Response[AlertIngestReport | Problem]
      """
 
 
@@ -215,11 +216,9 @@ async def asyncio(
     client: AuthenticatedClient | Client,
     body: list[PostableAlert],
 
-) -> IngestReport | Problem | None:
+) -> AlertIngestReport | Problem | None:
     """ Take alerts in Alertmanager's API v2 format (`POST /api/v2/alerts` of an Alertmanager), the
     body Prometheus sends to its Alertmanagers.
-    Alerts are resolved to CMDB assets from their labels, de-duplicated by label set and
-    correlated into incidents by `startsAt`.
     Alertmanager's own path for the same body, so that Prometheus can send to gpufleet as to an
     Alertmanager (`alerting.alertmanagers[].path_prefix: /`, bearer token in `authorization`).
     Answers exactly as `POST /api/v1/alerts`.
@@ -232,7 +231,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        IngestReport | Problem
+        AlertIngestReport | Problem
      """
 
 

@@ -8,8 +8,8 @@ from ...client import AuthenticatedClient, Client
 from ...types import Response, UNSET
 from ... import errors
 
+from ...models.incident import Incident
 from ...models.incident_note import IncidentNote
-from ...models.incident_view import IncidentView
 from ...models.problem import Problem
 from ...types import UNSET, Unset
 from typing import cast
@@ -47,9 +47,9 @@ def _get_kwargs(
 
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> IncidentView | Problem | None:
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Incident | Problem | None:
     if response.status_code == 200:
-        response_200 = IncidentView.from_dict(response.json())
+        response_200 = Incident.from_dict(response.json())
 
 
 
@@ -83,13 +83,41 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_404
 
+    if response.status_code == 413:
+        response_413 = Problem.from_dict(response.json())
+
+
+
+        return response_413
+
+    if response.status_code == 415:
+        response_415 = Problem.from_dict(response.json())
+
+
+
+        return response_415
+
+    if response.status_code == 422:
+        response_422 = Problem.from_dict(response.json())
+
+
+
+        return response_422
+
+    if response.status_code == 503:
+        response_503 = Problem.from_dict(response.json())
+
+
+
+        return response_503
+
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
     else:
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[IncidentView | Problem]:
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Incident | Problem]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -104,7 +132,7 @@ def sync_detailed(
     client: AuthenticatedClient | Client,
     body: IncidentNote | None | Unset = UNSET,
 
-) -> Response[IncidentView | Problem]:
+) -> Response[Incident | Problem]:
     """ Resolve an incident by hand. An alert of it firing again reopens it.
 
     Args:
@@ -116,7 +144,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[IncidentView | Problem]
+        Response[Incident | Problem]
      """
 
 
@@ -138,7 +166,7 @@ def sync(
     client: AuthenticatedClient | Client,
     body: IncidentNote | None | Unset = UNSET,
 
-) -> IncidentView | Problem | None:
+) -> Incident | Problem | None:
     """ Resolve an incident by hand. An alert of it firing again reopens it.
 
     Args:
@@ -150,7 +178,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        IncidentView | Problem
+        Incident | Problem
      """
 
 
@@ -167,7 +195,7 @@ async def asyncio_detailed(
     client: AuthenticatedClient | Client,
     body: IncidentNote | None | Unset = UNSET,
 
-) -> Response[IncidentView | Problem]:
+) -> Response[Incident | Problem]:
     """ Resolve an incident by hand. An alert of it firing again reopens it.
 
     Args:
@@ -179,7 +207,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[IncidentView | Problem]
+        Response[Incident | Problem]
      """
 
 
@@ -201,7 +229,7 @@ async def asyncio(
     client: AuthenticatedClient | Client,
     body: IncidentNote | None | Unset = UNSET,
 
-) -> IncidentView | Problem | None:
+) -> Incident | Problem | None:
     """ Resolve an incident by hand. An alert of it firing again reopens it.
 
     Args:
@@ -213,7 +241,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        IncidentView | Problem
+        Incident | Problem
      """
 
 

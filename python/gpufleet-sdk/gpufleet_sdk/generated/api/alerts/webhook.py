@@ -8,7 +8,7 @@ from ...client import AuthenticatedClient, Client
 from ...types import Response, UNSET
 from ... import errors
 
-from ...models.ingest_report import IngestReport
+from ...models.alert_ingest_report import AlertIngestReport
 from ...models.problem import Problem
 from ...models.webhook_payload import WebhookPayload
 from typing import cast
@@ -41,9 +41,9 @@ def _get_kwargs(
 
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> IngestReport | Problem | None:
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> AlertIngestReport | Problem | None:
     if response.status_code == 200:
-        response_200 = IngestReport.from_dict(response.json())
+        response_200 = AlertIngestReport.from_dict(response.json())
 
 
 
@@ -84,13 +84,20 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_415
 
+    if response.status_code == 503:
+        response_503 = Problem.from_dict(response.json())
+
+
+
+        return response_503
+
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
     else:
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[IngestReport | Problem]:
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[AlertIngestReport | Problem]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -104,7 +111,7 @@ def sync_detailed(
     client: AuthenticatedClient | Client,
     body: WebhookPayload,
 
-) -> Response[IngestReport | Problem]:
+) -> Response[AlertIngestReport | Problem]:
     """ Take an Alertmanager webhook notification (payload version 4), so that an existing
     Alertmanager can forward to gpufleet (`webhook_configs[].url`). Each alert is taken as in
     `POST /api/v1/alerts`; a `resolved` alert without `endsAt` ends now.
@@ -117,7 +124,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[IngestReport | Problem]
+        Response[AlertIngestReport | Problem]
      """
 
 
@@ -137,7 +144,7 @@ def sync(
     client: AuthenticatedClient | Client,
     body: WebhookPayload,
 
-) -> IngestReport | Problem | None:
+) -> AlertIngestReport | Problem | None:
     """ Take an Alertmanager webhook notification (payload version 4), so that an existing
     Alertmanager can forward to gpufleet (`webhook_configs[].url`). Each alert is taken as in
     `POST /api/v1/alerts`; a `resolved` alert without `endsAt` ends now.
@@ -150,7 +157,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        IngestReport | Problem
+        AlertIngestReport | Problem
      """
 
 
@@ -165,7 +172,7 @@ async def asyncio_detailed(
     client: AuthenticatedClient | Client,
     body: WebhookPayload,
 
-) -> Response[IngestReport | Problem]:
+) -> Response[AlertIngestReport | Problem]:
     """ Take an Alertmanager webhook notification (payload version 4), so that an existing
     Alertmanager can forward to gpufleet (`webhook_configs[].url`). Each alert is taken as in
     `POST /api/v1/alerts`; a `resolved` alert without `endsAt` ends now.
@@ -178,7 +185,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[IngestReport | Problem]
+        Response[AlertIngestReport | Problem]
      """
 
 
@@ -198,7 +205,7 @@ async def asyncio(
     client: AuthenticatedClient | Client,
     body: WebhookPayload,
 
-) -> IngestReport | Problem | None:
+) -> AlertIngestReport | Problem | None:
     """ Take an Alertmanager webhook notification (payload version 4), so that an existing
     Alertmanager can forward to gpufleet (`webhook_configs[].url`). Each alert is taken as in
     `POST /api/v1/alerts`; a `resolved` alert without `endsAt` ends now.
@@ -211,7 +218,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        IngestReport | Problem
+        AlertIngestReport | Problem
      """
 
 

@@ -10,7 +10,7 @@ from ... import errors
 
 from ...models.create_relation import CreateRelation
 from ...models.problem import Problem
-from ...models.relation import Relation
+from ...models.relation_view import RelationView
 from typing import cast
 
 
@@ -41,13 +41,41 @@ def _get_kwargs(
 
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Problem | Relation | None:
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Problem | RelationView | None:
     if response.status_code == 201:
-        response_201 = Relation.from_dict(response.json())
+        response_201 = RelationView.from_dict(response.json())
 
 
 
         return response_201
+
+    if response.status_code == 400:
+        response_400 = Problem.from_dict(response.json())
+
+
+
+        return response_400
+
+    if response.status_code == 401:
+        response_401 = Problem.from_dict(response.json())
+
+
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = Problem.from_dict(response.json())
+
+
+
+        return response_403
+
+    if response.status_code == 404:
+        response_404 = Problem.from_dict(response.json())
+
+
+
+        return response_404
 
     if response.status_code == 409:
         response_409 = Problem.from_dict(response.json())
@@ -56,6 +84,20 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_409
 
+    if response.status_code == 413:
+        response_413 = Problem.from_dict(response.json())
+
+
+
+        return response_413
+
+    if response.status_code == 415:
+        response_415 = Problem.from_dict(response.json())
+
+
+
+        return response_415
+
     if response.status_code == 422:
         response_422 = Problem.from_dict(response.json())
 
@@ -63,13 +105,20 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_422
 
+    if response.status_code == 503:
+        response_503 = Problem.from_dict(response.json())
+
+
+
+        return response_503
+
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
     else:
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Problem | Relation]:
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Problem | RelationView]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -83,7 +132,7 @@ def sync_detailed(
     client: AuthenticatedClient | Client,
     body: CreateRelation,
 
-) -> Response[Problem | Relation]:
+) -> Response[Problem | RelationView]:
     """ Create a relation (powered_by, connected_to, nvlink, manages).
 
     Args:
@@ -94,7 +143,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Problem | Relation]
+        Response[Problem | RelationView]
      """
 
 
@@ -114,7 +163,7 @@ def sync(
     client: AuthenticatedClient | Client,
     body: CreateRelation,
 
-) -> Problem | Relation | None:
+) -> Problem | RelationView | None:
     """ Create a relation (powered_by, connected_to, nvlink, manages).
 
     Args:
@@ -125,7 +174,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Problem | Relation
+        Problem | RelationView
      """
 
 
@@ -140,7 +189,7 @@ async def asyncio_detailed(
     client: AuthenticatedClient | Client,
     body: CreateRelation,
 
-) -> Response[Problem | Relation]:
+) -> Response[Problem | RelationView]:
     """ Create a relation (powered_by, connected_to, nvlink, manages).
 
     Args:
@@ -151,7 +200,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Problem | Relation]
+        Response[Problem | RelationView]
      """
 
 
@@ -171,7 +220,7 @@ async def asyncio(
     client: AuthenticatedClient | Client,
     body: CreateRelation,
 
-) -> Problem | Relation | None:
+) -> Problem | RelationView | None:
     """ Create a relation (powered_by, connected_to, nvlink, manages).
 
     Args:
@@ -182,7 +231,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Problem | Relation
+        Problem | RelationView
      """
 
 

@@ -8,6 +8,7 @@ from ...client import AuthenticatedClient, Client
 from ...types import Response, UNSET
 from ... import errors
 
+from ...models.problem import Problem
 from ...models.relation_list import RelationList
 from typing import cast
 
@@ -33,7 +34,7 @@ def _get_kwargs(
 
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> RelationList | None:
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Problem | RelationList | None:
     if response.status_code == 200:
         response_200 = RelationList.from_dict(response.json())
 
@@ -41,13 +42,41 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_200
 
+    if response.status_code == 401:
+        response_401 = Problem.from_dict(response.json())
+
+
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = Problem.from_dict(response.json())
+
+
+
+        return response_403
+
+    if response.status_code == 404:
+        response_404 = Problem.from_dict(response.json())
+
+
+
+        return response_404
+
+    if response.status_code == 503:
+        response_503 = Problem.from_dict(response.json())
+
+
+
+        return response_503
+
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
     else:
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[RelationList]:
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Problem | RelationList]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -61,7 +90,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
 
-) -> Response[RelationList]:
+) -> Response[Problem | RelationList]:
     """ Relations touching an asset (either end).
 
     Args:
@@ -72,7 +101,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[RelationList]
+        Response[Problem | RelationList]
      """
 
 
@@ -92,7 +121,7 @@ def sync(
     *,
     client: AuthenticatedClient | Client,
 
-) -> RelationList | None:
+) -> Problem | RelationList | None:
     """ Relations touching an asset (either end).
 
     Args:
@@ -103,7 +132,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        RelationList
+        Problem | RelationList
      """
 
 
@@ -118,7 +147,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
 
-) -> Response[RelationList]:
+) -> Response[Problem | RelationList]:
     """ Relations touching an asset (either end).
 
     Args:
@@ -129,7 +158,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[RelationList]
+        Response[Problem | RelationList]
      """
 
 
@@ -149,7 +178,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient | Client,
 
-) -> RelationList | None:
+) -> Problem | RelationList | None:
     """ Relations touching an asset (either end).
 
     Args:
@@ -160,7 +189,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        RelationList
+        Problem | RelationList
      """
 
 

@@ -8,7 +8,7 @@ from ...client import AuthenticatedClient, Client
 from ...types import Response, UNSET
 from ... import errors
 
-from ...models.config_version import ConfigVersion
+from ...models.config_version_view import ConfigVersionView
 from ...models.problem import Problem
 from typing import cast
 
@@ -35,13 +35,34 @@ def _get_kwargs(
 
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> ConfigVersion | Problem | None:
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> ConfigVersionView | Problem | None:
     if response.status_code == 200:
-        response_200 = ConfigVersion.from_dict(response.json())
+        response_200 = ConfigVersionView.from_dict(response.json())
 
 
 
         return response_200
+
+    if response.status_code == 400:
+        response_400 = Problem.from_dict(response.json())
+
+
+
+        return response_400
+
+    if response.status_code == 401:
+        response_401 = Problem.from_dict(response.json())
+
+
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = Problem.from_dict(response.json())
+
+
+
+        return response_403
 
     if response.status_code == 404:
         response_404 = Problem.from_dict(response.json())
@@ -50,13 +71,20 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_404
 
+    if response.status_code == 503:
+        response_503 = Problem.from_dict(response.json())
+
+
+
+        return response_503
+
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
     else:
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[ConfigVersion | Problem]:
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[ConfigVersionView | Problem]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -71,7 +99,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
 
-) -> Response[ConfigVersion | Problem]:
+) -> Response[ConfigVersionView | Problem]:
     """ One configuration version.
 
     Args:
@@ -83,7 +111,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ConfigVersion | Problem]
+        Response[ConfigVersionView | Problem]
      """
 
 
@@ -105,7 +133,7 @@ def sync(
     *,
     client: AuthenticatedClient | Client,
 
-) -> ConfigVersion | Problem | None:
+) -> ConfigVersionView | Problem | None:
     """ One configuration version.
 
     Args:
@@ -117,7 +145,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ConfigVersion | Problem
+        ConfigVersionView | Problem
      """
 
 
@@ -134,7 +162,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
 
-) -> Response[ConfigVersion | Problem]:
+) -> Response[ConfigVersionView | Problem]:
     """ One configuration version.
 
     Args:
@@ -146,7 +174,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[ConfigVersion | Problem]
+        Response[ConfigVersionView | Problem]
      """
 
 
@@ -168,7 +196,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient | Client,
 
-) -> ConfigVersion | Problem | None:
+) -> ConfigVersionView | Problem | None:
     """ One configuration version.
 
     Args:
@@ -180,7 +208,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        ConfigVersion | Problem
+        ConfigVersionView | Problem
      """
 
 

@@ -9,6 +9,7 @@ from ...types import Response, UNSET
 from ... import errors
 
 from ...models.audit_page import AuditPage
+from ...models.problem import Problem
 from ...types import UNSET, Unset
 from typing import cast
 
@@ -60,7 +61,7 @@ def _get_kwargs(
 
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> AuditPage | None:
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> AuditPage | Problem | None:
     if response.status_code == 200:
         response_200 = AuditPage.from_dict(response.json())
 
@@ -68,13 +69,41 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_200
 
+    if response.status_code == 400:
+        response_400 = Problem.from_dict(response.json())
+
+
+
+        return response_400
+
+    if response.status_code == 401:
+        response_401 = Problem.from_dict(response.json())
+
+
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = Problem.from_dict(response.json())
+
+
+
+        return response_403
+
+    if response.status_code == 503:
+        response_503 = Problem.from_dict(response.json())
+
+
+
+        return response_503
+
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
     else:
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[AuditPage]:
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[AuditPage | Problem]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -94,7 +123,7 @@ def sync_detailed(
     cursor: str | Unset = UNSET,
     limit: int | Unset = UNSET,
 
-) -> Response[AuditPage]:
+) -> Response[AuditPage | Problem]:
     """ The raw audit log with source addresses and chain hashes (admins).
 
     Args:
@@ -111,7 +140,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[AuditPage]
+        Response[AuditPage | Problem]
      """
 
 
@@ -143,7 +172,7 @@ def sync(
     cursor: str | Unset = UNSET,
     limit: int | Unset = UNSET,
 
-) -> AuditPage | None:
+) -> AuditPage | Problem | None:
     """ The raw audit log with source addresses and chain hashes (admins).
 
     Args:
@@ -160,7 +189,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        AuditPage
+        AuditPage | Problem
      """
 
 
@@ -187,7 +216,7 @@ async def asyncio_detailed(
     cursor: str | Unset = UNSET,
     limit: int | Unset = UNSET,
 
-) -> Response[AuditPage]:
+) -> Response[AuditPage | Problem]:
     """ The raw audit log with source addresses and chain hashes (admins).
 
     Args:
@@ -204,7 +233,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[AuditPage]
+        Response[AuditPage | Problem]
      """
 
 
@@ -236,7 +265,7 @@ async def asyncio(
     cursor: str | Unset = UNSET,
     limit: int | Unset = UNSET,
 
-) -> AuditPage | None:
+) -> AuditPage | Problem | None:
     """ The raw audit log with source addresses and chain hashes (admins).
 
     Args:
@@ -253,7 +282,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        AuditPage
+        AuditPage | Problem
      """
 
 

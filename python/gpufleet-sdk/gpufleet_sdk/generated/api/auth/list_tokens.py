@@ -8,6 +8,7 @@ from ...client import AuthenticatedClient, Client
 from ...types import Response, UNSET
 from ... import errors
 
+from ...models.problem import Problem
 from ...models.token_list import TokenList
 from ...types import UNSET, Unset
 from typing import cast
@@ -42,7 +43,7 @@ def _get_kwargs(
 
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> TokenList | None:
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Problem | TokenList | None:
     if response.status_code == 200:
         response_200 = TokenList.from_dict(response.json())
 
@@ -50,13 +51,41 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_200
 
+    if response.status_code == 400:
+        response_400 = Problem.from_dict(response.json())
+
+
+
+        return response_400
+
+    if response.status_code == 401:
+        response_401 = Problem.from_dict(response.json())
+
+
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = Problem.from_dict(response.json())
+
+
+
+        return response_403
+
+    if response.status_code == 503:
+        response_503 = Problem.from_dict(response.json())
+
+
+
+        return response_503
+
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
     else:
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[TokenList]:
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Problem | TokenList]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -70,7 +99,7 @@ def sync_detailed(
     client: AuthenticatedClient | Client,
     all_: bool | Unset = UNSET,
 
-) -> Response[TokenList]:
+) -> Response[Problem | TokenList]:
     """ Your active tokens (admins: `?all=true` for everyone's).
 
     Args:
@@ -81,7 +110,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[TokenList]
+        Response[Problem | TokenList]
      """
 
 
@@ -101,7 +130,7 @@ def sync(
     client: AuthenticatedClient | Client,
     all_: bool | Unset = UNSET,
 
-) -> TokenList | None:
+) -> Problem | TokenList | None:
     """ Your active tokens (admins: `?all=true` for everyone's).
 
     Args:
@@ -112,7 +141,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        TokenList
+        Problem | TokenList
      """
 
 
@@ -127,7 +156,7 @@ async def asyncio_detailed(
     client: AuthenticatedClient | Client,
     all_: bool | Unset = UNSET,
 
-) -> Response[TokenList]:
+) -> Response[Problem | TokenList]:
     """ Your active tokens (admins: `?all=true` for everyone's).
 
     Args:
@@ -138,7 +167,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[TokenList]
+        Response[Problem | TokenList]
      """
 
 
@@ -158,7 +187,7 @@ async def asyncio(
     client: AuthenticatedClient | Client,
     all_: bool | Unset = UNSET,
 
-) -> TokenList | None:
+) -> Problem | TokenList | None:
     """ Your active tokens (admins: `?all=true` for everyone's).
 
     Args:
@@ -169,7 +198,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        TokenList
+        Problem | TokenList
      """
 
 

@@ -30,6 +30,7 @@ def _get_kwargs(
     stuck: bool | Unset = UNSET,
     cursor: str | Unset = UNSET,
     limit: int | Unset = UNSET,
+    include: str | Unset = UNSET,
 
 ) -> dict[str, Any]:
     
@@ -64,6 +65,8 @@ def _get_kwargs(
 
     params["limit"] = limit
 
+    params["include"] = include
+
 
     params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
@@ -93,6 +96,27 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
 
         return response_400
+
+    if response.status_code == 401:
+        response_401 = Problem.from_dict(response.json())
+
+
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = Problem.from_dict(response.json())
+
+
+
+        return response_403
+
+    if response.status_code == 503:
+        response_503 = Problem.from_dict(response.json())
+
+
+
+        return response_503
 
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
@@ -125,6 +149,7 @@ def sync_detailed(
     stuck: bool | Unset = UNSET,
     cursor: str | Unset = UNSET,
     limit: int | Unset = UNSET,
+    include: str | Unset = UNSET,
 
 ) -> Response[AssetPage | Problem]:
     """ List GPUs (filters: model, serial, parent node, rack, label).
@@ -143,6 +168,7 @@ def sync_detailed(
         stuck (bool | Unset):
         cursor (str | Unset):
         limit (int | Unset):
+        include (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -167,6 +193,7 @@ label=label,
 stuck=stuck,
 cursor=cursor,
 limit=limit,
+include=include,
 
     )
 
@@ -192,6 +219,7 @@ def sync(
     stuck: bool | Unset = UNSET,
     cursor: str | Unset = UNSET,
     limit: int | Unset = UNSET,
+    include: str | Unset = UNSET,
 
 ) -> AssetPage | Problem | None:
     """ List GPUs (filters: model, serial, parent node, rack, label).
@@ -210,6 +238,7 @@ def sync(
         stuck (bool | Unset):
         cursor (str | Unset):
         limit (int | Unset):
+        include (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -235,6 +264,7 @@ label=label,
 stuck=stuck,
 cursor=cursor,
 limit=limit,
+include=include,
 
     ).parsed
 
@@ -254,6 +284,7 @@ async def asyncio_detailed(
     stuck: bool | Unset = UNSET,
     cursor: str | Unset = UNSET,
     limit: int | Unset = UNSET,
+    include: str | Unset = UNSET,
 
 ) -> Response[AssetPage | Problem]:
     """ List GPUs (filters: model, serial, parent node, rack, label).
@@ -272,6 +303,7 @@ async def asyncio_detailed(
         stuck (bool | Unset):
         cursor (str | Unset):
         limit (int | Unset):
+        include (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -296,6 +328,7 @@ label=label,
 stuck=stuck,
 cursor=cursor,
 limit=limit,
+include=include,
 
     )
 
@@ -321,6 +354,7 @@ async def asyncio(
     stuck: bool | Unset = UNSET,
     cursor: str | Unset = UNSET,
     limit: int | Unset = UNSET,
+    include: str | Unset = UNSET,
 
 ) -> AssetPage | Problem | None:
     """ List GPUs (filters: model, serial, parent node, rack, label).
@@ -339,6 +373,7 @@ async def asyncio(
         stuck (bool | Unset):
         cursor (str | Unset):
         limit (int | Unset):
+        include (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -364,5 +399,6 @@ label=label,
 stuck=stuck,
 cursor=cursor,
 limit=limit,
+include=include,
 
     )).parsed

@@ -9,6 +9,7 @@ from ...types import Response, UNSET
 from ... import errors
 
 from ...models.lifecycle_table import LifecycleTable
+from ...models.problem import Problem
 from typing import cast
 
 
@@ -32,7 +33,7 @@ def _get_kwargs(
 
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> LifecycleTable | None:
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> LifecycleTable | Problem | None:
     if response.status_code == 200:
         response_200 = LifecycleTable.from_dict(response.json())
 
@@ -40,13 +41,34 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_200
 
+    if response.status_code == 401:
+        response_401 = Problem.from_dict(response.json())
+
+
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = Problem.from_dict(response.json())
+
+
+
+        return response_403
+
+    if response.status_code == 503:
+        response_503 = Problem.from_dict(response.json())
+
+
+
+        return response_503
+
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
     else:
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[LifecycleTable]:
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[LifecycleTable | Problem]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -59,7 +81,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
 
-) -> Response[LifecycleTable]:
+) -> Response[LifecycleTable | Problem]:
     """ The lifecycle transition table, guards and configured deadlines.
 
     Raises:
@@ -67,7 +89,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[LifecycleTable]
+        Response[LifecycleTable | Problem]
      """
 
 
@@ -85,7 +107,7 @@ def sync(
     *,
     client: AuthenticatedClient | Client,
 
-) -> LifecycleTable | None:
+) -> LifecycleTable | Problem | None:
     """ The lifecycle transition table, guards and configured deadlines.
 
     Raises:
@@ -93,7 +115,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        LifecycleTable
+        LifecycleTable | Problem
      """
 
 
@@ -106,7 +128,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
 
-) -> Response[LifecycleTable]:
+) -> Response[LifecycleTable | Problem]:
     """ The lifecycle transition table, guards and configured deadlines.
 
     Raises:
@@ -114,7 +136,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[LifecycleTable]
+        Response[LifecycleTable | Problem]
      """
 
 
@@ -132,7 +154,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient | Client,
 
-) -> LifecycleTable | None:
+) -> LifecycleTable | Problem | None:
     """ The lifecycle transition table, guards and configured deadlines.
 
     Raises:
@@ -140,7 +162,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        LifecycleTable
+        LifecycleTable | Problem
      """
 
 

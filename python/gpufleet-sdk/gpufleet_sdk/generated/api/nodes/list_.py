@@ -8,7 +8,7 @@ from ...client import AuthenticatedClient, Client
 from ...types import Response, UNSET
 from ... import errors
 
-from ...models.asset_page import AssetPage
+from ...models.node_page import NodePage
 from ...models.problem import Problem
 from ...types import UNSET, Unset
 from typing import cast
@@ -30,6 +30,7 @@ def _get_kwargs(
     stuck: bool | Unset = UNSET,
     cursor: str | Unset = UNSET,
     limit: int | Unset = UNSET,
+    include: str | Unset = UNSET,
 
 ) -> dict[str, Any]:
     
@@ -64,6 +65,8 @@ def _get_kwargs(
 
     params["limit"] = limit
 
+    params["include"] = include
+
 
     params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
 
@@ -79,9 +82,9 @@ def _get_kwargs(
 
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> AssetPage | Problem | None:
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> NodePage | Problem | None:
     if response.status_code == 200:
-        response_200 = AssetPage.from_dict(response.json())
+        response_200 = NodePage.from_dict(response.json())
 
 
 
@@ -94,13 +97,34 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_400
 
+    if response.status_code == 401:
+        response_401 = Problem.from_dict(response.json())
+
+
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = Problem.from_dict(response.json())
+
+
+
+        return response_403
+
+    if response.status_code == 503:
+        response_503 = Problem.from_dict(response.json())
+
+
+
+        return response_503
+
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
     else:
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[AssetPage | Problem]:
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[NodePage | Problem]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -125,9 +149,11 @@ def sync_detailed(
     stuck: bool | Unset = UNSET,
     cursor: str | Unset = UNSET,
     limit: int | Unset = UNSET,
+    include: str | Unset = UNSET,
 
-) -> Response[AssetPage | Problem]:
-    """ List nodes (filters: state, model, rack, label, profile, stuck, name).
+) -> Response[NodePage | Problem]:
+    """ List nodes (filters: state, model, rack, label, profile, stuck, name); `include=gpus`
+    embeds each node's GPUs (one more statement for the whole page).
 
     Args:
         kind (str | Unset):
@@ -143,13 +169,14 @@ def sync_detailed(
         stuck (bool | Unset):
         cursor (str | Unset):
         limit (int | Unset):
+        include (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[AssetPage | Problem]
+        Response[NodePage | Problem]
      """
 
 
@@ -167,6 +194,7 @@ label=label,
 stuck=stuck,
 cursor=cursor,
 limit=limit,
+include=include,
 
     )
 
@@ -192,9 +220,11 @@ def sync(
     stuck: bool | Unset = UNSET,
     cursor: str | Unset = UNSET,
     limit: int | Unset = UNSET,
+    include: str | Unset = UNSET,
 
-) -> AssetPage | Problem | None:
-    """ List nodes (filters: state, model, rack, label, profile, stuck, name).
+) -> NodePage | Problem | None:
+    """ List nodes (filters: state, model, rack, label, profile, stuck, name); `include=gpus`
+    embeds each node's GPUs (one more statement for the whole page).
 
     Args:
         kind (str | Unset):
@@ -210,13 +240,14 @@ def sync(
         stuck (bool | Unset):
         cursor (str | Unset):
         limit (int | Unset):
+        include (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        AssetPage | Problem
+        NodePage | Problem
      """
 
 
@@ -235,6 +266,7 @@ label=label,
 stuck=stuck,
 cursor=cursor,
 limit=limit,
+include=include,
 
     ).parsed
 
@@ -254,9 +286,11 @@ async def asyncio_detailed(
     stuck: bool | Unset = UNSET,
     cursor: str | Unset = UNSET,
     limit: int | Unset = UNSET,
+    include: str | Unset = UNSET,
 
-) -> Response[AssetPage | Problem]:
-    """ List nodes (filters: state, model, rack, label, profile, stuck, name).
+) -> Response[NodePage | Problem]:
+    """ List nodes (filters: state, model, rack, label, profile, stuck, name); `include=gpus`
+    embeds each node's GPUs (one more statement for the whole page).
 
     Args:
         kind (str | Unset):
@@ -272,13 +306,14 @@ async def asyncio_detailed(
         stuck (bool | Unset):
         cursor (str | Unset):
         limit (int | Unset):
+        include (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[AssetPage | Problem]
+        Response[NodePage | Problem]
      """
 
 
@@ -296,6 +331,7 @@ label=label,
 stuck=stuck,
 cursor=cursor,
 limit=limit,
+include=include,
 
     )
 
@@ -321,9 +357,11 @@ async def asyncio(
     stuck: bool | Unset = UNSET,
     cursor: str | Unset = UNSET,
     limit: int | Unset = UNSET,
+    include: str | Unset = UNSET,
 
-) -> AssetPage | Problem | None:
-    """ List nodes (filters: state, model, rack, label, profile, stuck, name).
+) -> NodePage | Problem | None:
+    """ List nodes (filters: state, model, rack, label, profile, stuck, name); `include=gpus`
+    embeds each node's GPUs (one more statement for the whole page).
 
     Args:
         kind (str | Unset):
@@ -339,13 +377,14 @@ async def asyncio(
         stuck (bool | Unset):
         cursor (str | Unset):
         limit (int | Unset):
+        include (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        AssetPage | Problem
+        NodePage | Problem
      """
 
 
@@ -364,5 +403,6 @@ label=label,
 stuck=stuck,
 cursor=cursor,
 limit=limit,
+include=include,
 
     )).parsed

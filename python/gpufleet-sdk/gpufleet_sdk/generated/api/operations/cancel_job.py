@@ -8,7 +8,7 @@ from ...client import AuthenticatedClient, Client
 from ...types import Response, UNSET
 from ... import errors
 
-from ...models.job import Job
+from ...models.job_view import JobView
 from ...models.problem import Problem
 from typing import cast
 
@@ -34,13 +34,20 @@ def _get_kwargs(
 
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Job | Problem | None:
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> JobView | Problem | None:
     if response.status_code == 200:
-        response_200 = Job.from_dict(response.json())
+        response_200 = JobView.from_dict(response.json())
 
 
 
         return response_200
+
+    if response.status_code == 401:
+        response_401 = Problem.from_dict(response.json())
+
+
+
+        return response_401
 
     if response.status_code == 403:
         response_403 = Problem.from_dict(response.json())
@@ -63,13 +70,20 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_409
 
+    if response.status_code == 503:
+        response_503 = Problem.from_dict(response.json())
+
+
+
+        return response_503
+
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
     else:
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Job | Problem]:
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[JobView | Problem]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -83,7 +97,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
 
-) -> Response[Job | Problem]:
+) -> Response[JobView | Problem]:
     """ Cancel a queued or running job, from any gpufleet process. BIOS, RAID, firmware and
     switch-port jobs need the admin permission that starting them needs.
 
@@ -95,7 +109,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Job | Problem]
+        Response[JobView | Problem]
      """
 
 
@@ -115,7 +129,7 @@ def sync(
     *,
     client: AuthenticatedClient | Client,
 
-) -> Job | Problem | None:
+) -> JobView | Problem | None:
     """ Cancel a queued or running job, from any gpufleet process. BIOS, RAID, firmware and
     switch-port jobs need the admin permission that starting them needs.
 
@@ -127,7 +141,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Job | Problem
+        JobView | Problem
      """
 
 
@@ -142,7 +156,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
 
-) -> Response[Job | Problem]:
+) -> Response[JobView | Problem]:
     """ Cancel a queued or running job, from any gpufleet process. BIOS, RAID, firmware and
     switch-port jobs need the admin permission that starting them needs.
 
@@ -154,7 +168,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Job | Problem]
+        Response[JobView | Problem]
      """
 
 
@@ -174,7 +188,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient | Client,
 
-) -> Job | Problem | None:
+) -> JobView | Problem | None:
     """ Cancel a queued or running job, from any gpufleet process. BIOS, RAID, firmware and
     switch-port jobs need the admin permission that starting them needs.
 
@@ -186,7 +200,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Job | Problem
+        JobView | Problem
      """
 
 

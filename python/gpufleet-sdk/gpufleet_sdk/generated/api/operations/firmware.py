@@ -8,7 +8,7 @@ from ...client import AuthenticatedClient, Client
 from ...types import Response, UNSET
 from ... import errors
 
-from ...models.job import Job
+from ...models.job_view import JobView
 from ...models.op_request import OpRequest
 from ...models.problem import Problem
 from typing import cast
@@ -42,9 +42,9 @@ def _get_kwargs(
 
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Job | Problem | None:
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> JobView | Problem | None:
     if response.status_code == 202:
-        response_202 = Job.from_dict(response.json())
+        response_202 = JobView.from_dict(response.json())
 
 
 
@@ -56,6 +56,20 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
 
         return response_400
+
+    if response.status_code == 401:
+        response_401 = Problem.from_dict(response.json())
+
+
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = Problem.from_dict(response.json())
+
+
+
+        return response_403
 
     if response.status_code == 404:
         response_404 = Problem.from_dict(response.json())
@@ -71,13 +85,41 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_409
 
+    if response.status_code == 413:
+        response_413 = Problem.from_dict(response.json())
+
+
+
+        return response_413
+
+    if response.status_code == 415:
+        response_415 = Problem.from_dict(response.json())
+
+
+
+        return response_415
+
+    if response.status_code == 422:
+        response_422 = Problem.from_dict(response.json())
+
+
+
+        return response_422
+
+    if response.status_code == 503:
+        response_503 = Problem.from_dict(response.json())
+
+
+
+        return response_503
+
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
     else:
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Job | Problem]:
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[JobView | Problem]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -92,7 +134,7 @@ def sync_detailed(
     client: AuthenticatedClient | Client,
     body: OpRequest,
 
-) -> Response[Job | Problem]:
+) -> Response[JobView | Problem]:
     """ Update firmware from `url` (`targets`: inventory ids); the version is verified afterwards.
 
     Args:
@@ -104,7 +146,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Job | Problem]
+        Response[JobView | Problem]
      """
 
 
@@ -126,7 +168,7 @@ def sync(
     client: AuthenticatedClient | Client,
     body: OpRequest,
 
-) -> Job | Problem | None:
+) -> JobView | Problem | None:
     """ Update firmware from `url` (`targets`: inventory ids); the version is verified afterwards.
 
     Args:
@@ -138,7 +180,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Job | Problem
+        JobView | Problem
      """
 
 
@@ -155,7 +197,7 @@ async def asyncio_detailed(
     client: AuthenticatedClient | Client,
     body: OpRequest,
 
-) -> Response[Job | Problem]:
+) -> Response[JobView | Problem]:
     """ Update firmware from `url` (`targets`: inventory ids); the version is verified afterwards.
 
     Args:
@@ -167,7 +209,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Job | Problem]
+        Response[JobView | Problem]
      """
 
 
@@ -189,7 +231,7 @@ async def asyncio(
     client: AuthenticatedClient | Client,
     body: OpRequest,
 
-) -> Job | Problem | None:
+) -> JobView | Problem | None:
     """ Update firmware from `url` (`targets`: inventory ids); the version is verified afterwards.
 
     Args:
@@ -201,7 +243,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Job | Problem
+        JobView | Problem
      """
 
 

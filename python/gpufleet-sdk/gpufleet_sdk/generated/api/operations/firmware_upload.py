@@ -8,7 +8,7 @@ from ...client import AuthenticatedClient, Client
 from ...types import Response, UNSET
 from ... import errors
 
-from ...models.job import Job
+from ...models.job_view import JobView
 from ...models.problem import Problem
 from ...types import UNSET, Unset
 from typing import cast
@@ -73,9 +73,9 @@ def _get_kwargs(
 
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Job | Problem | None:
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> JobView | Problem | None:
     if response.status_code == 202:
-        response_202 = Job.from_dict(response.json())
+        response_202 = JobView.from_dict(response.json())
 
 
 
@@ -88,12 +88,33 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_400
 
+    if response.status_code == 401:
+        response_401 = Problem.from_dict(response.json())
+
+
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = Problem.from_dict(response.json())
+
+
+
+        return response_403
+
     if response.status_code == 404:
         response_404 = Problem.from_dict(response.json())
 
 
 
         return response_404
+
+    if response.status_code == 409:
+        response_409 = Problem.from_dict(response.json())
+
+
+
+        return response_409
 
     if response.status_code == 413:
         response_413 = Problem.from_dict(response.json())
@@ -109,13 +130,20 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_415
 
+    if response.status_code == 503:
+        response_503 = Problem.from_dict(response.json())
+
+
+
+        return response_503
+
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
     else:
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Job | Problem]:
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[JobView | Problem]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -134,7 +162,7 @@ def sync_detailed(
     expect_version: None | str | Unset = UNSET,
     deadline_s: int | None | Unset = UNSET,
 
-) -> Response[Job | Problem]:
+) -> Response[JobView | Problem]:
     """ Update firmware from an uploaded image: the body is the image (`application/octet-stream`).
     The image is kept in a file owned by the job (removed when the job ends), pushed to the BMC
     (Redfish multipart push) and the versions are read back into the CMDB.
@@ -152,7 +180,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Job | Problem]
+        Response[JobView | Problem]
      """
 
 
@@ -182,7 +210,7 @@ def sync(
     expect_version: None | str | Unset = UNSET,
     deadline_s: int | None | Unset = UNSET,
 
-) -> Job | Problem | None:
+) -> JobView | Problem | None:
     """ Update firmware from an uploaded image: the body is the image (`application/octet-stream`).
     The image is kept in a file owned by the job (removed when the job ends), pushed to the BMC
     (Redfish multipart push) and the versions are read back into the CMDB.
@@ -200,7 +228,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Job | Problem
+        JobView | Problem
      """
 
 
@@ -225,7 +253,7 @@ async def asyncio_detailed(
     expect_version: None | str | Unset = UNSET,
     deadline_s: int | None | Unset = UNSET,
 
-) -> Response[Job | Problem]:
+) -> Response[JobView | Problem]:
     """ Update firmware from an uploaded image: the body is the image (`application/octet-stream`).
     The image is kept in a file owned by the job (removed when the job ends), pushed to the BMC
     (Redfish multipart push) and the versions are read back into the CMDB.
@@ -243,7 +271,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Job | Problem]
+        Response[JobView | Problem]
      """
 
 
@@ -273,7 +301,7 @@ async def asyncio(
     expect_version: None | str | Unset = UNSET,
     deadline_s: int | None | Unset = UNSET,
 
-) -> Job | Problem | None:
+) -> JobView | Problem | None:
     """ Update firmware from an uploaded image: the body is the image (`application/octet-stream`).
     The image is kept in a file owned by the job (removed when the job ends), pushed to the BMC
     (Redfish multipart push) and the versions are read back into the CMDB.
@@ -291,7 +319,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Job | Problem
+        JobView | Problem
      """
 
 

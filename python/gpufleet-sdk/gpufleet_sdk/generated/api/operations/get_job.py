@@ -8,7 +8,7 @@ from ...client import AuthenticatedClient, Client
 from ...types import Response, UNSET
 from ... import errors
 
-from ...models.job_view import JobView
+from ...models.job_detail import JobDetail
 from ...models.problem import Problem
 from ...types import UNSET, Unset
 from typing import cast
@@ -57,13 +57,34 @@ def _get_kwargs(
 
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> JobView | Problem | None:
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> JobDetail | Problem | None:
     if response.status_code == 200:
-        response_200 = JobView.from_dict(response.json())
+        response_200 = JobDetail.from_dict(response.json())
 
 
 
         return response_200
+
+    if response.status_code == 400:
+        response_400 = Problem.from_dict(response.json())
+
+
+
+        return response_400
+
+    if response.status_code == 401:
+        response_401 = Problem.from_dict(response.json())
+
+
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = Problem.from_dict(response.json())
+
+
+
+        return response_403
 
     if response.status_code == 404:
         response_404 = Problem.from_dict(response.json())
@@ -72,13 +93,20 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_404
 
+    if response.status_code == 503:
+        response_503 = Problem.from_dict(response.json())
+
+
+
+        return response_503
+
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
     else:
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[JobView | Problem]:
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[JobDetail | Problem]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -94,7 +122,7 @@ def sync_detailed(
     after: int | None | Unset = UNSET,
     wait_s: int | None | Unset = UNSET,
 
-) -> Response[JobView | Problem]:
+) -> Response[JobDetail | Problem]:
     """ A job with its log lines; `wait_s` long-polls until the job changes.
 
     Args:
@@ -107,7 +135,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[JobView | Problem]
+        Response[JobDetail | Problem]
      """
 
 
@@ -131,7 +159,7 @@ def sync(
     after: int | None | Unset = UNSET,
     wait_s: int | None | Unset = UNSET,
 
-) -> JobView | Problem | None:
+) -> JobDetail | Problem | None:
     """ A job with its log lines; `wait_s` long-polls until the job changes.
 
     Args:
@@ -144,7 +172,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        JobView | Problem
+        JobDetail | Problem
      """
 
 
@@ -163,7 +191,7 @@ async def asyncio_detailed(
     after: int | None | Unset = UNSET,
     wait_s: int | None | Unset = UNSET,
 
-) -> Response[JobView | Problem]:
+) -> Response[JobDetail | Problem]:
     """ A job with its log lines; `wait_s` long-polls until the job changes.
 
     Args:
@@ -176,7 +204,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[JobView | Problem]
+        Response[JobDetail | Problem]
      """
 
 
@@ -200,7 +228,7 @@ async def asyncio(
     after: int | None | Unset = UNSET,
     wait_s: int | None | Unset = UNSET,
 
-) -> JobView | Problem | None:
+) -> JobDetail | Problem | None:
     """ A job with its log lines; `wait_s` long-polls until the job changes.
 
     Args:
@@ -213,7 +241,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        JobView | Problem
+        JobDetail | Problem
      """
 
 

@@ -8,7 +8,8 @@ from ...client import AuthenticatedClient, Client
 from ...types import Response, UNSET
 from ... import errors
 
-from ...models.job import Job
+from ...models.job_view import JobView
+from ...models.problem import Problem
 from ...types import UNSET, Unset
 from typing import cast
 
@@ -79,12 +80,12 @@ def _get_kwargs(
 
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> list[Job] | None:
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Problem | list[JobView] | None:
     if response.status_code == 200:
         response_200 = []
         _response_200 = response.json()
         for response_200_item_data in (_response_200):
-            response_200_item = Job.from_dict(response_200_item_data)
+            response_200_item = JobView.from_dict(response_200_item_data)
 
 
 
@@ -92,13 +93,41 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_200
 
+    if response.status_code == 400:
+        response_400 = Problem.from_dict(response.json())
+
+
+
+        return response_400
+
+    if response.status_code == 401:
+        response_401 = Problem.from_dict(response.json())
+
+
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = Problem.from_dict(response.json())
+
+
+
+        return response_403
+
+    if response.status_code == 503:
+        response_503 = Problem.from_dict(response.json())
+
+
+
+        return response_503
+
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
     else:
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[list[Job]]:
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Problem | list[JobView]]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -116,7 +145,7 @@ def sync_detailed(
     kind: None | str | Unset = UNSET,
     limit: int | None | Unset = UNSET,
 
-) -> Response[list[Job]]:
+) -> Response[Problem | list[JobView]]:
     """ List jobs, newest first (filters: target node, state, batch, kind).
 
     Args:
@@ -131,7 +160,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[list[Job]]
+        Response[Problem | list[JobView]]
      """
 
 
@@ -159,7 +188,7 @@ def sync(
     kind: None | str | Unset = UNSET,
     limit: int | None | Unset = UNSET,
 
-) -> list[Job] | None:
+) -> Problem | list[JobView] | None:
     """ List jobs, newest first (filters: target node, state, batch, kind).
 
     Args:
@@ -174,7 +203,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        list[Job]
+        Problem | list[JobView]
      """
 
 
@@ -197,7 +226,7 @@ async def asyncio_detailed(
     kind: None | str | Unset = UNSET,
     limit: int | None | Unset = UNSET,
 
-) -> Response[list[Job]]:
+) -> Response[Problem | list[JobView]]:
     """ List jobs, newest first (filters: target node, state, batch, kind).
 
     Args:
@@ -212,7 +241,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[list[Job]]
+        Response[Problem | list[JobView]]
      """
 
 
@@ -240,7 +269,7 @@ async def asyncio(
     kind: None | str | Unset = UNSET,
     limit: int | None | Unset = UNSET,
 
-) -> list[Job] | None:
+) -> Problem | list[JobView] | None:
     """ List jobs, newest first (filters: target node, state, batch, kind).
 
     Args:
@@ -255,7 +284,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        list[Job]
+        Problem | list[JobView]
      """
 
 

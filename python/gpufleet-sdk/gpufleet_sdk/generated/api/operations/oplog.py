@@ -8,7 +8,7 @@ from ...client import AuthenticatedClient, Client
 from ...types import Response, UNSET
 from ... import errors
 
-from ...models.job_view import JobView
+from ...models.job_detail import JobDetail
 from ...models.problem import Problem
 from typing import cast
 
@@ -34,18 +34,32 @@ def _get_kwargs(
 
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Problem | list[JobView] | None:
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Problem | list[JobDetail] | None:
     if response.status_code == 200:
         response_200 = []
         _response_200 = response.json()
         for response_200_item_data in (_response_200):
-            response_200_item = JobView.from_dict(response_200_item_data)
+            response_200_item = JobDetail.from_dict(response_200_item_data)
 
 
 
             response_200.append(response_200_item)
 
         return response_200
+
+    if response.status_code == 401:
+        response_401 = Problem.from_dict(response.json())
+
+
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = Problem.from_dict(response.json())
+
+
+
+        return response_403
 
     if response.status_code == 404:
         response_404 = Problem.from_dict(response.json())
@@ -54,13 +68,20 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_404
 
+    if response.status_code == 503:
+        response_503 = Problem.from_dict(response.json())
+
+
+
+        return response_503
+
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
     else:
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Problem | list[JobView]]:
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Problem | list[JobDetail]]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -74,7 +95,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
 
-) -> Response[Problem | list[JobView]]:
+) -> Response[Problem | list[JobDetail]]:
     """ The operation log of a node: its jobs, newest first, with their log lines.
 
     Args:
@@ -85,7 +106,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Problem | list[JobView]]
+        Response[Problem | list[JobDetail]]
      """
 
 
@@ -105,7 +126,7 @@ def sync(
     *,
     client: AuthenticatedClient | Client,
 
-) -> Problem | list[JobView] | None:
+) -> Problem | list[JobDetail] | None:
     """ The operation log of a node: its jobs, newest first, with their log lines.
 
     Args:
@@ -116,7 +137,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Problem | list[JobView]
+        Problem | list[JobDetail]
      """
 
 
@@ -131,7 +152,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
 
-) -> Response[Problem | list[JobView]]:
+) -> Response[Problem | list[JobDetail]]:
     """ The operation log of a node: its jobs, newest first, with their log lines.
 
     Args:
@@ -142,7 +163,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Problem | list[JobView]]
+        Response[Problem | list[JobDetail]]
      """
 
 
@@ -162,7 +183,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient | Client,
 
-) -> Problem | list[JobView] | None:
+) -> Problem | list[JobDetail] | None:
     """ The operation log of a node: its jobs, newest first, with their log lines.
 
     Args:
@@ -173,7 +194,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Problem | list[JobView]
+        Problem | list[JobDetail]
      """
 
 

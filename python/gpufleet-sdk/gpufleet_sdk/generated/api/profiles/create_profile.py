@@ -10,7 +10,7 @@ from ... import errors
 
 from ...models.create_profile import CreateProfile
 from ...models.problem import Problem
-from ...models.profile import Profile
+from ...models.profile_view import ProfileView
 from typing import cast
 
 
@@ -41,13 +41,34 @@ def _get_kwargs(
 
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Problem | Profile | None:
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Problem | ProfileView | None:
     if response.status_code == 201:
-        response_201 = Profile.from_dict(response.json())
+        response_201 = ProfileView.from_dict(response.json())
 
 
 
         return response_201
+
+    if response.status_code == 400:
+        response_400 = Problem.from_dict(response.json())
+
+
+
+        return response_400
+
+    if response.status_code == 401:
+        response_401 = Problem.from_dict(response.json())
+
+
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = Problem.from_dict(response.json())
+
+
+
+        return response_403
 
     if response.status_code == 409:
         response_409 = Problem.from_dict(response.json())
@@ -56,13 +77,41 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_409
 
+    if response.status_code == 413:
+        response_413 = Problem.from_dict(response.json())
+
+
+
+        return response_413
+
+    if response.status_code == 415:
+        response_415 = Problem.from_dict(response.json())
+
+
+
+        return response_415
+
+    if response.status_code == 422:
+        response_422 = Problem.from_dict(response.json())
+
+
+
+        return response_422
+
+    if response.status_code == 503:
+        response_503 = Problem.from_dict(response.json())
+
+
+
+        return response_503
+
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
     else:
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Problem | Profile]:
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Problem | ProfileView]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -76,7 +125,7 @@ def sync_detailed(
     client: AuthenticatedClient | Client,
     body: CreateProfile,
 
-) -> Response[Problem | Profile]:
+) -> Response[Problem | ProfileView]:
     """ Create an expected profile, e.g. HGX-H100-8GPU.
 
     Args:
@@ -87,7 +136,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Problem | Profile]
+        Response[Problem | ProfileView]
      """
 
 
@@ -107,7 +156,7 @@ def sync(
     client: AuthenticatedClient | Client,
     body: CreateProfile,
 
-) -> Problem | Profile | None:
+) -> Problem | ProfileView | None:
     """ Create an expected profile, e.g. HGX-H100-8GPU.
 
     Args:
@@ -118,7 +167,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Problem | Profile
+        Problem | ProfileView
      """
 
 
@@ -133,7 +182,7 @@ async def asyncio_detailed(
     client: AuthenticatedClient | Client,
     body: CreateProfile,
 
-) -> Response[Problem | Profile]:
+) -> Response[Problem | ProfileView]:
     """ Create an expected profile, e.g. HGX-H100-8GPU.
 
     Args:
@@ -144,7 +193,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Problem | Profile]
+        Response[Problem | ProfileView]
      """
 
 
@@ -164,7 +213,7 @@ async def asyncio(
     client: AuthenticatedClient | Client,
     body: CreateProfile,
 
-) -> Problem | Profile | None:
+) -> Problem | ProfileView | None:
     """ Create an expected profile, e.g. HGX-H100-8GPU.
 
     Args:
@@ -175,7 +224,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Problem | Profile
+        Problem | ProfileView
      """
 
 

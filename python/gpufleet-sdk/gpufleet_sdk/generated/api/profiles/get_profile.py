@@ -9,7 +9,7 @@ from ...types import Response, UNSET
 from ... import errors
 
 from ...models.problem import Problem
-from ...models.profile import Profile
+from ...models.profile_view import ProfileView
 from typing import cast
 
 
@@ -34,13 +34,27 @@ def _get_kwargs(
 
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Problem | Profile | None:
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Problem | ProfileView | None:
     if response.status_code == 200:
-        response_200 = Profile.from_dict(response.json())
+        response_200 = ProfileView.from_dict(response.json())
 
 
 
         return response_200
+
+    if response.status_code == 401:
+        response_401 = Problem.from_dict(response.json())
+
+
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = Problem.from_dict(response.json())
+
+
+
+        return response_403
 
     if response.status_code == 404:
         response_404 = Problem.from_dict(response.json())
@@ -49,13 +63,20 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_404
 
+    if response.status_code == 503:
+        response_503 = Problem.from_dict(response.json())
+
+
+
+        return response_503
+
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
     else:
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Problem | Profile]:
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Problem | ProfileView]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -69,7 +90,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
 
-) -> Response[Problem | Profile]:
+) -> Response[Problem | ProfileView]:
     """ Get a profile by id or name.
 
     Args:
@@ -80,7 +101,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Problem | Profile]
+        Response[Problem | ProfileView]
      """
 
 
@@ -100,7 +121,7 @@ def sync(
     *,
     client: AuthenticatedClient | Client,
 
-) -> Problem | Profile | None:
+) -> Problem | ProfileView | None:
     """ Get a profile by id or name.
 
     Args:
@@ -111,7 +132,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Problem | Profile
+        Problem | ProfileView
      """
 
 
@@ -126,7 +147,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
 
-) -> Response[Problem | Profile]:
+) -> Response[Problem | ProfileView]:
     """ Get a profile by id or name.
 
     Args:
@@ -137,7 +158,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Problem | Profile]
+        Response[Problem | ProfileView]
      """
 
 
@@ -157,7 +178,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient | Client,
 
-) -> Problem | Profile | None:
+) -> Problem | ProfileView | None:
     """ Get a profile by id or name.
 
     Args:
@@ -168,7 +189,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Problem | Profile
+        Problem | ProfileView
      """
 
 

@@ -9,7 +9,7 @@ from ...types import Response, UNSET
 from ... import errors
 
 from ...models.problem import Problem
-from ...models.profile import Profile
+from ...models.profile_view import ProfileView
 from ...models.update_profile import UpdateProfile
 from typing import cast
 
@@ -42,13 +42,48 @@ def _get_kwargs(
 
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Problem | Profile | None:
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Problem | ProfileView | None:
     if response.status_code == 200:
-        response_200 = Profile.from_dict(response.json())
+        response_200 = ProfileView.from_dict(response.json())
 
 
 
         return response_200
+
+    if response.status_code == 400:
+        response_400 = Problem.from_dict(response.json())
+
+
+
+        return response_400
+
+    if response.status_code == 401:
+        response_401 = Problem.from_dict(response.json())
+
+
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = Problem.from_dict(response.json())
+
+
+
+        return response_403
+
+    if response.status_code == 404:
+        response_404 = Problem.from_dict(response.json())
+
+
+
+        return response_404
+
+    if response.status_code == 409:
+        response_409 = Problem.from_dict(response.json())
+
+
+
+        return response_409
 
     if response.status_code == 412:
         response_412 = Problem.from_dict(response.json())
@@ -57,13 +92,41 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_412
 
+    if response.status_code == 413:
+        response_413 = Problem.from_dict(response.json())
+
+
+
+        return response_413
+
+    if response.status_code == 415:
+        response_415 = Problem.from_dict(response.json())
+
+
+
+        return response_415
+
+    if response.status_code == 422:
+        response_422 = Problem.from_dict(response.json())
+
+
+
+        return response_422
+
+    if response.status_code == 503:
+        response_503 = Problem.from_dict(response.json())
+
+
+
+        return response_503
+
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
     else:
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Problem | Profile]:
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Problem | ProfileView]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -78,7 +141,7 @@ def sync_detailed(
     client: AuthenticatedClient | Client,
     body: UpdateProfile,
 
-) -> Response[Problem | Profile]:
+) -> Response[Problem | ProfileView]:
     """ Replace a profile's spec. Honours `If-Match`.
 
     Args:
@@ -90,7 +153,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Problem | Profile]
+        Response[Problem | ProfileView]
      """
 
 
@@ -112,7 +175,7 @@ def sync(
     client: AuthenticatedClient | Client,
     body: UpdateProfile,
 
-) -> Problem | Profile | None:
+) -> Problem | ProfileView | None:
     """ Replace a profile's spec. Honours `If-Match`.
 
     Args:
@@ -124,7 +187,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Problem | Profile
+        Problem | ProfileView
      """
 
 
@@ -141,7 +204,7 @@ async def asyncio_detailed(
     client: AuthenticatedClient | Client,
     body: UpdateProfile,
 
-) -> Response[Problem | Profile]:
+) -> Response[Problem | ProfileView]:
     """ Replace a profile's spec. Honours `If-Match`.
 
     Args:
@@ -153,7 +216,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Problem | Profile]
+        Response[Problem | ProfileView]
      """
 
 
@@ -175,7 +238,7 @@ async def asyncio(
     client: AuthenticatedClient | Client,
     body: UpdateProfile,
 
-) -> Problem | Profile | None:
+) -> Problem | ProfileView | None:
     """ Replace a profile's spec. Honours `If-Match`.
 
     Args:
@@ -187,7 +250,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Problem | Profile
+        Problem | ProfileView
      """
 
 

@@ -9,6 +9,7 @@ from ...types import Response, UNSET
 from ... import errors
 
 from ...models.install_plan_row import InstallPlanRow
+from ...models.problem import Problem
 from typing import cast
 
 
@@ -32,7 +33,7 @@ def _get_kwargs(
 
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> list[InstallPlanRow] | None:
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Problem | list[InstallPlanRow] | None:
     if response.status_code == 200:
         response_200 = []
         _response_200 = response.json()
@@ -45,13 +46,34 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_200
 
+    if response.status_code == 401:
+        response_401 = Problem.from_dict(response.json())
+
+
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = Problem.from_dict(response.json())
+
+
+
+        return response_403
+
+    if response.status_code == 503:
+        response_503 = Problem.from_dict(response.json())
+
+
+
+        return response_503
+
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
     else:
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[list[InstallPlanRow]]:
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Problem | list[InstallPlanRow]]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -64,7 +86,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
 
-) -> Response[list[InstallPlanRow]]:
+) -> Response[Problem | list[InstallPlanRow]]:
     """ Every version of every install plan.
 
     Raises:
@@ -72,7 +94,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[list[InstallPlanRow]]
+        Response[Problem | list[InstallPlanRow]]
      """
 
 
@@ -90,7 +112,7 @@ def sync(
     *,
     client: AuthenticatedClient | Client,
 
-) -> list[InstallPlanRow] | None:
+) -> Problem | list[InstallPlanRow] | None:
     """ Every version of every install plan.
 
     Raises:
@@ -98,7 +120,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        list[InstallPlanRow]
+        Problem | list[InstallPlanRow]
      """
 
 
@@ -111,7 +133,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
 
-) -> Response[list[InstallPlanRow]]:
+) -> Response[Problem | list[InstallPlanRow]]:
     """ Every version of every install plan.
 
     Raises:
@@ -119,7 +141,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[list[InstallPlanRow]]
+        Response[Problem | list[InstallPlanRow]]
      """
 
 
@@ -137,7 +159,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient | Client,
 
-) -> list[InstallPlanRow] | None:
+) -> Problem | list[InstallPlanRow] | None:
     """ Every version of every install plan.
 
     Raises:
@@ -145,7 +167,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        list[InstallPlanRow]
+        Problem | list[InstallPlanRow]
      """
 
 

@@ -8,7 +8,7 @@ from ...client import AuthenticatedClient, Client
 from ...types import Response, UNSET
 from ... import errors
 
-from ...models.gpu_health_view import GpuHealthView
+from ...models.gpu_health import GpuHealth
 from ...models.problem import Problem
 from typing import cast
 
@@ -34,9 +34,9 @@ def _get_kwargs(
 
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> GpuHealthView | Problem | None:
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> GpuHealth | Problem | None:
     if response.status_code == 200:
-        response_200 = GpuHealthView.from_dict(response.json())
+        response_200 = GpuHealth.from_dict(response.json())
 
 
 
@@ -49,6 +49,13 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_401
 
+    if response.status_code == 403:
+        response_403 = Problem.from_dict(response.json())
+
+
+
+        return response_403
+
     if response.status_code == 404:
         response_404 = Problem.from_dict(response.json())
 
@@ -56,13 +63,20 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_404
 
+    if response.status_code == 503:
+        response_503 = Problem.from_dict(response.json())
+
+
+
+        return response_503
+
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
     else:
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[GpuHealthView | Problem]:
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[GpuHealth | Problem]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -76,7 +90,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
 
-) -> Response[GpuHealthView | Problem]:
+) -> Response[GpuHealth | Problem]:
     """ A GPU's derived health, its reasons (XIDs with their catalog meaning, ECC, thermal,
     missing telemetry…), the latest value of every field, when it was last seen, and its
     latest health changes. `id`: asset id, name or serial.
@@ -89,7 +103,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[GpuHealthView | Problem]
+        Response[GpuHealth | Problem]
      """
 
 
@@ -109,7 +123,7 @@ def sync(
     *,
     client: AuthenticatedClient | Client,
 
-) -> GpuHealthView | Problem | None:
+) -> GpuHealth | Problem | None:
     """ A GPU's derived health, its reasons (XIDs with their catalog meaning, ECC, thermal,
     missing telemetry…), the latest value of every field, when it was last seen, and its
     latest health changes. `id`: asset id, name or serial.
@@ -122,7 +136,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        GpuHealthView | Problem
+        GpuHealth | Problem
      """
 
 
@@ -137,7 +151,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
 
-) -> Response[GpuHealthView | Problem]:
+) -> Response[GpuHealth | Problem]:
     """ A GPU's derived health, its reasons (XIDs with their catalog meaning, ECC, thermal,
     missing telemetry…), the latest value of every field, when it was last seen, and its
     latest health changes. `id`: asset id, name or serial.
@@ -150,7 +164,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[GpuHealthView | Problem]
+        Response[GpuHealth | Problem]
      """
 
 
@@ -170,7 +184,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient | Client,
 
-) -> GpuHealthView | Problem | None:
+) -> GpuHealth | Problem | None:
     """ A GPU's derived health, its reasons (XIDs with their catalog meaning, ECC, thermal,
     missing telemetry…), the latest value of every field, when it was last seen, and its
     latest health changes. `id`: asset id, name or serial.
@@ -183,7 +197,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        GpuHealthView | Problem
+        GpuHealth | Problem
      """
 
 

@@ -8,7 +8,7 @@ from ...client import AuthenticatedClient, Client
 from ...types import Response, UNSET
 from ... import errors
 
-from ...models.node_health_view import NodeHealthView
+from ...models.node_health import NodeHealth
 from ...models.problem import Problem
 from typing import cast
 
@@ -34,9 +34,9 @@ def _get_kwargs(
 
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> NodeHealthView | Problem | None:
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> NodeHealth | Problem | None:
     if response.status_code == 200:
-        response_200 = NodeHealthView.from_dict(response.json())
+        response_200 = NodeHealth.from_dict(response.json())
 
 
 
@@ -49,6 +49,13 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_401
 
+    if response.status_code == 403:
+        response_403 = Problem.from_dict(response.json())
+
+
+
+        return response_403
+
     if response.status_code == 404:
         response_404 = Problem.from_dict(response.json())
 
@@ -56,13 +63,20 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_404
 
+    if response.status_code == 503:
+        response_503 = Problem.from_dict(response.json())
+
+
+
+        return response_503
+
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
     else:
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[NodeHealthView | Problem]:
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[NodeHealth | Problem]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -76,7 +90,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
 
-) -> Response[NodeHealthView | Problem]:
+) -> Response[NodeHealth | Problem]:
     """ A node's health roll-up with the state of each of its GPUs. `id`: asset id or name.
 
     Args:
@@ -87,7 +101,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[NodeHealthView | Problem]
+        Response[NodeHealth | Problem]
      """
 
 
@@ -107,7 +121,7 @@ def sync(
     *,
     client: AuthenticatedClient | Client,
 
-) -> NodeHealthView | Problem | None:
+) -> NodeHealth | Problem | None:
     """ A node's health roll-up with the state of each of its GPUs. `id`: asset id or name.
 
     Args:
@@ -118,7 +132,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        NodeHealthView | Problem
+        NodeHealth | Problem
      """
 
 
@@ -133,7 +147,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
 
-) -> Response[NodeHealthView | Problem]:
+) -> Response[NodeHealth | Problem]:
     """ A node's health roll-up with the state of each of its GPUs. `id`: asset id or name.
 
     Args:
@@ -144,7 +158,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[NodeHealthView | Problem]
+        Response[NodeHealth | Problem]
      """
 
 
@@ -164,7 +178,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient | Client,
 
-) -> NodeHealthView | Problem | None:
+) -> NodeHealth | Problem | None:
     """ A node's health roll-up with the state of each of its GPUs. `id`: asset id or name.
 
     Args:
@@ -175,7 +189,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        NodeHealthView | Problem
+        NodeHealth | Problem
      """
 
 

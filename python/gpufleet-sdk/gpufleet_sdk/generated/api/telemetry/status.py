@@ -9,7 +9,7 @@ from ...types import Response, UNSET
 from ... import errors
 
 from ...models.problem import Problem
-from ...models.telemetry_status import TelemetryStatus
+from ...models.telemetry_status_view import TelemetryStatusView
 from typing import cast
 
 
@@ -33,9 +33,9 @@ def _get_kwargs(
 
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Problem | TelemetryStatus | None:
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Problem | TelemetryStatusView | None:
     if response.status_code == 200:
-        response_200 = TelemetryStatus.from_dict(response.json())
+        response_200 = TelemetryStatusView.from_dict(response.json())
 
 
 
@@ -48,13 +48,27 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_401
 
+    if response.status_code == 403:
+        response_403 = Problem.from_dict(response.json())
+
+
+
+        return response_403
+
+    if response.status_code == 503:
+        response_503 = Problem.from_dict(response.json())
+
+
+
+        return response_503
+
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
     else:
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Problem | TelemetryStatus]:
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Problem | TelemetryStatusView]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -67,7 +81,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
 
-) -> Response[Problem | TelemetryStatus]:
+) -> Response[Problem | TelemetryStatusView]:
     """ What the telemetry pipeline of this process has done: samples ingested, unknown senders by
     key, unmapped metric names, GPUs tracked and their health counts, events written.
 
@@ -76,7 +90,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Problem | TelemetryStatus]
+        Response[Problem | TelemetryStatusView]
      """
 
 
@@ -94,7 +108,7 @@ def sync(
     *,
     client: AuthenticatedClient | Client,
 
-) -> Problem | TelemetryStatus | None:
+) -> Problem | TelemetryStatusView | None:
     """ What the telemetry pipeline of this process has done: samples ingested, unknown senders by
     key, unmapped metric names, GPUs tracked and their health counts, events written.
 
@@ -103,7 +117,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Problem | TelemetryStatus
+        Problem | TelemetryStatusView
      """
 
 
@@ -116,7 +130,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
 
-) -> Response[Problem | TelemetryStatus]:
+) -> Response[Problem | TelemetryStatusView]:
     """ What the telemetry pipeline of this process has done: samples ingested, unknown senders by
     key, unmapped metric names, GPUs tracked and their health counts, events written.
 
@@ -125,7 +139,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[Problem | TelemetryStatus]
+        Response[Problem | TelemetryStatusView]
      """
 
 
@@ -143,7 +157,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient | Client,
 
-) -> Problem | TelemetryStatus | None:
+) -> Problem | TelemetryStatusView | None:
     """ What the telemetry pipeline of this process has done: samples ingested, unknown senders by
     key, unmapped metric names, GPUs tracked and their health counts, events written.
 
@@ -152,7 +166,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Problem | TelemetryStatus
+        Problem | TelemetryStatusView
      """
 
 

@@ -8,6 +8,7 @@ from ...client import AuthenticatedClient, Client
 from ...types import Response, UNSET
 from ... import errors
 
+from ...models.problem import Problem
 from ...models.user_list import UserList
 from typing import cast
 
@@ -32,7 +33,7 @@ def _get_kwargs(
 
 
 
-def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> UserList | None:
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Problem | UserList | None:
     if response.status_code == 200:
         response_200 = UserList.from_dict(response.json())
 
@@ -40,13 +41,34 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
         return response_200
 
+    if response.status_code == 401:
+        response_401 = Problem.from_dict(response.json())
+
+
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = Problem.from_dict(response.json())
+
+
+
+        return response_403
+
+    if response.status_code == 503:
+        response_503 = Problem.from_dict(response.json())
+
+
+
+        return response_503
+
     if client.raise_on_unexpected_status:
         raise errors.UnexpectedStatus(response.status_code, response.content)
     else:
         return None
 
 
-def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[UserList]:
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Problem | UserList]:
     return Response(
         status_code=HTTPStatus(response.status_code),
         content=response.content,
@@ -59,7 +81,7 @@ def sync_detailed(
     *,
     client: AuthenticatedClient | Client,
 
-) -> Response[UserList]:
+) -> Response[Problem | UserList]:
     """ List users.
 
     Raises:
@@ -67,7 +89,7 @@ def sync_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[UserList]
+        Response[Problem | UserList]
      """
 
 
@@ -85,7 +107,7 @@ def sync(
     *,
     client: AuthenticatedClient | Client,
 
-) -> UserList | None:
+) -> Problem | UserList | None:
     """ List users.
 
     Raises:
@@ -93,7 +115,7 @@ def sync(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        UserList
+        Problem | UserList
      """
 
 
@@ -106,7 +128,7 @@ async def asyncio_detailed(
     *,
     client: AuthenticatedClient | Client,
 
-) -> Response[UserList]:
+) -> Response[Problem | UserList]:
     """ List users.
 
     Raises:
@@ -114,7 +136,7 @@ async def asyncio_detailed(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        Response[UserList]
+        Response[Problem | UserList]
      """
 
 
@@ -132,7 +154,7 @@ async def asyncio(
     *,
     client: AuthenticatedClient | Client,
 
-) -> UserList | None:
+) -> Problem | UserList | None:
     """ List users.
 
     Raises:
@@ -140,7 +162,7 @@ async def asyncio(
         httpx.TimeoutException: If the request takes longer than Client.timeout.
 
     Returns:
-        UserList
+        Problem | UserList
      """
 
 

@@ -12,35 +12,34 @@ from ..types import UNSET, Unset
 from typing import cast
 
 if TYPE_CHECKING:
-  from ..models.gpu_health_row import GpuHealthRow
-  from ..models.gpu_status import GpuStatus
+  from ..models.gpu_health_change import GpuHealthChange
+  from ..models.gpu_status_view import GpuStatusView
 
 
 
 
 
-T = TypeVar("T", bound="GpuHealthView")
+T = TypeVar("T", bound="GpuHealth")
 
 
 
 @_attrs_define
-class GpuHealthView:
-    """ A GPU's health for the API: its hot status (or `unknown` with no telemetry yet) and the
-    latest rows of its health history.
+class GpuHealth:
+    """ A GPU's health: its latest status and its latest health changes.
 
         Attributes:
             gpu (str):
-            history (list[GpuHealthRow]): Latest health changes, newest first (follows the GPU by serial).
+            history (list[GpuHealthChange]): Latest health changes, newest first (follows the GPU by serial).
             name (str):
-            status (GpuStatus): The latest known status of one GPU.
+            status (GpuStatusView): The latest known status of one GPU.
             node (None | str | Unset): The node the CMDB puts it in.
             serial (None | str | Unset):
      """
 
     gpu: str
-    history: list[GpuHealthRow]
+    history: list[GpuHealthChange]
     name: str
-    status: GpuStatus
+    status: GpuStatusView
     node: None | str | Unset = UNSET
     serial: None | str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
@@ -50,8 +49,8 @@ class GpuHealthView:
 
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.gpu_health_row import GpuHealthRow # noqa: PLC0415
-        from ..models.gpu_status import GpuStatus # noqa: PLC0415
+        from ..models.gpu_health_change import GpuHealthChange # noqa: PLC0415
+        from ..models.gpu_status_view import GpuStatusView # noqa: PLC0415
         gpu = self.gpu
 
         history = []
@@ -97,15 +96,15 @@ class GpuHealthView:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.gpu_health_row import GpuHealthRow # noqa: PLC0415
-        from ..models.gpu_status import GpuStatus # noqa: PLC0415
+        from ..models.gpu_health_change import GpuHealthChange # noqa: PLC0415
+        from ..models.gpu_status_view import GpuStatusView # noqa: PLC0415
         d = dict(src_dict)
         gpu = d.pop("gpu")
 
         history = []
         _history = d.pop("history")
         for history_item_data in (_history):
-            history_item = GpuHealthRow.from_dict(history_item_data)
+            history_item = GpuHealthChange.from_dict(history_item_data)
 
 
 
@@ -114,7 +113,7 @@ class GpuHealthView:
 
         name = d.pop("name")
 
-        status = GpuStatus.from_dict(d.pop("status"))
+        status = GpuStatusView.from_dict(d.pop("status"))
 
 
 
@@ -139,7 +138,7 @@ class GpuHealthView:
         serial = _parse_serial(d.pop("serial", UNSET))
 
 
-        gpu_health_view = cls(
+        gpu_health = cls(
             gpu=gpu,
             history=history,
             name=name,
@@ -149,8 +148,8 @@ class GpuHealthView:
         )
 
 
-        gpu_health_view.additional_properties = d
-        return gpu_health_view
+        gpu_health.additional_properties = d
+        return gpu_health
 
     @property
     def additional_keys(self) -> list[str]:

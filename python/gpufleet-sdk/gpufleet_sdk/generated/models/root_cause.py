@@ -12,24 +12,24 @@ from ..types import UNSET, Unset
 from typing import cast
 
 if TYPE_CHECKING:
-  from ..models.evidence_view import EvidenceView
+  from ..models.evidence import Evidence
 
 
 
 
 
-T = TypeVar("T", bound="RootCauseView")
+T = TypeVar("T", bound="RootCause")
 
 
 
 @_attrs_define
-class RootCauseView:
+class RootCause:
     """ The asset that failed, and why.
 
         Attributes:
             belief (str): `announced`, `pattern`, `inferred` or `alone`.
             confidence (float):
-            evidence (list[EvidenceView]):
+            evidence (list[Evidence]):
             fault (str): `power_feed_lost`, `pdu_power_lost`, `switch_failed`, `gpu_fallen_off_bus`, ... or a lone
                 alert's kind.
             asset_id (None | str | Unset): Absent only for a lone alert no asset matched.
@@ -39,7 +39,7 @@ class RootCauseView:
 
     belief: str
     confidence: float
-    evidence: list[EvidenceView]
+    evidence: list[Evidence]
     fault: str
     asset_id: None | str | Unset = UNSET
     asset_name: None | str | Unset = UNSET
@@ -51,7 +51,7 @@ class RootCauseView:
 
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.evidence_view import EvidenceView # noqa: PLC0415
+        from ..models.evidence import Evidence # noqa: PLC0415
         belief = self.belief
 
         confidence = self.confidence
@@ -105,7 +105,7 @@ class RootCauseView:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.evidence_view import EvidenceView # noqa: PLC0415
+        from ..models.evidence import Evidence # noqa: PLC0415
         d = dict(src_dict)
         belief = d.pop("belief")
 
@@ -114,7 +114,7 @@ class RootCauseView:
         evidence = []
         _evidence = d.pop("evidence")
         for evidence_item_data in (_evidence):
-            evidence_item = EvidenceView.from_dict(evidence_item_data)
+            evidence_item = Evidence.from_dict(evidence_item_data)
 
 
 
@@ -153,7 +153,7 @@ class RootCauseView:
         kind = _parse_kind(d.pop("kind", UNSET))
 
 
-        root_cause_view = cls(
+        root_cause = cls(
             belief=belief,
             confidence=confidence,
             evidence=evidence,
@@ -164,8 +164,8 @@ class RootCauseView:
         )
 
 
-        root_cause_view.additional_properties = d
-        return root_cause_view
+        root_cause.additional_properties = d
+        return root_cause
 
     @property
     def additional_keys(self) -> list[str]:

@@ -11,51 +11,51 @@ from ..types import UNSET, Unset
 from typing import cast
 
 if TYPE_CHECKING:
-  from ..models.telemetry_status_health import TelemetryStatusHealth
-  from ..models.telemetry_status_unmapped_names import TelemetryStatusUnmappedNames
-  from ..models.unknown_sender import UnknownSender
+  from ..models.telemetry_status_view_health import TelemetryStatusViewHealth
+  from ..models.telemetry_status_view_unmapped_names import TelemetryStatusViewUnmappedNames
+  from ..models.unknown_sender_view import UnknownSenderView
 
 
 
 
 
-T = TypeVar("T", bound="TelemetryStatus")
+T = TypeVar("T", bound="TelemetryStatusView")
 
 
 
 @_attrs_define
-class TelemetryStatus:
+class TelemetryStatusView:
     """ What the telemetry pipeline has done since this process started.
 
         Attributes:
             event_errors (int): Health changes whose event could not be written (the database failed).
             events_written (int): `gpu.status_changed` events written.
-            gpus_indexed (int): GPUs known to the CMDB index.
+            gpus_indexed (int): GPUs in the CMDB index that resolves senders.
             gpus_tracked (int): GPUs whose health is tracked.
-            health (TelemetryStatusHealth): Tracked GPUs by health state.
+            health (TelemetryStatusViewHealth): Tracked GPUs by health state.
             health_changes (int): Derived health changes seen (GPUs and nodes).
             points (int): Line-protocol points (or Prometheus samples) accepted.
             rejected_lines (int): Lines refused (bad syntax).
             requests (int): Write requests (and scraped pages) taken.
             samples_ingested (int): Field values that resolved to a GPU.
             unknown_samples (int): Field values from senders no key resolved.
-            unknown_senders (list[UnknownSender]): Unknown senders by their strongest key, most samples first.
-            unmapped_names (TelemetryStatusUnmappedNames): Metric names that map to no GPU field, with their counts.
+            unknown_senders (list[UnknownSenderView]): Unknown senders by their strongest key, most samples first.
+            unmapped_names (TelemetryStatusViewUnmappedNames): Metric names that map to no GPU field, with their counts.
      """
 
     event_errors: int
     events_written: int
     gpus_indexed: int
     gpus_tracked: int
-    health: TelemetryStatusHealth
+    health: TelemetryStatusViewHealth
     health_changes: int
     points: int
     rejected_lines: int
     requests: int
     samples_ingested: int
     unknown_samples: int
-    unknown_senders: list[UnknownSender]
-    unmapped_names: TelemetryStatusUnmappedNames
+    unknown_senders: list[UnknownSenderView]
+    unmapped_names: TelemetryStatusViewUnmappedNames
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
 
@@ -63,9 +63,9 @@ class TelemetryStatus:
 
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.telemetry_status_health import TelemetryStatusHealth # noqa: PLC0415
-        from ..models.telemetry_status_unmapped_names import TelemetryStatusUnmappedNames # noqa: PLC0415
-        from ..models.unknown_sender import UnknownSender # noqa: PLC0415
+        from ..models.telemetry_status_view_health import TelemetryStatusViewHealth # noqa: PLC0415
+        from ..models.telemetry_status_view_unmapped_names import TelemetryStatusViewUnmappedNames # noqa: PLC0415
+        from ..models.unknown_sender_view import UnknownSenderView # noqa: PLC0415
         event_errors = self.event_errors
 
         events_written = self.events_written
@@ -122,9 +122,9 @@ class TelemetryStatus:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.telemetry_status_health import TelemetryStatusHealth # noqa: PLC0415
-        from ..models.telemetry_status_unmapped_names import TelemetryStatusUnmappedNames # noqa: PLC0415
-        from ..models.unknown_sender import UnknownSender # noqa: PLC0415
+        from ..models.telemetry_status_view_health import TelemetryStatusViewHealth # noqa: PLC0415
+        from ..models.telemetry_status_view_unmapped_names import TelemetryStatusViewUnmappedNames # noqa: PLC0415
+        from ..models.unknown_sender_view import UnknownSenderView # noqa: PLC0415
         d = dict(src_dict)
         event_errors = d.pop("event_errors")
 
@@ -134,7 +134,7 @@ class TelemetryStatus:
 
         gpus_tracked = d.pop("gpus_tracked")
 
-        health = TelemetryStatusHealth.from_dict(d.pop("health"))
+        health = TelemetryStatusViewHealth.from_dict(d.pop("health"))
 
 
 
@@ -154,19 +154,19 @@ class TelemetryStatus:
         unknown_senders = []
         _unknown_senders = d.pop("unknown_senders")
         for unknown_senders_item_data in (_unknown_senders):
-            unknown_senders_item = UnknownSender.from_dict(unknown_senders_item_data)
+            unknown_senders_item = UnknownSenderView.from_dict(unknown_senders_item_data)
 
 
 
             unknown_senders.append(unknown_senders_item)
 
 
-        unmapped_names = TelemetryStatusUnmappedNames.from_dict(d.pop("unmapped_names"))
+        unmapped_names = TelemetryStatusViewUnmappedNames.from_dict(d.pop("unmapped_names"))
 
 
 
 
-        telemetry_status = cls(
+        telemetry_status_view = cls(
             event_errors=event_errors,
             events_written=events_written,
             gpus_indexed=gpus_indexed,
@@ -183,8 +183,8 @@ class TelemetryStatus:
         )
 
 
-        telemetry_status.additional_properties = d
-        return telemetry_status
+        telemetry_status_view.additional_properties = d
+        return telemetry_status_view
 
     @property
     def additional_keys(self) -> list[str]:

@@ -14,14 +14,25 @@ from ..types import UNSET, Unset
 
 
 
-T = TypeVar("T", bound="RelationAttrs")
+T = TypeVar("T", bound="JobLogEntry")
 
 
 
 @_attrs_define
-class RelationAttrs:
-    
+class JobLogEntry:
+    """ One line of a job's log.
 
+        Attributes:
+            at (str):
+            id (int): Pass the last id seen as `after` to follow a job.
+            job_id (str):
+            line (str):
+     """
+
+    at: str
+    id: int
+    job_id: str
+    line: str
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
 
@@ -29,9 +40,23 @@ class RelationAttrs:
 
 
     def to_dict(self) -> dict[str, Any]:
-        
+        at = self.at
+
+        id = self.id
+
+        job_id = self.job_id
+
+        line = self.line
+
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
+        field_dict.update({
+            "at": at,
+            "id": id,
+            "job_id": job_id,
+            "line": line,
+        })
 
         return field_dict
 
@@ -40,12 +65,24 @@ class RelationAttrs:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        relation_attrs = cls(
+        at = d.pop("at")
+
+        id = d.pop("id")
+
+        job_id = d.pop("job_id")
+
+        line = d.pop("line")
+
+        job_log_entry = cls(
+            at=at,
+            id=id,
+            job_id=job_id,
+            line=line,
         )
 
 
-        relation_attrs.additional_properties = d
-        return relation_attrs
+        job_log_entry.additional_properties = d
+        return job_log_entry
 
     @property
     def additional_keys(self) -> list[str]:

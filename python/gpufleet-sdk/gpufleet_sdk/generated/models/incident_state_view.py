@@ -1,6 +1,6 @@
 from enum import StrEnum
 
-class IncidentState(StrEnum):
+class IncidentStateView(StrEnum):
     ACKNOWLEDGED = "acknowledged"
     OPEN = "open"
     RESOLVED = "resolved"

@@ -13,36 +13,35 @@ from typing import cast
 
 if TYPE_CHECKING:
   from ..models.node_gpu_health import NodeGpuHealth
-  from ..models.node_health_view_reasons_item import NodeHealthViewReasonsItem
 
 
 
 
 
-T = TypeVar("T", bound="NodeHealthView")
+T = TypeVar("T", bound="NodeHealth")
 
 
 
 @_attrs_define
-class NodeHealthView:
+class NodeHealth:
     """ A node's roll-up with the state of each of its GPUs.
 
         Attributes:
             gpus (list[NodeGpuHealth]):
             name (str):
             node (str):
-            reasons (list[NodeHealthViewReasonsItem]): The GPUs that are not healthy.
+            reasons (list[Any]): The GPUs that are not healthy.
             state (str): The roll-up: failed if any GPU is failed, missing if all are, degraded if any is
                 degraded or missing, unknown before any telemetry, else healthy.
-            since_ms (int | None | Unset):
+            since (None | str | Unset):
      """
 
     gpus: list[NodeGpuHealth]
     name: str
     node: str
-    reasons: list[NodeHealthViewReasonsItem]
+    reasons: list[Any]
     state: str
-    since_ms: int | None | Unset = UNSET
+    since: None | str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
 
@@ -51,7 +50,6 @@ class NodeHealthView:
 
     def to_dict(self) -> dict[str, Any]:
         from ..models.node_gpu_health import NodeGpuHealth # noqa: PLC0415
-        from ..models.node_health_view_reasons_item import NodeHealthViewReasonsItem # noqa: PLC0415
         gpus = []
         for gpus_item_data in self.gpus:
             gpus_item = gpus_item_data.to_dict()
@@ -63,20 +61,17 @@ class NodeHealthView:
 
         node = self.node
 
-        reasons = []
-        for reasons_item_data in self.reasons:
-            reasons_item = reasons_item_data.to_dict()
-            reasons.append(reasons_item)
+        reasons = self.reasons
 
 
 
         state = self.state
 
-        since_ms: int | None | Unset
-        if isinstance(self.since_ms, Unset):
-            since_ms = UNSET
+        since: None | str | Unset
+        if isinstance(self.since, Unset):
+            since = UNSET
         else:
-            since_ms = self.since_ms
+            since = self.since
 
 
         field_dict: dict[str, Any] = {}
@@ -88,8 +83,8 @@ class NodeHealthView:
             "reasons": reasons,
             "state": state,
         })
-        if since_ms is not UNSET:
-            field_dict["since_ms"] = since_ms
+        if since is not UNSET:
+            field_dict["since"] = since
 
         return field_dict
 
@@ -98,7 +93,6 @@ class NodeHealthView:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         from ..models.node_gpu_health import NodeGpuHealth # noqa: PLC0415
-        from ..models.node_health_view_reasons_item import NodeHealthViewReasonsItem # noqa: PLC0415
         d = dict(src_dict)
         gpus = []
         _gpus = d.pop("gpus")
@@ -114,40 +108,33 @@ class NodeHealthView:
 
         node = d.pop("node")
 
-        reasons = []
-        _reasons = d.pop("reasons")
-        for reasons_item_data in (_reasons):
-            reasons_item = NodeHealthViewReasonsItem.from_dict(reasons_item_data)
-
-
-
-            reasons.append(reasons_item)
+        reasons = cast(list[Any], d.pop("reasons"))
 
 
         state = d.pop("state")
 
-        def _parse_since_ms(data: object) -> int | None | Unset:
+        def _parse_since(data: object) -> None | str | Unset:
             if data is None:
                 return data
             if isinstance(data, Unset):
                 return data
-            return cast(int | None | Unset, data)
+            return cast(None | str | Unset, data)
 
-        since_ms = _parse_since_ms(d.pop("since_ms", UNSET))
+        since = _parse_since(d.pop("since", UNSET))
 
 
-        node_health_view = cls(
+        node_health = cls(
             gpus=gpus,
             name=name,
             node=node,
             reasons=reasons,
             state=state,
-            since_ms=since_ms,
+            since=since,
         )
 
 
-        node_health_view.additional_properties = d
-        return node_health_view
+        node_health.additional_properties = d
+        return node_health
 
     @property
     def additional_keys(self) -> list[str]:

@@ -8,38 +8,38 @@ from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
 
-from ..models.relation_kind import RelationKind
 from typing import cast
 
 if TYPE_CHECKING:
-  from ..models.relation_attrs import RelationAttrs
+  from ..models.profile_spec import ProfileSpec
 
 
 
 
 
-T = TypeVar("T", bound="Relation")
+T = TypeVar("T", bound="ProfileView")
 
 
 
 @_attrs_define
-class Relation:
-    """ 
+class ProfileView:
+    """ An expected hardware profile.
+
         Attributes:
-            attrs (RelationAttrs):
-            created_at (int):
-            from_id (str):
+            created_at (str):
             id (str):
-            kind (RelationKind):
-            to_id (str):
+            name (str):
+            spec (ProfileSpec): What a node assigned to this profile is expected to look like.
+            updated_at (str):
+            version (int): Also the ETag.
      """
 
-    attrs: RelationAttrs
-    created_at: int
-    from_id: str
+    created_at: str
     id: str
-    kind: RelationKind
-    to_id: str
+    name: str
+    spec: ProfileSpec
+    updated_at: str
+    version: int
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
 
@@ -47,29 +47,29 @@ class Relation:
 
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.relation_attrs import RelationAttrs # noqa: PLC0415
-        attrs = self.attrs.to_dict()
-
+        from ..models.profile_spec import ProfileSpec # noqa: PLC0415
         created_at = self.created_at
-
-        from_id = self.from_id
 
         id = self.id
 
-        kind = self.kind.value
+        name = self.name
 
-        to_id = self.to_id
+        spec = self.spec.to_dict()
+
+        updated_at = self.updated_at
+
+        version = self.version
 
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({
-            "attrs": attrs,
             "created_at": created_at,
-            "from_id": from_id,
             "id": id,
-            "kind": kind,
-            "to_id": to_id,
+            "name": name,
+            "spec": spec,
+            "updated_at": updated_at,
+            "version": version,
         })
 
         return field_dict
@@ -78,38 +78,35 @@ class Relation:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.relation_attrs import RelationAttrs # noqa: PLC0415
+        from ..models.profile_spec import ProfileSpec # noqa: PLC0415
         d = dict(src_dict)
-        attrs = RelationAttrs.from_dict(d.pop("attrs"))
-
-
-
-
         created_at = d.pop("created_at")
-
-        from_id = d.pop("from_id")
 
         id = d.pop("id")
 
-        kind = RelationKind(d.pop("kind"))
+        name = d.pop("name")
+
+        spec = ProfileSpec.from_dict(d.pop("spec"))
 
 
 
 
-        to_id = d.pop("to_id")
+        updated_at = d.pop("updated_at")
 
-        relation = cls(
-            attrs=attrs,
+        version = d.pop("version")
+
+        profile_view = cls(
             created_at=created_at,
-            from_id=from_id,
             id=id,
-            kind=kind,
-            to_id=to_id,
+            name=name,
+            spec=spec,
+            updated_at=updated_at,
+            version=version,
         )
 
 
-        relation.additional_properties = d
-        return relation
+        profile_view.additional_properties = d
+        return profile_view
 
     @property
     def additional_keys(self) -> list[str]:

@@ -11,38 +11,38 @@ from ..types import UNSET, Unset
 from ..types import UNSET, Unset
 from typing import cast
 
-if TYPE_CHECKING:
-  from ..models.change import Change
-  from ..models.config_version_config import ConfigVersionConfig
 
 
 
 
 
-T = TypeVar("T", bound="ConfigVersion")
+T = TypeVar("T", bound="HistoryEntry")
 
 
 
 @_attrs_define
-class ConfigVersion:
-    """ 
+class HistoryEntry:
+    """ One step of a node through its lifecycle.
+
         Attributes:
             actor (str):
-            asset_id (str):
-            config (ConfigVersionConfig):
-            created_at (int):
-            diff (list[Change]):
-            version (int):
+            at (str):
+            from_state (str):
+            id (int):
+            node_id (str):
+            to_state (str):
             reason (None | str | Unset):
+            request_id (None | str | Unset):
      """
 
     actor: str
-    asset_id: str
-    config: ConfigVersionConfig
-    created_at: int
-    diff: list[Change]
-    version: int
+    at: str
+    from_state: str
+    id: int
+    node_id: str
+    to_state: str
     reason: None | str | Unset = UNSET
+    request_id: None | str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
 
@@ -50,24 +50,17 @@ class ConfigVersion:
 
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.change import Change # noqa: PLC0415
-        from ..models.config_version_config import ConfigVersionConfig # noqa: PLC0415
         actor = self.actor
 
-        asset_id = self.asset_id
+        at = self.at
 
-        config = self.config.to_dict()
+        from_state = self.from_state
 
-        created_at = self.created_at
+        id = self.id
 
-        diff = []
-        for diff_item_data in self.diff:
-            diff_item = diff_item_data.to_dict()
-            diff.append(diff_item)
+        node_id = self.node_id
 
-
-
-        version = self.version
+        to_state = self.to_state
 
         reason: None | str | Unset
         if isinstance(self.reason, Unset):
@@ -75,19 +68,27 @@ class ConfigVersion:
         else:
             reason = self.reason
 
+        request_id: None | str | Unset
+        if isinstance(self.request_id, Unset):
+            request_id = UNSET
+        else:
+            request_id = self.request_id
+
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({
             "actor": actor,
-            "asset_id": asset_id,
-            "config": config,
-            "created_at": created_at,
-            "diff": diff,
-            "version": version,
+            "at": at,
+            "from_state": from_state,
+            "id": id,
+            "node_id": node_id,
+            "to_state": to_state,
         })
         if reason is not UNSET:
             field_dict["reason"] = reason
+        if request_id is not UNSET:
+            field_dict["request_id"] = request_id
 
         return field_dict
 
@@ -95,31 +96,18 @@ class ConfigVersion:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.change import Change # noqa: PLC0415
-        from ..models.config_version_config import ConfigVersionConfig # noqa: PLC0415
         d = dict(src_dict)
         actor = d.pop("actor")
 
-        asset_id = d.pop("asset_id")
+        at = d.pop("at")
 
-        config = ConfigVersionConfig.from_dict(d.pop("config"))
+        from_state = d.pop("from_state")
 
+        id = d.pop("id")
 
+        node_id = d.pop("node_id")
 
-
-        created_at = d.pop("created_at")
-
-        diff = []
-        _diff = d.pop("diff")
-        for diff_item_data in (_diff):
-            diff_item = Change.from_dict(diff_item_data)
-
-
-
-            diff.append(diff_item)
-
-
-        version = d.pop("version")
+        to_state = d.pop("to_state")
 
         def _parse_reason(data: object) -> None | str | Unset:
             if data is None:
@@ -131,19 +119,30 @@ class ConfigVersion:
         reason = _parse_reason(d.pop("reason", UNSET))
 
 
-        config_version = cls(
+        def _parse_request_id(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        request_id = _parse_request_id(d.pop("request_id", UNSET))
+
+
+        history_entry = cls(
             actor=actor,
-            asset_id=asset_id,
-            config=config,
-            created_at=created_at,
-            diff=diff,
-            version=version,
+            at=at,
+            from_state=from_state,
+            id=id,
+            node_id=node_id,
+            to_state=to_state,
             reason=reason,
+            request_id=request_id,
         )
 
 
-        config_version.additional_properties = d
-        return config_version
+        history_entry.additional_properties = d
+        return history_entry
 
     @property
     def additional_keys(self) -> list[str]:

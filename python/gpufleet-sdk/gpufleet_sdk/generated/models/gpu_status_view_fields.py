@@ -14,17 +14,17 @@ from ..types import UNSET, Unset
 
 
 
-T = TypeVar("T", bound="TelemetryStatusHealth")
+T = TypeVar("T", bound="GpuStatusViewFields")
 
 
 
 @_attrs_define
-class TelemetryStatusHealth:
-    """ Tracked GPUs by health state.
+class GpuStatusViewFields:
+    """ Latest value of every field, by canonical field name.
 
      """
 
-    additional_properties: dict[str, int] = _attrs_field(init=False, factory=dict)
+    additional_properties: dict[str, float] = _attrs_field(init=False, factory=dict)
 
 
 
@@ -42,21 +42,21 @@ class TelemetryStatusHealth:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        telemetry_status_health = cls(
+        gpu_status_view_fields = cls(
         )
 
 
-        telemetry_status_health.additional_properties = d
-        return telemetry_status_health
+        gpu_status_view_fields.additional_properties = d
+        return gpu_status_view_fields
 
     @property
     def additional_keys(self) -> list[str]:
         return list(self.additional_properties.keys())
 
-    def __getitem__(self, key: str) -> int:
+    def __getitem__(self, key: str) -> float:
         return self.additional_properties[key]
 
-    def __setitem__(self, key: str, value: int) -> None:
+    def __setitem__(self, key: str, value: float) -> None:
         self.additional_properties[key] = value
 
     def __delitem__(self, key: str) -> None:

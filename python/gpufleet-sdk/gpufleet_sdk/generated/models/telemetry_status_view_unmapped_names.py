@@ -14,15 +14,17 @@ from ..types import UNSET, Unset
 
 
 
-T = TypeVar("T", bound="ChangeNewType0")
+T = TypeVar("T", bound="TelemetryStatusViewUnmappedNames")
 
 
 
 @_attrs_define
-class ChangeNewType0:
-    
+class TelemetryStatusViewUnmappedNames:
+    """ Metric names that map to no GPU field, with their counts.
 
-    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+     """
+
+    additional_properties: dict[str, int] = _attrs_field(init=False, factory=dict)
 
 
 
@@ -40,21 +42,21 @@ class ChangeNewType0:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        change_new_type_0 = cls(
+        telemetry_status_view_unmapped_names = cls(
         )
 
 
-        change_new_type_0.additional_properties = d
-        return change_new_type_0
+        telemetry_status_view_unmapped_names.additional_properties = d
+        return telemetry_status_view_unmapped_names
 
     @property
     def additional_keys(self) -> list[str]:
         return list(self.additional_properties.keys())
 
-    def __getitem__(self, key: str) -> Any:
+    def __getitem__(self, key: str) -> int:
         return self.additional_properties[key]
 
-    def __setitem__(self, key: str, value: Any) -> None:
+    def __setitem__(self, key: str, value: int) -> None:
         self.additional_properties[key] = value
 
     def __delitem__(self, key: str) -> None:

@@ -14,16 +14,21 @@ from ..types import UNSET, Unset
 
 
 
-T = TypeVar("T", bound="BiosDifferenceActual")
+T = TypeVar("T", bound="RejectedAlert")
 
 
 
 @_attrs_define
-class BiosDifferenceActual:
-    """ The value in effect now; absent when the BMC does not report the attribute.
+class RejectedAlert:
+    """ An alert refused, by its position in the request.
 
+        Attributes:
+            index (int):
+            reason (str):
      """
 
+    index: int
+    reason: str
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
 
@@ -31,9 +36,17 @@ class BiosDifferenceActual:
 
 
     def to_dict(self) -> dict[str, Any]:
-        
+        index = self.index
+
+        reason = self.reason
+
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
+        field_dict.update({
+            "index": index,
+            "reason": reason,
+        })
 
         return field_dict
 
@@ -42,12 +55,18 @@ class BiosDifferenceActual:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        bios_difference_actual = cls(
+        index = d.pop("index")
+
+        reason = d.pop("reason")
+
+        rejected_alert = cls(
+            index=index,
+            reason=reason,
         )
 
 
-        bios_difference_actual.additional_properties = d
-        return bios_difference_actual
+        rejected_alert.additional_properties = d
+        return rejected_alert
 
     @property
     def additional_keys(self) -> list[str]:

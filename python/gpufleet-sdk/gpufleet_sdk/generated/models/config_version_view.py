@@ -11,37 +11,38 @@ from ..types import UNSET, Unset
 from ..types import UNSET, Unset
 from typing import cast
 
+if TYPE_CHECKING:
+  from ..models.change import Change
 
 
 
 
 
-T = TypeVar("T", bound="HistoryRow")
+T = TypeVar("T", bound="ConfigVersionView")
 
 
 
 @_attrs_define
-class HistoryRow:
-    """ 
+class ConfigVersionView:
+    """ One configuration version of an asset.
+
         Attributes:
             actor (str):
-            at (int):
-            from_state (str):
-            id (int):
-            node_id (str):
-            to_state (str):
+            asset_id (str):
+            config (Any): The configuration document of this version.
+            created_at (str):
+            diff (list[Change]): What changed from the previous version.
+            version (int):
             reason (None | str | Unset):
-            request_id (None | str | Unset):
      """
 
     actor: str
-    at: int
-    from_state: str
-    id: int
-    node_id: str
-    to_state: str
+    asset_id: str
+    config: Any
+    created_at: str
+    diff: list[Change]
+    version: int
     reason: None | str | Unset = UNSET
-    request_id: None | str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
 
@@ -49,17 +50,23 @@ class HistoryRow:
 
 
     def to_dict(self) -> dict[str, Any]:
+        from ..models.change import Change # noqa: PLC0415
         actor = self.actor
 
-        at = self.at
+        asset_id = self.asset_id
 
-        from_state = self.from_state
+        config = self.config
 
-        id = self.id
+        created_at = self.created_at
 
-        node_id = self.node_id
+        diff = []
+        for diff_item_data in self.diff:
+            diff_item = diff_item_data.to_dict()
+            diff.append(diff_item)
 
-        to_state = self.to_state
+
+
+        version = self.version
 
         reason: None | str | Unset
         if isinstance(self.reason, Unset):
@@ -67,27 +74,19 @@ class HistoryRow:
         else:
             reason = self.reason
 
-        request_id: None | str | Unset
-        if isinstance(self.request_id, Unset):
-            request_id = UNSET
-        else:
-            request_id = self.request_id
-
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({
             "actor": actor,
-            "at": at,
-            "from_state": from_state,
-            "id": id,
-            "node_id": node_id,
-            "to_state": to_state,
+            "asset_id": asset_id,
+            "config": config,
+            "created_at": created_at,
+            "diff": diff,
+            "version": version,
         })
         if reason is not UNSET:
             field_dict["reason"] = reason
-        if request_id is not UNSET:
-            field_dict["request_id"] = request_id
 
         return field_dict
 
@@ -95,18 +94,27 @@ class HistoryRow:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        from ..models.change import Change # noqa: PLC0415
         d = dict(src_dict)
         actor = d.pop("actor")
 
-        at = d.pop("at")
+        asset_id = d.pop("asset_id")
 
-        from_state = d.pop("from_state")
+        config = d.pop("config")
 
-        id = d.pop("id")
+        created_at = d.pop("created_at")
 
-        node_id = d.pop("node_id")
+        diff = []
+        _diff = d.pop("diff")
+        for diff_item_data in (_diff):
+            diff_item = Change.from_dict(diff_item_data)
 
-        to_state = d.pop("to_state")
+
+
+            diff.append(diff_item)
+
+
+        version = d.pop("version")
 
         def _parse_reason(data: object) -> None | str | Unset:
             if data is None:
@@ -118,30 +126,19 @@ class HistoryRow:
         reason = _parse_reason(d.pop("reason", UNSET))
 
 
-        def _parse_request_id(data: object) -> None | str | Unset:
-            if data is None:
-                return data
-            if isinstance(data, Unset):
-                return data
-            return cast(None | str | Unset, data)
-
-        request_id = _parse_request_id(d.pop("request_id", UNSET))
-
-
-        history_row = cls(
+        config_version_view = cls(
             actor=actor,
-            at=at,
-            from_state=from_state,
-            id=id,
-            node_id=node_id,
-            to_state=to_state,
+            asset_id=asset_id,
+            config=config,
+            created_at=created_at,
+            diff=diff,
+            version=version,
             reason=reason,
-            request_id=request_id,
         )
 
 
-        history_row.additional_properties = d
-        return history_row
+        config_version_view.additional_properties = d
+        return config_version_view
 
     @property
     def additional_keys(self) -> list[str]:

@@ -8,30 +8,36 @@ from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
 
+from ..models.relation_kind import RelationKind
 
 
 
 
 
 
-T = TypeVar("T", bound="JobLogLine")
+T = TypeVar("T", bound="RelationView")
 
 
 
 @_attrs_define
-class JobLogLine:
-    """ 
+class RelationView:
+    """ A relation between two assets.
+
         Attributes:
-            at (int):
-            id (int):
-            job_id (str):
-            line (str):
+            attrs (Any): E.g. `{"port": "Ethernet1"}` for `connected_to`.
+            created_at (str):
+            from_id (str):
+            id (str):
+            kind (RelationKind):
+            to_id (str):
      """
 
-    at: int
-    id: int
-    job_id: str
-    line: str
+    attrs: Any
+    created_at: str
+    from_id: str
+    id: str
+    kind: RelationKind
+    to_id: str
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
 
@@ -39,22 +45,28 @@ class JobLogLine:
 
 
     def to_dict(self) -> dict[str, Any]:
-        at = self.at
+        attrs = self.attrs
+
+        created_at = self.created_at
+
+        from_id = self.from_id
 
         id = self.id
 
-        job_id = self.job_id
+        kind = self.kind.value
 
-        line = self.line
+        to_id = self.to_id
 
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({
-            "at": at,
+            "attrs": attrs,
+            "created_at": created_at,
+            "from_id": from_id,
             "id": id,
-            "job_id": job_id,
-            "line": line,
+            "kind": kind,
+            "to_id": to_id,
         })
 
         return field_dict
@@ -64,24 +76,33 @@ class JobLogLine:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        at = d.pop("at")
+        attrs = d.pop("attrs")
+
+        created_at = d.pop("created_at")
+
+        from_id = d.pop("from_id")
 
         id = d.pop("id")
 
-        job_id = d.pop("job_id")
+        kind = RelationKind(d.pop("kind"))
 
-        line = d.pop("line")
 
-        job_log_line = cls(
-            at=at,
+
+
+        to_id = d.pop("to_id")
+
+        relation_view = cls(
+            attrs=attrs,
+            created_at=created_at,
+            from_id=from_id,
             id=id,
-            job_id=job_id,
-            line=line,
+            kind=kind,
+            to_id=to_id,
         )
 
 
-        job_log_line.additional_properties = d
-        return job_log_line
+        relation_view.additional_properties = d
+        return relation_view
 
     @property
     def additional_keys(self) -> list[str]:

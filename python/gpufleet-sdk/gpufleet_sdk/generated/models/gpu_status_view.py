@@ -12,39 +12,37 @@ from ..types import UNSET, Unset
 from typing import cast
 
 if TYPE_CHECKING:
-  from ..models.gpu_status_fields import GpuStatusFields
-  from ..models.gpu_status_reasons_item import GpuStatusReasonsItem
+  from ..models.gpu_status_view_fields import GpuStatusViewFields
 
 
 
 
 
-T = TypeVar("T", bound="GpuStatus")
+T = TypeVar("T", bound="GpuStatusView")
 
 
 
 @_attrs_define
-class GpuStatus:
+class GpuStatusView:
     """ The latest known status of one GPU.
 
         Attributes:
-            fields (GpuStatusFields): Latest value of every field, by canonical field name.
+            fields (GpuStatusViewFields): Latest value of every field, by canonical field name.
             gpu (str): The GPU asset.
-            reasons (list[GpuStatusReasonsItem]): Why it is not healthy (XID with its catalog meaning, ECC, thermal, missing
-                telemetry…).
+            reasons (list[Any]): Why it is not healthy (XID with its catalog meaning, ECC, thermal, missing telemetry…).
             state (str): healthy, unknown, degraded, missing or failed.
-            last_seen_ms (int | None | Unset): Last sample, Unix milliseconds.
+            last_seen (None | str | Unset): Last sample.
             node (None | str | Unset): The node it reported from.
-            since_ms (int | None | Unset): When the current state was entered, Unix milliseconds.
+            since (None | str | Unset): When the current state was entered.
      """
 
-    fields: GpuStatusFields
+    fields: GpuStatusViewFields
     gpu: str
-    reasons: list[GpuStatusReasonsItem]
+    reasons: list[Any]
     state: str
-    last_seen_ms: int | None | Unset = UNSET
+    last_seen: None | str | Unset = UNSET
     node: None | str | Unset = UNSET
-    since_ms: int | None | Unset = UNSET
+    since: None | str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
 
@@ -52,26 +50,22 @@ class GpuStatus:
 
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.gpu_status_fields import GpuStatusFields # noqa: PLC0415
-        from ..models.gpu_status_reasons_item import GpuStatusReasonsItem # noqa: PLC0415
+        from ..models.gpu_status_view_fields import GpuStatusViewFields # noqa: PLC0415
         fields = self.fields.to_dict()
 
         gpu = self.gpu
 
-        reasons = []
-        for reasons_item_data in self.reasons:
-            reasons_item = reasons_item_data.to_dict()
-            reasons.append(reasons_item)
+        reasons = self.reasons
 
 
 
         state = self.state
 
-        last_seen_ms: int | None | Unset
-        if isinstance(self.last_seen_ms, Unset):
-            last_seen_ms = UNSET
+        last_seen: None | str | Unset
+        if isinstance(self.last_seen, Unset):
+            last_seen = UNSET
         else:
-            last_seen_ms = self.last_seen_ms
+            last_seen = self.last_seen
 
         node: None | str | Unset
         if isinstance(self.node, Unset):
@@ -79,11 +73,11 @@ class GpuStatus:
         else:
             node = self.node
 
-        since_ms: int | None | Unset
-        if isinstance(self.since_ms, Unset):
-            since_ms = UNSET
+        since: None | str | Unset
+        if isinstance(self.since, Unset):
+            since = UNSET
         else:
-            since_ms = self.since_ms
+            since = self.since
 
 
         field_dict: dict[str, Any] = {}
@@ -94,12 +88,12 @@ class GpuStatus:
             "reasons": reasons,
             "state": state,
         })
-        if last_seen_ms is not UNSET:
-            field_dict["last_seen_ms"] = last_seen_ms
+        if last_seen is not UNSET:
+            field_dict["last_seen"] = last_seen
         if node is not UNSET:
             field_dict["node"] = node
-        if since_ms is not UNSET:
-            field_dict["since_ms"] = since_ms
+        if since is not UNSET:
+            field_dict["since"] = since
 
         return field_dict
 
@@ -107,36 +101,28 @@ class GpuStatus:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.gpu_status_fields import GpuStatusFields # noqa: PLC0415
-        from ..models.gpu_status_reasons_item import GpuStatusReasonsItem # noqa: PLC0415
+        from ..models.gpu_status_view_fields import GpuStatusViewFields # noqa: PLC0415
         d = dict(src_dict)
-        fields = GpuStatusFields.from_dict(d.pop("fields"))
+        fields = GpuStatusViewFields.from_dict(d.pop("fields"))
 
 
 
 
         gpu = d.pop("gpu")
 
-        reasons = []
-        _reasons = d.pop("reasons")
-        for reasons_item_data in (_reasons):
-            reasons_item = GpuStatusReasonsItem.from_dict(reasons_item_data)
-
-
-
-            reasons.append(reasons_item)
+        reasons = cast(list[Any], d.pop("reasons"))
 
 
         state = d.pop("state")
 
-        def _parse_last_seen_ms(data: object) -> int | None | Unset:
+        def _parse_last_seen(data: object) -> None | str | Unset:
             if data is None:
                 return data
             if isinstance(data, Unset):
                 return data
-            return cast(int | None | Unset, data)
+            return cast(None | str | Unset, data)
 
-        last_seen_ms = _parse_last_seen_ms(d.pop("last_seen_ms", UNSET))
+        last_seen = _parse_last_seen(d.pop("last_seen", UNSET))
 
 
         def _parse_node(data: object) -> None | str | Unset:
@@ -149,29 +135,29 @@ class GpuStatus:
         node = _parse_node(d.pop("node", UNSET))
 
 
-        def _parse_since_ms(data: object) -> int | None | Unset:
+        def _parse_since(data: object) -> None | str | Unset:
             if data is None:
                 return data
             if isinstance(data, Unset):
                 return data
-            return cast(int | None | Unset, data)
+            return cast(None | str | Unset, data)
 
-        since_ms = _parse_since_ms(d.pop("since_ms", UNSET))
+        since = _parse_since(d.pop("since", UNSET))
 
 
-        gpu_status = cls(
+        gpu_status_view = cls(
             fields=fields,
             gpu=gpu,
             reasons=reasons,
             state=state,
-            last_seen_ms=last_seen_ms,
+            last_seen=last_seen,
             node=node,
-            since_ms=since_ms,
+            since=since,
         )
 
 
-        gpu_status.additional_properties = d
-        return gpu_status
+        gpu_status_view.additional_properties = d
+        return gpu_status_view
 
     @property
     def additional_keys(self) -> list[str]:

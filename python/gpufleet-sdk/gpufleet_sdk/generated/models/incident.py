@@ -8,31 +8,31 @@ from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
 
-from ..models.incident_state import IncidentState
+from ..models.incident_state_view import IncidentStateView
 from ..types import UNSET, Unset
 from typing import cast
 
 if TYPE_CHECKING:
-  from ..models.affected_view import AffectedView
+  from ..models.affected import Affected
   from ..models.alert_view import AlertView
-  from ..models.root_cause_view import RootCauseView
-  from ..models.timeline_entry import TimelineEntry
+  from ..models.root_cause import RootCause
+  from ..models.timeline_entry_view import TimelineEntryView
 
 
 
 
 
-T = TypeVar("T", bound="IncidentView")
+T = TypeVar("T", bound="Incident")
 
 
 
 @_attrs_define
-class IncidentView:
+class Incident:
     """ An incident. `alerts` and `timeline` only in the detail.
 
         Attributes:
             actions (list[str]): Suggested actions (`facilities_power`, `check_cabling`, `drain_and_diagnose`, ...).
-            affected (AffectedView):
+            affected (Affected): What an incident affects.
             alert_count (int):
             alerts_firing (int):
             blast_radius (int): Affected GPUs plus affected in-service nodes.
@@ -40,20 +40,20 @@ class IncidentView:
             last_alert_at (str):
             opened_at (str): When this server opened it, and last changed it.
             priority (float): Severity weight × (1 + blast radius) × age factor; the list is sorted by it.
-            root_cause (RootCauseView): The asset that failed, and why.
+            root_cause (RootCause): The asset that failed, and why.
             severity (str): `info`, `warning` or `critical`: the highest member severity.
-            started_at (str): Earliest and latest member `startsAt` (RFC 3339).
-            state (IncidentState):
+            started_at (str): Earliest and latest member `startsAt`.
+            state (IncidentStateView): The state of an incident.
             updated_at (str):
             acknowledged_by (None | str | Unset):
             alerts (list[AlertView] | None | Unset):
             resolved_by (None | str | Unset):
             rule (None | str | Unset): The causal rule that grouped the alerts (absent for a lone alert).
-            timeline (list[TimelineEntry] | None | Unset):
+            timeline (list[TimelineEntryView] | None | Unset):
      """
 
     actions: list[str]
-    affected: AffectedView
+    affected: Affected
     alert_count: int
     alerts_firing: int
     blast_radius: int
@@ -61,16 +61,16 @@ class IncidentView:
     last_alert_at: str
     opened_at: str
     priority: float
-    root_cause: RootCauseView
+    root_cause: RootCause
     severity: str
     started_at: str
-    state: IncidentState
+    state: IncidentStateView
     updated_at: str
     acknowledged_by: None | str | Unset = UNSET
     alerts: list[AlertView] | None | Unset = UNSET
     resolved_by: None | str | Unset = UNSET
     rule: None | str | Unset = UNSET
-    timeline: list[TimelineEntry] | None | Unset = UNSET
+    timeline: list[TimelineEntryView] | None | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
 
@@ -78,10 +78,10 @@ class IncidentView:
 
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.affected_view import AffectedView # noqa: PLC0415
+        from ..models.affected import Affected # noqa: PLC0415
         from ..models.alert_view import AlertView # noqa: PLC0415
-        from ..models.root_cause_view import RootCauseView # noqa: PLC0415
-        from ..models.timeline_entry import TimelineEntry # noqa: PLC0415
+        from ..models.root_cause import RootCause # noqa: PLC0415
+        from ..models.timeline_entry_view import TimelineEntryView # noqa: PLC0415
         actions = self.actions
 
 
@@ -192,15 +192,15 @@ class IncidentView:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.affected_view import AffectedView # noqa: PLC0415
+        from ..models.affected import Affected # noqa: PLC0415
         from ..models.alert_view import AlertView # noqa: PLC0415
-        from ..models.root_cause_view import RootCauseView # noqa: PLC0415
-        from ..models.timeline_entry import TimelineEntry # noqa: PLC0415
+        from ..models.root_cause import RootCause # noqa: PLC0415
+        from ..models.timeline_entry_view import TimelineEntryView # noqa: PLC0415
         d = dict(src_dict)
         actions = cast(list[str], d.pop("actions"))
 
 
-        affected = AffectedView.from_dict(d.pop("affected"))
+        affected = Affected.from_dict(d.pop("affected"))
 
 
 
@@ -219,7 +219,7 @@ class IncidentView:
 
         priority = d.pop("priority")
 
-        root_cause = RootCauseView.from_dict(d.pop("root_cause"))
+        root_cause = RootCause.from_dict(d.pop("root_cause"))
 
 
 
@@ -228,7 +228,7 @@ class IncidentView:
 
         started_at = d.pop("started_at")
 
-        state = IncidentState(d.pop("state"))
+        state = IncidentStateView(d.pop("state"))
 
 
 
@@ -290,7 +290,7 @@ class IncidentView:
         rule = _parse_rule(d.pop("rule", UNSET))
 
 
-        def _parse_timeline(data: object) -> list[TimelineEntry] | None | Unset:
+        def _parse_timeline(data: object) -> list[TimelineEntryView] | None | Unset:
             if data is None:
                 return data
             if isinstance(data, Unset):
@@ -301,7 +301,7 @@ class IncidentView:
                 timeline_type_0 = []
                 _timeline_type_0 = data
                 for timeline_type_0_item_data in (_timeline_type_0):
-                    timeline_type_0_item = TimelineEntry.from_dict(timeline_type_0_item_data)
+                    timeline_type_0_item = TimelineEntryView.from_dict(timeline_type_0_item_data)
 
 
 
@@ -310,12 +310,12 @@ class IncidentView:
                 return timeline_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
-            return cast(list[TimelineEntry] | None | Unset, data)
+            return cast(list[TimelineEntryView] | None | Unset, data)
 
         timeline = _parse_timeline(d.pop("timeline", UNSET))
 
 
-        incident_view = cls(
+        incident = cls(
             actions=actions,
             affected=affected,
             alert_count=alert_count,
@@ -338,8 +338,8 @@ class IncidentView:
         )
 
 
-        incident_view.additional_properties = d
-        return incident_view
+        incident.additional_properties = d
+        return incident
 
     @property
     def additional_keys(self) -> list[str]:

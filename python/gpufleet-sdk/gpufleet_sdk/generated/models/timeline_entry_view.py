@@ -14,14 +14,26 @@ from ..types import UNSET, Unset
 
 
 
-T = TypeVar("T", bound="ConfigVersionConfig")
+T = TypeVar("T", bound="TimelineEntryView")
 
 
 
 @_attrs_define
-class ConfigVersionConfig:
-    
+class TimelineEntryView:
+    """ One line of an incident's timeline.
 
+        Attributes:
+            at (str):
+            by (str): Who did it (a user, or `system:correlation`).
+            detail (str):
+            event (str): `opened`, `alerts_added`, `root_cause_changed`, `merged`, `acknowledged`, `resolved`,
+                `reopened`.
+     """
+
+    at: str
+    by: str
+    detail: str
+    event: str
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
 
@@ -29,9 +41,23 @@ class ConfigVersionConfig:
 
 
     def to_dict(self) -> dict[str, Any]:
-        
+        at = self.at
+
+        by = self.by
+
+        detail = self.detail
+
+        event = self.event
+
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
+        field_dict.update({
+            "at": at,
+            "by": by,
+            "detail": detail,
+            "event": event,
+        })
 
         return field_dict
 
@@ -40,12 +66,24 @@ class ConfigVersionConfig:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        config_version_config = cls(
+        at = d.pop("at")
+
+        by = d.pop("by")
+
+        detail = d.pop("detail")
+
+        event = d.pop("event")
+
+        timeline_entry_view = cls(
+            at=at,
+            by=by,
+            detail=detail,
+            event=event,
         )
 
 
-        config_version_config.additional_properties = d
-        return config_version_config
+        timeline_entry_view.additional_properties = d
+        return timeline_entry_view
 
     @property
     def additional_keys(self) -> list[str]:

@@ -14,14 +14,21 @@ from ..types import UNSET, Unset
 
 
 
-T = TypeVar("T", bound="BiosDifferenceExpected")
+T = TypeVar("T", bound="Evidence")
 
 
 
 @_attrs_define
-class BiosDifferenceExpected:
-    
+class Evidence:
+    """ One piece of evidence for a root cause.
 
+        Attributes:
+            code (str): `announced`, `pattern`, `inferred`, `explained`, `xid`, `alone`.
+            detail (str):
+     """
+
+    code: str
+    detail: str
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
 
@@ -29,9 +36,17 @@ class BiosDifferenceExpected:
 
 
     def to_dict(self) -> dict[str, Any]:
-        
+        code = self.code
+
+        detail = self.detail
+
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
+        field_dict.update({
+            "code": code,
+            "detail": detail,
+        })
 
         return field_dict
 
@@ -40,12 +55,18 @@ class BiosDifferenceExpected:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        bios_difference_expected = cls(
+        code = d.pop("code")
+
+        detail = d.pop("detail")
+
+        evidence = cls(
+            code=code,
+            detail=detail,
         )
 
 
-        bios_difference_expected.additional_properties = d
-        return bios_difference_expected
+        evidence.additional_properties = d
+        return evidence
 
     @property
     def additional_keys(self) -> list[str]:

@@ -16,32 +16,32 @@ from typing import cast
 
 
 
-T = TypeVar("T", bound="GpuHealthRow")
+T = TypeVar("T", bound="GpuHealthChange")
 
 
 
 @_attrs_define
-class GpuHealthRow:
-    """ One row of a GPU's health history.
+class GpuHealthChange:
+    """ One change of a GPU's derived health.
 
         Attributes:
-            at (int): Unix milliseconds.
+            at (str):
             gpu_id (str): The GPU asset at the time.
             gpu_key (str): The GPU's serial (or `asset:<id>`).
             id (int):
             new_state (str):
             old_state (str):
-            reasons (str): JSON array of the reasons of the new state.
+            reasons (Any): The reasons of the new state.
             node_id (None | str | Unset): The node it was in at the time.
      """
 
-    at: int
+    at: str
     gpu_id: str
     gpu_key: str
     id: int
     new_state: str
     old_state: str
-    reasons: str
+    reasons: Any
     node_id: None | str | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
@@ -116,7 +116,7 @@ class GpuHealthRow:
         node_id = _parse_node_id(d.pop("node_id", UNSET))
 
 
-        gpu_health_row = cls(
+        gpu_health_change = cls(
             at=at,
             gpu_id=gpu_id,
             gpu_key=gpu_key,
@@ -128,8 +128,8 @@ class GpuHealthRow:
         )
 
 
-        gpu_health_row.additional_properties = d
-        return gpu_health_row
+        gpu_health_change.additional_properties = d
+        return gpu_health_change
 
     @property
     def additional_keys(self) -> list[str]:

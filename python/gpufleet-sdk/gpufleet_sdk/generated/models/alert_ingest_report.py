@@ -11,19 +11,19 @@ from ..types import UNSET, Unset
 from typing import cast
 
 if TYPE_CHECKING:
-  from ..models.rejected import Rejected
+  from ..models.rejected_alert import RejectedAlert
 
 
 
 
 
-T = TypeVar("T", bound="IngestReport")
+T = TypeVar("T", bound="AlertIngestReport")
 
 
 
 @_attrs_define
-class IngestReport:
-    """ What one request did.
+class AlertIngestReport:
+    """ What one alert request did.
 
         Attributes:
             accepted (int): Alerts taken (new and known).
@@ -31,7 +31,7 @@ class IngestReport:
             incidents (list[str]): Incidents the request opened or changed.
             new (int): Of those, fingerprints not seen before.
             received (int): Alerts in the request.
-            rejected (list[Rejected]): Alerts refused, with why; the others were taken.
+            rejected (list[RejectedAlert]): Alerts refused, with why; the others were taken.
             unresolved (int): Of the new ones, alerts no CMDB asset matched (kept and correlated alone).
             unresolved_held (int):
      """
@@ -41,7 +41,7 @@ class IngestReport:
     incidents: list[str]
     new: int
     received: int
-    rejected: list[Rejected]
+    rejected: list[RejectedAlert]
     unresolved: int
     unresolved_held: int
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
@@ -51,7 +51,7 @@ class IngestReport:
 
 
     def to_dict(self) -> dict[str, Any]:
-        from ..models.rejected import Rejected # noqa: PLC0415
+        from ..models.rejected_alert import RejectedAlert # noqa: PLC0415
         accepted = self.accepted
 
         alerts_held = self.alerts_held
@@ -95,7 +95,7 @@ class IngestReport:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
-        from ..models.rejected import Rejected # noqa: PLC0415
+        from ..models.rejected_alert import RejectedAlert # noqa: PLC0415
         d = dict(src_dict)
         accepted = d.pop("accepted")
 
@@ -111,7 +111,7 @@ class IngestReport:
         rejected = []
         _rejected = d.pop("rejected")
         for rejected_item_data in (_rejected):
-            rejected_item = Rejected.from_dict(rejected_item_data)
+            rejected_item = RejectedAlert.from_dict(rejected_item_data)
 
 
 
@@ -122,7 +122,7 @@ class IngestReport:
 
         unresolved_held = d.pop("unresolved_held")
 
-        ingest_report = cls(
+        alert_ingest_report = cls(
             accepted=accepted,
             alerts_held=alerts_held,
             incidents=incidents,
@@ -134,8 +134,8 @@ class IngestReport:
         )
 
 
-        ingest_report.additional_properties = d
-        return ingest_report
+        alert_ingest_report.additional_properties = d
+        return alert_ingest_report
 
     @property
     def additional_keys(self) -> list[str]:

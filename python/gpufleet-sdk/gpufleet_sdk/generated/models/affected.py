@@ -8,26 +8,30 @@ from attrs import field as _attrs_field
 
 from ..types import UNSET, Unset
 
+from typing import cast
 
 
 
 
 
 
-T = TypeVar("T", bound="EvidenceView")
+T = TypeVar("T", bound="Affected")
 
 
 
 @_attrs_define
-class EvidenceView:
-    """ 
+class Affected:
+    """ What an incident affects.
+
         Attributes:
-            code (str): `announced`, `pattern`, `inferred`, `explained`, `xid`, `alone`.
-            detail (str):
+            gpus (list[str]):
+            jobs (list[str]):
+            nodes (list[str]):
      """
 
-    code: str
-    detail: str
+    gpus: list[str]
+    jobs: list[str]
+    nodes: list[str]
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
 
@@ -35,16 +39,25 @@ class EvidenceView:
 
 
     def to_dict(self) -> dict[str, Any]:
-        code = self.code
+        gpus = self.gpus
 
-        detail = self.detail
+
+
+        jobs = self.jobs
+
+
+
+        nodes = self.nodes
+
+
 
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({
-            "code": code,
-            "detail": detail,
+            "gpus": gpus,
+            "jobs": jobs,
+            "nodes": nodes,
         })
 
         return field_dict
@@ -54,18 +67,24 @@ class EvidenceView:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        code = d.pop("code")
+        gpus = cast(list[str], d.pop("gpus"))
 
-        detail = d.pop("detail")
 
-        evidence_view = cls(
-            code=code,
-            detail=detail,
+        jobs = cast(list[str], d.pop("jobs"))
+
+
+        nodes = cast(list[str], d.pop("nodes"))
+
+
+        affected = cls(
+            gpus=gpus,
+            jobs=jobs,
+            nodes=nodes,
         )
 
 
-        evidence_view.additional_properties = d
-        return evidence_view
+        affected.additional_properties = d
+        return affected
 
     @property
     def additional_keys(self) -> list[str]:

@@ -14,14 +14,21 @@ from ..types import UNSET, Unset
 
 
 
-T = TypeVar("T", bound="NodeHealthViewReasonsItem")
+T = TypeVar("T", bound="UnknownSenderView")
 
 
 
 @_attrs_define
-class NodeHealthViewReasonsItem:
-    
+class UnknownSenderView:
+    """ One unknown sender key and how many samples it sent.
 
+        Attributes:
+            key (str): `uuid=…`, `serial=…`, `node=… gpu=…`, `bmc=…`, `node=…` or `anonymous`.
+            samples (int):
+     """
+
+    key: str
+    samples: int
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
 
@@ -29,9 +36,17 @@ class NodeHealthViewReasonsItem:
 
 
     def to_dict(self) -> dict[str, Any]:
-        
+        key = self.key
+
+        samples = self.samples
+
+
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
+        field_dict.update({
+            "key": key,
+            "samples": samples,
+        })
 
         return field_dict
 
@@ -40,12 +55,18 @@ class NodeHealthViewReasonsItem:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         d = dict(src_dict)
-        node_health_view_reasons_item = cls(
+        key = d.pop("key")
+
+        samples = d.pop("samples")
+
+        unknown_sender_view = cls(
+            key=key,
+            samples=samples,
         )
 
 
-        node_health_view_reasons_item.additional_properties = d
-        return node_health_view_reasons_item
+        unknown_sender_view.additional_properties = d
+        return unknown_sender_view
 
     @property
     def additional_keys(self) -> list[str]:

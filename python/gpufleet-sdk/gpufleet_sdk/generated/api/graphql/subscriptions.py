@@ -1,0 +1,198 @@
+from http import HTTPStatus
+from typing import Any, cast
+from urllib.parse import quote
+
+import httpx
+
+from ...client import AuthenticatedClient, Client
+from ...types import Response, UNSET
+from ... import errors
+
+from ...models.problem import Problem
+from typing import cast
+
+
+
+def _get_kwargs(
+    
+) -> dict[str, Any]:
+    
+
+    
+
+    
+
+    _kwargs: dict[str, Any] = {
+        "method": "get",
+        "url": "/api/v1/graphql/ws",
+    }
+
+
+    return _kwargs
+
+
+
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Any | Problem | None:
+    if response.status_code == 101:
+        response_101 = cast(Any, None)
+        return response_101
+
+    if response.status_code == 400:
+        response_400 = Problem.from_dict(response.json())
+
+
+
+        return response_400
+
+    if response.status_code == 401:
+        response_401 = Problem.from_dict(response.json())
+
+
+
+        return response_401
+
+    if response.status_code == 403:
+        response_403 = Problem.from_dict(response.json())
+
+
+
+        return response_403
+
+    if response.status_code == 426:
+        response_426 = Problem.from_dict(response.json())
+
+
+
+        return response_426
+
+    if response.status_code == 503:
+        response_503 = Problem.from_dict(response.json())
+
+
+
+        return response_503
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Any | Problem]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    *,
+    client: AuthenticatedClient | Client,
+
+) -> Response[Any | Problem]:
+    """ GraphQL subscriptions over WebSocket (`graphql-transport-ws`, and the older `graphql-ws`):
+    `subscription { events(afterSequence, types, subject) { ... } }`. The bearer token comes in
+    the upgrade request's `Authorization` header or, from browsers (which cannot set headers on
+    a WebSocket), in the `connection_init` payload as `{"Authorization": "Bearer <token>"}`; an
+    unknown or missing token ends the connection at `connection_init`.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Any | Problem]
+     """
+
+
+    kwargs = _get_kwargs(
+        
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+def sync(
+    *,
+    client: AuthenticatedClient | Client,
+
+) -> Any | Problem | None:
+    """ GraphQL subscriptions over WebSocket (`graphql-transport-ws`, and the older `graphql-ws`):
+    `subscription { events(afterSequence, types, subject) { ... } }`. The bearer token comes in
+    the upgrade request's `Authorization` header or, from browsers (which cannot set headers on
+    a WebSocket), in the `connection_init` payload as `{"Authorization": "Bearer <token>"}`; an
+    unknown or missing token ends the connection at `connection_init`.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Any | Problem
+     """
+
+
+    return sync_detailed(
+        client=client,
+
+    ).parsed
+
+async def asyncio_detailed(
+    *,
+    client: AuthenticatedClient | Client,
+
+) -> Response[Any | Problem]:
+    """ GraphQL subscriptions over WebSocket (`graphql-transport-ws`, and the older `graphql-ws`):
+    `subscription { events(afterSequence, types, subject) { ... } }`. The bearer token comes in
+    the upgrade request's `Authorization` header or, from browsers (which cannot set headers on
+    a WebSocket), in the `connection_init` payload as `{"Authorization": "Bearer <token>"}`; an
+    unknown or missing token ends the connection at `connection_init`.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Any | Problem]
+     """
+
+
+    kwargs = _get_kwargs(
+        
+    )
+
+    response = await client.get_async_httpx_client().request(
+        **kwargs
+    )
+
+    return _build_response(client=client, response=response)
+
+async def asyncio(
+    *,
+    client: AuthenticatedClient | Client,
+
+) -> Any | Problem | None:
+    """ GraphQL subscriptions over WebSocket (`graphql-transport-ws`, and the older `graphql-ws`):
+    `subscription { events(afterSequence, types, subject) { ... } }`. The bearer token comes in
+    the upgrade request's `Authorization` header or, from browsers (which cannot set headers on
+    a WebSocket), in the `connection_init` payload as `{"Authorization": "Bearer <token>"}`; an
+    unknown or missing token ends the connection at `connection_init`.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Any | Problem
+     """
+
+
+    return (await asyncio_detailed(
+        client=client,
+
+    )).parsed
