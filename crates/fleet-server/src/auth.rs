@@ -2,9 +2,6 @@
 
 use std::net::SocketAddr;
 
-use argon2::password_hash::rand_core::OsRng;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::Argon2;
 use axum::extract::{ConnectInfo, FromRequestParts, MatchedPath, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method};
@@ -16,31 +13,7 @@ use fleet_model::rbac::{allows, Permission};
 use crate::error::ApiError;
 use crate::state::{AppState, Principal};
 
-pub fn hash_password(pw: &str) -> anyhow::Result<String> {
-    let salt = SaltString::generate(&mut OsRng);
-    Ok(Argon2::default()
-        .hash_password(pw.as_bytes(), &salt)
-        .map_err(|e| anyhow::anyhow!("hashing password: {e}"))?
-        .to_string())
-}
-
-pub fn verify_password(pw: &str, hash: &str) -> bool {
-    PasswordHash::new(hash)
-        .map(|h| Argon2::default().verify_password(pw.as_bytes(), &h).is_ok())
-        .unwrap_or(false)
-}
-
-/// A password policy that explains itself.
-pub fn check_password_policy(pw: &str) -> Result<(), ApiError> {
-    if pw.chars().count() < 8 {
-        return Err(ApiError::new(
-            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-            "Invalid input",
-            "password must have at least 8 characters",
-        ));
-    }
-    Ok(())
-}
+pub use fleet_core::identity::{hash_password, verify_password};
 
 /// Who may call what: (method, route template, permission). `None` means the
 /// route needs no authentication. A route missing here is refused (fail closed).
@@ -224,7 +197,9 @@ fn influx_v1_token(req: &Request) -> Option<String> {
 pub async fn authenticate(st: &AppState, token: &str) -> Result<Principal, ApiError> {
     let hash = fleet_db::hash_token(token);
     let now = fleet_db::now_ms();
-    if let Some(p) = st.tokens.get(&hash, now) {
+    // Read before the lookup: a change in between makes the entry stale at once.
+    let generation = st.core.identity_generation();
+    if let Some(p) = st.tokens.get(&hash, now, generation) {
         return Ok(p);
     }
     match st.store.authenticate_token(token).await? {
@@ -233,7 +208,7 @@ pub async fn authenticate(st: &AppState, token: &str) -> Result<Principal, ApiEr
                 user,
                 token_id: tok.id,
             };
-            st.tokens.put(hash, p.clone(), tok.expires_at);
+            st.tokens.put(hash, p.clone(), tok.expires_at, generation);
             Ok(p)
         }
         None => Err(ApiError::unauthorized(
@@ -336,15 +311,6 @@ pub fn request_id(headers: &HeaderMap) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn passwords_hash_and_verify() {
-        let h = hash_password("correct horse").unwrap();
-        assert!(h.starts_with("$argon2id$"));
-        assert!(verify_password("correct horse", &h));
-        assert!(!verify_password("wrong", &h));
-        assert!(!verify_password("x", "not a hash"));
-    }
 
     #[test]
     fn table_has_no_duplicates() {

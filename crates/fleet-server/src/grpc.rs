@@ -35,7 +35,12 @@ pub fn status(e: CoreError) -> Status {
     match e {
         CoreError::Forbidden(m) => Status::permission_denied(m),
         CoreError::NotFound(m) => Status::not_found(m),
-        CoreError::Invalid(m) => Status::invalid_argument(m),
+        CoreError::Unauthenticated(m) => Status::unauthenticated(m),
+        CoreError::Invalid(m) | CoreError::Unprocessable(m) => Status::invalid_argument(m),
+        CoreError::RateLimited { message, .. } => Status::resource_exhausted(message),
+        CoreError::Unavailable { title, message } => {
+            Status::unavailable(format!("{title}: {message}"))
+        }
         CoreError::Conflict { message, job, .. } => match job {
             Some(j) => Status::failed_precondition(format!("{message} (job {j})")),
             None => Status::failed_precondition(message),
