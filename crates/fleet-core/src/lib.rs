@@ -20,6 +20,7 @@
 
 pub mod bmc;
 pub mod correlation;
+pub mod discovery;
 pub mod error;
 pub mod events;
 pub mod identity;
