@@ -27,6 +27,7 @@ pub mod identity;
 pub mod inventory;
 pub mod ops;
 pub mod principal;
+pub mod provisioning;
 pub mod telemetry;
 
 use std::collections::HashMap;
