@@ -20,7 +20,7 @@ use crate::provision::TinkerbellEngine;
 use crate::state::AppState;
 
 /// The provisioning role of this process as the core's install system (absent while off).
-fn engine(st: &AppState) -> Option<TinkerbellEngine<'_>> {
+pub(crate) fn engine(st: &AppState) -> Option<TinkerbellEngine<'_>> {
     st.provisioner.get().map(|p| TinkerbellEngine { p, st })
 }
 
