@@ -502,19 +502,12 @@ impl pb::events_server::Events for Api {
 
     async fn watch(&self, req: Request<pb::WatchRequest>) -> Result<Response<EventStream>, Status> {
         let p = principal(&self.0, &req).await?;
-        p.require(fleet_model::rbac::Permission::InventoryRead, "watch events")
-            .map_err(status)?;
         let r = req.into_inner();
         let st = self.0.clone();
-        let mut after = match r.after_sequence {
-            Some(seq) => seq.max(0),
-            // Only new events: start after the newest published one.
-            None => st
-                .store
-                .outbox_last_published_seq()
-                .await
-                .map_err(db_status)?,
-        };
+        // Also the permission check, before the stream starts.
+        let newest = st.core.last_published_event(&p).await.map_err(status)?;
+        // Without a sequence, only new events: after the newest published one.
+        let mut after = r.after_sequence.map(|s| s.max(0)).unwrap_or(newest);
         let filter = fleet_db::EventFilter {
             types: r.types,
             subject: r.subject,
@@ -531,10 +524,10 @@ impl pb::events_server::Events for Api {
             loop {
                 let mut f = filter.clone();
                 f.after_seq = after;
-                let rows = match st.store.outbox_query(&f).await {
+                let rows = match st.core.published_events(&p, &f).await {
                     Ok(rows) => rows,
                     Err(e) => {
-                        let _ = tx.send(Err(db_status(e))).await;
+                        let _ = tx.send(Err(status(e))).await;
                         return;
                     }
                 };

@@ -240,11 +240,5 @@ pub struct AssetPage {
 
 /// The node `id` (an id or a name); 404 when there is none.
 pub(crate) async fn node(st: &crate::state::AppState, id: &str) -> Result<Asset, ApiError> {
-    st.store
-        .resolve(fleet_model::asset::AssetKind::Node, id)
-        .await
-        .map_err(|e| match e {
-            fleet_db::DbError::Invalid(m) => ApiError::not_found(m),
-            other => other.into(),
-        })
+    Ok(st.core.node(id).await?)
 }
