@@ -23,6 +23,7 @@ pub enum CoreError {
     /// Too many attempts (failed logins); try again after `retry_after_secs`.
     #[error("{message}")]
     RateLimited {
+        title: &'static str,
         message: String,
         retry_after_secs: u64,
     },

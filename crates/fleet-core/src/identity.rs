@@ -136,6 +136,7 @@ impl Core {
         let keys = LoginLimiter::keys(username, source.as_deref());
         if let Some(wait) = self.logins.blocked(&keys) {
             return Err(CoreError::RateLimited {
+                title: "Too many failed logins",
                 message: format!("too many failed logins; retry in {wait} s"),
                 retry_after_secs: wait,
             });

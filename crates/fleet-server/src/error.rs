@@ -130,14 +130,11 @@ impl From<fleet_core::CoreError> for ApiError {
                 ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "Invalid input", m)
             }
             C::RateLimited {
+                title,
                 message,
                 retry_after_secs,
             } => {
-                let mut e = ApiError::new(
-                    StatusCode::TOO_MANY_REQUESTS,
-                    "Too many failed logins",
-                    message,
-                );
+                let mut e = ApiError::new(StatusCode::TOO_MANY_REQUESTS, title, message);
                 e.headers.push((
                     header::RETRY_AFTER,
                     HeaderValue::from_str(&retry_after_secs.to_string()).expect("digits"),
