@@ -10,9 +10,23 @@ pub enum CoreError {
     Forbidden(String),
     #[error("{0}")]
     NotFound(String),
+    /// No valid credentials (a failed login); nothing was changed.
+    #[error("{0}")]
+    Unauthenticated(String),
     /// The request itself is wrong (bad parameters); nothing was changed.
     #[error("{0}")]
     Invalid(String),
+    /// The request is well formed but its content is refused (a password shorter than the
+    /// policy, a plan that does not render); nothing was changed.
+    #[error("{0}")]
+    Unprocessable(String),
+    /// Too many attempts (failed logins); try again after `retry_after_secs`.
+    #[error("{message}")]
+    RateLimited {
+        title: &'static str,
+        message: String,
+        retry_after_secs: u64,
+    },
     /// The request conflicts with the current state; `job` names the job in the way, if any.
     #[error("{message}")]
     Conflict {
@@ -23,6 +37,13 @@ pub enum CoreError {
     /// A BMC or switch did not answer or refused.
     #[error("{message}")]
     Upstream {
+        title: &'static str,
+        message: String,
+    },
+    /// A part this process depends on is off or does not answer (provisioning not
+    /// configured, the event bus down).
+    #[error("{message}")]
+    Unavailable {
         title: &'static str,
         message: String,
     },
@@ -39,6 +60,13 @@ impl CoreError {
             title,
             message: message.into(),
             job: None,
+        }
+    }
+
+    pub fn unavailable(title: &'static str, message: impl Into<String>) -> Self {
+        CoreError::Unavailable {
+            title,
+            message: message.into(),
         }
     }
 

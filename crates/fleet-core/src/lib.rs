@@ -8,6 +8,12 @@
 //! - [`ops`]: out-of-band operations as jobs with a typed [`ops::Operation`]; workers in any
 //!   number of processes share them through database leases.
 //! - [`feed`]: the published event feed as a watch that resumes from a sequence.
+//! - [`identity`]: users, tokens and logins (with the login rate limit).
+//! - [`events`]: the event feed, the audit log and change history, the bus's dead letters,
+//!   inventory import.
+//! - [`discovery`]: registering BMCs from a list, a subnet sweep or a node's announcement.
+//! - [`provisioning`]: install plans and provisioning runs, driven through the
+//!   [`provisioning::Engine`] port (Tinkerbell) as `system:provisioning`.
 //! - [`bmc`]: the one way to reach a node's BMC with its stored credentials.
 //! - [`telemetry`]: GPU telemetry ingest, derived health, the hot status port.
 //! - [`correlation`]: alerts in, incidents out (the physical graph from the CMDB, label
@@ -15,16 +21,20 @@
 
 pub mod bmc;
 pub mod correlation;
+pub mod discovery;
 pub mod error;
+pub mod events;
 pub mod feed;
+pub mod identity;
 pub mod inventory;
 pub mod ops;
 pub mod principal;
+pub mod provisioning;
 pub mod telemetry;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicU64};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -51,6 +61,8 @@ pub struct CoreSettings {
     pub bmc_timeout: Duration,
     /// Where uploaded firmware images wait for their jobs; shared by every worker.
     pub upload_dir: PathBuf,
+    /// Token lifetimes and the login limit.
+    pub identity: identity::IdentitySettings,
 }
 
 impl CoreSettings {
@@ -63,6 +75,7 @@ impl CoreSettings {
             concurrency: 256,
             bmc_timeout: Duration::from_secs(15),
             upload_dir,
+            identity: Default::default(),
         }
     }
 }
@@ -94,6 +107,10 @@ pub struct Inner {
     pub telemetry: telemetry::Telemetry,
     /// Alert correlation: held alerts and incidents of this process.
     pub incidents: correlation::Incidents,
+    /// Failed logins of this process (see [`identity::LoginLimiter`]).
+    logins: identity::LoginLimiter,
+    /// Bumped by every change of a user or token (see [`Core::identity_generation`]).
+    identity_gen: AtomicU64,
 }
 
 impl std::ops::Deref for Core {
@@ -106,7 +123,13 @@ impl std::ops::Deref for Core {
 impl Core {
     pub fn new(store: Store, settings: CoreSettings) -> Core {
         let (changed, _) = tokio::sync::broadcast::channel(1024);
+        let logins = identity::LoginLimiter::new(
+            settings.identity.login_max_failures,
+            settings.identity.login_window,
+        );
         Core(Arc::new(Inner {
+            logins,
+            identity_gen: AtomicU64::new(0),
             store,
             settings,
             wake: tokio::sync::Notify::new(),

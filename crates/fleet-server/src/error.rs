@@ -126,7 +126,26 @@ impl From<fleet_core::CoreError> for ApiError {
         match e {
             C::Forbidden(m) => ApiError::forbidden(m),
             C::NotFound(m) => ApiError::not_found(m),
+            C::Unauthenticated(m) => ApiError::unauthorized(m),
             C::Invalid(m) => ApiError::bad_request(m),
+            C::Unprocessable(m) => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "Invalid input", m)
+            }
+            C::RateLimited {
+                title,
+                message,
+                retry_after_secs,
+            } => {
+                let mut e = ApiError::new(StatusCode::TOO_MANY_REQUESTS, title, message);
+                e.headers.push((
+                    header::RETRY_AFTER,
+                    HeaderValue::from_str(&retry_after_secs.to_string()).expect("digits"),
+                ));
+                e
+            }
+            C::Unavailable { title, message } => {
+                ApiError::new(StatusCode::SERVICE_UNAVAILABLE, title, message)
+            }
             C::Conflict {
                 title,
                 message,

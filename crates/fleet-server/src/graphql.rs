@@ -46,11 +46,15 @@ fn gql(e: CoreError) -> async_graphql::Error {
     let code = match &e {
         CoreError::Forbidden(_) => "FORBIDDEN",
         CoreError::NotFound(_) | CoreError::Store(DbError::NotFound(_)) => "NOT_FOUND",
-        CoreError::Invalid(_) | CoreError::Store(DbError::Invalid(_)) => "BAD_USER_INPUT",
+        CoreError::Invalid(_)
+        | CoreError::Unprocessable(_)
+        | CoreError::Store(DbError::Invalid(_)) => "BAD_USER_INPUT",
+        CoreError::Unauthenticated(_) => "UNAUTHENTICATED",
+        CoreError::RateLimited { .. } => "RATE_LIMITED",
         CoreError::Conflict { .. }
         | CoreError::Store(DbError::Conflict(_) | DbError::Transition(_)) => "CONFLICT",
         CoreError::Store(DbError::Stale { .. }) => "STALE_VERSION",
-        CoreError::Upstream { .. } => "UPSTREAM_UNAVAILABLE",
+        CoreError::Upstream { .. } | CoreError::Unavailable { .. } => "UPSTREAM_UNAVAILABLE",
         _ => "INTERNAL",
     };
     async_graphql::Error::new(e.to_string()).extend_with(|_, ext| ext.set("code", code))

@@ -1,6 +1,6 @@
 //! The gRPC face of the application core (`proto/gpufleet/v1/fleet.proto`): assets and
-//! configuration versions, the node lifecycle, out-of-band jobs, the event feed and the
-//! caller's identity, with gRPC health and server reflection, on its own port
+//! configuration versions, the node lifecycle, out-of-band jobs, the event feed, the
+//! caller's identity, users, API tokens, provisioning runs, the audit log and dead letters, with gRPC health and server reflection, on its own port
 //! (`grpc_listen`). Each method authenticates the bearer token of its metadata, calls the
 //! core with that principal and maps the core's errors to status codes; nothing is decided
 //! here.
@@ -29,8 +29,10 @@ pub mod pb {
 }
 
 use pb::{
-    assets_server::AssetsServer, events_server::EventsServer, identity_server::IdentityServer,
-    jobs_server::JobsServer, lifecycle_server::LifecycleServer, nodes_server::NodesServer,
+    assets_server::AssetsServer, audit_server::AuditServer, events_server::EventsServer,
+    identity_server::IdentityServer, jobs_server::JobsServer, lifecycle_server::LifecycleServer,
+    nodes_server::NodesServer, provisioning_server::ProvisioningServer,
+    tokens_server::TokensServer, users_server::UsersServer,
 };
 
 /// The core's errors as gRPC status codes.
@@ -38,7 +40,12 @@ pub fn status(e: CoreError) -> Status {
     match e {
         CoreError::Forbidden(m) => Status::permission_denied(m),
         CoreError::NotFound(m) => Status::not_found(m),
-        CoreError::Invalid(m) => Status::invalid_argument(m),
+        CoreError::Unauthenticated(m) => Status::unauthenticated(m),
+        CoreError::Invalid(m) | CoreError::Unprocessable(m) => Status::invalid_argument(m),
+        CoreError::RateLimited { message, .. } => Status::resource_exhausted(message),
+        CoreError::Unavailable { title, message } => {
+            Status::unavailable(format!("{title}: {message}"))
+        }
         CoreError::Conflict { message, job, .. } => match job {
             Some(j) => Status::failed_precondition(format!("{message} (job {j})")),
             None => Status::failed_precondition(message),
@@ -549,6 +556,441 @@ impl pb::identity_server::Identity for Api {
     }
 }
 
+fn user(u: fleet_db::User) -> pb::User {
+    pb::User {
+        id: u.id,
+        username: u.username,
+        role: u.role.as_str().to_string(),
+        disabled: u.disabled,
+        created_at: rfc3339(u.created_at),
+        updated_at: rfc3339(u.updated_at),
+    }
+}
+
+fn token(t: fleet_db::Token) -> pb::Token {
+    pb::Token {
+        id: t.id,
+        user_id: t.user_id,
+        kind: match t.kind {
+            fleet_db::TokenKind::Session => "session",
+            fleet_db::TokenKind::Api => "api",
+        }
+        .to_string(),
+        name: t.name,
+        created_at: rfc3339(t.created_at),
+        expires_at: rfc3339(t.expires_at),
+    }
+}
+
+fn role(s: &str) -> Result<fleet_model::rbac::Role, Status> {
+    s.parse().map_err(|e: String| Status::invalid_argument(e))
+}
+
+/// `page_size` of a request: 0 is the default, anything outside 1-1000 is refused.
+fn page_size(n: i32, default: usize) -> Result<usize, Status> {
+    match n {
+        0 => Ok(default),
+        1..=1000 => Ok(n as usize),
+        _ => Err(Status::invalid_argument(
+            "'page_size' must be between 1 and 1000",
+        )),
+    }
+}
+
+/// A sequence number carried in a page token.
+fn seq_token(t: &str) -> Result<Option<i64>, Status> {
+    if t.is_empty() {
+        return Ok(None);
+    }
+    crate::api::decode_cursor(t)
+        .map_err(api_status)?
+        .parse::<i64>()
+        .map(Some)
+        .map_err(|_| Status::invalid_argument("'page_token' is not a token returned by this API"))
+}
+
+fn seq_page_token(seq: Option<i64>) -> String {
+    seq.map(|s| crate::api::encode_cursor(&s.to_string()))
+        .unwrap_or_default()
+}
+
+#[tonic::async_trait]
+impl pb::users_server::Users for Api {
+    async fn list_users(
+        &self,
+        req: Request<pb::ListUsersRequest>,
+    ) -> Result<Response<pb::ListUsersResponse>, Status> {
+        let p = principal(&self.0, &req).await?;
+        let r = req.into_inner();
+        let size = page_size(r.page_size, 100)?;
+        let after = if r.page_token.is_empty() {
+            None
+        } else {
+            Some(crate::api::decode_cursor(&r.page_token).map_err(api_status)?)
+        };
+        let mut users: Vec<fleet_db::User> = self
+            .0
+            .core
+            .users(&p)
+            .await
+            .map_err(status)?
+            .into_iter()
+            .filter(|u| after.as_deref().is_none_or(|a| u.username.as_str() > a))
+            .collect();
+        users.sort_by(|a, b| a.username.cmp(&b.username));
+        let next = if users.len() > size {
+            users.truncate(size);
+            users
+                .last()
+                .map(|u| crate::api::encode_cursor(&u.username))
+                .unwrap_or_default()
+        } else {
+            String::new()
+        };
+        Ok(Response::new(pb::ListUsersResponse {
+            users: users.into_iter().map(user).collect(),
+            next_page_token: next,
+        }))
+    }
+
+    async fn get_user(
+        &self,
+        req: Request<pb::GetUserRequest>,
+    ) -> Result<Response<pb::User>, Status> {
+        let p = principal(&self.0, &req).await?;
+        let u = self
+            .0
+            .core
+            .user(&p, &req.get_ref().id)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(user(u)))
+    }
+
+    async fn create_user(
+        &self,
+        req: Request<pb::CreateUserRequest>,
+    ) -> Result<Response<pb::User>, Status> {
+        let p = principal(&self.0, &req).await?;
+        let r = req.into_inner();
+        let spec = fleet_core::identity::UserSpec {
+            username: r.username,
+            password: r.password,
+            role: role(&r.role)?,
+        };
+        let u = self.0.core.create_user(&p, spec).await.map_err(status)?;
+        Ok(Response::new(user(u)))
+    }
+
+    async fn update_user(
+        &self,
+        req: Request<pb::UpdateUserRequest>,
+    ) -> Result<Response<pb::User>, Status> {
+        let p = principal(&self.0, &req).await?;
+        let r = req.into_inner();
+        let change = fleet_core::identity::UserChange {
+            password: r.password,
+            role: r.role.as_deref().map(role).transpose()?,
+            disabled: r.disabled,
+        };
+        let u = self
+            .0
+            .core
+            .update_user(&p, &r.id, change)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(user(u)))
+    }
+
+    async fn delete_user(
+        &self,
+        req: Request<pb::DeleteUserRequest>,
+    ) -> Result<Response<pb::Empty>, Status> {
+        let p = principal(&self.0, &req).await?;
+        self.0
+            .core
+            .delete_user(&p, &req.get_ref().id)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(pb::Empty {}))
+    }
+}
+
+#[tonic::async_trait]
+impl pb::tokens_server::Tokens for Api {
+    async fn list_tokens(
+        &self,
+        req: Request<pb::ListTokensRequest>,
+    ) -> Result<Response<pb::ListTokensResponse>, Status> {
+        let p = principal(&self.0, &req).await?;
+        let t = self
+            .0
+            .core
+            .tokens(&p, req.get_ref().all)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(pb::ListTokensResponse {
+            tokens: t.into_iter().map(token).collect(),
+        }))
+    }
+
+    async fn create_token(
+        &self,
+        req: Request<pb::CreateTokenRequest>,
+    ) -> Result<Response<pb::CreatedToken>, Status> {
+        let p = principal(&self.0, &req).await?;
+        let r = req.into_inner();
+        let (info, clear) = self
+            .0
+            .core
+            .create_token(&p, &r.name, r.ttl_s.map(Duration::from_secs))
+            .await
+            .map_err(status)?;
+        Ok(Response::new(pb::CreatedToken {
+            token: clear,
+            info: Some(token(info)),
+        }))
+    }
+
+    async fn revoke_token(
+        &self,
+        req: Request<pb::RevokeTokenRequest>,
+    ) -> Result<Response<pb::Empty>, Status> {
+        let p = principal(&self.0, &req).await?;
+        self.0
+            .core
+            .revoke_token(&p, &req.get_ref().id)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(pb::Empty {}))
+    }
+}
+
+fn run(
+    r: fleet_db::Provisioning,
+    node_state: Option<fleet_model::lifecycle::NodeState>,
+) -> pb::ProvisioningRun {
+    pb::ProvisioningRun {
+        id: r.id,
+        node_id: r.node_id,
+        attempt: r.attempt,
+        plan_name: r.plan_name,
+        plan_version: r.plan_version,
+        workflow: r.workflow,
+        power_via: r.power_via,
+        stage: r.stage,
+        progress_json: r.progress,
+        failure: r.failure,
+        batch_id: r.batch_id,
+        actor: r.actor,
+        created_at: rfc3339(r.created_at),
+        updated_at: rfc3339(r.updated_at),
+        finished_at: r.finished_at.map(rfc3339),
+        node_state: node_state.map(|s| s.as_str().to_string()),
+    }
+}
+
+fn run_view(r: fleet_core::provisioning::Run) -> pb::ProvisioningRun {
+    run(r.provisioning, r.node_state)
+}
+
+#[tonic::async_trait]
+impl pb::provisioning_server::Provisioning for Api {
+    async fn list_install_plans(
+        &self,
+        req: Request<pb::Empty>,
+    ) -> Result<Response<pb::ListInstallPlansResponse>, Status> {
+        let p = principal(&self.0, &req).await?;
+        let plans = self.0.core.install_plans(&p).await.map_err(status)?;
+        Ok(Response::new(pb::ListInstallPlansResponse {
+            plans: plans
+                .into_iter()
+                .map(|x| pb::InstallPlan {
+                    id: x.id,
+                    name: x.name,
+                    version: x.version,
+                    profile_id: x.profile_id,
+                    spec_json: x.spec,
+                    comment: x.comment,
+                    actor: x.actor,
+                    created_at: rfc3339(x.created_at),
+                })
+                .collect(),
+        }))
+    }
+
+    async fn list_runs(
+        &self,
+        req: Request<pb::ListRunsRequest>,
+    ) -> Result<Response<pb::ListRunsResponse>, Status> {
+        let p = principal(&self.0, &req).await?;
+        let runs = self
+            .0
+            .core
+            .provisionings(&p, &req.get_ref().node)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(pb::ListRunsResponse {
+            runs: runs.into_iter().map(|r| run(r, None)).collect(),
+        }))
+    }
+
+    async fn get_run(
+        &self,
+        req: Request<pb::GetRunRequest>,
+    ) -> Result<Response<pb::ProvisioningRun>, Status> {
+        let p = principal(&self.0, &req).await?;
+        let r = req.into_inner();
+        let v = match (r.id.is_empty(), r.node.is_empty()) {
+            (false, _) => self.0.core.provisioning_run(&p, &r.id).await,
+            (true, false) => self.0.core.provisioning(&p, &r.node).await,
+            (true, true) => return Err(Status::invalid_argument("give 'id' or 'node'")),
+        }
+        .map_err(status)?;
+        Ok(Response::new(run_view(v)))
+    }
+
+    async fn start_run(
+        &self,
+        req: Request<pb::StartRunRequest>,
+    ) -> Result<Response<pb::ProvisioningRun>, Status> {
+        let p = principal(&self.0, &req).await?;
+        let r = req.into_inner();
+        let spec = fleet_core::provisioning::ProvisionSpec {
+            plan: r.plan,
+            plan_version: r.plan_version,
+            reason: r.reason,
+        };
+        let v = self
+            .0
+            .core
+            .provision(
+                &p,
+                crate::api::provision::engine(&self.0).as_ref(),
+                &r.node,
+                &spec,
+            )
+            .await
+            .map_err(status)?;
+        Ok(Response::new(run_view(v)))
+    }
+
+    async fn cancel_run(
+        &self,
+        req: Request<pb::CancelRunRequest>,
+    ) -> Result<Response<pb::ProvisioningRun>, Status> {
+        let p = principal(&self.0, &req).await?;
+        let r = req.into_inner();
+        let v = self
+            .0
+            .core
+            .cancel_provisioning(
+                &p,
+                crate::api::provision::engine(&self.0).as_ref(),
+                &r.node,
+                r.reason,
+            )
+            .await
+            .map_err(status)?;
+        Ok(Response::new(run_view(v)))
+    }
+}
+
+#[tonic::async_trait]
+impl pb::audit_server::Audit for Api {
+    async fn list_audit(
+        &self,
+        req: Request<pb::ListAuditRequest>,
+    ) -> Result<Response<pb::ListAuditResponse>, Status> {
+        let p = principal(&self.0, &req).await?;
+        let r = req.into_inner();
+        let f = fleet_db::AuditFilter {
+            target: r.target,
+            actor: r.actor,
+            kind: r.kind,
+            after_seq: seq_token(&r.page_token)?,
+            limit: page_size(r.page_size, 100)? as i64,
+            ..Default::default()
+        };
+        let page = self.0.core.audit_log(&p, &f).await.map_err(status)?;
+        Ok(Response::new(pb::ListAuditResponse {
+            entries: page
+                .items
+                .into_iter()
+                .map(|a| pb::AuditEntry {
+                    seq: a.seq,
+                    at: rfc3339(a.at),
+                    actor: a.actor,
+                    action: a.action,
+                    kind: a.kind,
+                    target: a.target,
+                    before_json: a.before_doc,
+                    after_json: a.after_doc,
+                    source: a.source,
+                    request_id: a.request_id,
+                    prev_hash: a.prev_hash,
+                    hash: a.hash,
+                })
+                .collect(),
+            next_page_token: seq_page_token(page.next),
+        }))
+    }
+
+    async fn verify_audit(
+        &self,
+        req: Request<pb::Empty>,
+    ) -> Result<Response<pb::VerifyAuditResponse>, Status> {
+        let p = principal(&self.0, &req).await?;
+        let v = self.0.core.verify_audit(&p).await.map_err(status)?;
+        Ok(Response::new(pb::VerifyAuditResponse {
+            ok: v.ok,
+            rows_checked: v.rows_checked,
+            head_seq: v.head_seq,
+            problems: v.problems,
+        }))
+    }
+
+    async fn list_dead_letters(
+        &self,
+        req: Request<pb::ListDeadLettersRequest>,
+    ) -> Result<Response<pb::ListDeadLettersResponse>, Status> {
+        let p = principal(&self.0, &req).await?;
+        let r = req.into_inner();
+        let after = seq_token(&r.page_token)?.unwrap_or(0).max(0) as u64;
+        let page = self
+            .0
+            .core
+            .dead_letters(
+                &p,
+                &*self.0.bus,
+                r.consumer.as_deref(),
+                after,
+                page_size(r.page_size, 100)?,
+            )
+            .await
+            .map_err(status)?;
+        Ok(Response::new(pb::ListDeadLettersResponse {
+            dead_letters: page
+                .items
+                .into_iter()
+                .map(|d| pb::DeadLetter {
+                    seq: d.seq,
+                    consumer: d.consumer,
+                    subject: d.subject,
+                    stream: d.stream,
+                    stream_seq: d.stream_seq,
+                    event_id: d.event_id,
+                    error: d.error,
+                    attempts: d.attempts,
+                    failed_at: d.failed_at,
+                    event_json: d.event.to_string(),
+                })
+                .collect(),
+            next_page_token: seq_page_token(page.next.map(|s| s as i64)),
+        }))
+    }
+}
+
 /// Serves the gRPC API on `listener` until `shutdown`.
 pub async fn serve(
     st: AppState,
@@ -563,6 +1005,10 @@ pub async fn serve(
         "gpufleet.v1.Jobs",
         "gpufleet.v1.Events",
         "gpufleet.v1.Identity",
+        "gpufleet.v1.Users",
+        "gpufleet.v1.Tokens",
+        "gpufleet.v1.Provisioning",
+        "gpufleet.v1.Audit",
     ] {
         reporter
             .set_service_status(name, tonic_health::ServingStatus::Serving)
@@ -588,7 +1034,11 @@ pub async fn serve(
         .add_service(LifecycleServer::new(api.clone()))
         .add_service(JobsServer::new(api.clone()))
         .add_service(EventsServer::new(api.clone()))
-        .add_service(IdentityServer::new(api))
+        .add_service(IdentityServer::new(api.clone()))
+        .add_service(UsersServer::new(api.clone()))
+        .add_service(TokensServer::new(api.clone()))
+        .add_service(ProvisioningServer::new(api.clone()))
+        .add_service(AuditServer::new(api))
         .serve_with_incoming_shutdown(incoming, shutdown.cancelled_owned())
         .await?;
     Ok(())

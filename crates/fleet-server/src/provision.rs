@@ -728,3 +728,58 @@ pub async fn start_job(
         .await
         .map_err(|e| format!("{group}: {e}"))
 }
+
+/// The provisioning role as the core's install system ([`fleet_core::provisioning::Engine`]),
+/// for one request.
+pub struct TinkerbellEngine<'a> {
+    pub p: Arc<Provisioner>,
+    pub st: &'a AppState,
+}
+
+impl fleet_core::provisioning::Engine for TinkerbellEngine<'_> {
+    fn concurrency(&self) -> usize {
+        self.p.cfg.concurrency
+    }
+
+    fn power_via(&self) -> String {
+        self.p.cfg.power_via.clone()
+    }
+
+    fn object_base(&self, node: &Asset) -> Result<String, String> {
+        object_base(node)
+    }
+
+    async fn check(
+        &self,
+        node: &Asset,
+        plan: &InstallPlanRow,
+        workflow: &str,
+    ) -> Result<(), String> {
+        prepare(self.st, &self.p.cfg, node, plan, workflow)
+            .await
+            .map(|_| ())
+    }
+
+    fn batch_limit(&self, batch: &str, limit: usize) {
+        self.p.batch_limit(batch, limit)
+    }
+
+    fn start(&self, run: Provisioning) {
+        self.p.spawn(self.st.clone(), run)
+    }
+
+    async fn stop(&self, run: &Provisioning) -> fleet_core::CoreResult<()> {
+        self.p.stop(&run.id);
+        self.p
+            .client
+            .delete_workflow(&run.workflow)
+            .await
+            .map(|_| ())
+            .map_err(|e| {
+                fleet_core::CoreError::upstream(
+                    "Tinkerbell unavailable",
+                    format!("deleting workflow {}: {e}", run.workflow),
+                )
+            })
+    }
+}

@@ -588,8 +588,10 @@ async fn every_grpc_method_checks_the_callers_role() {
     let node = n["id"].as_str().unwrap().to_string();
     let ch = channel(&app).await;
     // (method, the permission it needs): written down here, not read from the server.
-    let methods: [(&str, Permission); 15] = [
+    let methods: [(&str, Permission); 17] = [
         ("Assets/GetAsset", Permission::InventoryRead),
+        ("Nodes/GetNode", Permission::InventoryRead),
+        ("Nodes/ListNodes", Permission::InventoryRead),
         ("Assets/ListAssets", Permission::InventoryRead),
         ("Assets/ListVersions", Permission::InventoryRead),
         ("Assets/CreateAsset", Permission::InventoryWrite),
@@ -613,6 +615,7 @@ async fn every_grpc_method_checks_the_callers_role() {
             let mut jobs = pb::jobs_client::JobsClient::new(ch.clone());
             let mut events = pb::events_client::EventsClient::new(ch.clone());
             let mut who = pb::identity_client::IdentityClient::new(ch.clone());
+            let mut nodes = pb::nodes_client::NodesClient::new(ch.clone());
             let code = match m {
                 "Assets/GetAsset" => assets
                     .get_asset(authed(&t, pb::GetAssetRequest { id: node.clone() }))
@@ -739,6 +742,14 @@ async fn every_grpc_method_checks_the_callers_role() {
                     .await
                     .err(),
                 "Identity/WhoAmI" => who.who_am_i(authed(&t, pb::Empty {})).await.err(),
+                "Nodes/GetNode" => nodes
+                    .get_node(authed(&t, pb::GetNodeRequest { id: node.clone() }))
+                    .await
+                    .err(),
+                "Nodes/ListNodes" => nodes
+                    .list_nodes(authed(&t, pb::ListNodesRequest::default()))
+                    .await
+                    .err(),
                 other => unreachable!("{other}"),
             }
             .map(|s| s.code());
@@ -907,4 +918,389 @@ async fn grpcurl_lists_and_calls_the_services_through_reflection() {
     let (rc, out) = run(vec![addr, "gpufleet.v1.Assets/ListAssets".into()]);
     assert_ne!(rc, Some(0));
     assert!(out.contains("Unauthenticated"), "{out}");
+}
+
+/// The permission the REST route `(method, path)` needs, from the route table.
+fn rest_permission(method: &str, path: &str) -> Permission {
+    let m: axum::http::Method = method.parse().unwrap();
+    fleet_server::auth::route_permission(&m, path)
+        .unwrap_or_else(|| panic!("{method} {path} is not a route"))
+        .unwrap_or_else(|| panic!("{method} {path} needs no authentication"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn user_token_provisioning_and_audit_methods_need_what_their_rest_routes_need() {
+    let app = TestApp::start().await;
+    let (_, n) = app
+        .admin(
+            Method::POST,
+            "/api/v1/assets",
+            json!({"kind": "node", "name": "roles-2"}),
+        )
+        .await;
+    let node = n["id"].as_str().unwrap().to_string();
+    let ch = channel(&app).await;
+    // (gRPC method, the REST route that does the same). Listing every user's tokens is
+    // `GET /api/v1/tokens?all=true`, which needs UserAdmin on top of the route's SelfService.
+    let methods: [(&str, &str, &str); 16] = [
+        ("Users/ListUsers", "GET", "/api/v1/users"),
+        ("Users/GetUser", "GET", "/api/v1/users/{id}"),
+        ("Users/CreateUser", "POST", "/api/v1/users"),
+        ("Users/UpdateUser", "PATCH", "/api/v1/users/{id}"),
+        ("Users/DeleteUser", "DELETE", "/api/v1/users/{id}"),
+        ("Tokens/ListTokens", "GET", "/api/v1/tokens"),
+        ("Tokens/ListTokens all", "GET", "/api/v1/tokens"),
+        ("Tokens/CreateToken", "POST", "/api/v1/tokens"),
+        ("Tokens/RevokeToken", "DELETE", "/api/v1/tokens/{id}"),
+        (
+            "Provisioning/ListInstallPlans",
+            "GET",
+            "/api/v1/install-plans",
+        ),
+        (
+            "Provisioning/ListRuns",
+            "GET",
+            "/api/v1/nodes/{id}/provision",
+        ),
+        ("Provisioning/GetRun", "GET", "/api/v1/nodes/{id}/provision"),
+        (
+            "Provisioning/StartRun",
+            "POST",
+            "/api/v1/nodes/{id}/provision",
+        ),
+        (
+            "Provisioning/CancelRun",
+            "POST",
+            "/api/v1/nodes/{id}/provision/cancel",
+        ),
+        ("Audit/ListAudit", "GET", "/api/v1/audit"),
+        (
+            "Audit/ListDeadLetters",
+            "GET",
+            "/api/v1/events/dead-letters",
+        ),
+    ];
+    let mut extra = vec![("Audit/VerifyAudit", "GET", "/api/v1/audit/verify")];
+    extra.extend(methods);
+    for role in Role::ALL {
+        let t = app.tokens[&role].clone();
+        for (m, rm, rpath) in extra.iter().copied() {
+            let perm = if m == "Tokens/ListTokens all" {
+                Permission::UserAdmin
+            } else {
+                rest_permission(rm, rpath)
+            };
+            let mut users = pb::users_client::UsersClient::new(ch.clone());
+            let mut tokens = pb::tokens_client::TokensClient::new(ch.clone());
+            let mut prov = pb::provisioning_client::ProvisioningClient::new(ch.clone());
+            let mut audit = pb::audit_client::AuditClient::new(ch.clone());
+            let code = match m {
+                "Users/ListUsers" => users
+                    .list_users(authed(&t, pb::ListUsersRequest::default()))
+                    .await
+                    .err(),
+                "Users/GetUser" => users
+                    .get_user(authed(
+                        &t,
+                        pb::GetUserRequest {
+                            id: "no-such-user".into(),
+                        },
+                    ))
+                    .await
+                    .err(),
+                // Too short a password: refused as INVALID_ARGUMENT once permitted.
+                "Users/CreateUser" => users
+                    .create_user(authed(
+                        &t,
+                        pb::CreateUserRequest {
+                            username: format!("new-{}", role.as_str()),
+                            password: "short".into(),
+                            role: "viewer".into(),
+                        },
+                    ))
+                    .await
+                    .err(),
+                "Users/UpdateUser" => users
+                    .update_user(authed(
+                        &t,
+                        pb::UpdateUserRequest {
+                            id: "no-such-user".into(),
+                            disabled: Some(true),
+                            ..Default::default()
+                        },
+                    ))
+                    .await
+                    .err(),
+                "Users/DeleteUser" => users
+                    .delete_user(authed(
+                        &t,
+                        pb::DeleteUserRequest {
+                            id: "no-such-user".into(),
+                        },
+                    ))
+                    .await
+                    .err(),
+                "Tokens/ListTokens" => tokens
+                    .list_tokens(authed(&t, pb::ListTokensRequest { all: false }))
+                    .await
+                    .err(),
+                "Tokens/ListTokens all" => tokens
+                    .list_tokens(authed(&t, pb::ListTokensRequest { all: true }))
+                    .await
+                    .err(),
+                "Tokens/CreateToken" => tokens
+                    .create_token(authed(
+                        &t,
+                        pb::CreateTokenRequest {
+                            name: format!("ci-{}", role.as_str()),
+                            ttl_s: Some(60),
+                        },
+                    ))
+                    .await
+                    .err(),
+                "Tokens/RevokeToken" => tokens
+                    .revoke_token(authed(
+                        &t,
+                        pb::RevokeTokenRequest {
+                            id: "no-such-token".into(),
+                        },
+                    ))
+                    .await
+                    .err(),
+                "Provisioning/ListInstallPlans" => prov
+                    .list_install_plans(authed(&t, pb::Empty {}))
+                    .await
+                    .err(),
+                "Provisioning/ListRuns" => prov
+                    .list_runs(authed(&t, pb::ListRunsRequest { node: node.clone() }))
+                    .await
+                    .err(),
+                // Never provisioned: NOT_FOUND once permitted.
+                "Provisioning/GetRun" => prov
+                    .get_run(authed(
+                        &t,
+                        pb::GetRunRequest {
+                            node: node.clone(),
+                            ..Default::default()
+                        },
+                    ))
+                    .await
+                    .err(),
+                // Provisioning is off in this server: UNAVAILABLE once permitted.
+                "Provisioning/StartRun" => prov
+                    .start_run(authed(
+                        &t,
+                        pb::StartRunRequest {
+                            node: node.clone(),
+                            ..Default::default()
+                        },
+                    ))
+                    .await
+                    .err(),
+                "Provisioning/CancelRun" => prov
+                    .cancel_run(authed(
+                        &t,
+                        pb::CancelRunRequest {
+                            node: node.clone(),
+                            reason: None,
+                        },
+                    ))
+                    .await
+                    .err(),
+                "Audit/ListAudit" => audit
+                    .list_audit(authed(&t, pb::ListAuditRequest::default()))
+                    .await
+                    .err(),
+                "Audit/VerifyAudit" => audit.verify_audit(authed(&t, pb::Empty {})).await.err(),
+                "Audit/ListDeadLetters" => audit
+                    .list_dead_letters(authed(&t, pb::ListDeadLettersRequest::default()))
+                    .await
+                    .err(),
+                other => unreachable!("{other}"),
+            }
+            .map(|s| (s.code(), s.message().to_string()));
+            if allows(role, perm) {
+                assert!(
+                    !matches!(
+                        code,
+                        Some((Code::PermissionDenied | Code::Unauthenticated, _))
+                    ),
+                    "{} should be allowed {m}: {code:?}",
+                    role.as_str()
+                );
+                // What a permitted caller gets back, where the request cannot succeed.
+                let expected = match m {
+                    "Users/GetUser"
+                    | "Users/UpdateUser"
+                    | "Users/DeleteUser"
+                    | "Tokens/RevokeToken"
+                    | "Provisioning/GetRun" => Some(Code::NotFound),
+                    "Users/CreateUser" => Some(Code::InvalidArgument),
+                    "Provisioning/StartRun" | "Provisioning/CancelRun" => Some(Code::Unavailable),
+                    _ => None,
+                };
+                assert_eq!(code.as_ref().map(|c| c.0), expected, "{m}: {code:?}");
+            } else {
+                assert_eq!(
+                    code.as_ref().map(|c| c.0),
+                    Some(Code::PermissionDenied),
+                    "{} must not {m}",
+                    role.as_str()
+                );
+                let (_, msg) = code.unwrap();
+                assert!(
+                    msg.contains(&format!("{perm:?}")),
+                    "{m}: the refusal names the permission: {msg}"
+                );
+            }
+        }
+    }
+}
+
+/// (actor, action, kind) of every audit row about user `id`, oldest first; and the user's
+/// last role as each interface reads it back.
+async fn user_scenario_rest(app: &TestApp, name: &str) -> (Vec<(String, String, String)>, String) {
+    let (s, u) = rest(
+        app,
+        Role::Admin,
+        Method::POST,
+        "/api/v1/users",
+        json!({"username": name, "password": "parity-pw-7c41d9", "role": "viewer"}),
+    )
+    .await;
+    assert_eq!(s, 201, "{u}");
+    let id = u["id"].as_str().unwrap().to_string();
+    let (s, u) = rest(
+        app,
+        Role::Admin,
+        Method::PATCH,
+        &format!("/api/v1/users/{name}"),
+        json!({"role": "operator"}),
+    )
+    .await;
+    assert_eq!(s, 200, "{u}");
+    let (s, read) = rest(
+        app,
+        Role::Admin,
+        Method::GET,
+        &format!("/api/v1/users/{id}"),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(s, 200, "{read}");
+    let (s, v) = rest(
+        app,
+        Role::Admin,
+        Method::DELETE,
+        &format!("/api/v1/users/{id}"),
+        Value::Null,
+    )
+    .await;
+    assert_eq!(s, 204, "{v}");
+    (
+        audit_of(app, &id).await,
+        read["role"].as_str().unwrap().to_string(),
+    )
+}
+
+async fn user_scenario_grpc(app: &TestApp, name: &str) -> (Vec<(String, String, String)>, String) {
+    let t = app.tokens[&Role::Admin].clone();
+    let mut users = pb::users_client::UsersClient::new(channel(app).await);
+    let u = users
+        .create_user(authed(
+            &t,
+            pb::CreateUserRequest {
+                username: name.into(),
+                password: "parity-pw-7c41d9".into(),
+                role: "viewer".into(),
+            },
+        ))
+        .await
+        .unwrap()
+        .into_inner();
+    users
+        .update_user(authed(
+            &t,
+            pb::UpdateUserRequest {
+                id: name.into(),
+                role: Some("operator".into()),
+                ..Default::default()
+            },
+        ))
+        .await
+        .unwrap();
+    let read = users
+        .get_user(authed(&t, pb::GetUserRequest { id: u.id.clone() }))
+        .await
+        .unwrap()
+        .into_inner();
+    users
+        .delete_user(authed(&t, pb::DeleteUserRequest { id: u.id.clone() }))
+        .await
+        .unwrap();
+    let e = users
+        .get_user(authed(&t, pb::GetUserRequest { id: u.id.clone() }))
+        .await
+        .unwrap_err();
+    assert_eq!(e.code(), Code::NotFound, "{e:?}");
+    (audit_of(app, &u.id).await, read.role)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn user_administration_through_rest_and_grpc_leaves_the_same_audit_rows() {
+    let app = TestApp::start().await;
+    let rest_side = user_scenario_rest(&app, "parity-user-rest").await;
+    let grpc_side = user_scenario_grpc(&app, "parity-user-grpc").await;
+    assert_eq!(rest_side.1, "operator");
+    let actions: Vec<&str> = rest_side.0.iter().map(|r| r.1.as_str()).collect();
+    assert_eq!(actions, ["user.create", "user.update", "user.delete"]);
+    assert_eq!(rest_side, grpc_side);
+    // The audit log reads the same over gRPC, page by page.
+    let t = app.tokens[&Role::Admin].clone();
+    let mut audit = pb::audit_client::AuditClient::new(channel(&app).await);
+    let mut seen = vec![];
+    let mut page_token = String::new();
+    loop {
+        let r = audit
+            .list_audit(authed(
+                &t,
+                pb::ListAuditRequest {
+                    kind: Some("user".into()),
+                    page_size: 2,
+                    page_token: page_token.clone(),
+                    ..Default::default()
+                },
+            ))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(r.entries.len() <= 2);
+        seen.extend(r.entries.into_iter().map(|e| (e.seq, e.action)));
+        if r.next_page_token.is_empty() {
+            break;
+        }
+        page_token = r.next_page_token;
+    }
+    let (s, v) = rest(
+        &app,
+        Role::Admin,
+        Method::GET,
+        "/api/v1/audit?kind=user&limit=1000",
+        Value::Null,
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    let from_rest: Vec<(i64, String)> = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["seq"].as_i64().unwrap(),
+                r["action"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(seen, from_rest);
+    assert!(seen.len() >= 6 + Role::ALL.len(), "{seen:?}");
 }

@@ -296,6 +296,8 @@ impl Core {
     /// needed: an operator cannot stop an admin's BIOS, RAID, firmware or switch-port job
     /// half-way. A running job stops at its worker's next lease renewal.
     pub async fn cancel(&self, p: &Principal, id: &str) -> CoreResult<Job> {
+        // Every operation needs at least this: nobody below it learns whether a job exists.
+        p.require(fleet_model::rbac::Permission::OobOperate, "cancel jobs")?;
         let job = self.store.get_job(id).await?;
         let needed = Operation::from_job(&job.kind, &job.params)
             .map(|op| op.permission())

@@ -18,6 +18,7 @@ use tokio::sync::broadcast::error::RecvError;
 use utoipa::{IntoParams, ToSchema};
 
 use super::{parse_time, Json, Query};
+use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::state::AppState;
 
@@ -55,22 +56,6 @@ pub struct EventPage {
     pub next_cursor: Option<String>,
 }
 
-fn resolve_types(s: &str) -> ApiResult<Vec<String>> {
-    let mut out = Vec::new();
-    for t in s.split(',').map(str::trim).filter(|t| !t.is_empty()) {
-        if t.starts_with("io.gpufleet.") {
-            out.push(t.to_string());
-        } else if let Some(k) = CATALOG.iter().find(|k| k.name.eq_ignore_ascii_case(t)) {
-            out.push(k.ty.to_string());
-        } else {
-            return Err(ApiError::bad_request(format!(
-                "unknown event type '{t}': use a type such as io.gpufleet.hardware.discovered.v1 or a name such as HardwareDiscovered (GET /api/v1/events/types lists them)"
-            )));
-        }
-    }
-    Ok(out)
-}
-
 fn parse_cursor(c: Option<&str>) -> ApiResult<i64> {
     c.map(|c| {
         c.parse::<i64>()
@@ -96,7 +81,7 @@ fn filter(q: &EventQuery) -> ApiResult<EventFilter> {
         types: q
             .ty
             .as_deref()
-            .map(resolve_types)
+            .map(fleet_core::events::resolve_event_types)
             .transpose()?
             .unwrap_or_default(),
         subject: q.asset.clone().or_else(|| q.subject.clone()),
@@ -126,21 +111,14 @@ fn payload(r: &OutboxRow) -> Value {
     responses((status = 200, body = EventPage), (status = 400, body = Problem)))]
 pub async fn list(
     State(st): State<AppState>,
+    caller: Caller,
     Query(q): Query<EventQuery>,
 ) -> ApiResult<Json<EventPage>> {
-    let mut f = filter(&q)?;
-    let limit = f.limit;
-    f.limit += 1;
-    let mut rows = st.store.outbox_query(&f).await?;
-    let next = if rows.len() as i64 > limit {
-        rows.truncate(limit as usize);
-        rows.last().map(|r| r.seq.to_string())
-    } else {
-        None
-    };
+    let f = filter(&q)?;
+    let page = st.core.events(&caller.core_principal(), &f).await?;
     Ok(Json(EventPage {
-        items: rows.iter().map(payload).collect(),
-        next_cursor: next,
+        items: page.items.iter().map(payload).collect(),
+        next_cursor: page.next.map(|s| s.to_string()),
     }))
 }
 
@@ -202,6 +180,7 @@ struct StreamState {
     responses((status = 200, content_type = "text/event-stream", description = "Server-Sent Events"), (status = 400, body = Problem)))]
 pub async fn stream(
     State(st): State<AppState>,
+    caller: Caller,
     Query(q): Query<EventQuery>,
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
     let mut f = filter(&q)?;
@@ -213,14 +192,16 @@ pub async fn stream(
     }
     // Subscribe before reading the replay so that nothing falls in between;
     // events in both are sent once.
+    let p = caller.core_principal();
+    // Checked before anything is sent, even without a replay.
+    st.core.last_published_event(&p).await?;
     let rx = st.events.subscribe();
     let mut replay = VecDeque::new();
     let mut replayed = HashSet::new();
     if q.cursor.is_some() {
         let mut rf = f.clone();
-        rf.published_only = true;
         rf.limit = REPLAY_MAX as i64;
-        for r in st.store.outbox_query(&rf).await? {
+        for r in st.core.published_events(&p, &rf).await? {
             replayed.insert(r.event_id.clone());
             replay.push_back(payload(&r));
         }
@@ -352,41 +333,28 @@ pub struct DeadLetterPage {
     pub next_cursor: Option<String>,
 }
 
-fn bus_error(e: fleet_bus::BusError) -> ApiError {
-    match e {
-        fleet_bus::BusError::NotFound(m) => ApiError::not_found(m),
-        fleet_bus::BusError::Invalid(m) => ApiError::bad_request(m),
-        other => ApiError::new(
-            axum::http::StatusCode::SERVICE_UNAVAILABLE,
-            "Event bus unavailable",
-            other.to_string(),
-        ),
-    }
-}
-
 /// Events that a consumer failed to handle after its retries (admins).
 #[utoipa::path(get, path = "/api/v1/events/dead-letters", params(DeadLetterQuery), tag = "events",
     responses((status = 200, body = DeadLetterPage), (status = 400, body = Problem), (status = 503, body = Problem)))]
 pub async fn dead_letters(
     State(st): State<AppState>,
+    caller: Caller,
     Query(q): Query<DeadLetterQuery>,
 ) -> ApiResult<Json<DeadLetterPage>> {
-    let limit = q.limit.unwrap_or(100);
-    if !(1..=1000).contains(&limit) {
-        return Err(ApiError::bad_request("'limit' must be between 1 and 1000"));
-    }
     let after = parse_cursor(q.cursor.as_deref())? as u64;
-    let mut items = fleet_bus::dlq::list(&*st.bus, q.consumer.as_deref(), after, limit + 1)
-        .await
-        .map_err(bus_error)?;
-    let next = if items.len() > limit {
-        items.truncate(limit);
-        items.last().map(|d| d.seq.to_string())
-    } else {
-        None
-    };
+    let page = st
+        .core
+        .dead_letters(
+            &caller.core_principal(),
+            &*st.bus,
+            q.consumer.as_deref(),
+            after,
+            q.limit.unwrap_or(100),
+        )
+        .await?;
     Ok(Json(DeadLetterPage {
-        items: items
+        items: page
+            .items
             .into_iter()
             .map(|d| DeadLetterView {
                 seq: d.seq,
@@ -401,7 +369,7 @@ pub async fn dead_letters(
                 event: d.event,
             })
             .collect(),
-        next_cursor: next,
+        next_cursor: page.next.map(|s| s.to_string()),
     }))
 }
 
@@ -420,24 +388,12 @@ pub struct RedriveResult {
     responses((status = 200, body = RedriveResult), (status = 404, body = Problem), (status = 503, body = Problem)))]
 pub async fn redrive(
     State(st): State<AppState>,
-    caller: crate::auth::Caller,
+    caller: Caller,
     Path(seq): Path<u64>,
 ) -> ApiResult<Json<RedriveResult>> {
-    let ack = fleet_bus::dlq::redrive(&*st.bus, seq)
-        .await
-        .map_err(bus_error)?;
-    // Re-publishing can start work again (an inspection, a job): it is audited.
-    st.store
-        .audit(
-            &caller.actor,
-            fleet_db::AuditEntry {
-                action: "event.redrive",
-                kind: "event",
-                target: None,
-                before: Some(serde_json::json!({"dead_letter_seq": seq})),
-                after: Some(serde_json::json!({"stream": ack.stream, "stream_seq": ack.sequence})),
-            },
-        )
+    let ack = st
+        .core
+        .redrive(&caller.core_principal(), &*st.bus, seq)
         .await?;
     Ok(Json(RedriveResult {
         seq,

@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use fleet_db::{AuditFilter, ImportSummary, VerifyReport};
-use fleet_model::import::{parse, Format};
+use fleet_model::import::Format;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
@@ -51,9 +51,11 @@ pub async fn import(
     };
     let text = std::str::from_utf8(&body)
         .map_err(|_| ApiError::bad_request("the file is not UTF-8 text"))?;
-    let plan = parse(text, format).map_err(fleet_db::DbError::Import)?;
     let dry = q.dry_run == Some(true);
-    let summary = st.store.apply_import(&caller.actor, plan, dry).await?;
+    let summary = st
+        .core
+        .import(&caller.core_principal(), text, format, dry)
+        .await?;
     Ok((
         if dry {
             StatusCode::OK
@@ -103,9 +105,6 @@ pub struct ChangePage {
 
 fn audit_filter(q: &ChangeQuery) -> ApiResult<AuditFilter> {
     let limit = q.limit.unwrap_or(100);
-    if !(1..=1000).contains(&limit) {
-        return Err(ApiError::bad_request("'limit' must be between 1 and 1000"));
-    }
     Ok(AuditFilter {
         target: q.asset.clone(),
         actor: q.actor.clone(),
@@ -129,14 +128,10 @@ fn audit_filter(q: &ChangeQuery) -> ApiResult<AuditFilter> {
                 })
             })
             .transpose()?,
-        limit: limit + 1,
+        limit,
         exclude_kinds: Vec::new(),
     })
 }
-
-/// Audit kinds that are not inventory history: logins (with the user names tried), users,
-/// tokens and secrets. `/changes` (every viewer) leaves them out; `/audit` (admins) has them.
-const NOT_CHANGES: &[&str] = &["auth", "user", "token", "secret"];
 
 fn parse_doc(s: Option<String>) -> Option<Value> {
     s.map(|d| serde_json::from_str(&d).unwrap_or(Value::String(d)))
@@ -148,20 +143,14 @@ fn parse_doc(s: Option<String>) -> Option<Value> {
     responses((status = 200, body = ChangePage), (status = 400, body = Problem)))]
 pub async fn changes(
     State(st): State<AppState>,
+    caller: Caller,
     Query(q): Query<ChangeQuery>,
 ) -> ApiResult<Json<ChangePage>> {
-    let mut f = audit_filter(&q)?;
-    f.exclude_kinds = NOT_CHANGES.iter().map(|k| k.to_string()).collect();
-    let limit = (f.limit - 1) as usize;
-    let mut rows = st.store.list_audit(&f).await?;
-    let next = if rows.len() > limit {
-        rows.truncate(limit);
-        rows.last().map(|r| r.seq.to_string())
-    } else {
-        None
-    };
+    let f = audit_filter(&q)?;
+    let page = st.core.changes(&caller.core_principal(), &f).await?;
     Ok(Json(ChangePage {
-        items: rows
+        items: page
+            .items
             .into_iter()
             .map(|r| ChangeView {
                 seq: r.seq,
@@ -175,7 +164,7 @@ pub async fn changes(
                 request_id: r.request_id,
             })
             .collect(),
-        next_cursor: next,
+        next_cursor: page.next.map(|s| s.to_string()),
     }))
 }
 
@@ -189,27 +178,24 @@ pub struct AuditPage {
 #[utoipa::path(get, path = "/api/v1/audit", params(ChangeQuery), tag = "audit", responses((status = 200, body = AuditPage)))]
 pub async fn audit(
     State(st): State<AppState>,
+    caller: Caller,
     Query(q): Query<ChangeQuery>,
 ) -> ApiResult<Json<AuditPage>> {
     let f = audit_filter(&q)?;
-    let limit = (f.limit - 1) as usize;
-    let mut rows = st.store.list_audit(&f).await?;
-    let next = if rows.len() > limit {
-        rows.truncate(limit);
-        rows.last().map(|r| r.seq.to_string())
-    } else {
-        None
-    };
+    let page = st.core.audit_log(&caller.core_principal(), &f).await?;
     Ok(Json(AuditPage {
-        items: rows,
-        next_cursor: next,
+        items: page.items,
+        next_cursor: page.next.map(|s| s.to_string()),
     }))
 }
 
 /// Recompute the audit hash chain and report altered, inserted or deleted rows.
 #[utoipa::path(get, path = "/api/v1/audit/verify", tag = "audit", responses((status = 200, body = VerifyReport)))]
-pub async fn audit_verify(State(st): State<AppState>) -> ApiResult<Json<VerifyReport>> {
-    Ok(Json(st.store.verify_audit().await?))
+pub async fn audit_verify(
+    State(st): State<AppState>,
+    caller: Caller,
+) -> ApiResult<Json<VerifyReport>> {
+    Ok(Json(st.core.verify_audit(&caller.core_principal()).await?))
 }
 
 /// Liveness: the process answers.
@@ -219,7 +205,7 @@ pub async fn healthz() -> &'static str {
 
 /// Readiness: the database answers.
 pub async fn readyz(State(st): State<AppState>) -> Result<&'static str, ApiError> {
-    tokio::time::timeout(std::time::Duration::from_secs(2), st.store.ping())
+    tokio::time::timeout(std::time::Duration::from_secs(2), st.core.ping())
         .await
         .map_err(|_| {
             ApiError::new(
@@ -243,7 +229,8 @@ pub async fn readyz(State(st): State<AppState>) -> Result<&'static str, ApiError
 /// Prometheus metrics.
 pub async fn metrics(State(st): State<AppState>) -> impl IntoResponse {
     let mut gauges = Vec::new();
-    if let Ok(counts) = st.store.count_by_kind().await {
+    let (counts, pending) = st.core.gauges().await;
+    if let Some(counts) = counts {
         gauges.push((
             "gpufleet_assets",
             "Assets in the inventory by kind.",
@@ -253,11 +240,11 @@ pub async fn metrics(State(st): State<AppState>) -> impl IntoResponse {
                 .collect(),
         ));
     }
-    if let Ok(p) = st.store.outbox_pending(10_000).await {
+    if let Some(p) = pending {
         gauges.push((
             "gpufleet_outbox_pending",
             "Events committed but not yet published.",
-            vec![(String::new(), p.len() as f64)],
+            vec![(String::new(), p as f64)],
         ));
     }
     (

@@ -5,31 +5,23 @@ use std::collections::BTreeMap;
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use fleet_db::{InstallPlanRow, NewProvisioning, Provisioning};
-use fleet_model::asset::Asset;
+use fleet_core::ops::NodeSelection;
+use fleet_core::provisioning::{ProvisionSpec, Run};
+use fleet_db::{InstallPlanRow, Provisioning};
 use fleet_model::lifecycle::NodeState;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 
-use super::{node, Json, Query};
+use super::{Json, Query};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, Problem};
-use crate::provision::{self as role, Provisioner};
+use crate::provision::TinkerbellEngine;
 use crate::state::AppState;
 
-fn unprocessable(m: impl Into<String>) -> ApiError {
-    ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "Invalid input", m)
-}
-
-fn provisioner(st: &AppState) -> ApiResult<std::sync::Arc<Provisioner>> {
-    st.provisioner.get().ok_or_else(|| {
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "Provisioning off",
-            "provisioning is off: set [tinkerbell] kubeconfig (and namespace) in the configuration",
-        )
-    })
+/// The provisioning role of this process as the core's install system (absent while off).
+pub(crate) fn engine(st: &AppState) -> Option<TinkerbellEngine<'_>> {
+    st.provisioner.get().map(|p| TinkerbellEngine { p, st })
 }
 
 // ------------------------------------------------------------------------------------------
@@ -54,12 +46,15 @@ pub async fn create_plan(
     caller: Caller,
     Json(b): Json<NewPlanVersion>,
 ) -> ApiResult<(StatusCode, Json<InstallPlanRow>)> {
-    b.spec.check().map_err(|e| unprocessable(e.to_string()))?;
-    let pid = super::profile_id(&st, b.profile.as_deref()).await?;
-    let spec = serde_json::to_value(&b.spec).map_err(|e| ApiError::internal(e.to_string()))?;
     let row = st
-        .store
-        .create_install_plan(&caller.actor, &b.name, pid.as_deref(), &spec, b.comment)
+        .core
+        .create_install_plan(
+            &caller.core_principal(),
+            &b.name,
+            b.profile.as_deref(),
+            &b.spec,
+            b.comment,
+        )
         .await?;
     Ok((StatusCode::CREATED, Json(row)))
 }
@@ -67,8 +62,11 @@ pub async fn create_plan(
 /// Every version of every install plan.
 #[utoipa::path(get, path = "/api/v1/install-plans", tag = "provisioning",
     responses((status = 200, body = Vec<InstallPlanRow>)))]
-pub async fn list_plans(State(st): State<AppState>) -> ApiResult<Json<Vec<InstallPlanRow>>> {
-    Ok(Json(st.store.list_install_plans().await?))
+pub async fn list_plans(
+    State(st): State<AppState>,
+    caller: Caller,
+) -> ApiResult<Json<Vec<InstallPlanRow>>> {
+    Ok(Json(st.core.install_plans(&caller.core_principal()).await?))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -82,10 +80,15 @@ pub struct PlanQuery {
     responses((status = 200, body = InstallPlanRow), (status = 404, body = Problem)))]
 pub async fn get_plan(
     State(st): State<AppState>,
+    caller: Caller,
     Path(name): Path<String>,
     Query(q): Query<PlanQuery>,
 ) -> ApiResult<Json<InstallPlanRow>> {
-    Ok(Json(st.store.install_plan(&name, q.version).await?))
+    Ok(Json(
+        st.core
+            .install_plan(&caller.core_principal(), &name, q.version)
+            .await?,
+    ))
 }
 
 // ------------------------------------------------------------------------------------------
@@ -114,87 +117,28 @@ pub struct ProvisionView {
     pub tink_server: Option<String>,
 }
 
-async fn view(st: &AppState, p: Provisioning) -> ApiResult<ProvisionView> {
-    let n = st.store.get_asset(&p.node_id).await?;
-    let tink = st.config.tinkerbell.tink_server.clone();
-    Ok(ProvisionView {
-        workflow_progress: p
-            .progress
-            .as_deref()
-            .and_then(|x| serde_json::from_str(x).ok()),
-        provisioning: p,
-        node_state: n.state,
-        tink_server: (!tink.is_empty()).then_some(tink),
-    })
-}
-
-async fn resolve_plan(
-    st: &AppState,
-    n: &Asset,
-    plan: Option<&str>,
-    version: Option<i64>,
-) -> ApiResult<InstallPlanRow> {
-    match plan {
-        Some(p) => st
-            .store
-            .install_plan(p, version)
-            .await
-            .map_err(|e| match e {
-                fleet_db::DbError::NotFound(m) => unprocessable(m),
-                other => other.into(),
-            }),
-        None => {
-            let Some(pid) = &n.profile_id else {
-                return Err(unprocessable(format!(
-                    "node {} has no profile and the request names no plan",
-                    n.name
-                )));
-            };
-            st.store
-                .install_plan_for_profile(pid)
-                .await?
-                .ok_or_else(|| {
-                    unprocessable(format!(
-                        "no install plan is bound to the profile of node {}; name a plan or create one with 'profile'",
-                        n.name
-                    ))
-                })
+impl From<&ProvisionRequest> for ProvisionSpec {
+    fn from(r: &ProvisionRequest) -> Self {
+        ProvisionSpec {
+            plan: r.plan.clone(),
+            plan_version: r.plan_version,
+            reason: r.reason.clone(),
         }
     }
 }
 
-/// Checks, records and starts one attempt. Rendering errors answer 422 before anything is
-/// created; an illegal lifecycle transition 409 with the allowed targets.
-async fn provision_one(
-    st: &AppState,
-    p: &std::sync::Arc<Provisioner>,
-    caller: &Caller,
-    n: &Asset,
-    req: &ProvisionRequest,
-    batch: Option<String>,
-) -> ApiResult<Provisioning> {
-    let plan = resolve_plan(st, n, req.plan.as_deref(), req.plan_version).await?;
-    let base = role::object_base(n).map_err(unprocessable)?;
-    // Everything the attempt will send is built and checked now, under a placeholder name.
-    role::prepare(st, &p.cfg, n, &plan, &format!("{base}-0"))
-        .await
-        .map_err(unprocessable)?;
-    let run = st
-        .store
-        .start_provisioning(
-            &caller.actor,
-            NewProvisioning {
-                node_id: n.id.clone(),
-                plan,
-                workflow_base: base,
-                power_via: p.cfg.power_via.clone(),
-                batch_id: batch,
-                reason: req.reason.clone(),
-            },
-        )
-        .await?;
-    p.spawn(st.clone(), run.clone());
-    Ok(run)
+fn view(st: &AppState, r: Run) -> ProvisionView {
+    let tink = st.config.tinkerbell.tink_server.clone();
+    ProvisionView {
+        workflow_progress: r
+            .provisioning
+            .progress
+            .as_deref()
+            .and_then(|x| serde_json::from_str(x).ok()),
+        provisioning: r.provisioning,
+        node_state: r.node_state,
+        tink_server: (!tink.is_empty()).then_some(tink),
+    }
 }
 
 /// Provision (or re-provision, from `provisioning_failed`) a node with a plan, or with the
@@ -209,10 +153,16 @@ pub async fn provision(
     Path(id): Path<String>,
     Json(req): Json<ProvisionRequest>,
 ) -> ApiResult<(StatusCode, Json<ProvisionView>)> {
-    let p = provisioner(&st)?;
-    let n = node(&st, &id).await?;
-    let run = provision_one(&st, &p, &caller, &n, &req, None).await?;
-    Ok((StatusCode::ACCEPTED, Json(view(&st, run).await?)))
+    let run = st
+        .core
+        .provision(
+            &caller.core_principal(),
+            engine(&st).as_ref(),
+            &id,
+            &(&req).into(),
+        )
+        .await?;
+    Ok((StatusCode::ACCEPTED, Json(view(&st, run))))
 }
 
 /// The node's latest provisioning attempt with per-action progress.
@@ -220,15 +170,11 @@ pub async fn provision(
     responses((status = 200, body = ProvisionView), (status = 404, body = Problem)))]
 pub async fn status(
     State(st): State<AppState>,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Json<ProvisionView>> {
-    let n = node(&st, &id).await?;
-    let p = st
-        .store
-        .latest_provisioning(&n.id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("node {} was never provisioned", n.name)))?;
-    Ok(Json(view(&st, p).await?))
+    let run = st.core.provisioning(&caller.core_principal(), &id).await?;
+    Ok(Json(view(&st, run)))
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -247,44 +193,16 @@ pub async fn cancel(
     Path(id): Path<String>,
     Json(body): Json<CancelRequest>,
 ) -> ApiResult<Json<ProvisionView>> {
-    let p = provisioner(&st)?;
-    let n = node(&st, &id).await?;
     let run = st
-        .store
-        .latest_provisioning(&n.id)
-        .await?
-        .filter(|r| !fleet_db::provisioning_stage_is_final(&r.stage))
-        .ok_or_else(|| {
-            ApiError::new(
-                StatusCode::CONFLICT,
-                "Conflict",
-                format!("node {} has no provisioning in progress", n.name),
-            )
-        })?;
-    p.stop(&run.id);
-    p.client.delete_workflow(&run.workflow).await.map_err(|e| {
-        ApiError::new(
-            StatusCode::BAD_GATEWAY,
-            "Tinkerbell unavailable",
-            format!("deleting workflow {}: {e}", run.workflow),
-        )
-    })?;
-    let reason = body
-        .reason
-        .unwrap_or_else(|| format!("cancelled by {}", caller.actor.name));
-    let done = st
-        .store
-        .finish_provisioning(
-            &caller.actor,
-            &run.id,
-            "cancelled",
-            NodeState::ProvisioningFailed,
-            format!("workflow {}: {reason}", run.workflow),
-            None,
-            None,
+        .core
+        .cancel_provisioning(
+            &caller.core_principal(),
+            engine(&st).as_ref(),
+            &id,
+            body.reason,
         )
         .await?;
-    Ok(Json(view(&st, done).await?))
+    Ok(Json(view(&st, run)))
 }
 
 // ------------------------------------------------------------------------------------------
@@ -334,38 +252,45 @@ pub async fn bulk(
     caller: Caller,
     Json(b): Json<BulkProvision>,
 ) -> ApiResult<(StatusCode, Json<BulkProvisionResponse>)> {
-    let p = provisioner(&st)?;
-    let nodes = super::select_nodes(&st, &b.ids, &b.labels, b.rack.as_deref(), b.state).await?;
-    let concurrency = b
-        .concurrency
-        .unwrap_or(p.cfg.concurrency)
-        .clamp(1, p.cfg.concurrency);
-    let batch = uuid::Uuid::now_v7().to_string();
-    p.batch_limit(&batch, concurrency);
-    let req = ProvisionRequest {
+    let spec = ProvisionSpec {
         plan: b.plan.clone(),
         plan_version: b.plan_version,
         reason: b.reason.clone(),
     };
-    let mut started = vec![];
-    let mut refused = vec![];
-    for n in nodes {
-        match provision_one(&st, &p, &caller, &n, &req, Some(batch.clone())).await {
-            Ok(run) => started.push(run),
-            Err(e) => refused.push(BulkRefused {
-                node: n.name.clone(),
-                status: e.status.as_u16(),
-                error: e.detail,
-            }),
-        }
-    }
+    let sel = NodeSelection {
+        ids: b.ids,
+        labels: b.labels,
+        rack: b.rack,
+        state: b.state,
+    };
+    let runs = st
+        .core
+        .bulk_provision(
+            &caller.core_principal(),
+            engine(&st).as_ref(),
+            &sel,
+            &spec,
+            b.concurrency,
+        )
+        .await?;
     Ok((
         StatusCode::ACCEPTED,
         Json(BulkProvisionResponse {
-            batch_id: batch,
-            concurrency,
-            started,
-            refused,
+            batch_id: runs.batch_id,
+            concurrency: runs.concurrency,
+            started: runs.started,
+            refused: runs
+                .refused
+                .into_iter()
+                .map(|(node, e)| {
+                    let e = ApiError::from(e);
+                    BulkRefused {
+                        node,
+                        status: e.status.as_u16(),
+                        error: e.detail,
+                    }
+                })
+                .collect(),
         }),
     ))
 }

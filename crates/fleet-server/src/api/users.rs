@@ -2,18 +2,17 @@
 
 use axum::extract::{Path, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::StatusCode;
 use axum::response::IntoResponse;
-use fleet_db::{Actor, NewUser, Token, TokenKind, User, UserPatch};
+use fleet_core::identity::{UserChange, UserSpec};
+use fleet_db::{Token, User};
 use fleet_model::rbac::Role;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::{Json, Query};
-use crate::auth::{
-    check_password_policy, hash_password, request_id, source_addr, verify_password, Caller,
-};
-use crate::error::{ApiError, ApiResult, Problem};
+use crate::auth::{request_id, source_addr, Caller};
+use crate::error::{ApiResult, Problem};
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -45,13 +44,6 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Origin {
     }
 }
 
-/// A real argon2id hash to verify against when the user does not exist, so
-/// that an unknown user costs the same time as a wrong password.
-fn dummy_hash() -> &'static str {
-    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-    HASH.get_or_init(|| hash_password("not-a-password").unwrap_or_default())
-}
-
 /// Log in with username and password; returns a session token. Failed logins are rate-limited per user and per source address.
 #[utoipa::path(post, path = "/api/v1/auth/login", request_body = LoginRequest, tag = "auth", security(()),
     responses((status = 200, body = LoginResponse), (status = 401, body = Problem), (status = 429, body = Problem)))]
@@ -60,77 +52,28 @@ pub async fn login(
     Origin(parts): Origin,
     Json(b): Json<LoginRequest>,
 ) -> ApiResult<Json<LoginResponse>> {
-    let source = source_addr(&parts);
-    let keys = crate::state::LoginLimiter::keys(&b.username, source.as_deref());
-    if let Some(wait) = st.logins.blocked(&keys) {
-        let mut e = ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "Too many failed logins",
-            format!("too many failed logins; retry in {wait} s"),
-        );
-        e.headers.push((
-            axum::http::header::RETRY_AFTER,
-            HeaderValue::from_str(&wait.to_string()).expect("digits"),
-        ));
-        return Err(e);
-    }
-    let actor = Actor {
-        name: b.username.clone(),
-        source,
-        request_id: request_id(&parts.headers),
-    };
-    let user = st.store.find_user(&b.username).await?;
-    // Verify against a dummy hash when the user is unknown, so timing does not tell.
-    let ok = match &user {
-        Some(u) => verify_password(&b.password, &u.password_hash) && !u.disabled,
-        None => {
-            verify_password(&b.password, dummy_hash());
-            false
-        }
-    };
-    let Some(user) = user.filter(|_| ok) else {
-        st.logins.fail(&keys);
-        st.store
-            .audit(
-                &actor,
-                fleet_db::AuditEntry {
-                    action: "auth.login_failed",
-                    kind: "auth",
-                    target: None,
-                    before: None,
-                    after: Some(serde_json::json!({"username": b.username})),
-                },
-            )
-            .await?;
-        return Err(ApiError::unauthorized(
-            "wrong username or password, or the user is disabled",
-        ));
-    };
-    st.logins.succeed(&keys);
-    let (tok, clear) = st
-        .store
-        .create_token(
-            &actor,
-            &user.id,
-            TokenKind::Session,
-            None,
-            st.config.session_ttl_secs as i64 * 1000,
+    let session = st
+        .core
+        .login(
+            &b.username,
+            &b.password,
+            source_addr(&parts),
+            request_id(&parts.headers),
         )
         .await?;
     Ok(Json(LoginResponse {
-        token: clear,
-        expires_at: super::rfc3339(tok.expires_at),
-        user,
+        token: session.token,
+        expires_at: super::rfc3339(session.info.expires_at),
+        user: session.user,
     }))
 }
 
 /// End the current session (revokes the token used for this request).
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", responses((status = 204)))]
 pub async fn logout(State(st): State<AppState>, caller: Caller) -> ApiResult<StatusCode> {
-    st.store
-        .revoke_token(&caller.actor, &caller.principal.token_id)
+    st.core
+        .logout(&caller.core_principal(), &caller.principal.token_id)
         .await?;
-    st.tokens.clear();
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -168,19 +111,11 @@ pub async fn list_tokens(
     caller: Caller,
     Query(q): Query<TokenQuery>,
 ) -> ApiResult<Json<TokenList>> {
-    let all = q.all == Some(true);
-    if all && caller.principal.user.role != Role::Admin {
-        return Err(ApiError::forbidden(
-            "only admins may list every user's tokens",
-        ));
-    }
-    let user = if all {
-        None
-    } else {
-        Some(caller.principal.user.id.as_str())
-    };
     Ok(Json(TokenList {
-        items: st.store.list_tokens(user).await?,
+        items: st
+            .core
+            .tokens(&caller.core_principal(), q.all == Some(true))
+            .await?,
     }))
 }
 
@@ -208,24 +143,12 @@ pub async fn create_token(
     caller: Caller,
     Json(b): Json<CreateToken>,
 ) -> ApiResult<impl IntoResponse> {
-    let ttl = b.ttl_secs.unwrap_or(st.config.api_token_ttl_secs);
-    let max = st.config.api_token_max_ttl_secs;
-    if ttl == 0 || ttl > max {
-        return Err(ApiError::bad_request(format!(
-            "'ttl_secs' must be between 1 and {max} (api_token_max_ttl_secs)"
-        )));
-    }
-    if b.name.trim().is_empty() {
-        return Err(ApiError::bad_request("'name' must not be empty"));
-    }
     let (info, token) = st
-        .store
+        .core
         .create_token(
-            &caller.actor,
-            &caller.principal.user.id,
-            TokenKind::Api,
-            Some(b.name),
-            ttl as i64 * 1000,
+            &caller.core_principal(),
+            &b.name,
+            b.ttl_secs.map(std::time::Duration::from_secs),
         )
         .await?;
     Ok((StatusCode::CREATED, Json(CreatedToken { token, info })))
@@ -239,12 +162,7 @@ pub async fn revoke_token(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let t = st.store.get_token(&id).await?;
-    if t.user_id != caller.principal.user.id && caller.principal.user.role != Role::Admin {
-        return Err(ApiError::not_found(format!("token '{id}' does not exist")));
-    }
-    st.store.revoke_token(&caller.actor, &id).await?;
-    st.tokens.clear();
+    st.core.revoke_token(&caller.core_principal(), &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -255,9 +173,9 @@ pub struct UserList {
 
 /// List users.
 #[utoipa::path(get, path = "/api/v1/users", tag = "users", responses((status = 200, body = UserList)))]
-pub async fn list_users(State(st): State<AppState>) -> ApiResult<Json<UserList>> {
+pub async fn list_users(State(st): State<AppState>, caller: Caller) -> ApiResult<Json<UserList>> {
     Ok(Json(UserList {
-        items: st.store.list_users().await?,
+        items: st.core.users(&caller.core_principal()).await?,
     }))
 }
 
@@ -277,15 +195,13 @@ pub async fn create_user(
     caller: Caller,
     Json(b): Json<CreateUser>,
 ) -> ApiResult<impl IntoResponse> {
-    check_password_policy(&b.password)?;
-    let hash = hash_password(&b.password).map_err(|e| ApiError::internal(e.to_string()))?;
     let u = st
-        .store
+        .core
         .create_user(
-            &caller.actor,
-            NewUser {
+            &caller.core_principal(),
+            UserSpec {
                 username: b.username,
-                password_hash: hash,
+                password: b.password,
                 role: b.role,
             },
         )
@@ -293,23 +209,15 @@ pub async fn create_user(
     Ok((StatusCode::CREATED, Json(u)))
 }
 
-async fn user_by_id_or_name(st: &AppState, id: &str) -> ApiResult<User> {
-    match st.store.get_user(id).await {
-        Ok(u) => Ok(u),
-        Err(fleet_db::DbError::NotFound(_)) => st
-            .store
-            .find_user(id)
-            .await?
-            .ok_or_else(|| ApiError::not_found(format!("user '{id}' does not exist"))),
-        Err(e) => Err(e.into()),
-    }
-}
-
 /// Get a user by id or username.
 #[utoipa::path(get, path = "/api/v1/users/{id}", params(("id" = String, Path)), tag = "users",
     responses((status = 200, body = User), (status = 404, body = Problem)))]
-pub async fn get_user(State(st): State<AppState>, Path(id): Path<String>) -> ApiResult<Json<User>> {
-    Ok(Json(user_by_id_or_name(&st, &id).await?))
+pub async fn get_user(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<User>> {
+    Ok(Json(st.core.user(&caller.core_principal(), &id).await?))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -329,36 +237,18 @@ pub async fn patch_user(
     Path(id): Path<String>,
     Json(b): Json<PatchUser>,
 ) -> ApiResult<Json<User>> {
-    let u = user_by_id_or_name(&st, &id).await?;
-    if u.id == caller.principal.user.id
-        && (b.disabled == Some(true) || b.role.is_some_and(|r| r != Role::Admin))
-    {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "Conflict",
-            "you cannot disable yourself or drop your own admin role; ask another admin",
-        ));
-    }
-    let password_hash = match &b.password {
-        Some(p) => {
-            check_password_policy(p)?;
-            Some(hash_password(p).map_err(|e| ApiError::internal(e.to_string()))?)
-        }
-        None => None,
-    };
     let u = st
-        .store
+        .core
         .update_user(
-            &caller.actor,
-            &u.id,
-            UserPatch {
-                password_hash,
+            &caller.core_principal(),
+            &id,
+            UserChange {
+                password: b.password,
                 role: b.role,
                 disabled: b.disabled,
             },
         )
         .await?;
-    st.tokens.clear();
     Ok(Json(u))
 }
 
@@ -370,15 +260,6 @@ pub async fn delete_user(
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<StatusCode> {
-    let u = user_by_id_or_name(&st, &id).await?;
-    if u.id == caller.principal.user.id {
-        return Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "Conflict",
-            "you cannot delete yourself",
-        ));
-    }
-    st.store.delete_user(&caller.actor, &u.id).await?;
-    st.tokens.clear();
+    st.core.delete_user(&caller.core_principal(), &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
