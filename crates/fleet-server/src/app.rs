@@ -138,6 +138,9 @@ pub fn router(st: AppState) -> Router {
         .route("/audit/verify", get(misc::audit_verify))
         .route("/graphql", post(crate::api::graphql::execute))
         .route("/graphql/schema", get(crate::api::graphql::schema))
+        .route("/graphql/ws", get(crate::api::graphql::subscriptions))
+        .route("/graphiql", get(crate::api::graphql::graphiql))
+        .route("/graphiql/{file}", get(crate::api::graphql::graphiql_file))
         .route("/telemetry/write", post(telemetry::write))
         .route("/telemetry/status", get(telemetry::status))
         .route("/gpus/{id}/health", get(telemetry::gpu_health))
@@ -157,17 +160,6 @@ pub fn router(st: AppState) -> Router {
         .merge(influx)
         .merge(utoipa_swagger_ui::SwaggerUi::new("/api/v1/docs").url("/api/v1/openapi.json", spec))
         .route("/", get(index))
-        // The GraphQL console and subscriptions: static files, and a WebSocket that
-        // authenticates at connection_init (browsers cannot send headers on a WebSocket).
-        .route("/api/v1/graphiql", get(crate::api::graphql::graphiql))
-        .route(
-            "/api/v1/graphiql/{file}",
-            get(crate::api::graphql::graphiql_file),
-        )
-        .route(
-            "/api/v1/graphql/ws",
-            get(crate::api::graphql::subscriptions),
-        )
         .route("/healthz", get(misc::healthz))
         .route("/readyz", get(misc::readyz))
         .route("/metrics", get(misc::metrics))

@@ -21,6 +21,11 @@ pub const ROUTES: &[(&str, &str, Option<Permission>)] = {
     use Permission::*;
     &[
         ("POST", "/api/v1/auth/login", None),
+        // The GraphQL console's static files; the subscription socket authenticates its
+        // bearer token at connection_init (browsers cannot send headers on a WebSocket).
+        ("GET", "/api/v1/graphiql", None),
+        ("GET", "/api/v1/graphiql/{file}", None),
+        ("GET", "/api/v1/graphql/ws", None),
         ("POST", "/api/v1/auth/logout", Some(SelfService)),
         ("GET", "/api/v1/auth/whoami", Some(SelfService)),
         ("GET", "/api/v1/tokens", Some(SelfService)),

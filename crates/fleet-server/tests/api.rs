@@ -163,6 +163,9 @@ const POLICY: &[(&str, &str, Option<Role>)] = {
     const A: Option<Role> = Some(Role::Admin);
     &[
         ("POST", "/api/v1/auth/login", None),
+        ("GET", "/api/v1/graphiql", None),
+        ("GET", "/api/v1/graphiql/{file}", None),
+        ("GET", "/api/v1/graphql/ws", None),
         ("POST", "/api/v1/auth/logout", V),
         ("GET", "/api/v1/auth/whoami", V),
         ("GET", "/api/v1/tokens", V),
