@@ -133,7 +133,7 @@ hey_run() { # seconds url [POST body]
 import re, sys
 t = sys.stdin.read()
 def pct(p):
-    m = re.search(r"\s%d%%%% in ([0-9.]+) secs" % p, t)
+    m = re.search(rf"\s{p}% in ([0-9.]+) secs", t)
     return float(m.group(1)) * 1000 if m else float("nan")
 rps = float(re.search(r"Requests/sec:\s+([0-9.]+)", t).group(1))
 codes, _, errors = t.partition("Error distribution:")
@@ -150,10 +150,14 @@ ghz_run() { # seconds method data
 		"127.0.0.1:$GRPC_PORT" | python3 -c '
 import json, sys
 r = json.load(sys.stdin)
+nan = float("nan")
 lat = {d["percentage"]: d["latency"] / 1e6 for d in r.get("latencyDistribution") or []}
 codes = r.get("statusCodeDistribution") or {}
-bad = sum(n for c, n in codes.items() if c != "OK")
-print(f"{lat.get(50, float(\"nan\")):.2f} {lat.get(99, float(\"nan\")):.2f} {r[\"rps\"]:.0f} {bad}")'
+# ghz cancels the calls still in flight when the duration ends: at most one per client.
+canceled = min(codes.get("Canceled", 0), int(sys.argv[1]))
+bad = sum(n for c, n in codes.items() if c != "OK") - canceled
+rps = r["rps"]
+print(f"{lat.get(50, nan):.2f} {lat.get(99, nan):.2f} {rps:.0f} {bad}")' "$CONCURRENCY"
 }
 
 cell() { # interface read → "p50 p99 rps failures"
