@@ -1,5 +1,7 @@
-"""A real gpufleet server for the client tests: the built binary, started on ports it picks itself,
-with its own data directory (embedded SQLite) or its own fresh PostgreSQL database.
+"""A real gpufleet server for tests (the ``gpufleet_server`` fixture of the pytest plugin in
+:mod:`gpufleet_sim.testing`) and for local work (``gpufleet-dev``): the built binary, started on
+ports it picks itself, with its own data directory (embedded SQLite) or its own fresh PostgreSQL
+database.
 
 The binary is ``GPUFLEET_BIN`` (scripts/test.sh passes the test build), else the debug build in
 ``$CARGO_TARGET_DIR`` (default ``~/.cache/gpufleet/target``). Without one the tests report a skip
@@ -21,7 +23,7 @@ from pathlib import Path
 
 import httpx
 
-from gpufleet_sim.testing import missing
+from .testing import missing
 
 REPO = Path(__file__).resolve().parents[2]
 # Passwords that occur nowhere else, so that finding one in an output is a leak.
@@ -201,3 +203,32 @@ class PostgresDatabase:
             except subprocess.CalledProcessError:
                 time.sleep(0.25)
         raise RuntimeError(f"could not drop the test database {self.name}")
+
+
+# ------------------------------------------------------------------------------------- a fleet in it
+
+
+def register_fleet(url: str, token: str, nodes, *, rack: str | None = None, timeout: float = 120.0) -> dict[str, str]:
+    """Registers simulated nodes in gpufleet through ``POST /api/v1/discovery`` (each BMC by its
+    Redfish HTTP address and credentials, the node named after the simulated node) and returns
+    node name -> gpufleet node id. Raises when any BMC was not registered."""
+    bmcs = []
+    for n in nodes:
+        host, port = n.redfish_address
+        entry = {"name": n.id, "address": f"http://{host}:{port}", "username": n.bmc_user, "password": n.bmc_password}
+        if rack:
+            entry["rack"] = rack
+        bmcs.append(entry)
+    r = httpx.post(
+        f"{url}/api/v1/discovery",
+        json={"bmcs": bmcs},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=timeout,
+    )
+    r.raise_for_status()
+    out: dict[str, str] = {}
+    for res in r.json()["results"]:
+        if res.get("error") or not res.get("node_id"):
+            raise RuntimeError(f"BMC {res['address']} not registered: {res.get('error')}")
+        out[res["node_name"]] = res["node_id"]
+    return out
