@@ -208,14 +208,21 @@ class PostgresDatabase:
 # ------------------------------------------------------------------------------------- a fleet in it
 
 
-def register_fleet(url: str, token: str, nodes, *, rack: str | None = None, timeout: float = 120.0) -> dict[str, str]:
+def register_fleet(
+    url: str, token: str, nodes, *, prefix: str = "", rack: str | None = None, timeout: float = 120.0
+) -> dict[str, str]:
     """Registers simulated nodes in gpufleet through ``POST /api/v1/discovery`` (each BMC by its
-    Redfish HTTP address and credentials, the node named after the simulated node) and returns
-    node name -> gpufleet node id. Raises when any BMC was not registered."""
+    Redfish HTTP address and credentials, the node named ``prefix`` + the simulated node's id) and
+    returns simulated node id -> gpufleet node id. Raises when any BMC was not registered."""
     bmcs = []
     for n in nodes:
         host, port = n.redfish_address
-        entry = {"name": n.id, "address": f"http://{host}:{port}", "username": n.bmc_user, "password": n.bmc_password}
+        entry = {
+            "name": prefix + n.id,
+            "address": f"http://{host}:{port}",
+            "username": n.bmc_user,
+            "password": n.bmc_password,
+        }
         if rack:
             entry["rack"] = rack
         bmcs.append(entry)
@@ -230,5 +237,5 @@ def register_fleet(url: str, token: str, nodes, *, rack: str | None = None, time
     for res in r.json()["results"]:
         if res.get("error") or not res.get("node_id"):
             raise RuntimeError(f"BMC {res['address']} not registered: {res.get('error')}")
-        out[res["node_name"]] = res["node_id"]
+        out[res["node_name"].removeprefix(prefix)] = res["node_id"]
     return out

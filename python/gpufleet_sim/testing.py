@@ -6,7 +6,7 @@ Fixtures:
   starts a fleet in a background thread on free ports of 127.0.0.1 and returns a ``SimFleet``
   with the fleet, the server (its fault manager) and helpers that build URLs;
   ``sim_fleet(4, register=True)`` also registers every node's BMC in the session's
-  ``gpufleet_server`` (``SimFleet.node_ids``: node name -> gpufleet node id). Everything stops
+  ``gpufleet_server`` (``SimFleet.node_ids``: simulated node id -> gpufleet node id). Everything stops
   when the test ends.
 * ``gpufleet_server`` -- a real gpufleet (the built binary, ``GPUFLEET_BIN``) for the whole
   session, on the embedded store, or on a fresh PostgreSQL database of its own when
@@ -18,6 +18,7 @@ Fixtures:
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -88,7 +89,7 @@ def topology_dict(
 class SimFleet:
     fleet: Fleet
     runner: ThreadedFleet
-    #: node name -> gpufleet node id, for a fleet registered in gpufleet (``register=True``)
+    #: simulated node id -> gpufleet node id, for a fleet registered in gpufleet (``register=True``)
     node_ids: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -158,7 +159,9 @@ def sim_fleet(request: pytest.FixtureRequest) -> Iterator[Any]:
             from .live import register_fleet
 
             server = request.getfixturevalue("gpufleet_server")
-            sf.node_ids = register_fleet(server.url, server.tokens["admin"], sf.nodes)
+            # A prefix of its own: fleets of several tests share the session's gpufleet.
+            prefix = f"sim{uuid.uuid4().hex[:6]}-"
+            sf.node_ids = register_fleet(server.url, server.tokens["admin"], sf.nodes, prefix=prefix)
         return sf
 
     yield make

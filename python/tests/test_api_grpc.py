@@ -16,6 +16,7 @@ from types import SimpleNamespace
 
 import grpc
 import pytest
+
 from gpufleet_sim.live import REPO
 
 DEADLINE_S = 30.0

@@ -24,6 +24,7 @@ from gpufleet_sdk import (
     Unauthorized,
     ValidationError,
 )
+
 from gpufleet_sim.live import ADMIN_PASSWORD, REPO, ROLE_PASSWORDS, PostgresDatabase, start
 
 

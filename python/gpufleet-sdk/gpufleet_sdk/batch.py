@@ -92,7 +92,10 @@ class Runner:
                 if item.status == "pending":
                     item.status = "succeeded"
             except JobTimeout as e:
-                item.status, item.reason = "failed", f"job {e.job.get('id')} still {e.job.get('state')} after {e.timeout:g} s"
+                item.status, item.reason = (
+                    "failed",
+                    f"job {e.job.get('id')} still {e.job.get('state')} after {e.timeout:g} s",
+                )
             except ApiError as e:
                 item.status, item.reason = "failed", f"HTTP {e.status}: {e.detail or e.title}"
             except Exception as e:  # noqa: BLE001 - every failure is reported per item
@@ -225,17 +228,29 @@ def cmd_import(fleet, args, console):
     item = Item(name=path.name, action="import (dry run)" if args.dry_run else "import")
 
     def work(item: Item) -> None:
-        r = fleet.request(
-            "POST",
-            "import",
-            params={"format": fmt, "dry_run": "true" if args.dry_run else None},
-            content=path.read_bytes(),
-            headers={"Content-Type": "text/csv" if fmt == "csv" else "application/yaml"},
-        )
+        try:
+            r = fleet.request(
+                "POST",
+                "import",
+                params={"format": fmt, "dry_run": "true" if args.dry_run else None},
+                content=path.read_bytes(),
+                headers={"Content-Type": "text/csv" if fmt == "csv" else "application/yaml"},
+            )
+        except ApiError as e:
+            # The import is all or nothing: every problem of the file is named.
+            errors = e.problem.get("errors") or []
+            item.detail = {"errors": errors}
+            item.status = "failed"
+            item.reason = "; ".join(
+                [e.detail or e.title] + [f"{x.get('item')} (line {x.get('line')}): {x.get('message')}" for x in errors]
+            )
+            return
         s = r.json()
         item.detail = s
         created = ", ".join(f"{n} {k}" for k, n in sorted(s.get("created", {}).items()))
-        item.reason = f"{'would create' if args.dry_run else 'created'} {created or 'nothing'}; {s.get('relations', 0)} relations"
+        item.reason = (
+            f"{'would create' if args.dry_run else 'created'} {created or 'nothing'}; {s.get('relations', 0)} relations"
+        )
         if args.dry_run:
             item.status = "planned"
 
