@@ -200,7 +200,32 @@ def test_reports(client, gpufleet_server, tmp_path):
     mine = {x["detail"]["vbios"]: x["detail"]["count"] for x in json.loads(report.read_text()) if x["name"] == model}
     assert mine == {"96.00.01": 2, "96.00.02": 1}
 
-    for kind in ("stuck", "failed-gpus", "drift"):
+    # A GPU reporting XID 79 through the telemetry write route: failed, with the XID in words.
+    serial = f"XSER{uuid.uuid4().hex[:8]}"
+    gpu = client.post(
+        "assets",
+        {
+            "kind": "gpu",
+            "name": f"{node['name']}-xid",
+            "parent_id": node["id"],
+            "config": {"serial": serial, "model": model},
+        },
+    )
+    client.request(
+        "POST",
+        "telemetry/write",
+        params={"format": "prometheus"},
+        content=f'DCGM_FI_DEV_XID_ERRORS{{serial="{serial}"}} 79\nDCGM_FI_DEV_GPU_TEMP{{serial="{serial}"}} 40\n',
+        headers={"Content-Type": "text/plain"},
+    )
+    report = tmp_path / "failed.json"
+    r = run_batch(gpufleet_server, "report", "failed-gpus", "--report", str(report))
+    assert r.returncode == 1 and "report failed-gpus" in r.stdout, r.stdout + r.stderr
+    row = next(x for x in json.loads(report.read_text()) if x["name"] == gpu["name"])
+    assert row["status"] == "failed" and "XID 79" in row["reason"] and "fallen off the bus" in row["reason"], row
+    assert row["node_id"] == node["id"] and row["detail"]["serial"] == serial and row["detail"]["history"], row
+
+    for kind in ("stuck", "drift"):
         r = run_batch(gpufleet_server, "report", kind, "--report", str(tmp_path / f"{kind}.csv"))
         assert r.returncode in (0, 1) and f"report {kind}" in r.stdout, r.stdout + r.stderr
         assert (tmp_path / f"{kind}.csv").read_text().startswith("name,action,status,reason")

@@ -313,7 +313,7 @@ def report_failed_gpus(fleet: Client, console: Any) -> list[Item]:
         h = fleet.get(f"gpus/{g['id']}/health")
         if h["status"]["state"] != "failed":
             continue
-        xids = [json.dumps(r, default=str) for r in h["status"].get("reasons") or []]
+        xids = [_reason(r) for r in h["status"].get("reasons") or []]
         history = [f"{c['at']} {c['old_state']}->{c['new_state']}" for c in h.get("history") or []]
         items.append(
             Item(
@@ -326,6 +326,15 @@ def report_failed_gpus(fleet: Client, console: Any) -> list[Item]:
             )
         )
     return items
+
+
+def _reason(r: Any) -> str:
+    """One health reason in words: ``XID 79 ROBUST_CHANNEL_… (GPU has fallen off the bus)``."""
+    if not isinstance(r, dict):
+        return str(r)
+    if r.get("kind") == "xid":
+        return f"XID {r.get('code')} {r.get('mnemonic') or ''} ({r.get('description') or ''})".replace(" ()", "")
+    return r.get("description") or r.get("kind") or json.dumps(r, default=str)
 
 
 REPORTS = {"gpus": report_gpus, "drift": report_drift, "stuck": report_stuck, "failed-gpus": report_failed_gpus}
