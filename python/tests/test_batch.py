@@ -225,7 +225,19 @@ def test_reports(client, gpufleet_server, tmp_path):
     assert row["status"] == "failed" and "XID 79" in row["reason"] and "fallen off the bus" in row["reason"], row
     assert row["node_id"] == node["id"] and row["detail"]["serial"] == serial and row["detail"]["history"], row
 
-    for kind in ("stuck", "drift"):
+    # Drift: the node is assigned a profile that expects 8 GPUs and a BMC firmware version.
+    profile = f"prof-{uuid.uuid4().hex[:6]}"
+    client.post("profiles", {"name": profile, "spec": {"gpu_count": 8, "gpu_model": model, "firmware": {"BMC": "9.9"}}})
+    client.request("PUT", f"nodes/{node['id']}/profile", json={"profile": profile})
+    report = tmp_path / "drift.json"
+    r = run_batch(gpufleet_server, "report", "drift", "--report", str(report))
+    assert r.returncode == 1, r.stdout + r.stderr
+    row = next(x for x in json.loads(report.read_text()) if x["node_id"] == node["id"])
+    assert row["status"] == "failed" and row["detail"]["profile"] == profile, row
+    assert "gpu_count: expected 8, got 4" in row["reason"] and "firmware/BMC: expected 9.9" in row["reason"], row
+    assert "gpu_model" not in row["reason"], row
+
+    for kind in ("stuck",):
         r = run_batch(gpufleet_server, "report", kind, "--report", str(tmp_path / f"{kind}.csv"))
         assert r.returncode in (0, 1) and f"report {kind}" in r.stdout, r.stdout + r.stderr
         assert (tmp_path / f"{kind}.csv").read_text().startswith("name,action,status,reason")

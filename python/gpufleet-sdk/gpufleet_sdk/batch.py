@@ -277,7 +277,7 @@ def report_drift(fleet: Client, console: Any) -> list[Item]:
     """Every node with a profile, validated against it (firmware, BIOS, GPUs): failed = drift."""
     items = []
     for n in fleet.paginate("nodes", page_size=500):
-        if not (n.get("status") or {}).get("profile") and not (n.get("spec") or {}).get("profile"):
+        if not (n.get("status") or {}).get("profile_id"):
             continue
         item = Item(name=n["name"], action="validation", node_id=n["id"])
         try:
@@ -300,7 +300,8 @@ def report_stuck(fleet: Client, console: Any) -> list[Item]:
             action="stuck",
             status="failed",
             node_id=n["id"],
-            reason=f"in {(n.get('status') or {}).get('state')} past its deadline",
+            reason=f"in {(n.get('status') or {}).get('state')} since {(n.get('status') or {}).get('state_entered_at')}, "
+            f"deadline {(n.get('status') or {}).get('deadline_at')}",
         )
         for n in fleet.paginate("nodes", {"stuck": "true"}, page_size=500)
     ]
