@@ -159,6 +159,15 @@ def test_pxe_bios_and_firmware_through_jobs(sim_fleet, client, gpufleet_server, 
     assert "firmware update" in r.stdout and "2/2" in r.stdout, r.stdout + r.stderr
 
 
+def test_usage_errors_exit_2(gpufleet_server):
+    r = run_batch(gpufleet_server, "power", "cycle")
+    assert r.returncode == 2 and "select nodes" in r.stdout, r.stdout + r.stderr
+    r = run_batch(gpufleet_server, "bios", "--all", "--set", "novalue")
+    assert r.returncode == 2 and "KEY=VALUE" in r.stdout, r.stdout + r.stderr
+    r = run_batch(gpufleet_server, "power", "on", "--node", "no-such-node-7f3a")
+    assert r.returncode == 2 and "HTTP 404" in r.stdout, r.stdout + r.stderr
+
+
 def test_import_dry_run_then_real_then_rejected(client, gpufleet_server, tmp_path):
     name = f"imp-{uuid.uuid4().hex[:6]}"
     inv = tmp_path / "inventory.yaml"

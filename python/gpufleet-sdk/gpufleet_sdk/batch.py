@@ -411,6 +411,11 @@ def main(argv: list[str] | None = None) -> int:
     except ApiError as e:
         console.print(f"[red]HTTP {e.status}: {e.detail or e.title}")
         return 2
+    except SystemExit as e:  # a usage error found after parsing (no nodes selected, a bad --set)
+        if isinstance(e.code, str):
+            console.print(f"[red]{e.code}")
+            return 2
+        raise
     except (OSError, httpx.HTTPError) as e:
         console.print(f"[red]{e}")
         return 2
