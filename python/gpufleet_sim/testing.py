@@ -1,18 +1,27 @@
-"""pytest fixtures that start simulated nodes (the "test stubs" other test suites use).
+"""The pytest plugin of gpufleet-sim (entry point ``pytest11``: installing the package loads it).
 
-Load them with ``pytest_plugins = ["gpufleet_sim.testing"]`` in a conftest.py.
+Fixtures:
 
-``sim_fleet(nodes=2, model="hgx-h100-8gpu", racks=1, ...)`` starts a fleet in a
-background thread on free ports of 127.0.0.1 and returns a ``SimFleet`` with the
-fleet, the server (its fault manager) and helpers that build URLs.  Everything
-stops when the test ends.
+* ``sim_fleet`` -- a factory: ``sim_fleet(nodes=2, model="hgx-h100-8gpu", racks=1, ...)``
+  starts a fleet in a background thread on free ports of 127.0.0.1 and returns a ``SimFleet``
+  with the fleet, the server (its fault manager) and helpers that build URLs;
+  ``sim_fleet(4, register=True)`` also registers every node's BMC in the session's
+  ``gpufleet_server`` (``SimFleet.node_ids``: simulated node id -> gpufleet node id). Everything stops
+  when the test ends.
+* ``gpufleet_server`` -- a real gpufleet (the built binary, ``GPUFLEET_BIN``) for the whole
+  session, on the embedded store, or on a fresh PostgreSQL database of its own when
+  ``GPUFLEET_TEST_STORE=postgres`` (with ``GPUFLEET_TEST_POSTGRES_URL``). Its ``tokens`` hold an
+  admin, an operator and a viewer session.
+* ``client`` -- a ``gpufleet_sdk.Client`` on ``gpufleet_server`` with the admin's token.
 """
 
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, NoReturn
 
 import pytest
@@ -80,6 +89,8 @@ def topology_dict(
 class SimFleet:
     fleet: Fleet
     runner: ThreadedFleet
+    #: simulated node id -> gpufleet node id, for a fleet registered in gpufleet (``register=True``)
+    node_ids: dict[str, str] = field(default_factory=dict)
 
     @property
     def server(self) -> FleetServer:
@@ -127,17 +138,30 @@ def start_fleet(topology: dict, **server_kwargs: Any) -> SimFleet:
 
 
 @pytest.fixture
-def sim_fleet() -> Iterator[Any]:
-    """Factory: ``sim_fleet(nodes=2, model=..., racks=1, **server_kwargs)`` -> SimFleet."""
+def sim_fleet(request: pytest.FixtureRequest) -> Iterator[Any]:
+    """Factory: ``sim_fleet(nodes=2, model=..., racks=1, register=False, **server_kwargs)`` -> SimFleet."""
     started: list[SimFleet] = []
 
     def make(
-        nodes: int = 2, model: str = "hgx-h100-8gpu", racks: int = 1, *, topology: dict | None = None, **kwargs: Any
+        nodes: int = 2,
+        model: str = "hgx-h100-8gpu",
+        racks: int = 1,
+        *,
+        topology: dict | None = None,
+        register: bool = False,
+        **kwargs: Any,
     ) -> SimFleet:
         topo_keys = {"seed", "power_delay_s", "power_state", "extra_nodes"}
         tkw = {k: kwargs.pop(k) for k in list(kwargs) if k in topo_keys}
         sf = start_fleet(topology or topology_dict(nodes, model, racks, **tkw), **kwargs)
         started.append(sf)
+        if register:
+            from .live import register_fleet
+
+            server = request.getfixturevalue("gpufleet_server")
+            # A prefix of its own: fleets of several tests share the session's gpufleet.
+            prefix = f"sim{uuid.uuid4().hex[:6]}-"
+            sf.node_ids = register_fleet(server.url, server.tokens["admin"], sf.nodes, prefix=prefix)
         return sf
 
     yield make
@@ -149,3 +173,31 @@ def sim_fleet() -> Iterator[Any]:
 def sim_node(sim_fleet: Any) -> SimFleet:
     """One HGX H100 node, power changes immediate."""
     return sim_fleet(1)
+
+
+@pytest.fixture(scope="session")
+def gpufleet_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A real gpufleet for the session: embedded store, or PostgreSQL with ``GPUFLEET_TEST_STORE=postgres``."""
+    from .live import PostgresDatabase, start
+
+    db = PostgresDatabase("gpufleet_plugin") if os.environ.get("GPUFLEET_TEST_STORE") == "postgres" else None
+    try:
+        server = start(Path(tmp_path_factory.mktemp("gpufleet")), database_url=db.url if db else None)
+        try:
+            yield server
+        finally:
+            server.stop()
+    finally:
+        if db:
+            db.drop()
+
+
+@pytest.fixture
+def client(gpufleet_server: Any) -> Iterator[Any]:
+    """A ``gpufleet_sdk.Client`` on ``gpufleet_server``, authenticated as admin."""
+    try:
+        from gpufleet_sdk import Client
+    except ImportError:
+        missing("gpufleet_sdk is not installed (pip install python/gpufleet-sdk)")
+    with Client(gpufleet_server.url, token=gpufleet_server.tokens["admin"]) as c:
+        yield c

@@ -3,9 +3,10 @@ from pathlib import Path
 
 import pytest
 
-pytest_plugins = ["gpufleet_sim.testing"]
+from gpufleet_sim.telemetry import reference_dir
 
-from gpufleet_sim.telemetry import reference_dir  # noqa: E402
+# The fixtures sim_fleet, gpufleet_server and client come from the plugin gpufleet_sim.testing,
+# which the installed package registers (entry point pytest11).
 
 
 @pytest.fixture(scope="session")
@@ -23,12 +24,6 @@ os.environ.setdefault("NO_PROXY", "127.0.0.1,localhost")
 
 
 @pytest.fixture(scope="session")
-def gpufleet(tmp_path_factory: pytest.TempPathFactory):
-    """A real gpufleet on the embedded store (SQLite), shared by the client tests of the session."""
-    from gpufleet_server import start
-
-    server = start(tmp_path_factory.mktemp("gpufleet"))
-    try:
-        yield server
-    finally:
-        server.stop()
+def gpufleet(gpufleet_server):
+    """The session's real gpufleet, shared by the client tests."""
+    return gpufleet_server

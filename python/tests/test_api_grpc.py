@@ -16,7 +16,8 @@ from types import SimpleNamespace
 
 import grpc
 import pytest
-from gpufleet_server import REPO
+
+from gpufleet_sim.live import REPO
 
 DEADLINE_S = 30.0
 PROTO_DIR = REPO / "proto"

@@ -24,7 +24,8 @@ from gpufleet_sdk import (
     Unauthorized,
     ValidationError,
 )
-from gpufleet_server import ADMIN_PASSWORD, REPO, ROLE_PASSWORDS, PostgresDatabase, start
+
+from gpufleet_sim.live import ADMIN_PASSWORD, REPO, ROLE_PASSWORDS, PostgresDatabase, start
 
 
 @pytest.fixture(scope="module", params=["sqlite", "postgres"])
@@ -256,7 +257,7 @@ async def test_async_client(server):
 def test_the_committed_sdk_is_what_the_served_openapi_document_generates(tmp_path):
     """scripts/sdk-generate.sh --check: regenerates from the served document into a temporary
     directory and compares; drift fails with the differences."""
-    from gpufleet_server import gpufleet_bin
+    from gpufleet_sim.live import gpufleet_bin
 
     env = dict(os.environ, GPUFLEET_BIN=str(gpufleet_bin()), SDK_PYTHON=sys.executable, TMPDIR=str(tmp_path))
     r = subprocess.run(

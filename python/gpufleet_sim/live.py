@@ -1,5 +1,7 @@
-"""A real gpufleet server for the client tests: the built binary, started on ports it picks itself,
-with its own data directory (embedded SQLite) or its own fresh PostgreSQL database.
+"""A real gpufleet server for tests (the ``gpufleet_server`` fixture of the pytest plugin in
+:mod:`gpufleet_sim.testing`) and for local work (``gpufleet-dev``): the built binary, started on
+ports it picks itself, with its own data directory (embedded SQLite) or its own fresh PostgreSQL
+database.
 
 The binary is ``GPUFLEET_BIN`` (scripts/test.sh passes the test build), else the debug build in
 ``$CARGO_TARGET_DIR`` (default ``~/.cache/gpufleet/target``). Without one the tests report a skip
@@ -21,7 +23,7 @@ from pathlib import Path
 
 import httpx
 
-from gpufleet_sim.testing import missing
+from .testing import missing
 
 REPO = Path(__file__).resolve().parents[2]
 # Passwords that occur nowhere else, so that finding one in an output is a leak.
@@ -80,9 +82,13 @@ class Gpufleet:
                 self.proc.wait(timeout=30)
 
 
-def start(workdir: Path, database_url: str | None = None) -> Gpufleet:
-    """Starts gpufleet on 127.0.0.1 port 0 (REST and gRPC), waits until it is ready (or fails
-    at a deadline with its log), logs in as admin and creates a viewer and an operator."""
+def start(
+    workdir: Path, database_url: str | None = None, *, enricher: bool = False, listen: str = "127.0.0.1:0"
+) -> Gpufleet:
+    """Starts gpufleet on ``listen`` (default 127.0.0.1 port 0; gRPC on a free port), waits until
+    it is ready (or fails at a deadline with its log), logs in as admin and creates a viewer and an
+    operator. ``enricher``: inspect registered nodes in the background (off for tests, which move
+    nodes themselves)."""
     binary = gpufleet_bin()
     workdir.mkdir(parents=True, exist_ok=True)
     # Only what this test sets: no GPUFLEET_* setting of the caller's shell reaches the server.
@@ -91,7 +97,7 @@ def start(workdir: Path, database_url: str | None = None) -> Gpufleet:
     env["NO_PROXY"] = "127.0.0.1,localhost"
     # No background inspection: lifecycle moves are the tests' own (the enricher would move a
     # node with a BMC on by itself, at a moment of its choosing).
-    env["GPUFLEET_ENRICHER__ENABLED"] = "false"
+    env["GPUFLEET_ENRICHER__ENABLED"] = "true" if enricher else "false"
     if database_url:
         env["GPUFLEET_DATABASE_URL"] = database_url
     log = workdir / "gpufleet.log"
@@ -103,7 +109,7 @@ def start(workdir: Path, database_url: str | None = None) -> Gpufleet:
                 "--data-dir",
                 str(workdir / "data"),
                 "--listen",
-                "127.0.0.1:0",
+                listen,
                 "--grpc-listen",
                 "127.0.0.1:0",
             ],
@@ -201,3 +207,40 @@ class PostgresDatabase:
             except subprocess.CalledProcessError:
                 time.sleep(0.25)
         raise RuntimeError(f"could not drop the test database {self.name}")
+
+
+# ------------------------------------------------------------------------------------- a fleet in it
+
+
+def register_fleet(
+    url: str, token: str, nodes, *, prefix: str = "", racks: bool = False, timeout: float = 120.0
+) -> dict[str, str]:
+    """Registers simulated nodes in gpufleet through ``POST /api/v1/discovery`` (each BMC by its
+    Redfish HTTP address and credentials, the node named ``prefix`` + the simulated node's id) and
+    returns simulated node id -> gpufleet node id. ``racks``: put each node into the gpufleet rack
+    named like its simulated rack. Raises when any BMC was not registered."""
+    bmcs = []
+    for n in nodes:
+        host, port = n.redfish_address
+        entry = {
+            "name": prefix + n.id,
+            "address": f"http://{host}:{port}",
+            "username": n.bmc_user,
+            "password": n.bmc_password,
+        }
+        if racks and n.rack:
+            entry["rack"] = n.rack  # the rack must exist in gpufleet
+        bmcs.append(entry)
+    r = httpx.post(
+        f"{url}/api/v1/discovery",
+        json={"bmcs": bmcs},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=timeout,
+    )
+    r.raise_for_status()
+    out: dict[str, str] = {}
+    for res in r.json()["results"]:
+        if res.get("error") or not res.get("node_id"):
+            raise RuntimeError(f"BMC {res['address']} not registered: {res.get('error')}")
+        out[res["node_name"].removeprefix(prefix)] = res["node_id"]
+    return out
