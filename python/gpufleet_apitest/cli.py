@@ -267,7 +267,7 @@ def run_schemathesis(
     ]
     if args.seed is not None:
         cmd += ["--seed", str(args.seed)]
-    if args.max_time:
+    if args.max_time and not only:
         cmd += ["--max-time", str(args.max_time)]
     if only:
         cmd += ["--include-path", only]
