@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The Python part of the project's tests: lint, format check, pytest (python/tests, including the
 # API client and SDK tests, which start the gpufleet binary of GPUFLEET_BIN; scripts/test.sh passes
-# its test build).
+# its test build), among them gpufleet-apitest --start in its bounded mode (test_apitest.py:
+# schemathesis as viewer, operator and admin; about 10,000 requests, 1-2 minutes).
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"

@@ -1,0 +1,1 @@
+"""gpufleet-apitest: schemathesis against a live gpufleet, once per role."""
