@@ -6,7 +6,7 @@ use axum::extract::{ConnectInfo, FromRequestParts, MatchedPath, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, Method};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use fleet_db::Actor;
 use fleet_model::rbac::{allows, Permission};
 
@@ -235,9 +235,37 @@ pub async fn authorize(
     else {
         return Ok(next.run(req).await);
     };
-    let perm = match route_permission(req.method(), &path) {
+    // HEAD is answered by the GET handler, under GET's permission.
+    let method = if req.method() == Method::HEAD {
+        Method::GET
+    } else {
+        req.method().clone()
+    };
+    let perm = match route_permission(&method, &path) {
         Some(p) => p,
         None => {
+            // A method the route does not serve: 405 with the methods it does.
+            let allowed: Vec<&str> = ROUTES
+                .iter()
+                .filter(|(_, p, _)| *p == path)
+                .map(|(m, _, _)| *m)
+                .collect();
+            if !allowed.is_empty() {
+                let mut allow = allowed.join(", ");
+                if allowed.contains(&"GET") {
+                    allow.push_str(", HEAD");
+                }
+                let mut resp = ApiError::new(
+                    axum::http::StatusCode::METHOD_NOT_ALLOWED,
+                    "Method not allowed",
+                    format!("{path} answers {allow}, not {}", req.method()),
+                )
+                .into_response();
+                if let Ok(v) = axum::http::HeaderValue::from_str(&allow) {
+                    resp.headers_mut().insert(axum::http::header::ALLOW, v);
+                }
+                return Ok(resp);
+            }
             tracing::error!(%path, method = %req.method(), "route has no entry in the permission table");
             return Err(ApiError::forbidden(
                 "this route has no permission entry; refusing",

@@ -848,3 +848,38 @@ async fn self_announcement_is_refused_until_credentials_are_configured() {
         "nothing registered"
     );
 }
+
+/// A method a route does not serve is a 405 problem document naming the ones it does, before
+/// authentication (it says nothing about the caller); HEAD is answered like GET.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unsupported_methods_get_405_with_allow_and_head_works_like_get() {
+    let app = TestApp::start().await;
+    for (method, path, allow) in [
+        ("TRACE", "/api/v1/jobs/x", "GET, HEAD"),
+        ("PUT", "/api/v1/lifecycle", "GET, HEAD"),
+        ("DELETE", "/api/v1/auth/login", "POST"),
+    ] {
+        let r = app
+            .http
+            .request(method.parse().unwrap(), format!("{}{path}", app.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 405, "{method} {path}");
+        assert_eq!(r.headers()["allow"], allow, "{method} {path}");
+        assert_eq!(r.headers()["content-type"], "application/problem+json");
+    }
+    let r = app
+        .req(Role::Viewer, Method::HEAD, "/api/v1/assets?limit=1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = app
+        .http
+        .head(format!("{}/api/v1/assets", app.base))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+}

@@ -44,9 +44,8 @@ pub struct ListQuery {
     /// From `next_cursor` of the previous page.
     pub cursor: Option<String>,
     /// Page size, 1-1000 (default 50).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
-    /// Parts to embed in each item (`GET /api/v1/nodes` only): `gpus`.
-    pub include: Option<String>,
 }
 
 pub(crate) async fn build_filter(
@@ -54,11 +53,6 @@ pub(crate) async fn build_filter(
     q: ListQuery,
     kind: Option<AssetKind>,
 ) -> ApiResult<AssetFilter> {
-    if q.include.is_some() {
-        return Err(ApiError::bad_request(
-            "'include' is only offered by GET /api/v1/nodes",
-        ));
-    }
     let mut f = AssetFilter {
         kind,
         limit: q.limit.unwrap_or(50),

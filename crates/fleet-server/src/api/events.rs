@@ -43,8 +43,10 @@ pub struct EventQuery {
     /// `next_cursor` of the previous page; for the stream: replay events after it first.
     pub cursor: Option<String>,
     /// Page size, 1 to 1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
-    /// Stream only: seconds between heartbeat comments (default 15).
+    /// Stream only: seconds between heartbeat comments, 1 to 300 (default 15).
+    #[param(minimum = 1, maximum = 300)]
     pub heartbeat: Option<u64>,
 }
 
@@ -305,6 +307,7 @@ pub struct DeadLetterQuery {
     pub consumer: Option<String>,
     pub cursor: Option<String>,
     /// 1 to 1000 (default 100).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<usize>,
 }
 

@@ -79,6 +79,8 @@ pub struct ChangeQuery {
     /// RFC 3339 or Unix ms, exclusive.
     pub until: Option<String>,
     pub cursor: Option<String>,
+    /// 1 to 1000.
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<i64>,
 }
 

@@ -28,6 +28,14 @@ pub struct NodeListItem {
     pub gpus: Option<Vec<AssetView>>,
 }
 
+/// Parts embedded in each node of a list.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct NodeInclude {
+    /// `gpus`: each node's GPUs.
+    pub include: Option<String>,
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct NodePage {
     pub items: Vec<NodeListItem>,
@@ -37,15 +45,16 @@ pub struct NodePage {
 
 /// List nodes (filters: state, model, rack, label, profile, stuck, name); `include=gpus`
 /// embeds each node's GPUs (one more statement for the whole page).
-#[utoipa::path(get, path = "/api/v1/nodes", params(ListQuery), tag = "nodes",
+#[utoipa::path(get, path = "/api/v1/nodes", params(ListQuery, NodeInclude), tag = "nodes",
     responses((status = 200, body = NodePage), (status = 400, body = Problem)))]
 pub async fn list(
     State(st): State<AppState>,
     caller: Caller,
-    Query(mut q): Query<ListQuery>,
+    Query(q): Query<ListQuery>,
+    Query(inc): Query<NodeInclude>,
 ) -> ApiResult<Json<NodePage>> {
     let mut with_gpus = false;
-    for part in q.include.take().iter().flat_map(|s| s.split(',')) {
+    for part in inc.include.iter().flat_map(|s| s.split(',')) {
         match part.trim() {
             "gpus" => with_gpus = true,
             "" => {}

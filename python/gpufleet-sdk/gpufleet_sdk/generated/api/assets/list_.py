@@ -30,7 +30,6 @@ def _get_kwargs(
     stuck: bool | Unset = UNSET,
     cursor: str | Unset = UNSET,
     limit: int | Unset = UNSET,
-    include: str | Unset = UNSET,
 
 ) -> dict[str, Any]:
     
@@ -64,8 +63,6 @@ def _get_kwargs(
     params["cursor"] = cursor
 
     params["limit"] = limit
-
-    params["include"] = include
 
 
     params = {k: v for k, v in params.items() if v is not UNSET and v is not None}
@@ -149,7 +146,6 @@ def sync_detailed(
     stuck: bool | Unset = UNSET,
     cursor: str | Unset = UNSET,
     limit: int | Unset = UNSET,
-    include: str | Unset = UNSET,
 
 ) -> Response[AssetPage | Problem]:
     """ List assets with filters and cursor pagination.
@@ -168,7 +164,6 @@ def sync_detailed(
         stuck (bool | Unset):
         cursor (str | Unset):
         limit (int | Unset):
-        include (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -193,7 +188,6 @@ label=label,
 stuck=stuck,
 cursor=cursor,
 limit=limit,
-include=include,
 
     )
 
@@ -219,7 +213,6 @@ def sync(
     stuck: bool | Unset = UNSET,
     cursor: str | Unset = UNSET,
     limit: int | Unset = UNSET,
-    include: str | Unset = UNSET,
 
 ) -> AssetPage | Problem | None:
     """ List assets with filters and cursor pagination.
@@ -238,7 +231,6 @@ def sync(
         stuck (bool | Unset):
         cursor (str | Unset):
         limit (int | Unset):
-        include (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -264,7 +256,6 @@ label=label,
 stuck=stuck,
 cursor=cursor,
 limit=limit,
-include=include,
 
     ).parsed
 
@@ -284,7 +275,6 @@ async def asyncio_detailed(
     stuck: bool | Unset = UNSET,
     cursor: str | Unset = UNSET,
     limit: int | Unset = UNSET,
-    include: str | Unset = UNSET,
 
 ) -> Response[AssetPage | Problem]:
     """ List assets with filters and cursor pagination.
@@ -303,7 +293,6 @@ async def asyncio_detailed(
         stuck (bool | Unset):
         cursor (str | Unset):
         limit (int | Unset):
-        include (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -328,7 +317,6 @@ label=label,
 stuck=stuck,
 cursor=cursor,
 limit=limit,
-include=include,
 
     )
 
@@ -354,7 +342,6 @@ async def asyncio(
     stuck: bool | Unset = UNSET,
     cursor: str | Unset = UNSET,
     limit: int | Unset = UNSET,
-    include: str | Unset = UNSET,
 
 ) -> AssetPage | Problem | None:
     """ List assets with filters and cursor pagination.
@@ -373,7 +360,6 @@ async def asyncio(
         stuck (bool | Unset):
         cursor (str | Unset):
         limit (int | Unset):
-        include (str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -399,6 +385,5 @@ label=label,
 stuck=stuck,
 cursor=cursor,
 limit=limit,
-include=include,
 
     )).parsed
