@@ -13,7 +13,7 @@
 #   scripts/bench-interfaces.sh                      # 10,000 nodes, embedded SQLite store
 #   scripts/bench-interfaces.sh --store postgres     # PostgreSQL from scripts/services.sh
 #
-# Environment: NODES (10000), CONCURRENCY (32), SECONDS (10), CARGO_TARGET_DIR.
+# Environment: NODES (10000), CONCURRENCY (32), DURATION (seconds per cell, 10), CARGO_TARGET_DIR.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
@@ -27,7 +27,7 @@ while [[ $# -gt 0 ]]; do
 done
 NODES=${NODES:-10000}
 CONCURRENCY=${CONCURRENCY:-32}
-SECONDS_PER_CELL=${SECONDS:-10}
+SECONDS_PER_CELL=${DURATION:-10}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/gpufleet/target}
 TOOLS=$HOME/.cache/gpufleet/tools
 HEY_VERSION=v0.1.4
