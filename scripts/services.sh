@@ -7,7 +7,7 @@
 #   scripts/services.sh env    [SERVICE...]   print the shell exports (starts nothing)
 #   scripts/services.sh reset  [SERVICE...]   stop and delete the service's data
 #
-# Services: postgres, nats. Each service is a set of functions named <service>_up, _down, _status,
+# Services: postgres, nats, redis. Each service is a set of functions named <service>_up, _down, _status,
 # _env and _reset; add one to ALL_SERVICES to manage it. A service whose URL variable is already
 # set in the environment (e.g. GPUFLEET_TEST_POSTGRES_URL) is used as it is and nothing is started.
 #
@@ -25,7 +25,7 @@ ENV_FILE=$SERVICES_DIR/env
 # Seconds to wait for a server to accept connections, and for apt-get to finish.
 READY_TIMEOUT=${GPUFLEET_SERVICES_TIMEOUT:-30}
 APT_TIMEOUT=${GPUFLEET_APT_TIMEOUT:-900}
-ALL_SERVICES=(postgres nats)
+ALL_SERVICES=(postgres nats redis)
 
 # ---------------------------------------------------------------------------------------------
 # Common helpers
@@ -598,6 +598,156 @@ nats_reset() {
 	nats_dirs
 	log "nats: deleting $NATS_DIR"
 	rm -rf "$NATS_DIR"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Redis
+#
+# Debian's redis-server (7.0) on 127.0.0.1:$GPUFLEET_REDIS_PORT (default 56379), no Unix socket,
+# no password (loopback only), data and log in $GPUFLEET_SERVICES_DIR/redis. Tests write under
+# key prefixes of their own, so one server serves every test run.
+
+REDIS_PORT=${GPUFLEET_REDIS_PORT:-56379}
+
+redis_local_url() { printf 'redis://127.0.0.1:%s/0' "$REDIS_PORT"; }
+
+# True when GPUFLEET_TEST_REDIS_URL names a server this script does not manage.
+redis_external() {
+	[[ -n ${GPUFLEET_TEST_REDIS_URL:-} && $GPUFLEET_TEST_REDIS_URL != "$(redis_local_url)" ]]
+}
+
+redis_dirs() {
+	REDIS_DIR=$SERVICES_DIR/redis
+	REDIS_CONF=$REDIS_DIR/redis.conf
+	REDIS_LOG=$REDIS_DIR/server.log
+	REDIS_PIDFILE=$REDIS_DIR/redis.pid
+}
+
+redis_find_bin() {
+	REDIS_BIN=${GPUFLEET_REDIS_SERVER_BIN:-$(command -v redis-server 2>/dev/null || true)}
+	if [[ -z $REDIS_BIN || ! -x $REDIS_BIN ]]; then
+		ensure_packages redis-server
+		REDIS_BIN=/usr/bin/redis-server
+	fi
+	[[ -x $REDIS_BIN ]] || die "redis: no redis-server binary (set GPUFLEET_REDIS_SERVER_BIN)"
+}
+
+# Prints the server's pid when our redis-server runs.
+redis_pid() {
+	local pid
+	[[ -r $REDIS_PIDFILE ]] || return 1
+	read -r pid <"$REDIS_PIDFILE" || return 1
+	[[ $pid =~ ^[0-9]+$ && -d /proc/$pid ]] || return 1
+	[[ $(cat "/proc/$pid/comm" 2>/dev/null) == redis-server* ]] || return 1
+	printf '%s\n' "$pid"
+}
+
+redis_alive() { redis_pid >/dev/null; }
+
+# True when the server answers PING with PONG.
+redis_ready() {
+	redis_alive || return 1
+	local reply
+	exec 3<>"/dev/tcp/127.0.0.1/$REDIS_PORT" 2>/dev/null || return 1
+	printf 'PING\r\n' >&3
+	IFS= read -r -t 1 reply <&3 || reply=
+	exec 3>&-
+	[[ $reply == "+PONG"* ]]
+}
+
+redis_env() {
+	local url
+	if redis_external; then url=$GPUFLEET_TEST_REDIS_URL; else url=$(redis_local_url); fi
+	printf 'export GPUFLEET_TEST_REDIS_URL=%s\n' "$(shell_quote "$url")"
+}
+
+redis_up() {
+	mkdir -p "$SERVICES_DIR"
+	if redis_external; then
+		local hostport=${GPUFLEET_TEST_REDIS_URL#*://}
+		hostport=${hostport##*@}
+		hostport=${hostport%%/*}
+		if (exec 3<>"/dev/tcp/${hostport%:*}/${hostport##*:}") 2>/dev/null; then
+			log "redis: using the server in GPUFLEET_TEST_REDIS_URL (nothing started)"
+			return 0
+		fi
+		die "redis: GPUFLEET_TEST_REDIS_URL is set but $hostport does not accept connections; fix the URL or unset it to use a local server"
+	fi
+	redis_find_bin
+	redis_dirs
+	mkdir -p "$REDIS_DIR"
+	local pid
+	if pid=$(redis_pid); then
+		log "redis: already running (pid $pid)"
+	else
+		port_in_use "$REDIS_PORT" &&
+			die "redis: 127.0.0.1:$REDIS_PORT is taken by another program; stop it, or set GPUFLEET_REDIS_PORT to a free port"
+		cat >"$REDIS_CONF" <<-EOF
+			# gpufleet test server; written by scripts/services.sh.
+			bind 127.0.0.1
+			port $REDIS_PORT
+			unixsocket ""
+			protected-mode yes
+			daemonize no
+			pidfile $REDIS_PIDFILE
+			logfile $REDIS_LOG
+			dir $REDIS_DIR
+			save ""
+			appendonly no
+			maxmemory 1gb
+			maxmemory-policy noeviction
+		EOF
+		rm -f "$REDIS_PIDFILE"
+		log "redis: starting on 127.0.0.1:$REDIS_PORT ($REDIS_BIN)"
+		nohup "$REDIS_BIN" "$REDIS_CONF" >>"$REDIS_DIR/stdout.log" 2>&1 </dev/null 9>&- &
+		disown || true
+	fi
+	wait_until "$READY_TIMEOUT" redis_ready || {
+		log_tail "$REDIS_LOG"
+		die "redis: not ready on 127.0.0.1:$REDIS_PORT after ${READY_TIMEOUT}s (log: $REDIS_LOG; to start afresh: scripts/services.sh reset redis)"
+	}
+	log "redis: ready (pid $(redis_pid)) at $(redis_local_url)"
+}
+
+redis_down() {
+	redis_dirs
+	local pid
+	if ! pid=$(redis_pid); then
+		log "redis: not running"
+		rm -f "$REDIS_PIDFILE"
+		return 0
+	fi
+	log "redis: stopping (pid $pid)"
+	kill -TERM "$pid" 2>/dev/null || true
+	if ! wait_until "$READY_TIMEOUT" eval '! redis_alive'; then
+		log "redis: still running after ${READY_TIMEOUT}s; killing it"
+		kill -KILL "$pid" 2>/dev/null || true
+		wait_until 5 eval '! redis_alive' || die "redis: could not stop pid $pid"
+	fi
+	rm -f "$REDIS_PIDFILE"
+	log "redis: stopped"
+}
+
+redis_status() {
+	if redis_external; then
+		echo "redis: external  $GPUFLEET_TEST_REDIS_URL (GPUFLEET_TEST_REDIS_URL)"
+		return 0
+	fi
+	redis_dirs
+	local pid
+	if pid=$(redis_pid); then
+		echo "redis: running   pid $pid  $(redis_local_url)"
+	else
+		echo "redis: stopped   data $REDIS_DIR"
+		return 3
+	fi
+}
+
+redis_reset() {
+	redis_down
+	redis_dirs
+	log "redis: deleting $REDIS_DIR"
+	rm -rf "$REDIS_DIR"
 }
 
 # ---------------------------------------------------------------------------------------------

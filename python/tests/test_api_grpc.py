@@ -264,7 +264,9 @@ def test_a_node_with_its_parts_in_one_answer(gpufleet, pb, channel):
 
     rack = create("rack", f"{prefix}-rack")
     node = create("node", f"{prefix}-n1", rack.id)
-    gpus = [create("gpu", f"{prefix}-n1-gpu{i}", node.id, {"model": "H100", "serial": f"{prefix}-s{i}"}) for i in range(2)]
+    gpus = [
+        create("gpu", f"{prefix}-n1-gpu{i}", node.id, {"model": "H100", "serial": f"{prefix}-s{i}"}) for i in range(2)
+    ]
     bmc = create("bmc", f"{prefix}-n1-bmc", node.id, {"address": "127.0.0.1:9", "protocol": "redfish"})
     bare = create("node", f"{prefix}-n2", rack.id)
 
@@ -280,7 +282,9 @@ def test_a_node_with_its_parts_in_one_answer(gpufleet, pb, channel):
     page = nodes.ListNodes(pb.nm.ListNodesRequest(name=prefix, page_size=1), metadata=op, timeout=DEADLINE_S)
     assert len(page.nodes) == 1 and page.next_page_token
     rest = nodes.ListNodes(
-        pb.nm.ListNodesRequest(name=prefix, page_size=1, page_token=page.next_page_token), metadata=op, timeout=DEADLINE_S
+        pb.nm.ListNodesRequest(name=prefix, page_size=1, page_token=page.next_page_token),
+        metadata=op,
+        timeout=DEADLINE_S,
     )
     assert not rest.next_page_token
     both = {n.node.id: n for n in [*page.nodes, *rest.nodes]}

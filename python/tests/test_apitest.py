@@ -10,9 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from gpufleet_sim.live import gpufleet_bin
-
 from gpufleet_apitest import cli
+from gpufleet_sim.live import gpufleet_bin
 
 SUMMARY = re.compile(r"^gpufleet-apitest: (\d+) requests, (\d+) failures, (\d+) server errors$", re.M)
 

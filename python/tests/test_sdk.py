@@ -11,8 +11,9 @@ import sys
 import threading
 import uuid
 
-import gpufleet_sdk
 import pytest
+
+import gpufleet_sdk
 from gpufleet_sdk import (
     AsyncClient,
     Client,
@@ -24,7 +25,6 @@ from gpufleet_sdk import (
     Unauthorized,
     ValidationError,
 )
-
 from gpufleet_sim.live import ADMIN_PASSWORD, REPO, ROLE_PASSWORDS, PostgresDatabase, start
 
 

@@ -15,7 +15,8 @@
 //! - [`provisioning`]: install plans and provisioning runs, driven through the
 //!   [`provisioning::Engine`] port (Tinkerbell) as `system:provisioning`.
 //! - [`bmc`]: the one way to reach a node's BMC with its stored credentials.
-//! - [`telemetry`]: GPU telemetry ingest, derived health, the hot status port.
+//! - [`telemetry`]: GPU telemetry ingest, derived health, the hot status port;
+//!   [`hot_redis`]: its Redis adapter.
 //! - [`correlation`]: alerts in, incidents out (the physical graph from the CMDB, label
 //!   resolution, de-duplication, incident state and events).
 
@@ -25,6 +26,7 @@ pub mod discovery;
 pub mod error;
 pub mod events;
 pub mod feed;
+pub mod hot_redis;
 pub mod identity;
 pub mod inventory;
 pub mod ops;
@@ -121,7 +123,21 @@ impl std::ops::Deref for Core {
 }
 
 impl Core {
+    /// With the in-memory hot status (the embedded default).
     pub fn new(store: Store, settings: CoreSettings) -> Core {
+        Self::with_hot_status(
+            store,
+            settings,
+            Arc::new(telemetry::MemoryHotStatus::default()),
+        )
+    }
+
+    /// With the given hot status (e.g. [`hot_redis::RedisHotStatus`]).
+    pub fn with_hot_status(
+        store: Store,
+        settings: CoreSettings,
+        hot: Arc<dyn telemetry::HotStatus>,
+    ) -> Core {
         let (changed, _) = tokio::sync::broadcast::channel(1024);
         let logins = identity::LoginLimiter::new(
             settings.identity.login_max_failures,
@@ -136,7 +152,11 @@ impl Core {
             changed,
             running: Default::default(),
             worker_started: AtomicBool::new(false),
-            telemetry: telemetry::Telemetry::new(Default::default()),
+            telemetry: telemetry::Telemetry::with(
+                Default::default(),
+                fleet_telemetry::xid::XidCatalog::builtin(),
+                hot,
+            ),
             incidents: correlation::Incidents::new(Default::default()),
         }))
     }

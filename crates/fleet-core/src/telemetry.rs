@@ -13,9 +13,9 @@
 //! never dropped silently. A periodic [`Core::start_telemetry`] task ticks the tracker
 //! (telemetry gone missing, windows and holds expired) and refreshes the index.
 //!
-//! The tracker and the hot status live in this process: with several API processes, each
-//! derives health from the samples it receives (a sender should stick to one process) until
-//! the shared Redis hot status lands.
+//! The tracker lives in this process: with several API processes, each derives health from
+//! the samples it receives (a sender should stick to one process). The hot status is shared
+//! when it is Redis: every process reads the same latest values and health.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -119,19 +119,20 @@ pub struct SampleUpdate {
 }
 
 /// Where the latest value of every field per GPU, its health with reasons and its last-seen
-/// time live. [`MemoryHotStatus`] is the embedded adapter; a Redis adapter (shared by several
-/// gpufleet processes, surviving a restart) is the next step and will implement this trait
-/// with the same observable behaviour.
+/// time live. [`MemoryHotStatus`] is the embedded adapter; [`crate::hot_redis::RedisHotStatus`]
+/// keeps them in Redis (shared by several gpufleet processes, surviving a restart). Both pass
+/// the same contract suite (`tests/hot_status.rs`).
+#[async_trait::async_trait]
 pub trait HotStatus: Send + Sync {
     /// Stores the latest values (a value older than the stored one for the same field is kept
     /// out) and the last-seen time.
-    fn record_samples(&self, updates: &[SampleUpdate]) -> CoreResult<()>;
+    async fn record_samples(&self, updates: &[SampleUpdate]) -> CoreResult<()>;
     /// Stores health changes; a change older than the stored state of its subject is ignored.
-    fn record_health(&self, changes: &[HealthChange]) -> CoreResult<()>;
-    fn gpu(&self, gpu: &str) -> CoreResult<Option<GpuStatus>>;
-    fn node(&self, node: &str) -> CoreResult<Option<NodeStatus>>;
+    async fn record_health(&self, changes: &[HealthChange]) -> CoreResult<()>;
+    async fn gpu(&self, gpu: &str) -> CoreResult<Option<GpuStatus>>;
+    async fn node(&self, node: &str) -> CoreResult<Option<NodeStatus>>;
     /// GPUs known, by health state.
-    fn gpu_counts(&self) -> CoreResult<BTreeMap<String, u64>>;
+    async fn gpu_counts(&self) -> CoreResult<BTreeMap<String, u64>>;
 }
 
 #[derive(Default)]
@@ -144,8 +145,9 @@ struct MemoryHot {
 #[derive(Default)]
 pub struct MemoryHotStatus(RwLock<MemoryHot>);
 
+#[async_trait::async_trait]
 impl HotStatus for MemoryHotStatus {
-    fn record_samples(&self, updates: &[SampleUpdate]) -> CoreResult<()> {
+    async fn record_samples(&self, updates: &[SampleUpdate]) -> CoreResult<()> {
         let mut m = self.0.write();
         for u in updates {
             let (st, field_at, _) = m.gpus.entry(u.gpu.clone()).or_insert_with(|| {
@@ -174,7 +176,7 @@ impl HotStatus for MemoryHotStatus {
         Ok(())
     }
 
-    fn record_health(&self, changes: &[HealthChange]) -> CoreResult<()> {
+    async fn record_health(&self, changes: &[HealthChange]) -> CoreResult<()> {
         let mut m = self.0.write();
         for c in changes {
             match &c.subject {
@@ -217,15 +219,15 @@ impl HotStatus for MemoryHotStatus {
         Ok(())
     }
 
-    fn gpu(&self, gpu: &str) -> CoreResult<Option<GpuStatus>> {
+    async fn gpu(&self, gpu: &str) -> CoreResult<Option<GpuStatus>> {
         Ok(self.0.read().gpus.get(gpu).map(|(s, _, _)| s.clone()))
     }
 
-    fn node(&self, node: &str) -> CoreResult<Option<NodeStatus>> {
+    async fn node(&self, node: &str) -> CoreResult<Option<NodeStatus>> {
         Ok(self.0.read().nodes.get(node).map(|(s, _)| s.clone()))
     }
 
-    fn gpu_counts(&self) -> CoreResult<BTreeMap<String, u64>> {
+    async fn gpu_counts(&self) -> CoreResult<BTreeMap<String, u64>> {
         let mut out = BTreeMap::new();
         for (s, _, _) in self.0.read().gpus.values() {
             *out.entry(s.state.as_str().to_string()).or_default() += 1;
@@ -710,7 +712,7 @@ impl Core {
                 });
             }
         }
-        t.hot.record_samples(&updates)?;
+        t.hot.record_samples(&updates).await?;
         report.changes = changes.len();
         {
             let mut c = t.counters.lock();
@@ -738,7 +740,7 @@ impl Core {
             return;
         }
         let t = &self.telemetry;
-        if let Err(e) = t.hot.record_health(&changes) {
+        if let Err(e) = t.hot.record_health(&changes).await {
             tracing::error!(error = %e, "hot status: health not stored");
         }
         let index = t.index.read().clone();
@@ -861,11 +863,11 @@ impl Core {
     }
 
     /// What the telemetry pipeline has done.
-    pub fn telemetry_status(&self, p: &Principal) -> CoreResult<TelemetryStatus> {
+    pub async fn telemetry_status(&self, p: &Principal) -> CoreResult<TelemetryStatus> {
         p.require(Permission::InventoryRead, "read telemetry status")?;
         let t = &self.telemetry;
         let gpus_tracked = t.tracker.lock().gpu_count();
-        let health = t.hot.gpu_counts()?;
+        let health = t.hot.gpu_counts().await?;
         let gpus_indexed = t.index.read().gpu_count();
         let c = t.counters.lock();
         let mut unknown_senders: Vec<UnknownSender> = c
@@ -908,7 +910,8 @@ impl Core {
         let status = self
             .telemetry
             .hot
-            .gpu(&gpu.id)?
+            .gpu(&gpu.id)
+            .await?
             .unwrap_or_else(|| GpuStatus {
                 gpu: gpu.id.clone(),
                 node: gpu.parent_id.clone(),
@@ -972,7 +975,7 @@ impl Core {
             .await?;
         let mut gpus = Vec::with_capacity(page.items.len());
         for g in page.items {
-            let st = self.telemetry.hot.gpu(&g.id)?;
+            let st = self.telemetry.hot.gpu(&g.id).await?;
             gpus.push(NodeGpuHealth {
                 state: st.as_ref().map_or(HealthState::Unknown, |s| s.state),
                 last_seen_ms: st.and_then(|s| s.last_seen_ms),
@@ -981,7 +984,7 @@ impl Core {
                 serial: g.serial,
             });
         }
-        let st = self.telemetry.hot.node(&node.id)?.unwrap_or_default();
+        let st = self.telemetry.hot.node(&node.id).await?.unwrap_or_default();
         Ok(NodeHealthView {
             node: node.id,
             name: node.name,
@@ -1126,39 +1129,6 @@ mod tests {
             .as_deref(),
             Some("n1")
         );
-    }
-
-    #[test]
-    fn the_memory_hot_status_keeps_the_latest_values_and_ignores_older_health() {
-        let h = MemoryHotStatus::default();
-        let up = |at, v| SampleUpdate {
-            gpu: "g".into(),
-            node: Some("n".into()),
-            at,
-            values: vec![(GpuField::GpuTemp, v)],
-        };
-        h.record_samples(&[up(2_000_000, 50.0), up(1_000_000, 40.0)])
-            .unwrap();
-        let g = h.gpu("g").unwrap().unwrap();
-        assert_eq!(g.fields["gpu_temp"], 50.0);
-        assert_eq!(g.last_seen_ms, Some(2));
-        let change = |at, state| HealthChange {
-            subject: Subject::Gpu("g".into()),
-            at,
-            old: Health::default(),
-            new: Health {
-                state,
-                reasons: vec![],
-            },
-        };
-        h.record_health(&[
-            change(5, HealthState::Failed),
-            change(4, HealthState::Healthy),
-        ])
-        .unwrap();
-        assert_eq!(h.gpu("g").unwrap().unwrap().state, HealthState::Failed);
-        assert_eq!(h.gpu_counts().unwrap()["failed"], 1);
-        assert!(h.node("n").unwrap().is_none());
     }
 
     #[test]

@@ -32,6 +32,8 @@ const CONFIG_KEYS: &[&str] = &[
     "tls",
     "insecure_listen",
     "graphiql_dir",
+    "redis_url",
+    "redis_prefix",
 ];
 
 #[derive(Clone, Serialize, Deserialize)]
@@ -77,6 +79,12 @@ pub struct Config {
     /// Folder with the GraphQL console's browser files (`scripts/graphiql.sh` installs them
     /// and prints it); empty: `/api/v1/graphiql` answers 404 saying so.
     pub graphiql_dir: PathBuf,
+    /// `redis://[:password@]host:port[/db]`: GPU hot status (latest values, health,
+    /// last-seen) in Redis, shared by every gpufleet process using it and kept across
+    /// restarts. Empty: in this process's memory.
+    pub redis_url: String,
+    /// Prefix of every Redis key gpufleet writes (several installations may share a Redis).
+    pub redis_prefix: String,
 }
 
 /// TLS of the API listener. With `cert` and `key` set the API speaks HTTPS only; the files are
@@ -332,6 +340,8 @@ impl Default for Config {
             enricher: EnricherConfig::default(),
             operations: OperationsConfig::default(),
             graphiql_dir: PathBuf::new(),
+            redis_url: String::new(),
+            redis_prefix: "gpufleet".into(),
         }
     }
 }
@@ -429,6 +439,12 @@ impl Config {
         {
             anyhow::bail!("database_url must start with postgres:// or sqlite:");
         }
+        if !self.redis_url.is_empty() && !self.redis_url.starts_with("redis://") {
+            anyhow::bail!("redis_url must start with redis://");
+        }
+        if self.redis_prefix.is_empty() || self.redis_prefix.contains(char::is_whitespace) {
+            anyhow::bail!("redis_prefix must be a non-empty name without spaces");
+        }
         for s in &self.enricher.sync_states {
             s.parse::<fleet_model::lifecycle::NodeState>()
                 .map_err(|e| anyhow::anyhow!("enricher.sync_states: {e}"))?;
@@ -483,6 +499,7 @@ impl Config {
         let mut c = self.clone();
         c.database_url = fleet_db::mask_url(&c.database_url);
         c.bus.nats_url = fleet_db::mask_url(&c.bus.nats_url);
+        c.redis_url = fleet_db::mask_url(&c.redis_url);
         if !c.secret_key.is_empty() {
             c.secret_key = "***".into();
         }
@@ -547,11 +564,31 @@ mod tests {
         c.database_url = "postgres://u:hunter2@db/x".into();
         c.secret_key = "abc".into();
         c.enricher.announce_password = "bmc-secret-9".into();
+        c.redis_url = "redis://:redis-pw-7@cache:6379/0".into();
+        c.validate().unwrap();
         let shown = c.masked_toml();
+        assert!(!shown.contains("redis-pw-7"), "{shown}");
+        assert!(shown.contains("@cache:6379/0"), "{shown}");
         assert!(!shown.contains("hunter2"), "{shown}");
         assert!(!shown.contains("abc"), "{shown}");
         assert!(!shown.contains("bmc-secret-9"), "{shown}");
         assert!(shown.contains("listen = \"127.0.0.1:8080\""), "{shown}");
+    }
+
+    #[test]
+    fn redis_settings_are_checked() {
+        let mut c = Config {
+            redis_url: "http://cache:6379".into(),
+            ..Default::default()
+        };
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains("redis_url must start with redis://"), "{e}");
+        c.redis_url = "redis://127.0.0.1:6379".into();
+        c.redis_prefix = "two words".into();
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains("redis_prefix"), "{e}");
+        c.redis_prefix = "site-b".into();
+        c.validate().unwrap();
     }
 
     #[test]

@@ -63,6 +63,25 @@ pub async fn open_store(cfg: &Config) -> anyhow::Result<Store> {
     Ok(store.with_secrets(secret_box(cfg)?))
 }
 
+/// The GPU hot status: Redis when `redis_url` is set (refusing to start when it does not
+/// answer within 5 s), else `None` (in memory).
+pub async fn open_hot_status(
+    cfg: &Config,
+) -> anyhow::Result<Option<std::sync::Arc<dyn fleet_core::telemetry::HotStatus>>> {
+    if cfg.redis_url.is_empty() {
+        return Ok(None);
+    }
+    let hot = fleet_core::hot_redis::RedisHotStatus::connect(
+        &cfg.redis_url,
+        &cfg.redis_prefix,
+        std::time::Duration::from_secs(5),
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("hot status (redis_url): {e}"))?;
+    tracing::info!(redis = %fleet_db::mask_url(&cfg.redis_url), prefix = %cfg.redis_prefix, "GPU hot status in Redis");
+    Ok(Some(std::sync::Arc::new(hot)))
+}
+
 /// The event bus from `[bus]`: NATS JetStream when `nats_url` is set (its
 /// streams are created when missing), else the in-process bus.
 pub async fn open_bus(cfg: &Config) -> anyhow::Result<fleet_bus::SharedBus> {
@@ -154,7 +173,8 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         ),
     };
     let bus = open_bus(&cfg).await?;
-    let st = AppState::with_bus(store.clone(), cfg.clone(), bus);
+    let hot = open_hot_status(&cfg).await?;
+    let st = AppState::with_parts(store.clone(), cfg.clone(), bus, hot);
     let shutdown = CancellationToken::new();
     crate::provision::start(&st, shutdown.clone()).await?;
     let relay = tokio::spawn(crate::relay::run(st.clone(), shutdown.clone()));

@@ -49,6 +49,16 @@ impl AppState {
     }
 
     pub fn with_bus(store: Store, config: Config, bus: fleet_bus::SharedBus) -> AppState {
+        Self::with_parts(store, config, bus, None)
+    }
+
+    /// With the given bus and hot status (`None`: the in-memory one).
+    pub fn with_parts(
+        store: Store,
+        config: Config,
+        bus: fleet_bus::SharedBus,
+        hot: Option<Arc<dyn fleet_core::telemetry::HotStatus>>,
+    ) -> AppState {
         let deadlines = config.deadlines();
         let (events, _) = tokio::sync::broadcast::channel(4096);
         let mut settings = config.operations.core_settings(&config.data_dir);
@@ -59,7 +69,10 @@ impl AppState {
             login_max_failures: config.login_max_failures,
             login_window: Duration::from_secs(config.login_window_secs),
         };
-        let core = fleet_core::Core::new(store.clone(), settings);
+        let core = match hot {
+            Some(hot) => fleet_core::Core::with_hot_status(store.clone(), settings, hot),
+            None => fleet_core::Core::new(store.clone(), settings),
+        };
         AppState(Arc::new(Inner {
             core,
             graphql: crate::graphql::schema(),

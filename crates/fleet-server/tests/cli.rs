@@ -289,6 +289,51 @@ fn config_show_masks_secrets_and_reports_bad_values() {
 }
 
 #[test]
+fn serve_refuses_to_start_when_its_redis_does_not_answer() {
+    let dir = tempfile::tempdir().unwrap();
+    // A port nothing listens on (bound, then released).
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = Command::new(BIN)
+        .args(["serve", "--data-dir"])
+        .arg(dir.path())
+        .env("GPUFLEET_LISTEN", "127.0.0.1:0")
+        .env("GPUFLEET_GRPC_LISTEN", "")
+        .env(
+            "GPUFLEET_REDIS_URL",
+            format!("redis://:rpw-31@127.0.0.1:{port}"),
+        )
+        .env_remove("GPUFLEET_CONFIG")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("gpufleet serve still runs 30 s after its Redis refused to answer");
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    assert!(!status.success(), "{err}");
+    assert!(err.contains("redis_url"), "{err}");
+    assert!(err.contains(&format!("127.0.0.1:{port}")), "{err}");
+    assert!(
+        !err.contains("rpw-31"),
+        "the password stays out of messages: {err}"
+    );
+}
+
+#[test]
 fn node_power_and_boot_as_jobs_then_jobs_list_show_follow_and_cancel() {
     let fleet = sim::Sim::start(1, 0.2);
     let dir = tempfile::tempdir().unwrap();

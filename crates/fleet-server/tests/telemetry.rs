@@ -569,3 +569,95 @@ async fn the_simulators_metrics_page_resolves_by_uuid_and_an_injected_xid_fails_
     let (_, h) = get(&app, &format!("/api/v1/gpus/{}/health", gpus[2])).await;
     assert_eq!(h["status"]["state"], "healthy", "{h}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_redis_another_gpufleet_process_reads_the_same_gpu_health() {
+    let url = std::env::var("GPUFLEET_TEST_REDIS_URL").expect(
+        "GPUFLEET_TEST_REDIS_URL is not set: run the tests through scripts/test.sh, which starts Redis",
+    );
+    let prefix = format!("gftest-{}", uuid::Uuid::new_v4().simple());
+    let app = TestApp::start_with(|c| {
+        c.redis_url = url.clone();
+        c.redis_prefix = prefix.clone();
+    })
+    .await;
+    let (node, gpus) = node_with_gpus(&app, "r1", 2).await;
+    let lines = "gpu,uuid=GPU-r1-0 gpu_temp=40,xid=0\ngpu,uuid=GPU-r1-1 gpu_temp=40,xid=0\n";
+    let (s, v) = post_lines(
+        &app,
+        Role::Operator,
+        "/api/v1/telemetry/write",
+        lines.into(),
+        false,
+    )
+    .await;
+    assert_eq!(s, 204, "{v}");
+    let (s, v) = post_lines(
+        &app,
+        Role::Operator,
+        "/api/v1/telemetry/write",
+        b"gpu,uuid=GPU-r1-1 DCGM_FI_DEV_XID_ERRORS=79,gpu_temp=44.5".to_vec(),
+        false,
+    )
+    .await;
+    assert_eq!(s, 204, "{v}");
+
+    // A second gpufleet over the same database and Redis, started after the samples arrived
+    // (a replica, or this one restarted): it has seen no sample itself.
+    let cfg = fleet_server::config::Config {
+        data_dir: app.dir.path().to_path_buf(),
+        redis_url: url.clone(),
+        redis_prefix: prefix.clone(),
+        ..Default::default()
+    };
+    let hot = fleet_server::server::open_hot_status(&cfg).await.unwrap();
+    assert!(hot.is_some());
+    let bus = std::sync::Arc::new(fleet_bus::InProcessBus::new(cfg.bus.topology()));
+    let st = fleet_server::state::AppState::with_parts(app.store.clone(), cfg, bus, hot);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let second = format!("http://{}", listener.local_addr().unwrap());
+    let stop = tokio_util::sync::CancellationToken::new();
+    tokio::spawn(fleet_server::app::serve(st, listener, stop.clone()));
+    let read = |path: String| {
+        let http = app.http.clone();
+        let token = app.tokens[&Role::Viewer].clone();
+        let base = second.clone();
+        async move {
+            let r = http
+                .get(format!("{base}{path}"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 200, "{path}");
+            r.json::<Value>().await.unwrap()
+        }
+    };
+    let h = read(format!("/api/v1/gpus/{}/health", gpus[1])).await;
+    assert_eq!(h["status"]["state"], "failed", "{h}");
+    assert_eq!(h["status"]["reasons"][0]["code"], 79, "{h}");
+    assert_eq!(h["status"]["fields"]["gpu_temp"], 44.5, "{h}");
+    assert_eq!(h["status"]["node"], node.as_str(), "{h}");
+    let h = read(format!("/api/v1/gpus/{}/health", gpus[0])).await;
+    assert_eq!(h["status"]["state"], "healthy", "{h}");
+    let n = read(format!("/api/v1/nodes/{node}/health")).await;
+    assert_eq!(n["state"], "failed", "{n}");
+    let states: Vec<_> = n["gpus"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["state"].clone())
+        .collect();
+    assert_eq!(states.len(), 2, "{n}");
+    assert!(
+        states.contains(&json!("failed")) && states.contains(&json!("healthy")),
+        "{n}"
+    );
+    let t = read("/api/v1/telemetry/status".into()).await;
+    assert_eq!(t["health"], json!({"failed": 1, "healthy": 1}), "{t}");
+    assert_eq!(
+        t["samples_ingested"], 0,
+        "the second process ingested nothing itself: {t}"
+    );
+    stop.cancel();
+}

@@ -282,6 +282,9 @@ pub async fn status(
     caller: Caller,
 ) -> ApiResult<Json<TelemetryStatusView>> {
     Ok(Json(
-        st.core.telemetry_status(&caller.core_principal())?.into(),
+        st.core
+            .telemetry_status(&caller.core_principal())
+            .await?
+            .into(),
     ))
 }
