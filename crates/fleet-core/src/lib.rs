@@ -17,9 +17,12 @@
 //! - [`bmc`]: the one way to reach a node's BMC with its stored credentials.
 //! - [`telemetry`]: GPU telemetry ingest, derived health, the hot status port;
 //!   [`hot_redis`]: its Redis adapter.
+//! - [`alerting`]: alert rules (stored, versioned) evaluated on the telemetry stream; what
+//!   fires goes to the correlation.
 //! - [`correlation`]: alerts in, incidents out (the physical graph from the CMDB, label
 //!   resolution, de-duplication, incident state and events).
 
+pub mod alerting;
 pub mod bmc;
 pub mod correlation;
 pub mod discovery;

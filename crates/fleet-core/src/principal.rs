@@ -20,6 +20,8 @@ pub enum SystemRole {
     Provisioner,
     /// Automatic remediation of incidents (drain, power-cycle), within its guard rails.
     Remediation,
+    /// Evaluates alert rules on the telemetry stream and sends what fires to the correlation.
+    Alerting,
 }
 
 impl SystemRole {
@@ -29,6 +31,7 @@ impl SystemRole {
             SystemRole::Enricher => "enricher",
             SystemRole::Provisioner => "provisioning",
             SystemRole::Remediation => "remediation",
+            SystemRole::Alerting => "alerting",
         }
     }
 
@@ -47,6 +50,7 @@ impl SystemRole {
                 matches!(p, InventoryRead | LifecycleWrite | OobOperate | OobAdmin)
             }
             SystemRole::Remediation => matches!(p, InventoryRead | LifecycleWrite | OobOperate),
+            SystemRole::Alerting => matches!(p, InventoryRead | AlertWrite),
         }
     }
 }

@@ -68,7 +68,7 @@ impl Default for TelemetrySettings {
     }
 }
 
-fn now_nanos() -> Nanos {
+pub(crate) fn now_nanos() -> Nanos {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos() as Nanos)
@@ -299,12 +299,20 @@ fn gpu_index(gpu: &Asset) -> Option<u32> {
     trailing(&gpu.name)
 }
 
+/// A GPU of the index: its serial (the history key), its node and the labels its alerts carry.
+#[derive(Debug, Default)]
+struct IndexedGpu {
+    serial: Option<String>,
+    node: Option<String>,
+    labels: BTreeMap<String, String>,
+}
+
 /// GPUs of the CMDB by every key a sample may carry.
 #[derive(Debug, Default)]
 pub struct CmdbIndex {
     map: HashMap<SampleKey, AssetRef>,
-    /// GPU id → (serial, node id): the history key and where the GPU is.
-    by_gpu: HashMap<String, (Option<String>, Option<String>)>,
+    /// GPU id → what the index knows of it.
+    by_gpu: HashMap<String, IndexedGpu>,
     gpus: usize,
 }
 
@@ -329,7 +337,12 @@ impl CmdbIndex {
             if let Some(m) = &g.model {
                 labels.insert("model".to_string(), m.clone());
             }
+            // `gpu` and `node` as alert labels name the GPU and node the way the correlation
+            // resolves them (names), and as rule annotations print them.
+            labels.insert("gpu".to_string(), g.name.clone());
+            labels.insert("gpu_id".to_string(), g.id.clone());
             if let Some(n) = node {
+                labels.insert("node".to_string(), n.name.clone());
                 labels.insert("node_name".to_string(), n.name.clone());
                 if let Some(p) = &n.profile_id {
                     labels.insert("profile".to_string(), p.clone());
@@ -341,8 +354,14 @@ impl CmdbIndex {
                 labels,
             };
             idx.gpus += 1;
-            idx.by_gpu
-                .insert(g.id.clone(), (g.serial.clone(), r.node.clone()));
+            idx.by_gpu.insert(
+                g.id.clone(),
+                IndexedGpu {
+                    serial: g.serial.clone(),
+                    node: r.node.clone(),
+                    labels: r.labels.clone(),
+                },
+            );
             if let Some(u) = g.config.get("uuid").and_then(|v| v.as_str()) {
                 idx.map.insert(
                     SampleKey::GpuUuid {
@@ -379,11 +398,19 @@ impl CmdbIndex {
     }
 
     fn serial_of(&self, gpu: &str) -> Option<String> {
-        self.by_gpu.get(gpu).and_then(|(s, _)| s.clone())
+        self.by_gpu.get(gpu).and_then(|g| g.serial.clone())
     }
 
     fn node_of(&self, gpu: &str) -> Option<String> {
-        self.by_gpu.get(gpu).and_then(|(_, n)| n.clone())
+        self.by_gpu.get(gpu).and_then(|g| g.node.clone())
+    }
+
+    /// The labels of a GPU's series (for alert rules), empty for a GPU not in the index.
+    pub(crate) fn labels_of(&self, gpu: &str) -> BTreeMap<String, String> {
+        self.by_gpu
+            .get(gpu)
+            .map(|g| g.labels.clone())
+            .unwrap_or_default()
     }
 }
 
@@ -512,6 +539,8 @@ pub struct Telemetry {
     settings: TelemetrySettings,
     tracker: Mutex<HealthTracker>,
     hot: Arc<dyn HotStatus>,
+    /// The alert rules and their evaluator.
+    pub(crate) rules: crate::alerting::RuleEngine,
     index: RwLock<Arc<CmdbIndex>>,
     indexed_at: Mutex<Option<Instant>>,
     /// One rebuild at a time.
@@ -541,6 +570,7 @@ impl Telemetry {
             tracker: Mutex::new(HealthTracker::new(settings.health.clone(), catalog)),
             settings,
             hot,
+            rules: Default::default(),
             index: RwLock::new(Arc::new(CmdbIndex::default())),
             indexed_at: Mutex::new(None),
             rebuilding: tokio::sync::Mutex::new(()),
@@ -668,6 +698,9 @@ impl Core {
     ) -> CoreResult<()> {
         let t = &self.telemetry;
         self.ensure_index(false).await?;
+        if !t.rules.loaded() {
+            self.reload_alert_rules(false).await?;
+        }
         let mut index = t.index.read().clone();
         // Resolve; on a miss rebuild the index once (rate-limited) and try again.
         let mut scratch = UnknownSenders::default();
@@ -696,6 +729,7 @@ impl Core {
         let now = now_nanos();
         let mut updates = Vec::with_capacity(resolved.len());
         let mut changes = Vec::new();
+        let mut alerts = Vec::new();
         {
             let mut tracker = t.tracker.lock();
             for (a, b) in resolved {
@@ -704,6 +738,7 @@ impl Core {
                 let at = b.timestamp.unwrap_or(now).min(now);
                 report.samples += b.values.len();
                 changes.extend(tracker.observe(&a.asset, a.node.as_deref(), at, &b.values));
+                alerts.extend(t.rules.observe(&a.asset, &a.labels, at, &b.values));
                 updates.push(SampleUpdate {
                     gpu: a.asset,
                     node: a.node,
@@ -729,21 +764,36 @@ impl Core {
                 *c.unmapped.names.entry(k).or_default() += n;
             }
         }
-        self.apply_changes(p.actor(), changes).await;
+        alerts.extend(self.apply_changes(p.actor(), changes).await);
+        self.send_rule_alerts(alerts).await;
         Ok(())
     }
 
-    /// Stores health changes in the hot status and records GPU changes (event + history).
-    /// A database failure is logged and counted; the hot status keeps the change.
-    async fn apply_changes(&self, actor: fleet_db::Actor, changes: Vec<HealthChange>) {
+    /// Stores health changes in the hot status and records GPU changes (event + history);
+    /// returns what the health rules made of them. A database failure is logged and counted;
+    /// the hot status keeps the change.
+    async fn apply_changes(
+        &self,
+        actor: fleet_db::Actor,
+        changes: Vec<HealthChange>,
+    ) -> Vec<fleet_telemetry::rules::AlertTransition> {
         if changes.is_empty() {
-            return;
+            return Vec::new();
         }
         let t = &self.telemetry;
         if let Err(e) = t.hot.record_health(&changes).await {
             tracing::error!(error = %e, "hot status: health not stored");
         }
         let index = t.index.read().clone();
+        let mut alerts = Vec::new();
+        for c in &changes {
+            if let Subject::Gpu(id) = &c.subject {
+                alerts.extend(
+                    t.rules
+                        .observe_health(id, &index.labels_of(id), c.at, c.new.state),
+                );
+            }
+        }
         let rows: Vec<GpuHealthChange> = changes
             .iter()
             .filter_map(|c| match &c.subject {
@@ -771,6 +821,7 @@ impl Core {
                 tracing::error!(error = %e, changes = n, "GPU health changes not recorded");
             }
         }
+        alerts
     }
 
     /// Rebuilds the CMDB index when it is older than its TTL or, with `miss`, older than the
@@ -830,8 +881,15 @@ impl Core {
     pub async fn telemetry_tick(&self) {
         let now = now_nanos();
         let changes = self.telemetry.tracker.lock().tick(now);
-        self.apply_changes(fleet_db::Actor::system("system:telemetry"), changes)
+        let mut alerts = self
+            .apply_changes(fleet_db::Actor::system("system:telemetry"), changes)
             .await;
+        // Rules changed by another process are picked up here.
+        if let Err(e) = self.reload_alert_rules(false).await {
+            tracing::warn!(error = %e, "alert rules not reloaded");
+        }
+        alerts.extend(self.telemetry.rules.tick(now));
+        self.send_rule_alerts(alerts).await;
         // The index is built at the first ingest, not here.
         let built = self.telemetry.indexed_at.lock().is_some();
         if !built {

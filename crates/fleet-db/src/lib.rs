@@ -9,6 +9,7 @@
 //! writes its history row (configuration version or lifecycle history), its
 //! audit row (hash-chained) and its outbox event.
 
+mod alert_rules;
 mod assets;
 mod audit;
 mod auth;
@@ -26,6 +27,7 @@ mod secrets;
 mod seed;
 mod store;
 
+pub use alert_rules::{AlertRuleRow, NewRuleVersion};
 pub use assets::{AssetFilter, AssetPatch, ConfigVersion, HistoryRow, NewAsset, NewRelation, Page};
 pub use audit::{AuditEntry, AuditFilter, AuditRow, VerifyReport};
 pub use auth::{hash_token, NewUser, Token, TokenKind, User, UserPatch};

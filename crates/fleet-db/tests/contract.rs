@@ -44,6 +44,7 @@ contract!(
     users_and_tokens,
     concurrent_transitions_keep_the_audit_chain_linear,
     moving_a_gpu_changes_its_rack,
+    alert_rules_are_versioned_and_deleted_as_a_version,
 );
 
 async fn assets_nest_and_inherit_their_rack(db: TestDb) {
@@ -1091,4 +1092,103 @@ async fn moving_a_gpu_changes_its_rack(db: TestDb) {
         .await
         .unwrap();
     assert_eq!(audit.len(), 1);
+}
+
+async fn alert_rules_are_versioned_and_deleted_as_a_version(db: TestDb) {
+    use fleet_db::NewRuleVersion;
+    let s = &db.store;
+    let mark0 = s.alert_rules_mark().await.unwrap();
+    let v1 = json!({"expr": "DCGM_FI_DEV_GPU_TEMP > 85"});
+    fn put<'a>(
+        name: &'a str,
+        spec: &'a serde_json::Value,
+        deleted: bool,
+        if_version: Option<i64>,
+    ) -> NewRuleVersion<'a> {
+        NewRuleVersion {
+            name,
+            spec,
+            enabled: !deleted,
+            deleted,
+            if_version,
+            comment: None,
+        }
+    }
+    let r = s
+        .put_alert_rule(&actor(), put("hot", &v1, false, Some(0)))
+        .await
+        .unwrap();
+    assert_eq!(
+        (r.version, r.enabled, r.deleted, r.actor.as_str()),
+        (1, 1, 0, "tester")
+    );
+    // "Not stored yet" holds no longer; a stale version changes nothing.
+    let stale = s
+        .put_alert_rule(&actor(), put("hot", &v1, false, Some(0)))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            stale,
+            DbError::Stale {
+                current_version: 1,
+                ..
+            }
+        ),
+        "{stale:?}"
+    );
+    let v2 = json!({"expr": "DCGM_FI_DEV_GPU_TEMP > 90", "for": "5m"});
+    let r = s
+        .put_alert_rule(&actor(), put("hot", &v2, false, Some(1)))
+        .await
+        .unwrap();
+    assert_eq!(r.version, 2);
+    s.put_alert_rule(&actor(), put("cold", &v1, false, None))
+        .await
+        .unwrap();
+    let cur = s.current_alert_rules().await.unwrap();
+    assert_eq!(
+        cur.iter()
+            .map(|r| (r.name.as_str(), r.version))
+            .collect::<Vec<_>>(),
+        vec![("cold", 1), ("hot", 2)]
+    );
+    let del = s
+        .put_alert_rule(&actor(), put("hot", &v1, true, None))
+        .await
+        .unwrap();
+    assert_eq!((del.version, del.deleted), (3, 1));
+    let cur = s.current_alert_rules().await.unwrap();
+    assert_eq!(
+        cur.iter().find(|r| r.name == "hot").unwrap().deleted,
+        1,
+        "the newest version is the deletion"
+    );
+    let all = s.alert_rule_versions("hot").await.unwrap();
+    assert_eq!(
+        all.iter().map(|r| r.version).collect::<Vec<_>>(),
+        vec![1, 2, 3]
+    );
+    assert!(all[1].spec.contains("\"for\":\"5m\""), "{}", all[1].spec);
+    assert!(s.alert_rule_versions("never").await.unwrap().is_empty());
+    assert_ne!(
+        s.alert_rules_mark().await.unwrap(),
+        mark0,
+        "the mark moves with every version"
+    );
+    // Each version wrote its audit row.
+    let audit = s
+        .list_audit(&fleet_db::AuditFilter {
+            kind: Some("alert_rule".into()),
+            limit: 50,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let actions: Vec<_> = audit.iter().map(|a| a.action.as_str()).collect();
+    assert_eq!(actions.len(), 4, "{actions:?}");
+    assert!(
+        actions.contains(&"alert_rule.delete") && actions.contains(&"alert_rule.create"),
+        "{actions:?}"
+    );
 }

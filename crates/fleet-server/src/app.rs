@@ -130,6 +130,14 @@ pub fn router(st: AppState) -> Router {
             get(crate::api::alerts::list_alerts).post(crate::api::alerts::post_alerts),
         )
         .route("/alerts/webhook", post(crate::api::alerts::webhook))
+        .route("/alert-rules", get(crate::api::rules::list_rules))
+        .route("/alert-rules/import", post(crate::api::rules::import_rules))
+        .route(
+            "/alert-rules/{name}",
+            get(crate::api::rules::get_rule)
+                .put(crate::api::rules::put_rule)
+                .delete(crate::api::rules::delete_rule),
+        )
         .route("/incidents", get(crate::api::alerts::list_incidents))
         .route("/incidents/{id}", get(crate::api::alerts::get_incident))
         .route("/incidents/{id}/ack", post(crate::api::alerts::ack))

@@ -134,6 +134,11 @@ pub const ROUTES: &[(&str, &str, Option<Permission>)] = {
         ("GET", "/api/v1/alerts", Some(InventoryRead)),
         ("POST", "/api/v1/alerts", Some(AlertWrite)),
         ("POST", "/api/v1/alerts/webhook", Some(AlertWrite)),
+        ("GET", "/api/v1/alert-rules", Some(InventoryRead)),
+        ("POST", "/api/v1/alert-rules/import", Some(AlertWrite)),
+        ("GET", "/api/v1/alert-rules/{name}", Some(InventoryRead)),
+        ("PUT", "/api/v1/alert-rules/{name}", Some(AlertWrite)),
+        ("DELETE", "/api/v1/alert-rules/{name}", Some(AlertWrite)),
         ("GET", "/api/v1/incidents", Some(InventoryRead)),
         ("GET", "/api/v1/incidents/{id}", Some(InventoryRead)),
         ("POST", "/api/v1/incidents/{id}/ack", Some(IncidentManage)),
@@ -615,6 +620,32 @@ mod core_mapping {
                 .bulk_provision(p, none, &Default::default(), &spec, None)
                 .await
                 .map(drop),
+            ("GET", "/api/v1/alert-rules") => core.list_alert_rules(p).await.map(drop),
+            ("GET", "/api/v1/alert-rules/{name}") => {
+                core.get_alert_rule(p, "no-such-rule").await.map(drop)
+            }
+            ("PUT", "/api/v1/alert-rules/{name}") => core
+                .put_alert_rule(
+                    p,
+                    "r",
+                    fleet_core::alerting::RuleSpec {
+                        expr: "DCGM_FI_DEV_GPU_TEMP > 90".into(),
+                        ..Default::default()
+                    },
+                    true,
+                    None,
+                    None,
+                )
+                .await
+                .map(drop),
+            ("DELETE", "/api/v1/alert-rules/{name}") => core
+                .delete_alert_rule(p, "no-such-rule", None)
+                .await
+                .map(drop),
+            ("POST", "/api/v1/alert-rules/import") => core
+                .import_alert_rules(p, "groups: []", None)
+                .await
+                .map(drop),
             ("GET", "/api/v1/audit") => core.audit_log(p, &audit).await.map(drop),
             ("GET", "/api/v1/audit/verify") => core.verify_audit(p).await.map(drop),
             _ => return None,
@@ -669,7 +700,7 @@ mod core_mapping {
             }
             checked += 1;
         }
-        assert_eq!(checked, 37, "routes checked against the core");
+        assert_eq!(checked, 42, "routes checked against the core");
         // The list of routes the table alone gates holds only routes, none checked above.
         let admin = fleet_core::Principal::user("u", "admin", Role::Admin);
         for (m, path) in GATED_BY_THE_TABLE_ONLY {

@@ -118,6 +118,11 @@ pub enum Command {
         #[command(subcommand)]
         cmd: TokenCmd,
     },
+    /// Alert rules evaluated on the telemetry stream (built in and stored).
+    Rule {
+        #[command(subcommand)]
+        cmd: RuleCmd,
+    },
     /// Register BMCs (addresses, a file, or a sweep of a network for Redfish services); each
     /// becomes a node that the enricher inspects. The BMC password is read from
     /// GPUFLEET_BMC_PASSWORD or, when unset, one line of standard input.
@@ -410,6 +415,54 @@ pub enum TokenCmd {
     Revoke {
         id: String,
     },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RuleCmd {
+    /// Every effective rule with its source, severity and active alerts.
+    List,
+    /// One rule with its stored versions.
+    Show { name: String },
+    /// Store a rule (new, changed, or overriding a built-in one).
+    Put {
+        name: String,
+        /// `DCGM_FI_DEV_GPU_TEMP > 85`, `health == failed`, `increase(FIELD[10m]) > 0`, …
+        #[arg(long)]
+        expr: String,
+        /// How long the condition must hold before the alert fires (`5m`).
+        #[arg(long = "for")]
+        for_: Option<String>,
+        /// critical, warning or info.
+        #[arg(long)]
+        severity: Option<String>,
+        /// Extra label, KEY=VALUE (repeatable).
+        #[arg(long = "label")]
+        labels: Vec<String>,
+        /// Annotation, KEY=VALUE (repeatable); `summary=...` is shown with the alert.
+        #[arg(long = "annotation")]
+        annotations: Vec<String>,
+        /// Store it switched off (a built-in rule of that name is then not evaluated).
+        #[arg(long)]
+        disabled: bool,
+        /// Only if the stored version is still this one (0: only if not stored yet).
+        #[arg(long)]
+        if_version: Option<i64>,
+    },
+    /// Import a Prometheus alerting-rule file; all or nothing.
+    Import { file: PathBuf },
+    /// Delete a stored rule (a built-in rule of that name applies again).
+    Delete { name: String },
+}
+
+fn key_values(items: &[String], what: &str) -> anyhow::Result<serde_json::Map<String, Value>> {
+    let mut out = serde_json::Map::new();
+    for kv in items {
+        let (k, v) = kv
+            .split_once('=')
+            .with_context(|| format!("{what} '{kv}': write KEY=VALUE"))?;
+        out.insert(k.trim().to_string(), Value::String(v.to_string()));
+    }
+    Ok(out)
 }
 
 fn token_path() -> Option<PathBuf> {
@@ -1035,6 +1088,137 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
                     )
                     .await?;
                     println!("revoked {id}");
+                }
+            }
+        }
+        Command::Rule { cmd } => {
+            let c = Client::new(&cli.server, cli.token)?;
+            match cmd {
+                RuleCmd::List => {
+                    let v = c.get("/api/v1/alert-rules").await?;
+                    if out == Output::Json {
+                        print(&v);
+                    } else {
+                        let rows: Vec<Vec<String>> = v
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .map(|r| {
+                                let firing = r["active"].as_array().map_or(0, |a| {
+                                    a.iter().filter(|x| x["phase"] == "firing").count()
+                                });
+                                vec![
+                                    s(&r["name"]),
+                                    s(&r["source"]),
+                                    if r["enabled"] == true { "yes" } else { "no" }.into(),
+                                    s(&r["severity"]),
+                                    firing.to_string(),
+                                    s(&r["expr"]),
+                                ]
+                            })
+                            .collect();
+                        print!(
+                            "{}",
+                            table(
+                                &rows,
+                                &["NAME", "SOURCE", "ENABLED", "SEVERITY", "FIRING", "EXPR"]
+                            )
+                        );
+                    }
+                }
+                RuleCmd::Show { name } => {
+                    let v = c
+                        .get(&format!("/api/v1/alert-rules/{}", urlencode(&name)))
+                        .await?;
+                    print(&v);
+                }
+                RuleCmd::Put {
+                    name,
+                    expr,
+                    for_,
+                    severity,
+                    labels,
+                    annotations,
+                    disabled,
+                    if_version,
+                } => {
+                    let mut labels = key_values(&labels, "label")?;
+                    if let Some(sev) = severity {
+                        labels.insert("severity".into(), Value::String(sev));
+                    }
+                    let body = json!({
+                        "expr": expr,
+                        "for": for_,
+                        "labels": labels,
+                        "annotations": key_values(&annotations, "annotation")?,
+                        "enabled": !disabled,
+                    });
+                    let mut req = c
+                        .http
+                        .put(format!(
+                            "{}/api/v1/alert-rules/{}",
+                            c.base,
+                            urlencode(&name)
+                        ))
+                        .json(&body);
+                    if let Some(v) = if_version {
+                        req = req.header("if-match", format!("\"{v}\""));
+                    }
+                    if let Some(t) = &c.token {
+                        req = req.bearer_auth(t);
+                    }
+                    let v = Client::decode(req.send().await.with_context(|| {
+                        format!("cannot reach the gpufleet server at {}", c.base)
+                    })?)
+                    .await?;
+                    if out == Output::Json {
+                        print(&v);
+                    } else {
+                        println!(
+                            "stored alert rule {} version {}",
+                            s(&v["rule"]["name"]),
+                            v["rule"]["version"]
+                        );
+                    }
+                }
+                RuleCmd::Import { file } => {
+                    let text = std::fs::read_to_string(&file)
+                        .with_context(|| format!("reading {}", file.display()))?;
+                    let mut req = c
+                        .http
+                        .post(format!("{}/api/v1/alert-rules/import", c.base))
+                        .header("content-type", "application/yaml")
+                        .body(text);
+                    if let Some(t) = &c.token {
+                        req = req.bearer_auth(t);
+                    }
+                    let v = Client::decode(req.send().await.with_context(|| {
+                        format!("cannot reach the gpufleet server at {}", c.base)
+                    })?)
+                    .await
+                    .map_err(|e| {
+                        anyhow::anyhow!("{}: rules refused, none stored:\n{e}", file.display())
+                    })?;
+                    if out == Output::Json {
+                        print(&v);
+                    } else {
+                        let names: Vec<String> = v["imported"]
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .map(s)
+                            .collect();
+                        println!("imported {} rule(s): {}", names.len(), names.join(", "));
+                    }
+                }
+                RuleCmd::Delete { name } => {
+                    c.call(
+                        reqwest::Method::DELETE,
+                        &format!("/api/v1/alert-rules/{}", urlencode(&name)),
+                        None,
+                    )
+                    .await?;
+                    println!("deleted alert rule {name}");
                 }
             }
         }

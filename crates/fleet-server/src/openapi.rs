@@ -180,6 +180,7 @@ fn describe(code: &str) -> &'static str {
         api::graphql::graphiql, api::graphql::graphiql_file,
         api::alerts::post_alerts, api::alerts::post_alerts_v2, api::alerts::webhook, api::alerts::list_alerts,
         api::alerts::list_incidents, api::alerts::get_incident, api::alerts::ack, api::alerts::resolve,
+        api::rules::list_rules, api::rules::get_rule, api::rules::put_rule, api::rules::delete_rule, api::rules::import_rules,
     ),
     tags(
         (name = "auth", description = "Login, sessions and API tokens"),
@@ -195,7 +196,7 @@ fn describe(code: &str) -> &'static str {
         (name = "audit", description = "Audit log (admin)"),
         (name = "telemetry", description = "GPU telemetry ingest (line protocol, InfluxDB v1/v2 write paths, Prometheus text) and derived health"),
         (name = "graphql", description = "The GraphQL API over the same core (schema: GET /api/v1/graphql/schema)"),
-        (name = "alerts", description = "Alert ingest (Alertmanager API v2 and webhook) and incidents correlated over the physical graph"),
+        (name = "alerts", description = "Alert rules evaluated on the telemetry stream, alert ingest (Alertmanager API v2 and webhook) and incidents correlated over the physical graph"),
     )
 )]
 pub struct ApiDoc;

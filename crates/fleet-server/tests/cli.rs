@@ -288,6 +288,241 @@ fn config_show_masks_secrets_and_reports_bad_values() {
     assert!(String::from_utf8_lossy(&o.stderr).contains("HOST:PORT"));
 }
 
+/// One HTTP request with curl (the server's answer as JSON; null when empty).
+fn curl(method: &str, url: &str, token: &str, body: Option<&str>) -> serde_json::Value {
+    let auth = format!("authorization: Bearer {token}");
+    let mut args = vec![
+        "-sS",
+        "-f",
+        "-X",
+        method,
+        "-H",
+        &auth,
+        "-H",
+        "content-type: application/json",
+    ];
+    if let Some(b) = body {
+        args.extend(["--data-binary", b]);
+    }
+    args.push(url);
+    let o = Command::new("curl").args(&args).output().unwrap();
+    assert!(
+        o.status.success(),
+        "{method} {url}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    serde_json::from_slice(&o.stdout).unwrap_or(serde_json::Value::Null)
+}
+
+#[test]
+fn a_rule_stored_through_the_cli_fires_and_resolves_on_pushed_telemetry() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = serve(dir.path(), Some("admin-password-1"));
+    let tok = login(&s.url, "admin-password-1");
+    let node = curl(
+        "POST",
+        &format!("{}/api/v1/assets", s.url),
+        &tok,
+        Some(r#"{"kind":"node","name":"hot1"}"#),
+    );
+    let gpu = curl(
+        "POST",
+        &format!("{}/api/v1/assets", s.url),
+        &tok,
+        Some(&format!(
+            r#"{{"kind":"gpu","name":"hot1-gpu0","parent_id":"{}","config":{{"model":"H100","serial":"HS0","uuid":"GPU-hot-0","index":0}}}}"#,
+            node["id"].as_str().unwrap()
+        )),
+    );
+    let gpu_id = gpu["id"].as_str().unwrap().to_string();
+
+    // A rule that cannot be evaluated is refused with the reason, and nothing is stored.
+    let (code, _, err) = gpufleet(
+        &s.url,
+        Some(&tok),
+        &["rule", "put", "Bad", "--expr", "DCGM_FI_DEV_GPU_TEMP >"],
+    );
+    assert_eq!(code, 1);
+    assert!(err.contains("422") && err.contains("expression"), "{err}");
+    let (code, out, err) = gpufleet(
+        &s.url,
+        Some(&tok),
+        &[
+            "rule",
+            "put",
+            "GpuRunsHot",
+            "--expr",
+            "DCGM_FI_DEV_GPU_TEMP > 80",
+            "--severity",
+            "critical",
+            "--annotation",
+            "summary=GPU {{ $labels.gpu }} at {{ $value }} C",
+        ],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("stored alert rule GpuRunsHot version 1"),
+        "{out}"
+    );
+
+    let write = |temp: u32| {
+        let body = format!("gpu,uuid=GPU-hot-0 gpu_temp={temp}");
+        let o = Command::new("curl")
+            .args([
+                "-sSf",
+                "-XPOST",
+                "-H",
+                &format!("authorization: Bearer {tok}"),
+                "--data-binary",
+                &body,
+            ])
+            .arg(format!("{}/api/v1/telemetry/write", s.url))
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    };
+    write(91);
+    let raised = curl(
+        "GET",
+        &format!("{}/api/v1/events?type=AlertRaised", s.url),
+        &tok,
+        None,
+    );
+    let items = raised["items"].as_array().unwrap();
+    let mine: Vec<_> = items
+        .iter()
+        .filter(|e| e["data"]["rule"] == "GpuRunsHot")
+        .collect();
+    assert_eq!(mine.len(), 1, "{raised}");
+    let ev = &mine[0];
+    assert_eq!(ev["subject"], gpu_id.as_str());
+    assert_eq!(ev["data"]["severity"], "critical");
+    assert_eq!(ev["data"]["labels"]["node"], "hot1");
+    assert_eq!(
+        ev["data"]["annotations"]["summary"], "GPU hot1-gpu0 at 91 C",
+        "{ev}"
+    );
+    let (code, out, _) = gpufleet(&s.url, Some(&tok), &["rule", "list"]);
+    assert_eq!(code, 0);
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("GpuRunsHot"))
+        .expect("the rule is listed");
+    assert!(
+        line.contains("stored") && line.contains("critical") && line.contains(" 1 "),
+        "{line}"
+    );
+    // The alert went to the correlation, resolved to the GPU.
+    let alerts = curl("GET", &format!("{}/api/v1/alerts", s.url), &tok, None);
+    let held: Vec<_> = alerts["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|a| a["labels"]["alertname"] == "GpuRunsHot")
+        .collect();
+    assert_eq!(held.len(), 1, "{alerts}");
+    assert_eq!(held[0]["asset_id"], gpu_id.as_str(), "{alerts}");
+
+    write(60);
+    let resolved = curl(
+        "GET",
+        &format!("{}/api/v1/events?type=AlertResolved", s.url),
+        &tok,
+        None,
+    );
+    assert!(
+        resolved["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["data"]["rule"] == "GpuRunsHot"),
+        "{resolved}"
+    );
+    let (_, out, _) = gpufleet(
+        &s.url,
+        Some(&tok),
+        &["--output", "json", "rule", "show", "GpuRunsHot"],
+    );
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v["rule"]["active"], serde_json::json!([]), "{v}");
+    assert_eq!(v["versions"].as_array().unwrap().len(), 1, "{v}");
+
+    // Deleting the stored rule; a built-in one cannot be deleted, only switched off.
+    let (code, out, err) = gpufleet(&s.url, Some(&tok), &["rule", "delete", "GpuRunsHot"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, _, err) = gpufleet(
+        &s.url,
+        Some(&tok),
+        &["rule", "delete", "GpuTemperatureHigh"],
+    );
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("404") && err.contains("enabled false"),
+        "{err}"
+    );
+    let (code, out, err) = gpufleet(
+        &s.url,
+        Some(&tok),
+        &[
+            "rule",
+            "put",
+            "GpuTemperatureHigh",
+            "--expr",
+            "DCGM_FI_DEV_GPU_TEMP > 85",
+            "--disabled",
+        ],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    let (_, out, _) = gpufleet(&s.url, Some(&tok), &["--output", "json", "rule", "list"]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let names: Vec<_> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap().to_string())
+        .collect();
+    assert!(!names.contains(&"GpuRunsHot".to_string()), "{names:?}");
+    let t = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "GpuTemperatureHigh")
+        .unwrap();
+    assert_eq!(
+        (
+            t["source"].as_str(),
+            t["enabled"].as_bool(),
+            t["builtin"].as_bool()
+        ),
+        (Some("stored"), Some(false), Some(true)),
+        "{t}"
+    );
+
+    // A Prometheus rule file: all or nothing.
+    let rules = dir.path().join("rules.yaml");
+    std::fs::write(&rules, "groups:\n  - name: site\n    rules:\n      - alert: PowerHigh\n        expr: DCGM_FI_DEV_POWER_USAGE > 650\n        for: 5m\n      - record: job:power:sum\n        expr: sum(DCGM_FI_DEV_POWER_USAGE)\n").unwrap();
+    let (code, _, err) = gpufleet(
+        &s.url,
+        Some(&tok),
+        &["rule", "import", rules.to_str().unwrap()],
+    );
+    assert_eq!(code, 1);
+    assert!(
+        err.contains("none stored") && err.contains("recording rules are not supported"),
+        "{err}"
+    );
+    let (_, out, _) = gpufleet(&s.url, Some(&tok), &["rule", "list"]);
+    assert!(!out.contains("PowerHigh"), "{out}");
+    std::fs::write(&rules, "groups:\n  - name: site\n    rules:\n      - alert: PowerHigh\n        expr: DCGM_FI_DEV_POWER_USAGE > 650\n        for: 5m\n        labels: {severity: warning}\n").unwrap();
+    let (code, out, err) = gpufleet(
+        &s.url,
+        Some(&tok),
+        &["rule", "import", rules.to_str().unwrap()],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("imported 1 rule(s): PowerHigh"), "{out}");
+}
+
 #[test]
 fn serve_refuses_to_start_when_its_redis_does_not_answer() {
     let dir = tempfile::tempdir().unwrap();

@@ -859,42 +859,68 @@ pub fn parse_rule_file(yaml: &str) -> Result<Vec<Rule>, RuleError> {
                 serde_yaml::Value::Number(n) => n.to_string(),
                 _ => return Err(err("`expr` must be a string".into())),
             };
-            let (expr, scope) = parse_expr(&expr_text)
-                .map_err(|m| err(format!("expression `{}`: {m}", expr_text.trim())))?;
-            let for_s = match &r.for_ {
-                Some(d) => parse_duration(d).map_err(|m| err(format!("`for`: {m}")))?,
-                None => 0,
-            };
-            let severity = match r.labels.get("severity").map(|s| s.to_ascii_lowercase()) {
-                None => Severity::Warning,
-                Some(s) => match s.as_str() {
-                    "critical" | "page" | "error" => Severity::Critical,
-                    "warning" | "warn" => Severity::Warning,
-                    "info" | "none" => Severity::Info,
-                    other => {
-                        return Err(err(format!(
-                            "unknown severity {other:?}: critical, warning or info"
-                        )))
-                    }
-                },
-            };
             if !names.insert(name.clone()) {
                 return Err(err("an alert of this name is already defined".into()));
             }
-            out.push(Rule {
-                name,
-                group: g.name.clone(),
-                expr,
-                expr_text: expr_text.trim().to_string(),
-                for_s,
-                scope,
-                severity,
-                labels: r.labels,
-                annotations: r.annotations,
-            });
+            out.push(compile_rule(
+                &g.name,
+                &name,
+                &expr_text,
+                r.for_.as_deref(),
+                r.labels,
+                r.annotations,
+            )?);
         }
     }
     Ok(out)
+}
+
+/// One alerting rule as a Prometheus rule file writes it (`alert`, `expr`, `for`, `labels`,
+/// `annotations`, in group `group`): the `severity` label sets the severity (critical,
+/// warning, info).
+pub fn compile_rule(
+    group: &str,
+    alert: &str,
+    expr_text: &str,
+    for_: Option<&str>,
+    labels: BTreeMap<String, String>,
+    annotations: BTreeMap<String, String>,
+) -> Result<Rule, RuleError> {
+    let err = |message: String| RuleError::Rule {
+        group: group.to_string(),
+        rule: alert.to_string(),
+        message,
+    };
+    let (expr, scope) = parse_expr(expr_text)
+        .map_err(|m| err(format!("expression `{}`: {m}", expr_text.trim())))?;
+    let for_s = match for_ {
+        Some(d) => parse_duration(d).map_err(|m| err(format!("`for`: {m}")))?,
+        None => 0,
+    };
+    let severity = match labels.get("severity").map(|s| s.to_ascii_lowercase()) {
+        None => Severity::Warning,
+        Some(s) => match s.as_str() {
+            "critical" | "page" | "error" => Severity::Critical,
+            "warning" | "warn" => Severity::Warning,
+            "info" | "none" => Severity::Info,
+            other => {
+                return Err(err(format!(
+                    "unknown severity {other:?}: critical, warning or info"
+                )))
+            }
+        },
+    };
+    Ok(Rule {
+        name: alert.to_string(),
+        group: group.to_string(),
+        expr,
+        expr_text: expr_text.trim().to_string(),
+        for_s,
+        scope,
+        severity,
+        labels,
+        annotations,
+    })
 }
 
 /// The default rules, from dcgm-exporter's fields and NVIDIA's XID catalog (code, mnemonic and
@@ -1353,6 +1379,30 @@ impl AlertEvaluator {
                 })
             })
             .collect();
+        out.sort_by(|a, b| (&a.rule, &a.series).cmp(&(&b.rule, &b.series)));
+        out
+    }
+
+    /// Ends evaluation: a `resolved` transition at `now` for every firing alert (sorted by
+    /// rule, then series), and no state left.
+    pub fn resolve_all(&mut self, now: Nanos) -> Vec<AlertTransition> {
+        let mut out = Vec::new();
+        for (id, s) in &self.series {
+            for (&i, st) in s.states.iter() {
+                if st.fired_at.is_some() {
+                    out.push(transition(
+                        &self.rules[i],
+                        id,
+                        &s.labels,
+                        st,
+                        TransitionKind::Resolved,
+                        now,
+                    ));
+                }
+            }
+        }
+        self.series.clear();
+        self.pending.clear();
         out.sort_by(|a, b| (&a.rule, &a.series).cmp(&(&b.rule, &b.series)));
         out
     }

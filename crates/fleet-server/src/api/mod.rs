@@ -10,6 +10,7 @@ pub mod misc;
 pub mod nodes;
 pub mod ops;
 pub mod provision;
+pub mod rules;
 pub mod telemetry;
 pub mod users;
 

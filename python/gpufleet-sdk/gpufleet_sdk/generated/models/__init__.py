@@ -3,6 +3,12 @@
 from .affected import Affected
 from .alert_ingest_report import AlertIngestReport
 from .alert_list import AlertList
+from .alert_rule_detail import AlertRuleDetail
+from .alert_rule_import import AlertRuleImport
+from .alert_rule_version_view import AlertRuleVersionView
+from .alert_rule_view import AlertRuleView
+from .alert_rule_view_annotations import AlertRuleViewAnnotations
+from .alert_rule_view_labels import AlertRuleViewLabels
 from .alert_view import AlertView
 from .alert_view_annotations import AlertViewAnnotations
 from .alert_view_labels import AlertViewLabels
@@ -115,6 +121,9 @@ from .provision_request import ProvisionRequest
 from .provision_view import ProvisionView
 from .provision_view_workflow_progress import ProvisionViewWorkflowProgress
 from .provisioning import Provisioning
+from .put_alert_rule import PutAlertRule
+from .put_alert_rule_annotations import PutAlertRuleAnnotations
+from .put_alert_rule_labels import PutAlertRuleLabels
 from .put_config import PutConfig
 from .put_config_config import PutConfigConfig
 from .raid_volume import RaidVolume
@@ -125,6 +134,7 @@ from .relation_list import RelationList
 from .relation_view import RelationView
 from .role import Role
 from .root_cause import RootCause
+from .rule_alert_view import RuleAlertView
 from .state_info import StateInfo
 from .sweep import Sweep
 from .telemetry_status_view import TelemetryStatusView
@@ -158,6 +168,12 @@ __all__ = (
     "Affected",
     "AlertIngestReport",
     "AlertList",
+    "AlertRuleDetail",
+    "AlertRuleImport",
+    "AlertRuleVersionView",
+    "AlertRuleView",
+    "AlertRuleViewAnnotations",
+    "AlertRuleViewLabels",
     "AlertView",
     "AlertViewAnnotations",
     "AlertViewLabels",
@@ -270,6 +286,9 @@ __all__ = (
     "ProvisionRequest",
     "ProvisionView",
     "ProvisionViewWorkflowProgress",
+    "PutAlertRule",
+    "PutAlertRuleAnnotations",
+    "PutAlertRuleLabels",
     "PutConfig",
     "PutConfigConfig",
     "RaidVolume",
@@ -280,6 +299,7 @@ __all__ = (
     "RelationView",
     "Role",
     "RootCause",
+    "RuleAlertView",
     "StateInfo",
     "Sweep",
     "TelemetryStatusView",
