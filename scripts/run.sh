@@ -2,7 +2,9 @@
 # gpufleet on embedded defaults (SQLite in the data directory, in-process bus) together with the
 # simulator's example fleet: starts both, imports the racks, registers every simulated BMC through
 # the discovery API, and shows the nodes going discovered → inspecting → ready as the enricher
-# reads their Redfish inventory. Then it keeps serving until interrupted (Ctrl-C stops both).
+# reads their Redfish inventory; then points gpufleet at each node's dcgm-exporter page (the
+# node's `metrics_url`) and shows live GPU health as it scrapes them. Then it keeps serving until
+# interrupted (Ctrl-C stops both).
 #
 #   GPUFLEET_ADMIN_PASSWORD  admin password (first start only; default: generated once and kept
 #                            in <data dir>/admin-password, mode 0600)
@@ -15,8 +17,13 @@
 #   GPUFLEET_SIM_CONTROL     the simulator's control API (default 127.0.0.1:8800; port 0 as above)
 #   GPUFLEET_NO_SIM=1        gpufleet alone, no simulator
 #   GPUFLEET_BIN             an already built gpufleet binary (default: build it here)
+#   GPUFLEET_TELEMETRY__SCRAPE_INTERVAL_SECS
+#                            seconds between two scrapes of a node's metrics page (default 5 here;
+#                            gpufleet's own default is 15)
 #   GPUFLEET_RUN_ONCE=1      stop once every node has left discovered/inspecting; exit 0 only if
-#                            all are ready (what scripts/test.sh checks)
+#                            all are ready, every GPU has its health from the scrapes, and an XID
+#                            injected on one GPU turns it failed in the API (the delay is printed;
+#                            what scripts/test.sh checks)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
@@ -71,6 +78,7 @@ fi
 
 GF_LOG="$DATA/gpufleet.log"
 say "starting gpufleet on $LISTEN (data in $DATA; log $GF_LOG)"
+export GPUFLEET_TELEMETRY__SCRAPE_INTERVAL_SECS="${GPUFLEET_TELEMETRY__SCRAPE_INTERVAL_SECS:-5}"
 GPUFLEET_LISTEN="$LISTEN" "$BIN" serve --data-dir "$DATA" > "$GF_LOG" 2>&1 &
 gf_pid=$!
 pids+=("$gf_pid")
@@ -154,13 +162,84 @@ PY
   echo
   "$BIN" node list --limit 500 || true
   if [[ "${GPUFLEET_RUN_ONCE:-0}" == 1 ]]; then
-    if [[ -n "$total" && "$states" == "$total ready=$total" ]]; then
-      echo "all $total nodes ready"
-      exit 0
+    if [[ -z "$total" || "$states" != "$total ready=$total" ]]; then
+      echo "not every node became ready: $states (log: $GF_LOG)" >&2
+      exit 1
     fi
-    echo "not every node became ready: $states (log: $GF_LOG)" >&2
-    exit 1
+    echo "all $total nodes ready"
   fi
+
+  # GPU telemetry: each node's dcgm-exporter page (the simulator's) becomes the node's
+  # `metrics_url`, which gpufleet scrapes; then one XID is injected and timed to the API.
+  say "scraping each node's dcgm-exporter page for live GPU health"
+  "$VENV/bin/python" - "$URL" "$TOKEN" "$CONTROL_URL" "${GPUFLEET_RUN_ONCE:-0}" <<'PY'
+import json, os, sys, time, urllib.error, urllib.request
+
+url, token, control, once = sys.argv[1:5]
+
+def call(method, path, body=None, headers=None, base=None):
+    h = {"authorization": "Bearer " + token, "content-type": "application/json", **(headers or {})}
+    req = urllib.request.Request((base or url) + path, method=method, headers=h,
+                                 data=None if body is None else json.dumps(body).encode())
+    with urllib.request.urlopen(req, timeout=60) as r:
+        return json.loads(r.read() or b"null"), r.headers
+
+fleet, _ = call("GET", "/fleet", base=control.rstrip("/"))
+targets = {n["id"]: n["metrics"] for n in fleet["nodes"] if n.get("metrics")}
+for name, metrics in targets.items():
+    for attempt in range(5):
+        node, _ = call("GET", f"/api/v1/nodes/{name}")
+        asset, hdrs = call("GET", f"/api/v1/assets/{node['id']}")
+        config = {**asset["spec"], "metrics_url": metrics}
+        try:
+            call("PUT", f"/api/v1/assets/{node['id']}/config",
+                 {"config": config, "reason": "scrape its dcgm-exporter"}, {"if-match": hdrs["etag"]})
+            break
+        except urllib.error.HTTPError as e:
+            if e.code != 412 or attempt == 4:
+                sys.exit(f"{name}: metrics_url not set: HTTP {e.code}: {e.read().decode()}")
+
+deadline = time.monotonic() + 120
+while True:
+    st, _ = call("GET", "/api/v1/telemetry/status")
+    health = st["health"]
+    up = sum(1 for t in st["scrape_targets"] if t["up"])
+    print(f"\r{up}/{len(targets)} exporters up; GPUs: " + " ".join(f"{k}={v}" for k, v in sorted(health.items())) + "        ", end="", flush=True)
+    # Every exporter answered, twice over (two rounds), and GPUs have their health.
+    if up == len(targets) and st["requests"] >= 2 * len(targets) and sum(health.values()) > 0:
+        break
+    if time.monotonic() > deadline:
+        print()
+        sys.exit(f"the exporters were not all scraped within 120 s: {st}")
+    time.sleep(1)
+print()
+missing = st["gpus_indexed"] - st["gpus_tracked"]
+print(f"{st['gpus_tracked']} of {st['gpus_indexed']} CMDB GPUs report telemetry"
+      + (f"; {missing} without (see unknown senders)" if missing > 0 else ""))
+for u in st["unknown_senders"]:
+    print(f"  unknown sender {u['key']}: {u['samples']} samples (no CMDB GPU with this key)")
+print()
+if once != "1":
+    sys.exit(0)
+# One XID on one GPU, timed from the injection to the API saying failed.
+node = next(iter(targets))
+truth, _ = call("GET", f"/nodes/{node}", base=control.rstrip("/"))
+serial = truth["gpus"][0]["serial"]
+gpus, _ = call("GET", f"/api/v1/nodes/{node}/health")
+gpu = next(g for g in gpus["gpus"] if g["serial"] == serial)
+start = time.monotonic()
+call("POST", "/faults", {"kind": "xid", "target": node, "params": {"gpu": 0, "xid": 48}}, base=control.rstrip("/"))
+while True:
+    h, _ = call("GET", f"/api/v1/gpus/{gpu['gpu']}/health")
+    if h["status"]["state"] == "failed":
+        break
+    if time.monotonic() - start > 60:
+        sys.exit(f"GPU {gpu['name']} did not turn failed within 60 s of an injected XID 48: {h['status']}")
+    time.sleep(0.1)
+print(f"XID 48 injected on {node} GPU 0 ({gpu['name']}): failed in the API after {time.monotonic() - start:.1f} s "
+      f"(scrape interval {os.environ.get('GPUFLEET_TELEMETRY__SCRAPE_INTERVAL_SECS', '15')} s)")
+PY
+  if [[ "${GPUFLEET_RUN_ONCE:-0}" == 1 ]]; then exit 0; fi
 fi
 
 cat <<EOF

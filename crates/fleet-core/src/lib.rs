@@ -16,7 +16,8 @@
 //!   [`provisioning::Engine`] port (Tinkerbell) as `system:provisioning`.
 //! - [`bmc`]: the one way to reach a node's BMC with its stored credentials.
 //! - [`telemetry`]: GPU telemetry ingest, derived health, the hot status port;
-//!   [`hot_redis`]: its Redis adapter.
+//!   [`hot_redis`]: its Redis adapter; [`scrape`]: dcgm-exporter pages scraped from the nodes
+//!   that name one.
 //! - [`alerting`]: alert rules (stored, versioned) evaluated on the telemetry stream; what
 //!   fires goes to the correlation.
 //! - [`correlation`]: alerts in, incidents out (the physical graph from the CMDB, label
@@ -35,6 +36,7 @@ pub mod inventory;
 pub mod ops;
 pub mod principal;
 pub mod provisioning;
+pub mod scrape;
 pub mod telemetry;
 
 use std::collections::HashMap;

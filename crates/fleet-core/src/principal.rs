@@ -22,6 +22,8 @@ pub enum SystemRole {
     Remediation,
     /// Evaluates alert rules on the telemetry stream and sends what fires to the correlation.
     Alerting,
+    /// Scrapes dcgm-exporter pages of the nodes that name one and ingests them.
+    Scraper,
 }
 
 impl SystemRole {
@@ -32,6 +34,7 @@ impl SystemRole {
             SystemRole::Provisioner => "provisioning",
             SystemRole::Remediation => "remediation",
             SystemRole::Alerting => "alerting",
+            SystemRole::Scraper => "scraper",
         }
     }
 
@@ -51,6 +54,7 @@ impl SystemRole {
             }
             SystemRole::Remediation => matches!(p, InventoryRead | LifecycleWrite | OobOperate),
             SystemRole::Alerting => matches!(p, InventoryRead | AlertWrite),
+            SystemRole::Scraper => matches!(p, InventoryRead | TelemetryWrite),
         }
     }
 }

@@ -505,6 +505,8 @@ pub struct TelemetryStatus {
     pub events_written: u64,
     /// Health changes whose event could not be written (the database failed).
     pub event_errors: u64,
+    /// The scrape targets of this process and their last outcome.
+    pub scrape_targets: Vec<crate::scrape::ScrapeTarget>,
 }
 
 /// What one write request did.
@@ -541,6 +543,9 @@ pub struct Telemetry {
     hot: Arc<dyn HotStatus>,
     /// The alert rules and their evaluator.
     pub(crate) rules: crate::alerting::RuleEngine,
+    /// The scrape targets' last outcome.
+    pub(crate) scrape: Mutex<crate::scrape::Targets>,
+    pub(crate) scraper_started: std::sync::atomic::AtomicBool,
     index: RwLock<Arc<CmdbIndex>>,
     indexed_at: Mutex<Option<Instant>>,
     /// One rebuild at a time.
@@ -571,6 +576,8 @@ impl Telemetry {
             settings,
             hot,
             rules: Default::default(),
+            scrape: Default::default(),
+            scraper_started: std::sync::atomic::AtomicBool::new(false),
             index: RwLock::new(Arc::new(CmdbIndex::default())),
             indexed_at: Mutex::new(None),
             rebuilding: tokio::sync::Mutex::new(()),
@@ -855,7 +862,7 @@ impl Core {
         Ok(true)
     }
 
-    async fn all_assets(&self, kind: AssetKind) -> CoreResult<Vec<Asset>> {
+    pub(crate) async fn all_assets(&self, kind: AssetKind) -> CoreResult<Vec<Asset>> {
         let mut out = Vec::new();
         let mut after = None;
         loop {
@@ -958,6 +965,7 @@ impl Core {
             health_changes: c.health_changes,
             events_written: c.events_written,
             event_errors: c.event_errors,
+            scrape_targets: self.scrape_targets(),
         })
     }
 

@@ -268,6 +268,9 @@ where
     }
     // Telemetry: missing-telemetry ticks and CMDB index refresh for this process's ingest.
     st.core.start_telemetry(shutdown.clone());
+    if let Some(s) = st.config.telemetry.scrape_settings() {
+        st.core.start_scraper(s, shutdown.clone());
+    }
     let streams_done = st.streams_done.clone();
     let app = router(st);
     axum::serve(

@@ -34,6 +34,7 @@ const CONFIG_KEYS: &[&str] = &[
     "graphiql_dir",
     "redis_url",
     "redis_prefix",
+    "telemetry",
 ];
 
 #[derive(Clone, Serialize, Deserialize)]
@@ -85,6 +86,42 @@ pub struct Config {
     pub redis_url: String,
     /// Prefix of every Redis key gpufleet writes (several installations may share a Redis).
     pub redis_prefix: String,
+    pub telemetry: TelemetryConfig,
+}
+
+/// Telemetry collection by gpufleet itself.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TelemetryConfig {
+    /// Seconds between two scrapes of each node whose configuration names a `metrics_url`
+    /// (a dcgm-exporter `/metrics` page); 0: no scraping.
+    pub scrape_interval_secs: u64,
+    /// Longest wait for one page, seconds.
+    pub scrape_timeout_secs: u64,
+    /// Scrapes in flight at once.
+    pub scrape_concurrency: usize,
+}
+
+impl Default for TelemetryConfig {
+    fn default() -> Self {
+        TelemetryConfig {
+            scrape_interval_secs: 15,
+            scrape_timeout_secs: 5,
+            scrape_concurrency: 64,
+        }
+    }
+}
+
+impl TelemetryConfig {
+    /// The scraper's settings, or None when scraping is off.
+    pub fn scrape_settings(&self) -> Option<fleet_core::scrape::ScrapeSettings> {
+        (self.scrape_interval_secs > 0).then(|| fleet_core::scrape::ScrapeSettings {
+            interval: std::time::Duration::from_secs(self.scrape_interval_secs),
+            timeout: std::time::Duration::from_secs(self.scrape_timeout_secs.max(1)),
+            concurrency: self.scrape_concurrency.max(1),
+            ..Default::default()
+        })
+    }
 }
 
 /// TLS of the API listener. With `cert` and `key` set the API speaks HTTPS only; the files are
@@ -342,6 +379,7 @@ impl Default for Config {
             graphiql_dir: PathBuf::new(),
             redis_url: String::new(),
             redis_prefix: "gpufleet".into(),
+            telemetry: TelemetryConfig::default(),
         }
     }
 }

@@ -661,3 +661,132 @@ async fn with_redis_another_gpufleet_process_reads_the_same_gpu_health() {
     );
     stop.cancel();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gpufleet_scrapes_the_nodes_that_name_a_metrics_url_and_an_injected_xid_fails_the_gpu() {
+    let fleet = sim::Sim::start(1, 0.3);
+    let app = TestApp::start_with(|c| {
+        c.telemetry.scrape_interval_secs = 1;
+        c.telemetry.scrape_timeout_secs = 2;
+    })
+    .await;
+    let node_id = fleet.nodes[0].id.clone();
+    let http = reqwest::Client::new();
+    let truth: Value = http
+        .get(format!("{}/nodes/{node_id}", fleet.control))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let desc: Value = http
+        .get(format!("{}/fleet", fleet.control))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let metrics = desc["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["id"] == node_id.as_str())
+        .and_then(|n| n["metrics"].as_str())
+        .unwrap_or_else(|| panic!("no metrics URL for {node_id}: {desc}"))
+        .to_string();
+    let (s, n) = app
+        .admin(
+            Method::POST,
+            "/api/v1/assets",
+            json!({"kind": "node", "name": "scraped-1", "config": {"metrics_url": metrics}}),
+        )
+        .await;
+    assert_eq!(s, 201, "{n}");
+    // A second node whose exporter does not answer.
+    let closed = sim::closed_port();
+    let dead_url = format!("http://127.0.0.1:{}/metrics", closed.port);
+    let (s, dead) = app
+        .admin(
+            Method::POST,
+            "/api/v1/assets",
+            json!({"kind": "node", "name": "scraped-dead", "config": {"metrics_url": dead_url}}),
+        )
+        .await;
+    assert_eq!(s, 201, "{dead}");
+    let mut gpus = Vec::new();
+    for g in truth["gpus"].as_array().unwrap() {
+        let uuid = g["uuid"].as_str().unwrap();
+        let (s, a) = app
+            .admin(
+                Method::POST,
+                "/api/v1/assets",
+                json!({"kind": "gpu", "name": format!("sg-{}", g["serial"].as_str().unwrap()),
+                       "parent_id": n["id"], "config": {"serial": g["serial"], "uuid": uuid}}),
+            )
+            .await;
+        assert_eq!(s, 201, "{a}");
+        gpus.push(a["id"].as_str().unwrap().to_string());
+    }
+
+    // Nobody pushes anything: the scraper alone brings the GPUs to healthy.
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    let st = loop {
+        let (_, st) = get(&app, "/api/v1/telemetry/status").await;
+        let both_scraped = st["scrape_targets"]
+            .as_array()
+            .is_some_and(|t| t.len() == 2);
+        if st["health"]["healthy"] == 8 && both_scraped {
+            break st;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the scraped GPUs did not all turn healthy, or a target was not scraped: {st}"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    let targets = st["scrape_targets"].as_array().unwrap();
+    let up = targets
+        .iter()
+        .find(|t| t["node"] == n["id"])
+        .expect("target listed");
+    assert_eq!(up["up"], true, "{st}");
+    assert_eq!(up["url"], metrics.as_str());
+    assert!(up["samples"].as_u64().unwrap() > 8, "{st}");
+    let down = targets
+        .iter()
+        .find(|t| t["node"] == dead["id"])
+        .expect("the dead target is listed");
+    assert_eq!(down["up"], false, "{st}");
+    assert!(
+        down["error"].as_str().unwrap().contains("cannot reach"),
+        "{st}"
+    );
+    assert!(down["failures"].as_u64().unwrap() >= 1, "{st}");
+
+    fleet
+        .inject("xid", &node_id, json!({"gpu": 5, "xid": 48}))
+        .await;
+    let injected = std::time::Instant::now();
+    loop {
+        let (_, h) = get(&app, &format!("/api/v1/gpus/{}/health", gpus[5])).await;
+        if h["status"]["state"] == "failed" {
+            let codes: Vec<_> = h["status"]["reasons"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(|r| r["code"].as_u64())
+                .collect();
+            assert!(codes.contains(&48), "{h}");
+            break;
+        }
+        assert!(
+            injected.elapsed() < Duration::from_secs(30),
+            "GPU 5 did not turn failed: {h}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let (_, h) = get(&app, &format!("/api/v1/gpus/{}/health", gpus[4])).await;
+    assert_eq!(h["status"]["state"], "healthy", "{h}");
+}

@@ -693,6 +693,26 @@ pub struct TelemetryStatusView {
     pub events_written: u64,
     /// Health changes whose event could not be written (the database failed).
     pub event_errors: u64,
+    /// Nodes whose `metrics_url` this process scrapes, with the last outcome of each.
+    pub scrape_targets: Vec<ScrapeTargetView>,
+}
+
+/// The last scrape of one node's metrics page.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ScrapeTargetView {
+    /// The node asset.
+    pub node: String,
+    pub url: String,
+    /// The last scrape got a page.
+    pub up: bool,
+    /// Why the last scrape failed.
+    pub error: Option<String>,
+    pub last_scrape: String,
+    pub duration_ms: u64,
+    /// Field values of the last page that resolved to a GPU.
+    pub samples: usize,
+    /// Scrapes that failed in a row.
+    pub failures: u64,
 }
 
 impl From<tele::TelemetryStatus> for TelemetryStatusView {
@@ -718,6 +738,20 @@ impl From<tele::TelemetryStatus> for TelemetryStatusView {
             health_changes: s.health_changes,
             events_written: s.events_written,
             event_errors: s.event_errors,
+            scrape_targets: s
+                .scrape_targets
+                .into_iter()
+                .map(|t| ScrapeTargetView {
+                    node: t.node,
+                    url: t.url,
+                    up: t.up,
+                    error: t.error,
+                    last_scrape: fleet_model::timefmt::rfc3339(t.last_scrape_ms),
+                    duration_ms: t.duration_ms,
+                    samples: t.samples,
+                    failures: t.failures,
+                })
+                .collect(),
         }
     }
 }

@@ -135,6 +135,7 @@ from .relation_view import RelationView
 from .role import Role
 from .root_cause import RootCause
 from .rule_alert_view import RuleAlertView
+from .scrape_target_view import ScrapeTargetView
 from .state_info import StateInfo
 from .sweep import Sweep
 from .telemetry_status_view import TelemetryStatusView
@@ -300,6 +301,7 @@ __all__ = (
     "Role",
     "RootCause",
     "RuleAlertView",
+    "ScrapeTargetView",
     "StateInfo",
     "Sweep",
     "TelemetryStatusView",

@@ -11,6 +11,7 @@ from ..types import UNSET, Unset
 from typing import cast
 
 if TYPE_CHECKING:
+  from ..models.scrape_target_view import ScrapeTargetView
   from ..models.telemetry_status_view_health import TelemetryStatusViewHealth
   from ..models.telemetry_status_view_unmapped_names import TelemetryStatusViewUnmappedNames
   from ..models.unknown_sender_view import UnknownSenderView
@@ -38,6 +39,8 @@ class TelemetryStatusView:
             rejected_lines (int): Lines refused (bad syntax).
             requests (int): Write requests (and scraped pages) taken.
             samples_ingested (int): Field values that resolved to a GPU.
+            scrape_targets (list[ScrapeTargetView]): Nodes whose `metrics_url` this process scrapes, with the last outcome
+                of each.
             unknown_samples (int): Field values from senders no key resolved.
             unknown_senders (list[UnknownSenderView]): Unknown senders by their strongest key, most samples first.
             unmapped_names (TelemetryStatusViewUnmappedNames): Metric names that map to no GPU field, with their counts.
@@ -53,6 +56,7 @@ class TelemetryStatusView:
     rejected_lines: int
     requests: int
     samples_ingested: int
+    scrape_targets: list[ScrapeTargetView]
     unknown_samples: int
     unknown_senders: list[UnknownSenderView]
     unmapped_names: TelemetryStatusViewUnmappedNames
@@ -63,6 +67,7 @@ class TelemetryStatusView:
 
 
     def to_dict(self) -> dict[str, Any]:
+        from ..models.scrape_target_view import ScrapeTargetView # noqa: PLC0415
         from ..models.telemetry_status_view_health import TelemetryStatusViewHealth # noqa: PLC0415
         from ..models.telemetry_status_view_unmapped_names import TelemetryStatusViewUnmappedNames # noqa: PLC0415
         from ..models.unknown_sender_view import UnknownSenderView # noqa: PLC0415
@@ -85,6 +90,13 @@ class TelemetryStatusView:
         requests = self.requests
 
         samples_ingested = self.samples_ingested
+
+        scrape_targets = []
+        for scrape_targets_item_data in self.scrape_targets:
+            scrape_targets_item = scrape_targets_item_data.to_dict()
+            scrape_targets.append(scrape_targets_item)
+
+
 
         unknown_samples = self.unknown_samples
 
@@ -111,6 +123,7 @@ class TelemetryStatusView:
             "rejected_lines": rejected_lines,
             "requests": requests,
             "samples_ingested": samples_ingested,
+            "scrape_targets": scrape_targets,
             "unknown_samples": unknown_samples,
             "unknown_senders": unknown_senders,
             "unmapped_names": unmapped_names,
@@ -122,6 +135,7 @@ class TelemetryStatusView:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        from ..models.scrape_target_view import ScrapeTargetView # noqa: PLC0415
         from ..models.telemetry_status_view_health import TelemetryStatusViewHealth # noqa: PLC0415
         from ..models.telemetry_status_view_unmapped_names import TelemetryStatusViewUnmappedNames # noqa: PLC0415
         from ..models.unknown_sender_view import UnknownSenderView # noqa: PLC0415
@@ -148,6 +162,16 @@ class TelemetryStatusView:
         requests = d.pop("requests")
 
         samples_ingested = d.pop("samples_ingested")
+
+        scrape_targets = []
+        _scrape_targets = d.pop("scrape_targets")
+        for scrape_targets_item_data in (_scrape_targets):
+            scrape_targets_item = ScrapeTargetView.from_dict(scrape_targets_item_data)
+
+
+
+            scrape_targets.append(scrape_targets_item)
+
 
         unknown_samples = d.pop("unknown_samples")
 
@@ -177,6 +201,7 @@ class TelemetryStatusView:
             rejected_lines=rejected_lines,
             requests=requests,
             samples_ingested=samples_ingested,
+            scrape_targets=scrape_targets,
             unknown_samples=unknown_samples,
             unknown_senders=unknown_senders,
             unmapped_names=unmapped_names,
