@@ -578,6 +578,18 @@ impl Client {
     pub async fn get(&self, path: &str) -> anyhow::Result<Value> {
         self.call(reqwest::Method::GET, path, None).await
     }
+
+    /// Sends a request built on `self.http` with the token, and decodes the answer as `call`.
+    async fn send(&self, mut req: reqwest::RequestBuilder) -> anyhow::Result<Value> {
+        if let Some(t) = &self.token {
+            req = req.bearer_auth(t);
+        }
+        let resp = req
+            .send()
+            .await
+            .with_context(|| format!("cannot reach the gpufleet server at {}", self.base))?;
+        Self::decode(resp).await
+    }
 }
 
 fn table(rows: &[Vec<String>], header: &[&str]) -> String {
@@ -1164,13 +1176,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
                     if let Some(v) = if_version {
                         req = req.header("if-match", format!("\"{v}\""));
                     }
-                    if let Some(t) = &c.token {
-                        req = req.bearer_auth(t);
-                    }
-                    let v = Client::decode(req.send().await.with_context(|| {
-                        format!("cannot reach the gpufleet server at {}", c.base)
-                    })?)
-                    .await?;
+                    let v = c.send(req).await?;
                     if out == Output::Json {
                         print(&v);
                     } else {
@@ -1184,19 +1190,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
                 RuleCmd::Import { file } => {
                     let text = std::fs::read_to_string(&file)
                         .with_context(|| format!("reading {}", file.display()))?;
-                    let mut req = c
+                    let req = c
                         .http
                         .post(format!("{}/api/v1/alert-rules/import", c.base))
                         .header("content-type", "application/yaml")
                         .body(text);
-                    if let Some(t) = &c.token {
-                        req = req.bearer_auth(t);
-                    }
-                    let v = Client::decode(req.send().await.with_context(|| {
-                        format!("cannot reach the gpufleet server at {}", c.base)
-                    })?)
-                    .await
-                    .map_err(|e| {
+                    let v = c.send(req).await.map_err(|e| {
                         anyhow::anyhow!("{}: rules refused, none stored:\n{e}", file.display())
                     })?;
                     if out == Output::Json {
@@ -1237,7 +1236,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
                 "yaml"
             };
             let c = Client::new(&cli.server, cli.token)?;
-            let mut req = c
+            let req = c
                 .http
                 .post(format!(
                     "{}/api/v1/import?format={fmt}&dry_run={dry_run}",
@@ -1252,16 +1251,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
                         "application/yaml"
                     },
                 );
-            if let Some(t) = &c.token {
-                req = req.bearer_auth(t);
-            }
-            let v = Client::decode(
-                req.send()
-                    .await
-                    .with_context(|| format!("cannot reach the gpufleet server at {}", c.base))?,
-            )
-            .await
-            .map_err(|e| {
+            let v = c.send(req).await.map_err(|e| {
                 anyhow::anyhow!(
                     "{}: import rejected, nothing was written:\n{e}",
                     file.display()

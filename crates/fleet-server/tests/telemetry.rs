@@ -440,6 +440,32 @@ async fn a_prometheus_page_is_ingested_like_a_scrape() {
     assert_eq!(h["status"]["reasons"][0]["kind"], "thermal");
 }
 
+/// What the simulator says of one of its nodes (its GPUs with serials and UUIDs) and the URL of
+/// that node's dcgm-exporter page.
+async fn sim_node(fleet: &sim::Sim, node_id: &str) -> (Value, String) {
+    let get = |url: String| async move {
+        reqwest::Client::new()
+            .get(url)
+            .send()
+            .await
+            .unwrap()
+            .json::<Value>()
+            .await
+            .unwrap()
+    };
+    let truth = get(format!("{}/nodes/{node_id}", fleet.control)).await;
+    let desc = get(format!("{}/fleet", fleet.control)).await;
+    let metrics = desc["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["id"] == node_id)
+        .and_then(|n| n["metrics"].as_str())
+        .unwrap_or_else(|| panic!("no metrics URL for {node_id}: {desc}"))
+        .to_string();
+    (truth, metrics)
+}
+
 /// The simulator's dcgm-exporter page for a node registered in the CMDB (GPUs with the serials
 /// and UUIDs its Redfish reports, as the enricher stores them): every GPU resolves by UUID and
 /// is healthy; an injected XID 48 turns that GPU failed with the XID and ECC DBE reasons.
@@ -448,31 +474,8 @@ async fn the_simulators_metrics_page_resolves_by_uuid_and_an_injected_xid_fails_
     let fleet = sim::Sim::start(1, 0.3);
     let app = TestApp::start().await;
     let node_id = fleet.nodes[0].id.clone();
+    let (truth, metrics) = sim_node(&fleet, &node_id).await;
     let http = reqwest::Client::new();
-    let truth: Value = http
-        .get(format!("{}/nodes/{node_id}", fleet.control))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let desc: Value = http
-        .get(format!("{}/fleet", fleet.control))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let metrics = desc["nodes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|n| n["id"] == node_id.as_str())
-        .and_then(|n| n["metrics"].as_str())
-        .unwrap_or_else(|| panic!("no metrics URL for {node_id}: {desc}"))
-        .to_string();
     // The CMDB as the enricher leaves it: a node named differently from the exporter's
     // Hostname, GPUs with serial and `GPU-<lowercase>` UUID.
     let (s, n) = app
@@ -671,31 +674,7 @@ async fn gpufleet_scrapes_the_nodes_that_name_a_metrics_url_and_an_injected_xid_
     })
     .await;
     let node_id = fleet.nodes[0].id.clone();
-    let http = reqwest::Client::new();
-    let truth: Value = http
-        .get(format!("{}/nodes/{node_id}", fleet.control))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let desc: Value = http
-        .get(format!("{}/fleet", fleet.control))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let metrics = desc["nodes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|n| n["id"] == node_id.as_str())
-        .and_then(|n| n["metrics"].as_str())
-        .unwrap_or_else(|| panic!("no metrics URL for {node_id}: {desc}"))
-        .to_string();
+    let (truth, metrics) = sim_node(&fleet, &node_id).await;
     let (s, n) = app
         .admin(
             Method::POST,
