@@ -213,14 +213,23 @@ fn effective(stored: &[AlertRuleRow]) -> CoreResult<Vec<(RuleView, Option<Rule>)
         if row.deleted != 0 {
             continue;
         }
-        let spec: RuleSpec = serde_json::from_str(&row.spec).map_err(|e| {
-            CoreError::Internal(format!(
-                "stored alert rule '{}' is unreadable: {e}",
-                row.name
-            ))
-        })?;
-        let rule = spec.compile(&row.name)?;
-        let enabled = row.enabled != 0;
+        let spec: RuleSpec = match serde_json::from_str(&row.spec) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::error!(rule = %row.name, error = %e, "stored alert rule unreadable; not evaluated");
+                continue;
+            }
+        };
+        // A stored rule this build cannot evaluate (an older release accepted it) is listed
+        // as switched off, and the others go on.
+        let rule = match spec.compile(&row.name) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                tracing::error!(rule = %row.name, error = %e, "stored alert rule not evaluated");
+                None
+            }
+        };
+        let enabled = row.enabled != 0 && rule.is_some();
         let builtin = builtin.iter().any(|b| b.name == row.name);
         out.insert(
             row.name.clone(),
@@ -231,13 +240,13 @@ fn effective(stored: &[AlertRuleRow]) -> CoreResult<Vec<(RuleView, Option<Rule>)
                     builtin,
                     version: row.version,
                     enabled,
-                    severity: severity_of(&rule),
+                    severity: rule.as_ref().map(severity_of).unwrap_or_default(),
                     spec,
                     actor: Some(row.actor.clone()),
                     updated_at_ms: Some(row.created_at),
                     active: vec![],
                 },
-                enabled.then_some(rule),
+                rule.filter(|_| enabled),
             ),
         );
     }
@@ -474,5 +483,92 @@ impl Core {
         }
         self.reload_alert_rules(true).await?;
         Ok(names)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(name: &str, version: i64, spec: &str, enabled: bool, deleted: bool) -> AlertRuleRow {
+        AlertRuleRow {
+            id: format!("rule-{name}-{version}"),
+            name: name.into(),
+            version,
+            spec: spec.into(),
+            enabled: i64::from(enabled),
+            deleted: i64::from(deleted),
+            comment: None,
+            actor: "tester".into(),
+            created_at: 1,
+        }
+    }
+
+    #[test]
+    fn stored_rules_override_builtin_ones_and_a_bad_one_is_listed_off() {
+        let builtin = builtin_rules();
+        assert!(
+            builtin.len() >= 10,
+            "the built-in rules parse: {}",
+            builtin.len()
+        );
+        let stored = vec![
+            // Switches a built-in rule off.
+            row(
+                "GpuTemperatureHigh",
+                1,
+                r#"{"expr": "DCGM_FI_DEV_GPU_TEMP > 85"}"#,
+                false,
+                false,
+            ),
+            // Overrides one.
+            row(
+                "GpuMemoryTemperatureHigh",
+                2,
+                r#"{"expr": "DCGM_FI_DEV_MEMORY_TEMP > 90", "labels": {"severity": "critical"}}"#,
+                true,
+                false,
+            ),
+            // Cannot be evaluated by this build; unreadable; deleted.
+            row(
+                "Odd",
+                1,
+                r#"{"expr": "sum(DCGM_FI_DEV_GPU_TEMP) > 1"}"#,
+                true,
+                false,
+            ),
+            row("Broken", 1, "{not json", true, false),
+            row(
+                "Gone",
+                3,
+                r#"{"expr": "DCGM_FI_DEV_GPU_TEMP > 1"}"#,
+                false,
+                true,
+            ),
+        ];
+        let eff = effective(&stored).unwrap();
+        let by = |n: &str| eff.iter().find(|(v, _)| v.name == n);
+        let (t, rule) = by("GpuTemperatureHigh").unwrap();
+        assert!(!t.enabled && rule.is_none() && t.builtin && t.source == RuleSource::Stored);
+        let (m, rule) = by("GpuMemoryTemperatureHigh").unwrap();
+        assert_eq!((m.version, m.severity.as_str()), (2, "critical"));
+        assert_eq!(
+            rule.as_ref().unwrap().expr_text,
+            "DCGM_FI_DEV_MEMORY_TEMP > 90"
+        );
+        let (o, rule) = by("Odd").unwrap();
+        assert!(
+            !o.enabled && rule.is_none(),
+            "a rule that does not compile is off"
+        );
+        assert!(by("Broken").is_none() && by("Gone").is_none());
+        let (x, rule) = by("GpuXid79FallenOffBus").unwrap();
+        assert!(x.enabled && rule.is_some() && x.source == RuleSource::Builtin && x.version == 0);
+        let evaluated = eff.iter().filter(|(_, r)| r.is_some()).count();
+        assert_eq!(
+            evaluated,
+            builtin.len() - 1,
+            "one built-in switched off, one overridden"
+        );
     }
 }

@@ -706,7 +706,10 @@ impl Core {
         let t = &self.telemetry;
         self.ensure_index(false).await?;
         if !t.rules.loaded() {
-            self.reload_alert_rules(false).await?;
+            // Without its rules the ingest still derives health; the tick tries again.
+            if let Err(e) = self.reload_alert_rules(false).await {
+                tracing::warn!(error = %e, "alert rules not loaded");
+            }
         }
         let mut index = t.index.read().clone();
         // Resolve; on a miss rebuild the index once (rate-limited) and try again.
@@ -754,7 +757,12 @@ impl Core {
                 });
             }
         }
-        t.hot.record_samples(&updates).await?;
+        // A hot status that fails (Redis down) does not stop the health changes and alerts
+        // already derived; the sender gets the error afterwards.
+        let stored = t.hot.record_samples(&updates).await;
+        if let Err(e) = &stored {
+            tracing::error!(error = %e, "hot status: samples not stored");
+        }
         report.changes = changes.len();
         {
             let mut c = t.counters.lock();
@@ -773,7 +781,7 @@ impl Core {
         }
         alerts.extend(self.apply_changes(p.actor(), changes).await);
         self.send_rule_alerts(alerts).await;
-        Ok(())
+        stored
     }
 
     /// Stores health changes in the hot status and records GPU changes (event + history);
