@@ -100,6 +100,17 @@ impl Core {
         Ok(self.store.outbox_query(&q).await?)
     }
 
+    /// The sequence of the event with id `event_id`, for a stream that resumes after it
+    /// (SSE's `Last-Event-ID`); NotFound when it is not (or no longer) kept.
+    pub async fn event_sequence(&self, p: &Principal, event_id: &str) -> CoreResult<i64> {
+        p.require(Permission::InventoryRead, "watch events")?;
+        self.store.outbox_seq_of(event_id).await?.ok_or_else(|| {
+            CoreError::NotFound(format!(
+                "event '{event_id}' (Last-Event-ID) is not kept: resume with a cursor or since a time instead"
+            ))
+        })
+    }
+
     /// The sequence of the newest published event (0: none yet).
     pub async fn last_published_event(&self, p: &Principal) -> CoreResult<i64> {
         p.require(Permission::InventoryRead, "watch events")?;

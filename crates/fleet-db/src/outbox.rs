@@ -94,6 +94,18 @@ impl Store {
     }
 
     /// The sequence of the newest published event (0: none yet).
+    /// The sequence of the event with this id (None: no such event is kept).
+    pub async fn outbox_seq_of(&self, event_id: &str) -> DbResult<Option<i64>> {
+        let row = sqlx::query("SELECT seq FROM outbox WHERE event_id = $1")
+            .bind(event_id)
+            .fetch_optional(&self.read)
+            .await?;
+        Ok(match row {
+            Some(r) => Some(sqlx::Row::try_get(&r, "seq")?),
+            None => None,
+        })
+    }
+
     pub async fn outbox_last_published_seq(&self) -> DbResult<i64> {
         let row = sqlx::query(
             "SELECT COALESCE(MAX(seq), 0) AS seq FROM outbox WHERE published_at IS NOT NULL",

@@ -268,6 +268,63 @@ async fn stream_sends_matching_events_live_replays_from_a_cursor_and_ends_on_shu
     assert!(end.is_ok(), "the stream did not end on shutdown");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reconnect_with_last_event_id_gets_what_it_missed_first() {
+    let app = start().await;
+    let open = |last: Option<String>| {
+        let mut r = app
+            .http
+            .get(format!(
+                "{}/api/v1/events/stream?type=HardwareDiscovered&heartbeat=1",
+                app.base
+            ))
+            .bearer_auth(&app.viewer);
+        if let Some(id) = last {
+            r = r.header("last-event-id", id);
+        }
+        r.send()
+    };
+    let r = open(None).await.unwrap();
+    assert_eq!(r.status(), 200);
+    let mut body = r.bytes_stream();
+    let mut buf = String::new();
+    let a = app.create("node", "la", "req-a").await;
+    let first = read_events(&mut body, &mut buf, 1).await;
+    assert_eq!(first[0]["subject"], a.as_str());
+    let seen = first[0]["id"].as_str().unwrap().to_string();
+    // The client goes away; two nodes are created while it is gone.
+    drop(body);
+    let b = app.create("node", "lb", "req-b").await;
+    let c = app.create("node", "lc", "req-c").await;
+    tokio::time::sleep(Duration::from_millis(300)).await; // published by the relay
+    let r = open(Some(seen.clone())).await.unwrap();
+    assert_eq!(r.status(), 200);
+    let mut body = r.bytes_stream();
+    let mut buf = String::new();
+    let missed = read_events(&mut body, &mut buf, 2).await;
+    let subjects: Vec<_> = missed
+        .iter()
+        .map(|e| e["subject"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        subjects,
+        vec![b.as_str(), c.as_str()],
+        "the missed events, in order, nothing before"
+    );
+    // And live again.
+    let d = app.create("node", "ld", "req-d").await;
+    let live = read_events(&mut body, &mut buf, 1).await;
+    assert_eq!(live[0]["subject"], d.as_str());
+    // An id that is not kept is refused, not silently streamed from now.
+    let r = open(Some("no-such-event".into())).await.unwrap();
+    assert_eq!(r.status(), 404);
+    let p: Value = r.json().await.unwrap();
+    assert!(
+        p["detail"].as_str().unwrap().contains("Last-Event-ID"),
+        "{p}"
+    );
+}
+
 struct AlwaysFails;
 
 impl Handler for AlwaysFails {

@@ -174,18 +174,32 @@ struct StreamState {
 
 /// Live events as Server-Sent Events (`event: cloudevent`, `id` = event id,
 /// data = the CloudEvent), with the filters of `GET /api/v1/events`. With
-/// `cursor`, published events after it are sent first. A comment line is sent
+/// `cursor`, published events after it are sent first; a reconnecting client's
+/// `Last-Event-ID` (the id of the last event it got) does the same from that event
+/// (404 when that event is no longer kept). A comment line is sent
 /// every `heartbeat` seconds; a client too slow to keep up gets `event: lagged`
 /// with the number of events it missed (re-read them with the query API). The
 /// stream ends when the server shuts down.
-#[utoipa::path(get, path = "/api/v1/events/stream", params(EventQuery), tag = "events",
-    responses((status = 200, content_type = "text/event-stream", description = "Server-Sent Events"), (status = 400, body = Problem)))]
+#[utoipa::path(get, path = "/api/v1/events/stream", params(EventQuery, ("Last-Event-ID" = Option<String>, Header, description = "Resume after this event")), tag = "events",
+    responses((status = 200, content_type = "text/event-stream", description = "Server-Sent Events"), (status = 400, body = Problem),
+        (status = 404, body = Problem, description = "The Last-Event-ID event is not kept")))]
 pub async fn stream(
     State(st): State<AppState>,
     caller: Caller,
+    headers: axum::http::HeaderMap,
     Query(q): Query<EventQuery>,
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
     let mut f = filter(&q)?;
+    let last_event_id = match headers.get("last-event-id") {
+        Some(v) => Some(
+            v.to_str()
+                .map_err(|_| ApiError::bad_request("Last-Event-ID is not ASCII"))?
+                .trim()
+                .to_string(),
+        )
+        .filter(|s| !s.is_empty()),
+        None => None,
+    };
     let heartbeat = q.heartbeat.unwrap_or(15);
     if !(1..=300).contains(&heartbeat) {
         return Err(ApiError::bad_request(
@@ -200,7 +214,10 @@ pub async fn stream(
     let rx = st.events.subscribe();
     let mut replay = VecDeque::new();
     let mut replayed = HashSet::new();
-    if q.cursor.is_some() {
+    if let Some(id) = &last_event_id {
+        f.after_seq = st.core.event_sequence(&p, id).await?;
+    }
+    if q.cursor.is_some() || last_event_id.is_some() {
         let mut rf = f.clone();
         rf.limit = REPLAY_MAX as i64;
         for r in st.core.published_events(&p, &rf).await? {

@@ -25,9 +25,14 @@ def _get_kwargs(
     cursor: str | Unset = UNSET,
     limit: int | Unset = UNSET,
     heartbeat: int | Unset = UNSET,
+    last_event_id: None | str | Unset = UNSET,
 
 ) -> dict[str, Any]:
-    
+    headers: dict[str, Any] = {}
+    if not isinstance(last_event_id, Unset):
+        headers["Last-Event-ID"] = last_event_id
+
+
 
     
 
@@ -62,6 +67,7 @@ def _get_kwargs(
     }
 
 
+    _kwargs["headers"] = headers
     return _kwargs
 
 
@@ -91,6 +97,13 @@ def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 
 
         return response_403
+
+    if response.status_code == 404:
+        response_404 = Problem.from_dict(response.json())
+
+
+
+        return response_404
 
     if response.status_code == 503:
         response_503 = Problem.from_dict(response.json())
@@ -126,11 +139,14 @@ def sync_detailed(
     cursor: str | Unset = UNSET,
     limit: int | Unset = UNSET,
     heartbeat: int | Unset = UNSET,
+    last_event_id: None | str | Unset = UNSET,
 
 ) -> Response[Any | Problem]:
     """ Live events as Server-Sent Events (`event: cloudevent`, `id` = event id,
     data = the CloudEvent), with the filters of `GET /api/v1/events`. With
-    `cursor`, published events after it are sent first. A comment line is sent
+    `cursor`, published events after it are sent first; a reconnecting client's
+    `Last-Event-ID` (the id of the last event it got) does the same from that event
+    (404 when that event is no longer kept). A comment line is sent
     every `heartbeat` seconds; a client too slow to keep up gets `event: lagged`
     with the number of events it missed (re-read them with the query API). The
     stream ends when the server shuts down.
@@ -145,6 +161,7 @@ def sync_detailed(
         cursor (str | Unset):
         limit (int | Unset):
         heartbeat (int | Unset):
+        last_event_id (None | str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -165,6 +182,7 @@ until=until,
 cursor=cursor,
 limit=limit,
 heartbeat=heartbeat,
+last_event_id=last_event_id,
 
     )
 
@@ -186,11 +204,14 @@ def sync(
     cursor: str | Unset = UNSET,
     limit: int | Unset = UNSET,
     heartbeat: int | Unset = UNSET,
+    last_event_id: None | str | Unset = UNSET,
 
 ) -> Any | Problem | None:
     """ Live events as Server-Sent Events (`event: cloudevent`, `id` = event id,
     data = the CloudEvent), with the filters of `GET /api/v1/events`. With
-    `cursor`, published events after it are sent first. A comment line is sent
+    `cursor`, published events after it are sent first; a reconnecting client's
+    `Last-Event-ID` (the id of the last event it got) does the same from that event
+    (404 when that event is no longer kept). A comment line is sent
     every `heartbeat` seconds; a client too slow to keep up gets `event: lagged`
     with the number of events it missed (re-read them with the query API). The
     stream ends when the server shuts down.
@@ -205,6 +226,7 @@ def sync(
         cursor (str | Unset):
         limit (int | Unset):
         heartbeat (int | Unset):
+        last_event_id (None | str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -226,6 +248,7 @@ until=until,
 cursor=cursor,
 limit=limit,
 heartbeat=heartbeat,
+last_event_id=last_event_id,
 
     ).parsed
 
@@ -241,11 +264,14 @@ async def asyncio_detailed(
     cursor: str | Unset = UNSET,
     limit: int | Unset = UNSET,
     heartbeat: int | Unset = UNSET,
+    last_event_id: None | str | Unset = UNSET,
 
 ) -> Response[Any | Problem]:
     """ Live events as Server-Sent Events (`event: cloudevent`, `id` = event id,
     data = the CloudEvent), with the filters of `GET /api/v1/events`. With
-    `cursor`, published events after it are sent first. A comment line is sent
+    `cursor`, published events after it are sent first; a reconnecting client's
+    `Last-Event-ID` (the id of the last event it got) does the same from that event
+    (404 when that event is no longer kept). A comment line is sent
     every `heartbeat` seconds; a client too slow to keep up gets `event: lagged`
     with the number of events it missed (re-read them with the query API). The
     stream ends when the server shuts down.
@@ -260,6 +286,7 @@ async def asyncio_detailed(
         cursor (str | Unset):
         limit (int | Unset):
         heartbeat (int | Unset):
+        last_event_id (None | str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -280,6 +307,7 @@ until=until,
 cursor=cursor,
 limit=limit,
 heartbeat=heartbeat,
+last_event_id=last_event_id,
 
     )
 
@@ -301,11 +329,14 @@ async def asyncio(
     cursor: str | Unset = UNSET,
     limit: int | Unset = UNSET,
     heartbeat: int | Unset = UNSET,
+    last_event_id: None | str | Unset = UNSET,
 
 ) -> Any | Problem | None:
     """ Live events as Server-Sent Events (`event: cloudevent`, `id` = event id,
     data = the CloudEvent), with the filters of `GET /api/v1/events`. With
-    `cursor`, published events after it are sent first. A comment line is sent
+    `cursor`, published events after it are sent first; a reconnecting client's
+    `Last-Event-ID` (the id of the last event it got) does the same from that event
+    (404 when that event is no longer kept). A comment line is sent
     every `heartbeat` seconds; a client too slow to keep up gets `event: lagged`
     with the number of events it missed (re-read them with the query API). The
     stream ends when the server shuts down.
@@ -320,6 +351,7 @@ async def asyncio(
         cursor (str | Unset):
         limit (int | Unset):
         heartbeat (int | Unset):
+        last_event_id (None | str | Unset):
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -341,5 +373,6 @@ until=until,
 cursor=cursor,
 limit=limit,
 heartbeat=heartbeat,
+last_event_id=last_event_id,
 
     )).parsed
