@@ -4,11 +4,13 @@ PostgreSQL (a fresh database of its own on the server of GPUFLEET_TEST_POSTGRES_
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
 import subprocess
 import sys
 import threading
+import time
 import uuid
 
 import pytest
@@ -130,6 +132,37 @@ def test_paginate_follows_cursors(server, admin):
     assert [len(p) for p in pages] == [3, 3, 1]
     ids = [a["id"] for a in admin.paginate("assets", {"kind": "rack", "name": prefix}, page_size=3)]
     assert len(ids) == len(set(ids)) == 7 and set(ids) == made
+
+
+def test_the_event_stream_is_an_iterator_that_resumes_after_an_event(server, admin):
+    prefix = unique("sdk-ev")
+    anchor = admin.post("assets", {"kind": "node", "name": f"{prefix}-0"})
+    anchor_event = admin.get("events", asset=anchor["id"], type="HardwareDiscovered")["items"][0]
+    later = [admin.post("assets", {"kind": "node", "name": f"{prefix}-{i}"})["id"] for i in (1, 2)]
+    time.sleep(0.5)  # published by the relay
+    # Resuming after the anchor gives what came after it first, then live events.
+    stream = admin.events("HardwareDiscovered", last_event_id=anchor_event["id"], heartbeat=1)
+    got = [next(stream) for _ in range(2)]
+    assert [e["subject"] for e in got] == later
+    assert all(e["type"] == "io.gpufleet.hardware.discovered.v1" for e in got)
+    live = admin.post("assets", {"kind": "node", "name": f"{prefix}-3"})
+    assert next(e for e in stream if e["subject"] == live["id"])
+    stream.close()
+    with pytest.raises(NotFound):
+        next(admin.events(last_event_id="no-such-event", reconnects=0))
+
+
+async def test_the_async_event_stream(server):
+    async with await AsyncClient.connect(server.url, "viewer", ROLE_PASSWORDS["viewer"]) as viewer:
+        with Client.connect(server.url, "operator", ROLE_PASSWORDS["operator"]) as op:
+            anchor = op.post("assets", {"kind": "node", "name": unique("sdk-aev")})
+            anchor_event = op.get("events", asset=anchor["id"])["items"][0]
+            node = op.post("assets", {"kind": "node", "name": unique("sdk-aev")})
+            await asyncio.sleep(0.5)  # published by the relay
+            stream = viewer.events(["HardwareDiscovered"], last_event_id=anchor_event["id"], heartbeat=1)
+            first = await asyncio.wait_for(anext(stream), timeout=30)
+            await stream.aclose()
+            assert first["subject"] == node["id"]
 
 
 def test_conditional_config_writes(server, admin):

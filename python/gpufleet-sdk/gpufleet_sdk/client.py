@@ -11,6 +11,7 @@ exceptions.
 from __future__ import annotations
 
 import asyncio
+import json as json_module
 import time
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from dataclasses import dataclass
@@ -100,6 +101,46 @@ def _page_params(params: Mapping[str, Any] | None, page_size: int | None, cursor
     if cursor is not None:
         out["cursor"] = cursor
     return out
+
+
+class _SseParser:
+    """Server-Sent Events lines → ``(event, id, data)`` for each complete event."""
+
+    def __init__(self) -> None:
+        self.event, self.id, self.data = "message", None, []
+
+    def feed(self, line: str) -> tuple[str, str | None, str] | None:
+        if line == "":
+            if not self.data:
+                self.event = "message"
+                return None
+            out = (self.event, self.id, "\n".join(self.data))
+            self.event, self.data = "message", []
+            return out
+        if line.startswith(":"):
+            return None  # a comment (the server's heartbeat)
+        field, _, value = line.partition(":")
+        value = value[1:] if value.startswith(" ") else value
+        if field == "event":
+            self.event = value
+        elif field == "data":
+            self.data.append(value)
+        elif field == "id":
+            self.id = value
+        return None
+
+
+def _stream_params(types: str | list[str] | None, asset: str | None, heartbeat: int) -> dict[str, Any]:
+    params: dict[str, Any] = {"heartbeat": heartbeat}
+    if types:
+        params["type"] = types if isinstance(types, str) else ",".join(types)
+    if asset:
+        params["asset"] = asset
+    return params
+
+
+#: Connection problems after which an event stream reconnects (with ``Last-Event-ID``).
+_STREAM_ERRORS = (httpx.RemoteProtocolError, httpx.ReadError, httpx.ReadTimeout, httpx.ConnectError)
 
 
 def _generated_module():
@@ -232,6 +273,56 @@ class Client(_Base):
 
     def get(self, path: str, **params: Any) -> Any:
         return _json(self.request("GET", path, params=params))
+
+    def events(
+        self,
+        types: str | list[str] | None = None,
+        *,
+        asset: str | None = None,
+        last_event_id: str | None = None,
+        heartbeat: int = 15,
+        reconnects: int = 5,
+    ) -> Iterator[dict[str, Any]]:
+        """The live event stream (``GET /api/v1/events/stream``) as an iterator of CloudEvents.
+
+        A dropped connection is opened again (at most ``reconnects`` times in a row) with the
+        last event's id as ``Last-Event-ID``, so no event that the server keeps is lost. Without
+        an event or heartbeat for three heartbeats the connection counts as dropped.
+        """
+        params = _stream_params(types, asset, heartbeat)
+        failures = 0
+        while True:
+            headers = {"accept": "text/event-stream"}
+            if last_event_id:
+                headers["last-event-id"] = last_event_id
+            try:
+                with self._http.stream(
+                    "GET",
+                    _path("events/stream"),
+                    params=params,
+                    headers=headers,
+                    timeout=httpx.Timeout(self._http.timeout.connect, read=3 * heartbeat),
+                ) as r:
+                    if r.status_code >= 400:
+                        r.read()
+                        _check(r)
+                    parser = _SseParser()
+                    for line in r.iter_lines():
+                        ev = parser.feed(line)
+                        if ev is None:
+                            continue
+                        failures = 0
+                        kind, ev_id, data = ev
+                        if kind == "cloudevent":
+                            last_event_id = ev_id or last_event_id
+                            yield json_module.loads(data)
+                # The server ended the stream (it shut down): reconnect like a dropped one.
+            except _STREAM_ERRORS:
+                pass
+            failures += 1
+            if failures > reconnects:
+                raise ApiError(503, "event stream lost", f"{failures - 1} reconnects failed in a row")
+            time.sleep(min(0.2 * 2**failures, 5.0))
 
     def post(self, path: str, json: Any = None, **params: Any) -> Any:
         return _json(self.request("POST", path, json=json, params=params))
@@ -438,6 +529,50 @@ class AsyncClient(_Base):
 
     async def get(self, path: str, **params: Any) -> Any:
         return _json(await self.request("GET", path, params=params))
+
+    async def events(
+        self,
+        types: str | list[str] | None = None,
+        *,
+        asset: str | None = None,
+        last_event_id: str | None = None,
+        heartbeat: int = 15,
+        reconnects: int = 5,
+    ) -> AsyncIterator[dict[str, Any]]:
+        """The asyncio twin of :meth:`Client.events`."""
+        params = _stream_params(types, asset, heartbeat)
+        failures = 0
+        while True:
+            headers = {"accept": "text/event-stream"}
+            if last_event_id:
+                headers["last-event-id"] = last_event_id
+            try:
+                async with self._http.stream(
+                    "GET",
+                    _path("events/stream"),
+                    params=params,
+                    headers=headers,
+                    timeout=httpx.Timeout(self._http.timeout.connect, read=3 * heartbeat),
+                ) as r:
+                    if r.status_code >= 400:
+                        await r.aread()
+                        _check(r)
+                    parser = _SseParser()
+                    async for line in r.aiter_lines():
+                        ev = parser.feed(line)
+                        if ev is None:
+                            continue
+                        failures = 0
+                        kind, ev_id, data = ev
+                        if kind == "cloudevent":
+                            last_event_id = ev_id or last_event_id
+                            yield json_module.loads(data)
+            except _STREAM_ERRORS:
+                pass
+            failures += 1
+            if failures > reconnects:
+                raise ApiError(503, "event stream lost", f"{failures - 1} reconnects failed in a row")
+            await asyncio.sleep(min(0.2 * 2**failures, 5.0))
 
     async def post(self, path: str, json: Any = None, **params: Any) -> Any:
         return _json(await self.request("POST", path, json=json, params=params))
