@@ -153,9 +153,13 @@ r = json.load(sys.stdin)
 nan = float("nan")
 lat = {d["percentage"]: d["latency"] / 1e6 for d in r.get("latencyDistribution") or []}
 codes = r.get("statusCodeDistribution") or {}
-# ghz cancels the calls still in flight when the duration ends: at most one per client.
-canceled = min(codes.get("Canceled", 0), int(sys.argv[1]))
-bad = sum(n for c, n in codes.items() if c != "OK") - canceled
+# When the duration ends ghz stops the calls still in flight, at most one per client: they end
+# Canceled, or Unavailable with "use of closed network connection" (ghz closed its own
+# connection). Those are not the server'"'"'s failures.
+errs = r.get("errorDistribution") or {}
+closed = sum(n for m, n in errs.items() if "use of closed network connection" in m)
+ended = min(codes.get("Canceled", 0) + closed, int(sys.argv[1]))
+bad = sum(n for c, n in codes.items() if c != "OK") - ended
 rps = r["rps"]
 print(f"{lat.get(50, nan):.2f} {lat.get(99, nan):.2f} {rps:.0f} {bad}")' "$CONCURRENCY"
 }
