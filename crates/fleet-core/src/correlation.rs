@@ -51,6 +51,9 @@ pub struct CorrelationSettings {
     pub max_alerts: usize,
     /// Forget alerts this long after they ended (their incidents are resolved by then).
     pub keep_ended: Duration,
+    /// An incident still open (not acknowledged) this long after it opened escalates
+    /// (`alert.escalated`), and again after each further period; zero: never.
+    pub escalate_after: Duration,
 }
 
 impl Default for CorrelationSettings {
@@ -60,6 +63,7 @@ impl Default for CorrelationSettings {
             check_every: Duration::from_secs(1),
             max_alerts: 200_000,
             keep_ended: Duration::from_secs(3600),
+            escalate_after: Duration::from_secs(900),
         }
     }
 }
@@ -280,6 +284,8 @@ struct Record {
     resolved_by: Option<String>,
     timeline: Vec<TimelineEntry>,
     sig: Sig,
+    /// Escalations so far (each one more period unacknowledged).
+    escalations: u32,
 }
 
 /// Label lookup tables built with the graph.
@@ -781,6 +787,55 @@ impl State {
         self.alerts.values().filter(|r| !r.matched).count()
     }
 
+    /// Escalates every incident left open (not acknowledged) one more `after` period: an
+    /// `alert.escalated` event with the level and how long it has waited, and a timeline line.
+    fn escalate(&mut self, after: Duration, now: Millis) -> Vec<OutboxEvent> {
+        let period = after.as_millis() as i64;
+        if period <= 0 {
+            return Vec::new();
+        }
+        let due: Vec<String> = self
+            .records
+            .iter()
+            .filter(|(_, r)| {
+                r.state == IncidentState::Open
+                    && now - r.opened_at >= period * (i64::from(r.escalations) + 1)
+            })
+            .map(|(id, _)| id.clone())
+            .collect();
+        let mut out = Vec::new();
+        for id in due {
+            let view = self.view(&id, false, now);
+            let Some(rec) = self.records.get_mut(&id) else {
+                continue;
+            };
+            rec.escalations += 1;
+            let waited_s = (now - rec.opened_at) / 1000;
+            rec.timeline.push(TimelineEntry {
+                at: rfc(now),
+                event: "escalated".into(),
+                by: SYSTEM.to_string(),
+                detail: format!(
+                    "level {}: open and not acknowledged for {waited_s} s",
+                    rec.escalations
+                ),
+            });
+            out.push(OutboxEvent {
+                ty: types::ALERT_ESCALATED,
+                subject: id.clone(),
+                data: serde_json::json!({
+                    "incident": id,
+                    "level": rec.escalations,
+                    "unacknowledged_for_s": waited_s,
+                    "priority": view.as_ref().map(|v| v.priority),
+                    "severity": view.as_ref().map(|v| v.severity.clone()),
+                    "root_cause": view.as_ref().map(|v| &v.root_cause),
+                }),
+            });
+        }
+        out
+    }
+
     fn view(&self, id: &str, detail: bool, now: Millis) -> Option<IncidentView> {
         let inc = self.engine.as_ref()?.incident(id, now)?;
         let rec = self.records.get(id)?;
@@ -909,6 +964,7 @@ impl State {
                                 ),
                             }],
                             sig,
+                            escalations: 0,
                         },
                     );
                     events.push((types::INCIDENT_OPENED, id.clone(), "opened"));
@@ -1450,6 +1506,8 @@ impl Core {
         }
         let mut events = self.ensure_graph(&mut st, false, now).await?;
         events.extend(self.catch_up(&mut st, now));
+        let after = self.incidents_store().settings.escalate_after;
+        events.extend(st.escalate(after, now));
         self.write_events(&Actor::system(SYSTEM), None, events)
             .await
     }

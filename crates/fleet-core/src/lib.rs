@@ -70,6 +70,8 @@ pub struct CoreSettings {
     pub upload_dir: PathBuf,
     /// Token lifetimes and the login limit.
     pub identity: identity::IdentitySettings,
+    /// The incident store (graph refresh, limits, escalation).
+    pub correlation: correlation::CorrelationSettings,
 }
 
 impl CoreSettings {
@@ -83,6 +85,7 @@ impl CoreSettings {
             bmc_timeout: Duration::from_secs(15),
             upload_dir,
             identity: Default::default(),
+            correlation: Default::default(),
         }
     }
 }
@@ -148,6 +151,7 @@ impl Core {
             settings.identity.login_max_failures,
             settings.identity.login_window,
         );
+        let correlation_settings = settings.correlation.clone();
         Core(Arc::new(Inner {
             logins,
             identity_gen: AtomicU64::new(0),
@@ -162,7 +166,7 @@ impl Core {
                 fleet_telemetry::xid::XidCatalog::builtin(),
                 hot,
             ),
-            incidents: correlation::Incidents::new(Default::default()),
+            incidents: correlation::Incidents::new(correlation_settings),
         }))
     }
 

@@ -35,6 +35,7 @@ const CONFIG_KEYS: &[&str] = &[
     "redis_url",
     "redis_prefix",
     "telemetry",
+    "correlation",
 ];
 
 #[derive(Clone, Serialize, Deserialize)]
@@ -87,6 +88,24 @@ pub struct Config {
     /// Prefix of every Redis key gpufleet writes (several installations may share a Redis).
     pub redis_prefix: String,
     pub telemetry: TelemetryConfig,
+    pub correlation: CorrelationConfig,
+}
+
+/// Incidents.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CorrelationConfig {
+    /// Seconds an incident may stay open (not acknowledged) before it escalates
+    /// (`AlertEscalated`), and again after each further period; 0: never.
+    pub escalate_after_secs: u64,
+}
+
+impl Default for CorrelationConfig {
+    fn default() -> Self {
+        CorrelationConfig {
+            escalate_after_secs: 900,
+        }
+    }
 }
 
 /// Telemetry collection by gpufleet itself.
@@ -380,6 +399,7 @@ impl Default for Config {
             redis_url: String::new(),
             redis_prefix: "gpufleet".into(),
             telemetry: TelemetryConfig::default(),
+            correlation: CorrelationConfig::default(),
         }
     }
 }

@@ -69,6 +69,8 @@ impl AppState {
             login_max_failures: config.login_max_failures,
             login_window: Duration::from_secs(config.login_window_secs),
         };
+        settings.correlation.escalate_after =
+            Duration::from_secs(config.correlation.escalate_after_secs);
         let core = match hot {
             Some(hot) => fleet_core::Core::with_hot_status(store.clone(), settings, hot),
             None => fleet_core::Core::new(store.clone(), settings),
