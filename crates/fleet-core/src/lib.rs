@@ -90,6 +90,19 @@ impl CoreSettings {
     }
 }
 
+/// A fixed offset of `id` within `[0, window)` (zero for an empty window): periodic work per
+/// node (the enricher's status sync, the scraper) starts at it so that a fleet's requests
+/// spread over the window instead of arriving together. FNV-1a, so the offset is the same in
+/// every process and release.
+pub fn spread_offset(id: &str, window: Duration) -> Duration {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in id.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    Duration::from_millis(h % (window.as_millis().max(1) as u64))
+}
+
 /// `<host>:<pid>:<random>`: unique per process, readable in job rows.
 pub fn default_worker_id() -> String {
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
@@ -161,11 +174,7 @@ impl Core {
             changed,
             running: Default::default(),
             worker_started: AtomicBool::new(false),
-            telemetry: telemetry::Telemetry::with(
-                Default::default(),
-                fleet_telemetry::xid::XidCatalog::builtin(),
-                hot,
-            ),
+            telemetry: telemetry::Telemetry::new(Default::default(), hot),
             incidents: correlation::Incidents::new(correlation_settings),
         }))
     }
@@ -173,5 +182,29 @@ impl Core {
     /// Jobs this process's worker runs now.
     pub fn running_jobs(&self) -> Vec<String> {
         self.running.lock().keys().cloned().collect()
+    }
+}
+
+#[cfg(test)]
+mod spread_tests {
+    use super::*;
+
+    #[test]
+    fn spread_offsets_are_stable_inside_the_window_and_spread_out() {
+        let w = Duration::from_secs(10);
+        let a = spread_offset("node-1", w);
+        assert_eq!(a, spread_offset("node-1", w));
+        assert!(a < w);
+        assert_eq!(spread_offset("node-1", Duration::ZERO), Duration::ZERO);
+        let spread: std::collections::BTreeSet<u128> = (0..50)
+            .map(|i| spread_offset(&format!("node-{i}"), w).as_millis() / 1000)
+            .collect();
+        assert!(spread.len() >= 5, "offsets bunch together: {spread:?}");
+        let span = Duration::from_secs(7);
+        let fine: std::collections::BTreeSet<_> = (0..100)
+            .map(|i| spread_offset(&format!("node-{i}"), span))
+            .collect();
+        assert!(fine.iter().all(|d| *d < span));
+        assert!(fine.len() > 90, "offsets spread out: {}", fine.len());
     }
 }

@@ -61,18 +61,6 @@ pub struct ScrapeTarget {
     pub failures: u64,
 }
 
-/// A stable offset of `id` within `[0, span)`.
-fn offset(id: &str, span: Duration) -> Duration {
-    // FNV-1a: stable across processes and releases (std's hasher is not).
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in id.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
-    }
-    let span_ms = span.as_millis().max(1) as u64;
-    Duration::from_millis(h % span_ms)
-}
-
 impl Core {
     /// The scrape targets and their last outcome, by node.
     pub(crate) fn scrape_targets(&self) -> Vec<ScrapeTarget> {
@@ -129,7 +117,7 @@ impl Core {
                     round.spawn(async move {
                         tokio::select! {
                             _ = shutdown.cancelled() => return,
-                            _ = tokio::time::sleep(offset(&node, settings.interval / 2)) => {}
+                            _ = tokio::time::sleep(crate::spread_offset(&node, settings.interval / 2)) => {}
                         }
                         let Ok(_permit) = permits.acquire().await else {
                             return;
@@ -236,20 +224,3 @@ impl Core {
 
 /// Targets by node, for the telemetry status.
 pub(crate) type Targets = BTreeMap<String, ScrapeTarget>;
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn offsets_are_stable_and_inside_the_span() {
-        let span = Duration::from_secs(7);
-        let a = offset("node-a", span);
-        assert_eq!(a, offset("node-a", span));
-        let spread: std::collections::BTreeSet<_> = (0..100)
-            .map(|i| offset(&format!("node-{i}"), span))
-            .collect();
-        assert!(spread.iter().all(|d| *d < span));
-        assert!(spread.len() > 90, "offsets spread out: {}", spread.len());
-    }
-}

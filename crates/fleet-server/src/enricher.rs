@@ -570,7 +570,7 @@ impl Enricher {
             after = Some(last.id.clone());
             for n in page {
                 let me = self.clone();
-                let delay = jitter_for(&n.id, jitter);
+                let delay = fleet_core::spread_offset(&n.id, jitter);
                 let stop = shutdown.clone();
                 tasks.spawn(async move {
                     tokio::select! {
@@ -649,17 +649,6 @@ impl Enricher {
             }
         }
     }
-}
-
-/// A node's fixed offset within the jitter window (stable, evenly spread by its id).
-pub fn jitter_for(id: &str, window: Duration) -> Duration {
-    use std::hash::{Hash, Hasher};
-    if window.is_zero() {
-        return Duration::ZERO;
-    }
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    id.hash(&mut h);
-    Duration::from_millis(h.finish() % window.as_millis().max(1) as u64)
 }
 
 /// The event's subject (the node id) and correlation id, from a CloudEvents payload.
@@ -1072,19 +1061,6 @@ mod tests {
             detail: "connection refused".into(),
         };
         assert!(failure_reason(&e).starts_with("BMC unreachable"));
-    }
-
-    #[test]
-    fn jitter_is_stable_and_inside_the_window() {
-        let w = Duration::from_secs(10);
-        let a = jitter_for("node-1", w);
-        assert_eq!(a, jitter_for("node-1", w));
-        assert!(a < w);
-        assert_eq!(jitter_for("node-1", Duration::ZERO), Duration::ZERO);
-        let spread: BTreeSet<u128> = (0..50)
-            .map(|i| jitter_for(&format!("node-{i}"), w).as_millis() / 1000)
-            .collect();
-        assert!(spread.len() >= 5, "offsets bunch together: {spread:?}");
     }
 
     #[test]
