@@ -67,6 +67,11 @@ impl RuleSpec {
         }
     }
 
+    /// The document stored for a rule version.
+    fn document(&self) -> CoreResult<serde_json::Value> {
+        serde_json::to_value(self).map_err(|e| CoreError::Internal(e.to_string()))
+    }
+
     /// The rule, or what is wrong with it.
     pub fn compile(&self, name: &str) -> CoreResult<Rule> {
         rules::compile_rule(
@@ -186,7 +191,7 @@ fn severity_of(rule: &Rule) -> String {
 }
 
 /// The effective rules: built-in ones overridden by the newest stored version of each name.
-fn effective(stored: &[AlertRuleRow]) -> CoreResult<Vec<(RuleView, Option<Rule>)>> {
+fn effective(stored: &[AlertRuleRow]) -> Vec<(RuleView, Option<Rule>)> {
     let builtin = builtin_rules();
     let mut out: BTreeMap<String, (RuleView, Option<Rule>)> = BTreeMap::new();
     for r in &builtin {
@@ -250,7 +255,7 @@ fn effective(stored: &[AlertRuleRow]) -> CoreResult<Vec<(RuleView, Option<Rule>)
             ),
         );
     }
-    Ok(out.into_values().collect())
+    out.into_values().collect()
 }
 
 fn alert_event(t: &AlertTransition) -> OutboxEvent {
@@ -285,7 +290,7 @@ impl Core {
             return Ok(());
         }
         let stored = self.store.current_alert_rules().await?;
-        let rules: Vec<Rule> = effective(&stored)?
+        let rules: Vec<Rule> = effective(&stored)
             .into_iter()
             .filter_map(|(_, r)| r)
             .collect();
@@ -337,7 +342,7 @@ impl Core {
         p.require(Permission::InventoryRead, "read alert rules")?;
         let stored = self.store.current_alert_rules().await?;
         let active = self.telemetry.rules.evaluator.lock().active();
-        Ok(effective(&stored)?
+        Ok(effective(&stored)
             .into_iter()
             .map(|(mut v, _)| {
                 v.active = active
@@ -383,7 +388,7 @@ impl Core {
             )));
         }
         spec.compile(name)?;
-        let doc = serde_json::to_value(&spec).map_err(|e| CoreError::Internal(e.to_string()))?;
+        let doc = spec.document()?;
         let row = self
             .store
             .put_alert_rule(
@@ -457,15 +462,7 @@ impl Core {
         }
         let mut names = Vec::with_capacity(parsed.len());
         for r in &parsed {
-            let spec = RuleSpec {
-                expr: r.expr_text.clone(),
-                for_: (r.for_s > 0).then(|| format!("{}s", r.for_s)),
-                labels: r.labels.clone(),
-                annotations: r.annotations.clone(),
-                group: Some(r.group.clone()),
-            };
-            let doc =
-                serde_json::to_value(&spec).map_err(|e| CoreError::Internal(e.to_string()))?;
+            let doc = RuleSpec::of(r).document()?;
             self.store
                 .put_alert_rule(
                     &p.actor(),
@@ -546,7 +543,7 @@ mod tests {
                 true,
             ),
         ];
-        let eff = effective(&stored).unwrap();
+        let eff = effective(&stored);
         let by = |n: &str| eff.iter().find(|(v, _)| v.name == n);
         let (t, rule) = by("GpuTemperatureHigh").unwrap();
         assert!(!t.enabled && rule.is_none() && t.builtin && t.source == RuleSource::Stored);

@@ -557,13 +557,9 @@ pub struct Telemetry {
 }
 
 impl Telemetry {
-    /// With the in-memory hot status and the built-in XID catalog.
-    pub fn new(settings: TelemetrySettings) -> Telemetry {
-        Self::with(
-            settings,
-            XidCatalog::builtin(),
-            Arc::new(MemoryHotStatus::default()),
-        )
+    /// With the built-in XID catalog.
+    pub fn new(settings: TelemetrySettings, hot: Arc<dyn HotStatus>) -> Telemetry {
+        Self::with(settings, XidCatalog::builtin(), hot)
     }
 
     pub fn with(
