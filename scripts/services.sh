@@ -94,6 +94,20 @@ ensure_packages() {
 	log "installed ${missing[*]} in $((SECONDS - start))s"
 }
 
+# use_external_tcp SERVICE VARIABLE: the server in $VARIABLE (scheme://[user@]host:port[/...])
+# is used as it is when it accepts TCP connections; otherwise the script stops, saying so.
+use_external_tcp() {
+	local name=$1 var=$2 hostport
+	hostport=${!var#*://}
+	hostport=${hostport##*@}
+	hostport=${hostport%%/*}
+	if (exec 3<>"/dev/tcp/${hostport%:*}/${hostport##*:}") 2>/dev/null; then
+		log "$name: using the server in $var (nothing started)"
+		return 0
+	fi
+	die "$name: $var is set but $hostport does not accept connections; fix the URL or unset it to use a local server"
+}
+
 # Run "$@" until it succeeds or TIMEOUT seconds pass. Returns 1 on timeout.
 wait_until() {
 	local timeout=$1
@@ -513,14 +527,8 @@ nats_env() {
 nats_up() {
 	mkdir -p "$SERVICES_DIR"
 	if nats_external; then
-		local hostport=${GPUFLEET_TEST_NATS_URL#*://}
-		hostport=${hostport##*@}
-		hostport=${hostport%%/*}
-		if (exec 3<>"/dev/tcp/${hostport%:*}/${hostport##*:}") 2>/dev/null; then
-			log "nats: using the server in GPUFLEET_TEST_NATS_URL (nothing started)"
-			return 0
-		fi
-		die "nats: GPUFLEET_TEST_NATS_URL is set but $hostport does not accept connections; fix the URL or unset it to use a local server"
+		use_external_tcp nats GPUFLEET_TEST_NATS_URL
+		return 0
 	fi
 	nats_find_bin
 	nats_dirs
@@ -664,14 +672,8 @@ redis_env() {
 redis_up() {
 	mkdir -p "$SERVICES_DIR"
 	if redis_external; then
-		local hostport=${GPUFLEET_TEST_REDIS_URL#*://}
-		hostport=${hostport##*@}
-		hostport=${hostport%%/*}
-		if (exec 3<>"/dev/tcp/${hostport%:*}/${hostport##*:}") 2>/dev/null; then
-			log "redis: using the server in GPUFLEET_TEST_REDIS_URL (nothing started)"
-			return 0
-		fi
-		die "redis: GPUFLEET_TEST_REDIS_URL is set but $hostport does not accept connections; fix the URL or unset it to use a local server"
+		use_external_tcp redis GPUFLEET_TEST_REDIS_URL
+		return 0
 	fi
 	redis_find_bin
 	redis_dirs
