@@ -66,6 +66,28 @@ async fn post_lines(
     (s, r.json().await.unwrap_or(Value::Null))
 }
 
+/// A node `name` with two GPUs that report healthy samples, then an XID 79 (at `temp` °C) on the
+/// second; returns (node id, GPU ids).
+async fn two_gpus_then_xid_79(app: &TestApp, name: &str, temp: f64) -> (String, Vec<String>) {
+    let (node, gpus) = node_with_gpus(app, name, 2).await;
+    let lines = format!(
+        "gpu,uuid=GPU-{name}-0 gpu_temp=40,xid=0\ngpu,uuid=GPU-{name}-1 gpu_temp=40,xid=0\n"
+    );
+    let xid = format!("gpu,uuid=GPU-{name}-1 DCGM_FI_DEV_XID_ERRORS=79,gpu_temp={temp}");
+    for body in [lines, xid] {
+        let (s, v) = post_lines(
+            app,
+            Role::Operator,
+            "/api/v1/telemetry/write",
+            body.into_bytes(),
+            false,
+        )
+        .await;
+        assert_eq!(s, 204, "{v}");
+    }
+    (node, gpus)
+}
+
 fn gz(text: &str) -> Vec<u8> {
     let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     e.write_all(text.as_bytes()).unwrap();
@@ -170,26 +192,7 @@ async fn pushed_samples_give_gpu_and_node_health_on_all_three_write_paths() {
 #[tokio::test]
 async fn an_xid_79_fails_the_gpu_with_its_meaning_an_event_and_a_history_row() {
     let app = TestApp::start().await;
-    let (node, gpus) = node_with_gpus(&app, "n1", 2).await;
-    let lines = "gpu,uuid=GPU-n1-0 gpu_temp=40,xid=0\ngpu,uuid=GPU-n1-1 gpu_temp=40,xid=0\n";
-    let (s, v) = post_lines(
-        &app,
-        Role::Operator,
-        "/api/v1/telemetry/write",
-        lines.into(),
-        false,
-    )
-    .await;
-    assert_eq!(s, 204, "{v}");
-    let (s, v) = post_lines(
-        &app,
-        Role::Operator,
-        "/api/v1/telemetry/write",
-        b"gpu,uuid=GPU-n1-1 DCGM_FI_DEV_XID_ERRORS=79,gpu_temp=41".to_vec(),
-        false,
-    )
-    .await;
-    assert_eq!(s, 204, "{v}");
+    let (node, gpus) = two_gpus_then_xid_79(&app, "n1", 41.0).await;
 
     let (_, h) = get(&app, &format!("/api/v1/gpus/{}/health", gpus[1])).await;
     assert_eq!(h["status"]["state"], "failed", "{h}");
@@ -584,26 +587,7 @@ async fn with_redis_another_gpufleet_process_reads_the_same_gpu_health() {
         c.redis_prefix = prefix.clone();
     })
     .await;
-    let (node, gpus) = node_with_gpus(&app, "r1", 2).await;
-    let lines = "gpu,uuid=GPU-r1-0 gpu_temp=40,xid=0\ngpu,uuid=GPU-r1-1 gpu_temp=40,xid=0\n";
-    let (s, v) = post_lines(
-        &app,
-        Role::Operator,
-        "/api/v1/telemetry/write",
-        lines.into(),
-        false,
-    )
-    .await;
-    assert_eq!(s, 204, "{v}");
-    let (s, v) = post_lines(
-        &app,
-        Role::Operator,
-        "/api/v1/telemetry/write",
-        b"gpu,uuid=GPU-r1-1 DCGM_FI_DEV_XID_ERRORS=79,gpu_temp=44.5".to_vec(),
-        false,
-    )
-    .await;
-    assert_eq!(s, 204, "{v}");
+    let (node, gpus) = two_gpus_then_xid_79(&app, "r1", 44.5).await;
 
     // A second gpufleet over the same database and Redis, started after the samples arrived
     // (a replica, or this one restarted): it has seen no sample itself.
