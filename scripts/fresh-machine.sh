@@ -9,8 +9,9 @@
 # nats-server or Tinkerbell build, service data), a fresh TMPDIR, and a fresh clone of COMMIT
 # (default HEAD) of this repository with a copy of shared/ beside it, as CI lays it out; then
 # runs `CI=true bash .ci/run` there with no standard input. The services it starts use ports of
-# their own (PostgreSQL, NATS, Redis and the Tinkerbell control plane: GPUFLEET_POSTGRES_PORT,
-# GPUFLEET_NATS_PORT, GPUFLEET_REDIS_PORT, GPUFLEET_TINK_PORT_BASE), so nothing collides with the ones already
+# their own (PostgreSQL, NATS, Redis, InfluxDB and the Tinkerbell control plane:
+# GPUFLEET_POSTGRES_PORT, GPUFLEET_NATS_PORT, GPUFLEET_REDIS_PORT, GPUFLEET_INFLUX_PORT,
+# GPUFLEET_TINK_PORT_BASE), so nothing collides with the ones already
 # running here. With --runs N it runs N times in a row, each in a new clone with the same HOME:
 # the first run is cold, the later ones warm.
 #
@@ -69,6 +70,7 @@ pick_port() {
 PG_PORT=$(pick_port 56432 57432 58432)
 NATS_PORT=$(pick_port 56222 57222 58222)
 REDIS_PORT=$(pick_port 56379 57379 58379)
+INFLUX_PORT=$(pick_port 58186 59186 60186)
 TINK_BASE=""
 for base in 43000 44000 45000 46000; do
 	busy=0
@@ -92,6 +94,7 @@ ENVS+=(
 	"HOME=$FRESH_HOME" "TMPDIR=$DIR/tmp" "CI=true"
 	"CARGO_HOME=${CARGO_HOME:-$REAL_HOME/.cargo}" "RUSTUP_HOME=${RUSTUP_HOME:-$REAL_HOME/.rustup}"
 	"GPUFLEET_POSTGRES_PORT=$PG_PORT" "GPUFLEET_NATS_PORT=$NATS_PORT" "GPUFLEET_REDIS_PORT=$REDIS_PORT"
+	"GPUFLEET_INFLUX_PORT=$INFLUX_PORT"
 	"GPUFLEET_TINK_PORT_BASE=$TINK_BASE"
 )
 
@@ -115,7 +118,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-log "commit $SHA; scratch $DIR; HOME=$FRESH_HOME; ports: PostgreSQL $PG_PORT, NATS $NATS_PORT, Redis $REDIS_PORT, Tinkerbell base $TINK_BASE"
+log "commit $SHA; scratch $DIR; HOME=$FRESH_HOME; ports: PostgreSQL $PG_PORT, NATS $NATS_PORT, Redis $REDIS_PORT, InfluxDB $INFLUX_PORT, Tinkerbell base $TINK_BASE"
 TIMES=()
 for ((i = 1; i <= RUNS; i++)); do
 	# A fresh clone in a folder of its own, with shared/ copied beside it (without write bits) as

@@ -7,7 +7,7 @@
 #   scripts/services.sh env    [SERVICE...]   print the shell exports (starts nothing)
 #   scripts/services.sh reset  [SERVICE...]   stop and delete the service's data
 #
-# Services: postgres, nats, redis. Each service is a set of functions named <service>_up, _down, _status,
+# Services: postgres, nats, redis, influxdb. Each service is a set of functions named <service>_up, _down, _status,
 # _env and _reset; add one to ALL_SERVICES to manage it. A service whose URL variable is already
 # set in the environment (e.g. GPUFLEET_TEST_POSTGRES_URL) is used as it is and nothing is started.
 #
@@ -25,7 +25,7 @@ ENV_FILE=$SERVICES_DIR/env
 # Seconds to wait for a server to accept connections, and for apt-get to finish.
 READY_TIMEOUT=${GPUFLEET_SERVICES_TIMEOUT:-30}
 APT_TIMEOUT=${GPUFLEET_APT_TIMEOUT:-900}
-ALL_SERVICES=(postgres nats redis)
+ALL_SERVICES=(postgres nats redis influxdb)
 
 # ---------------------------------------------------------------------------------------------
 # Common helpers
@@ -750,6 +750,156 @@ redis_reset() {
 	redis_dirs
 	log "redis: deleting $REDIS_DIR"
 	rm -rf "$REDIS_DIR"
+}
+
+# ---------------------------------------------------------------------------------------------
+# InfluxDB
+#
+# Debian's influxdb (1.6.7) on 127.0.0.1:$GPUFLEET_INFLUX_PORT (default 58086), its RPC port one
+# above, no authentication (loopback only), usage reporting off, data and log in
+# $GPUFLEET_SERVICES_DIR/influxdb. Tests write into databases of their own, so one server
+# serves every test run.
+
+INFLUX_PORT=${GPUFLEET_INFLUX_PORT:-58086}
+
+influx_local_url() { printf 'http://127.0.0.1:%s' "$INFLUX_PORT"; }
+
+# True when GPUFLEET_TEST_INFLUX_URL names a server this script does not manage.
+influxdb_external() {
+	[[ -n ${GPUFLEET_TEST_INFLUX_URL:-} && $GPUFLEET_TEST_INFLUX_URL != "$(influx_local_url)" ]]
+}
+
+influxdb_dirs() {
+	INFLUX_DIR=$SERVICES_DIR/influxdb
+	INFLUX_CONF=$INFLUX_DIR/influxdb.conf
+	INFLUX_LOG=$INFLUX_DIR/server.log
+	INFLUX_PIDFILE=$INFLUX_DIR/influxd.pid
+}
+
+influxdb_find_bin() {
+	INFLUX_BIN=${GPUFLEET_INFLUXD_BIN:-$(command -v influxd 2>/dev/null || true)}
+	if [[ -z $INFLUX_BIN || ! -x $INFLUX_BIN ]]; then
+		ensure_packages influxdb
+		INFLUX_BIN=/usr/bin/influxd
+	fi
+	[[ -x $INFLUX_BIN ]] || die "influxdb: no influxd binary (set GPUFLEET_INFLUXD_BIN)"
+}
+
+# Prints the server's pid when our influxd runs.
+influxdb_pid() {
+	local pid
+	[[ -r $INFLUX_PIDFILE ]] || return 1
+	# influxd writes its pid without a newline.
+	read -r pid <"$INFLUX_PIDFILE" || [[ -n $pid ]] || return 1
+	[[ $pid =~ ^[0-9]+$ && -d /proc/$pid ]] || return 1
+	[[ $(cat "/proc/$pid/comm" 2>/dev/null) == influxd* ]] || return 1
+	printf '%s\n' "$pid"
+}
+
+influxdb_alive() { influxdb_pid >/dev/null; }
+
+# True when GET /ping answers 204.
+influxdb_ready() {
+	influxdb_alive || return 1
+	local status
+	exec 3<>"/dev/tcp/127.0.0.1/$INFLUX_PORT" 2>/dev/null || return 1
+	printf 'GET /ping HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n' >&3
+	IFS= read -r -t 1 status <&3 || status=
+	exec 3>&-
+	[[ $status == "HTTP/1."?" 204"* ]]
+}
+
+influxdb_env() {
+	local url
+	if influxdb_external; then url=$GPUFLEET_TEST_INFLUX_URL; else url=$(influx_local_url); fi
+	printf 'export GPUFLEET_TEST_INFLUX_URL=%s\n' "$(shell_quote "$url")"
+}
+
+influxdb_up() {
+	mkdir -p "$SERVICES_DIR"
+	if influxdb_external; then
+		use_external_tcp influxdb GPUFLEET_TEST_INFLUX_URL
+		return 0
+	fi
+	influxdb_find_bin
+	influxdb_dirs
+	mkdir -p "$INFLUX_DIR"
+	local pid
+	if pid=$(influxdb_pid); then
+		log "influxdb: already running (pid $pid)"
+	else
+		local p
+		for p in "$INFLUX_PORT" $((INFLUX_PORT + 1)); do
+			port_in_use "$p" &&
+				die "influxdb: 127.0.0.1:$p is taken by another program; stop it, or set GPUFLEET_INFLUX_PORT to a free port (it uses that port and the next)"
+		done
+		cat >"$INFLUX_CONF" <<-EOF
+			# gpufleet test server; written by scripts/services.sh.
+			reporting-disabled = true
+			bind-address = "127.0.0.1:$((INFLUX_PORT + 1))"
+			[meta]
+			  dir = "$INFLUX_DIR/meta"
+			[data]
+			  dir = "$INFLUX_DIR/data"
+			  wal-dir = "$INFLUX_DIR/wal"
+			  query-log-enabled = false
+			[http]
+			  enabled = true
+			  bind-address = "127.0.0.1:$INFLUX_PORT"
+			  log-enabled = false
+			[monitor]
+			  store-enabled = false
+		EOF
+		log "influxdb: starting on 127.0.0.1:$INFLUX_PORT ($INFLUX_BIN)"
+		nohup "$INFLUX_BIN" -config "$INFLUX_CONF" -pidfile "$INFLUX_PIDFILE" >>"$INFLUX_LOG" 2>&1 </dev/null 9>&- &
+		disown || true
+	fi
+	wait_until "$READY_TIMEOUT" influxdb_ready || {
+		log_tail "$INFLUX_LOG"
+		die "influxdb: not ready on 127.0.0.1:$INFLUX_PORT after ${READY_TIMEOUT}s (log: $INFLUX_LOG; to start afresh: scripts/services.sh reset influxdb)"
+	}
+	log "influxdb: ready (pid $(influxdb_pid)) at $(influx_local_url)"
+}
+
+influxdb_down() {
+	influxdb_dirs
+	local pid
+	if ! pid=$(influxdb_pid); then
+		log "influxdb: not running"
+		rm -f "$INFLUX_PIDFILE"
+		return 0
+	fi
+	log "influxdb: stopping (pid $pid)"
+	kill -TERM "$pid" 2>/dev/null || true
+	if ! wait_until "$READY_TIMEOUT" eval '! influxdb_alive'; then
+		log "influxdb: still running after ${READY_TIMEOUT}s; killing it"
+		kill -KILL "$pid" 2>/dev/null || true
+		wait_until 5 eval '! influxdb_alive' || die "influxdb: could not stop pid $pid"
+	fi
+	rm -f "$INFLUX_PIDFILE"
+	log "influxdb: stopped"
+}
+
+influxdb_status() {
+	if influxdb_external; then
+		echo "influxdb: external  $GPUFLEET_TEST_INFLUX_URL (GPUFLEET_TEST_INFLUX_URL)"
+		return 0
+	fi
+	influxdb_dirs
+	local pid
+	if pid=$(influxdb_pid); then
+		echo "influxdb: running   pid $pid  $(influx_local_url)"
+	else
+		echo "influxdb: stopped   data $INFLUX_DIR"
+		return 3
+	fi
+}
+
+influxdb_reset() {
+	influxdb_down
+	influxdb_dirs
+	log "influxdb: deleting $INFLUX_DIR"
+	rm -rf "$INFLUX_DIR"
 }
 
 # ---------------------------------------------------------------------------------------------
