@@ -17,7 +17,8 @@
 //! - [`bmc`]: the one way to reach a node's BMC with its stored credentials.
 //! - [`telemetry`]: GPU telemetry ingest, derived health, the hot status port;
 //!   [`hot_redis`]: its Redis adapter; [`scrape`]: dcgm-exporter pages scraped from the nodes
-//!   that name one.
+//!   that name one; [`history`]: the time-series port (SQLite embedded, InfluxDB), the write
+//!   buffer at the configured resolution, and the series query.
 //! - [`alerting`]: alert rules (stored, versioned) evaluated on the telemetry stream; what
 //!   fires goes to the correlation.
 //! - [`correlation`]: alerts in, incidents out (the physical graph from the CMDB, label
@@ -30,6 +31,7 @@ pub mod discovery;
 pub mod error;
 pub mod events;
 pub mod feed;
+pub mod history;
 pub mod hot_redis;
 pub mod identity;
 pub mod inventory;
@@ -153,11 +155,22 @@ impl Core {
         )
     }
 
-    /// With the given hot status (e.g. [`hot_redis::RedisHotStatus`]).
+    /// With the given hot status (e.g. [`hot_redis::RedisHotStatus`]) and an embedded history
+    /// in memory.
     pub fn with_hot_status(
         store: Store,
         settings: CoreSettings,
         hot: Arc<dyn telemetry::HotStatus>,
+    ) -> Core {
+        Self::with_ports(store, settings, hot, history::History::in_memory())
+    }
+
+    /// With the given hot status and history.
+    pub fn with_ports(
+        store: Store,
+        settings: CoreSettings,
+        hot: Arc<dyn telemetry::HotStatus>,
+        history: history::History,
     ) -> Core {
         let (changed, _) = tokio::sync::broadcast::channel(1024);
         let logins = identity::LoginLimiter::new(
@@ -174,7 +187,7 @@ impl Core {
             changed,
             running: Default::default(),
             worker_started: AtomicBool::new(false),
-            telemetry: telemetry::Telemetry::new(Default::default(), hot),
+            telemetry: telemetry::Telemetry::new(Default::default(), hot, history),
             incidents: correlation::Incidents::new(correlation_settings),
         }))
     }

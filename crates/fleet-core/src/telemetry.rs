@@ -75,6 +75,10 @@ pub(crate) fn now_nanos() -> Nanos {
         .unwrap_or(0)
 }
 
+pub(crate) fn now_ms() -> i64 {
+    nanos_to_ms(now_nanos())
+}
+
 fn nanos_to_ms(n: Nanos) -> i64 {
     n / 1_000_000
 }
@@ -507,6 +511,8 @@ pub struct TelemetryStatus {
     pub event_errors: u64,
     /// The scrape targets of this process and their last outcome.
     pub scrape_targets: Vec<crate::scrape::ScrapeTarget>,
+    /// The history: backend, write resolution, intervals written and waiting.
+    pub history: crate::history::HistoryStatus,
 }
 
 /// What one write request did.
@@ -541,6 +547,8 @@ pub struct Telemetry {
     settings: TelemetrySettings,
     tracker: Mutex<HealthTracker>,
     hot: Arc<dyn HotStatus>,
+    /// Samples brought down to the write resolution, and the time-series store.
+    pub(crate) history: Arc<crate::history::History>,
     /// The alert rules and their evaluator.
     pub(crate) rules: crate::alerting::RuleEngine,
     /// The scrape targets' last outcome.
@@ -558,19 +566,25 @@ pub struct Telemetry {
 
 impl Telemetry {
     /// With the built-in XID catalog.
-    pub fn new(settings: TelemetrySettings, hot: Arc<dyn HotStatus>) -> Telemetry {
-        Self::with(settings, XidCatalog::builtin(), hot)
+    pub fn new(
+        settings: TelemetrySettings,
+        hot: Arc<dyn HotStatus>,
+        history: crate::history::History,
+    ) -> Telemetry {
+        Self::with(settings, XidCatalog::builtin(), hot, history)
     }
 
     pub fn with(
         settings: TelemetrySettings,
         catalog: XidCatalog,
         hot: Arc<dyn HotStatus>,
+        history: crate::history::History,
     ) -> Telemetry {
         Telemetry {
             tracker: Mutex::new(HealthTracker::new(settings.health.clone(), catalog)),
             settings,
             hot,
+            history: Arc::new(history),
             rules: Default::default(),
             scrape: Default::default(),
             scraper_started: std::sync::atomic::AtomicBool::new(false),
@@ -589,6 +603,10 @@ impl Telemetry {
 
     pub fn hot(&self) -> &dyn HotStatus {
         self.hot.as_ref()
+    }
+
+    pub fn history(&self) -> &crate::history::History {
+        &self.history
     }
 
     /// Says that GPUs or nodes changed (created, moved, re-configured, deleted): the next
@@ -753,6 +771,7 @@ impl Core {
                 });
             }
         }
+        t.history.record(&updates);
         // A hot status that fails (Redis down) does not stop the health changes and alerts
         // already derived; the sender gets the error afterwards.
         let stored = t.hot.record_samples(&updates).await;
@@ -867,22 +886,30 @@ impl Core {
     }
 
     pub(crate) async fn all_assets(&self, kind: AssetKind) -> CoreResult<Vec<Asset>> {
+        self.assets_where(
+            AssetFilter {
+                kind: Some(kind),
+                ..Default::default()
+            },
+            usize::MAX,
+        )
+        .await
+    }
+
+    /// The assets `filter` selects, page by page, stopping after `max`.
+    pub(crate) async fn assets_where(
+        &self,
+        mut filter: AssetFilter,
+        max: usize,
+    ) -> CoreResult<Vec<Asset>> {
         let mut out = Vec::new();
-        let mut after = None;
+        filter.limit = PAGE;
         loop {
-            let page = self
-                .store
-                .list_assets(&AssetFilter {
-                    kind: Some(kind),
-                    after_id: after,
-                    limit: PAGE,
-                    ..Default::default()
-                })
-                .await?;
+            let page = self.store.list_assets(&filter).await?;
             out.extend(page.items);
             match page.next_after {
-                Some(a) => after = Some(a),
-                None => return Ok(out),
+                Some(a) if out.len() < max => filter.after_id = Some(a),
+                _ => return Ok(out),
             }
         }
     }
@@ -917,6 +944,7 @@ impl Core {
         if t.started.swap(true, std::sync::atomic::Ordering::SeqCst) {
             return;
         }
+        t.history.start(shutdown.clone());
         let core = self.clone();
         let every = t.settings.tick_every;
         tokio::spawn(async move {
@@ -970,6 +998,7 @@ impl Core {
             events_written: c.events_written,
             event_errors: c.event_errors,
             scrape_targets: self.scrape_targets(),
+            history: t.history.status(),
         })
     }
 
@@ -1001,7 +1030,7 @@ impl Core {
         })
     }
 
-    async fn find_gpu(&self, id: &str) -> CoreResult<Asset> {
+    pub(crate) async fn find_gpu(&self, id: &str) -> CoreResult<Asset> {
         match self.store.resolve(AssetKind::Gpu, id).await {
             Ok(a) => return Ok(a),
             Err(fleet_db::DbError::NotFound(_)) => {}

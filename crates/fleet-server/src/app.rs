@@ -151,6 +151,7 @@ pub fn router(st: AppState) -> Router {
         .route("/graphiql/{file}", get(crate::api::graphql::graphiql_file))
         .route("/telemetry/write", post(telemetry::write))
         .route("/telemetry/status", get(telemetry::status))
+        .route("/telemetry/series", get(telemetry::series))
         .route("/gpus/{id}/health", get(telemetry::gpu_health))
         .route("/nodes/{id}/health", get(telemetry::node_health))
         .route_layer(middleware::from_fn_with_state(st.clone(), authorize));

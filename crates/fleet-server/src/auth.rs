@@ -126,6 +126,7 @@ pub const ROUTES: &[(&str, &str, Option<Permission>)] = {
         ("POST", "/api/v2/write", Some(TelemetryWrite)),
         ("POST", "/api/v2/alerts", Some(AlertWrite)),
         ("GET", "/api/v1/telemetry/status", Some(InventoryRead)),
+        ("GET", "/api/v1/telemetry/series", Some(InventoryRead)),
         ("GET", "/api/v1/gpus/{id}/health", Some(InventoryRead)),
         ("GET", "/api/v1/nodes/{id}/health", Some(InventoryRead)),
         // Each field and mutation is checked by the core.
@@ -644,6 +645,17 @@ mod core_mapping {
                 .map(drop),
             ("POST", "/api/v1/alert-rules/import") => core
                 .import_alert_rules(p, "groups: []", None)
+                .await
+                .map(drop),
+            ("GET", "/api/v1/telemetry/series") => core
+                .telemetry_series(
+                    p,
+                    fleet_core::history::SeriesRequest {
+                        asset: "no-such-gpu".into(),
+                        field: "gpu_temp".into(),
+                        ..Default::default()
+                    },
+                )
                 .await
                 .map(drop),
             ("GET", "/api/v1/audit") => core.audit_log(p, &audit).await.map(drop),

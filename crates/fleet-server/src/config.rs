@@ -35,6 +35,7 @@ const CONFIG_KEYS: &[&str] = &[
     "redis_url",
     "redis_prefix",
     "telemetry",
+    "history",
     "correlation",
 ];
 
@@ -88,7 +89,76 @@ pub struct Config {
     /// Prefix of every Redis key gpufleet writes (several installations may share a Redis).
     pub redis_prefix: String,
     pub telemetry: TelemetryConfig,
+    pub history: HistoryConfig,
     pub correlation: CorrelationConfig,
+}
+
+/// GPU telemetry history: where it is kept, at which resolution and for how long.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HistoryConfig {
+    /// `http(s)://[user:password@]host:port` of an InfluxDB 1.x server (or one that serves its
+    /// `/write` and `/query`, as InfluxDB 3 Core does); empty: SQLite in
+    /// `data_dir/history.db`.
+    pub influx_url: String,
+    /// The InfluxDB database (created when missing).
+    pub influx_db: String,
+    /// Length of one stored interval (mean, min, max, last and count per GPU and field).
+    pub resolution_secs: u64,
+    /// How long intervals are kept (InfluxDB: the duration of the retention policy
+    /// `gpufleet_raw`, at least 1 hour).
+    pub raw_retention_hours: u64,
+    /// Window of the rollups (embedded store).
+    pub rollup_minutes: u64,
+    /// How long rollups are kept (embedded store).
+    pub rollup_retention_days: u64,
+}
+
+impl Default for HistoryConfig {
+    fn default() -> Self {
+        HistoryConfig {
+            influx_url: String::new(),
+            influx_db: "gpufleet".into(),
+            resolution_secs: 15,
+            raw_retention_hours: 48,
+            rollup_minutes: 5,
+            rollup_retention_days: 90,
+        }
+    }
+}
+
+impl HistoryConfig {
+    pub fn settings(&self) -> fleet_core::history::HistorySettings {
+        use std::time::Duration;
+        fleet_core::history::HistorySettings {
+            resolution: Duration::from_secs(self.resolution_secs),
+            raw_retention: Duration::from_secs(self.raw_retention_hours * 3600),
+            rollup_step: Duration::from_secs(self.rollup_minutes * 60),
+            rollup_retention: Duration::from_secs(self.rollup_retention_days * 86_400),
+            ..Default::default()
+        }
+    }
+
+    fn validate(&self) -> anyhow::Result<()> {
+        if self.resolution_secs == 0 || self.raw_retention_hours == 0 || self.rollup_minutes == 0 {
+            anyhow::bail!(
+                "history.resolution_secs, raw_retention_hours and rollup_minutes must be at least 1"
+            );
+        }
+        if self.rollup_minutes * 60 < self.resolution_secs {
+            anyhow::bail!("history.rollup_minutes must span at least one resolution_secs");
+        }
+        if !self.influx_url.is_empty() {
+            fleet_core::history::InfluxHistory::new(
+                &self.influx_url,
+                &self.influx_db,
+                self.settings(),
+                std::time::Duration::from_secs(1),
+            )
+            .map_err(|e| anyhow::anyhow!("history: {e}"))?;
+        }
+        Ok(())
+    }
 }
 
 /// Incidents.
@@ -399,6 +469,7 @@ impl Default for Config {
             redis_url: String::new(),
             redis_prefix: "gpufleet".into(),
             telemetry: TelemetryConfig::default(),
+            history: HistoryConfig::default(),
             correlation: CorrelationConfig::default(),
         }
     }
@@ -503,6 +574,7 @@ impl Config {
         if self.redis_prefix.is_empty() || self.redis_prefix.contains(char::is_whitespace) {
             anyhow::bail!("redis_prefix must be a non-empty name without spaces");
         }
+        self.history.validate()?;
         for s in &self.enricher.sync_states {
             s.parse::<fleet_model::lifecycle::NodeState>()
                 .map_err(|e| anyhow::anyhow!("enricher.sync_states: {e}"))?;
@@ -558,6 +630,7 @@ impl Config {
         c.database_url = fleet_db::mask_url(&c.database_url);
         c.bus.nats_url = fleet_db::mask_url(&c.bus.nats_url);
         c.redis_url = fleet_db::mask_url(&c.redis_url);
+        c.history.influx_url = fleet_db::mask_url(&c.history.influx_url);
         if !c.secret_key.is_empty() {
             c.secret_key = "***".into();
         }

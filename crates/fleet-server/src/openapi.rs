@@ -176,6 +176,7 @@ fn describe(code: &str) -> &'static str {
         api::misc::import, api::misc::changes, api::misc::audit, api::misc::audit_verify,
         api::telemetry::write, api::telemetry::write_v1, api::telemetry::write_v2,
         api::telemetry::gpu_health, api::telemetry::node_health, api::telemetry::status,
+        api::telemetry::series,
         api::graphql::execute, api::graphql::schema, api::graphql::subscriptions,
         api::graphql::graphiql, api::graphql::graphiql_file,
         api::alerts::post_alerts, api::alerts::post_alerts_v2, api::alerts::webhook, api::alerts::list_alerts,

@@ -82,6 +82,26 @@ pub async fn open_hot_status(
     Ok(Some(std::sync::Arc::new(hot)))
 }
 
+/// The GPU telemetry history from `[history]`: InfluxDB when `history.influx_url` is set,
+/// else SQLite in `data_dir/history.db`. Nothing is contacted before the first write or query.
+pub fn open_history(cfg: &Config) -> anyhow::Result<fleet_core::history::History> {
+    let settings = cfg.history.settings();
+    let path = cfg.data_dir.join("history.db");
+    let store = fleet_core::history::open(
+        &cfg.history.influx_url,
+        &cfg.history.influx_db,
+        Some(&path),
+        settings.clone(),
+    )
+    .map_err(|e| anyhow::anyhow!("history: {e}"))?;
+    if cfg.history.influx_url.is_empty() {
+        tracing::info!(path = %path.display(), "GPU telemetry history in SQLite");
+    } else {
+        tracing::info!(influx = %fleet_db::mask_url(&cfg.history.influx_url), db = %cfg.history.influx_db, "GPU telemetry history in InfluxDB");
+    }
+    Ok(fleet_core::history::History::new(store, settings))
+}
+
 /// The event bus from `[bus]`: NATS JetStream when `nats_url` is set (its
 /// streams are created when missing), else the in-process bus.
 pub async fn open_bus(cfg: &Config) -> anyhow::Result<fleet_bus::SharedBus> {
@@ -174,7 +194,8 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     };
     let bus = open_bus(&cfg).await?;
     let hot = open_hot_status(&cfg).await?;
-    let st = AppState::with_parts(store.clone(), cfg.clone(), bus, hot);
+    let history = open_history(&cfg)?;
+    let st = AppState::with_parts(store.clone(), cfg.clone(), bus, hot, Some(history));
     let shutdown = CancellationToken::new();
     crate::provision::start(&st, shutdown.clone()).await?;
     let relay = tokio::spawn(crate::relay::run(st.clone(), shutdown.clone()));

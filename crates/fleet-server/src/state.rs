@@ -49,15 +49,16 @@ impl AppState {
     }
 
     pub fn with_bus(store: Store, config: Config, bus: fleet_bus::SharedBus) -> AppState {
-        Self::with_parts(store, config, bus, None)
+        Self::with_parts(store, config, bus, None, None)
     }
 
-    /// With the given bus and hot status (`None`: the in-memory one).
+    /// With the given bus, hot status and history (`None`: the in-memory ones).
     pub fn with_parts(
         store: Store,
         config: Config,
         bus: fleet_bus::SharedBus,
         hot: Option<Arc<dyn fleet_core::telemetry::HotStatus>>,
+        history: Option<fleet_core::history::History>,
     ) -> AppState {
         let deadlines = config.deadlines();
         let (events, _) = tokio::sync::broadcast::channel(4096);
@@ -71,10 +72,10 @@ impl AppState {
         };
         settings.correlation.escalate_after =
             Duration::from_secs(config.correlation.escalate_after_secs);
-        let core = match hot {
-            Some(hot) => fleet_core::Core::with_hot_status(store.clone(), settings, hot),
-            None => fleet_core::Core::new(store.clone(), settings),
-        };
+        let hot =
+            hot.unwrap_or_else(|| Arc::new(fleet_core::telemetry::MemoryHotStatus::default()));
+        let history = history.unwrap_or_else(fleet_core::history::History::in_memory);
+        let core = fleet_core::Core::with_ports(store.clone(), settings, hot, history);
         AppState(Arc::new(Inner {
             core,
             graphql: crate::graphql::schema(),

@@ -242,6 +242,7 @@ const POLICY: &[(&str, &str, Option<Role>)] = {
         ("POST", "/api/v2/write", O),
         ("POST", "/api/v2/alerts", O),
         ("GET", "/api/v1/telemetry/status", V),
+        ("GET", "/api/v1/telemetry/series", V),
         ("GET", "/api/v1/gpus/{id}/health", V),
         ("GET", "/api/v1/nodes/{id}/health", V),
         ("POST", "/api/v1/graphql", V),

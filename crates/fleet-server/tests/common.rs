@@ -61,8 +61,9 @@ impl TestApp {
         let base = format!("http://{}", listener.local_addr().unwrap());
         // Redis when the test configured it (the hot status), else all in memory.
         let hot = fleet_server::server::open_hot_status(&cfg).await.unwrap();
+        let history = fleet_server::server::open_history(&cfg).unwrap();
         let bus = std::sync::Arc::new(fleet_bus::InProcessBus::new(cfg.bus.topology()));
-        let st = AppState::with_parts(store.clone(), cfg, bus, hot);
+        let st = AppState::with_parts(store.clone(), cfg, bus, hot, Some(history));
         let shutdown = CancellationToken::new();
         let grpc_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let grpc = grpc_listener.local_addr().unwrap().to_string();

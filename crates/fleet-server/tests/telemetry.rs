@@ -600,7 +600,7 @@ async fn with_redis_another_gpufleet_process_reads_the_same_gpu_health() {
     let hot = fleet_server::server::open_hot_status(&cfg).await.unwrap();
     assert!(hot.is_some());
     let bus = std::sync::Arc::new(fleet_bus::InProcessBus::new(cfg.bus.topology()));
-    let st = fleet_server::state::AppState::with_parts(app.store.clone(), cfg, bus, hot);
+    let st = fleet_server::state::AppState::with_parts(app.store.clone(), cfg, bus, hot, None);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let second = format!("http://{}", listener.local_addr().unwrap());
     let stop = tokio_util::sync::CancellationToken::new();

@@ -695,6 +695,132 @@ pub struct TelemetryStatusView {
     pub event_errors: u64,
     /// Nodes whose `metrics_url` this process scrapes, with the last outcome of each.
     pub scrape_targets: Vec<ScrapeTargetView>,
+    pub history: HistoryStatusView,
+}
+
+/// What this process's telemetry history has done.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HistoryStatusView {
+    /// `sqlite` (embedded, in the data directory) or `influxdb`.
+    pub backend: String,
+    /// Length of one stored interval, seconds.
+    pub resolution_secs: f64,
+    /// Intervals (GPU × field) written to the store.
+    pub points_written: u64,
+    /// Writes the store refused or did not answer; their intervals wait and are sent again.
+    pub write_errors: u64,
+    pub last_error: Option<String>,
+    /// Intervals waiting for the store.
+    pub pending_points: usize,
+    /// Intervals still collecting samples.
+    pub open_intervals: usize,
+    /// Samples for an interval already written (stored as an interval of their own).
+    pub late_samples: u64,
+    /// Intervals dropped because the store stayed unreachable and too many waited.
+    pub dropped_points: u64,
+    /// NaN or infinite values not kept.
+    pub non_finite: u64,
+    /// Rollup rows written by the last retention pass (embedded store).
+    pub last_rolled_up: Option<u64>,
+    /// Rows the last retention pass deleted (embedded store).
+    pub last_deleted: Option<u64>,
+}
+
+impl From<fleet_core::history::HistoryStatus> for HistoryStatusView {
+    fn from(h: fleet_core::history::HistoryStatus) -> Self {
+        HistoryStatusView {
+            backend: h.backend,
+            resolution_secs: h.resolution_ms as f64 / 1000.0,
+            points_written: h.points_written,
+            write_errors: h.write_errors,
+            last_error: h.last_error,
+            pending_points: h.pending_points,
+            open_intervals: h.open_intervals,
+            late_samples: h.buffer.late_samples,
+            dropped_points: h.buffer.dropped_points,
+            non_finite: h.buffer.non_finite,
+            last_rolled_up: h.last_maintenance.as_ref().map(|m| m.rolled_up),
+            last_deleted: h.last_maintenance.as_ref().map(|m| m.deleted),
+        }
+    }
+}
+
+/// One step of a series.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SeriesPointView {
+    /// Start of the step.
+    pub time: String,
+    pub value: f64,
+}
+
+/// One GPU's series.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct GpuSeriesView {
+    /// The GPU asset.
+    pub gpu: String,
+    pub name: String,
+    /// The node the CMDB puts it in now.
+    pub node: Option<String>,
+    /// Oldest first; steps without samples have no point (a GPU without any has none).
+    pub points: Vec<SeriesPointView>,
+}
+
+/// A field's history for a GPU, node or rack.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SeriesResponse {
+    /// The asset asked for.
+    pub asset: String,
+    pub asset_name: String,
+    /// gpu, node or rack.
+    pub asset_kind: String,
+    /// The field's gpufleet name.
+    pub field: String,
+    /// mean, min, max or last.
+    pub agg: String,
+    pub from: String,
+    pub to: String,
+    /// Seconds; steps start at multiples of it since the Unix epoch.
+    pub step_secs: f64,
+    /// `sqlite` or `influxdb`.
+    pub backend: String,
+    /// Length of one stored interval, seconds: no step shows finer detail.
+    pub resolution_secs: f64,
+    /// Every GPU of the asset, by name.
+    pub series: Vec<GpuSeriesView>,
+}
+
+impl From<fleet_core::history::SeriesView> for SeriesResponse {
+    fn from(v: fleet_core::history::SeriesView) -> Self {
+        SeriesResponse {
+            asset: v.asset,
+            asset_name: v.asset_name,
+            asset_kind: v.asset_kind.as_str().to_string(),
+            field: v.field.to_string(),
+            agg: v.agg.as_str().to_string(),
+            from: rfc3339(v.from_ms),
+            to: rfc3339(v.to_ms),
+            step_secs: v.step_ms as f64 / 1000.0,
+            backend: v.backend.to_string(),
+            resolution_secs: v.resolution_ms as f64 / 1000.0,
+            series: v
+                .series
+                .into_iter()
+                .map(|s| GpuSeriesView {
+                    gpu: s.gpu,
+                    name: s.name,
+                    node: s.node,
+                    points: s
+                        .points
+                        .into_iter()
+                        .map(|p| SeriesPointView {
+                            time: rfc3339(p.t_ms),
+                            value: p.v,
+                        })
+                        .collect(),
+                })
+                .collect(),
+        }
+    }
 }
 
 /// The last scrape of one node's metrics page.
@@ -752,6 +878,7 @@ impl From<tele::TelemetryStatus> for TelemetryStatusView {
                     failures: t.failures,
                 })
                 .collect(),
+            history: s.history.into(),
         }
     }
 }

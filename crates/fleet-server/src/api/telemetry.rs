@@ -13,8 +13,8 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use utoipa::IntoParams;
 
-use super::dto::{GpuHealth, NodeHealth, TelemetryStatusView};
-use super::{Json, Query};
+use super::dto::{GpuHealth, NodeHealth, SeriesResponse, TelemetryStatusView};
+use super::{parse_time, Json, Query};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, Problem};
 use crate::state::AppState;
@@ -268,6 +268,71 @@ pub async fn node_health(
     Ok(Json(
         st.core
             .node_health(&caller.core_principal(), &id)
+            .await?
+            .into(),
+    ))
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SeriesParams {
+    /// A GPU (id, name or serial), a node or a rack (id or name): a node or rack gives a series
+    /// for each of its GPUs.
+    pub asset: String,
+    /// A GPU field by its gpufleet name (`gpu_temp`, `power_usage`, `gpu_util`, …) or its
+    /// dcgm-exporter name (`DCGM_FI_DEV_GPU_TEMP`).
+    pub field: String,
+    /// Start: RFC 3339 or Unix milliseconds (default: `to` minus one hour).
+    pub from: Option<String>,
+    /// End, excluded: RFC 3339 or Unix milliseconds (default: now).
+    pub to: Option<String>,
+    /// Step: a duration (`30s`, `5m`, `1h`); default: the range in about 300 steps, at least
+    /// the write resolution. At most 11,000 steps.
+    pub step: Option<String>,
+    /// How a step combines its intervals: mean (default), min, max or last.
+    pub agg: Option<String>,
+}
+
+/// A GPU field's history over a time range in steps, for a GPU or every GPU of a node or
+/// rack. The history is kept at the configured write resolution (`history.resolution_secs`)
+/// as mean, min, max and last per interval, so `max` sees every spike.
+#[utoipa::path(get, path = "/api/v1/telemetry/series", params(SeriesParams), tag = "telemetry",
+    responses((status = 200, body = SeriesResponse), (status = 400, body = Problem),
+        (status = 404, body = Problem), (status = 422, body = Problem), (status = 503, body = Problem)))]
+pub async fn series(
+    State(st): State<AppState>,
+    caller: Caller,
+    Query(q): Query<SeriesParams>,
+) -> ApiResult<Json<SeriesResponse>> {
+    let step_ms = match q.step.as_deref() {
+        None | Some("") => None,
+        Some(s) => Some(
+            fleet_telemetry::rules::parse_duration(s)
+                .map_err(|e| ApiError::bad_request(format!("'step': {e}")))?
+                .saturating_mul(1000) as i64,
+        ),
+    };
+    let agg = q
+        .agg
+        .as_deref()
+        .map(str::parse::<fleet_core::history::Agg>)
+        .transpose()
+        .map_err(|e| ApiError::bad_request(e.to_string()))?;
+    let req = fleet_core::history::SeriesRequest {
+        asset: q.asset,
+        field: q.field,
+        from_ms: q
+            .from
+            .as_deref()
+            .map(|s| parse_time("from", s))
+            .transpose()?,
+        to_ms: q.to.as_deref().map(|s| parse_time("to", s)).transpose()?,
+        step_ms,
+        agg,
+    };
+    Ok(Json(
+        st.core
+            .telemetry_series(&caller.core_principal(), req)
             .await?
             .into(),
     ))
