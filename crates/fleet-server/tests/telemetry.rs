@@ -753,3 +753,198 @@ async fn gpufleet_scrapes_the_nodes_that_name_a_metrics_url_and_an_injected_xid_
     let (_, h) = get(&app, &format!("/api/v1/gpus/{}/health", gpus[4])).await;
     assert_eq!(h["status"]["state"], "healthy", "{h}");
 }
+
+/// Samples pushed for a node in a rack, read back as series of a GPU, the node and the rack,
+/// from the store `tweak` configures (resolution 1 s).
+async fn pushed_samples_come_back_as_series(tweak: impl FnOnce(&mut fleet_server::config::Config)) {
+    let app = TestApp::start_with(|c| {
+        c.history.resolution_secs = 1;
+        tweak(c);
+    })
+    .await;
+    let (s, rack) = app
+        .admin(
+            Method::POST,
+            "/api/v1/assets",
+            json!({"kind": "rack", "name": "r1"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{rack}");
+    let (node, gpus) = node_with_gpus(&app, "n1", 2).await;
+    let (s, n) = app
+        .admin(
+            Method::PATCH,
+            &format!("/api/v1/assets/{node}"),
+            json!({"parent_id": rack["id"]}),
+        )
+        .await;
+    assert_eq!(s, 200, "{n}");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    // Ten seconds ago, on an even second: both intervals are closed and written at once.
+    let t = (now - 10_000) - (now - 10_000) % 2000;
+    let lines = format!(
+        "gpu,uuid=GPU-n1-0 gpu_temp=40 {t}\ngpu,uuid=GPU-n1-0 gpu_temp=50 {}\n\
+         gpu,uuid=GPU-n1-0 gpu_temp=60 {}\ngpu,uuid=GPU-n1-1 gpu_temp=70,power_usage=300 {t}\n",
+        t + 200,
+        t + 1000
+    );
+    let (s, v) = post_lines(
+        &app,
+        Role::Operator,
+        "/api/v1/telemetry/write?precision=ms",
+        lines.into_bytes(),
+        false,
+    )
+    .await;
+    assert_eq!(s, 204, "{v}");
+    let series = |asset: &str, q: &str| {
+        let path = format!(
+            "/api/v1/telemetry/series?asset={asset}&field=gpu_temp&from={}&to={}&{q}",
+            t - 2000,
+            t + 4000
+        );
+        let app = &app;
+        async move { get(app, &path).await }
+    };
+    // The history is written once the intervals close: wait for it.
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    let body = loop {
+        let (s, b) = series("n1", "step=1s&agg=max").await;
+        assert_eq!(s, 200, "{b}");
+        let n: usize = b["series"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["points"].as_array().unwrap().len())
+            .sum();
+        if n == 3 {
+            break b;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "history not written: {b}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(body["asset"], node.as_str());
+    assert_eq!(body["asset_kind"], "node");
+    assert_eq!(
+        (body["field"].as_str(), body["agg"].as_str()),
+        (Some("gpu_temp"), Some("max"))
+    );
+    assert_eq!(body["step_secs"], 1.0);
+    assert_eq!(body["resolution_secs"], 1.0);
+    let s = body["series"].as_array().unwrap();
+    assert_eq!(s.len(), 2);
+    assert_eq!(
+        (s[0]["gpu"].as_str(), s[0]["node"].as_str()),
+        (Some(gpus[0].as_str()), Some(node.as_str()))
+    );
+    let at = |ms: i64| fleet_model::timefmt::rfc3339(ms);
+    assert_eq!(
+        s[0]["points"],
+        json!([{"time": at(t), "value": 50.0}, {"time": at(t + 1000), "value": 60.0}])
+    );
+    assert_eq!(s[1]["points"], json!([{"time": at(t), "value": 70.0}]));
+    // Over 2 s steps: the mean of the interval means, the smallest minimum, the last value.
+    for (agg, v) in [("mean", 52.5), ("min", 40.0), ("last", 60.0)] {
+        let (st, b) = series("n1-S0", &format!("step=2s&agg={agg}")).await;
+        assert_eq!(st, 200, "{b}");
+        assert_eq!(b["asset_kind"], "gpu");
+        assert_eq!(
+            b["series"][0]["points"],
+            json!([{"time": at(t), "value": v}]),
+            "{agg}"
+        );
+    }
+    // The rack holds the node's GPUs; another field of the same GPU is its own series.
+    let (_, b) = series("r1", "step=2s").await;
+    assert_eq!(b["asset_kind"], "rack");
+    assert_eq!(b["series"].as_array().unwrap().len(), 2, "{b}");
+    let (_, b) = get(
+        &app,
+        &format!(
+            "/api/v1/telemetry/series?asset={}&field=DCGM_FI_DEV_POWER_USAGE&from={}&to={}&step=2s",
+            gpus[1],
+            t - 2000,
+            t + 4000
+        ),
+    )
+    .await;
+    assert_eq!(b["field"], "power_usage");
+    assert_eq!(
+        b["series"][0]["points"],
+        json!([{"time": at(t), "value": 300.0}])
+    );
+    // What it refuses, and why.
+    for (q, status, says) in [
+        (
+            "asset=n1&field=warp_speed",
+            400,
+            "unknown field 'warp_speed'",
+        ),
+        (
+            "asset=no-such-node&field=gpu_temp",
+            404,
+            "no GPU, node or rack",
+        ),
+        ("asset=n1&field=gpu_temp&step=fast", 400, "'step'"),
+        (
+            "asset=n1&field=gpu_temp&agg=median",
+            400,
+            "mean, min, max or last",
+        ),
+        (
+            "asset=n1&field=gpu_temp&from=2026-01-01T00:00:00Z&step=1s",
+            400,
+            "at most 11000",
+        ),
+        (
+            "asset=n1&field=gpu_temp&from=2026-12-05T10:00:00Z&to=2026-12-05T09:00:00Z",
+            400,
+            "must be before",
+        ),
+    ] {
+        let (s, b) = get(&app, &format!("/api/v1/telemetry/series?{q}")).await;
+        assert_eq!(s, status, "{q}: {b}");
+        assert!(
+            b["detail"].as_str().unwrap_or_default().contains(says),
+            "{q}: {b}"
+        );
+    }
+    let (_, st) = get(&app, "/api/v1/telemetry/status").await;
+    assert!(
+        st["history"]["points_written"].as_u64().unwrap() >= 4,
+        "{st}"
+    );
+    assert_eq!(st["history"]["write_errors"], 0, "{st}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pushed_samples_come_back_as_series_from_the_embedded_history() {
+    pushed_samples_come_back_as_series(|c| {
+        assert!(c.history.influx_url.is_empty());
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pushed_samples_come_back_as_series_from_influxdb() {
+    let url = std::env::var("GPUFLEET_TEST_INFLUX_URL").expect(
+        "GPUFLEET_TEST_INFLUX_URL is not set: run the tests through scripts/test.sh (it starts InfluxDB)",
+    );
+    let db = format!("gftest_{}", uuid::Uuid::new_v4().simple());
+    pushed_samples_come_back_as_series(|c| {
+        c.history.influx_url = url.clone();
+        c.history.influx_db = db.clone();
+    })
+    .await;
+    let _ = reqwest::Client::new()
+        .post(format!("{url}/query"))
+        .query(&[("q", format!("DROP DATABASE \"{db}\""))])
+        .send()
+        .await;
+}

@@ -298,7 +298,7 @@ pub struct SeriesParams {
 /// as mean, min, max and last per interval, so `max` sees every spike.
 #[utoipa::path(get, path = "/api/v1/telemetry/series", params(SeriesParams), tag = "telemetry",
     responses((status = 200, body = SeriesResponse), (status = 400, body = Problem),
-        (status = 404, body = Problem), (status = 422, body = Problem), (status = 503, body = Problem)))]
+        (status = 404, body = Problem), (status = 503, body = Problem)))]
 pub async fn series(
     State(st): State<AppState>,
     caller: Caller,
