@@ -68,10 +68,12 @@ from .execute_body import ExecuteBody
 from .execute_response_200 import ExecuteResponse200
 from .gpu_health import GpuHealth
 from .gpu_health_change import GpuHealthChange
+from .gpu_series_view import GpuSeriesView
 from .gpu_status_view import GpuStatusView
 from .gpu_status_view_fields import GpuStatusViewFields
 from .history_entry import HistoryEntry
 from .history_list import HistoryList
+from .history_status_view import HistoryStatusView
 from .import_summary import ImportSummary
 from .import_summary_created import ImportSummaryCreated
 from .incident import Incident
@@ -136,6 +138,8 @@ from .role import Role
 from .root_cause import RootCause
 from .rule_alert_view import RuleAlertView
 from .scrape_target_view import ScrapeTargetView
+from .series_point_view import SeriesPointView
+from .series_response import SeriesResponse
 from .state_info import StateInfo
 from .sweep import Sweep
 from .telemetry_status_view import TelemetryStatusView
@@ -234,10 +238,12 @@ __all__ = (
     "ExecuteResponse200",
     "GpuHealth",
     "GpuHealthChange",
+    "GpuSeriesView",
     "GpuStatusView",
     "GpuStatusViewFields",
     "HistoryEntry",
     "HistoryList",
+    "HistoryStatusView",
     "ImportSummary",
     "ImportSummaryCreated",
     "Incident",
@@ -302,6 +308,8 @@ __all__ = (
     "RootCause",
     "RuleAlertView",
     "ScrapeTargetView",
+    "SeriesPointView",
+    "SeriesResponse",
     "StateInfo",
     "Sweep",
     "TelemetryStatusView",

@@ -11,6 +11,7 @@ from ..types import UNSET, Unset
 from typing import cast
 
 if TYPE_CHECKING:
+  from ..models.history_status_view import HistoryStatusView
   from ..models.scrape_target_view import ScrapeTargetView
   from ..models.telemetry_status_view_health import TelemetryStatusViewHealth
   from ..models.telemetry_status_view_unmapped_names import TelemetryStatusViewUnmappedNames
@@ -35,6 +36,7 @@ class TelemetryStatusView:
             gpus_tracked (int): GPUs whose health is tracked.
             health (TelemetryStatusViewHealth): Tracked GPUs by health state.
             health_changes (int): Derived health changes seen (GPUs and nodes).
+            history (HistoryStatusView): What this process's telemetry history has done.
             points (int): Line-protocol points (or Prometheus samples) accepted.
             rejected_lines (int): Lines refused (bad syntax).
             requests (int): Write requests (and scraped pages) taken.
@@ -52,6 +54,7 @@ class TelemetryStatusView:
     gpus_tracked: int
     health: TelemetryStatusViewHealth
     health_changes: int
+    history: HistoryStatusView
     points: int
     rejected_lines: int
     requests: int
@@ -67,6 +70,7 @@ class TelemetryStatusView:
 
 
     def to_dict(self) -> dict[str, Any]:
+        from ..models.history_status_view import HistoryStatusView # noqa: PLC0415
         from ..models.scrape_target_view import ScrapeTargetView # noqa: PLC0415
         from ..models.telemetry_status_view_health import TelemetryStatusViewHealth # noqa: PLC0415
         from ..models.telemetry_status_view_unmapped_names import TelemetryStatusViewUnmappedNames # noqa: PLC0415
@@ -82,6 +86,8 @@ class TelemetryStatusView:
         health = self.health.to_dict()
 
         health_changes = self.health_changes
+
+        history = self.history.to_dict()
 
         points = self.points
 
@@ -119,6 +125,7 @@ class TelemetryStatusView:
             "gpus_tracked": gpus_tracked,
             "health": health,
             "health_changes": health_changes,
+            "history": history,
             "points": points,
             "rejected_lines": rejected_lines,
             "requests": requests,
@@ -135,6 +142,7 @@ class TelemetryStatusView:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        from ..models.history_status_view import HistoryStatusView # noqa: PLC0415
         from ..models.scrape_target_view import ScrapeTargetView # noqa: PLC0415
         from ..models.telemetry_status_view_health import TelemetryStatusViewHealth # noqa: PLC0415
         from ..models.telemetry_status_view_unmapped_names import TelemetryStatusViewUnmappedNames # noqa: PLC0415
@@ -154,6 +162,11 @@ class TelemetryStatusView:
 
 
         health_changes = d.pop("health_changes")
+
+        history = HistoryStatusView.from_dict(d.pop("history"))
+
+
+
 
         points = d.pop("points")
 
@@ -197,6 +210,7 @@ class TelemetryStatusView:
             gpus_tracked=gpus_tracked,
             health=health,
             health_changes=health_changes,
+            history=history,
             points=points,
             rejected_lines=rejected_lines,
             requests=requests,
