@@ -1240,3 +1240,117 @@ mod tests {
         assert_eq!(gpu_index(&g("SN1234", json!({}))), None);
     }
 }
+
+/// The assets a live stream covers (see [`Core::stream_scope`]).
+#[derive(Debug, Clone, Default)]
+pub struct StreamScope {
+    /// Every asset id in scope.
+    pub ids: std::collections::HashSet<String>,
+    /// The GPUs among them, sorted.
+    pub gpus: Vec<String>,
+}
+
+/// Most assets one stream scope may hold.
+pub const MAX_STREAM_SCOPE: usize = 100_000;
+
+impl Core {
+    /// The assets named (id or name, any kind) with what they contain (a node: its GPUs, NICs,
+    /// disks and BMC; a rack: everything in it), and everything in the racks named.
+    pub async fn stream_scope(
+        &self,
+        p: &Principal,
+        assets: &[String],
+        racks: &[String],
+    ) -> CoreResult<StreamScope> {
+        p.require(Permission::InventoryRead, "read the live stream")?;
+        let mut ids = std::collections::HashSet::new();
+        let mut gpus = std::collections::BTreeSet::new();
+        let mut add = |a: Asset| {
+            if a.kind == AssetKind::Gpu {
+                gpus.insert(a.id.clone());
+            }
+            ids.insert(a.id);
+        };
+        let mut rack_ids = Vec::new();
+        for name in assets {
+            let a = self.any_asset(name).await?;
+            let filter = if a.kind == AssetKind::Rack {
+                rack_ids.push(a.id.clone());
+                None
+            } else {
+                Some(AssetFilter {
+                    parent_id: Some(a.id.clone()),
+                    ..Default::default()
+                })
+            };
+            add(a);
+            if let Some(f) = filter {
+                for c in self.assets_where(f, MAX_STREAM_SCOPE).await? {
+                    add(c);
+                }
+            }
+        }
+        for name in racks {
+            let r = match self.store.resolve(AssetKind::Rack, name).await {
+                Ok(r) => r,
+                Err(fleet_db::DbError::NotFound(_) | fleet_db::DbError::Invalid(_)) => {
+                    return Err(CoreError::NotFound(format!(
+                        "no rack with id or name '{name}'"
+                    )))
+                }
+                Err(e) => return Err(e.into()),
+            };
+            rack_ids.push(r.id.clone());
+            add(r);
+        }
+        for rack in rack_ids {
+            let f = AssetFilter {
+                rack_id: Some(rack),
+                ..Default::default()
+            };
+            for c in self.assets_where(f, MAX_STREAM_SCOPE).await? {
+                add(c);
+            }
+        }
+        if ids.len() > MAX_STREAM_SCOPE {
+            return Err(CoreError::Invalid(format!(
+                "the stream's scope holds more than {MAX_STREAM_SCOPE} assets; name fewer"
+            )));
+        }
+        Ok(StreamScope {
+            ids,
+            gpus: gpus.into_iter().collect(),
+        })
+    }
+
+    /// An asset of any kind by id, or by name.
+    async fn any_asset(&self, id_or_name: &str) -> CoreResult<Asset> {
+        match self.store.get_asset(id_or_name).await {
+            Ok(a) => return Ok(a),
+            Err(fleet_db::DbError::NotFound(_) | fleet_db::DbError::Invalid(_)) => {}
+            Err(e) => return Err(e.into()),
+        }
+        for kind in AssetKind::ALL {
+            match self.store.resolve(kind, id_or_name).await {
+                Ok(a) => return Ok(a),
+                Err(fleet_db::DbError::NotFound(_) | fleet_db::DbError::Invalid(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(CoreError::NotFound(format!(
+            "no asset with id or name '{id_or_name}'"
+        )))
+    }
+
+    /// The hot status of each GPU that has one, in the order asked.
+    pub async fn gpu_statuses(&self, p: &Principal, gpus: &[String]) -> CoreResult<Vec<GpuStatus>> {
+        p.require(Permission::InventoryRead, "read GPU health")?;
+        let mut out = Vec::with_capacity(gpus.len());
+        for g in gpus {
+            if let Some(s) = self.telemetry.hot.gpu(g).await? {
+                out.push(s);
+            }
+        }
+        Ok(out)
+    }
+}

@@ -82,6 +82,7 @@ pub fn router(st: AppState) -> Router {
         .route("/changes", get(misc::changes))
         .route("/events", get(events::list))
         .route("/events/stream", get(events::stream))
+        .route("/stream", get(crate::api::stream::stream))
         .route("/events/types", get(events::types))
         .route("/events/dead-letters", get(events::dead_letters))
         .route("/events/dead-letters/{seq}/redrive", post(events::redrive))

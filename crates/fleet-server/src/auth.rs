@@ -80,6 +80,7 @@ pub const ROUTES: &[(&str, &str, Option<Permission>)] = {
         ("GET", "/api/v1/changes", Some(InventoryRead)),
         ("GET", "/api/v1/events", Some(InventoryRead)),
         ("GET", "/api/v1/events/stream", Some(InventoryRead)),
+        ("GET", "/api/v1/stream", Some(InventoryRead)),
         ("GET", "/api/v1/events/types", Some(InventoryRead)),
         ("GET", "/api/v1/events/dead-letters", Some(EventAdmin)),
         (
@@ -574,6 +575,10 @@ mod core_mapping {
             ("GET", "/api/v1/changes") => core.changes(p, &audit).await.map(drop),
             ("GET", "/api/v1/events") => core.events(p, &events).await.map(drop),
             ("GET", "/api/v1/events/stream") => core.published_events(p, &events).await.map(drop),
+            ("GET", "/api/v1/stream") => core
+                .stream_scope(p, &["no-such-asset".to_string()], &[])
+                .await
+                .map(drop),
             ("GET", "/api/v1/events/dead-letters") => {
                 core.dead_letters(p, bus, None, 0, 10).await.map(drop)
             }
@@ -712,7 +717,7 @@ mod core_mapping {
             }
             checked += 1;
         }
-        assert_eq!(checked, 43, "routes checked against the core");
+        assert_eq!(checked, 44, "routes checked against the core");
         // The list of routes the table alone gates holds only routes, none checked above.
         let admin = fleet_core::Principal::user("u", "admin", Role::Admin);
         for (m, path) in GATED_BY_THE_TABLE_ONLY {

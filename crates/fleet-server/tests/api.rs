@@ -208,6 +208,7 @@ const POLICY: &[(&str, &str, Option<Role>)] = {
         ("GET", "/api/v1/changes", V),
         ("GET", "/api/v1/events", V),
         ("GET", "/api/v1/events/stream", V),
+        ("GET", "/api/v1/stream", V),
         ("GET", "/api/v1/events/types", V),
         ("GET", "/api/v1/events/dead-letters", A),
         ("POST", "/api/v1/events/dead-letters/{seq}/redrive", A),

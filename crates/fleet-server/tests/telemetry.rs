@@ -948,3 +948,187 @@ async fn pushed_samples_come_back_as_series_from_influxdb() {
         .send()
         .await;
 }
+
+/// SSE blocks (`event`, parsed `data`, `id`) of a stream until `enough` says so or 15 s pass.
+async fn sse_until(
+    body: &mut (impl futures::Stream<Item = reqwest::Result<bytes::Bytes>> + Unpin),
+    buf: &mut String,
+    mut enough: impl FnMut(&[(String, Value, Option<String>)]) -> bool,
+) -> Vec<(String, Value, Option<String>)> {
+    use futures::StreamExt;
+    let mut out = Vec::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(15);
+    loop {
+        while let Some(pos) = buf.find("\n\n") {
+            let block: String = buf.drain(..pos + 2).collect();
+            let field = |name: &str| {
+                block
+                    .lines()
+                    .find_map(|l| l.strip_prefix(&format!("{name}: ")).map(str::to_string))
+            };
+            if let (Some(ev), Some(data)) = (field("event"), field("data")) {
+                out.push((ev, serde_json::from_str(&data).unwrap(), field("id")));
+            }
+        }
+        if enough(&out) {
+            return out;
+        }
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let chunk = tokio::time::timeout(left, body.next())
+            .await
+            .unwrap_or_else(|_| panic!("stream: not enough within 15 s: {out:?}"))
+            .expect("stream open")
+            .unwrap();
+        buf.push_str(&String::from_utf8_lossy(&chunk));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_live_stream_carries_the_status_changes_and_values_of_a_rack_and_resumes() {
+    let app = TestApp::start().await;
+    let (s, rack) = app
+        .admin(
+            Method::POST,
+            "/api/v1/assets",
+            json!({"kind": "rack", "name": "r1"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{rack}");
+    let (inside, gpus_in) = node_with_gpus(&app, "n1", 2).await;
+    let (s, _) = app
+        .admin(
+            Method::PATCH,
+            &format!("/api/v1/assets/{inside}"),
+            json!({"parent_id": rack["id"]}),
+        )
+        .await;
+    assert_eq!(s, 200);
+    let (_, gpus_out) = node_with_gpus(&app, "n2", 1).await;
+    let open = |q: &str, last: Option<&str>| {
+        let mut r = app.req(Role::Viewer, Method::GET, &format!("/api/v1/stream?{q}"));
+        if let Some(id) = last {
+            r = r.header("last-event-id", id);
+        }
+        r.send()
+    };
+    let r = open(
+        "rack=r1&values=1s&fields=gpu_temp,DCGM_FI_DEV_POWER_USAGE&heartbeat=1",
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 200);
+    let mut body = r.bytes_stream();
+    let mut buf = String::new();
+    // n1's GPU 0 first, then n2's GPU and n1's GPU 1.
+    let push = |line: String| {
+        let app = &app;
+        async move {
+            let (s, v) = post_lines(
+                app,
+                Role::Operator,
+                "/api/v1/telemetry/write",
+                line.into_bytes(),
+                false,
+            )
+            .await;
+            assert_eq!(s, 204, "{v}");
+        }
+    };
+    push("gpu,uuid=GPU-n1-0 gpu_temp=41,power_usage=300,sm_clock=1980".into()).await;
+    push("gpu,uuid=GPU-n2-0 gpu_temp=42\ngpu,uuid=GPU-n1-1 gpu_temp=43".into()).await;
+    let got = sse_until(&mut body, &mut buf, |b| {
+        b.iter().filter(|(e, _, _)| e == "cloudevent").count() >= 2
+            && b.iter().any(|(e, v, _)| {
+                e == "values" && v["gpus"].as_array().is_some_and(|g| g.len() == 2)
+            })
+    })
+    .await;
+    let events: Vec<&(String, Value, Option<String>)> =
+        got.iter().filter(|(e, _, _)| e == "cloudevent").collect();
+    let subjects: Vec<&str> = events
+        .iter()
+        .map(|(_, v, _)| v["subject"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        subjects,
+        [gpus_in[0].as_str(), gpus_in[1].as_str()],
+        "only the rack's GPUs: {got:?}"
+    );
+    assert!(events
+        .iter()
+        .all(|(_, v, _)| v["type"] == "io.gpufleet.gpu.status_changed.v1"));
+    assert_eq!(
+        events[0].2.as_deref(),
+        events[0].1["id"].as_str(),
+        "the SSE id is the event id"
+    );
+    let (_, values, id) = got
+        .iter()
+        .rev()
+        .find(|(e, v, _)| e == "values" && v["gpus"].as_array().unwrap().len() == 2)
+        .unwrap();
+    assert!(id.is_none(), "values are not retained, so they carry no id");
+    let first = &values["gpus"][0];
+    assert_eq!(first["gpu"], gpus_in[0].as_str());
+    assert_eq!(first["node"], inside.as_str());
+    assert_eq!(first["state"], "healthy");
+    assert_eq!(
+        first["fields"],
+        json!({"gpu_temp": 41.0, "power_usage": 300.0}),
+        "only the fields asked for"
+    );
+    assert!(values["gpus"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|g| g["gpu"] != gpus_out[0].as_str()));
+    drop(body);
+
+    // A reconnect after the first event replays the second, and nothing outside the rack.
+    let seen = events[0].1["id"].as_str().unwrap().to_string();
+    let r = open("rack=r1&heartbeat=1", Some(&seen)).await.unwrap();
+    assert_eq!(r.status(), 200);
+    let mut body = r.bytes_stream();
+    let mut buf = String::new();
+    let again = sse_until(&mut body, &mut buf, |b| !b.is_empty()).await;
+    assert_eq!(again[0].1["subject"], gpus_in[1].as_str(), "{again:?}");
+    // Live again: an XID on n1's GPU 1 fails it; n2's fault stays out.
+    push("gpu,uuid=GPU-n2-0 xid=79\ngpu,uuid=GPU-n1-1 xid=79".into()).await;
+    let failed = |e: &(String, Value, Option<String>)| {
+        e.1["type"] == "io.gpufleet.gpu.status_changed.v1"
+            && e.1["data"]["new"]["state"] == "failed"
+    };
+    let live = sse_until(&mut body, &mut buf, |b| b.iter().any(failed)).await;
+    let f = live.iter().find(|e| failed(e)).unwrap();
+    assert_eq!(f.1["subject"], gpus_in[1].as_str(), "{live:?}");
+    assert!(
+        live.iter().all(|e| e.1["subject"] != gpus_out[0].as_str()),
+        "nothing about n2: {live:?}"
+    );
+    drop(body);
+
+    // By kind: the node asset with its GPUs, only GPU events; by asset name.
+    let r = open("asset=n2&kind=node", None).await.unwrap();
+    assert_eq!(r.status(), 200);
+    // What it refuses.
+    for (q, status, says) in [
+        ("values=5s", 400, "needs 'asset' or 'rack'"),
+        ("rack=r1&values=soon", 400, "'values'"),
+        ("rack=r1&values=5s&fields=warp", 400, "unknown field 'warp'"),
+        ("rack=r1&fields=gpu_temp", 400, "goes with 'values'"),
+        ("kind=blimp", 400, "'kind'"),
+        ("rack=no-such-rack", 404, "no rack"),
+        ("asset=no-such-asset", 404, "no asset"),
+        ("type=NoSuchType", 400, "NoSuchType"),
+    ] {
+        let r = open(q, None).await.unwrap();
+        let s = r.status().as_u16();
+        let b: Value = r.json().await.unwrap_or(Value::Null);
+        assert_eq!(s, status, "{q}: {b}");
+        assert!(
+            b["detail"].as_str().unwrap_or_default().contains(says),
+            "{q}: {b}"
+        );
+    }
+}

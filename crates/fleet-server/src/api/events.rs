@@ -104,7 +104,7 @@ fn filter(q: &EventQuery) -> ApiResult<EventFilter> {
     })
 }
 
-fn payload(r: &OutboxRow) -> Value {
+pub(super) fn payload(r: &OutboxRow) -> Value {
     serde_json::from_str(&r.payload).unwrap_or(Value::Null)
 }
 
@@ -162,14 +162,16 @@ fn sse_event(ev: &Value) -> Event {
 }
 
 /// Most events replayed from `cursor` before going live.
-const REPLAY_MAX: usize = 10_000;
+pub(super) const REPLAY_MAX: usize = 10_000;
 
-struct StreamState {
-    st: AppState,
-    rx: tokio::sync::broadcast::Receiver<Arc<String>>,
-    f: EventFilter,
-    replay: VecDeque<Value>,
-    replayed: HashSet<String>,
+pub(super) struct StreamState {
+    pub st: AppState,
+    pub rx: tokio::sync::broadcast::Receiver<Arc<String>>,
+    pub f: EventFilter,
+    pub replay: VecDeque<Value>,
+    pub replayed: HashSet<String>,
+    pub scope: Option<Scope>,
+    pub values: Option<Values>,
 }
 
 /// Live events as Server-Sent Events (`event: cloudevent`, `id` = event id,
@@ -226,20 +228,128 @@ pub async fn stream(
         }
     }
     f.after_seq = 0;
-    let state = StreamState {
-        st,
-        rx,
-        f,
-        replay,
-        replayed,
+    Ok(live(
+        StreamState {
+            st,
+            rx,
+            f,
+            replay,
+            replayed,
+            scope: None,
+            values: None,
+        },
+        heartbeat,
+    ))
+}
+
+/// What a live stream sends besides the events that pass its filter: only events about these
+/// assets (and of these kinds), and the latest values of some GPUs every so often.
+pub(super) struct Scope {
+    /// Asset ids an event's subject must be one of (None: any).
+    pub ids: Option<HashSet<String>>,
+    /// Asset kinds (`gpu`, `node`, …) the subject must be of (empty: any).
+    pub kinds: Vec<String>,
+}
+
+impl Scope {
+    pub(super) fn admits(&self, ev: &Value) -> bool {
+        let Some(subject) = ev.get("subject").and_then(Value::as_str) else {
+            return self.ids.is_none() && self.kinds.is_empty();
+        };
+        if self.ids.as_ref().is_some_and(|ids| !ids.contains(subject)) {
+            return false;
+        }
+        self.kinds.is_empty()
+            || self.kinds.iter().any(|k| {
+                subject.len() > k.len()
+                    && subject.starts_with(k.as_str())
+                    && subject.as_bytes()[k.len()] == b'-'
+            })
+    }
+}
+
+/// Latest values of GPUs, sent as `event: values` every `every`.
+pub(super) struct Values {
+    /// Who asked (the values are read as them).
+    pub principal: fleet_core::Principal,
+    pub every: Duration,
+    pub gpus: Vec<String>,
+    /// Fields to send (empty: all).
+    pub fields: Vec<String>,
+    pub tick: Option<tokio::time::Interval>,
+}
+
+/// One `event: values`: the latest values of the GPUs in scope (not retained: a reconnecting
+/// client gets the next one).
+async fn values_event(st: &AppState, v: &Values) -> Event {
+    let statuses = match st.core.gpu_statuses(&v.principal, &v.gpus).await {
+        Ok(s) => s,
+        Err(e) => {
+            return Event::default()
+                .event("values-error")
+                .data(serde_json::json!({ "error": e.to_string() }).to_string())
+        }
     };
+    let gpus: Vec<Value> = statuses
+        .into_iter()
+        .map(|s| {
+            let fields: serde_json::Map<String, Value> = s
+                .fields
+                .into_iter()
+                .filter(|(k, _)| v.fields.is_empty() || v.fields.contains(k))
+                .map(|(k, x)| (k, serde_json::json!(x)))
+                .collect();
+            serde_json::json!({
+                "gpu": s.gpu,
+                "node": s.node,
+                "state": s.state.as_str(),
+                "last_seen": s.last_seen_ms.map(super::rfc3339),
+                "fields": fields,
+            })
+        })
+        .collect();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0);
+    Event::default()
+        .event("values")
+        .data(serde_json::json!({"time": super::rfc3339(now), "gpus": gpus}).to_string())
+}
+
+/// The SSE body of a stream: the replay first, then live events that pass the filter and the
+/// scope, `lagged` when the client fell behind, `values` on their tick, heartbeats between.
+pub(super) fn live(
+    mut state: StreamState,
+    heartbeat: u64,
+) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    if let Some(v) = state.values.as_mut() {
+        let mut iv = tokio::time::interval(v.every);
+        iv.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        v.tick = Some(iv);
+    }
     let events = futures::stream::unfold(state, |mut s| async move {
         if let Some(ev) = s.replay.pop_front() {
             return Some((Ok(sse_event(&ev)), s));
         }
         loop {
+            let values_due = async {
+                match s.values.as_mut().and_then(|v| v.tick.as_mut()) {
+                    Some(t) => {
+                        t.tick().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
             let msg = tokio::select! {
                 _ = s.st.streams_done.cancelled() => return None,
+                _ = values_due => {
+                    let e = match s.values.as_ref() {
+                        Some(v) => values_event(&s.st, v).await,
+                        None => continue,
+                    };
+                    return Some((Ok(e), s));
+                }
                 m = s.rx.recv() => m,
             };
             match msg {
@@ -254,7 +364,7 @@ pub async fn stream(
                             }
                         }
                     }
-                    if matches(&s.f, &ev) {
+                    if matches(&s.f, &ev) && s.scope.as_ref().is_none_or(|sc| sc.admits(&ev)) {
                         return Some((Ok(sse_event(&ev)), s));
                     }
                 }
@@ -268,11 +378,11 @@ pub async fn stream(
             }
         }
     });
-    Ok(Sse::new(events).keep_alive(
+    Sse::new(events).keep_alive(
         KeepAlive::new()
             .interval(Duration::from_secs(heartbeat))
             .text("heartbeat"),
-    ))
+    )
 }
 
 #[derive(Debug, Serialize, ToSchema)]

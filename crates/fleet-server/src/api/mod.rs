@@ -11,6 +11,7 @@ pub mod nodes;
 pub mod ops;
 pub mod provision;
 pub mod rules;
+pub mod stream;
 pub mod telemetry;
 pub mod users;
 
