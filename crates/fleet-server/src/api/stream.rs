@@ -80,7 +80,7 @@ fn list(s: &Option<String>) -> Vec<String> {
 /// for the GPUs in scope on each tick (latest values, not retained). A client too slow to keep
 /// up gets `event: lagged` with the number of events it missed; a comment line is sent every
 /// `heartbeat` seconds.
-#[utoipa::path(get, path = "/api/v1/stream", params(StreamQuery, ("Last-Event-ID" = Option<String>, Header, description = "Resume after this event")), tag = "events",
+#[utoipa::path(get, path = "/api/v1/stream", operation_id = "live_stream", params(StreamQuery, ("Last-Event-ID" = Option<String>, Header, description = "Resume after this event")), tag = "events",
     responses((status = 200, content_type = "text/event-stream", description = "Server-Sent Events"), (status = 400, body = Problem),
         (status = 404, body = Problem, description = "An asset or rack named does not exist, or the Last-Event-ID event is not kept")))]
 pub async fn stream(
