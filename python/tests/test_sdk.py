@@ -18,6 +18,7 @@ import pytest
 import gpufleet_sdk
 from gpufleet_sdk import (
     AsyncClient,
+    BadRequest,
     Client,
     Conflict,
     Forbidden,
@@ -304,3 +305,29 @@ def test_the_package_exports_its_errors():
     for name in ("ApiError", "BadRequest", "Unauthorized", "Forbidden", "NotFound", "Conflict", "ValidationError"):
         assert issubclass(getattr(gpufleet_sdk, name), Exception)
     assert issubclass(gpufleet_sdk.NotFound, gpufleet_sdk.ApiError)
+
+
+def test_the_live_stream_of_a_rack_with_values(server, admin):
+    prefix = unique("sdk-live")
+    rack = admin.post("assets", {"kind": "rack", "name": f"{prefix}-r"})
+    node = admin.post("assets", {"kind": "node", "name": f"{prefix}-n", "parent_id": rack["id"]})
+    gpu = admin.post(
+        "assets",
+        {"kind": "gpu", "name": f"{prefix}-g0", "parent_id": node["id"], "config": {"uuid": f"GPU-{prefix}-0"}},
+    )
+    stream = admin.live(rack=rack["name"], values="1s", fields=["gpu_temp"], heartbeat=1)
+    admin.request("POST", "telemetry/write", content=f"gpu,uuid=GPU-{prefix}-0 gpu_temp=44,power_usage=250".encode())
+    seen = {"cloudevent": None, "values": None}
+    for kind, body in stream:
+        if kind == "values" and body["gpus"]:
+            seen["values"] = body
+        if kind == "cloudevent":
+            seen["cloudevent"] = body
+        if all(seen.values()):
+            break
+    stream.close()
+    assert seen["cloudevent"]["subject"] == gpu["id"]
+    assert seen["cloudevent"]["type"] == "io.gpufleet.gpu.status_changed.v1"
+    assert seen["values"]["gpus"][0]["fields"] == {"gpu_temp": 44.0}
+    with pytest.raises(BadRequest):
+        next(admin.live(values="1s", reconnects=0))

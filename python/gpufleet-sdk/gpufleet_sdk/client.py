@@ -139,6 +139,32 @@ def _stream_params(types: str | list[str] | None, asset: str | None, heartbeat: 
     return params
 
 
+def _csv(v: str | list[str] | None) -> str | None:
+    if not v:
+        return None
+    return v if isinstance(v, str) else ",".join(v)
+
+
+def _live_params(
+    asset: str | list[str] | None,
+    rack: str | list[str] | None,
+    kind: str | list[str] | None,
+    types: str | list[str] | None,
+    values: str | None,
+    fields: str | list[str] | None,
+    heartbeat: int,
+) -> dict[str, Any]:
+    named = {"asset": asset, "rack": rack, "kind": kind, "type": types, "fields": fields}
+    params: dict[str, Any] = {k: _csv(v) for k, v in named.items() if _csv(v)}
+    params["heartbeat"] = heartbeat
+    if values:
+        params["values"] = values
+    return params
+
+
+#: SSE event kinds the streams hand to the caller (``lagged`` and heartbeats are not).
+_STREAMED = ("cloudevent", "values")
+
 #: Connection problems after which an event stream reconnects (with ``Last-Event-ID``).
 _STREAM_ERRORS = (httpx.RemoteProtocolError, httpx.ReadError, httpx.ReadTimeout, httpx.ConnectError)
 
@@ -290,6 +316,39 @@ class Client(_Base):
         an event or heartbeat for three heartbeats the connection counts as dropped.
         """
         params = _stream_params(types, asset, heartbeat)
+        for _, ev in self._sse("events/stream", params, last_event_id, heartbeat, reconnects):
+            yield ev
+
+    def live(
+        self,
+        *,
+        asset: str | list[str] | None = None,
+        rack: str | list[str] | None = None,
+        kind: str | list[str] | None = None,
+        types: str | list[str] | None = None,
+        values: str | None = None,
+        fields: str | list[str] | None = None,
+        last_event_id: str | None = None,
+        heartbeat: int = 15,
+        reconnects: int = 5,
+    ) -> Iterator[tuple[str, dict[str, Any]]]:
+        """The status stream of a part of the fleet (``GET /api/v1/stream``) as an iterator of
+        ``("cloudevent", event)`` and, with ``values="5s"``, ``("values", {"time", "gpus"})``.
+
+        ``asset``, ``rack`` and ``kind`` select what the events are about; reconnects resume
+        after the last event like :meth:`events` (values are not retained: the next tick comes).
+        """
+        params = _live_params(asset, rack, kind, types, values, fields, heartbeat)
+        yield from self._sse("stream", params, last_event_id, heartbeat, reconnects)
+
+    def _sse(
+        self,
+        path: str,
+        params: dict[str, Any],
+        last_event_id: str | None,
+        heartbeat: int,
+        reconnects: int,
+    ) -> Iterator[tuple[str, dict[str, Any]]]:
         failures = 0
         while True:
             headers = {"accept": "text/event-stream"}
@@ -298,7 +357,7 @@ class Client(_Base):
             try:
                 with self._http.stream(
                     "GET",
-                    _path("events/stream"),
+                    _path(path),
                     params=params,
                     headers=headers,
                     timeout=httpx.Timeout(self._http.timeout.connect, read=3 * heartbeat),
@@ -315,7 +374,8 @@ class Client(_Base):
                         kind, ev_id, data = ev
                         if kind == "cloudevent":
                             last_event_id = ev_id or last_event_id
-                            yield json_module.loads(data)
+                        if kind in _STREAMED:
+                            yield kind, json_module.loads(data)
                 # The server ended the stream (it shut down): reconnect like a dropped one.
             except _STREAM_ERRORS:
                 pass
@@ -541,6 +601,35 @@ class AsyncClient(_Base):
     ) -> AsyncIterator[dict[str, Any]]:
         """The asyncio twin of :meth:`Client.events`."""
         params = _stream_params(types, asset, heartbeat)
+        async for _, ev in self._sse("events/stream", params, last_event_id, heartbeat, reconnects):
+            yield ev
+
+    async def live(
+        self,
+        *,
+        asset: str | list[str] | None = None,
+        rack: str | list[str] | None = None,
+        kind: str | list[str] | None = None,
+        types: str | list[str] | None = None,
+        values: str | None = None,
+        fields: str | list[str] | None = None,
+        last_event_id: str | None = None,
+        heartbeat: int = 15,
+        reconnects: int = 5,
+    ) -> AsyncIterator[tuple[str, dict[str, Any]]]:
+        """The asyncio twin of :meth:`Client.live`."""
+        params = _live_params(asset, rack, kind, types, values, fields, heartbeat)
+        async for item in self._sse("stream", params, last_event_id, heartbeat, reconnects):
+            yield item
+
+    async def _sse(
+        self,
+        path: str,
+        params: dict[str, Any],
+        last_event_id: str | None,
+        heartbeat: int,
+        reconnects: int,
+    ) -> AsyncIterator[tuple[str, dict[str, Any]]]:
         failures = 0
         while True:
             headers = {"accept": "text/event-stream"}
@@ -549,7 +638,7 @@ class AsyncClient(_Base):
             try:
                 async with self._http.stream(
                     "GET",
-                    _path("events/stream"),
+                    _path(path),
                     params=params,
                     headers=headers,
                     timeout=httpx.Timeout(self._http.timeout.connect, read=3 * heartbeat),
@@ -566,7 +655,8 @@ class AsyncClient(_Base):
                         kind, ev_id, data = ev
                         if kind == "cloudevent":
                             last_event_id = ev_id or last_event_id
-                            yield json_module.loads(data)
+                        if kind in _STREAMED:
+                            yield kind, json_module.loads(data)
             except _STREAM_ERRORS:
                 pass
             failures += 1
