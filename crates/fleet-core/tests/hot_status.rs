@@ -45,6 +45,7 @@ macro_rules! contract {
         mod redis {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                #[ignore = "needs Redis: GPUFLEET_TEST_REDIS_URL from scripts/services.sh up redis; scripts/test.sh runs it"]
                 async fn $name() {
                     let hot = super::redis(&super::prefix()).await;
                     super::$name(std::sync::Arc::new(hot)).await;

@@ -577,6 +577,7 @@ async fn the_simulators_metrics_page_resolves_by_uuid_and_an_injected_xid_fails_
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Redis: GPUFLEET_TEST_REDIS_URL from scripts/services.sh up redis; scripts/test.sh runs it"]
 async fn with_redis_another_gpufleet_process_reads_the_same_gpu_health() {
     let url = std::env::var("GPUFLEET_TEST_REDIS_URL").expect(
         "GPUFLEET_TEST_REDIS_URL is not set: run the tests through scripts/test.sh, which starts Redis",
@@ -932,6 +933,7 @@ async fn pushed_samples_come_back_as_series_from_the_embedded_history() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs InfluxDB: GPUFLEET_TEST_INFLUX_URL from scripts/services.sh up influxdb; scripts/test.sh runs it"]
 async fn pushed_samples_come_back_as_series_from_influxdb() {
     let url = std::env::var("GPUFLEET_TEST_INFLUX_URL").expect(
         "GPUFLEET_TEST_INFLUX_URL is not set: run the tests through scripts/test.sh (it starts InfluxDB)",
