@@ -189,6 +189,11 @@ pub struct TelemetryConfig {
     pub scrape_timeout_secs: u64,
     /// Scrapes in flight at once.
     pub scrape_concurrency: usize,
+    /// Lines (points) per second one token may write through the telemetry write routes; 0: no
+    /// limit. Above it the answer is 429 with `Retry-After`.
+    pub write_lines_per_sec: u64,
+    /// Seconds of `write_lines_per_sec` a token may send at once.
+    pub write_burst_secs: u64,
 }
 
 impl Default for TelemetryConfig {
@@ -197,6 +202,8 @@ impl Default for TelemetryConfig {
             scrape_interval_secs: 15,
             scrape_timeout_secs: 5,
             scrape_concurrency: 64,
+            write_lines_per_sec: 200_000,
+            write_burst_secs: 2,
         }
     }
 }

@@ -14,6 +14,7 @@ pub mod grpc_docs;
 pub mod metrics;
 pub mod openapi;
 pub mod provision;
+pub mod ratelimit;
 pub mod relay;
 pub mod server;
 pub mod state;

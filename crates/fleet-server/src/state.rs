@@ -32,6 +32,8 @@ pub struct Inner {
     pub provisioner: crate::provision::Slot,
     /// Cancelled when the server shuts down: ends long-lived responses (event streams).
     pub streams_done: tokio_util::sync::CancellationToken,
+    /// Per-token limits of the telemetry write routes.
+    pub write_limits: crate::ratelimit::WriteLimits,
 }
 
 impl std::ops::Deref for AppState {
@@ -80,7 +82,6 @@ impl AppState {
             core,
             graphql: crate::graphql::schema(),
             store,
-            config,
             deadlines,
             tokens: TokenCache::default(),
             metrics: Metrics::default(),
@@ -88,6 +89,11 @@ impl AppState {
             bus,
             provisioner: Default::default(),
             streams_done: tokio_util::sync::CancellationToken::new(),
+            write_limits: crate::ratelimit::WriteLimits::new(
+                config.telemetry.write_lines_per_sec,
+                config.telemetry.write_burst_secs,
+            ),
+            config,
         }))
     }
 }

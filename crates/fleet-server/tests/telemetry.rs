@@ -1134,3 +1134,77 @@ async fn the_live_stream_carries_the_status_changes_and_values_of_a_rack_and_res
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_over_its_write_rate_gets_429_with_retry_after_and_others_go_on() {
+    let app = TestApp::start_with(|c| {
+        c.telemetry.write_lines_per_sec = 5;
+        c.telemetry.write_burst_secs = 2;
+    })
+    .await;
+    node_with_gpus(&app, "rl", 1).await;
+    let lines = |n: usize| {
+        (0..n)
+            .map(|i| format!("gpu,uuid=GPU-rl-0 gpu_temp={}\n", 40 + i))
+            .collect::<String>()
+            .into_bytes()
+    };
+    // Ten lines: the whole burst (the bucket is not in debt, so a larger batch would go too).
+    let (s, v) = post_lines(
+        &app,
+        Role::Operator,
+        "/api/v1/telemetry/write",
+        lines(10),
+        false,
+    )
+    .await;
+    assert_eq!(s, 204, "{v}");
+    let (s, v) = post_lines(
+        &app,
+        Role::Operator,
+        "/api/v1/telemetry/write",
+        lines(3),
+        false,
+    )
+    .await;
+    assert_eq!(s, 204, "{v}");
+    // Now three lines in debt: refused, on every write path, with when to come back.
+    for path in [
+        "/api/v1/telemetry/write",
+        "/write?db=x",
+        "/api/v2/write?bucket=x",
+    ] {
+        let r = app
+            .req(Role::Operator, Method::POST, path)
+            .body(lines(1))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 429, "{path}");
+        let wait: u64 = r.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!((1..=2).contains(&wait), "{path}: {wait}");
+        assert_eq!(r.headers()["content-type"], "application/problem+json");
+        let b: Value = r.json().await.unwrap();
+        assert!(
+            b["detail"].as_str().unwrap().contains("5 lines per second"),
+            "{b}"
+        );
+    }
+    // Another token is not held back.
+    let (s, v) = post_lines(
+        &app,
+        Role::Admin,
+        "/api/v1/telemetry/write",
+        lines(2),
+        false,
+    )
+    .await;
+    assert_eq!(s, 204, "{v}");
+    // The refused lines were not ingested: 15 samples from the accepted writes only.
+    let (_, st) = get(&app, "/api/v1/telemetry/status").await;
+    assert_eq!(st["samples_ingested"], 15, "{st}");
+}

@@ -131,8 +131,9 @@ fn answer(r: IngestReport) -> ApiResult<StatusCode> {
 }
 
 /// The caller's principal, once it may write telemetry, and the request body: refused before
-/// a body the caller may not send is read.
+/// a body the caller may not send is read, and when the caller's token is over its rate.
 async fn authorized_body(
+    st: &AppState,
     caller: &Caller,
     headers: &HeaderMap,
     body: Body,
@@ -142,7 +143,20 @@ async fn authorized_body(
         fleet_model::rbac::Permission::TelemetryWrite,
         "write telemetry",
     )?;
-    Ok((principal, read_body(headers, body).await?))
+    let body = read_body(headers, body).await?;
+    let lines = crate::ratelimit::data_lines(&body);
+    if let Err(secs) = st.write_limits.take(&caller.principal.token_id, lines) {
+        return Err(fleet_core::CoreError::RateLimited {
+            title: "Write rate exceeded",
+            message: format!(
+                "this token writes more than {} lines per second (telemetry.write_lines_per_sec); try again in {secs} s",
+                st.config.telemetry.write_lines_per_sec
+            ),
+            retry_after_secs: secs,
+        }
+        .into());
+    }
+    Ok((principal, body))
 }
 
 async fn ingest_lines(
@@ -152,7 +166,7 @@ async fn ingest_lines(
     body: Body,
     precision: Precision,
 ) -> ApiResult<StatusCode> {
-    let (principal, body) = authorized_body(caller, headers, body).await?;
+    let (principal, body) = authorized_body(st, caller, headers, body).await?;
     answer(
         st.core
             .ingest_line_protocol(&principal, &body, precision)
@@ -177,6 +191,10 @@ enum WriteResponses {
     /// A `Content-Encoding` other than gzip.
     #[response(status = 415)]
     Encoding(Problem),
+    /// The token wrote more lines than `telemetry.write_lines_per_sec` allows; `Retry-After`
+    /// says when to send again (nothing of this body was kept).
+    #[response(status = 429, headers(("Retry-After" = u64, description = "Seconds to wait")))]
+    RateLimited(Problem),
 }
 
 /// Write telemetry: InfluxDB line protocol (default) or a Prometheus text page
@@ -195,7 +213,7 @@ pub async fn write(
     match q.format.as_deref().unwrap_or("line") {
         "line" | "influx" => ingest_lines(&st, &caller, &headers, body, p).await,
         "prometheus" => {
-            let (principal, body) = authorized_body(&caller, &headers, body).await?;
+            let (principal, body) = authorized_body(&st, &caller, &headers, body).await?;
             let text = std::str::from_utf8(&body)
                 .map_err(|e| ApiError::bad_request(format!("the page is not UTF-8: {e}")))?;
             answer(st.core.ingest_prometheus(&principal, text, None).await?)
