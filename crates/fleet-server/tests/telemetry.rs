@@ -43,6 +43,28 @@ async fn node_with_gpus(app: &TestApp, name: &str, gpus: usize) -> (String, Vec<
     (node, ids)
 }
 
+/// Rack `rack` holding a node `name` with `gpus` GPUs (as [`node_with_gpus`]).
+async fn node_in_rack(app: &TestApp, rack: &str, name: &str, gpus: usize) -> (String, Vec<String>) {
+    let (s, r) = app
+        .admin(
+            Method::POST,
+            "/api/v1/assets",
+            json!({"kind": "rack", "name": rack}),
+        )
+        .await;
+    assert_eq!(s, 201, "{r}");
+    let (node, ids) = node_with_gpus(app, name, gpus).await;
+    let (s, n) = app
+        .admin(
+            Method::PATCH,
+            &format!("/api/v1/assets/{node}"),
+            json!({"parent_id": r["id"]}),
+        )
+        .await;
+    assert_eq!(s, 200, "{n}");
+    (node, ids)
+}
+
 async fn post_lines(
     app: &TestApp,
     role: Role,
@@ -763,23 +785,7 @@ async fn pushed_samples_come_back_as_series(tweak: impl FnOnce(&mut fleet_server
         tweak(c);
     })
     .await;
-    let (s, rack) = app
-        .admin(
-            Method::POST,
-            "/api/v1/assets",
-            json!({"kind": "rack", "name": "r1"}),
-        )
-        .await;
-    assert_eq!(s, 201, "{rack}");
-    let (node, gpus) = node_with_gpus(&app, "n1", 2).await;
-    let (s, n) = app
-        .admin(
-            Method::PATCH,
-            &format!("/api/v1/assets/{node}"),
-            json!({"parent_id": rack["id"]}),
-        )
-        .await;
-    assert_eq!(s, 200, "{n}");
+    let (node, gpus) = node_in_rack(&app, "r1", "n1", 2).await;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
@@ -988,23 +994,7 @@ async fn sse_until(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_live_stream_carries_the_status_changes_and_values_of_a_rack_and_resumes() {
     let app = TestApp::start().await;
-    let (s, rack) = app
-        .admin(
-            Method::POST,
-            "/api/v1/assets",
-            json!({"kind": "rack", "name": "r1"}),
-        )
-        .await;
-    assert_eq!(s, 201, "{rack}");
-    let (inside, gpus_in) = node_with_gpus(&app, "n1", 2).await;
-    let (s, _) = app
-        .admin(
-            Method::PATCH,
-            &format!("/api/v1/assets/{inside}"),
-            json!({"parent_id": rack["id"]}),
-        )
-        .await;
-    assert_eq!(s, 200);
+    let (inside, gpus_in) = node_in_rack(&app, "r1", "n1", 2).await;
     let (_, gpus_out) = node_with_gpus(&app, "n2", 1).await;
     let open = |q: &str, last: Option<&str>| {
         let mut r = app.req(Role::Viewer, Method::GET, &format!("/api/v1/stream?{q}"));

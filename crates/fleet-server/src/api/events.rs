@@ -104,6 +104,29 @@ fn filter(q: &EventQuery) -> ApiResult<EventFilter> {
     })
 }
 
+/// A reconnecting client's `Last-Event-ID` (absent or blank: none).
+pub(super) fn last_event_id(headers: &axum::http::HeaderMap) -> ApiResult<Option<String>> {
+    let Some(v) = headers.get("last-event-id") else {
+        return Ok(None);
+    };
+    let v = v
+        .to_str()
+        .map_err(|_| ApiError::bad_request("Last-Event-ID is not ASCII"))?
+        .trim();
+    Ok((!v.is_empty()).then(|| v.to_string()))
+}
+
+/// Seconds between heartbeat comments: 1 to 300, 15 by default.
+pub(super) fn heartbeat(asked: Option<u64>) -> ApiResult<u64> {
+    let h = asked.unwrap_or(15);
+    if !(1..=300).contains(&h) {
+        return Err(ApiError::bad_request(
+            "'heartbeat' must be between 1 and 300 seconds",
+        ));
+    }
+    Ok(h)
+}
+
 pub(super) fn payload(r: &OutboxRow) -> Value {
     serde_json::from_str(&r.payload).unwrap_or(Value::Null)
 }
@@ -192,22 +215,8 @@ pub async fn stream(
     Query(q): Query<EventQuery>,
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
     let mut f = filter(&q)?;
-    let last_event_id = match headers.get("last-event-id") {
-        Some(v) => Some(
-            v.to_str()
-                .map_err(|_| ApiError::bad_request("Last-Event-ID is not ASCII"))?
-                .trim()
-                .to_string(),
-        )
-        .filter(|s| !s.is_empty()),
-        None => None,
-    };
-    let heartbeat = q.heartbeat.unwrap_or(15);
-    if !(1..=300).contains(&heartbeat) {
-        return Err(ApiError::bad_request(
-            "'heartbeat' must be between 1 and 300 seconds",
-        ));
-    }
+    let last_event_id = last_event_id(&headers)?;
+    let heartbeat = heartbeat(q.heartbeat)?;
     // Subscribe before reading the replay so that nothing falls in between;
     // events in both are sent once.
     let p = caller.core_principal();

@@ -12,7 +12,9 @@ use futures::Stream;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::events::{live, payload, Scope, StreamState, Values, REPLAY_MAX};
+use super::events::{
+    heartbeat, last_event_id, live, payload, Scope, StreamState, Values, REPLAY_MAX,
+};
 use super::Query;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, Problem};
@@ -89,12 +91,7 @@ pub async fn stream(
     headers: axum::http::HeaderMap,
     Query(q): Query<StreamQuery>,
 ) -> ApiResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
-    let heartbeat = q.heartbeat.unwrap_or(15);
-    if !(1..=300).contains(&heartbeat) {
-        return Err(ApiError::bad_request(
-            "'heartbeat' must be between 1 and 300 seconds",
-        ));
-    }
+    let heartbeat = heartbeat(q.heartbeat)?;
     let types = match q.ty.as_deref() {
         Some(t) => fleet_core::events::resolve_event_types(t)?,
         None => fleet_core::events::resolve_event_types(&STATUS_TYPES.join(","))?,
@@ -155,16 +152,7 @@ pub async fn stream(
     if values.is_none() && q.fields.is_some() {
         return Err(ApiError::bad_request("'fields' goes with 'values'"));
     }
-    let last_event_id = match headers.get("last-event-id") {
-        Some(v) => Some(
-            v.to_str()
-                .map_err(|_| ApiError::bad_request("Last-Event-ID is not ASCII"))?
-                .trim()
-                .to_string(),
-        )
-        .filter(|s| !s.is_empty()),
-        None => None,
-    };
+    let last_event_id = last_event_id(&headers)?;
     let mut f = fleet_db::EventFilter {
         types,
         limit: REPLAY_MAX as i64,
