@@ -1095,7 +1095,8 @@ impl History {
     }
 
     /// Flushes every `resolution / 2` (between 200 ms and 5 s) and maintains every
-    /// `maintain_every`, until `shutdown`; a last flush of what has closed on the way out.
+    /// `maintain_every`, until `shutdown`; on the way out every interval is written, the open
+    /// ones as far as they got.
     pub(crate) fn start(self: &Arc<Self>, shutdown: tokio_util::sync::CancellationToken) {
         let h = self.clone();
         let every = (self.settings.resolution / 2)
@@ -1107,7 +1108,9 @@ impl History {
             loop {
                 tokio::select! {
                     _ = shutdown.cancelled() => {
-                        let _ = h.flush(crate::telemetry::now_ms()).await;
+                        if let Err(e) = h.flush(i64::MAX).await {
+                            tracing::warn!(error = %e, "telemetry history: last intervals not written");
+                        }
                         break;
                     }
                     _ = iv.tick() => {

@@ -87,6 +87,10 @@ pub async fn open_hot_status(
 pub fn open_history(cfg: &Config) -> anyhow::Result<fleet_core::history::History> {
     let settings = cfg.history.settings();
     let path = cfg.data_dir.join("history.db");
+    if cfg.history.influx_url.is_empty() {
+        std::fs::create_dir_all(&cfg.data_dir)
+            .map_err(|e| anyhow::anyhow!("data_dir {}: {e}", cfg.data_dir.display()))?;
+    }
     let store = fleet_core::history::open(
         &cfg.history.influx_url,
         &cfg.history.influx_db,
