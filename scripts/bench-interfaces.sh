@@ -17,6 +17,8 @@
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
+# shellcheck source=scripts/lib/bench.sh
+. scripts/lib/bench.sh
 
 STORE=sqlite
 while [[ $# -gt 0 ]]; do
@@ -93,13 +95,8 @@ env "${serve_env[@]}" GPUFLEET_ADMIN_PASSWORD="$PASSWORD" RUST_LOG=warn \
 	--grpc-listen "127.0.0.1:$GRPC_PORT" >"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
 BASE=http://127.0.0.1:$REST_PORT
-for _ in $(seq 1 300); do
-	curl -fs "$BASE/healthz" >/dev/null 2>&1 && break
-	kill -0 "$SERVER_PID" 2>/dev/null || { cat "$WORK/server.log" >&2; exit 1; }
-	sleep 0.1
-done
-TOKEN=$(curl -fsS "$BASE/api/v1/auth/login" -H 'content-type: application/json' \
-	-d "{\"username\":\"admin\",\"password\":\"$PASSWORD\"}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+bench_wait_for_gpufleet "$BASE" "$SERVER_PID" "$WORK/server.log"
+TOKEN=$(bench_admin_token "$BASE" "$PASSWORD")
 
 # The two reads, written once per interface.
 REST_GET="$BASE/api/v1/nodes/$NODE_ID"

@@ -9,7 +9,7 @@
 # release-built `gpufleet serve` with `redis_url` and `history.influx_url` (Redis and InfluxDB
 # from scripts/services.sh); then, each with the load generator `gpufleet-telemetry-bench` in its
 # own process:
-#   1. paced: every GPU once a second for DURATION s, while a probe puts an XID 48 into one
+#   1. paced: every GPU HZ times a second (1) for DURATION s, while a probe puts an XID 48 into one
 #      GPU's sample each second and times the sample's send to the live stream's
 #      `gpu.status_changed` → failed for that GPU (p50 / p99 / max);
 #   2. flat out against gpufleet for MAX_SECS s: samples per second taken;
@@ -18,13 +18,16 @@
 # CPU seconds of gpufleet, redis-server and influxd are read from /proc around step 1 (per
 # million samples), and gpufleet's peak resident memory (VmHWM) at the end.
 #
-# Environment: NODES (10000), DURATION (60), MAX_SECS (20), CONNECTIONS (8), BATCH_NODES (100),
-# CARGO_TARGET_DIR.
+# Environment: NODES (10000), HZ (1; 0.1: every 10 s), DURATION (60), MAX_SECS (20),
+# CONNECTIONS (8), BATCH_NODES (100), CARGO_TARGET_DIR.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
+# shellcheck source=scripts/lib/bench.sh
+. scripts/lib/bench.sh
 
 NODES=${NODES:-10000}
+HZ=${HZ:-1}
 DURATION=${DURATION:-60}
 MAX_SECS=${MAX_SECS:-20}
 CONNECTIONS=${CONNECTIONS:-8}
@@ -81,13 +84,8 @@ GPUFLEET_ADMIN_PASSWORD="$PASSWORD" RUST_LOG=warn GPUFLEET_REDIS_URL="$REDIS_URL
 	>"$WORK/server.log" 2>&1 &
 SERVER_PID=$!
 BASE=http://127.0.0.1:$PORT
-for _ in $(seq 1 300); do
-	curl -fs "$BASE/healthz" >/dev/null 2>&1 && break
-	kill -0 "$SERVER_PID" 2>/dev/null || { cat "$WORK/server.log" >&2; exit 1; }
-	sleep 0.1
-done
-TOKEN=$(curl -fsS "$BASE/api/v1/auth/login" -H 'content-type: application/json' \
-	-d "{\"username\":\"admin\",\"password\":\"$PASSWORD\"}" | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')
+bench_wait_for_gpufleet "$BASE" "$SERVER_PID" "$WORK/server.log"
+TOKEN=$(bench_admin_token "$BASE" "$PASSWORD")
 
 load() { "$BIN/gpufleet-telemetry-bench" --nodes "$NODES" --connections "$CONNECTIONS" --batch-nodes "$BATCH_NODES" "$@"; }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
@@ -95,9 +93,9 @@ cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
 echo "bench: warm-up (the CMDB index of $((NODES * 8)) GPUs is built at the first sample)" >&2
 load --url "$BASE" --token "$TOKEN" --hz 1 --duration-secs 5 >/dev/null
 
-echo "bench: 1. paced, 1 Hz for ${DURATION}s, with the XID probe" >&2
+echo "bench: 1. paced, $HZ Hz for ${DURATION}s, with the XID probe" >&2
 read -r g0 r0 i0 < <(echo "$(cpu_ticks "$SERVER_PID") $(cpu_ticks "$REDIS_PID") $(cpu_ticks "$INFLUX_PID")")
-load --url "$BASE" --token "$TOKEN" --hz 1 --duration-secs "$DURATION" --probe-url "$BASE" >"$WORK/paced.json"
+load --url "$BASE" --token "$TOKEN" --hz "$HZ" --duration-secs "$DURATION" --probe-url "$BASE" >"$WORK/paced.json"
 read -r g1 r1 i1 < <(echo "$(cpu_ticks "$SERVER_PID") $(cpu_ticks "$REDIS_PID") $(cpu_ticks "$INFLUX_PID")")
 sleep 2
 curl -fsS -H "authorization: Bearer $TOKEN" "$BASE/api/v1/telemetry/status" >"$WORK/status.json"
@@ -124,7 +122,7 @@ samples = paced["lines_sent"] * paced["fields_per_line"]
 per_m = lambda s: s / (samples / 1e6) if samples else float("nan")
 fmt = lambda v: "n/a" if v is None else f"{v:,.0f}"
 print(f"GPUs: {paced['gpus']:,} ({paced['fields_per_line']} fields each), machine: {cores} cores shared by all processes")
-print(f"1. paced at 1 Hz for {paced['seconds']:.0f} s: {paced['samples_per_sec']:,.0f} samples/s taken, "
+print(f"1. paced at {paced['hz']:g} Hz for {paced['seconds']:.0f} s: {paced['samples_per_sec']:,.0f} samples/s taken, "
       f"{paced['late_rounds']} of {paced['rounds']} rounds late, {paced['lines_failed']} lines failed")
 print(f"   XID 48 sample sent -> SSE client sees the GPU failed: p50 {fmt(paced['probe_p50_ms'])} ms, "
       f"p99 {fmt(paced['probe_p99_ms'])} ms, max {fmt(paced['probe_max_ms'])} ms "

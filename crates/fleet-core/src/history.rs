@@ -27,6 +27,7 @@
 //! `GROUP BY time()` does); each point carries the start of its step.
 
 use std::collections::{HashMap, VecDeque};
+use std::fmt::Write as _;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -659,14 +660,13 @@ impl TimeSeries for SqliteHistory {
 pub const INFLUX_MEASUREMENT: &str = "gpu_history";
 /// Retention policy gpufleet writes into (the database's default).
 pub const INFLUX_RP: &str = "gpufleet_raw";
-/// Lines per write request.
-const INFLUX_LINES_PER_WRITE: usize = 5000;
+/// Lines (GPU intervals) per write request.
+const INFLUX_LINES_PER_WRITE: usize = 2000;
 /// GPUs per InfluxQL statement.
 const INFLUX_GPUS_PER_QUERY: usize = 200;
 
-/// The InfluxDB [`TimeSeries`] (1.x HTTP API). Each interval is one line:
-/// `gpu_history,gpu=<id>,node=<id> <field>_mean=…,<field>_min=…,<field>_max=…,<field>_last=…,<field>_count=…i <ms>`;
-/// the fields of one GPU at one time merge into one point in InfluxDB.
+/// The InfluxDB [`TimeSeries`] (1.x HTTP API). The intervals of one GPU that start at the same
+/// time are one line: `gpu_history,gpu=<id>,node=<id> <field>_mean=…,<field>_min=…,<field>_max=…,<field>_last=…,<field>_count=…i,… <ms>`.
 pub struct InfluxHistory {
     http: reqwest::Client,
     base: reqwest::Url,
@@ -846,27 +846,47 @@ impl TimeSeries for InfluxHistory {
             .append_pair("db", &self.db)
             .append_pair("rp", INFLUX_RP)
             .append_pair("precision", "ms");
-        for chunk in points.chunks(INFLUX_LINES_PER_WRITE) {
-            let mut body = String::with_capacity(chunk.len() * 160);
-            for p in chunk {
+        // One line per GPU and interval with every field of it: InfluxDB's cost is mostly per
+        // line (series key) and per value.
+        let mut order: Vec<&HistoryPoint> = points.iter().collect();
+        order.sort_by(|a, b| (&a.gpu, a.at_ms, &a.node).cmp(&(&b.gpu, b.at_ms, &b.node)));
+        let mut lines: Vec<String> = Vec::new();
+        let mut i = 0;
+        while i < order.len() {
+            let head = order[i];
+            let mut line = String::with_capacity(600);
+            line.push_str(INFLUX_MEASUREMENT);
+            line.push_str(",gpu=");
+            line.push_str(&lp_tag(&head.gpu));
+            if let Some(n) = head.node.as_deref().filter(|n| !n.is_empty()) {
+                line.push_str(",node=");
+                line.push_str(&lp_tag(n));
+            }
+            let mut sep = ' ';
+            while i < order.len()
+                && order[i].gpu == head.gpu
+                && order[i].at_ms == head.at_ms
+                && order[i].node == head.node
+            {
+                let p = order[i];
                 let f = p.field.name();
-                body.push_str(INFLUX_MEASUREMENT);
-                body.push_str(",gpu=");
-                body.push_str(&lp_tag(&p.gpu));
-                if let Some(n) = p.node.as_deref().filter(|n| !n.is_empty()) {
-                    body.push_str(",node=");
-                    body.push_str(&lp_tag(n));
-                }
-                body.push_str(&format!(
-                    " {f}_mean={},{f}_min={},{f}_max={},{f}_last={},{f}_count={}i {}\n",
+                let _ = write!(
+                    line,
+                    "{sep}{f}_mean={},{f}_min={},{f}_max={},{f}_last={},{f}_count={}i",
                     lp_float(p.mean),
                     lp_float(p.min),
                     lp_float(p.max),
                     lp_float(p.last),
-                    p.count,
-                    p.at_ms
-                ));
+                    p.count
+                );
+                sep = ',';
+                i += 1;
             }
+            let _ = write!(line, " {}", head.at_ms);
+            lines.push(line);
+        }
+        for chunk in lines.chunks(INFLUX_LINES_PER_WRITE) {
+            let body = chunk.join("\n");
             let resp = self
                 .with_auth(self.http.post(url.clone()).body(body))
                 .send()
