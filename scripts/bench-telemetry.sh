@@ -19,7 +19,8 @@
 # million samples), and gpufleet's peak resident memory (VmHWM) at the end.
 #
 # Environment: NODES (10000), HZ (1; 0.1: every 10 s), DURATION (60), MAX_SECS (20),
-# CONNECTIONS (8), BATCH_NODES (100), CARGO_TARGET_DIR.
+# CONNECTIONS (8), BATCH_NODES (100), CARGO_TARGET_DIR; gpufleet's own settings pass through
+# (e.g. GPUFLEET_HISTORY__RESOLUTION_SECS=60).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
@@ -129,8 +130,8 @@ print(f"   XID 48 sample sent -> SSE client sees the GPU failed: p50 {fmt(paced[
       f"({paced['probes_seen']} of {paced['probes']} probes seen)")
 print(f"   CPU seconds per million samples: gpufleet {per_m(g):.2f}, redis-server {per_m(r):.2f}, influxd {per_m(i):.2f}")
 h = st.get("history", {})
-print(f"   history: {h.get('points_written', 0):,} intervals written to {h.get('backend')}, "
-      f"{h.get('pending_points', 0):,} waiting, {h.get('write_errors', 0)} write errors")
+print(f"   history ({h.get('resolution_secs')} s intervals): {h.get('points_written', 0):,} written to {h.get('backend')}, "
+      f"{h.get('pending_points', 0):,} waiting, {h.get('dropped_points', 0):,} dropped, {h.get('write_errors', 0)} write errors")
 print(f"2. flat out into gpufleet: {mx['samples_per_sec']:,.0f} samples/s ({mx['lines_failed']} lines failed)")
 print(f"3. flat out into bare InfluxDB /write: {bare['samples_per_sec']:,.0f} samples/s ({bare['lines_failed']} lines failed)")
 ratio = mx["samples_per_sec"] / bare["samples_per_sec"] if bare["samples_per_sec"] else float("nan")
