@@ -93,3 +93,9 @@ def test_a_failure_or_a_server_error_fails_the_run(tmp_path: Path, capsys) -> No
     assert cli.print_summary([bad], []) == 1
     out = capsys.readouterr().out
     assert "response_schema_conformance: 1" in out and "server errors (5xx): 1" in out
+
+
+def test_every_event_stream_of_the_served_document_is_left_out():
+    # The committed copy of the served document (the SDK's drift check keeps it current).
+    spec = json.loads((Path(__file__).resolve().parents[1] / "gpufleet-sdk" / "openapi.json").read_text())
+    assert sorted(cli.sse_paths(spec)) == ["/api/v1/events/stream", "/api/v1/stream"]
