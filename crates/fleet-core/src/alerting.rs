@@ -300,7 +300,7 @@ impl Core {
         tracing::info!(rules = n, "alert rules loaded");
         // Evaluation starts afresh: what was firing is resolved now (and fires again once its
         // condition has held for the rule's `for`).
-        let resolved = old.resolve_all(crate::telemetry::now_nanos());
+        let resolved = old.resolve_all(crate::now_nanos());
         self.send_rule_alerts(resolved).await;
         Ok(())
     }

@@ -1017,7 +1017,7 @@ struct HistoryCounters {
     last_maintenance: Option<MaintainReport>,
 }
 
-/// The buffer, the store and their counters (part of [`crate::telemetry::Telemetry`]).
+/// The buffer, the store and their counters (part of the telemetry service of [`crate::Core`]).
 pub struct History {
     store: Arc<dyn TimeSeries>,
     settings: HistorySettings,
@@ -1055,11 +1055,14 @@ impl History {
         self.store.as_ref()
     }
 
-    /// Adds the samples of one ingest to the open intervals.
-    pub fn record(&self, updates: &[crate::telemetry::SampleUpdate]) {
+    /// Adds the samples of one ingest (GPU, node, sample time, values) to the open intervals.
+    pub fn record<'a>(
+        &self,
+        samples: impl IntoIterator<Item = (&'a str, Option<&'a str>, Nanos, &'a [(GpuField, f64)])>,
+    ) {
         let mut b = self.buffer.lock();
-        for u in updates {
-            b.add(&u.gpu, u.node.as_deref(), u.at, &u.values);
+        for (gpu, node, at, values) in samples {
+            b.add(gpu, node, at, values);
         }
     }
 
@@ -1134,12 +1137,12 @@ impl History {
                         break;
                     }
                     _ = iv.tick() => {
-                        if let Err(e) = h.flush(crate::telemetry::now_ms()).await {
+                        if let Err(e) = h.flush(fleet_db::now_ms()).await {
                             tracing::warn!(error = %e, "telemetry history: intervals not written (kept for the next try)");
                         }
                         if maintained.elapsed() >= h.settings.maintain_every {
                             maintained = tokio::time::Instant::now();
-                            if let Err(e) = h.maintain(crate::telemetry::now_ms()).await {
+                            if let Err(e) = h.maintain(fleet_db::now_ms()).await {
                                 tracing::warn!(error = %e, "telemetry history: retention and downsampling");
                             }
                         }
@@ -1226,7 +1229,7 @@ impl crate::Core {
         })?;
         let h = &self.telemetry.history;
         let res = h.settings.resolution_ms();
-        let to_ms = req.to_ms.unwrap_or_else(crate::telemetry::now_ms);
+        let to_ms = req.to_ms.unwrap_or_else(fleet_db::now_ms);
         let from_ms = req.from_ms.unwrap_or(to_ms - 3_600_000);
         if to_ms <= from_ms {
             return Err(CoreError::Invalid(format!(

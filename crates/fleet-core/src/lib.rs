@@ -105,6 +105,14 @@ pub fn spread_offset(id: &str, window: Duration) -> Duration {
     Duration::from_millis(h % (window.as_millis().max(1) as u64))
 }
 
+/// Nanoseconds since the Unix epoch (the time unit of telemetry samples).
+pub(crate) fn now_nanos() -> fleet_telemetry::Nanos {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as fleet_telemetry::Nanos)
+        .unwrap_or(0)
+}
+
 /// `<host>:<pid>:<random>`: unique per process, readable in job rows.
 pub fn default_worker_id() -> String {
     let host = std::fs::read_to_string("/proc/sys/kernel/hostname")

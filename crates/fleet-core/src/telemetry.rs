@@ -39,7 +39,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::error::{CoreError, CoreResult};
 use crate::principal::Principal;
-use crate::Core;
+use crate::{now_nanos, Core};
 
 /// How telemetry behaves in this process.
 #[derive(Debug, Clone)]
@@ -66,17 +66,6 @@ impl Default for TelemetrySettings {
             limits: Limits::default(),
         }
     }
-}
-
-pub(crate) fn now_nanos() -> Nanos {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as Nanos)
-        .unwrap_or(0)
-}
-
-pub(crate) fn now_ms() -> i64 {
-    nanos_to_ms(now_nanos())
 }
 
 fn nanos_to_ms(n: Nanos) -> i64 {
@@ -771,7 +760,11 @@ impl Core {
                 });
             }
         }
-        t.history.record(&updates);
+        t.history.record(
+            updates
+                .iter()
+                .map(|u| (u.gpu.as_str(), u.node.as_deref(), u.at, u.values.as_slice())),
+        );
         // A hot status that fails (Redis down) does not stop the health changes and alerts
         // already derived; the sender gets the error afterwards.
         let stored = t.hot.record_samples(&updates).await;
