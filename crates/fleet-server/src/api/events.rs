@@ -317,10 +317,7 @@ async fn values_event(st: &AppState, v: &Values) -> Event {
             })
         })
         .collect();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0);
+    let now = fleet_db::now_ms();
     Event::default()
         .event("values")
         .data(serde_json::json!({"time": super::rfc3339(now), "gpus": gpus}).to_string())

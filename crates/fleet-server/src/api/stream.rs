@@ -128,23 +128,21 @@ pub async fn stream(
                     sc.gpus.len()
                 )));
             }
-            let fields = list(&q.fields);
-            for f in &fields {
-                if fleet_telemetry::fields::GpuField::from_name(f).is_none() {
-                    return Err(ApiError::bad_request(format!(
-                        "'fields': unknown field '{f}'"
-                    )));
-                }
-            }
+            let fields = list(&q.fields)
+                .iter()
+                .map(|f| {
+                    fleet_telemetry::fields::GpuField::from_name(f)
+                        .map(|g| g.name().to_string())
+                        .ok_or_else(|| {
+                            ApiError::bad_request(format!("'fields': unknown field '{f}'"))
+                        })
+                })
+                .collect::<ApiResult<Vec<_>>>()?;
             Some(Values {
                 principal: p.clone(),
                 every: Duration::from_secs(secs),
                 gpus: sc.gpus.clone(),
-                fields: fields
-                    .iter()
-                    .filter_map(|f| fleet_telemetry::fields::GpuField::from_name(f))
-                    .map(|f| f.name().to_string())
-                    .collect(),
+                fields,
                 tick: None,
             })
         }
