@@ -221,6 +221,7 @@ impl OutOfBand for IpmitoolClient {
                     reading: c[1].parse().ok(),
                     units: (c[2] != "discrete").then(|| c[2].to_string()),
                     health: Some(c[3].to_string()),
+                    ..Default::default()
                 })
             })
             .collect())

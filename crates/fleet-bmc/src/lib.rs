@@ -296,13 +296,27 @@ pub struct SelEntry {
     pub message: String,
 }
 
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// One BMC reading: a temperature, fan, voltage, power supply or power draw.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Sensor {
     pub name: String,
+    /// `temperature`, `fan`, `voltage`, `power_supply`, `power`, … (Redfish `ReadingType`
+    /// lower-cased for the newer Sensor resources).
     pub kind: String,
     pub reading: Option<f64>,
     pub units: Option<String>,
+    /// The BMC's own verdict as it reports it: Redfish `Status.Health` (`OK`, `Warning`,
+    /// `Critical`) or ipmitool's status column (`ok`, `nc`, `cr`, `nr`).
     pub health: Option<String>,
+    /// Redfish `Status.State` when reported (`Enabled`, `Absent`, `UnavailableOffline`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    /// The upper non-critical (caution) threshold, when the BMC reports one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upper_caution: Option<f64>,
+    /// The upper critical threshold, when the BMC reports one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upper_critical: Option<f64>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -77,6 +77,16 @@ fn members(v: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
+/// A sensor holding only the `Status` of a Redfish object (`Health`, `State`).
+fn status_of(v: &Value) -> Sensor {
+    let st = v.get("Status");
+    Sensor {
+        health: st.and_then(|s| str_of(s, "Health")),
+        state: st.and_then(|s| str_of(s, "State")),
+        ..Default::default()
+    }
+}
+
 fn str_of(v: &Value, k: &str) -> Option<String> {
     v.get(k).and_then(|x| x.as_str()).map(str::to_string)
 }
@@ -943,28 +953,26 @@ impl OutOfBand for RedfishClient {
         })?;
         let c = self.get(&chassis).await?;
         let mut out = vec![];
-        if let Some(t) = c.get("Thermal").and_then(odata_id) {
-            let t = self.get(&t).await?;
-            for x in t
-                .get("Temperatures")
+        let array = |v: &Value, k: &str| -> Vec<Value> {
+            v.get(k)
                 .and_then(|a| a.as_array())
                 .cloned()
                 .unwrap_or_default()
-            {
+        };
+        if let Some(t) = c.get("Thermal").and_then(odata_id) {
+            let t = self.get(&t).await?;
+            for x in array(&t, "Temperatures") {
                 out.push(Sensor {
                     name: str_of(&x, "Name").unwrap_or_default(),
                     kind: "temperature".into(),
                     reading: x.get("ReadingCelsius").and_then(|r| r.as_f64()),
                     units: Some("Cel".into()),
-                    health: x.get("Status").and_then(|s| str_of(s, "Health")),
+                    upper_caution: x.get("UpperThresholdNonCritical").and_then(|r| r.as_f64()),
+                    upper_critical: x.get("UpperThresholdCritical").and_then(|r| r.as_f64()),
+                    ..status_of(&x)
                 });
             }
-            for x in t
-                .get("Fans")
-                .and_then(|a| a.as_array())
-                .cloned()
-                .unwrap_or_default()
-            {
+            for x in array(&t, "Fans") {
                 out.push(Sensor {
                     name: str_of(&x, "Name")
                         .or_else(|| str_of(&x, "FanName"))
@@ -972,24 +980,40 @@ impl OutOfBand for RedfishClient {
                     kind: "fan".into(),
                     reading: x.get("Reading").and_then(|r| r.as_f64()),
                     units: str_of(&x, "ReadingUnits"),
-                    health: x.get("Status").and_then(|s| str_of(s, "Health")),
+                    ..status_of(&x)
                 });
             }
         }
         if let Some(p) = c.get("Power").and_then(odata_id) {
             if let Ok(p) = self.get(&p).await {
-                for x in p
-                    .get("Voltages")
-                    .and_then(|a| a.as_array())
-                    .cloned()
-                    .unwrap_or_default()
-                {
+                for x in array(&p, "Voltages") {
                     out.push(Sensor {
                         name: str_of(&x, "Name").unwrap_or_default(),
                         kind: "voltage".into(),
                         reading: x.get("ReadingVolts").and_then(|r| r.as_f64()),
                         units: Some("V".into()),
-                        health: x.get("Status").and_then(|s| str_of(s, "Health")),
+                        ..status_of(&x)
+                    });
+                }
+                for (i, x) in array(&p, "PowerSupplies").into_iter().enumerate() {
+                    out.push(Sensor {
+                        name: str_of(&x, "Name").unwrap_or_else(|| format!("PSU{}", i + 1)),
+                        kind: "power_supply".into(),
+                        reading: x
+                            .get("PowerOutputWatts")
+                            .or_else(|| x.get("LastPowerOutputWatts"))
+                            .and_then(|r| r.as_f64()),
+                        units: Some("W".into()),
+                        ..status_of(&x)
+                    });
+                }
+                for x in array(&p, "PowerControl") {
+                    out.push(Sensor {
+                        name: str_of(&x, "Name").unwrap_or_else(|| "Power".into()),
+                        kind: "power".into(),
+                        reading: x.get("PowerConsumedWatts").and_then(|r| r.as_f64()),
+                        units: Some("W".into()),
+                        ..status_of(&x)
                     });
                 }
             }
@@ -998,6 +1022,12 @@ impl OutOfBand for RedfishClient {
             if let Some(s) = c.get("Sensors").and_then(odata_id) {
                 for m in members(&self.get(&s).await?) {
                     let x = self.get(&m).await?;
+                    let threshold = |k: &str| {
+                        x.get("Thresholds")
+                            .and_then(|t| t.get(k))
+                            .and_then(|t| t.get("Reading"))
+                            .and_then(|r| r.as_f64())
+                    };
                     out.push(Sensor {
                         name: str_of(&x, "Name").unwrap_or_default(),
                         kind: str_of(&x, "ReadingType")
@@ -1005,7 +1035,9 @@ impl OutOfBand for RedfishClient {
                             .to_lowercase(),
                         reading: x.get("Reading").and_then(|r| r.as_f64()),
                         units: str_of(&x, "ReadingUnits"),
-                        health: x.get("Status").and_then(|s| str_of(s, "Health")),
+                        upper_caution: threshold("UpperCaution"),
+                        upper_critical: threshold("UpperCritical"),
+                        ..status_of(&x)
                     });
                 }
             }

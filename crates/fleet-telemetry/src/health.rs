@@ -126,6 +126,31 @@ pub enum Reason {
     TelemetryMissing { last_seen: Nanos, intervals: u64 },
     /// Node roll-up: one of its GPUs is not healthy.
     Gpu { gpu: String, state: HealthState },
+    /// A BMC sensor (temperature, fan, power supply, voltage…) that the BMC reports unhealthy or
+    /// whose reading is at or over its threshold.
+    BmcSensor {
+        sensor: String,
+        sensor_kind: String,
+        reading: Option<f64>,
+        units: Option<String>,
+        /// The BMC's verdict (`Warning`, `Critical`, ipmitool's `nc`/`cr`/`nr`) or, when it
+        /// gave none, `over upper caution threshold` / `over upper critical threshold`.
+        status: String,
+        threshold: Option<f64>,
+        failed: bool,
+    },
+    /// The node's BMC could not be read (since the first failed read).
+    BmcUnreachable { since: Nanos, error: String },
+    /// A switch port that is administratively up but not operationally up.
+    PortDown { oper_status: String },
+    /// A switch port's input and output errors within the window at or over the threshold.
+    PortErrors {
+        increase: f64,
+        window_s: u64,
+        threshold: f64,
+    },
+    /// The switch's telemetry stream is gone (since the first failure).
+    SwitchUnreachable { since: Nanos, error: String },
 }
 
 impl Reason {
@@ -137,6 +162,9 @@ impl Reason {
             Self::Thermal { failed: true, .. } => HealthState::Failed,
             Self::TelemetryMissing { .. } => HealthState::Missing,
             Self::Gpu { state, .. } => *state,
+            Self::BmcSensor { failed: true, .. } => HealthState::Failed,
+            Self::PortDown { oper_status } if port_down_fails(oper_status) => HealthState::Failed,
+            Self::SwitchUnreachable { .. } => HealthState::Missing,
             _ => HealthState::Degraded,
         }
     }
@@ -161,8 +189,112 @@ impl Reason {
             Self::PcieReplays { .. } => (11, 0, None),
             Self::TelemetryMissing { .. } => (12, 0, None),
             Self::Gpu { gpu, state } => (13, u64::from(state.rank()), Some(gpu.as_str())),
+            Self::BmcSensor { sensor, failed, .. } => {
+                (14, u64::from(*failed), Some(sensor.as_str()))
+            }
+            Self::BmcUnreachable { .. } => (15, 0, None),
+            Self::PortDown { oper_status } => (16, 0, Some(oper_status.as_str())),
+            Self::PortErrors { .. } => (17, 0, None),
+            Self::SwitchUnreachable { .. } => (18, 0, None),
         }
     }
+}
+
+/// Operational states of a port that is administratively up which mean no link at all
+/// (OpenConfig `oper-status`); `DORMANT`, `TESTING` and `UNKNOWN` are only degraded.
+fn port_down_fails(oper_status: &str) -> bool {
+    matches!(
+        oper_status.to_ascii_uppercase().as_str(),
+        "DOWN" | "LOWER_LAYER_DOWN" | "NOT_PRESENT"
+    )
+}
+
+/// One BMC reading as the periodic status sync passes it in (Redfish `Thermal`, `Power` and
+/// `Sensors`, or the IPMI sensor list).
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct BmcReading {
+    pub name: String,
+    /// `temperature`, `fan`, `voltage`, `power_supply`, `power`, …
+    pub kind: String,
+    #[serde(default)]
+    pub reading: Option<f64>,
+    #[serde(default)]
+    pub units: Option<String>,
+    /// The BMC's verdict: Redfish `Status.Health` or ipmitool's status column.
+    #[serde(default)]
+    pub health: Option<String>,
+    /// Redfish `Status.State` (`Absent` readings are not judged).
+    #[serde(default)]
+    pub state: Option<String>,
+    #[serde(default)]
+    pub upper_caution: Option<f64>,
+    #[serde(default)]
+    pub upper_critical: Option<f64>,
+}
+
+/// The reasons a node's BMC readings give. The BMC's own verdict counts first (`Critical`,
+/// `cr`, `nr`: failed; `Warning`, `nc`: degraded), then the reading against the thresholds the
+/// BMC reports. A power supply or fan alone only degrades a node (they are redundant), unless
+/// every power supply has failed.
+pub fn bmc_reasons(readings: &[BmcReading]) -> Vec<Reason> {
+    let mut out = Vec::new();
+    let mut psus = 0;
+    let mut psus_failed = 0;
+    for r in readings {
+        if r.state
+            .as_deref()
+            .is_some_and(|s| s.eq_ignore_ascii_case("absent"))
+        {
+            continue;
+        }
+        let verdict = r.health.as_deref().map(str::to_ascii_lowercase);
+        let (status, threshold, critical) = match verdict.as_deref() {
+            Some("critical" | "cr" | "nr") => (r.health.clone().unwrap_or_default(), None, true),
+            Some("warning" | "nc") => (r.health.clone().unwrap_or_default(), None, false),
+            _ => match (r.reading, r.upper_critical, r.upper_caution) {
+                (Some(v), Some(c), _) if v >= c => {
+                    ("over upper critical threshold".to_string(), Some(c), true)
+                }
+                (Some(v), _, Some(w)) if v >= w => {
+                    ("over upper caution threshold".to_string(), Some(w), false)
+                }
+                _ => {
+                    psus += usize::from(r.kind == "power_supply");
+                    continue;
+                }
+            },
+        };
+        let redundant = matches!(r.kind.as_str(), "power_supply" | "fan");
+        if r.kind == "power_supply" {
+            psus += 1;
+            psus_failed += usize::from(critical);
+        }
+        out.push(Reason::BmcSensor {
+            sensor: r.name.clone(),
+            sensor_kind: r.kind.clone(),
+            reading: r.reading,
+            units: r.units.clone(),
+            status,
+            threshold,
+            failed: critical && !redundant,
+        });
+    }
+    if psus > 0 && psus_failed == psus {
+        for reason in &mut out {
+            if let Reason::BmcSensor {
+                sensor_kind,
+                failed,
+                ..
+            } = reason
+            {
+                if sensor_kind == "power_supply" {
+                    *failed = true;
+                }
+            }
+        }
+    }
+    out.sort_by(|a, b| a.key().cmp(&b.key()));
+    out
 }
 
 /// A state with its reasons.
@@ -233,6 +365,8 @@ pub struct HealthConfig {
     pub xid_fatal_hold_s: Option<u64>,
     /// Per-code severity overrides of the catalog.
     pub xid_overrides: BTreeMap<u32, XidSeverity>,
+    /// Switch port input + output errors within the window that make a port degraded.
+    pub port_errors_degraded: f64,
 }
 
 impl Default for HealthConfig {
@@ -251,6 +385,7 @@ impl Default for HealthConfig {
             xid_hold_s: 3600,
             xid_fatal_hold_s: None,
             xid_overrides: BTreeMap::new(),
+            port_errors_degraded: 100.0,
         }
     }
 }
@@ -297,6 +432,8 @@ struct GpuState {
 #[derive(Debug, Clone, Default)]
 struct NodeState {
     gpus: BTreeMap<String, HealthState>,
+    /// What the BMC said at the last status sync; `None` before the first.
+    bmc: Option<Vec<Reason>>,
     health: Health,
 }
 
@@ -441,6 +578,37 @@ impl HealthTracker {
         changes
     }
 
+    /// The node's BMC readings from a status sync at `at`: its BMC reasons are replaced (a
+    /// reading that is fine again clears its reason) and the node re-derived.
+    pub fn observe_bmc(
+        &mut self,
+        node: &str,
+        at: Nanos,
+        readings: &[BmcReading],
+    ) -> Vec<HealthChange> {
+        self.nodes.entry(node.to_string()).or_default().bmc = Some(bmc_reasons(readings));
+        self.evaluate_node(node, at).into_iter().collect()
+    }
+
+    /// The node's BMC could not be read at `at`: `BmcUnreachable` until a read succeeds.
+    pub fn bmc_unreachable(&mut self, node: &str, at: Nanos, error: &str) -> Vec<HealthChange> {
+        let n = self.nodes.entry(node.to_string()).or_default();
+        let since = n
+            .bmc
+            .iter()
+            .flatten()
+            .find_map(|r| match r {
+                Reason::BmcUnreachable { since, .. } => Some(*since),
+                _ => None,
+            })
+            .unwrap_or(at);
+        n.bmc = Some(vec![Reason::BmcUnreachable {
+            since,
+            error: error.to_string(),
+        }]);
+        self.evaluate_node(node, at).into_iter().collect()
+    }
+
     /// Makes sure the GPU exists and sits in `node`; returns the node it left, if it moved, and
     /// whether its node changed (including a first assignment).
     fn place_gpu(&mut self, gpu: &str, node: Option<&str>) -> (Option<String>, bool) {
@@ -538,7 +706,7 @@ impl HealthTracker {
         let states: Vec<HealthState> = n.gpus.values().copied().collect();
         let all = |s: HealthState| !states.is_empty() && states.iter().all(|x| *x == s);
         let any = |s: HealthState| states.contains(&s);
-        let state = if states.is_empty() || all(HealthState::Unknown) {
+        let gpu_state = if states.is_empty() || all(HealthState::Unknown) {
             HealthState::Unknown
         } else if any(HealthState::Failed) {
             HealthState::Failed
@@ -549,6 +717,19 @@ impl HealthTracker {
         } else {
             HealthState::Healthy
         };
+        // The BMC's part: healthy once read without a reason, else its worst reason.
+        let bmc_state = n.bmc.as_ref().map(|rs| {
+            rs.iter()
+                .map(Reason::severity)
+                .max_by_key(|s| s.rank())
+                .unwrap_or(HealthState::Healthy)
+        });
+        let state = match bmc_state {
+            None => gpu_state,
+            Some(b) if gpu_state == HealthState::Unknown => b,
+            Some(b) if b.rank() > gpu_state.rank() => b,
+            Some(_) => gpu_state,
+        };
         let reasons = n
             .gpus
             .iter()
@@ -557,6 +738,7 @@ impl HealthTracker {
                 gpu: gpu.clone(),
                 state: *s,
             })
+            .chain(n.bmc.iter().flatten().cloned())
             .collect();
         let new = Health { state, reasons };
         if n.health.same_as(&new) {
@@ -944,6 +1126,94 @@ mod tests {
             HealthState::Healthy
         );
         assert!(serde_json::from_str::<HealthConfig>(r#"{"nope": 1}"#).is_err());
+    }
+
+    fn sensor(name: &str, kind: &str, reading: f64, health: &str) -> BmcReading {
+        BmcReading {
+            name: name.into(),
+            kind: kind.into(),
+            reading: Some(reading),
+            health: Some(health.into()),
+            state: Some("Enabled".into()),
+            upper_caution: (kind == "temperature").then_some(80.0),
+            upper_critical: (kind == "temperature").then_some(95.0),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn bmc_readings_join_the_node_roll_up() {
+        let mut t = tracker();
+        t.observe("g0", Some("n1"), T0, &[(GpuTemp, 40.0)]);
+        let fine = [
+            sensor("Inlet Temp", "temperature", 24.0, "OK"),
+            sensor("PSU1", "power_supply", 900.0, "OK"),
+            sensor("PSU2", "power_supply", 880.0, "OK"),
+        ];
+        // Read without a reason: no change of a healthy node.
+        assert!(t.observe_bmc("n1", T0, &fine).is_empty());
+        // One power supply failed: degraded (the other carries the node), named.
+        let mut one = fine.clone();
+        one[1].health = Some("Critical".into());
+        let c = t.observe_bmc("n1", T0 + SECOND, &one);
+        assert_eq!(
+            states(&c),
+            vec![(node("n1"), HealthState::Healthy, HealthState::Degraded)]
+        );
+        assert!(matches!(&c[0].new.reasons[0],
+            Reason::BmcSensor { sensor, failed: false, .. } if sensor == "PSU1"));
+        // Both: failed. A temperature over its critical threshold (no verdict): failed too.
+        let mut both = one.clone();
+        both[2].health = Some("Critical".into());
+        let c = t.observe_bmc("n1", T0 + 2 * SECOND, &both);
+        assert_eq!(c[0].new.state, HealthState::Failed);
+        let mut hot = fine.clone();
+        hot[0].reading = Some(97.0);
+        hot[0].health = None;
+        let c = t.observe_bmc("n1", T0 + 3 * SECOND, &hot);
+        assert!(matches!(&c[0].new.reasons[0],
+            Reason::BmcSensor { status, threshold: Some(95.0), failed: true, .. }
+                if status == "over upper critical threshold"));
+        // Over caution only, and ipmitool's `nc`: degraded; an absent PSU is not judged.
+        let mut warm = fine.clone();
+        warm[0].reading = Some(85.0);
+        warm[0].health = None;
+        warm[1].state = Some("Absent".into());
+        warm[1].health = Some("Critical".into());
+        warm[2].health = Some("nc".into());
+        let c = t.observe_bmc("n1", T0 + 4 * SECOND, &warm);
+        assert_eq!(c[0].new.state, HealthState::Degraded);
+        assert_eq!(c[0].new.reasons.len(), 2, "{:?}", c[0].new.reasons);
+        // Fine again: healthy.
+        let c = t.observe_bmc("n1", T0 + 5 * SECOND, &fine);
+        assert_eq!(c[0].new.state, HealthState::Healthy);
+        assert!(c[0].new.reasons.is_empty());
+    }
+
+    #[test]
+    fn an_unreachable_bmc_degrades_and_keeps_its_first_time() {
+        let mut t = tracker();
+        // A node only the BMC has spoken for: its state comes from the BMC alone.
+        let c = t.observe_bmc("n2", T0, &[]);
+        assert_eq!(
+            states(&c),
+            vec![(node("n2"), HealthState::Unknown, HealthState::Healthy)]
+        );
+        let c = t.bmc_unreachable("n2", T0 + SECOND, "timed out");
+        assert_eq!(c[0].new.state, HealthState::Degraded);
+        assert!(t
+            .bmc_unreachable("n2", T0 + 9 * SECOND, "refused")
+            .is_empty());
+        match &t.node_health("n2").unwrap().reasons[0] {
+            Reason::BmcUnreachable { since, .. } => assert_eq!(*since, T0 + SECOND),
+            r => panic!("{r:?}"),
+        }
+        // GPUs failing on top: the worst of both.
+        t.observe("g9", Some("n2"), T0 + 10 * SECOND, &[(GpuTemp, 40.0)]);
+        let c = t.observe_xid("g9", Some("n2"), 79, T0 + 11 * SECOND);
+        let n = c.iter().find(|c| c.subject == node("n2")).unwrap();
+        assert_eq!(n.new.state, HealthState::Failed);
+        assert_eq!(n.new.reasons.len(), 2);
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The pure telemetry core of gpufleet: parsers for what GPU nodes send (InfluxDB line protocol,
 //! Prometheus text from dcgm-exporter, kernel-log XID lines), the mapping of metric names to one
 //! internal [`fields::GpuField`], the identity of a sample and its resolution to a CMDB asset,
-//! derived health per GPU and node, and alert rules evaluated on the sample stream.
+//! derived health per GPU, node (with its BMC readings) and switch port, and alert rules evaluated on the sample stream.
 //!
 //! **Invariant**: no I/O. Nothing here reads files, the network or the wall clock; time is always
 //! passed in (nanoseconds since the Unix epoch), catalogs are passed in as text.
@@ -10,6 +10,7 @@ pub mod fields;
 pub mod health;
 pub mod kmsg;
 pub mod line_protocol;
+pub mod network;
 pub mod prometheus;
 pub mod rules;
 pub mod sample;

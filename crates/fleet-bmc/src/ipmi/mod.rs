@@ -833,6 +833,7 @@ impl OutOfBand for IpmiClient {
                         None
                     },
                     health: None,
+                    ..Default::default()
                 });
             }
             if next == 0xffff || next == id {
