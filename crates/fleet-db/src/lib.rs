@@ -36,7 +36,7 @@ pub use enrich::{
     InventoryOutcome, ObservedPart, PartKey, PartMove, Registered, ValidateWhen,
 };
 pub use error::{DbError, DbResult};
-pub use health::{history_key, GpuHealthChange, GpuHealthRow};
+pub use health::{history_key, AssetHealthChange, AssetHealthRow, GpuHealthChange, GpuHealthRow};
 pub use import::{ImportSummary, ReferenceError};
 pub use incidents::OutboxEvent;
 pub use jobs::{job_state_is_final, Job, JobFilter, JobLogLine, JobUpdate, NewJob, JOB_STATES};
