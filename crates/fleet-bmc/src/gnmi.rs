@@ -1,4 +1,5 @@
-//! gNMI client for switch ports (OpenConfig interfaces model): port status and admin up/down.
+//! gNMI client for switch ports (OpenConfig interfaces model): port status and admin up/down,
+//! and a `Subscribe` stream of port status and error counters ([`GnmiClient::subscribe_ports`]).
 //! The protocol code is generated from `proto/gnmi.proto` (a subset written from the gNMI
 //! specification) by tonic + protox at build time.
 
@@ -27,6 +28,25 @@ pub struct PortStatus {
     pub oper_status: String,
     pub description: Option<String>,
     pub mtu: Option<u64>,
+}
+
+/// What one streamed notification says about one port; `None`: not in this notification.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct PortUpdate {
+    pub name: String,
+    pub admin_up: Option<bool>,
+    pub oper_status: Option<String>,
+    pub in_errors: Option<u64>,
+    pub out_errors: Option<u64>,
+}
+
+/// One message of a port subscription.
+#[derive(Clone, Debug, PartialEq)]
+pub enum PortEvent {
+    /// Updates of one notification, one entry per port it names.
+    Ports(Vec<PortUpdate>),
+    /// Every subscribed path was sent in full once (`sync_response`).
+    Synced,
 }
 
 /// A gNMI target (a leaf switch).
@@ -268,6 +288,111 @@ impl GnmiClient {
         Ok(out)
     }
 
+    /// Opens a STREAM subscription to every port: `admin-status` and `oper-status` on change,
+    /// the counters sampled every `sample_interval`. The stream has no deadline (only the
+    /// connection has); `idle` ends it with a timeout error when nothing, not even a sample,
+    /// arrives for that long. Dropping the stream cancels the subscription.
+    pub async fn subscribe_ports(
+        &self,
+        sample_interval: Duration,
+        idle: Duration,
+    ) -> Result<impl futures::Stream<Item = Result<PortEvent>> + Send + 'static> {
+        use futures::StreamExt;
+        let sub =
+            |path: &str, mode: proto::SubscriptionMode, every: Duration| proto::Subscription {
+                path: Some(parse_path(path)),
+                mode: mode as i32,
+                sample_interval: every.as_nanos() as u64,
+                suppress_redundant: false,
+                heartbeat_interval: 0,
+            };
+        let list = proto::SubscriptionList {
+            prefix: None,
+            subscription: vec![
+                sub(
+                    "/interfaces/interface/state/admin-status",
+                    proto::SubscriptionMode::OnChange,
+                    Duration::ZERO,
+                ),
+                sub(
+                    "/interfaces/interface/state/oper-status",
+                    proto::SubscriptionMode::OnChange,
+                    Duration::ZERO,
+                ),
+                sub(
+                    "/interfaces/interface/state/counters",
+                    proto::SubscriptionMode::Sample,
+                    sample_interval,
+                ),
+            ],
+            mode: proto::subscription_list::Mode::Stream as i32,
+            allow_aggregation: false,
+            use_models: vec![],
+            encoding: Encoding::JsonIetf as i32,
+            updates_only: false,
+        };
+        let first = proto::SubscribeRequest {
+            request: Some(proto::subscribe_request::Request::Subscribe(list)),
+        };
+        // The request side stays open: a target may end the subscription when it closes.
+        let requests =
+            futures::stream::once(async move { first }).chain(futures::stream::pending());
+        let mut r = tonic::Request::new(requests);
+        if let (Some(u), Some(p)) = (&self.username, &self.password) {
+            if let (Ok(u), Ok(p)) = (u.parse(), p.expose().parse()) {
+                r.metadata_mut().insert("username", u);
+                r.metadata_mut().insert("password", p);
+            }
+        }
+        // A channel of its own without the per-request timeout of `self.channel`, which would
+        // cut a stream that is meant to last.
+        let uri = if self.addr.contains("://") {
+            self.addr.clone()
+        } else {
+            format!("http://{}", self.addr)
+        };
+        let channel = TonicEndpoint::from_shared(uri)
+            .map_err(|e| BmcError::Invalid(format!("gNMI address {:?}: {e}", self.addr)))?
+            .connect_timeout(self.timeout)
+            .http2_keep_alive_interval(Duration::from_secs(30))
+            .keep_alive_timeout(self.timeout)
+            .connect_lazy();
+        let mut c = GNmiClient::new(channel);
+        let inbound = self.call("Subscribe", c.subscribe(r)).await?.into_inner();
+        let addr = self.addr.clone();
+        let me = GnmiClient {
+            addr: addr.clone(),
+            timeout: idle,
+            username: None,
+            password: None,
+            channel: self.channel.clone(),
+        };
+        Ok(
+            futures::stream::unfold((inbound, me, false), |(mut inbound, me, done)| async move {
+                if done {
+                    return None;
+                }
+                let item = match tokio::time::timeout(me.timeout, inbound.message()).await {
+                    Err(_) => Err(BmcError::Timeout {
+                        endpoint: me.addr.clone(),
+                        after: me.timeout,
+                    }),
+                    Ok(Err(s)) => Err(me.status_err("Subscribe", s)),
+                    Ok(Ok(None)) => Err(BmcError::Gnmi {
+                        endpoint: me.addr.clone(),
+                        what: "Subscribe".into(),
+                        code: "Ended".into(),
+                        message: "the target ended the subscription".into(),
+                    }),
+                    Ok(Ok(Some(resp))) => Ok(port_event(resp)),
+                };
+                let stop = item.is_err();
+                Some((item, (inbound, me, stop)))
+            })
+            .filter_map(|x| async move { x.transpose() }),
+        )
+    }
+
     /// Sets a port administratively up or down (`config/enabled`).
     pub async fn set_admin(&self, name: &str, up: bool) -> Result<()> {
         let mut c = GNmiClient::new(self.channel.clone());
@@ -288,6 +413,72 @@ impl GnmiClient {
         self.call("Set", c.set(self.request(req))).await?;
         Ok(())
     }
+}
+
+/// The port updates of one subscription response (`None` for one that names no port).
+fn port_event(resp: proto::SubscribeResponse) -> Option<PortEvent> {
+    use proto::subscribe_response::Response;
+    match resp.response? {
+        Response::SyncResponse(_) => Some(PortEvent::Synced),
+        Response::Update(n) => {
+            let prefix = n.prefix.map(|p| p.elem).unwrap_or_default();
+            let mut by_port: std::collections::BTreeMap<String, PortUpdate> = Default::default();
+            for u in n.update {
+                let elems: Vec<&PathElem> = prefix
+                    .iter()
+                    .chain(u.path.as_ref().map(|p| p.elem.as_slice()).unwrap_or(&[]))
+                    .collect();
+                let value = strip_modules(u.val.as_ref().map(decode).unwrap_or(Value::Null));
+                let Some(at) = elems
+                    .iter()
+                    .position(|e| strip_module(&e.name) == "interface")
+                else {
+                    continue;
+                };
+                let Some(name) = elems[at].key.get("name") else {
+                    continue;
+                };
+                // The leaf names below the interface, wrapped around the value: one shape
+                // whether the target sends leaves or containers.
+                let below: Vec<String> = elems[at + 1..]
+                    .iter()
+                    .map(|e| strip_module(&e.name).to_string())
+                    .collect();
+                let mut v = value;
+                for name in below.iter().rev() {
+                    v = serde_json::json!({ name: v });
+                }
+                let p = by_port.entry(name.clone()).or_insert_with(|| PortUpdate {
+                    name: name.clone(),
+                    ..Default::default()
+                });
+                let st = v.get("state").unwrap_or(&v);
+                let num = |x: &Value| {
+                    x.as_u64()
+                        .or_else(|| x.as_str().and_then(|s| s.parse().ok()))
+                };
+                if let Some(a) = st.get("admin-status").and_then(|x| x.as_str()) {
+                    p.admin_up = Some(a.eq_ignore_ascii_case("UP"));
+                }
+                if let Some(o) = st.get("oper-status").and_then(|x| x.as_str()) {
+                    p.oper_status = Some(o.to_ascii_uppercase());
+                }
+                if let Some(c) = st.get("counters") {
+                    if let Some(x) = c.get("in-errors").and_then(num) {
+                        p.in_errors = Some(x);
+                    }
+                    if let Some(x) = c.get("out-errors").and_then(num) {
+                        p.out_errors = Some(x);
+                    }
+                }
+            }
+            Some(PortEvent::Ports(by_port.into_values().collect()))
+        }
+    }
+}
+
+fn strip_module(name: &str) -> &str {
+    name.rsplit(':').next().unwrap_or(name)
 }
 
 /// A port's status from its OpenConfig `state` container (or the interface holding it).

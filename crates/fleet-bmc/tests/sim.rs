@@ -445,6 +445,95 @@ async fn gnmi_port_status_and_admin_state() {
     );
 }
 
+async fn next_event<S>(s: &mut S) -> fleet_bmc::gnmi::PortEvent
+where
+    S: futures::Stream<Item = fleet_bmc::Result<fleet_bmc::gnmi::PortEvent>> + Unpin,
+{
+    use futures::StreamExt;
+    tokio::time::timeout(Duration::from_secs(10), s.next())
+        .await
+        .expect("an update within 10 s")
+        .expect("the stream stays open")
+        .expect("no stream error")
+}
+
+/// A STREAM subscription against the simulator's gNMI target (pygnmi's protobuf definitions on
+/// the other side): every port in full, the sync marker, then the change of one port as it
+/// happens, and counters sampled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gnmi_subscription_streams_port_changes() {
+    use fleet_bmc::gnmi::PortEvent;
+    use futures::StreamExt;
+    let sim = Sim::start(1, 0.0);
+    let (_, addr) = &sim.switches[0];
+    let g = GnmiClient::new(addr, Duration::from_secs(5)).unwrap();
+    let stream = g
+        .subscribe_ports(Duration::from_secs(1), Duration::from_secs(10))
+        .await
+        .unwrap();
+    let mut stream = Box::pin(stream);
+    let mut seen = std::collections::BTreeMap::new();
+    let mut counters = 0;
+    loop {
+        match next_event(&mut stream).await {
+            PortEvent::Synced => break,
+            PortEvent::Ports(ps) => {
+                for p in ps {
+                    counters += usize::from(p.in_errors.is_some());
+                    let e = seen.entry(p.name.clone()).or_insert((None, None));
+                    if p.admin_up.is_some() {
+                        e.0 = p.admin_up;
+                    }
+                    if p.oper_status.is_some() {
+                        e.1 = p.oper_status.clone();
+                    }
+                }
+            }
+        }
+    }
+    assert_eq!(seen.len(), 16, "{seen:?}");
+    assert_eq!(seen["Ethernet1"], (Some(true), Some("UP".to_string())));
+    assert!(
+        counters >= 16,
+        "counters of every port in the first full sample"
+    );
+    // A port switched off shows up as its own update without polling.
+    g.set_admin("Ethernet1", false).await.unwrap();
+    let mut down = false;
+    for _ in 0..30 {
+        if let PortEvent::Ports(ps) = next_event(&mut stream).await {
+            if ps
+                .iter()
+                .any(|p| p.name == "Ethernet1" && p.oper_status.as_deref() == Some("DOWN"))
+            {
+                down = true;
+                break;
+            }
+        }
+    }
+    assert!(down, "Ethernet1 reported DOWN on the stream");
+    g.set_admin("Ethernet1", true).await.unwrap();
+    // A target that is not there: the subscription fails within the connect timeout.
+    let closed = common::closed_port();
+    let dead = GnmiClient::new(
+        &format!("127.0.0.1:{}", closed.port),
+        Duration::from_secs(2),
+    )
+    .unwrap();
+    let r = tokio::time::timeout(Duration::from_secs(10), async {
+        match dead
+            .subscribe_ports(Duration::from_secs(1), Duration::from_secs(5))
+            .await
+        {
+            Err(e) => Some(e),
+            Ok(s) => Box::pin(s).next().await.and_then(|x| x.err()),
+        }
+    })
+    .await
+    .expect("a dead target answers within its deadline");
+    assert!(r.is_some(), "an error from a dead target");
+}
+
 fn which(p: &str) -> bool {
     std::env::var_os("PATH")
         .is_some_and(|path| std::env::split_paths(&path).any(|d| d.join(p).exists()))
