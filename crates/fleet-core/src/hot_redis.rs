@@ -6,7 +6,9 @@
 //! - `<prefix>:gpu:<gpu id>` — a hash: `f:<field>` the latest value and `t:<field>` its sample
 //!   time (µs), `node`, `last_seen_ms`, `state`, `reasons` (JSON), `since_ms` and `health_at`
 //!   (µs);
-//! - `<prefix>:node:<node id>` — a hash: `health` (JSON), `since_ms`, `health_at` (µs);
+//! - `<prefix>:node:<node id>` — a hash: `health` (JSON), `since_ms`, `health_at` (µs), and
+//!   the BMC readings of the last status sync: `sensors` (JSON), `sensors_ms`;
+//! - `<prefix>:switch:<switch id>` — a hash: one field per port name, its status (JSON);
 //! - `<prefix>:gpu-states` — a hash: the number of GPUs in each health state.
 //!
 //! Every write is a Lua script, so "the newer value wins" and the per-state counts hold when
@@ -17,7 +19,8 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use fleet_telemetry::health::{Health, HealthChange, HealthState, Subject};
+use fleet_telemetry::health::{BmcReading, Health, HealthChange, HealthState, Subject};
+use fleet_telemetry::network::PortStatus;
 use fleet_telemetry::Nanos;
 use redis::aio::ConnectionManager;
 
@@ -65,6 +68,14 @@ redis.call('HSET', key, 'health', ARGV[2], 'since_ms', ARGV[3], 'health_at', ARG
 return 1
 "#;
 
+const NODE_SENSORS_LUA: &str = r#"
+local key = KEYS[1]
+local prev = redis.call('HGET', key, 'sensors_ms')
+if prev and tonumber(ARGV[1]) < tonumber(prev) then return 0 end
+redis.call('HSET', key, 'sensors', ARGV[2], 'sensors_ms', ARGV[1])
+return 1
+"#;
+
 /// Commands per pipeline: large batches go out in pieces of this many scripts.
 const PIPELINE_CHUNK: usize = 512;
 
@@ -75,6 +86,7 @@ pub struct RedisHotStatus {
     samples: redis::Script,
     gpu_health: redis::Script,
     node_health: redis::Script,
+    node_sensors: redis::Script,
 }
 
 fn unavailable(what: &str, e: redis::RedisError) -> CoreError {
@@ -129,6 +141,7 @@ impl RedisHotStatus {
             samples: redis::Script::new(SAMPLES_LUA),
             gpu_health: redis::Script::new(GPU_HEALTH_LUA),
             node_health: redis::Script::new(NODE_HEALTH_LUA),
+            node_sensors: redis::Script::new(NODE_SENSORS_LUA),
         };
         hot.load_scripts().await?;
         Ok(hot)
@@ -140,6 +153,7 @@ impl RedisHotStatus {
             ("samples", SAMPLES_LUA),
             ("gpu health", GPU_HEALTH_LUA),
             ("node health", NODE_HEALTH_LUA),
+            ("node sensors", NODE_SENSORS_LUA),
         ] {
             let _: String = redis::cmd("SCRIPT")
                 .arg("LOAD")
@@ -157,6 +171,10 @@ impl RedisHotStatus {
 
     fn node_key(&self, node: &str) -> String {
         format!("{}:node:{node}", self.prefix)
+    }
+
+    fn switch_key(&self, switch: &str) -> String {
+        format!("{}:switch:{switch}", self.prefix)
     }
 
     fn counts_key(&self) -> String {
@@ -286,24 +304,83 @@ impl HotStatus for RedisHotStatus {
 
     async fn node(&self, node: &str) -> CoreResult<Option<NodeStatus>> {
         let mut conn = self.conn.clone();
-        let (health, since): (Option<String>, Option<i64>) = redis::cmd("HMGET")
+        type Row = (Option<String>, Option<i64>, Option<String>, Option<i64>);
+        let (health, since, sensors, sensors_ms): Row = redis::cmd("HMGET")
             .arg(self.node_key(node))
             .arg("health")
             .arg("since_ms")
+            .arg("sensors")
+            .arg("sensors_ms")
             .query_async(&mut conn)
             .await
             .map_err(|e| unavailable("read a node", e))?;
-        let Some(health) = health else {
+        if health.is_none() && sensors.is_none() {
             return Ok(None);
+        }
+        let unreadable = |what: &str, e: serde_json::Error| {
+            CoreError::Internal(format!("hot status of node {node}: {what} unreadable: {e}"))
         };
-        let health: Health = serde_json::from_str(&health).map_err(|e| {
-            CoreError::Internal(format!("hot status of node {node}: health unreadable: {e}"))
-        })?;
+        let health: Health = match health {
+            Some(h) => serde_json::from_str(&h).map_err(|e| unreadable("health", e))?,
+            None => Health::default(),
+        };
+        let sensors: Vec<BmcReading> = match sensors {
+            Some(s) => serde_json::from_str(&s).map_err(|e| unreadable("sensors", e))?,
+            None => Vec::new(),
+        };
         Ok(Some(NodeStatus {
             node: node.to_string(),
             health,
             since_ms: since,
+            sensors,
+            sensors_at_ms: sensors_ms,
         }))
+    }
+
+    async fn record_node_sensors(
+        &self,
+        node: &str,
+        at_ms: i64,
+        readings: &[BmcReading],
+    ) -> CoreResult<()> {
+        let json = serde_json::to_string(readings)
+            .map_err(|e| CoreError::Internal(format!("BMC readings: {e}")))?;
+        let mut c = Self::evalsha(&self.node_sensors, &[self.node_key(node)]);
+        c.arg(at_ms).arg(json);
+        self.run("record BMC readings", vec![c]).await
+    }
+
+    async fn record_ports(&self, switch: &str, ports: &[(String, PortStatus)]) -> CoreResult<()> {
+        if ports.is_empty() {
+            return Ok(());
+        }
+        let mut c = redis::cmd("HSET");
+        c.arg(self.switch_key(switch));
+        for (name, st) in ports {
+            let json = serde_json::to_string(st)
+                .map_err(|e| CoreError::Internal(format!("port status: {e}")))?;
+            c.arg(name).arg(json);
+        }
+        self.run("record port status", vec![c]).await
+    }
+
+    async fn ports(&self, switch: &str) -> CoreResult<BTreeMap<String, PortStatus>> {
+        let mut conn = self.conn.clone();
+        let h: BTreeMap<String, String> = redis::cmd("HGETALL")
+            .arg(self.switch_key(switch))
+            .query_async(&mut conn)
+            .await
+            .map_err(|e| unavailable("read a switch", e))?;
+        h.into_iter()
+            .map(|(k, v)| {
+                let st = serde_json::from_str(&v).map_err(|e| {
+                    CoreError::Internal(format!(
+                        "hot status of switch {switch} port {k}: unreadable: {e}"
+                    ))
+                })?;
+                Ok((k, st))
+            })
+            .collect()
     }
 
     async fn gpu_counts(&self) -> CoreResult<BTreeMap<String, u64>> {

@@ -35,6 +35,7 @@ pub mod history;
 pub mod hot_redis;
 pub mod identity;
 pub mod inventory;
+pub mod network;
 pub mod ops;
 pub mod principal;
 pub mod provisioning;

@@ -21,13 +21,14 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use fleet_db::{AssetFilter, GpuHealthChange, GpuHealthRow};
+use fleet_db::{AssetFilter, AssetHealthChange, AssetHealthRow, GpuHealthChange, GpuHealthRow};
 use fleet_model::asset::{Asset, AssetKind};
 use fleet_model::rbac::Permission;
 use fleet_telemetry::health::{
-    Health, HealthChange, HealthConfig, HealthState, HealthTracker, Subject,
+    BmcReading, Health, HealthChange, HealthConfig, HealthState, HealthTracker, Subject,
 };
 use fleet_telemetry::line_protocol::{self, Limits, LineError, Precision};
+use fleet_telemetry::network::{PortChange, PortReading, PortStatus, PortTracker};
 use fleet_telemetry::sample::{
     self, AssetRef, Resolver, SampleBatch, SampleKey, UnknownSenders, Unmapped,
 };
@@ -94,12 +95,17 @@ pub struct GpuStatus {
     pub since_ms: Option<i64>,
 }
 
-/// The latest derived health of one node (the roll-up of its GPUs).
+/// The latest derived health of one node (the roll-up of its GPUs and its BMC readings) and
+/// the BMC readings of the last status sync.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct NodeStatus {
     pub node: String,
     pub health: Health,
     pub since_ms: Option<i64>,
+    /// What the BMC read at the last status sync (temperatures, fans, power supplies, power).
+    pub sensors: Vec<BmcReading>,
+    /// When the sensors were read, Unix milliseconds.
+    pub sensors_at_ms: Option<i64>,
 }
 
 /// Latest values of one GPU's batch, for [`HotStatus::record_samples`].
@@ -126,12 +132,24 @@ pub trait HotStatus: Send + Sync {
     async fn node(&self, node: &str) -> CoreResult<Option<NodeStatus>>;
     /// GPUs known, by health state.
     async fn gpu_counts(&self) -> CoreResult<BTreeMap<String, u64>>;
+    /// Stores a node's BMC readings of one status sync (replacing the previous ones).
+    async fn record_node_sensors(
+        &self,
+        node: &str,
+        at_ms: i64,
+        readings: &[BmcReading],
+    ) -> CoreResult<()>;
+    /// Stores the status of some ports of a switch (each replaces that port's).
+    async fn record_ports(&self, switch: &str, ports: &[(String, PortStatus)]) -> CoreResult<()>;
+    /// Every port known of a switch, by name.
+    async fn ports(&self, switch: &str) -> CoreResult<BTreeMap<String, PortStatus>>;
 }
 
 #[derive(Default)]
 struct MemoryHot {
     gpus: HashMap<String, (GpuStatus, HashMap<GpuField, Nanos>, Nanos)>,
     nodes: HashMap<String, (NodeStatus, Nanos)>,
+    ports: HashMap<String, BTreeMap<String, PortStatus>>,
 }
 
 /// The in-memory [`HotStatus`] (the embedded default).
@@ -226,6 +244,42 @@ impl HotStatus for MemoryHotStatus {
             *out.entry(s.state.as_str().to_string()).or_default() += 1;
         }
         Ok(out)
+    }
+
+    async fn record_node_sensors(
+        &self,
+        node: &str,
+        at_ms: i64,
+        readings: &[BmcReading],
+    ) -> CoreResult<()> {
+        let mut m = self.0.write();
+        let (st, _) = m.nodes.entry(node.to_string()).or_insert_with(|| {
+            (
+                NodeStatus {
+                    node: node.to_string(),
+                    ..Default::default()
+                },
+                Nanos::MIN,
+            )
+        });
+        if st.sensors_at_ms.is_none_or(|t| at_ms >= t) {
+            st.sensors = readings.to_vec();
+            st.sensors_at_ms = Some(at_ms);
+        }
+        Ok(())
+    }
+
+    async fn record_ports(&self, switch: &str, ports: &[(String, PortStatus)]) -> CoreResult<()> {
+        let mut m = self.0.write();
+        let known = m.ports.entry(switch.to_string()).or_default();
+        for (name, st) in ports {
+            known.insert(name.clone(), st.clone());
+        }
+        Ok(())
+    }
+
+    async fn ports(&self, switch: &str) -> CoreResult<BTreeMap<String, PortStatus>> {
+        Ok(self.0.read().ports.get(switch).cloned().unwrap_or_default())
     }
 }
 
@@ -457,6 +511,9 @@ struct Counters {
     health_changes: u64,
     events_written: u64,
     event_errors: u64,
+    bmc_reads: u64,
+    bmc_failures: u64,
+    port_updates: u64,
     unknown: UnknownSenders,
     unmapped: Unmapped,
 }
@@ -502,6 +559,15 @@ pub struct TelemetryStatus {
     pub scrape_targets: Vec<crate::scrape::ScrapeTarget>,
     /// The history: backend, write resolution, intervals written and waiting.
     pub history: crate::history::HistoryStatus,
+    /// BMC sensor reads the status sync passed in, and reads that failed.
+    pub bmc_reads: u64,
+    pub bmc_failures: u64,
+    /// Port updates streamed by switches (gNMI) to this process.
+    pub port_updates: u64,
+    /// Switch ports this process follows, by health state.
+    pub ports: BTreeMap<String, u64>,
+    /// Switches whose gNMI stream this process holds, with its state.
+    pub switches: Vec<crate::network::SwitchStream>,
 }
 
 /// What one write request did.
@@ -535,6 +601,8 @@ impl IngestReport {
 pub struct Telemetry {
     settings: TelemetrySettings,
     tracker: Mutex<HealthTracker>,
+    /// Switch ports (from the gNMI streams this process holds).
+    ports: Mutex<PortTracker>,
     hot: Arc<dyn HotStatus>,
     /// Samples brought down to the write resolution, and the time-series store.
     pub(crate) history: Arc<crate::history::History>,
@@ -543,6 +611,10 @@ pub struct Telemetry {
     /// The scrape targets' last outcome.
     pub(crate) scrape: Mutex<crate::scrape::Targets>,
     pub(crate) scraper_started: std::sync::atomic::AtomicBool,
+    /// The gNMI streams of this process (see [`crate::network`]).
+    pub(crate) switches: Mutex<crate::network::Streams>,
+    pub(crate) network_started: std::sync::atomic::AtomicBool,
+    pub(crate) relist: tokio::sync::Notify,
     index: RwLock<Arc<CmdbIndex>>,
     indexed_at: Mutex<Option<Instant>>,
     /// One rebuild at a time.
@@ -571,12 +643,16 @@ impl Telemetry {
     ) -> Telemetry {
         Telemetry {
             tracker: Mutex::new(HealthTracker::new(settings.health.clone(), catalog)),
+            ports: Mutex::new(PortTracker::new(settings.health.clone())),
             settings,
             hot,
             history: Arc::new(history),
             rules: Default::default(),
             scrape: Default::default(),
             scraper_started: std::sync::atomic::AtomicBool::new(false),
+            switches: Mutex::new(Default::default()),
+            network_started: std::sync::atomic::AtomicBool::new(false),
+            relist: tokio::sync::Notify::new(),
             index: RwLock::new(Arc::new(CmdbIndex::default())),
             indexed_at: Mutex::new(None),
             rebuilding: tokio::sync::Mutex::new(()),
@@ -603,6 +679,8 @@ impl Telemetry {
     /// processes) are seen through the index's TTL and the rebuild on unknown senders.
     pub fn cmdb_changed(&self) {
         self.dirty.store(true, std::sync::atomic::Ordering::SeqCst);
+        // The switch list too (a new switch gets its gNMI stream without waiting a minute).
+        self.relist.notify_one();
     }
 }
 
@@ -643,9 +721,44 @@ pub struct NodeHealthView {
     pub reasons: Vec<fleet_telemetry::health::Reason>,
     pub since_ms: Option<i64>,
     pub gpus: Vec<NodeGpuHealth>,
+    /// The BMC readings of the last status sync.
+    pub sensors: Vec<BmcReading>,
+    pub sensors_at_ms: Option<i64>,
+    /// Latest health changes of the node, newest first.
+    pub history: Vec<AssetHealthRow>,
+}
+
+/// A switch's ports with their status and latest health changes.
+#[derive(Debug, Clone, Serialize)]
+pub struct SwitchHealthView {
+    pub switch: String,
+    pub name: String,
+    /// The worst state of its ports (`unknown` before any port was read).
+    pub state: HealthState,
+    pub ports: BTreeMap<String, PortStatus>,
+    /// Latest health changes of its ports, newest first.
+    pub history: Vec<AssetHealthRow>,
 }
 
 const PAGE: i64 = 1000;
+
+fn asset_change(
+    asset: &str,
+    port: Option<&str>,
+    at: Nanos,
+    old: &Health,
+    new: &Health,
+) -> AssetHealthChange {
+    AssetHealthChange {
+        asset_id: asset.to_string(),
+        port: port.map(str::to_string),
+        old_state: old.state.as_str().into(),
+        new_state: new.state.as_str().into(),
+        reasons: serde_json::to_value(&new.reasons).unwrap_or_default(),
+        old_reasons: serde_json::to_value(&old.reasons).unwrap_or_default(),
+        at_ms: nanos_to_ms(at),
+    }
+}
 
 impl Core {
     /// Ingests an InfluxDB line-protocol body. Good lines are kept even when others are bad
@@ -833,8 +946,16 @@ impl Core {
                 Subject::Node(_) => None,
             })
             .collect();
+        let nodes: Vec<AssetHealthChange> = changes
+            .iter()
+            .filter_map(|c| match &c.subject {
+                Subject::Node(id) => Some(asset_change(id, None, c.at, &c.old, &c.new)),
+                Subject::Gpu(_) => None,
+            })
+            .collect();
         let n = rows.len() as u64;
         let result = self.store.record_gpu_health(&actor, &rows).await;
+        let node_result = self.store.record_asset_health(&actor, &nodes).await;
         let mut c = t.counters.lock();
         c.health_changes += changes.len() as u64;
         match result {
@@ -844,7 +965,116 @@ impl Core {
                 tracing::error!(error = %e, changes = n, "GPU health changes not recorded");
             }
         }
+        let n = nodes.len() as u64;
+        match node_result {
+            Ok(()) => c.events_written += n,
+            Err(e) => {
+                c.event_errors += n;
+                tracing::error!(error = %e, changes = n, "node health changes not recorded");
+            }
+        }
         alerts
+    }
+
+    /// A node's BMC readings from the periodic status sync: kept in the hot status, judged
+    /// (the BMC's verdict, then the thresholds it reports) into the node's health, a change of
+    /// which is a `system.status_changed` event.
+    pub async fn observe_bmc(&self, node: &str, readings: Vec<BmcReading>) {
+        let now = now_nanos();
+        let changes = self
+            .telemetry
+            .tracker
+            .lock()
+            .observe_bmc(node, now, &readings);
+        if let Err(e) = self
+            .telemetry
+            .hot
+            .record_node_sensors(node, nanos_to_ms(now), &readings)
+            .await
+        {
+            tracing::error!(error = %e, node, "hot status: BMC readings not stored");
+        }
+        self.telemetry.counters.lock().bmc_reads += 1;
+        let alerts = self
+            .apply_changes(fleet_db::Actor::system("system:telemetry"), changes)
+            .await;
+        self.send_rule_alerts(alerts).await;
+    }
+
+    /// The node's BMC could not be read by the status sync: the node is degraded
+    /// (`bmc_unreachable`) until a read succeeds.
+    pub async fn observe_bmc_unreachable(&self, node: &str, error: &str) {
+        let changes = self
+            .telemetry
+            .tracker
+            .lock()
+            .bmc_unreachable(node, now_nanos(), error);
+        self.telemetry.counters.lock().bmc_failures += 1;
+        let alerts = self
+            .apply_changes(fleet_db::Actor::system("system:telemetry"), changes)
+            .await;
+        self.send_rule_alerts(alerts).await;
+    }
+
+    /// Port updates streamed by a switch (gNMI): the ports' status goes to the hot status, a
+    /// change of a port's health is a `network.status_changed` event and a history row.
+    pub async fn observe_ports(&self, switch: &str, readings: &[PortReading]) {
+        let changes = self
+            .telemetry
+            .ports
+            .lock()
+            .observe(switch, now_nanos(), readings);
+        self.telemetry.counters.lock().port_updates += readings.len() as u64;
+        let mut names: Vec<String> = readings.iter().map(|r| r.port.clone()).collect();
+        names.extend(changes.iter().map(|c| c.port.clone()));
+        self.store_ports(switch, names, changes).await;
+    }
+
+    /// The switch's stream failed: its ports turn `missing` until it answers again.
+    pub async fn observe_switch_unreachable(&self, switch: &str, error: &str) {
+        let changes = self
+            .telemetry
+            .ports
+            .lock()
+            .unreachable(switch, now_nanos(), error);
+        let names = changes.iter().map(|c| c.port.clone()).collect();
+        self.store_ports(switch, names, changes).await;
+    }
+
+    async fn store_ports(&self, switch: &str, mut names: Vec<String>, changes: Vec<PortChange>) {
+        names.sort_unstable();
+        names.dedup();
+        let statuses: Vec<(String, PortStatus)> = {
+            let all = self.telemetry.ports.lock().ports(switch);
+            names
+                .into_iter()
+                .filter_map(|n| all.get(&n).cloned().map(|st| (n, st)))
+                .collect()
+        };
+        if let Err(e) = self.telemetry.hot.record_ports(switch, &statuses).await {
+            tracing::error!(error = %e, switch, "hot status: port status not stored");
+        }
+        if changes.is_empty() {
+            return;
+        }
+        let rows: Vec<AssetHealthChange> = changes
+            .iter()
+            .map(|c| asset_change(&c.switch, Some(&c.port), c.at, &c.old, &c.new))
+            .collect();
+        let n = rows.len() as u64;
+        let result = self
+            .store
+            .record_asset_health(&fleet_db::Actor::system("system:telemetry"), &rows)
+            .await;
+        let mut c = self.telemetry.counters.lock();
+        c.health_changes += n;
+        match result {
+            Ok(()) => c.events_written += n,
+            Err(e) => {
+                c.event_errors += n;
+                tracing::error!(error = %e, changes = n, "port health changes not recorded");
+            }
+        }
     }
 
     /// Rebuilds the CMDB index when it is older than its TTL or, with `miss`, older than the
@@ -959,6 +1189,8 @@ impl Core {
         let gpus_tracked = t.tracker.lock().gpu_count();
         let health = t.hot.gpu_counts().await?;
         let gpus_indexed = t.index.read().gpu_count();
+        let ports = t.ports.lock().counts();
+        let switches = self.switch_streams();
         let c = t.counters.lock();
         let mut unknown_senders: Vec<UnknownSender> = c
             .unknown
@@ -992,6 +1224,11 @@ impl Core {
             event_errors: c.event_errors,
             scrape_targets: self.scrape_targets(),
             history: t.history.status(),
+            bmc_reads: c.bmc_reads,
+            bmc_failures: c.bmc_failures,
+            port_updates: c.port_updates,
+            ports,
+            switches,
         })
     }
 
@@ -1077,6 +1314,10 @@ impl Core {
             });
         }
         let st = self.telemetry.hot.node(&node.id).await?.unwrap_or_default();
+        let history = self
+            .store
+            .asset_health_history(&node.id, Some(""), 20)
+            .await?;
         Ok(NodeHealthView {
             node: node.id,
             name: node.name,
@@ -1084,6 +1325,36 @@ impl Core {
             reasons: st.health.reasons,
             since_ms: st.since_ms,
             gpus,
+            sensors: st.sensors,
+            sensors_at_ms: st.sensors_at_ms,
+            history,
+        })
+    }
+
+    /// A switch's ports and their health (`id`: id or name).
+    pub async fn switch_health(&self, p: &Principal, id: &str) -> CoreResult<SwitchHealthView> {
+        p.require(Permission::InventoryRead, "read switch health")?;
+        let sw = self
+            .store
+            .resolve(AssetKind::Switch, id)
+            .await
+            .map_err(|e| match e {
+                fleet_db::DbError::Invalid(m) => CoreError::NotFound(m),
+                other => other.into(),
+            })?;
+        let ports = self.telemetry.hot.ports(&sw.id).await?;
+        let state = ports
+            .values()
+            .map(|p| p.health.state)
+            .max_by_key(|s| s.rank())
+            .unwrap_or(HealthState::Unknown);
+        let history = self.store.asset_health_history(&sw.id, None, 20).await?;
+        Ok(SwitchHealthView {
+            switch: sw.id,
+            name: sw.name,
+            state,
+            ports,
+            history,
         })
     }
 }

@@ -61,6 +61,7 @@ contract!(
     node_health_is_kept_apart_from_gpus,
     concurrent_writers_leave_the_newest_value_and_exact_counts,
     many_gpus_in_one_call,
+    bmc_readings_and_switch_ports_are_kept,
 );
 
 fn up(gpu: &str, node: Option<&str>, at_ms: i64, values: &[(GpuField, f64)]) -> SampleUpdate {
@@ -419,4 +420,70 @@ async fn redis_that_does_not_answer_is_an_error_within_the_timeout() {
         .err()
         .unwrap();
     assert!(matches!(bad, CoreError::Invalid(_)), "{bad:?}");
+}
+
+async fn bmc_readings_and_switch_ports_are_kept(h: Arc<dyn HotStatus>) {
+    use fleet_telemetry::health::BmcReading;
+    use fleet_telemetry::network::PortStatus;
+    let reading = |name: &str, v: f64| BmcReading {
+        name: name.into(),
+        kind: "temperature".into(),
+        reading: Some(v),
+        health: Some("OK".into()),
+        ..Default::default()
+    };
+    assert!(h.node("n-bmc").await.unwrap().is_none());
+    h.record_node_sensors("n-bmc", 2_000, &[reading("Inlet Temp", 24.0)])
+        .await
+        .unwrap();
+    // An older read arriving late does not replace the newer one.
+    h.record_node_sensors("n-bmc", 1_000, &[reading("Inlet Temp", 99.0)])
+        .await
+        .unwrap();
+    let n = h
+        .node("n-bmc")
+        .await
+        .unwrap()
+        .expect("the node is known by its sensors");
+    assert_eq!(n.sensors.len(), 1);
+    assert_eq!(n.sensors[0].reading, Some(24.0));
+    assert_eq!(n.sensors_at_ms, Some(2_000));
+    // Health recorded later keeps the sensors.
+    h.record_health(&[change(
+        Subject::Node("n-bmc".into()),
+        3_000,
+        HealthState::Degraded,
+        vec![a_reason()],
+    )])
+    .await
+    .unwrap();
+    let n = h.node("n-bmc").await.unwrap().unwrap();
+    assert_eq!(n.health.state, HealthState::Degraded);
+    assert_eq!(n.sensors.len(), 1);
+
+    let port = |oper: &str| PortStatus {
+        admin_up: Some(true),
+        oper_status: Some(oper.into()),
+        in_errors: Some(3.0),
+        ..Default::default()
+    };
+    assert!(h.ports("sw-x").await.unwrap().is_empty());
+    h.record_ports(
+        "sw-x",
+        &[
+            ("Ethernet1".into(), port("UP")),
+            ("Ethernet2".into(), port("UP")),
+        ],
+    )
+    .await
+    .unwrap();
+    h.record_ports("sw-x", &[("Ethernet2".into(), port("DOWN"))])
+        .await
+        .unwrap();
+    h.record_ports("sw-x", &[]).await.unwrap();
+    let ports = h.ports("sw-x").await.unwrap();
+    assert_eq!(ports.len(), 2);
+    assert_eq!(ports["Ethernet1"].oper_status.as_deref(), Some("UP"));
+    assert_eq!(ports["Ethernet2"].oper_status.as_deref(), Some("DOWN"));
+    assert_eq!(ports["Ethernet2"].in_errors, Some(3.0));
 }

@@ -155,6 +155,7 @@ pub fn router(st: AppState) -> Router {
         .route("/telemetry/series", get(telemetry::series))
         .route("/gpus/{id}/health", get(telemetry::gpu_health))
         .route("/nodes/{id}/health", get(telemetry::node_health))
+        .route("/switches/{id}/health", get(telemetry::switch_health))
         .route_layer(middleware::from_fn_with_state(st.clone(), authorize));
 
     // The InfluxDB-compatible write paths (Telegraf's influxdb and influxdb_v2 outputs).
@@ -272,6 +273,9 @@ where
     st.core.start_telemetry(shutdown.clone());
     if let Some(s) = st.config.telemetry.scrape_settings() {
         st.core.start_scraper(s, shutdown.clone());
+    }
+    if let Some(s) = st.config.telemetry.network_settings() {
+        st.core.start_network_watch(s, shutdown.clone());
     }
     let streams_done = st.streams_done.clone();
     let app = router(st);

@@ -130,6 +130,7 @@ pub const ROUTES: &[(&str, &str, Option<Permission>)] = {
         ("GET", "/api/v1/telemetry/series", Some(InventoryRead)),
         ("GET", "/api/v1/gpus/{id}/health", Some(InventoryRead)),
         ("GET", "/api/v1/nodes/{id}/health", Some(InventoryRead)),
+        ("GET", "/api/v1/switches/{id}/health", Some(InventoryRead)),
         // Each field and mutation is checked by the core.
         ("POST", "/api/v1/graphql", Some(SelfService)),
         ("GET", "/api/v1/graphql/schema", Some(SelfService)),
@@ -663,6 +664,9 @@ mod core_mapping {
                 )
                 .await
                 .map(drop),
+            ("GET", "/api/v1/switches/{id}/health") => {
+                core.switch_health(p, "no-such-switch").await.map(drop)
+            }
             ("GET", "/api/v1/audit") => core.audit_log(p, &audit).await.map(drop),
             ("GET", "/api/v1/audit/verify") => core.verify_audit(p).await.map(drop),
             _ => return None,
@@ -717,7 +721,7 @@ mod core_mapping {
             }
             checked += 1;
         }
-        assert_eq!(checked, 44, "routes checked against the core");
+        assert_eq!(checked, 45, "routes checked against the core");
         // The list of routes the table alone gates holds only routes, none checked above.
         let admin = fleet_core::Principal::user("u", "admin", Role::Admin);
         for (m, path) in GATED_BY_THE_TABLE_ONLY {

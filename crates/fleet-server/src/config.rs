@@ -194,6 +194,9 @@ pub struct TelemetryConfig {
     pub write_lines_per_sec: u64,
     /// Seconds of `write_lines_per_sec` a token may send at once.
     pub write_burst_secs: u64,
+    /// Seconds between two samples of the port error counters asked of every switch with a
+    /// gNMI address (port status itself streams on change); 0: no gNMI streams.
+    pub gnmi_sample_interval_secs: u64,
 }
 
 impl Default for TelemetryConfig {
@@ -204,6 +207,7 @@ impl Default for TelemetryConfig {
             scrape_concurrency: 64,
             write_lines_per_sec: 200_000,
             write_burst_secs: 2,
+            gnmi_sample_interval_secs: 30,
         }
     }
 }
@@ -215,6 +219,14 @@ impl TelemetryConfig {
             interval: std::time::Duration::from_secs(self.scrape_interval_secs),
             timeout: std::time::Duration::from_secs(self.scrape_timeout_secs.max(1)),
             concurrency: self.scrape_concurrency.max(1),
+            ..Default::default()
+        })
+    }
+
+    /// The gNMI switch streams' settings, or None when they are off.
+    pub fn network_settings(&self) -> Option<fleet_core::network::NetworkSettings> {
+        (self.gnmi_sample_interval_secs > 0).then(|| fleet_core::network::NetworkSettings {
+            sample_interval: std::time::Duration::from_secs(self.gnmi_sample_interval_secs),
             ..Default::default()
         })
     }

@@ -329,7 +329,11 @@ pub struct Enricher {
 }
 
 enum Read {
-    Ok(Box<Inventory>),
+    /// The inventory, and the sensors when they were asked for (`Err`: why they were not read).
+    Ok(
+        Box<Inventory>,
+        Option<Result<Vec<fleet_bmc::Sensor>, String>>,
+    ),
     /// The BMC could not be read (the reason is for the operator).
     Failed(String),
 }
@@ -346,7 +350,7 @@ impl Enricher {
     }
 
     /// Reads a node's inventory, holding one of the global BMC slots.
-    async fn read(&self, node: &Asset) -> Read {
+    async fn read(&self, node: &Asset, with_sensors: bool) -> Read {
         let client = match redfish_for(&self.st, &self.cfg, node).await {
             Ok(c) => c,
             Err(e) => return Read::Failed(e),
@@ -361,13 +365,27 @@ impl Enricher {
         let deadline = Duration::from_secs(self.cfg.inventory_timeout_secs.max(1));
         let t0 = std::time::Instant::now();
         let r = tokio::time::timeout(deadline, client.inventory()).await;
+        // The sensors in the same session, under the same deadline.
+        let sensors = match (&r, with_sensors) {
+            (Ok(Ok(_)), true) => Some(
+                match tokio::time::timeout(deadline, fleet_bmc::OutOfBand::sensors(&client)).await {
+                    Ok(Ok(s)) => Ok(s),
+                    Ok(Err(e)) => Err(failure_reason(&e)),
+                    Err(_) => Err(format!(
+                        "the sensor read did not finish within {} s",
+                        deadline.as_secs()
+                    )),
+                },
+            ),
+            _ => None,
+        };
         client.logout().await;
         self.stats.reading.fetch_sub(1, Ordering::Relaxed);
         self.stats
             .read_ms
             .fetch_add(t0.elapsed().as_millis() as u64, Ordering::Relaxed);
         match r {
-            Ok(Ok(inv)) => Read::Ok(Box::new(inv)),
+            Ok(Ok(inv)) => Read::Ok(Box::new(inv), sensors),
             Ok(Err(e)) => Read::Failed(failure_reason(&e)),
             Err(_) => Read::Failed(format!(
                 "BMC unreachable: the inventory read did not finish within {} s",
@@ -426,8 +444,8 @@ impl Enricher {
             return Ok(None);
         }
         let who = actor(correlation);
-        let inv = match self.read(&node).await {
-            Read::Ok(inv) => inv,
+        let inv = match self.read(&node, false).await {
+            Read::Ok(inv, _) => inv,
             Read::Failed(reason) => {
                 tracing::warn!(node = %node.name, %reason, "inspection failed");
                 return match self
@@ -501,10 +519,29 @@ impl Enricher {
         let Some(state) = node.state else {
             return Ok(None);
         };
-        let inv = match self.read(&node).await {
-            Read::Ok(inv) => inv,
+        let inv = match self.read(&node, true).await {
+            Read::Ok(inv, sensors) => {
+                // The BMC's readings join the node's derived health (system.status_changed).
+                match sensors {
+                    Some(Ok(readings)) => {
+                        self.st
+                            .core
+                            .observe_bmc(&node.id, readings.into_iter().map(bmc_reading).collect())
+                            .await
+                    }
+                    Some(Err(reason)) => {
+                        tracing::warn!(node = %node.name, %reason, "status sync: sensors not read")
+                    }
+                    None => {}
+                }
+                inv
+            }
             Read::Failed(reason) => {
                 self.stats.sync_failed.fetch_add(1, Ordering::Relaxed);
+                self.st
+                    .core
+                    .observe_bmc_unreachable(&node.id, &reason)
+                    .await;
                 return Err(reason);
             }
         };
@@ -648,6 +685,19 @@ impl Enricher {
                 n += moved as usize;
             }
         }
+    }
+}
+
+fn bmc_reading(s: fleet_bmc::Sensor) -> fleet_telemetry::health::BmcReading {
+    fleet_telemetry::health::BmcReading {
+        name: s.name,
+        kind: s.kind,
+        reading: s.reading,
+        units: s.units,
+        health: s.health,
+        state: s.state,
+        upper_caution: s.upper_caution,
+        upper_critical: s.upper_critical,
     }
 }
 

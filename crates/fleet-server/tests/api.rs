@@ -246,6 +246,7 @@ const POLICY: &[(&str, &str, Option<Role>)] = {
         ("GET", "/api/v1/telemetry/series", V),
         ("GET", "/api/v1/gpus/{id}/health", V),
         ("GET", "/api/v1/nodes/{id}/health", V),
+        ("GET", "/api/v1/switches/{id}/health", V),
         ("POST", "/api/v1/graphql", V),
         ("GET", "/api/v1/graphql/schema", V),
         ("GET", "/api/v1/alerts", V),

@@ -568,6 +568,100 @@ async fn moved_gpu(app: &App) {
     assert_eq!(changed, 0);
 }
 
+/// The status sync reads each node's BMC sensors with its inventory: a power supply the BMC
+/// reports failed turns the node degraded (named in the reasons, a `system.status_changed`
+/// event and a history row); cleared, the next round makes it healthy again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_sync_reads_bmc_sensors_into_the_node_health() {
+    let app = App::start(None).await;
+    let fleet = sim::Sim::start(2, 0.3);
+    hgx_profile(&app).await;
+    let body = json!({"bmcs": fleet.nodes.iter().map(|n| bmc(n, "password")).collect::<Vec<_>>()});
+    let (s, r) = app
+        .call(reqwest::Method::POST, "/api/v1/discovery", body)
+        .await;
+    assert_eq!(s, 200, "{r}");
+    let a = r["results"][0]["node_id"].as_str().unwrap().to_string();
+    app.settled(2, Duration::from_secs(90)).await;
+    let round = || async {
+        app.enricher()
+            .sync_round(Duration::ZERO, &CancellationToken::new())
+            .await
+    };
+    round().await;
+    let (s, h) = app
+        .call(
+            reqwest::Method::GET,
+            &format!("/api/v1/nodes/{a}/health"),
+            json!(null),
+        )
+        .await;
+    assert_eq!(s, 200, "{h}");
+    assert_eq!(h["state"], "healthy", "{h}");
+    let sensors = h["sensors"].as_array().unwrap();
+    assert!(
+        sensors
+            .iter()
+            .any(|x| x["kind"] == "temperature" && x["reading"].as_f64().is_some()),
+        "{h}"
+    );
+    assert!(sensors.iter().any(|x| x["kind"] == "power_supply"), "{h}");
+    assert!(h["sensors_at"].is_string());
+
+    let fault: Value = reqwest::Client::new()
+        .post(format!("{}/faults", fleet.control))
+        .json(&json!({"kind": "psu_failure", "target": fleet.nodes[0].id, "params": {"psu": 0}}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    round().await;
+    let (_, h) = app
+        .call(
+            reqwest::Method::GET,
+            &format!("/api/v1/nodes/{a}/health"),
+            json!(null),
+        )
+        .await;
+    assert_eq!(h["state"], "degraded", "{h}");
+    let reason = h["reasons"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["kind"] == "bmc_sensor")
+        .unwrap_or_else(|| panic!("a bmc_sensor reason: {h}"));
+    assert_eq!(reason["sensor_kind"], "power_supply", "{h}");
+    assert_eq!(h["history"][0]["new_state"], "degraded", "{h}");
+    let events = app.events(types::SYSTEM_STATUS_CHANGED, Some(&a)).await;
+    let last = events.last().expect("a system.status_changed event");
+    assert_eq!(last["data"]["new"]["state"], "degraded");
+    assert_eq!(last["data"]["old"]["state"], "healthy");
+
+    let id = fault["id"].as_str().unwrap();
+    reqwest::Client::new()
+        .delete(format!("{}/faults/{id}", fleet.control))
+        .send()
+        .await
+        .unwrap();
+    round().await;
+    let (_, h) = app
+        .call(
+            reqwest::Method::GET,
+            &format!("/api/v1/nodes/{a}/health"),
+            json!(null),
+        )
+        .await;
+    assert_eq!(h["state"], "healthy", "{h}");
+    assert_eq!(
+        app.events(types::SYSTEM_STATUS_CHANGED, Some(&a))
+            .await
+            .len(),
+        events.len() + 1
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_gpu_moved_between_simulated_nodes_is_the_same_gpu_moved() {
     let app = App::start(None).await;

@@ -1198,3 +1198,117 @@ async fn a_token_over_its_write_rate_gets_429_with_retry_after_and_others_go_on(
     let (_, st) = get(&app, "/api/v1/telemetry/status").await;
     assert_eq!(st["samples_ingested"], 15, "{st}");
 }
+
+/// gpufleet holds a gNMI stream from every switch with a gNMI address: its ports appear with
+/// their status and health; the switch going down makes every port `missing` (one
+/// `network.status_changed` event per port) and the stream, opened again with backoff, brings
+/// them back when the switch answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn switch_ports_stream_over_gnmi_into_port_health() {
+    let fleet = sim::Sim::start(1, 0.0);
+    let (sim_switch, gnmi) = fleet.switches[0].clone();
+    let app = TestApp::start_with(|c| c.telemetry.gnmi_sample_interval_secs = 1).await;
+    let (s, sw) = app
+        .admin(
+            Method::POST,
+            "/api/v1/assets",
+            json!({"kind": "switch", "name": "leaf-stream", "config": {"gnmi_address": gnmi, "timeout_s": 3}}),
+        )
+        .await;
+    assert_eq!(s, 201, "{sw}");
+    let sw = sw["id"].as_str().unwrap().to_string();
+    let path = format!("/api/v1/switches/{sw}/health");
+    let until = |want: &'static str| {
+        let (app, path) = (&app, path.clone());
+        async move {
+            let deadline = std::time::Instant::now() + Duration::from_secs(30);
+            loop {
+                let (s, h) = get(app, &path).await;
+                assert_eq!(s, 200, "{h}");
+                let ports = h["ports"].as_array().unwrap();
+                if ports.len() == 16 && ports.iter().all(|p| p["state"] == want) {
+                    return h;
+                }
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "every port {want} within 30 s: {h}"
+                );
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    };
+    let h = until("healthy").await;
+    let p1 = h["ports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["port"] == "Ethernet1")
+        .unwrap();
+    assert_eq!(p1["admin_up"], true, "{h}");
+    assert_eq!(p1["oper_status"], "UP", "{h}");
+    assert!(p1["in_errors"].as_f64().is_some(), "counters sampled: {h}");
+    let (_, status) = get(&app, "/api/v1/telemetry/status").await;
+    assert_eq!(status["switches"][0]["connected"], true, "{status}");
+    assert!(status["port_updates"].as_u64().unwrap() >= 16, "{status}");
+
+    // The switch dies: its stream ends, every port turns missing and says why.
+    let fault: Value = reqwest::Client::new()
+        .post(format!("{}/faults", fleet.control))
+        .json(&json!({"kind": "switch_down", "target": sim_switch}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let h = until("missing").await;
+    assert_eq!(h["state"], "missing");
+    assert_eq!(
+        h["ports"][0]["reasons"][0]["kind"], "switch_unreachable",
+        "{h}"
+    );
+    // The events are written just after the hot status: wait for them a moment.
+    let mut missing = 0;
+    for _ in 0..50 {
+        let events = app
+            .store
+            .outbox_query(&fleet_db::EventFilter {
+                types: vec!["io.gpufleet.network.status_changed.v1".into()],
+                subject: Some(sw.clone()),
+                limit: 1000,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        missing = events
+            .iter()
+            .filter(|e| {
+                e.payload.contains("\"new\":{\"reasons\":[{")
+                    && e.payload.contains("switch_unreachable")
+            })
+            .count();
+        if missing >= 16 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_eq!(missing, 16, "one network.status_changed event per port");
+
+    // Back: the stream is opened again and the ports recover.
+    let id = fault["id"].as_str().unwrap();
+    reqwest::Client::new()
+        .delete(format!("{}/faults/{id}", fleet.control))
+        .send()
+        .await
+        .unwrap();
+    let h = until("healthy").await;
+    assert!(
+        h["history"].as_array().unwrap().len() >= 20,
+        "the port changes are in the switch's history: {h}"
+    );
+    let (_, status) = get(&app, "/api/v1/telemetry/status").await;
+    assert!(
+        status["switches"][0]["reconnects"].as_u64().unwrap() >= 1,
+        "{status}"
+    );
+}

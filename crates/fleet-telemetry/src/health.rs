@@ -264,7 +264,7 @@ pub fn bmc_reasons(readings: &[BmcReading]) -> Vec<Reason> {
                 }
             },
         };
-        let redundant = matches!(r.kind.as_str(), "power_supply" | "fan");
+        let redundant = r.kind == "fan" || psu_related(r);
         if r.kind == "power_supply" {
             psus += 1;
             psus_failed += usize::from(critical);
@@ -295,6 +295,18 @@ pub fn bmc_reasons(readings: &[BmcReading]) -> Vec<Reason> {
     }
     out.sort_by(|a, b| a.key().cmp(&b.key()));
     out
+}
+
+/// A reading of a power supply or of one of its own sensors (`PSU1 Input Voltage`, `PS2
+/// Temperature`, `Power Supply 1 …`): redundant like the power supply itself.
+fn psu_related(r: &BmcReading) -> bool {
+    if r.kind == "power_supply" {
+        return true;
+    }
+    let n = r.name.to_ascii_uppercase();
+    n.starts_with("PSU")
+        || n.contains("POWER SUPPLY")
+        || (n.starts_with("PS") && n[2..].starts_with(|c: char| c.is_ascii_digit()))
 }
 
 /// A state with its reasons.
@@ -1153,8 +1165,10 @@ mod tests {
         // Read without a reason: no change of a healthy node.
         assert!(t.observe_bmc("n1", T0, &fine).is_empty());
         // One power supply failed: degraded (the other carries the node), named.
-        let mut one = fine.clone();
+        let mut one = fine.to_vec();
         one[1].health = Some("Critical".into());
+        // The PSU's own input voltage sensor, critical too: still only the redundancy lost.
+        one.push(sensor("PSU1 Input Voltage", "voltage", 0.0, "Critical"));
         let c = t.observe_bmc("n1", T0 + SECOND, &one);
         assert_eq!(
             states(&c),
@@ -1162,6 +1176,11 @@ mod tests {
         );
         assert!(matches!(&c[0].new.reasons[0],
             Reason::BmcSensor { sensor, failed: false, .. } if sensor == "PSU1"));
+        assert!(c[0]
+            .new
+            .reasons
+            .iter()
+            .all(|r| matches!(r, Reason::BmcSensor { failed: false, .. })));
         // Both: failed. A temperature over its critical threshold (no verdict): failed too.
         let mut both = one.clone();
         both[2].health = Some("Critical".into());

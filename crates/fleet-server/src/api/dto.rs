@@ -619,18 +619,123 @@ pub struct NodeGpuHealth {
     pub last_seen: Option<String>,
 }
 
-/// A node's roll-up with the state of each of its GPUs.
+/// One BMC reading of the last status sync.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BmcSensorView {
+    pub name: String,
+    /// `temperature`, `fan`, `voltage`, `power_supply`, `power`, …
+    pub kind: String,
+    pub reading: Option<f64>,
+    pub units: Option<String>,
+    /// The BMC's verdict (Redfish `Status.Health`, ipmitool's status column).
+    pub health: Option<String>,
+    /// Redfish `Status.State` (`Enabled`, `Absent`, `UnavailableOffline`, …).
+    pub state: Option<String>,
+    pub upper_caution: Option<f64>,
+    pub upper_critical: Option<f64>,
+}
+
+/// One change of a node's or switch port's derived health.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AssetHealthChangeView {
+    pub id: i64,
+    /// The node, or the switch of the port.
+    pub asset_id: String,
+    /// The port name; empty for the node itself.
+    pub part: String,
+    pub old_state: String,
+    pub new_state: String,
+    /// The reasons of the new state.
+    pub reasons: Value,
+    pub at: String,
+}
+
+impl From<fleet_db::AssetHealthRow> for AssetHealthChangeView {
+    fn from(r: fleet_db::AssetHealthRow) -> Self {
+        AssetHealthChangeView {
+            id: r.id,
+            asset_id: r.asset_id,
+            part: r.part,
+            old_state: r.old_state,
+            new_state: r.new_state,
+            reasons: json_doc(&r.reasons),
+            at: rfc3339(r.at),
+        }
+    }
+}
+
+/// A node's roll-up with the state of each of its GPUs and its BMC readings.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct NodeHealth {
     pub node: String,
     pub name: String,
-    /// The roll-up: failed if any GPU is failed, missing if all are, degraded if any is
-    /// degraded or missing, unknown before any telemetry, else healthy.
+    /// The worst of the GPUs' roll-up (failed if any GPU is failed, missing if all are,
+    /// degraded if any is degraded or missing) and the BMC's readings (a sensor the BMC calls
+    /// critical or over its critical threshold: failed; warning, caution, one power supply or
+    /// fan, or a BMC that cannot be read: degraded); unknown before either reported.
     pub state: String,
-    /// The GPUs that are not healthy.
+    /// The GPUs that are not healthy, then the BMC's reasons (`bmc_sensor`, `bmc_unreachable`).
     pub reasons: Vec<Value>,
     pub since: Option<String>,
     pub gpus: Vec<NodeGpuHealth>,
+    /// The BMC readings of the last status sync (empty before the first).
+    pub sensors: Vec<BmcSensorView>,
+    pub sensors_at: Option<String>,
+    /// Latest health changes of the node, newest first.
+    pub history: Vec<AssetHealthChangeView>,
+}
+
+/// One switch port as its gNMI stream reports it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PortHealthView {
+    pub port: String,
+    pub admin_up: Option<bool>,
+    /// OpenConfig `oper-status`: `UP`, `DOWN`, `LOWER_LAYER_DOWN`, `DORMANT`, …
+    pub oper_status: Option<String>,
+    pub in_errors: Option<f64>,
+    pub out_errors: Option<f64>,
+    pub last_seen: Option<String>,
+    /// failed (up but no link), degraded (dormant/testing/unknown link, or errors over the
+    /// threshold within the window), missing (the switch's stream is gone), healthy, unknown.
+    pub state: String,
+    pub reasons: Vec<Value>,
+}
+
+/// A switch's ports with their health and latest health changes.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SwitchHealth {
+    pub switch: String,
+    pub name: String,
+    /// The worst state of its ports (unknown before any port was read).
+    pub state: String,
+    pub ports: Vec<PortHealthView>,
+    /// Latest port health changes, newest first.
+    pub history: Vec<AssetHealthChangeView>,
+}
+
+impl From<tele::SwitchHealthView> for SwitchHealth {
+    fn from(v: tele::SwitchHealthView) -> Self {
+        SwitchHealth {
+            switch: v.switch,
+            name: v.name,
+            state: health_str(v.state),
+            ports: v
+                .ports
+                .into_iter()
+                .map(|(port, p)| PortHealthView {
+                    port,
+                    admin_up: p.admin_up,
+                    oper_status: p.oper_status,
+                    in_errors: p.in_errors,
+                    out_errors: p.out_errors,
+                    last_seen: p.last_seen.map(|n| rfc3339(n / 1_000_000)),
+                    state: health_str(p.health.state),
+                    reasons: json_list(&p.health.reasons),
+                })
+                .collect(),
+            history: v.history.into_iter().map(Into::into).collect(),
+        }
+    }
 }
 
 impl From<tele::NodeHealthView> for NodeHealth {
@@ -652,6 +757,22 @@ impl From<tele::NodeHealthView> for NodeHealth {
                     last_seen: g.last_seen_ms.map(rfc3339),
                 })
                 .collect(),
+            sensors: v
+                .sensors
+                .into_iter()
+                .map(|s| BmcSensorView {
+                    name: s.name,
+                    kind: s.kind,
+                    reading: s.reading,
+                    units: s.units,
+                    health: s.health,
+                    state: s.state,
+                    upper_caution: s.upper_caution,
+                    upper_critical: s.upper_critical,
+                })
+                .collect(),
+            sensors_at: v.sensors_at_ms.map(rfc3339),
+            history: v.history.into_iter().map(Into::into).collect(),
         }
     }
 }
@@ -696,6 +817,29 @@ pub struct TelemetryStatusView {
     /// Nodes whose `metrics_url` this process scrapes, with the last outcome of each.
     pub scrape_targets: Vec<ScrapeTargetView>,
     pub history: HistoryStatusView,
+    /// BMC sensor reads of the status sync taken in, and BMC reads that failed.
+    pub bmc_reads: u64,
+    pub bmc_failures: u64,
+    /// Port updates streamed by switches (gNMI) to this process.
+    pub port_updates: u64,
+    /// Switch ports this process follows, by health state.
+    pub ports: BTreeMap<String, u64>,
+    /// Switches whose gNMI stream this process holds.
+    pub switches: Vec<SwitchStreamView>,
+}
+
+/// One switch's gNMI stream in this process.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SwitchStreamView {
+    pub switch: String,
+    pub name: String,
+    /// The subscription is open and has sent its first full state.
+    pub connected: bool,
+    pub last_update: Option<String>,
+    /// Why the last stream ended or could not open.
+    pub error: Option<String>,
+    /// Streams opened again after a failure.
+    pub reconnects: u64,
 }
 
 /// What this process's telemetry history has done.
@@ -879,6 +1023,22 @@ impl From<tele::TelemetryStatus> for TelemetryStatusView {
                 })
                 .collect(),
             history: s.history.into(),
+            bmc_reads: s.bmc_reads,
+            bmc_failures: s.bmc_failures,
+            port_updates: s.port_updates,
+            ports: s.ports,
+            switches: s
+                .switches
+                .into_iter()
+                .map(|w| SwitchStreamView {
+                    switch: w.switch,
+                    name: w.name,
+                    connected: w.connected,
+                    last_update: w.last_update_ms.map(rfc3339),
+                    error: w.error,
+                    reconnects: w.reconnects,
+                })
+                .collect(),
         }
     }
 }

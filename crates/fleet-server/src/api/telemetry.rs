@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use utoipa::IntoParams;
 
-use super::dto::{GpuHealth, NodeHealth, SeriesResponse, TelemetryStatusView};
+use super::dto::{GpuHealth, NodeHealth, SeriesResponse, SwitchHealth, TelemetryStatusView};
 use super::{parse_time, Json, Query};
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, Problem};
@@ -286,6 +286,25 @@ pub async fn node_health(
     Ok(Json(
         st.core
             .node_health(&caller.core_principal(), &id)
+            .await?
+            .into(),
+    ))
+}
+
+/// A switch's ports as its gNMI stream reports them (administrative and operational status,
+/// error counters) with each port's derived health and the latest port health changes. `id`:
+/// asset id or name. Ports appear once gpufleet holds a gNMI stream from the switch
+/// (`telemetry.gnmi_sample_interval_secs`; the switch needs a `gnmi_address`).
+#[utoipa::path(get, path = "/api/v1/switches/{id}/health", params(("id" = String, Path)), tag = "telemetry",
+    responses((status = 200, body = SwitchHealth), (status = 404, body = Problem)))]
+pub async fn switch_health(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> ApiResult<Json<SwitchHealth>> {
+    Ok(Json(
+        st.core
+            .switch_health(&caller.core_principal(), &id)
             .await?
             .into(),
     ))
