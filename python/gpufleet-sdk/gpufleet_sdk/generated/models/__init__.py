@@ -13,6 +13,7 @@ from .alert_view import AlertView
 from .alert_view_annotations import AlertViewAnnotations
 from .alert_view_labels import AlertViewLabels
 from .announcement import Announcement
+from .asset_health_change_view import AssetHealthChangeView
 from .asset_kind import AssetKind
 from .asset_page import AssetPage
 from .asset_status import AssetStatus
@@ -25,6 +26,7 @@ from .bios_diff_view import BiosDiffView
 from .bios_diff_view_pending import BiosDiffViewPending
 from .bios_difference import BiosDifference
 from .bmc_entry import BmcEntry
+from .bmc_sensor_view import BmcSensorView
 from .bulk_provision import BulkProvision
 from .bulk_provision_labels import BulkProvisionLabels
 from .bulk_provision_response import BulkProvisionResponse
@@ -109,6 +111,7 @@ from .plan_spec import PlanSpec
 from .plan_spec_images import PlanSpecImages
 from .plan_spec_timeouts import PlanSpecTimeouts
 from .port_admin_request import PortAdminRequest
+from .port_health_view import PortHealthView
 from .port_view import PortView
 from .postable_alert import PostableAlert
 from .postable_alert_annotations import PostableAlertAnnotations
@@ -142,8 +145,11 @@ from .series_point_view import SeriesPointView
 from .series_response import SeriesResponse
 from .state_info import StateInfo
 from .sweep import Sweep
+from .switch_health import SwitchHealth
+from .switch_stream_view import SwitchStreamView
 from .telemetry_status_view import TelemetryStatusView
 from .telemetry_status_view_health import TelemetryStatusViewHealth
+from .telemetry_status_view_ports import TelemetryStatusViewPorts
 from .telemetry_status_view_unmapped_names import TelemetryStatusViewUnmappedNames
 from .timeline_entry_view import TimelineEntryView
 from .token import Token
@@ -183,6 +189,7 @@ __all__ = (
     "AlertViewAnnotations",
     "AlertViewLabels",
     "Announcement",
+    "AssetHealthChangeView",
     "AssetKind",
     "AssetPage",
     "AssetStatus",
@@ -195,6 +202,7 @@ __all__ = (
     "BiosDiffView",
     "BiosDiffViewPending",
     "BmcEntry",
+    "BmcSensorView",
     "BulkProvision",
     "BulkProvisionLabels",
     "BulkProvisionResponse",
@@ -279,6 +287,7 @@ __all__ = (
     "PlanSpecImages",
     "PlanSpecTimeouts",
     "PortAdminRequest",
+    "PortHealthView",
     "PortView",
     "PostableAlert",
     "PostableAlertAnnotations",
@@ -312,8 +321,11 @@ __all__ = (
     "SeriesResponse",
     "StateInfo",
     "Sweep",
+    "SwitchHealth",
+    "SwitchStreamView",
     "TelemetryStatusView",
     "TelemetryStatusViewHealth",
+    "TelemetryStatusViewPorts",
     "TelemetryStatusViewUnmappedNames",
     "TimelineEntryView",
     "Token",

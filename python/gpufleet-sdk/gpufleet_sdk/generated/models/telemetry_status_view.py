@@ -13,7 +13,9 @@ from typing import cast
 if TYPE_CHECKING:
   from ..models.history_status_view import HistoryStatusView
   from ..models.scrape_target_view import ScrapeTargetView
+  from ..models.switch_stream_view import SwitchStreamView
   from ..models.telemetry_status_view_health import TelemetryStatusViewHealth
+  from ..models.telemetry_status_view_ports import TelemetryStatusViewPorts
   from ..models.telemetry_status_view_unmapped_names import TelemetryStatusViewUnmappedNames
   from ..models.unknown_sender_view import UnknownSenderView
 
@@ -30,6 +32,8 @@ class TelemetryStatusView:
     """ What the telemetry pipeline has done since this process started.
 
         Attributes:
+            bmc_failures (int):
+            bmc_reads (int): BMC sensor reads of the status sync taken in, and BMC reads that failed.
             event_errors (int): Health changes whose event could not be written (the database failed).
             events_written (int): `gpu.status_changed` events written.
             gpus_indexed (int): GPUs in the CMDB index that resolves senders.
@@ -38,16 +42,21 @@ class TelemetryStatusView:
             health_changes (int): Derived health changes seen (GPUs and nodes).
             history (HistoryStatusView): What this process's telemetry history has done.
             points (int): Line-protocol points (or Prometheus samples) accepted.
+            port_updates (int): Port updates streamed by switches (gNMI) to this process.
+            ports (TelemetryStatusViewPorts): Switch ports this process follows, by health state.
             rejected_lines (int): Lines refused (bad syntax).
             requests (int): Write requests (and scraped pages) taken.
             samples_ingested (int): Field values that resolved to a GPU.
             scrape_targets (list[ScrapeTargetView]): Nodes whose `metrics_url` this process scrapes, with the last outcome
                 of each.
+            switches (list[SwitchStreamView]): Switches whose gNMI stream this process holds.
             unknown_samples (int): Field values from senders no key resolved.
             unknown_senders (list[UnknownSenderView]): Unknown senders by their strongest key, most samples first.
             unmapped_names (TelemetryStatusViewUnmappedNames): Metric names that map to no GPU field, with their counts.
      """
 
+    bmc_failures: int
+    bmc_reads: int
     event_errors: int
     events_written: int
     gpus_indexed: int
@@ -56,10 +65,13 @@ class TelemetryStatusView:
     health_changes: int
     history: HistoryStatusView
     points: int
+    port_updates: int
+    ports: TelemetryStatusViewPorts
     rejected_lines: int
     requests: int
     samples_ingested: int
     scrape_targets: list[ScrapeTargetView]
+    switches: list[SwitchStreamView]
     unknown_samples: int
     unknown_senders: list[UnknownSenderView]
     unmapped_names: TelemetryStatusViewUnmappedNames
@@ -72,9 +84,15 @@ class TelemetryStatusView:
     def to_dict(self) -> dict[str, Any]:
         from ..models.history_status_view import HistoryStatusView # noqa: PLC0415
         from ..models.scrape_target_view import ScrapeTargetView # noqa: PLC0415
+        from ..models.switch_stream_view import SwitchStreamView # noqa: PLC0415
         from ..models.telemetry_status_view_health import TelemetryStatusViewHealth # noqa: PLC0415
+        from ..models.telemetry_status_view_ports import TelemetryStatusViewPorts # noqa: PLC0415
         from ..models.telemetry_status_view_unmapped_names import TelemetryStatusViewUnmappedNames # noqa: PLC0415
         from ..models.unknown_sender_view import UnknownSenderView # noqa: PLC0415
+        bmc_failures = self.bmc_failures
+
+        bmc_reads = self.bmc_reads
+
         event_errors = self.event_errors
 
         events_written = self.events_written
@@ -91,6 +109,10 @@ class TelemetryStatusView:
 
         points = self.points
 
+        port_updates = self.port_updates
+
+        ports = self.ports.to_dict()
+
         rejected_lines = self.rejected_lines
 
         requests = self.requests
@@ -101,6 +123,13 @@ class TelemetryStatusView:
         for scrape_targets_item_data in self.scrape_targets:
             scrape_targets_item = scrape_targets_item_data.to_dict()
             scrape_targets.append(scrape_targets_item)
+
+
+
+        switches = []
+        for switches_item_data in self.switches:
+            switches_item = switches_item_data.to_dict()
+            switches.append(switches_item)
 
 
 
@@ -119,6 +148,8 @@ class TelemetryStatusView:
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update({
+            "bmc_failures": bmc_failures,
+            "bmc_reads": bmc_reads,
             "event_errors": event_errors,
             "events_written": events_written,
             "gpus_indexed": gpus_indexed,
@@ -127,10 +158,13 @@ class TelemetryStatusView:
             "health_changes": health_changes,
             "history": history,
             "points": points,
+            "port_updates": port_updates,
+            "ports": ports,
             "rejected_lines": rejected_lines,
             "requests": requests,
             "samples_ingested": samples_ingested,
             "scrape_targets": scrape_targets,
+            "switches": switches,
             "unknown_samples": unknown_samples,
             "unknown_senders": unknown_senders,
             "unmapped_names": unmapped_names,
@@ -144,10 +178,16 @@ class TelemetryStatusView:
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         from ..models.history_status_view import HistoryStatusView # noqa: PLC0415
         from ..models.scrape_target_view import ScrapeTargetView # noqa: PLC0415
+        from ..models.switch_stream_view import SwitchStreamView # noqa: PLC0415
         from ..models.telemetry_status_view_health import TelemetryStatusViewHealth # noqa: PLC0415
+        from ..models.telemetry_status_view_ports import TelemetryStatusViewPorts # noqa: PLC0415
         from ..models.telemetry_status_view_unmapped_names import TelemetryStatusViewUnmappedNames # noqa: PLC0415
         from ..models.unknown_sender_view import UnknownSenderView # noqa: PLC0415
         d = dict(src_dict)
+        bmc_failures = d.pop("bmc_failures")
+
+        bmc_reads = d.pop("bmc_reads")
+
         event_errors = d.pop("event_errors")
 
         events_written = d.pop("events_written")
@@ -170,6 +210,13 @@ class TelemetryStatusView:
 
         points = d.pop("points")
 
+        port_updates = d.pop("port_updates")
+
+        ports = TelemetryStatusViewPorts.from_dict(d.pop("ports"))
+
+
+
+
         rejected_lines = d.pop("rejected_lines")
 
         requests = d.pop("requests")
@@ -184,6 +231,16 @@ class TelemetryStatusView:
 
 
             scrape_targets.append(scrape_targets_item)
+
+
+        switches = []
+        _switches = d.pop("switches")
+        for switches_item_data in (_switches):
+            switches_item = SwitchStreamView.from_dict(switches_item_data)
+
+
+
+            switches.append(switches_item)
 
 
         unknown_samples = d.pop("unknown_samples")
@@ -204,6 +261,8 @@ class TelemetryStatusView:
 
 
         telemetry_status_view = cls(
+            bmc_failures=bmc_failures,
+            bmc_reads=bmc_reads,
             event_errors=event_errors,
             events_written=events_written,
             gpus_indexed=gpus_indexed,
@@ -212,10 +271,13 @@ class TelemetryStatusView:
             health_changes=health_changes,
             history=history,
             points=points,
+            port_updates=port_updates,
+            ports=ports,
             rejected_lines=rejected_lines,
             requests=requests,
             samples_ingested=samples_ingested,
             scrape_targets=scrape_targets,
+            switches=switches,
             unknown_samples=unknown_samples,
             unknown_senders=unknown_senders,
             unmapped_names=unmapped_names,
