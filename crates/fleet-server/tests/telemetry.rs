@@ -208,7 +208,8 @@ async fn pushed_samples_give_gpu_and_node_health_on_all_three_write_paths() {
     assert_eq!(st["health"]["healthy"], 3);
     assert_eq!(st["unknown_samples"], 0);
     // First sample of each GPU: unknown → healthy, recorded.
-    assert_eq!(st["events_written"], 3);
+    // …and the node's first roll-up, a system.status_changed event.
+    assert_eq!(st["events_written"], 4);
 }
 
 #[tokio::test]
@@ -995,7 +996,7 @@ async fn sse_until(
 async fn the_live_stream_carries_the_status_changes_and_values_of_a_rack_and_resumes() {
     let app = TestApp::start().await;
     let (inside, gpus_in) = node_in_rack(&app, "r1", "n1", 2).await;
-    let (_, gpus_out) = node_with_gpus(&app, "n2", 1).await;
+    let (outside, gpus_out) = node_with_gpus(&app, "n2", 1).await;
     let open = |q: &str, last: Option<&str>| {
         let mut r = app.req(Role::Viewer, Method::GET, &format!("/api/v1/stream?{q}"));
         if let Some(id) = last {
@@ -1030,14 +1031,27 @@ async fn the_live_stream_carries_the_status_changes_and_values_of_a_rack_and_res
     push("gpu,uuid=GPU-n1-0 gpu_temp=41,power_usage=300,sm_clock=1980".into()).await;
     push("gpu,uuid=GPU-n2-0 gpu_temp=42\ngpu,uuid=GPU-n1-1 gpu_temp=43".into()).await;
     let got = sse_until(&mut body, &mut buf, |b| {
-        b.iter().filter(|(e, _, _)| e == "cloudevent").count() >= 2
+        b.iter().filter(|(e, _, _)| e == "cloudevent").count() >= 3
             && b.iter().any(|(e, v, _)| {
                 e == "values" && v["gpus"].as_array().is_some_and(|g| g.len() == 2)
             })
     })
     .await;
-    let events: Vec<&(String, Value, Option<String>)> =
-        got.iter().filter(|(e, _, _)| e == "cloudevent").collect();
+    // The rack's node rolls up too (its first roll-up: a system.status_changed event); the
+    // node outside the rack does not appear.
+    let nodes: Vec<&str> = got
+        .iter()
+        .filter(|(e, v, _)| {
+            e == "cloudevent" && v["type"] == "io.gpufleet.system.status_changed.v1"
+        })
+        .map(|(_, v, _)| v["subject"].as_str().unwrap())
+        .collect();
+    assert_eq!(nodes, [inside.as_str()], "{got:?}");
+    assert!(!nodes.contains(&outside.as_str()));
+    let events: Vec<&(String, Value, Option<String>)> = got
+        .iter()
+        .filter(|(e, v, _)| e == "cloudevent" && v["type"] == "io.gpufleet.gpu.status_changed.v1")
+        .collect();
     let subjects: Vec<&str> = events
         .iter()
         .map(|(_, v, _)| v["subject"].as_str().unwrap())
@@ -1083,8 +1097,15 @@ async fn the_live_stream_carries_the_status_changes_and_values_of_a_rack_and_res
     assert_eq!(r.status(), 200);
     let mut body = r.bytes_stream();
     let mut buf = String::new();
-    let again = sse_until(&mut body, &mut buf, |b| !b.is_empty()).await;
-    assert_eq!(again[0].1["subject"], gpus_in[1].as_str(), "{again:?}");
+    let gpu_event =
+        |e: &(String, Value, Option<String>)| e.1["type"] == "io.gpufleet.gpu.status_changed.v1";
+    let again = sse_until(&mut body, &mut buf, |b| b.iter().any(gpu_event)).await;
+    let replayed = again.iter().find(|e| gpu_event(e)).unwrap();
+    assert_eq!(replayed.1["subject"], gpus_in[1].as_str(), "{again:?}");
+    assert!(
+        again.iter().all(|e| e.1["subject"] != outside.as_str()),
+        "{again:?}"
+    );
     // Live again: an XID on n1's GPU 1 fails it; n2's fault stays out.
     push("gpu,uuid=GPU-n2-0 xid=79\ngpu,uuid=GPU-n1-1 xid=79".into()).await;
     let failed = |e: &(String, Value, Option<String>)| {
