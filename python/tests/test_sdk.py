@@ -321,7 +321,8 @@ def test_the_live_stream_of_a_rack_with_values(server, admin):
     for kind, body in stream:
         if kind == "values" and body["gpus"]:
             seen["values"] = body
-        if kind == "cloudevent":
+        # The node's roll-up (system.status_changed) comes along; the GPU's change is the one.
+        if kind == "cloudevent" and body["type"] == "io.gpufleet.gpu.status_changed.v1":
             seen["cloudevent"] = body
         if all(seen.values()):
             break
