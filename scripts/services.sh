@@ -6,6 +6,7 @@
 #   scripts/services.sh status [SERVICE...]   one line per service; exit 3 if one is stopped
 #   scripts/services.sh env    [SERVICE...]   print the shell exports (starts nothing)
 #   scripts/services.sh reset  [SERVICE...]   stop and delete the service's data
+#   scripts/services.sh packages PACKAGE...   install the Debian packages that are missing (as `up` does)
 #
 # Services: postgres, nats, redis, influxdb. Each service is a set of functions named <service>_up, _down, _status,
 # _env and _reset; add one to ALL_SERVICES to manage it. A service whose URL variable is already
@@ -924,7 +925,7 @@ with_lock() {
 }
 
 usage() {
-	sed -n '2,10p' "$0" | sed 's/^# \{0,1\}//' >&2
+	sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 }
 
@@ -932,6 +933,12 @@ main() {
 	(($# >= 1)) || usage
 	local cmd=$1 svc rc=0
 	shift
+	if [[ $cmd == packages ]]; then
+		(($# >= 1)) || usage
+		with_lock
+		ensure_packages "$@"
+		return 0
+	fi
 	local services=("$@")
 	((${#services[@]} > 0)) || services=("${ALL_SERVICES[@]}")
 	for svc in "${services[@]}"; do
@@ -957,7 +964,7 @@ main() {
 		for svc in "${services[@]}"; do "${svc}_env"; done
 		;;
 	-h | --help | help) usage ;;
-	*) die "unknown command '$cmd' (use up, down, status, env or reset)" ;;
+	*) die "unknown command '$cmd' (use up, down, status, env, reset or packages)" ;;
 	esac
 }
 
