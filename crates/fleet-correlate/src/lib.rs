@@ -47,6 +47,7 @@ pub mod engine;
 pub mod error;
 pub mod graph;
 pub mod incident;
+pub mod remediate;
 pub mod rules;
 pub mod score;
 pub mod xid;
