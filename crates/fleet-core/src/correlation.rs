@@ -54,6 +54,8 @@ pub struct CorrelationSettings {
     /// An incident still open (not acknowledged) this long after it opened escalates
     /// (`alert.escalated`), and again after each further period; zero: never.
     pub escalate_after: Duration,
+    /// Remediation of incidents (see [`crate::remediation`]).
+    pub remediation: crate::remediation::RemediationSettings,
 }
 
 impl Default for CorrelationSettings {
@@ -64,6 +66,7 @@ impl Default for CorrelationSettings {
             max_alerts: 200_000,
             keep_ended: Duration::from_secs(3600),
             escalate_after: Duration::from_secs(900),
+            remediation: Default::default(),
         }
     }
 }
@@ -143,7 +146,7 @@ pub struct TimelineEntry {
     /// RFC 3339.
     pub at: String,
     /// `opened`, `alerts_added`, `root_cause_changed`, `merged`, `acknowledged`, `resolved`,
-    /// `reopened`.
+    /// `reopened`, `escalated`, `remediation` (a step executed), `remediation_waits`.
     pub event: String,
     /// Who did it (a user, or `system:correlation`).
     pub by: String,
@@ -305,7 +308,7 @@ struct Lookup {
     ports: HashMap<(String, String), String>,
 }
 
-struct State {
+pub(crate) struct State {
     engine: Option<Engine>,
     lookup: Lookup,
     built_at: Option<Instant>,
@@ -320,7 +323,8 @@ struct State {
 /// The incident store of one process.
 pub struct Incidents {
     settings: CorrelationSettings,
-    state: tokio::sync::Mutex<State>,
+    pub(crate) state: tokio::sync::Mutex<State>,
+    pub(crate) remediation: parking_lot::Mutex<crate::remediation::RemediationState>,
 }
 
 const SYSTEM: &str = "system:correlation";
@@ -339,7 +343,12 @@ impl Incidents {
                 records: BTreeMap::new(),
                 merged: BTreeMap::new(),
             }),
+            remediation: Default::default(),
         }
+    }
+
+    pub fn settings(&self) -> &CorrelationSettings {
+        &self.settings
     }
 }
 
@@ -836,7 +845,7 @@ impl State {
         out
     }
 
-    fn view(&self, id: &str, detail: bool, now: Millis) -> Option<IncidentView> {
+    pub(crate) fn view(&self, id: &str, detail: bool, now: Millis) -> Option<IncidentView> {
         let inc = self.engine.as_ref()?.incident(id, now)?;
         let rec = self.records.get(id)?;
         let members: Vec<(&String, &Received)> = inc
@@ -1085,8 +1094,25 @@ impl State {
             .collect()
     }
 
+    /// Adds a line to an incident's timeline.
+    pub(crate) fn push_timeline(&mut self, id: &str, entry: TimelineEntry, now: Millis) {
+        if let Some(rec) = self.records.get_mut(id) {
+            rec.timeline.push(entry);
+            rec.updated_at = now;
+        }
+    }
+
+    /// Incidents open and not acknowledged, by id.
+    pub(crate) fn open_ids(&self) -> Vec<String> {
+        self.records
+            .iter()
+            .filter(|(_, r)| r.state == IncidentState::Open)
+            .map(|(id, _)| id.clone())
+            .collect()
+    }
+
     /// The incident an id names now (following merges).
-    fn current_id(&self, id: &str) -> Option<String> {
+    pub(crate) fn current_id(&self, id: &str) -> Option<String> {
         let mut id = id.to_string();
         for _ in 0..16 {
             if self.records.contains_key(&id) {
@@ -1509,7 +1535,10 @@ impl Core {
         let after = self.incidents_store().settings.escalate_after;
         events.extend(st.escalate(after, now));
         self.write_events(&Actor::system(SYSTEM), None, events)
-            .await
+            .await?;
+        drop(st);
+        self.remediate_automatically().await;
+        Ok(())
     }
 }
 

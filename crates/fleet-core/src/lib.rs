@@ -39,6 +39,7 @@ pub mod network;
 pub mod ops;
 pub mod principal;
 pub mod provisioning;
+pub mod remediation;
 pub mod scrape;
 pub mod telemetry;
 

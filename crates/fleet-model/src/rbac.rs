@@ -75,12 +75,14 @@ pub enum Permission {
     TelemetryWrite,
     /// Send alerts (Alertmanager API v2 and webhook bodies) to the correlation.
     AlertWrite,
-    /// Acknowledge and resolve incidents.
+    /// Acknowledge, resolve and remediate incidents (run a remediation plan, approve its steps).
     IncidentManage,
+    /// Switch automatic and manual remediation off and on (the kill switch).
+    RemediationAdmin,
 }
 
 impl Permission {
-    pub const ALL: [Permission; 14] = [
+    pub const ALL: [Permission; 15] = [
         Permission::SelfService,
         Permission::InventoryRead,
         Permission::InventoryWrite,
@@ -95,6 +97,7 @@ impl Permission {
         Permission::TelemetryWrite,
         Permission::AlertWrite,
         Permission::IncidentManage,
+        Permission::RemediationAdmin,
     ];
 }
 

@@ -143,6 +143,16 @@ pub fn router(st: AppState) -> Router {
         .route("/incidents/{id}", get(crate::api::alerts::get_incident))
         .route("/incidents/{id}/ack", post(crate::api::alerts::ack))
         .route("/incidents/{id}/resolve", post(crate::api::alerts::resolve))
+        .route("/incidents/{id}/plan", get(crate::api::remediation::plan))
+        .route(
+            "/incidents/{id}/remediate",
+            post(crate::api::remediation::remediate),
+        )
+        .route("/remediation", get(crate::api::remediation::status))
+        .route(
+            "/remediation/kill-switch",
+            axum::routing::put(crate::api::remediation::kill_switch),
+        )
         .route("/audit", get(misc::audit))
         .route("/audit/verify", get(misc::audit_verify))
         .route("/graphql", post(crate::api::graphql::execute))

@@ -150,6 +150,18 @@ pub const ROUTES: &[(&str, &str, Option<Permission>)] = {
             "/api/v1/incidents/{id}/resolve",
             Some(IncidentManage),
         ),
+        ("GET", "/api/v1/incidents/{id}/plan", Some(InventoryRead)),
+        (
+            "POST",
+            "/api/v1/incidents/{id}/remediate",
+            Some(IncidentManage),
+        ),
+        ("GET", "/api/v1/remediation", Some(InventoryRead)),
+        (
+            "PUT",
+            "/api/v1/remediation/kill-switch",
+            Some(RemediationAdmin),
+        ),
     ]
 };
 
@@ -667,6 +679,17 @@ mod core_mapping {
             ("GET", "/api/v1/switches/{id}/health") => {
                 core.switch_health(p, "no-such-switch").await.map(drop)
             }
+            ("GET", "/api/v1/incidents/{id}/plan") => {
+                core.remediation_plan(p, "no-such-incident").await.map(drop)
+            }
+            ("POST", "/api/v1/incidents/{id}/remediate") => core
+                .remediate_incident(p, "no-such-incident", false, true)
+                .await
+                .map(drop),
+            ("GET", "/api/v1/remediation") => core.remediation_status(p).await.map(drop),
+            ("PUT", "/api/v1/remediation/kill-switch") => {
+                core.set_kill_switch(p, false, None).await.map(drop)
+            }
             ("GET", "/api/v1/audit") => core.audit_log(p, &audit).await.map(drop),
             ("GET", "/api/v1/audit/verify") => core.verify_audit(p).await.map(drop),
             _ => return None,
@@ -721,7 +744,7 @@ mod core_mapping {
             }
             checked += 1;
         }
-        assert_eq!(checked, 45, "routes checked against the core");
+        assert_eq!(checked, 49, "routes checked against the core");
         // The list of routes the table alone gates holds only routes, none checked above.
         let admin = fleet_core::Principal::user("u", "admin", Role::Admin);
         for (m, path) in GATED_BY_THE_TABLE_ONLY {

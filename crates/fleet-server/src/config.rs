@@ -37,6 +37,7 @@ const CONFIG_KEYS: &[&str] = &[
     "telemetry",
     "history",
     "correlation",
+    "remediation",
 ];
 
 #[derive(Clone, Serialize, Deserialize)]
@@ -91,6 +92,7 @@ pub struct Config {
     pub telemetry: TelemetryConfig,
     pub history: HistoryConfig,
     pub correlation: CorrelationConfig,
+    pub remediation: RemediationConfig,
 }
 
 /// GPU telemetry history: where it is kept, at which resolution and for how long.
@@ -159,6 +161,17 @@ impl HistoryConfig {
         }
         Ok(())
     }
+}
+
+/// Remediation of incidents within guard rails.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RemediationConfig {
+    /// Execute the automatic actions (`guard_rails.automatic`, a drain by default) of new
+    /// incidents without a person; off: plans are only computed and run by people.
+    pub automatic: bool,
+    /// Budget, approval threshold and automatic actions.
+    pub guard_rails: fleet_correlate::remediate::GuardRails,
 }
 
 /// Incidents.
@@ -490,6 +503,7 @@ impl Default for Config {
             telemetry: TelemetryConfig::default(),
             history: HistoryConfig::default(),
             correlation: CorrelationConfig::default(),
+            remediation: RemediationConfig::default(),
         }
     }
 }

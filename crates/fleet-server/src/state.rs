@@ -74,6 +74,10 @@ impl AppState {
         };
         settings.correlation.escalate_after =
             Duration::from_secs(config.correlation.escalate_after_secs);
+        settings.correlation.remediation = fleet_core::remediation::RemediationSettings {
+            automatic: config.remediation.automatic,
+            rails: config.remediation.guard_rails.clone(),
+        };
         let hot =
             hot.unwrap_or_else(|| Arc::new(fleet_core::telemetry::MemoryHotStatus::default()));
         let history = history.unwrap_or_else(fleet_core::history::History::in_memory);

@@ -10,6 +10,7 @@ pub mod misc;
 pub mod nodes;
 pub mod ops;
 pub mod provision;
+pub mod remediation;
 pub mod rules;
 pub mod stream;
 pub mod telemetry;

@@ -1,0 +1,295 @@
+//! Remediation within guard rails, end to end in the core: XID 79 alerts on GPUs of nodes in
+//! service become incidents; the automatic pass drains the first node (audited, in the
+//! incident's timeline, lifecycle reason naming the incident), leaves the next one waiting for
+//! approval once the budget is spent, and a person's approval drains it; the kill switch
+//! refuses everything; a dry run changes nothing.
+
+use std::collections::BTreeMap;
+
+use fleet_core::correlation::{IncidentFilter, IncomingAlert};
+use fleet_core::remediation::RemediationSettings;
+use fleet_core::{Core, CoreSettings, Principal};
+use fleet_correlate::remediate::GuardRails;
+use fleet_db::{Actor, AuditFilter, NewAsset, Store, StoreOptions};
+use fleet_model::asset::AssetKind;
+use fleet_model::lifecycle::NodeState;
+use fleet_model::rbac::Role;
+use serde_json::json;
+
+async fn asset(
+    store: &Store,
+    kind: AssetKind,
+    name: &str,
+    parent: Option<&str>,
+    config: serde_json::Value,
+) -> String {
+    store
+        .create_asset(
+            &Actor::system("test"),
+            NewAsset {
+                kind,
+                name: name.into(),
+                parent_id: parent.map(str::to_string),
+                labels: BTreeMap::new(),
+                config,
+                profile_id: None,
+                reason: None,
+            },
+        )
+        .await
+        .unwrap()
+        .id
+}
+
+fn uuid(n: usize) -> String {
+    format!("GPU-7e0d3c11-0000-4000-8000-0000000000{n:02}")
+}
+
+/// A rack of four nodes in service, each with a BMC and one GPU. Returns the node ids.
+async fn rack(store: &Store) -> Vec<String> {
+    let t = Actor::system("test");
+    let rack = asset(store, AssetKind::Rack, "rem-r1", None, json!({})).await;
+    let profile = store
+        .create_profile(&t, "rem-p", &Default::default())
+        .await
+        .unwrap();
+    let mut nodes = vec![];
+    for n in 0..4 {
+        let name = format!("rem-node-{n}");
+        let node = asset(store, AssetKind::Node, &name, Some(&rack), json!({})).await;
+        asset(
+            store,
+            AssetKind::Bmc,
+            &format!("{name}-bmc"),
+            Some(&node),
+            json!({"address": format!("10.9.0.{n}")}),
+        )
+        .await;
+        asset(
+            store,
+            AssetKind::Gpu,
+            &format!("{name}-gpu0"),
+            Some(&node),
+            json!({"uuid": uuid(n)}),
+        )
+        .await;
+        store
+            .assign_profile(&t, &node, Some(&profile.id))
+            .await
+            .unwrap();
+        for to in [
+            NodeState::Inspecting,
+            NodeState::Ready,
+            NodeState::Provisioning,
+            NodeState::InService,
+        ] {
+            store.transition(&t, &node, to, None).await.unwrap();
+        }
+        nodes.push(node);
+    }
+    nodes
+}
+
+fn xid79(node: usize) -> IncomingAlert {
+    let labels = [
+        ("alertname", "GpuXidError".to_string()),
+        ("xid", "79".to_string()),
+        ("UUID", uuid(node)),
+        ("Hostname", format!("rem-node-{node}")),
+        ("severity", "critical".to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    IncomingAlert {
+        labels,
+        ..Default::default()
+    }
+}
+
+async fn state(store: &Store, node: &str) -> Option<NodeState> {
+    store.get_asset(node).await.unwrap().state
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn automatic_drains_respect_the_budget_approval_and_the_kill_switch() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+    let store = Store::connect(&StoreOptions::new(url)).await.unwrap();
+    let mut settings = CoreSettings::new(dir.path().into());
+    settings.correlation.remediation = RemediationSettings {
+        automatic: true,
+        rails: GuardRails {
+            max_nodes_per_window: 1,
+            max_rack_fraction: 0.5,
+            ..Default::default()
+        },
+    };
+    let core = Core::new(store.clone(), settings);
+    let nodes = rack(&store).await;
+    let admin = Principal::user("u-admin", "admin", Role::Admin);
+    let operator = Principal::user("u-op", "oscar", Role::Operator);
+    let viewer = Principal::user("u-view", "vera", Role::Viewer);
+
+    // A GPU off the bus on node 0: an incident whose plan drains node 0.
+    core.ingest_alerts(&admin, vec![xid79(0)]).await.unwrap();
+    let incidents = core
+        .list_incidents(&admin, &IncidentFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(incidents.len(), 1, "{incidents:?}");
+    let first = incidents[0].id.clone();
+    assert!(
+        incidents[0]
+            .actions
+            .contains(&"drain_and_diagnose".to_string()),
+        "{incidents:?}"
+    );
+    let plan = core.remediation_plan(&viewer, &first).await.unwrap();
+    assert!(plan.dry_run);
+    assert_eq!(plan.target_node.as_deref(), Some(nodes[0].as_str()));
+    let drain = plan
+        .steps
+        .iter()
+        .find(|s| s.action == "drain_and_diagnose")
+        .expect("a drain step");
+    assert_eq!(drain.decision, "execute", "{plan:?}");
+    // A dry run moved nothing.
+    assert_eq!(state(&store, &nodes[0]).await, Some(NodeState::InService));
+
+    // The correlation tick runs the automatic pass: node 0 drains, once.
+    core.correlation_tick().await.unwrap();
+    assert_eq!(state(&store, &nodes[0]).await, Some(NodeState::Draining));
+    let history = store.lifecycle_history(&nodes[0]).await.unwrap();
+    let last = history.last().unwrap();
+    assert!(
+        last.reason.as_deref().unwrap_or("").contains(&first),
+        "{last:?}"
+    );
+    assert_eq!(last.actor, "system:remediation");
+    core.correlation_tick().await.unwrap();
+    let st = core.remediation_status(&viewer).await.unwrap();
+    assert_eq!(st.window_used, 1);
+    assert_eq!(st.recent.len(), 1, "planned once: {st:?}");
+    assert_eq!(st.recent[0].outcome, "done");
+    let audit = store
+        .list_audit(&AuditFilter {
+            target: Some(first.clone()),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(audit.iter().any(|a| a.action == "incident.remediate"
+        && a.actor == "system:remediation"
+        && a.after_doc.as_deref().unwrap_or("").contains(&nodes[0])));
+    let detail = core.get_incident(&viewer, &first).await.unwrap();
+    assert!(detail
+        .timeline
+        .unwrap()
+        .iter()
+        .any(|t| t.event == "remediation" && t.detail.contains("done")));
+
+    // A second GPU on node 1: the budget (one node per hour) is spent, the drain waits.
+    core.ingest_alerts(&admin, vec![xid79(1)]).await.unwrap();
+    core.correlation_tick().await.unwrap();
+    assert_eq!(state(&store, &nodes[1]).await, Some(NodeState::InService));
+    let second = core
+        .list_incidents(&admin, &IncidentFilter::default())
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|i| i.id != first)
+        .unwrap()
+        .id;
+    let plan = core.remediation_plan(&viewer, &second).await.unwrap();
+    let step = plan
+        .steps
+        .iter()
+        .find(|s| s.action == "drain_and_diagnose")
+        .unwrap();
+    assert_eq!(step.decision, "needs_approval", "{plan:?}");
+    assert!(
+        step.reason.as_deref().unwrap().contains("budget"),
+        "{plan:?}"
+    );
+    assert!(plan.approval_required);
+    let detail = core.get_incident(&viewer, &second).await.unwrap();
+    assert!(detail
+        .timeline
+        .unwrap()
+        .iter()
+        .any(|t| t.event == "remediation_waits"));
+    // Viewers cannot run a plan; an operator without approval changes nothing.
+    assert!(core
+        .remediate_incident(&viewer, &second, true, false)
+        .await
+        .is_err());
+    let ran = core
+        .remediate_incident(&operator, &second, false, false)
+        .await
+        .unwrap();
+    assert!(ran.steps.iter().all(|s| s.outcome.is_none()), "{ran:?}");
+    assert_eq!(state(&store, &nodes[1]).await, Some(NodeState::InService));
+
+    // The kill switch refuses even an approved run; only an admin may switch it.
+    assert!(core.set_kill_switch(&operator, true, None).await.is_err());
+    core.set_kill_switch(&admin, true, Some("datacenter work".into()))
+        .await
+        .unwrap();
+    let ran = core
+        .remediate_incident(&operator, &second, true, false)
+        .await
+        .unwrap();
+    assert!(ran.kill_switch);
+    let step = ran
+        .steps
+        .iter()
+        .find(|s| s.action == "drain_and_diagnose")
+        .unwrap();
+    assert_eq!(step.decision, "refused", "{ran:?}");
+    assert_eq!(state(&store, &nodes[1]).await, Some(NodeState::InService));
+    core.set_kill_switch(&admin, false, None).await.unwrap();
+
+    // Approved by a person: node 1 drains, the step says who.
+    let ran = core
+        .remediate_incident(&operator, &second, true, false)
+        .await
+        .unwrap();
+    let step = ran
+        .steps
+        .iter()
+        .find(|s| s.action == "drain_and_diagnose")
+        .unwrap();
+    assert_eq!(step.outcome.as_deref(), Some("done"), "{ran:?}");
+    assert_eq!(state(&store, &nodes[1]).await, Some(NodeState::Draining));
+    let last = store
+        .lifecycle_history(&nodes[1])
+        .await
+        .unwrap()
+        .pop()
+        .unwrap();
+    assert!(
+        last.reason
+            .as_deref()
+            .unwrap()
+            .contains("approved by oscar"),
+        "{last:?}"
+    );
+
+    // Node 1 is now out: a third run refuses (nothing in service to drain), and the rack share
+    // (2 of 4 out) would refuse node 2's automatic drain too.
+    let ran = core
+        .remediate_incident(&operator, &second, true, false)
+        .await
+        .unwrap();
+    let step = ran
+        .steps
+        .iter()
+        .find(|s| s.action == "drain_and_diagnose")
+        .unwrap();
+    assert_eq!(step.decision, "refused", "{ran:?}");
+    let st = core.remediation_status(&viewer).await.unwrap();
+    assert_eq!(st.window_used, 2);
+    assert!(!st.kill_switch);
+}
