@@ -73,6 +73,7 @@ from .gpu_health_change import GpuHealthChange
 from .gpu_series_view import GpuSeriesView
 from .gpu_status_view import GpuStatusView
 from .gpu_status_view_fields import GpuStatusViewFields
+from .guard_rails_view import GuardRailsView
 from .history_entry import HistoryEntry
 from .history_list import HistoryList
 from .history_status_view import HistoryStatusView
@@ -86,6 +87,7 @@ from .install_plan_row import InstallPlanRow
 from .job_detail import JobDetail
 from .job_log_entry import JobLogEntry
 from .job_view import JobView
+from .kill_switch_request import KillSwitchRequest
 from .lifecycle_table import LifecycleTable
 from .login_request import LoginRequest
 from .login_response import LoginResponse
@@ -137,6 +139,11 @@ from .rejected_alert import RejectedAlert
 from .relation_kind import RelationKind
 from .relation_list import RelationList
 from .relation_view import RelationView
+from .remediate_request import RemediateRequest
+from .remediation_action import RemediationAction
+from .remediation_plan import RemediationPlan
+from .remediation_status_view import RemediationStatusView
+from .remediation_step import RemediationStep
 from .role import Role
 from .root_cause import RootCause
 from .rule_alert_view import RuleAlertView
@@ -249,6 +256,7 @@ __all__ = (
     "GpuSeriesView",
     "GpuStatusView",
     "GpuStatusViewFields",
+    "GuardRailsView",
     "HistoryEntry",
     "HistoryList",
     "HistoryStatusView",
@@ -262,6 +270,7 @@ __all__ = (
     "JobDetail",
     "JobLogEntry",
     "JobView",
+    "KillSwitchRequest",
     "LifecycleTable",
     "LoginRequest",
     "LoginResponse",
@@ -313,6 +322,11 @@ __all__ = (
     "RelationKind",
     "RelationList",
     "RelationView",
+    "RemediateRequest",
+    "RemediationAction",
+    "RemediationPlan",
+    "RemediationStatusView",
+    "RemediationStep",
     "Role",
     "RootCause",
     "RuleAlertView",
