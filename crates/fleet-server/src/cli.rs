@@ -123,6 +123,16 @@ pub enum Command {
         #[command(subcommand)]
         cmd: RuleCmd,
     },
+    /// Incidents: list, show, acknowledge, resolve, and their remediation plans.
+    Incident {
+        #[command(subcommand)]
+        cmd: IncidentCmd,
+    },
+    /// Remediation's guard rails, latest actions and kill switch.
+    Remediation {
+        #[command(subcommand)]
+        cmd: RemediationCmd,
+    },
     /// Register BMCs (addresses, a file, or a sweep of a network for Redfish services); each
     /// becomes a node that the enricher inspects. The BMC password is read from
     /// GPUFLEET_BMC_PASSWORD or, when unset, one line of standard input.
@@ -452,6 +462,76 @@ pub enum RuleCmd {
     Import { file: PathBuf },
     /// Delete a stored rule (a built-in rule of that name applies again).
     Delete { name: String },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum IncidentCmd {
+    /// Incidents, highest priority first.
+    List {
+        /// open, acknowledged or resolved.
+        #[arg(long)]
+        state: Option<String>,
+        /// An asset id or name the incident touches.
+        #[arg(long)]
+        asset: Option<String>,
+    },
+    /// One incident with its root cause, alerts, timeline and suggested actions.
+    Show { id: String },
+    /// Acknowledge (someone is on it).
+    Ack {
+        id: String,
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Resolve by hand.
+    Resolve {
+        id: String,
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// The remediation plan and what the guard rails decide (nothing is done).
+    Plan { id: String },
+    /// Run the remediation plan with your permissions.
+    Remediate {
+        id: String,
+        /// Execute the steps that need approval too.
+        #[arg(long)]
+        approve: bool,
+        /// Only show what would be done.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RemediationCmd {
+    /// Guard rails, kill switch and the latest actions.
+    Status,
+    /// Switch every remediation step off (`on`) or back on (`off`); admin.
+    KillSwitch {
+        /// on or off.
+        state: String,
+        #[arg(long)]
+        reason: Option<String>,
+    },
+}
+
+fn plan_table(v: &Value) -> String {
+    let rows: Vec<Vec<String>> = v["steps"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|st| {
+            vec![
+                s(&st["action"]),
+                s(&st["node_name"]),
+                s(&st["decision"]),
+                s(&st["outcome"]),
+                s(&st["reason"]),
+            ]
+        })
+        .collect();
+    table(&rows, &["ACTION", "NODE", "DECISION", "OUTCOME", "REASON"])
 }
 
 fn key_values(items: &[String], what: &str) -> anyhow::Result<serde_json::Map<String, Value>> {
@@ -1220,6 +1300,124 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
                     println!("deleted alert rule {name}");
                 }
             }
+        }
+        Command::Incident { cmd } => {
+            let c = Client::new(&cli.server, cli.token)?;
+            let path = |id: &str, tail: &str| format!("/api/v1/incidents/{}{tail}", urlencode(id));
+            let verb = match &cmd {
+                IncidentCmd::Ack { .. } => "ack",
+                _ => "resolve",
+            };
+            match cmd {
+                IncidentCmd::List { state, asset } => {
+                    let mut q = vec![];
+                    if let Some(st) = state {
+                        q.push(format!("state={}", urlencode(&st)));
+                    }
+                    if let Some(a) = asset {
+                        q.push(format!("asset={}", urlencode(&a)));
+                    }
+                    let v = c.get(&format!("/api/v1/incidents?{}", q.join("&"))).await?;
+                    if out == Output::Json {
+                        print(&v);
+                    } else {
+                        let rows: Vec<Vec<String>> = v
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .map(|i| {
+                                vec![
+                                    s(&i["id"]),
+                                    s(&i["state"]),
+                                    s(&i["severity"]),
+                                    format!("{:.1}", i["priority"].as_f64().unwrap_or(0.0)),
+                                    format!(
+                                        "{} {}",
+                                        s(&i["root_cause"]["fault"]),
+                                        s(&i["root_cause"]["asset_name"])
+                                    ),
+                                    i["alert_count"].to_string(),
+                                ]
+                            })
+                            .collect();
+                        print!(
+                            "{}",
+                            table(
+                                &rows,
+                                &[
+                                    "ID",
+                                    "STATE",
+                                    "SEVERITY",
+                                    "PRIORITY",
+                                    "ROOT CAUSE",
+                                    "ALERTS"
+                                ]
+                            )
+                        );
+                    }
+                }
+                IncidentCmd::Show { id } => print(&c.get(&path(&id, "")).await?),
+                IncidentCmd::Ack { id, note } | IncidentCmd::Resolve { id, note } => {
+                    let v = c
+                        .call(
+                            reqwest::Method::POST,
+                            &path(&id, &format!("/{verb}")),
+                            Some(json!({"note": note})),
+                        )
+                        .await?;
+                    if out == Output::Json {
+                        print(&v);
+                    } else {
+                        println!("incident {} is {}", s(&v["id"]), s(&v["state"]));
+                    }
+                }
+                IncidentCmd::Plan { id } => {
+                    let v = c.get(&path(&id, "/plan")).await?;
+                    if out == Output::Json {
+                        print(&v);
+                    } else {
+                        print!("{}", plan_table(&v));
+                    }
+                }
+                IncidentCmd::Remediate {
+                    id,
+                    approve,
+                    dry_run,
+                } => {
+                    let v = c
+                        .call(
+                            reqwest::Method::POST,
+                            &path(&id, "/remediate"),
+                            Some(json!({"approve": approve, "dry_run": dry_run})),
+                        )
+                        .await?;
+                    if out == Output::Json {
+                        print(&v);
+                    } else {
+                        print!("{}", plan_table(&v));
+                    }
+                }
+            }
+        }
+        Command::Remediation { cmd } => {
+            let c = Client::new(&cli.server, cli.token)?;
+            let v = match cmd {
+                RemediationCmd::Status => c.get("/api/v1/remediation").await?,
+                RemediationCmd::KillSwitch { state, reason } => {
+                    let on = match state.as_str() {
+                        "on" => true,
+                        "off" => false,
+                        other => anyhow::bail!("kill-switch {other:?}: say 'on' or 'off'"),
+                    };
+                    c.call(
+                        reqwest::Method::PUT,
+                        "/api/v1/remediation/kill-switch",
+                        Some(json!({"on": on, "reason": reason})),
+                    )
+                    .await?
+                }
+            };
+            print(&v);
         }
         Command::Discover(a) => {
             let c = Client::new(&cli.server, cli.token)?;

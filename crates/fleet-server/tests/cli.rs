@@ -422,6 +422,31 @@ fn a_rule_stored_through_the_cli_fires_and_resolves_on_pushed_telemetry() {
         .collect();
     assert_eq!(held.len(), 1, "{alerts}");
     assert_eq!(held[0]["asset_id"], gpu_id.as_str(), "{alerts}");
+    // …where it is an incident the CLI lists, plans and acknowledges.
+    let (code, out, err) = gpufleet(&s.url, Some(&tok), &["incident", "list"]);
+    assert_eq!(code, 0, "{err}");
+    let line = out
+        .lines()
+        .find(|l| l.contains("hot1-gpu0"))
+        .unwrap_or_else(|| panic!("an incident about the GPU: {out}"));
+    let id = line.split_whitespace().next().unwrap().to_string();
+    let (code, out, err) = gpufleet(&s.url, Some(&tok), &["incident", "plan", &id]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("ACTION"), "{out}");
+    let (code, out, err) = gpufleet(
+        &s.url,
+        Some(&tok),
+        &["incident", "ack", &id, "--note", "on it"],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("is acknowledged"), "{out}");
+    let (code, out, err) = gpufleet(&s.url, Some(&tok), &["remediation", "kill-switch", "maybe"]);
+    assert_ne!(code, 0, "{out}");
+    assert!(err.contains("'on' or 'off'"), "{err}");
+    let (code, out, err) = gpufleet(&s.url, Some(&tok), &["remediation", "status"]);
+    assert_eq!(code, 0, "{err}");
+    let st: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(st["kill_switch"], false, "{st}");
 
     write(60);
     let resolved = curl(
