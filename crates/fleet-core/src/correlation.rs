@@ -477,6 +477,10 @@ const HOST_LABELS: &[&str] = &[
 
 impl Lookup {
     fn host(&self, v: &str) -> Option<&String> {
+        // The value as it is first (a name may hold a colon), then as a host.
+        if let Some(id) = self.hosts.get(&lower(v)) {
+            return Some(id);
+        }
         let h = host_of(v);
         self.hosts.get(&h).or_else(|| {
             let is_ip = h.parse::<std::net::IpAddr>().is_ok();

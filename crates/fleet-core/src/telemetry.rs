@@ -742,6 +742,143 @@ pub struct SwitchHealthView {
 
 const PAGE: i64 = 1000;
 
+fn rfc_nanos(at: Nanos) -> String {
+    fleet_model::timefmt::rfc3339(nanos_to_ms(at))
+}
+
+/// An alert that starts at `since` (firing) or, with `ended`, ends at `at`.
+fn health_alert(
+    labels: &[(&str, &str)],
+    summary: String,
+    since: Nanos,
+    ended: Option<Nanos>,
+) -> crate::correlation::IncomingAlert {
+    crate::correlation::IncomingAlert {
+        labels: labels
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .chain([("source".to_string(), "gpufleet".to_string())])
+            .collect(),
+        annotations: [("summary".to_string(), summary)].into_iter().collect(),
+        starts_at: Some(rfc_nanos(since)),
+        ends_at: ended.map(rfc_nanos),
+        generator_url: None,
+        status: Some(
+            if ended.is_some() {
+                "resolved"
+            } else {
+                "firing"
+            }
+            .to_string(),
+        ),
+    }
+}
+
+fn bmc_unreachable_since(h: &Health) -> Option<(Nanos, String)> {
+    h.reasons.iter().find_map(|r| match r {
+        fleet_telemetry::health::Reason::BmcUnreachable { since, error } => {
+            Some((*since, error.clone()))
+        }
+        _ => None,
+    })
+}
+
+/// `BmcUnreachable` firing when a node's BMC stops answering the status sync, resolved when
+/// it answers again.
+fn bmc_alert(
+    node: &str,
+    at: Nanos,
+    old: &Health,
+    new: &Health,
+) -> Option<crate::correlation::IncomingAlert> {
+    let labels = [
+        ("alertname", "BmcUnreachable"),
+        ("node", node),
+        ("severity", "warning"),
+    ];
+    match (bmc_unreachable_since(old), bmc_unreachable_since(new)) {
+        (None, Some((since, error))) => Some(health_alert(
+            &labels,
+            format!("the BMC of {node} cannot be read: {error}"),
+            since,
+            None,
+        )),
+        (Some((since, _)), None) => Some(health_alert(
+            &labels,
+            format!("the BMC of {node} answers again"),
+            since,
+            Some(at),
+        )),
+        _ => None,
+    }
+}
+
+/// `SwitchPortDown` (a port up by configuration without link) and `SwitchDown` (the switch's
+/// stream gone), each firing and resolving with the port's health reasons.
+fn port_alerts(
+    switch: &str,
+    port: &str,
+    at: Nanos,
+    old: &Health,
+    new: &Health,
+) -> Vec<crate::correlation::IncomingAlert> {
+    use fleet_telemetry::health::Reason;
+    let down = |h: &Health| {
+        h.reasons
+            .iter()
+            .any(|r| matches!(r, Reason::PortDown { .. }) && r.severity() == HealthState::Failed)
+    };
+    let gone = |h: &Health| {
+        h.reasons.iter().find_map(|r| match r {
+            Reason::SwitchUnreachable { since, .. } => Some(*since),
+            _ => None,
+        })
+    };
+    let mut out = Vec::new();
+    let port_labels = [
+        ("alertname", "SwitchPortDown"),
+        ("switch", switch),
+        ("port", port),
+        ("severity", "critical"),
+    ];
+    match (down(old), down(new)) {
+        (false, true) => out.push(health_alert(
+            &port_labels,
+            format!("{switch} {port} is up by configuration but has no link"),
+            at,
+            None,
+        )),
+        (true, false) => out.push(health_alert(
+            &port_labels,
+            format!("{switch} {port} has its link again"),
+            at,
+            Some(at),
+        )),
+        _ => {}
+    }
+    let switch_labels = [
+        ("alertname", "SwitchDown"),
+        ("switch", switch),
+        ("severity", "critical"),
+    ];
+    match (gone(old), gone(new)) {
+        (None, Some(since)) => out.push(health_alert(
+            &switch_labels,
+            format!("{switch} does not answer its telemetry stream"),
+            since,
+            None,
+        )),
+        (Some(since), None) => out.push(health_alert(
+            &switch_labels,
+            format!("{switch} answers again"),
+            since,
+            Some(at),
+        )),
+        _ => {}
+    }
+    out
+}
+
 fn asset_change(
     asset: &str,
     port: Option<&str>,
@@ -956,24 +1093,52 @@ impl Core {
         let n = rows.len() as u64;
         let result = self.store.record_gpu_health(&actor, &rows).await;
         let node_result = self.store.record_asset_health(&actor, &nodes).await;
-        let mut c = t.counters.lock();
-        c.health_changes += changes.len() as u64;
-        match result {
-            Ok(()) => c.events_written += n,
-            Err(e) => {
-                c.event_errors += n;
-                tracing::error!(error = %e, changes = n, "GPU health changes not recorded");
+        {
+            let mut c = t.counters.lock();
+            c.health_changes += changes.len() as u64;
+            match result {
+                Ok(()) => c.events_written += n,
+                Err(e) => {
+                    c.event_errors += n;
+                    tracing::error!(error = %e, changes = n, "GPU health changes not recorded");
+                }
+            }
+            let n = nodes.len() as u64;
+            match node_result {
+                Ok(()) => c.events_written += n,
+                Err(e) => {
+                    c.event_errors += n;
+                    tracing::error!(error = %e, changes = n, "node health changes not recorded");
+                }
             }
         }
-        let n = nodes.len() as u64;
-        match node_result {
-            Ok(()) => c.events_written += n,
-            Err(e) => {
-                c.event_errors += n;
-                tracing::error!(error = %e, changes = n, "node health changes not recorded");
+        let mut raised = Vec::new();
+        for ch in &changes {
+            if let Subject::Node(id) = &ch.subject {
+                let name = self.asset_name(id).await;
+                raised.extend(bmc_alert(&name, ch.at, &ch.old, &ch.new));
             }
         }
+        self.send_health_alerts(raised).await;
         alerts
+    }
+
+    async fn asset_name(&self, id: &str) -> String {
+        match self.store.get_asset(id).await {
+            Ok(a) => a.name,
+            Err(_) => id.to_string(),
+        }
+    }
+
+    /// Alerts from node and port health go to the correlation as `system:alerting`.
+    async fn send_health_alerts(&self, alerts: Vec<crate::correlation::IncomingAlert>) {
+        if alerts.is_empty() {
+            return;
+        }
+        let p = crate::Principal::system(crate::principal::SystemRole::Alerting);
+        if let Err(e) = self.ingest_alerts(&p, alerts).await {
+            tracing::error!(error = %e, "health alerts not correlated");
+        }
     }
 
     /// A node's BMC readings from the periodic status sync: kept in the hot status, judged
@@ -1061,6 +1226,17 @@ impl Core {
             .iter()
             .map(|c| asset_change(&c.switch, Some(&c.port), c.at, &c.old, &c.new))
             .collect();
+        let name = self.asset_name(switch).await;
+        let mut raised: BTreeMap<String, crate::correlation::IncomingAlert> = BTreeMap::new();
+        for c in &changes {
+            for a in port_alerts(&name, &c.port, c.at, &c.old, &c.new) {
+                // One SwitchDown per switch, whatever number of ports said so.
+                let key = format!("{:?}", a.labels);
+                raised.entry(key).or_insert(a);
+            }
+        }
+        self.send_health_alerts(raised.into_values().collect())
+            .await;
         let n = rows.len() as u64;
         let result = self
             .store

@@ -660,6 +660,67 @@ async fn status_sync_reads_bmc_sensors_into_the_node_health() {
             .len(),
         events.len() + 1
     );
+
+    // A BMC that answers with server errors: bmc_unreachable, and a BmcUnreachable alert in
+    // the correlation that resolves once the BMC answers again.
+    let fault: Value = reqwest::Client::new()
+        .post(format!("{}/faults", fleet.control))
+        .json(&json!({"kind": "bmc", "target": fleet.nodes[0].id, "params": {"mode": "5xx"}}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    round().await;
+    let (_, h) = app
+        .call(
+            reqwest::Method::GET,
+            &format!("/api/v1/nodes/{a}/health"),
+            json!(null),
+        )
+        .await;
+    assert_eq!(h["state"], "degraded", "{h}");
+    assert_eq!(h["reasons"][0]["kind"], "bmc_unreachable", "{h}");
+    let bmc_alert = |alerts: &Value| -> Value {
+        alerts["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["labels"]["alertname"] == "BmcUnreachable")
+            .cloned()
+            .unwrap_or(Value::Null)
+    };
+    let (_, alerts) = app
+        .call(reqwest::Method::GET, "/api/v1/alerts", json!(null))
+        .await;
+    let al = bmc_alert(&alerts);
+    assert_eq!(al["labels"]["node"], h["name"], "{alerts}");
+    // Resolved to the node's BMC, so the node's incidents list it.
+    assert!(al["asset_id"].is_string(), "resolved: {alerts}");
+    let (_, incs) = app
+        .call(
+            reqwest::Method::GET,
+            &format!("/api/v1/incidents?asset={a}"),
+            json!(null),
+        )
+        .await;
+    assert!(!incs.as_array().unwrap().is_empty(), "{incs}");
+    assert!(al["ends_at"].is_null(), "firing: {al}");
+    let id = fault["id"].as_str().unwrap();
+    reqwest::Client::new()
+        .delete(format!("{}/faults/{id}", fleet.control))
+        .send()
+        .await
+        .unwrap();
+    round().await;
+    let (_, alerts) = app
+        .call(reqwest::Method::GET, "/api/v1/alerts", json!(null))
+        .await;
+    assert!(
+        bmc_alert(&alerts)["ends_at"].is_string(),
+        "resolved: {alerts}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

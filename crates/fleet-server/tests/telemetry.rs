@@ -1314,6 +1314,21 @@ async fn switch_ports_stream_over_gnmi_into_port_health() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     assert_eq!(missing, 16, "one network.status_changed event per port");
+    // One SwitchDown alert (not one per port) in the correlation, on the switch.
+    let switch_down = |alerts: &Value| -> Vec<Value> {
+        alerts["alerts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|x| x["labels"]["alertname"] == "SwitchDown")
+            .cloned()
+            .collect()
+    };
+    let (_, alerts) = get(&app, "/api/v1/alerts").await;
+    let down = switch_down(&alerts);
+    assert_eq!(down.len(), 1, "{alerts}");
+    assert_eq!(down[0]["asset_id"], sw.as_str(), "{alerts}");
+    assert!(down[0]["ends_at"].is_null(), "{alerts}");
 
     // Back: the stream is opened again and the ports recover.
     let id = fault["id"].as_str().unwrap();
@@ -1323,6 +1338,11 @@ async fn switch_ports_stream_over_gnmi_into_port_health() {
         .await
         .unwrap();
     let h = until("healthy").await;
+    let (_, alerts) = get(&app, "/api/v1/alerts").await;
+    assert!(
+        switch_down(&alerts)[0]["ends_at"].is_string(),
+        "resolved: {alerts}"
+    );
     assert!(
         h["history"].as_array().unwrap().len() >= 20,
         "the port changes are in the switch's history: {h}"
