@@ -1181,6 +1181,19 @@ impl Core {
         self.send_rule_alerts(alerts).await;
     }
 
+    /// The node's BMC answered a liveness probe: a `bmc_unreachable` reason goes.
+    pub async fn observe_bmc_reachable(&self, node: &str) {
+        let changes = self
+            .telemetry
+            .tracker
+            .lock()
+            .bmc_reachable(node, now_nanos());
+        let alerts = self
+            .apply_changes(fleet_db::Actor::system("system:telemetry"), changes)
+            .await;
+        self.send_rule_alerts(alerts).await;
+    }
+
     /// Port updates streamed by a switch (gNMI): the ports' status goes to the hot status, a
     /// change of a port's health is a `network.status_changed` event and a history row.
     pub async fn observe_ports(&self, switch: &str, readings: &[PortReading]) {

@@ -344,6 +344,11 @@ pub struct EnricherConfig {
     pub sync_jitter_secs: u64,
     /// Lifecycle states whose nodes the status sync re-reads.
     pub sync_states: Vec<String>,
+    /// Seconds between two liveness probes of every BMC of a node in `sync_states` (its power
+    /// state, one request; spread over the first half of the interval): a BMC that stops
+    /// answering is `bmc_unreachable` within about this long, not only at the next status
+    /// sync. 0: no probes.
+    pub liveness_interval_secs: u64,
     /// Deliveries of one event before it goes to the dead-letter stream.
     pub max_attempts: u32,
     /// Durable consumer name prefix on the bus.
@@ -375,6 +380,7 @@ impl Default for EnricherConfig {
             sync_states: ["ready", "in_service", "draining", "maintenance"]
                 .map(String::from)
                 .to_vec(),
+            liveness_interval_secs: 60,
             max_attempts: 5,
             consumer: "enricher".into(),
             announce_username: String::new(),

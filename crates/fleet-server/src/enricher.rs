@@ -575,6 +575,95 @@ impl Enricher {
         }
     }
 
+    /// Probes one node's BMC (its power state, under the BMC deadline) and tells the telemetry
+    /// whether it answered. Returns whether it did.
+    pub async fn probe_node(&self, node: &Asset) -> bool {
+        let answer = match redfish_for(&self.st, &self.cfg, node).await {
+            Err(e) => Err(e),
+            Ok(client) => {
+                let deadline = Duration::from_secs(self.cfg.bmc_timeout_secs.max(1));
+                let r = tokio::time::timeout(deadline, fleet_bmc::OutOfBand::power_state(&client))
+                    .await;
+                client.logout().await;
+                match r {
+                    Ok(Ok(_)) => Ok(()),
+                    Ok(Err(e)) => Err(failure_reason(&e)),
+                    Err(_) => Err(format!(
+                        "BMC unreachable: no answer within {} s",
+                        deadline.as_secs()
+                    )),
+                }
+            }
+        };
+        match answer {
+            Ok(()) => {
+                self.st.core.observe_bmc_reachable(&node.id).await;
+                true
+            }
+            Err(reason) => {
+                self.st
+                    .core
+                    .observe_bmc_unreachable(&node.id, &reason)
+                    .await;
+                false
+            }
+        }
+    }
+
+    /// One liveness round over the nodes of the status sync's states, spread over `jitter`.
+    /// Returns (probed, answered).
+    pub async fn liveness_round(
+        &self,
+        jitter: Duration,
+        shutdown: &CancellationToken,
+    ) -> (usize, usize) {
+        let states: Vec<NodeState> = self
+            .cfg
+            .sync_states
+            .iter()
+            .filter_map(|s| s.parse().ok())
+            .collect();
+        let mut after: Option<String> = None;
+        let mut tasks = tokio::task::JoinSet::new();
+        loop {
+            let page = match self
+                .st
+                .store
+                .nodes_with_bmc(&states, after.as_deref(), 500)
+                .await
+            {
+                Ok(p) => p,
+                Err(e) => {
+                    tracing::warn!(error = %e, "liveness: listing nodes failed");
+                    break;
+                }
+            };
+            let Some(last) = page.last() else { break };
+            after = Some(last.id.clone());
+            for n in page {
+                let me = self.clone();
+                let delay = fleet_core::spread_offset(&n.id, jitter);
+                let stop = shutdown.clone();
+                tasks.spawn(async move {
+                    tokio::select! {
+                        _ = stop.cancelled() => return None,
+                        _ = tokio::time::sleep(delay) => {}
+                    }
+                    let _slot = me.slots.acquire().await.expect("semaphore is never closed");
+                    Some(me.probe_node(&n).await)
+                });
+            }
+        }
+        let (mut probed, mut answered) = (0, 0);
+        while let Some(r) = tasks.join_next().await {
+            if let Ok(Some(ok)) = r {
+                probed += 1;
+                answered += ok as usize;
+            }
+        }
+        (probed, answered)
+    }
+
     /// One status-sync round: every node in the configured states, each read after its
     /// per-node jitter, `max_concurrent_bmc` at once. Returns (nodes read, nodes that changed).
     pub async fn sync_round(
@@ -830,6 +919,23 @@ pub fn start(st: AppState, shutdown: CancellationToken) -> Running {
                         nodes = n,
                         "enricher: resumed nodes left in discovered/inspecting"
                     );
+                }
+            }
+        });
+    }
+    if cfg.liveness_interval_secs > 0 {
+        let e = enricher.clone();
+        let stop = shutdown.clone();
+        tasks.spawn(async move {
+            let interval = Duration::from_secs(cfg.liveness_interval_secs);
+            loop {
+                tokio::select! {
+                    _ = stop.cancelled() => return,
+                    _ = tokio::time::sleep(interval) => {}
+                }
+                let (probed, answered) = e.liveness_round(interval / 2, &stop).await;
+                if answered < probed {
+                    tracing::info!(probed, answered, "BMC liveness round done");
                 }
             }
         });

@@ -672,7 +672,13 @@ async fn status_sync_reads_bmc_sensors_into_the_node_health() {
         .json()
         .await
         .unwrap();
-    round().await;
+    // The liveness probe finds it (one request per BMC, far more often than the full read).
+    let probe = || async {
+        app.enricher()
+            .liveness_round(Duration::ZERO, &CancellationToken::new())
+            .await
+    };
+    assert_eq!(probe().await, (2, 1));
     let (_, h) = app
         .call(
             reqwest::Method::GET,
@@ -713,7 +719,15 @@ async fn status_sync_reads_bmc_sensors_into_the_node_health() {
         .send()
         .await
         .unwrap();
-    round().await;
+    assert_eq!(probe().await, (2, 2));
+    let (_, h) = app
+        .call(
+            reqwest::Method::GET,
+            &format!("/api/v1/nodes/{a}/health"),
+            json!(null),
+        )
+        .await;
+    assert_eq!(h["state"], "healthy", "{h}");
     let (_, alerts) = app
         .call(reqwest::Method::GET, "/api/v1/alerts", json!(null))
         .await;

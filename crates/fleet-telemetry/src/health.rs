@@ -621,6 +621,23 @@ impl HealthTracker {
         self.evaluate_node(node, at).into_iter().collect()
     }
 
+    /// The node's BMC answered (a liveness probe, not a full read): `BmcUnreachable` goes,
+    /// the sensor reasons of the last read stay.
+    pub fn bmc_reachable(&mut self, node: &str, at: Nanos) -> Vec<HealthChange> {
+        let Some(n) = self.nodes.get_mut(node) else {
+            return Vec::new();
+        };
+        let Some(bmc) = n.bmc.as_mut() else {
+            return Vec::new();
+        };
+        let before = bmc.len();
+        bmc.retain(|r| !matches!(r, Reason::BmcUnreachable { .. }));
+        if bmc.len() == before {
+            return Vec::new();
+        }
+        self.evaluate_node(node, at).into_iter().collect()
+    }
+
     /// Makes sure the GPU exists and sits in `node`; returns the node it left, if it moved, and
     /// whether its node changed (including a first assignment).
     fn place_gpu(&mut self, gpu: &str, node: Option<&str>) -> (Option<String>, bool) {
@@ -1227,6 +1244,12 @@ mod tests {
             Reason::BmcUnreachable { since, .. } => assert_eq!(*since, T0 + SECOND),
             r => panic!("{r:?}"),
         }
+        // A liveness probe that answers clears it (and only it).
+        let c = t.bmc_reachable("n2", T0 + 9 * SECOND);
+        assert_eq!(c[0].new.state, HealthState::Healthy);
+        assert!(t.bmc_reachable("n2", T0 + 9 * SECOND).is_empty());
+        assert!(t.bmc_reachable("never-seen", T0).is_empty());
+        t.bmc_unreachable("n2", T0 + 9 * SECOND, "refused");
         // GPUs failing on top: the worst of both.
         t.observe("g9", Some("n2"), T0 + 10 * SECOND, &[(GpuTemp, 40.0)]);
         let c = t.observe_xid("g9", Some("n2"), 79, T0 + 11 * SECOND);
