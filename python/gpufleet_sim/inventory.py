@@ -33,6 +33,13 @@ def inventory(fleet: Fleet) -> dict:
         sw: dict[str, Any] = {"name": s.id, "rack": s.rack, "ports": len(s.ports)}
         if s.gnmi_address:
             sw["address"] = f"{s.gnmi_address[0]}:{s.gnmi_address[1]}"
+        # The outlet that feeds it (the first, for a dual-corded switch).
+        feed = next(
+            ((p.id, o.id) for p in fleet.pdus.values() for o in p.outlets.values() if s.id in o.load and o.id.isdigit()),
+            None,
+        )
+        if feed:
+            sw["power"] = {"pdu": feed[0], "outlet": int(feed[1])}
         switches.append(sw)
     nodes = []
     for n in fleet.nodes.values():

@@ -33,6 +33,11 @@ def test_inventory_names_every_node_with_bmc_power_and_cabling():
             assert len(nic["mac"].split(":")) == 6
             if "switch" in nic:
                 assert nic["switch"] in switches
+    # Each leaf names its feed too (a dark PDU takes the switch with it), on an outlet of its own.
+    for s in inv["switches"]:
+        p = s["power"]
+        assert p["pdu"] in pdus and (p["pdu"], p["outlet"]) not in outlets_seen, s
+        outlets_seen.add((p["pdu"], p["outlet"]))
 
 
 def test_cli_writes_yaml_that_round_trips():

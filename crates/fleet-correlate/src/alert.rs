@@ -70,6 +70,9 @@ pub enum AlertKind {
     PduFeedLost,
     PduDown,
     CduFault,
+    /// A GPU's derived health failed (gpufleet's `GpuHealthFailed` and the like): a symptom
+    /// of whatever failed the GPU.
+    GpuHealth,
     /// Anything else, by its `alertname`.
     Other {
         name: String,
@@ -95,6 +98,7 @@ fn kind_by_name(normalised: &str) -> Option<AlertKind> {
         "pdufeedlost" | "pduoutletdown" | "feedlost" => AlertKind::PduFeedLost,
         "pdudown" | "pduunreachable" => AlertKind::PduDown,
         "cdufault" | "coolingfault" | "cdudown" => AlertKind::CduFault,
+        "gpuhealthfailed" | "gpuhealthdegraded" | "gpuunhealthy" => AlertKind::GpuHealth,
         _ => return None,
     })
 }
@@ -180,6 +184,7 @@ impl AlertKind {
             AlertKind::PduFeedLost => "pdu_feed_lost",
             AlertKind::PduDown => "pdu_down",
             AlertKind::CduFault => "cdu_fault",
+            AlertKind::GpuHealth => "gpu_health",
             AlertKind::Other { .. } => "other",
         }
     }
@@ -210,6 +215,7 @@ pub const KIND_NAMES: &[&str] = &[
     "pdu_feed_lost",
     "pdu_down",
     "cdu_fault",
+    "gpu_health",
 ];
 
 /// A kind as a rule names it.

@@ -951,8 +951,13 @@ impl Store {
     ) -> DbResult<Relation> {
         let from = self.get_asset_tx(tx, &r.from_id, false).await?;
         let to = self.get_asset_tx(tx, &r.to_id, false).await?;
-        let (fk, tk) = r.kind.endpoints();
-        if from.kind != fk || to.kind != tk {
+        let (fks, tk) = (r.kind.from_kinds(), r.kind.to_kind());
+        if !fks.contains(&from.kind) || to.kind != tk {
+            let fk = fks
+                .iter()
+                .map(|k| k.to_string())
+                .collect::<Vec<_>>()
+                .join(" or a ");
             return Err(DbError::Invalid(format!(
                 "a {} relation goes from a {fk} to a {tk}, not from a {} to a {}",
                 r.kind.as_str(),
@@ -972,7 +977,7 @@ impl Store {
             .transpose()?;
             if let Some(other) = taken {
                 return Err(DbError::Conflict(format!(
-                    "outlet '{}' already powers node '{other}'",
+                    "outlet '{}' already powers '{other}'",
                     to.name
                 )));
             }

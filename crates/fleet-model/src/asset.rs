@@ -152,13 +152,30 @@ impl RelationKind {
         }
     }
 
-    /// (from kind, to kind) this relation connects.
+    /// (from kind, to kind) this relation connects; the main from kind (see
+    /// [`RelationKind::from_kinds`]).
     pub fn endpoints(self) -> (AssetKind, AssetKind) {
+        (self.from_kinds()[0], self.to_kind())
+    }
+
+    /// The kinds a relation may start from: `powered_by` from a node or a switch (a load on
+    /// an outlet).
+    pub fn from_kinds(self) -> &'static [AssetKind] {
         match self {
-            RelationKind::PoweredBy => (AssetKind::Node, AssetKind::Outlet),
-            RelationKind::ConnectedTo => (AssetKind::Nic, AssetKind::Switch),
-            RelationKind::Nvlink => (AssetKind::Gpu, AssetKind::Gpu),
-            RelationKind::Manages => (AssetKind::Bmc, AssetKind::Node),
+            RelationKind::PoweredBy => &[AssetKind::Node, AssetKind::Switch],
+            RelationKind::ConnectedTo => &[AssetKind::Nic],
+            RelationKind::Nvlink => &[AssetKind::Gpu],
+            RelationKind::Manages => &[AssetKind::Bmc],
+        }
+    }
+
+    /// The kind a relation points to.
+    pub fn to_kind(self) -> AssetKind {
+        match self {
+            RelationKind::PoweredBy => AssetKind::Outlet,
+            RelationKind::ConnectedTo => AssetKind::Switch,
+            RelationKind::Nvlink => AssetKind::Gpu,
+            RelationKind::Manages => AssetKind::Node,
         }
     }
 }

@@ -9,7 +9,7 @@
 //! ```yaml
 //! racks:    [{name, location?, labels?}]
 //! pdus:     [{name, rack, outlets, address?, model?, labels?}]
-//! switches: [{name, rack, address?, model?, ports?, labels?}]
+//! switches: [{name, rack, address?, model?, ports?, labels?, power?: {pdu, outlet}}]
 //! nodes:
 //!   - name: r1-n01
 //!     rack: r1
@@ -82,6 +82,9 @@ pub struct SwitchItem {
     pub rack: String,
     #[serde(default)]
     pub address: Option<String>,
+    /// The outlet that powers the switch.
+    #[serde(default)]
+    pub power: Option<PowerItem>,
     #[serde(default)]
     pub model: Option<String>,
     #[serde(default)]
@@ -456,6 +459,16 @@ pub fn outlet_name(pdu: &str, n: u32) -> String {
 
 fn add_switch(ctx: &mut Ctx, line: usize, item: &str, sw: SwitchItem) {
     ctx.reference(AssetKind::Rack, &sw.rack);
+    if let Some(p) = &sw.power {
+        ctx.reference(AssetKind::Pdu, &p.pdu);
+        ctx.plan.relations.push(PlannedRelation {
+            line,
+            kind: crate::asset::RelationKind::PoweredBy,
+            from: (AssetKind::Switch, sw.name.clone()),
+            to: (AssetKind::Outlet, outlet_name(&p.pdu, p.outlet)),
+            attrs: json!({}),
+        });
+    }
     ctx.add(
         PlannedAsset {
             line,
@@ -850,6 +863,24 @@ nodes:
             "{:?}",
             p.notes
         );
+    }
+
+    #[test]
+    fn a_switch_may_name_the_outlet_that_powers_it() {
+        let doc = "racks: [{name: r1}]\npdus: [{name: pdu1, rack: r1, outlets: 2}]\nswitches:\n  - {name: leaf1, rack: r1, power: {pdu: pdu1, outlet: 1}}\n";
+        let p = parse(doc, Format::Yaml).unwrap();
+        let r = p
+            .relations
+            .iter()
+            .find(|r| r.kind == crate::asset::RelationKind::PoweredBy)
+            .expect("a powered_by relation");
+        assert_eq!(r.from, (AssetKind::Switch, "leaf1".to_string()));
+        assert_eq!(r.to, (AssetKind::Outlet, outlet_name("pdu1", 1)));
+        assert!(p.referenced.is_empty(), "{:?}", p.referenced);
+        // A PDU not in the file is one the CMDB must have.
+        let other = "racks: [{name: r1}]\nswitches:\n  - {name: leaf1, rack: r1, power: {pdu: pdu9, outlet: 1}}\n";
+        let p = parse(other, Format::Yaml).unwrap();
+        assert!(p.referenced.contains(&(AssetKind::Pdu, "pdu9".to_string())));
     }
 
     #[test]
