@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Helpers of the benchmark scripts (sourced).
 
 # Waits until the gpufleet at BASE (process PID, log LOG) answers /healthz; shows the log and

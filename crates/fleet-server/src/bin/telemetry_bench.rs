@@ -4,7 +4,13 @@
 //! as fast as it goes (`--hz 0`), from `--connections` concurrent senders; with `--probe-url` it
 //! also listens on gpufleet's live stream and, once a second, puts an XID 48 into one GPU's next
 //! sample, timing the sample's send to the stream's `gpu.status_changed` → failed for that GPU.
-//! Prints one JSON object with what it measured.
+//! With `--serve-exporters N` it pushes nothing and instead serves dcgm-exporter-compatible
+//! `/metrics` pages (Prometheus text format 0.0.4: the same 15 fields under their `DCGM_FI_*`
+//! names, dcgm-exporter's labels `gpu`, `UUID`, `pci_bus_id`, `device`, `modelName`, `Hostname`,
+//! `DCGM_FI_DRIVER_VERSION`, values that change every second) for N nodes spread over the
+//! fleet, one port per node on 127.0.0.1, listed in `--targets-file`, until `--duration-secs`
+//! pass or SIGTERM: targets for Prometheus and for gpufleet's scraper.
+//! Prints one JSON object with what it measured (or served).
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -18,9 +24,9 @@ use parking_lot::Mutex;
 #[derive(Debug, Parser, Clone)]
 #[command(about = "Push GPU telemetry for a seeded fleet and measure what arrives")]
 struct Args {
-    /// Base URL of gpufleet (or of InfluxDB with --influx-db).
-    #[arg(long)]
-    url: String,
+    /// Base URL of gpufleet (or of InfluxDB with --influx-db); not used with --serve-exporters.
+    #[arg(long, required_unless_present = "serve_exporters")]
+    url: Option<String>,
     /// gpufleet API token (not used for InfluxDB).
     #[arg(long, default_value = "")]
     token: String,
@@ -45,6 +51,14 @@ struct Args {
     /// gpufleet base URL whose /api/v1/stream is watched for the probes' state changes.
     #[arg(long)]
     probe_url: Option<String>,
+    /// Serve dcgm-exporter pages for this many of the --nodes nodes (spread over the fleet),
+    /// one port each on 127.0.0.1, instead of pushing.
+    #[arg(long)]
+    serve_exporters: Option<usize>,
+    /// With --serve-exporters: where the JSON list of targets (node, url) is written once every
+    /// port listens.
+    #[arg(long)]
+    targets_file: Option<std::path::PathBuf>,
 }
 
 /// The 15 fields every sample carries.
@@ -91,6 +105,194 @@ fn body(
     s
 }
 
+/// dcgm-exporter's name, type and help text of each of [`FIELDS`], in the same order.
+const DCGM: [(&str, &str, &str); 15] = [
+    ("DCGM_FI_DEV_GPU_TEMP", "gauge", "GPU temperature (in C)."),
+    (
+        "DCGM_FI_DEV_MEMORY_TEMP",
+        "gauge",
+        "Memory temperature (in C).",
+    ),
+    ("DCGM_FI_DEV_POWER_USAGE", "gauge", "Power draw (in W)."),
+    (
+        "DCGM_FI_DEV_POWER_MGMT_LIMIT",
+        "gauge",
+        "Power management limit (in W).",
+    ),
+    (
+        "DCGM_FI_DEV_SM_CLOCK",
+        "gauge",
+        "SM clock frequency (in MHz).",
+    ),
+    (
+        "DCGM_FI_DEV_MEM_CLOCK",
+        "gauge",
+        "Memory clock frequency (in MHz).",
+    ),
+    ("DCGM_FI_DEV_GPU_UTIL", "gauge", "GPU utilization (in %)."),
+    (
+        "DCGM_FI_DEV_MEM_COPY_UTIL",
+        "gauge",
+        "Memory utilization (in %).",
+    ),
+    (
+        "DCGM_FI_DEV_FB_USED",
+        "gauge",
+        "Framebuffer memory used (in MiB).",
+    ),
+    (
+        "DCGM_FI_DEV_FB_FREE",
+        "gauge",
+        "Framebuffer memory free (in MiB).",
+    ),
+    (
+        "DCGM_FI_DEV_ECC_SBE_VOL_TOTAL",
+        "counter",
+        "Single-bit volatile ECC errors.",
+    ),
+    (
+        "DCGM_FI_DEV_ECC_DBE_VOL_TOTAL",
+        "counter",
+        "Double-bit volatile ECC errors.",
+    ),
+    (
+        "DCGM_FI_DEV_PCIE_REPLAY_COUNTER",
+        "counter",
+        "Total number of PCIe retries.",
+    ),
+    (
+        "DCGM_FI_DEV_CLOCKS_EVENT_REASONS",
+        "gauge",
+        "Current clock event reasons (bit mask).",
+    ),
+    (
+        "DCGM_FI_DEV_XID_ERRORS",
+        "gauge",
+        "Value of the last XID error encountered.",
+    ),
+];
+
+/// One node's dcgm-exporter page at second `t` (Unix time): every GPU of node `n` with the
+/// identity `gpufleet-bench --seed-into` gave it, values moving with `t` as the pushed lines'
+/// move with the round.
+fn exporter_page(n: usize, gpus: usize, t: u64) -> String {
+    let labels: Vec<String> = (0..gpus)
+        .map(|g| {
+            format!(
+                "gpu=\"{g}\",UUID=\"GPU-{n:06}-{g:02}\",pci_bus_id=\"00000000:{:02X}:00.0\",device=\"nvidia{g}\",modelName=\"NVIDIA H100 80GB HBM3\",Hostname=\"node-{n:05}\",DCGM_FI_DRIVER_VERSION=\"550.90.07\"",
+                0x18 + g * 0x10
+            )
+        })
+        .collect();
+    let mut s = String::with_capacity(gpus * DCGM.len() * 220 + DCGM.len() * 100);
+    for (f, (name, kind, help)) in DCGM.iter().enumerate() {
+        let _ = writeln!(s, "# HELP {name} {help}\n# TYPE {name} {kind}");
+        for (g, l) in labels.iter().enumerate() {
+            let jitter = ((n * 31 + g * 7) as u64 + t) % 5;
+            let v = match f {
+                0 => (52 + jitter) as f64,
+                1 => (48 + jitter) as f64,
+                2 => 500.5 + (jitter * 10) as f64,
+                3 => 700.0,
+                4 => 1980.0 - (jitter * 15) as f64,
+                5 => 2619.0,
+                6 => (90 + jitter) as f64,
+                7 => (41 + jitter) as f64,
+                8 => (61234 + jitter * 64) as f64,
+                9 => (20000 - jitter * 64) as f64,
+                _ => 0.0,
+            };
+            let _ = writeln!(s, "{name}{{{l}}} {v}");
+        }
+    }
+    s
+}
+
+/// Serves `count` exporters until `--duration-secs` pass or SIGTERM, then prints what it served.
+async fn serve_exporters(a: &Args, count: usize) -> anyhow::Result<()> {
+    use axum::extract::State;
+    use axum::http::header;
+    use axum::routing::get;
+
+    #[derive(Clone)]
+    struct Exporter {
+        node: usize,
+        gpus: usize,
+        pages: Arc<AtomicU64>,
+        bytes: Arc<AtomicU64>,
+    }
+    async fn metrics(State(e): State<Exporter>) -> impl axum::response::IntoResponse {
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
+        let page = exporter_page(e.node, e.gpus, t);
+        e.pages.fetch_add(1, Ordering::Relaxed);
+        e.bytes.fetch_add(page.len() as u64, Ordering::Relaxed);
+        (
+            [(
+                header::CONTENT_TYPE,
+                "text/plain; version=0.0.4; charset=utf-8",
+            )],
+            page,
+        )
+    }
+
+    let count = count.min(a.nodes);
+    anyhow::ensure!(count > 0, "--serve-exporters needs at least one node");
+    let pages = Arc::new(AtomicU64::new(0));
+    let bytes = Arc::new(AtomicU64::new(0));
+    let mut targets = Vec::with_capacity(count);
+    for i in 0..count {
+        // Spread over the fleet: node i·nodes/count.
+        let node = i * a.nodes / count;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let app = axum::Router::new()
+            .route("/metrics", get(metrics))
+            .with_state(Exporter {
+                node,
+                gpus: a.gpus,
+                pages: pages.clone(),
+                bytes: bytes.clone(),
+            });
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, app).await {
+                eprintln!("exporter {addr}: {e}");
+            }
+        });
+        targets.push(serde_json::json!({
+            "node": format!("node-{node:05}"),
+            "address": addr.to_string(),
+            "url": format!("http://{addr}/metrics"),
+        }));
+    }
+    if let Some(path) = &a.targets_file {
+        // Written whole, then renamed: a reader never sees half a list.
+        let tmp = path.with_extension("tmp");
+        std::fs::write(&tmp, serde_json::to_vec(&targets)?)?;
+        std::fs::rename(&tmp, path)?;
+    }
+    let start = Instant::now();
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+    tokio::select! {
+        _ = tokio::time::sleep(Duration::from_secs(a.duration_secs)) => {}
+        _ = term.recv() => {}
+        _ = tokio::signal::ctrl_c() => {}
+    }
+    let out = serde_json::json!({
+        "target": "exporters",
+        "exporters": count,
+        "gpus": count * a.gpus,
+        "fields_per_line": FIELDS.len(),
+        "seconds": start.elapsed().as_secs_f64(),
+        "pages_served": pages.load(Ordering::Relaxed),
+        "bytes_served": bytes.load(Ordering::Relaxed),
+    });
+    println!("{out}");
+    Ok(())
+}
+
 fn now_ns() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -109,16 +311,18 @@ fn pct(sorted: &[f64], p: f64) -> Option<f64> {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let a = Args::parse();
+    if let Some(count) = a.serve_exporters {
+        return serve_exporters(&a, count).await;
+    }
+    let base = a.url.clone().unwrap_or_default();
+    let base = base.trim_end_matches('/');
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(60))
         .pool_max_idle_per_host(a.connections)
         .build()?;
     let url = match &a.influx_db {
-        Some(db) => format!("{}/write?db={db}&precision=ns", a.url.trim_end_matches('/')),
-        None => format!(
-            "{}/api/v1/telemetry/write?precision=ns",
-            a.url.trim_end_matches('/')
-        ),
+        Some(db) => format!("{base}/write?db={db}&precision=ns"),
+        None => format!("{base}/api/v1/telemetry/write?precision=ns"),
     };
     // Probes waiting for their change: serial → when the sample left.
     let pending: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
