@@ -135,6 +135,42 @@ def export_inventory(
         typer.echo(text, nl=False)
 
 
+@app.command("evaluate")
+def evaluate_correlation(
+    server: str = typer.Option(..., help="gpufleet's URL"),
+    token: str = typer.Option(..., envvar="GPUFLEET_TOKEN", help="an operator's or admin's API token"),
+    control: str = typer.Option(DEFAULT_CONTROL, help="the running simulator's control API"),
+    topology: Path | None = typer.Option(
+        None, "--topology", "-t", exists=True, help="import this fleet into gpufleet first (the simulator's topology)"
+    ),
+    only: list[str] = typer.Option([], "--scenario", help="run only scenarios whose name contains this (repeatable)"),
+    out: Path | None = typer.Option(None, "--out", "-o", help="also write the scores as JSON here"),
+) -> None:
+    """Inject the example fleet's fault scenarios and score gpufleet's incidents against the truth."""
+    import dataclasses
+
+    from . import evaluate as ev
+
+    gf = ev.Api(server, token)
+    sim = ev.Api(control if control.startswith("http") else f"http://{control}")
+    if topology is not None:
+        from .inventory import inventory
+
+        ev.prepare(gf, sim, inventory(topo.load(topology)), log=console.print)
+    scenarios = [s for s in ev.default_scenarios() if not only or any(o in s.name for o in only)]
+    e = ev.Evaluator(gf, sim, log=console.print)
+    scores = []
+    for sc in scenarios:
+        console.print(f"[bold]{sc.name}[/bold]")
+        scores.append(e.run(sc))
+        for m in scores[-1].misses:
+            console.print(f"  miss: {m}")
+        e.recover()
+    typer.echo(ev.table(scores))
+    if out:
+        out.write_text(json.dumps([dataclasses.asdict(s) for s in scores], indent=2))
+
+
 @app.command("topology")
 def show_topology(topology: Path = typer.Argument(..., exists=True), limit: int = 50) -> None:
     """Print what a topology file builds."""

@@ -35,7 +35,12 @@ def inventory(fleet: Fleet) -> dict:
             sw["address"] = f"{s.gnmi_address[0]}:{s.gnmi_address[1]}"
         # The outlet that feeds it (the first, for a dual-corded switch).
         feed = next(
-            ((p.id, o.id) for p in fleet.pdus.values() for o in p.outlets.values() if s.id in o.load and o.id.isdigit()),
+            (
+                (p.id, o.id)
+                for p in fleet.pdus.values()
+                for o in p.outlets.values()
+                if s.id in o.load and o.id.isdigit()
+            ),
             None,
         )
         if feed:
