@@ -610,13 +610,21 @@ impl Enricher {
         }
     }
 
-    /// One liveness round over the nodes of the status sync's states, spread over `jitter`.
-    /// Returns (probed, answered).
-    pub async fn liveness_round(
+    /// Runs `work` on every node with a BMC in the status sync's states, each after its
+    /// per-node offset within `jitter`; returns what each gave (a node cut short by `shutdown`
+    /// gives nothing).
+    async fn each_node<T, F, Fut>(
         &self,
+        what: &'static str,
         jitter: Duration,
         shutdown: &CancellationToken,
-    ) -> (usize, usize) {
+        work: F,
+    ) -> Vec<T>
+    where
+        T: Send + 'static,
+        F: Fn(Enricher, Asset) -> Fut + Clone + Send + 'static,
+        Fut: std::future::Future<Output = T> + Send + 'static,
+    {
         let states: Vec<NodeState> = self
             .cfg
             .sync_states
@@ -634,14 +642,14 @@ impl Enricher {
             {
                 Ok(p) => p,
                 Err(e) => {
-                    tracing::warn!(error = %e, "liveness: listing nodes failed");
+                    tracing::warn!(error = %e, "{what}: listing nodes failed");
                     break;
                 }
             };
             let Some(last) = page.last() else { break };
             after = Some(last.id.clone());
             for n in page {
-                let me = self.clone();
+                let (me, work) = (self.clone(), work.clone());
                 let delay = fleet_core::spread_offset(&n.id, jitter);
                 let stop = shutdown.clone();
                 tasks.spawn(async move {
@@ -649,19 +657,33 @@ impl Enricher {
                         _ = stop.cancelled() => return None,
                         _ = tokio::time::sleep(delay) => {}
                     }
-                    let _slot = me.slots.acquire().await.expect("semaphore is never closed");
-                    Some(me.probe_node(&n).await)
+                    Some(work(me, n).await)
                 });
             }
         }
-        let (mut probed, mut answered) = (0, 0);
+        let mut out = Vec::new();
         while let Some(r) = tasks.join_next().await {
-            if let Ok(Some(ok)) = r {
-                probed += 1;
-                answered += ok as usize;
+            if let Ok(Some(v)) = r {
+                out.push(v);
             }
         }
-        (probed, answered)
+        out
+    }
+
+    /// One liveness round over the nodes of the status sync's states, spread over `jitter`,
+    /// `max_concurrent_bmc` at once. Returns (probed, answered).
+    pub async fn liveness_round(
+        &self,
+        jitter: Duration,
+        shutdown: &CancellationToken,
+    ) -> (usize, usize) {
+        let answers = self
+            .each_node("liveness", jitter, shutdown, |me, n| async move {
+                let _slot = me.slots.acquire().await.expect("semaphore is never closed");
+                me.probe_node(&n).await
+            })
+            .await;
+        (answers.len(), answers.iter().filter(|a| **a).count())
     }
 
     /// One status-sync round: every node in the configured states, each read after its
@@ -671,56 +693,18 @@ impl Enricher {
         jitter: Duration,
         shutdown: &CancellationToken,
     ) -> (usize, usize) {
-        let states: Vec<NodeState> = self
-            .cfg
-            .sync_states
-            .iter()
-            .filter_map(|s| s.parse().ok())
-            .collect();
-        let mut after: Option<String> = None;
-        let mut tasks = tokio::task::JoinSet::new();
-        loop {
-            let page = match self
-                .st
-                .store
-                .nodes_with_bmc(&states, after.as_deref(), 500)
-                .await
-            {
-                Ok(p) => p,
-                Err(e) => {
-                    tracing::warn!(error = %e, "status sync: listing nodes failed");
-                    break;
+        let changed = self
+            .each_node("status sync", jitter, shutdown, |me, n| async move {
+                match me.sync_node(&n.id).await {
+                    Ok(out) => out.is_some_and(|o| o.changed()),
+                    Err(reason) => {
+                        tracing::warn!(node = %n.name, %reason, "status sync: BMC not read");
+                        false
+                    }
                 }
-            };
-            let Some(last) = page.last() else { break };
-            after = Some(last.id.clone());
-            for n in page {
-                let me = self.clone();
-                let delay = fleet_core::spread_offset(&n.id, jitter);
-                let stop = shutdown.clone();
-                tasks.spawn(async move {
-                    tokio::select! {
-                        _ = stop.cancelled() => return None,
-                        _ = tokio::time::sleep(delay) => {}
-                    }
-                    match me.sync_node(&n.id).await {
-                        Ok(out) => Some(out.is_some_and(|o| o.changed())),
-                        Err(reason) => {
-                            tracing::warn!(node = %n.name, %reason, "status sync: BMC not read");
-                            Some(false)
-                        }
-                    }
-                });
-            }
-        }
-        let (mut read, mut changed) = (0, 0);
-        while let Some(r) = tasks.join_next().await {
-            if let Ok(Some(c)) = r {
-                read += 1;
-                changed += c as usize;
-            }
-        }
-        (read, changed)
+            })
+            .await;
+        (changed.len(), changed.iter().filter(|c| **c).count())
     }
 }
 
