@@ -29,6 +29,14 @@ struct ErrorResponses;
 /// Routes that answer a JSON body of the wrong shape with 400 (as Alertmanager does), not 422.
 const WRONG_SHAPE_IS_400: &[&str] = &["/api/v1/alerts", "/api/v2/alerts", "/api/v1/alerts/webhook"];
 
+/// Routes whose optional JSON body the handler reads itself: an empty body is allowed, any
+/// Content-Type is taken, and a body of the wrong shape is 400 (never 415 or 422).
+const BODY_READ_BY_HANDLER: &[&str] = &[
+    "/api/v1/incidents/{id}/ack",
+    "/api/v1/incidents/{id}/resolve",
+    "/api/v1/incidents/{id}/remediate",
+];
+
 impl Modify for ErrorResponses {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let secured_by_default = openapi
@@ -89,9 +97,11 @@ fn complete(path: &str, op: &mut Operation, secured_by_default: bool) {
     }
     if json_body {
         add.push(413);
-        add.push(415);
-        if !WRONG_SHAPE_IS_400.contains(&path) {
-            add.push(422);
+        if !BODY_READ_BY_HANDLER.contains(&path) {
+            add.push(415);
+            if !WRONG_SHAPE_IS_400.contains(&path) {
+                add.push(422);
+            }
         }
     }
     add.push(503);

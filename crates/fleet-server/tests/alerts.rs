@@ -395,6 +395,90 @@ async fn a_dark_pdu_is_one_incident_that_is_acknowledged_and_resolved_with_event
     let (s, p) = call(&app, Role::Operator, Method::POST, &path, json!({})).await;
     assert_eq!(s, 409, "{p}");
 
+    // Its remediation plan: a power problem is a facilities ticket, nothing gpufleet executes.
+    let plan_path = format!("/api/v1/incidents/{}/plan", urlencode(&id));
+    let (s, plan) = call(&app, Role::Viewer, Method::GET, &plan_path, Value::Null).await;
+    assert_eq!(s, 200, "{plan}");
+    assert_eq!(plan["dry_run"], true);
+    assert!(
+        plan["steps"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|st| st["action"] == "facilities_power" && st["decision"] == "manual"),
+        "{plan}"
+    );
+    let run = format!("/api/v1/incidents/{}/remediate", urlencode(&id));
+    let (s, p) = call(&app, Role::Viewer, Method::POST, &run, json!({})).await;
+    assert_eq!(s, 403, "{p}");
+    let (s, p) = call(
+        &app,
+        Role::Operator,
+        Method::POST,
+        &run,
+        json!({"approve": "yes"}),
+    )
+    .await;
+    assert_eq!(s, 400, "a body of the wrong shape: {p}");
+    let (s, p) = call(
+        &app,
+        Role::Operator,
+        Method::POST,
+        "/api/v1/incidents/nope/remediate",
+        json!({}),
+    )
+    .await;
+    assert_eq!(s, 404, "{p}");
+    let (s, v) = call(
+        &app,
+        Role::Operator,
+        Method::POST,
+        &run,
+        json!({"dry_run": true}),
+    )
+    .await;
+    assert_eq!((s, &v["dry_run"]), (200, &json!(true)), "{v}");
+    // The kill switch is the admin's; its body is checked.
+    let (s, p) = call(
+        &app,
+        Role::Operator,
+        Method::PUT,
+        "/api/v1/remediation/kill-switch",
+        json!({"on": true}),
+    )
+    .await;
+    assert_eq!(s, 403, "{p}");
+    let (s, p) = call(
+        &app,
+        Role::Admin,
+        Method::PUT,
+        "/api/v1/remediation/kill-switch",
+        json!({"reason": "x"}),
+    )
+    .await;
+    assert_eq!(s, 422, "`on` is missing: {p}");
+    let (s, v) = call(
+        &app,
+        Role::Admin,
+        Method::PUT,
+        "/api/v1/remediation/kill-switch",
+        json!({"on": true, "reason": "maintenance window"}),
+    )
+    .await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["kill_switch"], true);
+    let (_, v) = call(
+        &app,
+        Role::Viewer,
+        Method::GET,
+        "/api/v1/remediation",
+        Value::Null,
+    )
+    .await;
+    assert_eq!(v["kill_switch_reason"], "maintenance window", "{v}");
+    let (_, v) = call(&app, Role::Viewer, Method::GET, &plan_path, Value::Null).await;
+    assert_eq!(v["kill_switch"], true, "{v}");
+
     // The events, in the outbox and on the event API.
     let opened = events_of(&app, "io.gpufleet.incident.opened.v1").await;
     assert!(
