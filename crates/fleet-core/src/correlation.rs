@@ -1099,9 +1099,21 @@ impl State {
     }
 
     /// Adds a line to an incident's timeline.
-    pub(crate) fn push_timeline(&mut self, id: &str, entry: TimelineEntry, now: Millis) {
+    pub(crate) fn push_timeline(
+        &mut self,
+        id: &str,
+        event: &str,
+        by: &str,
+        detail: String,
+        now: Millis,
+    ) {
         if let Some(rec) = self.records.get_mut(id) {
-            rec.timeline.push(entry);
+            rec.timeline.push(TimelineEntry {
+                at: rfc(now),
+                event: event.into(),
+                by: by.into(),
+                detail,
+            });
             rec.updated_at = now;
         }
     }

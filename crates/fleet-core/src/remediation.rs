@@ -33,7 +33,6 @@ use fleet_model::rbac::Permission;
 use serde::Serialize;
 use serde_json::json;
 
-use crate::correlation::{IncidentState, TimelineEntry};
 use crate::error::{CoreError, CoreResult};
 use crate::principal::{Principal, SystemRole};
 use crate::Core;
@@ -137,9 +136,9 @@ impl Core {
     async fn remediation_inputs(
         &self,
         id: &str,
-    ) -> CoreResult<(String, Vec<Action>, Option<String>, IncidentState)> {
+    ) -> CoreResult<(String, Vec<Action>, Option<String>)> {
         let now = fleet_db::now_ms();
-        let (cur, actions, root, kind, state) = {
+        let (cur, actions, root, kind) = {
             let st = self.incidents.state.lock().await;
             let cur = st
                 .current_id(id)
@@ -153,7 +152,6 @@ impl Core {
                 actions,
                 v.root_cause.asset_id.clone(),
                 v.root_cause.kind.clone(),
-                v.state,
             )
         };
         let node = match (root, kind.as_deref()) {
@@ -165,7 +163,7 @@ impl Core {
             },
             _ => None,
         };
-        Ok((cur, actions, node, state))
+        Ok((cur, actions, node))
     }
 
     /// The guard rails' view of the node and its rack.
@@ -235,7 +233,7 @@ impl Core {
         approved: bool,
         automatic: bool,
     ) -> CoreResult<(String, Option<String>, remediate::Plan, bool)> {
-        let (cur, actions, node, _) = self.remediation_inputs(id).await?;
+        let (cur, actions, node) = self.remediation_inputs(id).await?;
         let (nodes, ctx) = self.remediation_context(node.as_deref()).await?;
         let plan = remediate::plan(
             &actions,
@@ -417,16 +415,7 @@ impl Core {
         let now = fleet_db::now_ms();
         let mut st = self.incidents.state.lock().await;
         if let Some(cur) = st.current_id(id) {
-            st.push_timeline(
-                &cur,
-                TimelineEntry {
-                    at: rfc(now),
-                    event: event.into(),
-                    by: by.into(),
-                    detail,
-                },
-                now,
-            );
+            st.push_timeline(&cur, event, by, detail, now);
         }
     }
 
