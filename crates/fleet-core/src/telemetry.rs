@@ -1115,8 +1115,14 @@ impl Core {
         let mut raised = Vec::new();
         for ch in &changes {
             if let Subject::Node(id) = &ch.subject {
-                let name = self.asset_name(id).await;
-                raised.extend(bmc_alert(&name, ch.at, &ch.old, &ch.new));
+                // Only a change of BMC reachability raises or resolves an alert (the name is
+                // read from the CMDB then, not for every roll-up change of the ingest).
+                let flipped = bmc_unreachable_since(&ch.old).is_some()
+                    != bmc_unreachable_since(&ch.new).is_some();
+                if flipped {
+                    let name = self.asset_name(id).await;
+                    raised.extend(bmc_alert(&name, ch.at, &ch.old, &ch.new));
+                }
             }
         }
         self.send_health_alerts(raised).await;
