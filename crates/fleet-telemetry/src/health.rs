@@ -317,7 +317,8 @@ pub struct Health {
 }
 
 impl Health {
-    fn same_as(&self, other: &Health) -> bool {
+    /// The same state and the same reasons by kind ([`Reason::key`]): no change to report.
+    pub(crate) fn same_as(&self, other: &Health) -> bool {
         self.state == other.state
             && self.reasons.len() == other.reasons.len()
             && self

@@ -217,15 +217,7 @@ impl PortTracker {
                 .unwrap_or(HealthState::Healthy)
         };
         let new = Health { state, reasons };
-        let old = &p.status.health;
-        let same = old.state == new.state
-            && old.reasons.len() == new.reasons.len()
-            && old
-                .reasons
-                .iter()
-                .zip(&new.reasons)
-                .all(|(a, b)| a.key() == b.key());
-        if same {
+        if p.status.health.same_as(&new) {
             return None;
         }
         let old = std::mem::replace(&mut p.status.health, new.clone());
