@@ -1166,10 +1166,7 @@ impl Core {
             tracing::error!(error = %e, node, "hot status: BMC readings not stored");
         }
         self.telemetry.counters.lock().bmc_reads += 1;
-        let alerts = self
-            .apply_changes(fleet_db::Actor::system("system:telemetry"), changes)
-            .await;
-        self.send_rule_alerts(alerts).await;
+        self.record_bmc_changes(changes).await;
     }
 
     /// The node's BMC could not be read by the status sync: the node is degraded
@@ -1181,10 +1178,7 @@ impl Core {
             .lock()
             .bmc_unreachable(node, now_nanos(), error);
         self.telemetry.counters.lock().bmc_failures += 1;
-        let alerts = self
-            .apply_changes(fleet_db::Actor::system("system:telemetry"), changes)
-            .await;
-        self.send_rule_alerts(alerts).await;
+        self.record_bmc_changes(changes).await;
     }
 
     /// The node's BMC answered a liveness probe: a `bmc_unreachable` reason goes.
@@ -1194,6 +1188,12 @@ impl Core {
             .tracker
             .lock()
             .bmc_reachable(node, now_nanos());
+        self.record_bmc_changes(changes).await;
+    }
+
+    /// Node changes the BMC brought (a read, a failed read, a probe), recorded as
+    /// `system:telemetry` like the tick's, with what the health rules make of them.
+    async fn record_bmc_changes(&self, changes: Vec<HealthChange>) {
         let alerts = self
             .apply_changes(fleet_db::Actor::system("system:telemetry"), changes)
             .await;
