@@ -134,7 +134,8 @@ class Score:
     misses: list[str]
 
 
-def _ms(rfc: str | None) -> float | None:
+def _seconds(rfc: str | None) -> float | None:
+    """An RFC 3339 time as seconds since the Unix epoch."""
     if not rfc:
         return None
     from datetime import datetime
@@ -195,7 +196,7 @@ class Evaluator:
     # ------------------------------------------------------------------ run
     def alerts_since(self, t0: float) -> list[dict]:
         held = self.gf.get("/api/v1/alerts?limit=100000")["alerts"]
-        return [a for a in held if (_ms(a.get("starts_at")) or 0) >= t0]
+        return [a for a in held if (_seconds(a.get("starts_at")) or 0) >= t0]
 
     def score_now(self, sc: Scenario, t0: float) -> tuple[Score, dict]:
         alerts = self.alerts_since(t0)
@@ -255,7 +256,7 @@ class Evaluator:
             latency_s=None,
             misses=misses,
         )
-        last = max((_ms(a.get("starts_at")) or 0 for a in alerts), default=None)
+        last = max((_seconds(a.get("starts_at")) or 0 for a in alerts), default=None)
         return score, {"last_alert": last, "alerts": len(alerts)}
 
     def run(self, sc: Scenario) -> Score:
