@@ -129,15 +129,7 @@ impl Core {
             }
             keep
         });
-        let gone: Vec<String> = s
-            .status
-            .keys()
-            .filter(|id| !wanted.iter().any(|(w, _)| w == *id))
-            .cloned()
-            .collect();
-        for id in gone {
-            s.status.remove(&id);
-        }
+        s.status.retain(|id, _| wanted.iter().any(|(w, _)| w == id));
         for (id, name) in wanted {
             if s.stops.contains_key(id) {
                 continue;
