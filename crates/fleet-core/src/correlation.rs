@@ -605,6 +605,10 @@ async fn build_graph(store: &Store) -> CoreResult<(Graph, Lookup)> {
             name: a.name.clone(),
             kind,
             in_service: a.kind != AssetKind::Node || a.state == Some(NodeState::InService),
+            // PDUs are polled over Redfish and switches streamed over gNMI when they have a
+            // management address: their silence raises an alert of its own.
+            monitored: matches!(a.kind, AssetKind::Pdu | AssetKind::Switch)
+                && a.address.as_deref().is_some_and(|s| !s.trim().is_empty()),
         });
         lk.kinds.insert(a.id.clone(), a.kind);
     }
@@ -733,6 +737,7 @@ async fn build_graph(store: &Store) -> CoreResult<(Graph, Lookup)> {
                         name: format!("{sw}/{port}"),
                         kind: GKind::SwitchPort,
                         in_service: true,
+                        monitored: false,
                     });
                     lk.kinds.insert(id.clone(), AssetKind::Switch);
                     lk.ports.insert((r.to_id.clone(), lower(&port)), id.clone());

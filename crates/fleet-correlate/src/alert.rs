@@ -68,7 +68,12 @@ pub enum AlertKind {
         nodes: Vec<String>,
     },
     PduFeedLost,
+    /// Something announced the PDU down (a facilities system, an external monitor).
     PduDown,
+    /// The PDU's own management controller stopped answering gpufleet's polls: it lost its
+    /// input power, or only its network. Not an announcement that it is dark; a rule may
+    /// take it as the confirmation of an inference (`infer.confirm`).
+    PduUnreachable,
     CduFault,
     /// A GPU's derived health failed (gpufleet's `GpuHealthFailed` and the like): a symptom
     /// of whatever failed the GPU.
@@ -96,7 +101,8 @@ fn kind_by_name(normalised: &str) -> Option<AlertKind> {
         "switchportdown" => AlertKind::SwitchPortDown,
         "switchdown" | "switchunreachable" => AlertKind::SwitchDown,
         "pdufeedlost" | "pduoutletdown" | "feedlost" => AlertKind::PduFeedLost,
-        "pdudown" | "pduunreachable" => AlertKind::PduDown,
+        "pdudown" | "pdufailed" => AlertKind::PduDown,
+        "pduunreachable" | "pdunotresponding" => AlertKind::PduUnreachable,
         "cdufault" | "coolingfault" | "cdudown" => AlertKind::CduFault,
         "gpuhealthfailed" | "gpuhealthdegraded" | "gpuunhealthy" => AlertKind::GpuHealth,
         _ => return None,
@@ -183,6 +189,7 @@ impl AlertKind {
             AlertKind::NcclTimeout { .. } => "nccl_timeout",
             AlertKind::PduFeedLost => "pdu_feed_lost",
             AlertKind::PduDown => "pdu_down",
+            AlertKind::PduUnreachable => "pdu_unreachable",
             AlertKind::CduFault => "cdu_fault",
             AlertKind::GpuHealth => "gpu_health",
             AlertKind::Other { .. } => "other",
@@ -214,6 +221,7 @@ pub const KIND_NAMES: &[&str] = &[
     "nccl_timeout",
     "pdu_feed_lost",
     "pdu_down",
+    "pdu_unreachable",
     "cdu_fault",
     "gpu_health",
 ];

@@ -37,6 +37,8 @@ struct Role {
     step: Option<usize>,
     /// The population member an inference hit counts for.
     hit: Option<AssetId>,
+    /// The alert confirms the rule's inference (`infer.confirm`).
+    confirm: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -55,7 +57,12 @@ struct Hyp {
     seq: BTreeSet<(Millis, usize, String, String)>,
     /// (startsAt, population member, fingerprint) of inference hits.
     hits: BTreeSet<(Millis, AssetId, String)>,
+    /// (startsAt, fingerprint) of alerts confirming an inference.
+    confirms: BTreeSet<(Millis, String)>,
     population: usize,
+    /// The root can speak (an asset at `infer.confirm.path` is monitored): an inference is
+    /// believed only with a confirmation.
+    needs_confirm: bool,
     /// The episodes in which it is believed, by anchor.
     episodes: Vec<Episode>,
 }
@@ -324,21 +331,42 @@ fn episodes_of(rule: &Rule, h: &Hyp) -> Vec<Episode> {
                     i += 1;
                     continue;
                 }
+                // A root that can speak must have gone silent too, around the same time.
+                let confirmed = inf.confirm.as_ref().and_then(|c| {
+                    h.confirms
+                        .iter()
+                        .find(|(t, _)| {
+                            *t >= start.saturating_sub(inf.within_ms)
+                                && *t <= start.saturating_add(inf.within_ms)
+                        })
+                        .map(|_| c)
+                });
+                if h.needs_confirm && confirmed.is_none() {
+                    i += 1;
+                    continue;
+                }
                 let fraction = covered.len() as f64 / h.population as f64;
+                let silent = match confirmed.filter(|_| h.needs_confirm) {
+                    Some(c) => format!(
+                        "and the {} itself stopped answering ({})",
+                        rule.root,
+                        kinds_text(&c.alerts, " or ")
+                    ),
+                    None => format!("while the {} itself raised no alert", rule.root),
+                };
                 found.push(Episode {
                     belief: Belief::Inferred,
                     anchor: start,
                     confidence: inf.confidence * fraction.min(1.0),
                     note: format!(
                         "inferred: {} of the {} {}s at '{}' raised {} within {} s of each other, \
-                         while the {} itself raised no alert",
+                         {silent}",
                         covered.len(),
                         h.population,
                         inf.of,
                         inf.population,
                         kinds_text(&inf.alerts, " or "),
                         seconds(inf.within_ms),
-                        rule.root
                     ),
                 });
                 // The next episode starts after this one's window.
@@ -492,6 +520,7 @@ impl Engine {
         for (key, role) in cands {
             if !self.hyps.contains_key(&key) {
                 let population = self.population(&key);
+                let needs_confirm = self.needs_confirm(&key);
                 self.hyps.insert(
                     key.clone(),
                     Hyp {
@@ -499,7 +528,9 @@ impl Engine {
                         triggers: BTreeSet::new(),
                         seq: BTreeSet::new(),
                         hits: BTreeSet::new(),
+                        confirms: BTreeSet::new(),
                         population,
+                        needs_confirm,
                         episodes: Vec::new(),
                     },
                 );
@@ -520,6 +551,9 @@ impl Engine {
             }
             if let Some(m) = role.hit {
                 changed |= h.hits.insert((t, m, fp.clone()));
+            }
+            if role.confirm {
+                changed |= h.confirms.insert((t, fp.clone()));
             }
             if changed {
                 let eps = episodes_of(rule, h);
@@ -578,6 +612,7 @@ impl Engine {
                     h.triggers.retain(|(_, f)| f != fp);
                     h.seq.retain(|(_, _, _, f)| f != fp);
                     h.hits.retain(|(_, _, f)| f != fp);
+                    h.confirms.retain(|(_, f)| f != fp);
                     dirty.insert(key.clone());
                 }
             }
@@ -660,6 +695,16 @@ impl Engine {
                     }
                 }
             }
+            if let (Some(c), Some(a)) = (rule.infer.as_ref().and_then(|i| i.confirm.as_ref()), own)
+            {
+                if rule.confirms_from(kind) {
+                    for root in self.graph.follow(&a.id, &c.back) {
+                        if self.graph.asset(&root).map(|a| a.kind) == Some(rule.root) {
+                            out.entry((ri, root)).or_default().confirm = true;
+                        }
+                    }
+                }
+            }
             if let (Some(inf), Some(a)) = (&rule.infer, own) {
                 if rule.infers_from(kind) {
                     if let Some(m) = self.graph.enclosing(&a.id, inf.of) {
@@ -686,6 +731,23 @@ impl Engine {
                 .collect::<BTreeSet<_>>()
                 .len(),
             None => 0,
+        }
+    }
+
+    /// Whether the hypothesis' root can speak: an asset at its rule's `infer.confirm.path`
+    /// is monitored.
+    fn needs_confirm(&self, key: &HypKey) -> bool {
+        match self.rules.rules[key.0]
+            .infer
+            .as_ref()
+            .and_then(|i| i.confirm.as_ref())
+        {
+            Some(c) => self
+                .graph
+                .follow(&key.1, &c.path)
+                .iter()
+                .any(|id| self.graph.asset(id).is_some_and(|a| a.monitored)),
+            None => false,
         }
     }
 

@@ -162,6 +162,11 @@ pub struct Asset {
     /// nodes count towards an incident's blast radius.
     #[serde(default = "yes")]
     pub in_service: bool,
+    /// Whether gpufleet watches the asset itself (a PDU it polls, a switch it streams), so that
+    /// the asset going silent is an alert of its own. An inference with `confirm` needs that
+    /// alert from a monitored root (see [`crate::rules::Confirm`]).
+    #[serde(default)]
+    pub monitored: bool,
 }
 
 fn yes() -> bool {
@@ -203,6 +208,7 @@ impl Graph {
             name: id.to_string(),
             kind,
             in_service: true,
+            monitored: false,
         });
     }
 

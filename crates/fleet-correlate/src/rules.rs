@@ -76,6 +76,15 @@ struct RawInfer {
     min_count: Option<usize>,
     #[serde(default)]
     confidence: Option<f64>,
+    #[serde(default)]
+    confirm: Option<RawConfirm>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfirm {
+    path: String,
+    alerts: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -120,6 +129,22 @@ pub struct Infer {
     /// … and this many assets at least.
     pub min_count: usize,
     pub confidence: f64,
+    /// When the root can speak for itself, its silence must confirm the inference.
+    pub confirm: Option<Confirm>,
+}
+
+/// The confirmation a monitored root owes an inference: when an asset at `path` from the root
+/// is [monitored](crate::graph::Asset::monitored) (gpufleet polls it), the inference is believed
+/// only with an alert of one of these kinds on such an asset within `within_s` of the
+/// inference's first hit. A PDU that still answers refutes "every node on it went dark
+/// because it lost power"; one nobody watches is inferred as before.
+#[derive(Debug, Clone, Serialize)]
+pub struct Confirm {
+    pub path: Path,
+    /// `path` walked backwards: from the alert's asset to the candidate roots.
+    #[serde(skip)]
+    pub back: Path,
+    pub alerts: Vec<KindPattern>,
 }
 
 /// One causal rule.
@@ -159,6 +184,14 @@ impl Rule {
         self.sequence
             .iter()
             .position(|step| step.iter().any(|p| p.matches(kind)))
+    }
+
+    /// Whether an alert of this kind confirms the rule's inference (`infer.confirm`).
+    pub fn confirms_from(&self, kind: &AlertKind) -> bool {
+        self.infer
+            .as_ref()
+            .and_then(|i| i.confirm.as_ref())
+            .is_some_and(|c| c.alerts.iter().any(|p| p.matches(kind)))
     }
 
     pub fn infers_from(&self, kind: &AlertKind) -> bool {
@@ -315,7 +348,26 @@ fn compile(index: usize, raw: RawRule) -> Result<Rule, CorrelateError> {
                 }],
             };
             back.steps.extend(population.reversed().steps);
+            let confirm = match ri.confirm {
+                None => None,
+                Some(c) => {
+                    let p = path("infer.confirm.path", &c.path)?;
+                    let alerts = kinds("infer.confirm.alerts", &c.alerts)?;
+                    if alerts.is_empty() {
+                        return Err(err(
+                            "infer.confirm.alerts",
+                            "needs at least one alert kind".into(),
+                        ));
+                    }
+                    Some(Confirm {
+                        back: p.reversed(),
+                        path: p,
+                        alerts,
+                    })
+                }
+            };
             Some(Infer {
+                confirm,
                 back,
                 population,
                 of,

@@ -532,3 +532,115 @@ fn the_same_fault_again_a_day_later_is_a_second_incident() {
         );
     }
 }
+
+/// The hall with these PDUs watched by gpufleet (polled over Redfish).
+fn hall_with_monitored(pdus: &[&str]) -> fleet_correlate::Graph {
+    let mut g = hall();
+    for id in pdus {
+        let mut a = g.asset(id).unwrap().clone();
+        a.monitored = true;
+        g.add_asset(a);
+    }
+    g
+}
+
+/// A leaf switch that carries the nodes' BMCs too: the switch goes silent, then every BMC
+/// under it.
+fn leaf_takes_the_bmcs() -> Vec<fleet_correlate::Alert> {
+    let mut alerts = vec![alert("sw1-down", "SwitchDown", Some("sw1"), T0, &[])];
+    for (i, n) in ["n1", "n2", "n3", "n4"].iter().enumerate() {
+        alerts.push(alert(
+            &format!("bmc-{n}"),
+            "BmcUnreachable",
+            Some(n),
+            T0 + (3 + i as i64) * S,
+            &[],
+        ));
+    }
+    alerts
+}
+
+#[test]
+fn a_dark_leaf_looks_like_dark_feeds_when_no_pdu_can_speak() {
+    // Every node of each feed lost its BMC within seconds and nobody watches the PDUs: the
+    // feeds are inferred (the engine cannot tell), which is why PDUs should be polled.
+    let incs = Engine::with_defaults(hall())
+        .unwrap()
+        .ingest_all(leaf_takes_the_bmcs(), NOW);
+    let roots: BTreeSet<_> = incs
+        .iter()
+        .map(|i| i.root_cause.asset_id.clone().unwrap_or_default())
+        .collect();
+    assert!(roots.contains("a1") && roots.contains("b1"), "{roots:?}");
+}
+
+#[test]
+fn pdus_that_still_answer_leave_the_dark_rack_to_its_leaf() {
+    let alerts = leaf_takes_the_bmcs();
+    let incs = Engine::with_defaults(hall_with_monitored(&["pdu-a", "pdu-b"]))
+        .unwrap()
+        .ingest_all(alerts.clone(), NOW);
+    let s = Scenario {
+        name: "leaf down, BMCs behind it, PDUs answering",
+        truth: vec![truth("sw1", Some("switch_failed"), &alerts)],
+        alerts,
+    };
+    check_exact(&s, &incs);
+    assert_eq!(incs[0].root_cause.belief, Belief::Announced);
+}
+
+#[test]
+fn a_polled_pdu_that_went_silent_with_its_nodes_confirms_the_dark_feed() {
+    let mut alerts = dark("a1", &["n1", "n2"], T0);
+    // The PDU's controller stopped answering a few seconds after the nodes went dark.
+    alerts.push(alert(
+        "pdu-a-silent",
+        "PduUnreachable",
+        Some("pdu-a"),
+        T0 + 8 * S,
+        &[],
+    ));
+    let incs = Engine::with_defaults(hall_with_monitored(&["pdu-a"]))
+        .unwrap()
+        .ingest_all(alerts.clone(), NOW);
+    let s = Scenario {
+        name: "feed dark, polled PDU silent",
+        truth: vec![truth("a1", Some("power_feed_lost"), &alerts)],
+        alerts,
+    };
+    check_exact(&s, &incs);
+    let rc = &incs[0].root_cause;
+    assert_eq!(rc.belief, Belief::Inferred);
+    assert!(
+        rc.evidence
+            .iter()
+            .any(|e| e.code == "inferred" && e.detail.contains("stopped answering")),
+        "{:?}",
+        rc.evidence
+    );
+    // Without the PDU's silence the same node alerts are not blamed on its feed.
+    let incs = Engine::with_defaults(hall_with_monitored(&["pdu-a"]))
+        .unwrap()
+        .ingest_all(dark("a1", &["n1", "n2"], T0), NOW);
+    assert!(
+        incs.iter()
+            .all(|i| i.root_cause.asset_id.as_deref() != Some("a1")),
+        "{:#?}",
+        ids(&incs)
+    );
+    // A silence long after the nodes went dark confirms nothing.
+    let mut late = dark("a1", &["n1", "n2"], T0);
+    late.push(alert(
+        "pdu-a-silent",
+        "PduUnreachable",
+        Some("pdu-a"),
+        T0 + 3600 * S,
+        &[],
+    ));
+    let incs = Engine::with_defaults(hall_with_monitored(&["pdu-a"]))
+        .unwrap()
+        .ingest_all(late, NOW);
+    assert!(incs
+        .iter()
+        .all(|i| i.root_cause.asset_id.as_deref() != Some("a1")));
+}
