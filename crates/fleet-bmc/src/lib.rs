@@ -19,6 +19,7 @@ pub mod gnmi;
 pub mod inventory;
 pub mod ipmi;
 pub mod ipmitool;
+pub mod pdu;
 pub mod redfish;
 pub mod vendor;
 

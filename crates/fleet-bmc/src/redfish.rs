@@ -64,13 +64,13 @@ struct Reply {
     body: Value,
 }
 
-fn odata_id(v: &Value) -> Option<String> {
+pub(crate) fn odata_id(v: &Value) -> Option<String> {
     v.get("@odata.id")
         .and_then(|x| x.as_str())
         .map(|s| s.trim_end_matches('/').to_string())
 }
 
-fn members(v: &Value) -> Vec<String> {
+pub(crate) fn members(v: &Value) -> Vec<String> {
     v.get("Members")
         .and_then(|m| m.as_array())
         .map(|a| a.iter().filter_map(odata_id).collect())
@@ -87,7 +87,7 @@ fn status_of(v: &Value) -> Sensor {
     }
 }
 
-fn str_of(v: &Value, k: &str) -> Option<String> {
+pub(crate) fn str_of(v: &Value, k: &str) -> Option<String> {
     v.get(k).and_then(|x| x.as_str()).map(str::to_string)
 }
 
@@ -159,6 +159,11 @@ impl RedfishClient {
             disc: Mutex::new(None),
             forced_profile: None,
         })
+    }
+
+    /// The base URL requests go to.
+    pub fn address(&self) -> &str {
+        &self.base
     }
 
     /// Use this vendor profile instead of detecting one from the service root.
@@ -448,7 +453,7 @@ impl RedfishClient {
         }
     }
 
-    async fn get(&self, path: &str) -> Result<Value> {
+    pub(crate) async fn get(&self, path: &str) -> Result<Value> {
         Ok(self.get_full(path).await?.body)
     }
 

@@ -1068,3 +1068,80 @@ async fn a_persona_without_its_gpus_says_so() {
         gone.warnings
     );
 }
+
+/// The DMTF rack PDU mockup (`redfish/dmtf-mockups/public-pdu` in the reference data, a
+/// directory in mockup layout) served as a PDU's controller. Expected values read from the
+/// mockup with python `json`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dmtf_rack_pdu_mockup_outlets_are_read() {
+    let mockup = reference_dir().join("redfish/dmtf-mockups/public-pdu");
+    assert!(
+        mockup.join("index.json").exists(),
+        "the DMTF PDU mockup is missing: set GPUFLEET_REFERENCE_DIR to the reference data \
+         directory that holds redfish/dmtf-mockups/public-pdu (shared/reference in this project)"
+    );
+    // `/redfish/v1/X` → `<dir>/redfish/v1/X/index.json`: link the mockup in as `redfish/v1`.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("redfish")).unwrap();
+    std::os::unix::fs::symlink(
+        mockup.canonicalize().unwrap(),
+        dir.path().join("redfish/v1"),
+    )
+    .unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let root = dir.path().to_path_buf();
+    let gets = Arc::new(AtomicUsize::new(0));
+    let g = gets.clone();
+    let task = tokio::spawn(async move {
+        while let Ok((sock, _)) = listener.accept().await {
+            tokio::spawn(answer(
+                sock,
+                root.clone(),
+                g.clone(),
+                Broken::default(),
+                Broken::default(),
+            ));
+        }
+    });
+    let pdus = client(&url).power_distribution().await.unwrap();
+    task.abort();
+    let paths: Vec<&str> = pdus.iter().map(|p| p.path.as_str()).collect();
+    assert_eq!(
+        paths,
+        [
+            "/redfish/v1/PowerEquipment/RackPDUs/1",
+            "/redfish/v1/PowerEquipment/FloorPDUs/Row1"
+        ]
+    );
+    let rack = &pdus[0];
+    assert_eq!(rack.serial.as_deref(), Some("29347ZT536"));
+    assert_eq!(rack.health.as_deref(), Some("OK"));
+    let ids: Vec<&str> = rack.outlets.iter().map(|o| o.id.as_str()).collect();
+    assert_eq!(
+        ids,
+        ["A1", "A2", "A3", "A4", "A5", "B1", "B2", "B3", "C1", "C2", "C3"]
+    );
+    // A5 is neither switched nor metered: unknown, not off.
+    let a5 = &rack.outlets[4];
+    assert_eq!((a5.power_on, a5.watts), (None, None));
+    assert_eq!(
+        rack.outlets
+            .iter()
+            .filter(|o| o.power_on == Some(true))
+            .count(),
+        10
+    );
+    assert_eq!(rack.outlets[0].watts, Some(197.4));
+    assert_eq!(rack.outlets[3].watts, None);
+    assert!(pdus[1].outlets.is_empty(), "the floor PDU lists no outlets");
+    assert!(gets.load(Ordering::SeqCst) >= 15);
+}
+
+/// A server's BMC given as a PDU's address says what is wrong.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_bmc_is_not_taken_for_a_pdu() {
+    let cap = serve_capture("dell_poweredge_r750").await;
+    let e = client(&cap.url).power_distribution().await.unwrap_err();
+    assert!(e.to_string().contains("PowerEquipment"), "{e}");
+}
