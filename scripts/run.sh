@@ -123,11 +123,17 @@ inv = yaml.safe_load(subprocess.run(
 # The addresses the running simulator bound (the same as the topology's unless it asked for
 # port 0): HTTPS where it serves it, as the inventory prefers.
 with urllib.request.urlopen(control.rstrip("/") + "/fleet", timeout=60) as r:
-    bound = {n["id"]: n.get("redfish_https") or n["redfish"] for n in json.load(r)["nodes"]}
+    fleet = json.load(r)
+bound = {n["id"]: n.get("redfish_https") or n["redfish"] for n in fleet["nodes"]}
 for n in inv["nodes"]:
     if n["name"] in bound:
         n["bmc"]["address"] = bound[n["name"]]
         n["bmc"]["insecure_tls"] = bound[n["name"]].startswith("https://")
+# The PDUs' Redfish controllers, which gpufleet polls for their outlets.
+for p in inv.get("pdus", []):
+    addr = ((fleet.get("pdus") or {}).get(p["name"]) or {}).get("redfish")
+    if addr:
+        p["address"] = addr
 
 def call(method, path, body, content_type="application/json"):
     req = urllib.request.Request(url + path, method=method, data=body,

@@ -3,10 +3,11 @@
     python -m gpufleet_sim.bench --nodes 1000 [--seconds 15] [--clients 1] [--concurrency 64]
 
 Starts N HGX H100 nodes, each BMC on its own loopback address (HTTP, HTTPS and
-telemetry listeners), reports the server process's resident memory, then drives
-Redfish GETs of ComputerSystem resources across random nodes from separate
-client processes (keep-alive, basic auth) and prints requests per second.  It
-prints figures; it asserts nothing.
+telemetry listeners; plus one Redfish listener per rack PDU, in the /16 after the
+nodes'), reports the server process's resident memory, then drives Redfish
+GETs of ComputerSystem resources across random nodes from separate client
+processes (keep-alive, basic auth) and prints requests per second.  It prints
+figures; it asserts nothing.
 """
 
 from __future__ import annotations
@@ -29,6 +30,11 @@ def rss_mib(pid: int | None = None) -> float:
 
 
 def topology(nodes: int, base: str) -> dict:
+    import ipaddress
+
+    # The PDUs' Redfish controllers (one listener each) go in the /16 after the nodes' addresses.
+    b = int(ipaddress.IPv4Address(base))
+    pdu_base = str(ipaddress.IPv4Address(((b + nodes * 2) & 0xFFFF0000) + 0x10000 + 1))
     per_rack = 40
     racks = []
     left = nodes
@@ -53,6 +59,7 @@ def topology(nodes: int, base: str) -> dict:
             "redfish_http_port": 8000,
             "redfish_https_port": 8443,
             "telemetry_port": 9400,
+            "pdu_base": pdu_base,
         },
         "defaults": {"power_delay_s": 2},
         "racks": racks,
@@ -112,7 +119,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seconds", type=float, default=15.0)
     ap.add_argument("--clients", type=int, default=1, help="client processes")
     ap.add_argument("--concurrency", type=int, default=64, help="requests in flight per client")
-    ap.add_argument("--base", default="127.40.0.1", help="first node address")
+    ap.add_argument("--base", default="127.50.0.1", help="first node address")
     ap.add_argument("--path", default="/redfish/v1/Systems/1")
     ap.add_argument(
         "--sticky", type=int, default=1, help="requests to one node (on a kept-alive connection) before picking another"

@@ -1,6 +1,6 @@
 """Control API of a running simulator (JSON over HTTP, default 127.0.0.1:8800).
 
-GET    /fleet                      counts, addresses of every node
+GET    /fleet                      counts, addresses of every node, switch and PDU
 GET    /nodes/{id}                 one node's state
 POST   /nodes/{id}/power           {"action": "on" | "off" | "cycle"}
 POST   /gpus/move                  {"from": node, "index": n, "to": node} -> the GPU in its new node
@@ -85,6 +85,15 @@ def control_app(server: FleetServer) -> web.Application:
                 "switches": {
                     s.id: {"alive": s.alive, "gnmi": list(s.gnmi_address) if s.gnmi_address else None}
                     for s in fleet.switches.values()
+                },
+                "pdus": {
+                    p.id: {
+                        "alive": p.alive,
+                        "redfish": f"http://{p.redfish_address[0]}:{p.redfish_address[1]}"
+                        if p.redfish_address
+                        else None,
+                    }
+                    for p in fleet.pdus.values()
                 },
                 "nodes": nodes,
                 "cert": server.cert_path,

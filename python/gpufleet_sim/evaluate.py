@@ -331,15 +331,20 @@ def table(scores: list[Score]) -> str:
 
 def prepare(gf: Api, control: Api, inventory: dict, log: Any = print, timeout_s: float = 300) -> None:
     """Imports the simulator's fleet into gpufleet (nodes with their BMC, power feed and
-    cabling, switches with their gNMI address and feed), has every node inspected, points
-    gpufleet at every node's dcgm-exporter page, and waits until every node is ready, every
-    exporter scraped and every switch streaming."""
+    cabling, switches with their gNMI address and feed, PDUs with the Redfish address the
+    simulator bound), has every node inspected, points gpufleet at every node's dcgm-exporter
+    page, and waits until every node is ready, every exporter scraped and every switch
+    streaming."""
     fleet = control.get("/fleet")
     bound = {n["id"]: n.get("redfish_https") or n["redfish"] for n in fleet["nodes"]}
     for n in inventory["nodes"]:
         if n["name"] in bound and n.get("bmc"):
             n["bmc"]["address"] = bound[n["name"]]
             n["bmc"]["accept_self_signed"] = bound[n["name"]].startswith("https://")
+    pdus = fleet.get("pdus") or {}
+    for p in inventory.get("pdus", []):
+        if (pdus.get(p["name"]) or {}).get("redfish") and "address" in p:
+            p["address"] = pdus[p["name"]]["redfish"]
     import yaml
 
     req = urllib.request.Request(

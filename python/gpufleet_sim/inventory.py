@@ -1,10 +1,10 @@
 """Export a simulated fleet as a gpufleet inventory file.
 
 The output is the YAML that ``gpufleet import`` (``POST /api/v1/import``) reads:
-racks, PDUs, leaf switches and nodes with their Redfish BMC address and
-credentials, the PDU outlet that powers each node and the switch port each NIC
-is cabled to. GPUs, disks and firmware are left out: discovery reads them from
-the BMCs.
+racks, PDUs (with the address and credentials of their Redfish controller),
+leaf switches and nodes with their Redfish BMC address and credentials, the PDU
+outlet that powers each node and the switch port each NIC is cabled to. GPUs,
+disks and firmware are left out: discovery reads them from the BMCs.
 """
 
 from __future__ import annotations
@@ -27,7 +27,14 @@ def _bmc_address(node: Any) -> str | None:
 def inventory(fleet: Fleet) -> dict:
     """The fleet as a gpufleet inventory document (a dict ready for YAML)."""
     racks = [{"name": r.id, "location": r.location} if r.location else {"name": r.id} for r in fleet.racks.values()]
-    pdus = [{"name": p.id, "rack": p.rack, "outlets": len(p.outlets)} for p in fleet.pdus.values()]
+    pdus = []
+    for p in fleet.pdus.values():
+        pdu: dict[str, Any] = {"name": p.id, "rack": p.rack, "outlets": len(p.outlets)}
+        if p.redfish_address:
+            pdu["address"] = f"http://{p.redfish_address[0]}:{p.redfish_address[1]}"
+            pdu["username"] = p.redfish_user
+            pdu["password"] = p.redfish_password
+        pdus.append(pdu)
     switches = []
     for s in fleet.switches.values():
         sw: dict[str, Any] = {"name": s.id, "rack": s.rack, "ports": len(s.ports)}

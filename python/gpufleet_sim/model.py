@@ -26,6 +26,10 @@ Contracts (other modules of this package code against these names; keep them sta
 * ``Switch`` -- a leaf switch with ``ports: dict[str, Port]``; ``set_admin``
   changes a port and notifies ``subscribe``d callbacks ``cb(port, field, value)``;
   ``alive`` is False while the switch is faulted down.
+* ``Pdu`` -- a rack PDU with ``outlets: dict[str, Outlet]`` (ids "1", "2", ...; an
+  ``Outlet`` has ``powered`` and ``load``, the ids of the nodes/switches it feeds);
+  ``alive`` is False while the PDU itself has no input power; ``redfish_address`` /
+  ``redfish_user`` / ``redfish_password`` are its management service (``pdu.py``).
 * ``Fleet`` -- ``nodes``, ``switches``, ``pdus``, ``racks``, ``rng`` (seeded),
   ``add_starter(fn)`` registers an async callable ``fn(fleet) -> stopper`` that
   ``gpufleet-sim up`` awaits after the Redfish servers start (a stopper is an
@@ -947,10 +951,22 @@ class Outlet:
 
 @dataclass
 class Pdu:
+    """A rack PDU.  ``alive`` is False while its input feed is lost (``pdu_power_loss``,
+    ``rack_power_loss``): every outlet goes dark and so does its own Redfish controller.
+    ``redfish_address`` is where that controller serves (set by topology loading; None: no
+    management service), answering to ``redfish_user`` / ``redfish_password`` (the fleet's
+    default BMC credentials).  ``serial`` and ``uuid`` are derived from the fleet's seed by
+    ``Fleet.add_pdu`` when left empty."""
+
     id: str
     rack: str
     outlets: dict[str, Outlet] = field(default_factory=dict)
     alive: bool = True
+    redfish_address: tuple[str, int] | None = None
+    redfish_user: str = "admin"
+    redfish_password: str = "password"
+    serial: str = ""
+    uuid: str = ""
 
 
 @dataclass
@@ -1026,6 +1042,11 @@ class Fleet:
         return sw
 
     def add_pdu(self, pdu: Pdu) -> Pdu:
+        if not pdu.serial:
+            pdu.serial = f"PD{_stable_int('pdu-serial', self.seed, pdu.id) % 10**10:010d}"
+        if not pdu.uuid:
+            h = hashlib.sha256(f"pdu-uuid:{self.seed}:{pdu.id}".encode()).hexdigest()
+            pdu.uuid = f"{h[:8]}-{h[8:12]}-4{h[13:16]}-a{h[17:20]}-{h[20:32]}"
         self.pdus[pdu.id] = pdu
         self.racks.setdefault(pdu.rack, Rack(pdu.rack)).pdus.append(pdu.id)
         return pdu

@@ -2,13 +2,18 @@
 
 Every node's BMC listens on its own address (``node.redfish_address`` for plain
 HTTP, ``node.redfish_https_address`` for HTTPS) and its host serves
-dcgm-exporter telemetry on ``node.telemetry_address``.  All listeners share one
-application; the local address a request arrived on picks the node.  That keeps
-1,000 nodes (3,000 sockets) cheap in one process.
+dcgm-exporter telemetry on ``node.telemetry_address``.  Every rack PDU's
+controller serves its Redfish ``PowerEquipment`` tree (``pdu.py``) over plain HTTP
+on ``pdu.redfish_address`` (one listener per PDU).  All listeners share one
+application; the local address a request arrived on picks the node (or PDU).
+That keeps 1,000 nodes (3,000 sockets) cheap in one process.
 
 BMC faults are applied here, before routing: a BMC without power or behind a
 dead switch drops the connection, "unresponsive" hangs it, "slow" delays the
-answer, "5xx" answers 503 and "malformed" answers truncated JSON.
+answer, "5xx" answers 503 and "malformed" answers truncated JSON.  A PDU
+without input power (``pdu.alive`` False) drops the connection the same way;
+its management port is on the facility network, so a dead leaf switch does not
+touch it.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from aiohttp import ClientSession, ClientTimeout, web
 
 from . import telemetry
 from .model import Fleet, Node
+from .pdu import PduService
 from .redfish import RedfishError, RedfishService
 from .tls import server_context
 
@@ -79,10 +85,12 @@ class FleetServer:
         hang_s: float = 60.0,
         tick_s: float = 0.5,
         control: tuple[str, int] | None = None,
+        pdus: bool = True,
     ) -> None:
         self.fleet = fleet
         self.https = https
         self.http = http
+        self.pdus_enabled = pdus
         self.telemetry_enabled = telemetry_enabled
         self.hang_s = hang_s
         self.tick_s = tick_s
@@ -90,6 +98,8 @@ class FleetServer:
             n.id: make_service(n, update_duration_s) for n in fleet.nodes.values()
         }
         self.by_addr: dict[tuple[str, int], tuple[Node, str]] = {}
+        self.pdu_services: dict[str, PduService] = {p.id: PduService(p, fleet) for p in fleet.pdus.values()}
+        self.pdu_by_addr: dict[tuple[str, int], PduService] = {}
         self.runner: web.AppRunner | None = None
         self.sites: list[web.BaseSite] = []
         self.cert_path: str | None = None
@@ -112,7 +122,7 @@ class FleetServer:
     async def start(self, *, run_starters: bool = True) -> None:
         self.loop = asyncio.get_running_loop()
         nodes = list(self.fleet.nodes.values())
-        raise_nofile_limit(3 * len(nodes) + 1024)
+        raise_nofile_limit(3 * len(nodes) + len(self.pdu_services) + 1024)
         app = web.Application(client_max_size=512 * 1024 * 1024)
         app.router.add_route("*", "/{tail:.*}", self._handle)
         self.runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.5)
@@ -130,6 +140,12 @@ class FleetServer:
                 n.redfish_https_address = await self._bind(n.redfish_https_address, n, "redfish", ssl_ctx)
             if self.telemetry_enabled and n.gpus and n.telemetry_address:
                 n.telemetry_address = await self._bind(n.telemetry_address, n, "metrics", None)
+        if self.pdus_enabled:
+            for psvc in self.pdu_services.values():
+                if psvc.pdu.redfish_address:
+                    bound = await self._listen(psvc.pdu.redfish_address, None)
+                    psvc.pdu.redfish_address = bound
+                    self.pdu_by_addr[bound] = psvc
         self._unsub = self.fleet.subscribe(self._on_fleet_event)
         self._spawn(self._ticker())
         if self.fleet.options.get("ingest_url"):
@@ -157,12 +173,16 @@ class FleetServer:
                     self._stoppers.append(stopper)
 
     async def _bind(self, addr: tuple[str, int], node: Node, role: str, ssl_ctx: Any) -> tuple[str, int]:
+        bound = await self._listen(addr, ssl_ctx)
+        self.by_addr[bound] = (node, role)
+        return bound
+
+    async def _listen(self, addr: tuple[str, int], ssl_ctx: Any) -> tuple[str, int]:
         assert self.runner is not None
         site = web.TCPSite(self.runner, addr[0], addr[1], ssl_context=ssl_ctx, reuse_address=True, backlog=256)
         await site.start()
         bound = _site_address(site)
         self.sites.append(site)
-        self.by_addr[bound] = (node, role)
         return bound
 
     async def stop(self) -> None:
@@ -214,6 +234,10 @@ class FleetServer:
     async def _handle(self, request: web.Request) -> web.StreamResponse:
         self.requests += 1
         sock = request.transport.get_extra_info("sockname") if request.transport else None
+        if sock and self.pdu_by_addr:
+            psvc = self.pdu_by_addr.get((sock[0], sock[1]))
+            if psvc is not None:
+                return self._handle_pdu(request, psvc)
         entry = self.by_addr.get((sock[0], sock[1])) if sock else None
         if entry is None:
             return web.json_response({"error": "no node on this address"}, status=404)
@@ -288,18 +312,33 @@ class FleetServer:
             return web.Response(status=status, headers={**headers, "OData-Version": "4.0"})
         return _json(status, doc, headers)
 
+    def _handle_pdu(self, request: web.Request, svc: PduService) -> web.StreamResponse:
+        pdu = svc.pdu
+        if not pdu.alive:  # the controller runs on the PDU's own input feed
+            return _drop(request)
+        path = request.path
+        if path != "/redfish/v1/" and path.endswith("/"):
+            path = path.rstrip("/")
+        if path not in svc.PUBLIC_PATHS and not _basic_auth_ok(request, pdu.redfish_user, pdu.redfish_password):
+            err = RedfishError(401, "The request requires authentication.", "Base.1.18.NoValidSession")
+            return _json(401, err.body(), {"WWW-Authenticate": 'Basic realm="gpufleet-sim-pdu"'})
+        try:
+            status, doc, headers = svc.dispatch(request.method, path)
+        except RedfishError as e:
+            return _json(e.status, e.body(), {"Allow": "GET, HEAD"} if e.status == 405 else None)
+        except Exception as e:  # a bug answers 500, it does not kill the listener
+            log.exception("internal error on PDU %s: %s %s", pdu.id, request.method, path)
+            err = RedfishError(500, f"Internal error: {e}", "Base.1.18.InternalError")
+            return _json(500, err.body())
+        if request.method == "HEAD":
+            return web.Response(status=status, headers={**headers, "OData-Version": "4.0"})
+        return _json(status, doc, headers)
+
     def _authorized(self, request: web.Request, svc: RedfishService) -> bool:
         token = request.headers.get("X-Auth-Token")
         if token:
             return svc.check_token(token)
-        auth = request.headers.get("Authorization", "")
-        if auth.startswith("Basic "):
-            try:
-                user, _, pw = base64.b64decode(auth[6:]).decode().partition(":")
-            except (ValueError, UnicodeDecodeError):
-                return False
-            return user == svc.node.bmc_user and pw == svc.node.bmc_password
-        return False
+        return _basic_auth_ok(request, svc.node.bmc_user, svc.node.bmc_password)
 
     # ------------------------------------------------------------------ events
     def _on_fleet_event(self, ev: dict) -> None:
@@ -378,6 +417,17 @@ def _json(status: int, doc: Any, headers: dict[str, str] | None = None) -> web.R
     return web.Response(
         status=status, text=json.dumps(doc), content_type="application/json", charset="utf-8", headers=h
     )
+
+
+def _basic_auth_ok(request: web.Request, user: str, password: str) -> bool:
+    auth = request.headers.get("Authorization", "")
+    if not auth.startswith("Basic "):
+        return False
+    try:
+        got_user, _, got_pw = base64.b64decode(auth[6:]).decode().partition(":")
+    except (ValueError, UnicodeDecodeError):
+        return False
+    return got_user == user and got_pw == password
 
 
 def _drop(request: web.Request) -> web.Response:

@@ -12,6 +12,7 @@ Example (see ``examples/fleet-3rack.yaml``)::
       ipmi_port: 623          # for the IPMI face (other listeners pick their own)
       switch_base: 127.30.0.1 # gNMI targets, one address per switch
       gnmi_port: 9339
+      pdu_base: 127.40.0.1    # PDU Redfish (plain HTTP on redfish_http_port), one address per PDU
     defaults:
       power_delay_s: 2
       bmc: {user: admin, password: password}
@@ -27,7 +28,11 @@ Example (see ``examples/fleet-3rack.yaml``)::
 
 ``mode: port`` puts every listener on ``host`` (default 127.0.0.1) with
 consecutive ports from the configured ones instead; port 0 everywhere asks
-the OS for free ports (what the test fixtures use).
+the OS for free ports (what the test fixtures use).  There the PDUs' Redfish
+takes the HTTP ports after the nodes' (``redfish_http_port`` + node count + i).
+
+Each PDU's Redfish controller (``gpufleet_sim/pdu.py``) answers to the
+``defaults.bmc`` credentials, like the BMCs.
 
 Wiring: each node (and switch) takes the next free outlet of every PDU of its
 rack unless it names one with ``outlet: PDU/N`` (or a list for dual cords);
@@ -82,6 +87,7 @@ def build(data: dict) -> Fleet:
         "ipmi_port": 623,
         "switch_base": "127.30.0.1",
         "gnmi_port": 9339,
+        "pdu_base": "127.40.0.1",
     }
     addr.update(data.get("addressing") or {})
     defaults = data.get("defaults") or {}
@@ -92,7 +98,8 @@ def build(data: dict) -> Fleet:
         raise TopologyError("addressing.mode must be loopback or port")
     node_ips = _addresses(str(addr["base"]))
     sw_ips = _addresses(str(addr["switch_base"]))
-    counter = {"node": 0, "switch": 0}
+    pdu_ips = _addresses(str(addr["pdu_base"]))
+    counter = {"node": 0, "switch": 0, "pdu": 0}
 
     def port(kind: str, key: str) -> int:
         p = int(addr[key])
@@ -109,6 +116,10 @@ def build(data: dict) -> Fleet:
         pdus: list[Pdu] = []
         for p in r.get("pdus") or [{"id": f"{rid}-pdu", "outlets": 24}]:
             pdu = Pdu(str(p["id"]), rid, {str(i): Outlet(str(i)) for i in range(1, int(p.get("outlets", 24)) + 1)})
+            pdu.redfish_user = str(bmc.get("user", "admin"))
+            pdu.redfish_password = str(bmc.get("password", "password"))
+            if mode == "loopback":
+                pdu.redfish_address = (next(pdu_ips), int(addr["redfish_http_port"]))
             fleet.add_pdu(pdu)
             pdus.append(pdu)
         next_outlet = {p.id: 1 for p in pdus}
@@ -210,6 +221,12 @@ def build(data: dict) -> Fleet:
                     tp = take_port(f"{nid}/{nic.name}")
                     if tp:
                         nic.switch, nic.switch_port = tp
+    if mode == "port":
+        # One address per PDU: the HTTP ports after the nodes' (as switches follow gnmi_port).
+        counter["pdu"] = counter["node"]
+        for pdu in fleet.pdus.values():
+            pdu.redfish_address = (str(addr["host"]), port("pdu", "redfish_http_port"))
+            counter["pdu"] += 1
     return fleet
 
 

@@ -166,6 +166,14 @@ impl RedfishClient {
         &self.base
     }
 
+    /// Authenticate every request with HTTP Basic instead of a session (which the Redfish
+    /// specification requires services to accept): for short periodic reads, where a session
+    /// per read would only churn the service's session table.
+    pub fn with_basic_auth(self) -> Self {
+        *self.auth.try_lock().expect("a new client's lock is free") = Some(Auth::Basic);
+        self
+    }
+
     /// Use this vendor profile instead of detecting one from the service root.
     pub fn with_profile(mut self, p: VendorProfile) -> Self {
         self.forced_profile = Some(p);

@@ -107,3 +107,43 @@ pub async fn node_bmc(
             .accept_self_signed(insecure),
     })
 }
+
+/// A PDU's Redfish controller: `address` from its configuration (a bare host gets
+/// `https://`), the user name from `username` (default `admin`), the password from the secret
+/// store (bound to the address like a BMC's), `accept_self_signed`, and `timeout_s` or
+/// `default_timeout`. `None` when the PDU has no address: it is not polled.
+pub async fn pdu_endpoint(
+    store: &Store,
+    pdu: &fleet_model::asset::Asset,
+    default_timeout: Duration,
+) -> Option<Result<Endpoint, String>> {
+    let cfg = &pdu.config;
+    let address = text(cfg, "address")?;
+    let address = if address.contains("://") {
+        address.to_string()
+    } else {
+        format!("https://{address}")
+    };
+    let binding = fleet_model::asset::credential_binding(AssetKind::Pdu, cfg).unwrap_or_default();
+    let password = match store.get_secret_for(&pdu.id, "password", &binding).await {
+        Err(e) => return Some(Err(format!("cannot read the PDU password: {e}"))),
+        Ok(None) => {
+            return Some(Err(
+                "no PDU password in the credential store; set the PDU's password (import or the asset API)"
+                    .to_string(),
+            ))
+        }
+        Ok(Some(p)) => p,
+    };
+    let user = text(cfg, "username").unwrap_or("admin");
+    let insecure = cfg.get("accept_self_signed").and_then(|v| v.as_bool()) == Some(true);
+    let timeout = cfg
+        .get("timeout_s")
+        .and_then(|v| v.as_u64())
+        .map(Duration::from_secs)
+        .unwrap_or(default_timeout)
+        .max(Duration::from_secs(1));
+    Some(Ok(Endpoint::new(address, user, password)
+        .with_timeout(timeout)
+        .accept_self_signed(insecure)))
+}

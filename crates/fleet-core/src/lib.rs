@@ -37,6 +37,7 @@ pub mod identity;
 pub mod inventory;
 pub mod network;
 pub mod ops;
+pub mod power;
 pub mod principal;
 pub mod provisioning;
 pub mod remediation;

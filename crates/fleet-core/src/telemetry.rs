@@ -568,6 +568,8 @@ pub struct TelemetryStatus {
     pub ports: BTreeMap<String, u64>,
     /// Switches whose gNMI stream this process holds, with its state.
     pub switches: Vec<crate::network::SwitchStream>,
+    /// PDUs this process polls over Redfish, as last read.
+    pub pdus: Vec<crate::power::PduStatus>,
 }
 
 /// What one write request did.
@@ -613,6 +615,8 @@ pub struct Telemetry {
     pub(crate) scraper_started: std::sync::atomic::AtomicBool,
     /// The gNMI streams of this process (see [`crate::network`]).
     pub(crate) switches: Mutex<crate::network::Streams>,
+    /// The PDUs this process polls (see [`crate::power`]).
+    pub(crate) pdus: Mutex<crate::power::PduWatch>,
     pub(crate) network_started: std::sync::atomic::AtomicBool,
     pub(crate) relist: tokio::sync::Notify,
     index: RwLock<Arc<CmdbIndex>>,
@@ -651,6 +655,7 @@ impl Telemetry {
             scrape: Default::default(),
             scraper_started: std::sync::atomic::AtomicBool::new(false),
             switches: Mutex::new(Default::default()),
+            pdus: Mutex::new(Default::default()),
             network_started: std::sync::atomic::AtomicBool::new(false),
             relist: tokio::sync::Notify::new(),
             index: RwLock::new(Arc::new(CmdbIndex::default())),
@@ -747,7 +752,7 @@ fn rfc_nanos(at: Nanos) -> String {
 }
 
 /// An alert that starts at `since` (firing) or, with `ended`, ends at `at`.
-fn health_alert(
+pub(crate) fn health_alert(
     labels: &[(&str, &str)],
     summary: String,
     since: Nanos,
@@ -1137,7 +1142,7 @@ impl Core {
     }
 
     /// Alerts from node and port health go to the correlation as `system:alerting`.
-    async fn send_health_alerts(&self, alerts: Vec<crate::correlation::IncomingAlert>) {
+    pub(crate) async fn send_health_alerts(&self, alerts: Vec<crate::correlation::IncomingAlert>) {
         if alerts.is_empty() {
             return;
         }
@@ -1424,6 +1429,7 @@ impl Core {
             port_updates: c.port_updates,
             ports,
             switches,
+            pdus: self.pdu_statuses(),
         })
     }
 

@@ -8,7 +8,9 @@
 //! YAML layout:
 //! ```yaml
 //! racks:    [{name, location?, labels?}]
-//! pdus:     [{name, rack, outlets, address?, model?, labels?}]
+//! pdus:     [{name, rack, outlets, address?, username?, password?, accept_self_signed?, model?, labels?}]
+//!           # address: the PDU's Redfish controller (`http(s)://host[:port]`), polled for its
+//!           # outlets when given; the password goes to the secret store like a BMC's
 //! switches: [{name, rack, address?, model?, ports?, labels?, power?: {pdu, outlet}}]
 //! nodes:
 //!   - name: r1-n01
@@ -65,6 +67,13 @@ pub struct PduItem {
     pub outlets: u32,
     #[serde(default)]
     pub address: Option<String>,
+    /// The account gpufleet reads the PDU's Redfish service with.
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default)]
+    pub password: Option<String>,
+    #[serde(default)]
+    pub accept_self_signed: Option<bool>,
     #[serde(default)]
     pub model: Option<String>,
     #[serde(default)]
@@ -429,6 +438,9 @@ fn add_pdu(ctx: &mut Ctx, line: usize, item: &str, p: PduItem) {
             labels: p.labels,
             config: obj(&[
                 ("address", s(&p.address)),
+                ("username", s(&p.username)),
+                ("password", s(&p.password)),
+                ("accept_self_signed", p.accept_self_signed.map(Value::Bool)),
                 ("model", s(&p.model)),
                 ("outlets", Some(json!(p.outlets))),
             ]),
@@ -863,6 +875,19 @@ nodes:
             "{:?}",
             p.notes
         );
+    }
+
+    #[test]
+    fn a_pdu_may_carry_its_redfish_controller_and_account() {
+        let doc = "racks: [{name: r1}]\npdus:\n  - {name: pdu1, rack: r1, outlets: 2, address: \"http://127.40.0.1:8000\", username: admin, password: secret, accept_self_signed: true}\n";
+        let p = parse(doc, Format::Yaml).unwrap();
+        let pdu = p.assets.iter().find(|a| a.kind == AssetKind::Pdu).unwrap();
+        assert_eq!(pdu.config["address"], "http://127.40.0.1:8000");
+        assert_eq!(pdu.config["username"], "admin");
+        assert_eq!(pdu.config["password"], "secret");
+        assert_eq!(pdu.config["accept_self_signed"], true);
+        let bad = "racks: [{name: r1}]\npdus: [{name: pdu1, rack: r1, passwd: x}]\n";
+        assert!(parse(bad, Format::Yaml).is_err());
     }
 
     #[test]

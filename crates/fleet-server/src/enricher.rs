@@ -686,6 +686,95 @@ impl Enricher {
         (answers.len(), answers.iter().filter(|a| **a).count())
     }
 
+    /// Reads every PDU that has a Redfish `address` (its outlets' power state), each after its
+    /// offset within `jitter`, `max_concurrent_bmc` at once, and tells the core what each
+    /// said (see `fleet_core::power`). Returns (PDUs read, PDUs that answered).
+    pub async fn pdu_round(
+        &self,
+        jitter: Duration,
+        shutdown: &CancellationToken,
+    ) -> (usize, usize) {
+        let mut pdus: Vec<Asset> = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let page = match self
+                .st
+                .store
+                .list_assets(&fleet_db::AssetFilter {
+                    kind: Some(AssetKind::Pdu),
+                    limit: 1000,
+                    after_id: after.clone(),
+                    ..Default::default()
+                })
+                .await
+            {
+                Ok(p) => p,
+                Err(e) => {
+                    tracing::warn!(error = %e, "PDU round: listing PDUs failed");
+                    return (0, 0);
+                }
+            };
+            pdus.extend(page.items);
+            match page.next_after {
+                Some(a) => after = Some(a),
+                None => break,
+            }
+        }
+        let deadline = Duration::from_secs(self.cfg.bmc_timeout_secs.max(1));
+        let mut polled = std::collections::BTreeSet::new();
+        let mut tasks = tokio::task::JoinSet::new();
+        for pdu in pdus {
+            let Some(endpoint) =
+                fleet_core::bmc::pdu_endpoint(&self.st.store, &pdu, deadline).await
+            else {
+                continue;
+            };
+            polled.insert(pdu.id.clone());
+            let me = self.clone();
+            let delay = fleet_core::spread_offset(&pdu.id, jitter);
+            let stop = shutdown.clone();
+            tasks.spawn(async move {
+                tokio::select! {
+                    _ = stop.cancelled() => return None,
+                    _ = tokio::time::sleep(delay) => {}
+                }
+                let _slot = me.slots.acquire().await.expect("semaphore is never closed");
+                let outcome = match endpoint
+                    .and_then(|ep| RedfishClient::new(ep).map_err(|e| e.to_string()))
+                    .map(RedfishClient::with_basic_auth)
+                {
+                    Err(e) => Err(e),
+                    Ok(client) => {
+                        let r =
+                            tokio::time::timeout(deadline * 4, client.power_distribution()).await;
+                        client.logout().await;
+                        match r {
+                            Ok(Ok(v)) => Ok(v),
+                            Ok(Err(e)) => Err(format!("PDU controller not read: {e}")),
+                            Err(_) => Err(format!(
+                                "PDU unreachable: its outlets were not read within {} s",
+                                (deadline * 4).as_secs()
+                            )),
+                        }
+                    }
+                };
+                let answered = outcome.is_ok();
+                me.st.core.observe_pdu(&pdu, outcome).await;
+                Some(answered)
+            });
+        }
+        let mut read = 0;
+        let mut answered = 0;
+        while let Some(r) = tasks.join_next().await {
+            if let Ok(Some(ok)) = r {
+                read += 1;
+                answered += usize::from(ok);
+            }
+        }
+        self.st.core.retain_pdus(&polled);
+        (read, answered)
+    }
+
     /// One status-sync round: every node in the configured states, each read after its
     /// per-node jitter, `max_concurrent_bmc` at once. Returns (nodes read, nodes that changed).
     pub async fn sync_round(
@@ -920,6 +1009,10 @@ pub fn start(st: AppState, shutdown: CancellationToken) -> Running {
                 let (probed, answered) = e.liveness_round(interval / 2, &stop).await;
                 if answered < probed {
                     tracing::info!(probed, answered, "BMC liveness round done");
+                }
+                let (read, answered) = e.pdu_round(interval / 2, &stop).await;
+                if answered < read {
+                    tracing::info!(read, answered, "PDU round done");
                 }
             }
         });

@@ -1268,3 +1268,108 @@ async fn bmcs_of_other_makers_are_inspected_with_every_gpu_and_none_left_behind(
         .await;
     assert!(v["status"].get("last_inspection_failure").is_none(), "{v}");
 }
+
+/// A rack PDU of the simulator with its Redfish controller in the CMDB: the liveness round
+/// reads its outlets; an outlet that powers a node reporting off raises `PduFeedLost` (an
+/// empty one raises nothing), a dark PDU `PduUnreachable`, and both resolve when it recovers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_polled_pdu_raises_and_resolves_feed_and_unreachable_alerts() {
+    let fleet = sim::Sim::start(1, 0.3);
+    let app = App::start(None).await;
+    let (pdu, url) = fleet
+        .pdus
+        .first()
+        .expect("the simulator serves its PDU")
+        .clone();
+    let doc = json!({
+        "racks": [{"name": "rack-a"}],
+        "pdus": [{"name": pdu, "rack": "rack-a", "outlets": 5, "address": url,
+                  "username": "admin", "password": "password"}],
+        "nodes": [{"name": "p-n1", "rack": "rack-a", "power": {"pdu": pdu, "outlet": 3}}],
+    });
+    let (s, body) = app
+        .call(reqwest::Method::POST, "/api/v1/import?format=yaml", doc)
+        .await;
+    assert!(s == 200 || s == 201, "{s} {body}");
+    let round = || async {
+        app.enricher()
+            .pdu_round(Duration::ZERO, &CancellationToken::new())
+            .await
+    };
+    let alerts = || async {
+        let (_, a) = app
+            .call(reqwest::Method::GET, "/api/v1/alerts", json!(null))
+            .await;
+        a["alerts"].as_array().cloned().unwrap_or_default()
+    };
+    let named = |all: &[Value], name: &str| -> Vec<Value> {
+        all.iter()
+            .filter(|a| a["labels"]["alertname"] == name)
+            .cloned()
+            .collect()
+    };
+    let first = round().await;
+    let (_, st) = app
+        .call(
+            reqwest::Method::GET,
+            "/api/v1/telemetry/status",
+            json!(null),
+        )
+        .await;
+    assert_eq!(first, (1, 1), "{}", st["pdus"]);
+    let p = &st["pdus"][0];
+    assert_eq!(p["name"], pdu.as_str(), "{st}");
+    assert_eq!(p["reachable"], true, "{st}");
+    assert_eq!(p["outlets_on"], 5, "{st}");
+    assert!(alerts().await.is_empty());
+
+    // Outlet 3 powers p-n1 in the CMDB; outlet 4 nothing.
+    let f3 = fleet
+        .inject("outlet_power_loss", &format!("{pdu}/3"), json!({}))
+        .await;
+    let f4 = fleet
+        .inject("outlet_power_loss", &format!("{pdu}/4"), json!({}))
+        .await;
+    assert_eq!(round().await, (1, 1));
+    let all = alerts().await;
+    let feed = named(&all, "PduFeedLost");
+    assert_eq!(feed.len(), 1, "{all:?}");
+    assert_eq!(feed[0]["labels"]["outlet"], "3");
+    assert!(
+        feed[0]["asset_id"].is_string(),
+        "resolved to the outlet: {feed:?}"
+    );
+    assert!(feed[0]["ends_at"].is_null());
+    let (_, st) = app
+        .call(
+            reqwest::Method::GET,
+            "/api/v1/telemetry/status",
+            json!(null),
+        )
+        .await;
+    assert_eq!(st["pdus"][0]["outlets_off"], json!([3]), "{st}");
+    fleet.clear(&f3).await;
+    fleet.clear(&f4).await;
+    assert_eq!(round().await, (1, 1));
+    assert!(named(&alerts().await, "PduFeedLost")[0]["ends_at"].is_string());
+
+    // The whole PDU dark: its controller with it.
+    let dark = fleet.inject("pdu_power_loss", &pdu, json!({})).await;
+    assert_eq!(round().await, (1, 0));
+    let un = named(&alerts().await, "PduUnreachable");
+    assert_eq!(un.len(), 1);
+    assert_eq!(un[0]["labels"]["pdu"], pdu.as_str());
+    assert!(un[0]["ends_at"].is_null());
+    let (_, st) = app
+        .call(
+            reqwest::Method::GET,
+            "/api/v1/telemetry/status",
+            json!(null),
+        )
+        .await;
+    assert_eq!(st["pdus"][0]["reachable"], false, "{st}");
+    assert!(st["pdus"][0]["error"].is_string(), "{st}");
+    fleet.clear(&dark).await;
+    assert_eq!(round().await, (1, 1));
+    assert!(named(&alerts().await, "PduUnreachable")[0]["ends_at"].is_string());
+}

@@ -194,6 +194,8 @@ pub struct Sim {
     pub control: String,
     pub nodes: Vec<Node>,
     pub switches: Vec<(String, String)>,
+    /// (PDU id, its Redfish controller's URL).
+    pub pdus: Vec<(String, String)>,
     pub cert: Option<String>,
     _dir: tempfile::TempDir,
 }
@@ -305,6 +307,7 @@ impl Sim {
             control: String::new(),
             nodes: vec![],
             switches: vec![],
+            pdus: vec![],
             cert: None,
             _dir: dir,
         };
@@ -345,6 +348,13 @@ impl Sim {
             let g = &s["gnmi"];
             sim.switches
                 .push((id.clone(), format!("{}:{}", g[0].as_str().unwrap(), g[1])));
+        }
+        if let Some(pdus) = fleet["pdus"].as_object() {
+            for (id, p) in pdus {
+                if let Some(url) = p["redfish"].as_str() {
+                    sim.pdus.push((id.clone(), url.to_string()));
+                }
+            }
         }
         sim.cert = fleet["cert"].as_str().map(str::to_string);
         sim

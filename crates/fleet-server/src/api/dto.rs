@@ -826,6 +826,28 @@ pub struct TelemetryStatusView {
     pub ports: BTreeMap<String, u64>,
     /// Switches whose gNMI stream this process holds.
     pub switches: Vec<SwitchStreamView>,
+    /// PDUs with a Redfish `address` that this process polls, as last read.
+    pub pdus: Vec<PduStatusView>,
+}
+
+/// One PDU polled over Redfish by this process.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PduStatusView {
+    pub pdu: String,
+    pub name: String,
+    /// The last read answered.
+    pub reachable: bool,
+    pub last_read: Option<String>,
+    /// Why the last read failed.
+    pub error: Option<String>,
+    /// Outlets reporting on.
+    pub outlets_on: usize,
+    /// Outlets that power something in the CMDB and report off (`PduFeedLost` fires for each).
+    pub outlets_off: Vec<u32>,
+    /// Sum of the outlets' reported draw, watts.
+    pub watts: Option<f64>,
+    /// Reads that failed since this process started.
+    pub failures: u64,
 }
 
 /// One switch's gNMI stream in this process.
@@ -1037,6 +1059,21 @@ impl From<tele::TelemetryStatus> for TelemetryStatusView {
                     last_update: w.last_update_ms.map(rfc3339),
                     error: w.error,
                     reconnects: w.reconnects,
+                })
+                .collect(),
+            pdus: s
+                .pdus
+                .into_iter()
+                .map(|p| PduStatusView {
+                    pdu: p.pdu,
+                    name: p.name,
+                    reachable: p.reachable,
+                    last_read: p.last_read_ms.map(rfc3339),
+                    error: p.error,
+                    outlets_on: p.outlets_on,
+                    outlets_off: p.outlets_off,
+                    watts: p.watts,
+                    failures: p.failures,
                 })
                 .collect(),
         }
