@@ -109,6 +109,7 @@ from .partition import Partition
 from .patch_asset import PatchAsset
 from .patch_asset_labels_type_0 import PatchAssetLabelsType0
 from .patch_user import PatchUser
+from .pdu_status_view import PduStatusView
 from .plan_spec import PlanSpec
 from .plan_spec_images import PlanSpecImages
 from .plan_spec_timeouts import PlanSpecTimeouts
@@ -292,6 +293,7 @@ __all__ = (
     "PatchAsset",
     "PatchAssetLabelsType0",
     "PatchUser",
+    "PduStatusView",
     "PlanSpec",
     "PlanSpecImages",
     "PlanSpecTimeouts",

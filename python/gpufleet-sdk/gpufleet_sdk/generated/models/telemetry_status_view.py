@@ -12,6 +12,7 @@ from typing import cast
 
 if TYPE_CHECKING:
   from ..models.history_status_view import HistoryStatusView
+  from ..models.pdu_status_view import PduStatusView
   from ..models.scrape_target_view import ScrapeTargetView
   from ..models.switch_stream_view import SwitchStreamView
   from ..models.telemetry_status_view_health import TelemetryStatusViewHealth
@@ -41,6 +42,7 @@ class TelemetryStatusView:
             health (TelemetryStatusViewHealth): Tracked GPUs by health state.
             health_changes (int): Derived health changes seen (GPUs and nodes).
             history (HistoryStatusView): What this process's telemetry history has done.
+            pdus (list[PduStatusView]): PDUs with a Redfish `address` that this process polls, as last read.
             points (int): Line-protocol points (or Prometheus samples) accepted.
             port_updates (int): Port updates streamed by switches (gNMI) to this process.
             ports (TelemetryStatusViewPorts): Switch ports this process follows, by health state.
@@ -64,6 +66,7 @@ class TelemetryStatusView:
     health: TelemetryStatusViewHealth
     health_changes: int
     history: HistoryStatusView
+    pdus: list[PduStatusView]
     points: int
     port_updates: int
     ports: TelemetryStatusViewPorts
@@ -83,6 +86,7 @@ class TelemetryStatusView:
 
     def to_dict(self) -> dict[str, Any]:
         from ..models.history_status_view import HistoryStatusView # noqa: PLC0415
+        from ..models.pdu_status_view import PduStatusView # noqa: PLC0415
         from ..models.scrape_target_view import ScrapeTargetView # noqa: PLC0415
         from ..models.switch_stream_view import SwitchStreamView # noqa: PLC0415
         from ..models.telemetry_status_view_health import TelemetryStatusViewHealth # noqa: PLC0415
@@ -106,6 +110,13 @@ class TelemetryStatusView:
         health_changes = self.health_changes
 
         history = self.history.to_dict()
+
+        pdus = []
+        for pdus_item_data in self.pdus:
+            pdus_item = pdus_item_data.to_dict()
+            pdus.append(pdus_item)
+
+
 
         points = self.points
 
@@ -157,6 +168,7 @@ class TelemetryStatusView:
             "health": health,
             "health_changes": health_changes,
             "history": history,
+            "pdus": pdus,
             "points": points,
             "port_updates": port_updates,
             "ports": ports,
@@ -177,6 +189,7 @@ class TelemetryStatusView:
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
         from ..models.history_status_view import HistoryStatusView # noqa: PLC0415
+        from ..models.pdu_status_view import PduStatusView # noqa: PLC0415
         from ..models.scrape_target_view import ScrapeTargetView # noqa: PLC0415
         from ..models.switch_stream_view import SwitchStreamView # noqa: PLC0415
         from ..models.telemetry_status_view_health import TelemetryStatusViewHealth # noqa: PLC0415
@@ -206,6 +219,16 @@ class TelemetryStatusView:
         history = HistoryStatusView.from_dict(d.pop("history"))
 
 
+
+
+        pdus = []
+        _pdus = d.pop("pdus")
+        for pdus_item_data in (_pdus):
+            pdus_item = PduStatusView.from_dict(pdus_item_data)
+
+
+
+            pdus.append(pdus_item)
 
 
         points = d.pop("points")
@@ -270,6 +293,7 @@ class TelemetryStatusView:
             health=health,
             health_changes=health_changes,
             history=history,
+            pdus=pdus,
             points=points,
             port_updates=port_updates,
             ports=ports,
