@@ -104,15 +104,27 @@ def default_scenarios() -> list[Scenario]:
         gpu_node="c-l40s-2",
         gpu_index=0,
     )
+    leaf_a = Fault("switch_down", "leaf-a", rack="rack-a", root_kind="switch", root_name="leaf-a")
+    # One BMC that stops answering while nothing else is wrong: an incident of its own.
+    lone_bmc = Fault("bmc", "c-dell-1", {"mode": "unresponsive"}, rack="rack-c", root_kind="node", root_name="c-dell-1")
     return [
         # Missing telemetry is alerted 2 minutes after the last sample: watch long enough.
         Scenario("rack PDU lost (pdu-a)", [pdu], watch_s=200, quiet_s=30, min_watch_s=170),
-        Scenario("leaf switch down (leaf-b)", [leaf], watch_s=60),
+        # Every node of the rack unreachable, as with a dark PDU; the PDU still answers.
+        Scenario("leaf switch down (leaf-b)", [leaf], watch_s=200, quiet_s=30, min_watch_s=170),
         # The GPU leaves the exporter's page with its XID: its missing telemetry is the signal.
         Scenario("GPU off the bus (c-l40s-1 GPU 1)", [gpu], watch_s=200, quiet_s=30, min_watch_s=170),
         Scenario(
             "overlapping: PDU lost (pdu-b) + GPU off the bus (c-l40s-2)",
             [pdu_b, gpu_c],
+            watch_s=200,
+            quiet_s=30,
+            min_watch_s=170,
+        ),
+        # Neighbouring racks dark at once, for different reasons, and a lone BMC fault beside.
+        Scenario(
+            "neighbouring: leaf down (leaf-a) + PDU lost (pdu-b) + one BMC silent (c-dell-1)",
+            [leaf_a, pdu_b, lone_bmc],
             watch_s=200,
             quiet_s=30,
             min_watch_s=170,
@@ -191,6 +203,10 @@ class Evaluator:
             spec = a.get("spec") or {}
             index = spec.get("index", spec.get("minor_number"))
             return node == f.gpu_node and (index is None or int(index) == f.gpu_index)
+        if f.root_kind == "node" and a["kind"] != "node":
+            # A part of the node (its BMC) names the node.
+            parent = self.asset(a["parent_id"]) if a.get("parent_id") else {}
+            return parent.get("kind") == "node" and parent.get("name") == f.root_name
         return a["kind"] == f.root_kind and a["name"] == f.root_name
 
     # ------------------------------------------------------------------ run

@@ -110,3 +110,15 @@ def test_the_table_sums_up():
     text = ev.table([s])
     assert "| two faults | 2 | 1 | 1 | 1/2 | 1/2 |" in text
     assert "| all | 2 |" in text
+
+
+def test_a_node_root_is_named_by_the_node_or_its_bmc():
+    e = ev.Evaluator(FakeGpufleet([], {}, ASSETS), control=None, log=lambda *_: None)  # type: ignore[arg-type]
+    f = ev.Fault("bmc", "a-hgx-1", rack="rack-a", root_kind="node", root_name="a-hgx-1")
+    assert e.root_matches(f, {"asset_id": "n-1"})
+    assert e.root_matches(f, {"asset_id": "bmc-1"})
+    assert not e.root_matches(f, {"asset_id": "bmc-2"})
+    assert not e.root_matches(f, {"asset_id": "pdu-1"})
+    # The default scenarios include neighbouring faults and a lone fault beside them.
+    names = [s.name for s in ev.default_scenarios()]
+    assert any(n.startswith("neighbouring") for n in names), names
