@@ -1286,6 +1286,19 @@ impl Core {
                 }
             };
             let fp = fingerprint(&v.labels);
+            // An alert that ended and fires again later is a new occurrence, with its own
+            // startsAt (as in Alertmanager): the old one leaves the engine first.
+            let refired = st.alerts.get(&fp).is_some_and(|r| {
+                r.ends_at.is_some_and(|e| e <= now && v.starts_at > e)
+                    && v.ends_at.is_none_or(|e| e > now)
+            });
+            if refired {
+                let changes = st.engine().forget(&fp, now);
+                collect(changes, &mut touched, &mut closed);
+                if let Some(r) = st.alerts.get_mut(&fp) {
+                    r.starts_at = v.starts_at;
+                }
+            }
             let alert = if let Some(r) = st.alerts.get_mut(&fp) {
                 r.ends_at = v.ends_at;
                 r.annotations = v.annotations;

@@ -591,6 +591,17 @@ impl Engine {
             .filter(|(_, e)| e.alert.ends_at.is_some_and(|t| t <= cutoff))
             .map(|(k, _)| k.clone())
             .collect();
+        self.remove_all(gone, now)
+    }
+
+    /// Forgets one alert (an ended alert that fires again is a new occurrence: the caller
+    /// forgets the old one and ingests the new); the alerts whose beliefs that changes are
+    /// placed again.
+    pub fn forget(&mut self, fingerprint: &str, now: Millis) -> Vec<IncidentChange> {
+        self.remove_all(vec![fingerprint.to_string()], now)
+    }
+
+    fn remove_all(&mut self, gone: Vec<String>, now: Millis) -> Vec<IncidentChange> {
         let mut touched = Touched::default();
         let mut dirty: BTreeSet<HypKey> = BTreeSet::new();
         for fp in &gone {

@@ -40,18 +40,15 @@ fn gpu_uuid(node: usize, gpu: usize) -> String {
     format!("GPU-4d44b188-25d2-522f-4f9f-65{node:02}{gpu:02}e58c9129")
 }
 
-/// One rack; PDUs `pdu-a` (outlets 1-4 feeding node-01..04) and `pdu-b` (node-05..08); every
+/// One rack; PDUs `pdu-a` (outlets 1-4 feeding node-01..04) and `pdu-b` (node-05..08), with no
+/// management address (nobody polls them, so a dark one is inferred from its nodes); every
 /// node with a BMC (10.0.1.<n>), two GPUs and a NIC; leaf switches `leaf-1` (node-01..04) and
 /// `leaf-2` (node-05..08). Returns name → id.
 async fn fleet(app: &TestApp) -> BTreeMap<String, String> {
     let mut ids = BTreeMap::new();
     let rack = create(app, json!({"kind": "rack", "name": "r1"})).await;
     for (pdu, first) in [("pdu-a", 1), ("pdu-b", 5)] {
-        let p = create(
-            app,
-            json!({"kind": "pdu", "name": pdu, "parent_id": rack, "config": {"address": format!("{pdu}.mgmt")}}),
-        )
-        .await;
+        let p = create(app, json!({"kind": "pdu", "name": pdu, "parent_id": rack})).await;
         ids.insert(pdu.to_string(), p.clone());
         for o in 1..=4 {
             let name = format!("{pdu}-{o}");
@@ -673,4 +670,40 @@ async fn a_dark_leaf_switch_is_one_incident_and_bad_or_unknown_alerts_are_handle
     assert_eq!(inc["state"], "resolved", "{inc:#}");
     assert_eq!(inc["resolved_by"], "system:correlation");
     assert_eq!(inc["alerts_firing"], 0);
+
+    // The same label set firing again after it ended is a new occurrence: its own startsAt,
+    // in an incident of its own, not the resolved one.
+    let mut again = storm[0].clone();
+    again["startsAt"] = json!(at(base, 200_000));
+    let (s, r) = call(
+        &app,
+        Role::Operator,
+        Method::POST,
+        "/api/v1/alerts",
+        json!([again]),
+    )
+    .await;
+    assert_eq!(s, 200, "{r}");
+    let (_, held) = call(
+        &app,
+        Role::Viewer,
+        Method::GET,
+        "/api/v1/alerts",
+        Value::Null,
+    )
+    .await;
+    let refired = held["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["labels"] == storm[0]["labels"])
+        .cloned()
+        .unwrap();
+    assert_eq!(refired["starts_at"], at(base, 200_000), "{refired}");
+    assert!(refired["ends_at"].is_null(), "{refired}");
+    let now_in = refired["incident"].as_str().unwrap().to_string();
+    assert_ne!(now_in, sw["id"].as_str().unwrap());
+    assert_eq!(detail(&app, &now_in).await["state"], "open");
+    let inc = detail(&app, sw["id"].as_str().unwrap()).await;
+    assert_eq!(inc["state"], "resolved", "{inc:#}");
 }
