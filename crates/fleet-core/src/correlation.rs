@@ -16,9 +16,9 @@
 //! - **Incidents**: the engine's incidents plus what people did with them: state (`open`,
 //!   `acknowledged`, `resolved`), who acknowledged or resolved, and a timeline. Changes become
 //!   `incident.opened` / `incident.updated` / `incident.resolved` outbox events; acknowledging
-//!   and resolving also write an audit row in the same transaction. Incident state lives in
-//!   memory in this process (the embedded default); a restart starts empty and senders re-send
-//!   firing alerts on their next evaluation.
+//!   and resolving also write an audit row in the same transaction. The alerts held and the
+//!   incidents' records are saved in the database after each change and loaded by the next
+//!   process, whose engine rebuilds the same incidents from the alerts.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::{Duration, Instant};
@@ -32,7 +32,7 @@ use fleet_model::asset::{AssetKind, RelationKind};
 use fleet_model::event::types;
 use fleet_model::lifecycle::NodeState;
 use fleet_model::rbac::Permission;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::{Core, CoreError, CoreResult, Principal};
@@ -111,7 +111,7 @@ pub struct IngestReport {
     pub unresolved_held: usize,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum IncidentState {
     Open,
@@ -141,7 +141,7 @@ impl IncidentState {
 }
 
 /// One line of an incident's timeline.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct TimelineEntry {
     /// RFC 3339.
     pub at: String,
@@ -259,19 +259,23 @@ pub struct AlertList {
     pub alerts: Vec<AlertView>,
 }
 
+#[derive(Serialize, Deserialize)]
 struct Received {
     labels: BTreeMap<String, String>,
     annotations: BTreeMap<String, String>,
     starts_at: Millis,
     ends_at: Option<Millis>,
     generator_url: Option<String>,
+    /// Resolved again from the CMDB whenever the graph is built (not saved).
+    #[serde(skip)]
     asset: Option<String>,
     /// An asset matched, or (NCCL timeouts) a rank node did.
+    #[serde(skip)]
     matched: bool,
     count: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 struct Sig {
     members: usize,
     root: Option<String>,
@@ -279,6 +283,7 @@ struct Sig {
     resolved: bool,
 }
 
+#[derive(Serialize, Deserialize)]
 struct Record {
     state: IncidentState,
     opened_at: Millis,
@@ -318,6 +323,17 @@ pub(crate) struct State {
     records: BTreeMap<String, Record>,
     /// Closed incident id → the incident it merged into.
     merged: BTreeMap<String, String>,
+    /// What the database holds (see [`Core::save_correlation`]): alert fingerprints, and each
+    /// record's JSON as last saved. `None` until the saved state was loaded.
+    saved: Option<Saved>,
+    /// Alerts taken or changed since the last save.
+    dirty_alerts: BTreeSet<String>,
+}
+
+#[derive(Default)]
+struct Saved {
+    alerts: BTreeSet<String>,
+    records: HashMap<String, String>,
 }
 
 /// The incident store of one process.
@@ -342,6 +358,8 @@ impl Incidents {
                 alerts: BTreeMap::new(),
                 records: BTreeMap::new(),
                 merged: BTreeMap::new(),
+                saved: None,
+                dirty_alerts: BTreeSet::new(),
             }),
             remediation: Default::default(),
         }
@@ -1186,6 +1204,9 @@ impl Core {
         if !stale {
             return Ok(vec![]);
         }
+        if st.saved.is_none() {
+            self.load_correlation(st).await?;
+        }
         let marker = self.store.cmdb_marker().await?;
         let (graph, lookup) = build_graph(&self.store).await?;
         let mut engine = Engine::with_defaults(graph)
@@ -1244,6 +1265,104 @@ impl Core {
     ) -> CoreResult<()> {
         self.store.record_events(actor, audit, &events).await?;
         Ok(())
+    }
+
+    /// Loads the saved alerts and incident records (once, before the first graph is built):
+    /// the graph build then feeds the alerts to the engine, which rebuilds the same incidents,
+    /// and the records bring back their state, people and timeline. A row that cannot be read
+    /// is skipped with a warning, not fatal.
+    async fn load_correlation(&self, st: &mut State) -> CoreResult<()> {
+        let saved = self.store.load_correlation().await?;
+        let mut s = Saved::default();
+        for (fp, body) in saved.alerts {
+            match serde_json::from_str::<Received>(&body) {
+                Ok(r) => {
+                    st.alerts.entry(fp.clone()).or_insert(r);
+                    s.alerts.insert(fp);
+                }
+                Err(e) => tracing::warn!(fingerprint = %fp, error = %e, "saved alert not read"),
+            }
+        }
+        for (id, body) in saved.records {
+            match serde_json::from_str::<Record>(&body) {
+                Ok(r) => {
+                    st.records.entry(id.clone()).or_insert(r);
+                    s.records.insert(id, body);
+                }
+                Err(e) => {
+                    tracing::warn!(incident = %id, error = %e, "saved incident record not read")
+                }
+            }
+        }
+        if !st.alerts.is_empty() || !st.records.is_empty() {
+            tracing::info!(
+                alerts = st.alerts.len(),
+                incidents = st.records.len(),
+                "incident store: saved alerts and incidents loaded"
+            );
+        }
+        st.saved = Some(s);
+        Ok(())
+    }
+
+    /// Saves what changed in the incident store since the last save, in one transaction:
+    /// alerts taken or changed, alerts forgotten, incident records new, changed or dropped.
+    /// A failure is logged and retried with the next save (nothing is marked saved).
+    pub(crate) async fn save_correlation(&self, st: &mut State) {
+        let Some(saved) = st.saved.as_ref() else {
+            return;
+        };
+        let mut c = fleet_db::CorrelationChanges::default();
+        for fp in &st.dirty_alerts {
+            if let Some(r) = st.alerts.get(fp) {
+                if let Ok(body) = serde_json::to_string(r) {
+                    c.alerts.push((fp.clone(), body));
+                }
+            }
+        }
+        c.alerts_gone = saved
+            .alerts
+            .iter()
+            .filter(|fp| !st.alerts.contains_key(*fp))
+            .cloned()
+            .collect();
+        for (id, r) in &st.records {
+            if let Ok(body) = serde_json::to_string(r) {
+                if saved.records.get(id) != Some(&body) {
+                    c.records.push((id.clone(), body));
+                }
+            }
+        }
+        c.records_gone = saved
+            .records
+            .keys()
+            .filter(|id| !st.records.contains_key(*id))
+            .cloned()
+            .collect();
+        if c.is_empty() {
+            return;
+        }
+        match self.store.save_correlation(&c).await {
+            Ok(()) => {
+                let saved = st.saved.get_or_insert_with(Saved::default);
+                for (fp, _) in &c.alerts {
+                    saved.alerts.insert(fp.clone());
+                }
+                for fp in &c.alerts_gone {
+                    saved.alerts.remove(fp);
+                }
+                for (id, body) in c.records {
+                    saved.records.insert(id, body);
+                }
+                for id in &c.records_gone {
+                    saved.records.remove(id);
+                }
+                st.dirty_alerts.clear();
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "incident store not saved (retried with the next change)")
+            }
+        }
     }
 
     /// Takes alerts (Alertmanager's postable alerts or a webhook's alerts). Valid alerts are
@@ -1340,6 +1459,7 @@ impl Core {
                 a
             };
             report.accepted += 1;
+            st.dirty_alerts.insert(fp.clone());
             let changes = st.engine().ingest(alert, now);
             collect(changes, &mut touched, &mut closed);
         }
@@ -1356,6 +1476,7 @@ impl Core {
         report.alerts_held = st.alerts.len();
         report.unresolved_held = st.unresolved();
         self.write_events(&p.actor(), None, events).await?;
+        self.save_correlation(&mut st).await;
         Ok(report)
     }
 
@@ -1371,6 +1492,7 @@ impl Core {
         let events = self.catch_up(&mut st, now);
         self.write_events(&Actor::system(SYSTEM), None, events)
             .await?;
+        self.save_correlation(&mut st).await;
         let Some(engine) = st.engine.as_ref() else {
             return Ok(vec![]);
         };
@@ -1422,6 +1544,7 @@ impl Core {
         let events = self.catch_up(&mut st, now);
         self.write_events(&Actor::system(SYSTEM), None, events)
             .await?;
+        self.save_correlation(&mut st).await;
         st.current_id(id)
             .and_then(|id| st.view(&id, true, now))
             .ok_or_else(|| CoreError::NotFound(format!("incident '{id}' does not exist")))
@@ -1513,6 +1636,7 @@ impl Core {
             by: p.name.clone(),
             detail: note.unwrap_or_default(),
         });
+        self.save_correlation(&mut st).await;
         st.view(&cur, true, now)
             .ok_or_else(|| CoreError::NotFound(format!("incident '{id}' does not exist")))
     }
@@ -1553,7 +1677,9 @@ impl Core {
         let mut st = self.incidents_store().state.lock().await;
         let events = self.ensure_graph(&mut st, true, now).await?;
         self.write_events(&Actor::system(SYSTEM), None, events)
-            .await
+            .await?;
+        self.save_correlation(&mut st).await;
+        Ok(())
     }
 
     /// The periodic step of the correlation role: graph refresh when due, time-driven
@@ -1561,6 +1687,10 @@ impl Core {
     pub async fn correlation_tick(&self) -> CoreResult<()> {
         let now = fleet_db::now_ms();
         let mut st = self.incidents_store().state.lock().await;
+        // After a start, the saved alerts and incidents come back before anything else.
+        if st.saved.is_none() {
+            self.load_correlation(&mut st).await?;
+        }
         if st.engine.is_none() && st.alerts.is_empty() {
             return Ok(());
         }
@@ -1570,6 +1700,7 @@ impl Core {
         events.extend(st.escalate(after, now));
         self.write_events(&Actor::system(SYSTEM), None, events)
             .await?;
+        self.save_correlation(&mut st).await;
         drop(st);
         self.remediate_automatically().await;
         Ok(())

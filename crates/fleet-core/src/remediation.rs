@@ -417,6 +417,7 @@ impl Core {
         if let Some(cur) = st.current_id(id) {
             st.push_timeline(&cur, event, by, detail, now);
         }
+        self.save_correlation(&mut st).await;
     }
 
     /// The automatic pass (from the correlation tick): each open, unacknowledged incident is

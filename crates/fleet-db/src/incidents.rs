@@ -57,3 +57,96 @@ impl Store {
         Ok(())
     }
 }
+
+/// What changed in the incident store's state since it was last saved.
+#[derive(Debug, Default)]
+pub struct CorrelationChanges {
+    /// (fingerprint, JSON body) of alerts new or changed.
+    pub alerts: Vec<(String, String)>,
+    /// Fingerprints of alerts forgotten.
+    pub alerts_gone: Vec<String>,
+    /// (incident id, JSON body) of records new or changed.
+    pub records: Vec<(String, String)>,
+    /// Ids of records dropped.
+    pub records_gone: Vec<String>,
+}
+
+impl CorrelationChanges {
+    pub fn is_empty(&self) -> bool {
+        self.alerts.is_empty()
+            && self.alerts_gone.is_empty()
+            && self.records.is_empty()
+            && self.records_gone.is_empty()
+    }
+}
+
+/// The incident store's saved state: alerts and records as (key, JSON body).
+#[derive(Debug, Default)]
+pub struct CorrelationState {
+    pub alerts: Vec<(String, String)>,
+    pub records: Vec<(String, String)>,
+}
+
+impl Store {
+    /// Saves the incident store's changes in one transaction.
+    pub async fn save_correlation(&self, c: &CorrelationChanges) -> DbResult<()> {
+        if c.is_empty() {
+            return Ok(());
+        }
+        let now = crate::now_ms();
+        let mut tx = self.write.begin().await?;
+        for (table, key, rows, gone) in [
+            (
+                "correlation_alerts",
+                "fingerprint",
+                &c.alerts,
+                &c.alerts_gone,
+            ),
+            ("incident_records", "id", &c.records, &c.records_gone),
+        ] {
+            let upsert = format!(
+                "INSERT INTO {table} ({key}, body, updated_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT ({key}) DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at"
+            );
+            for (k, body) in rows {
+                sqlx::query(&upsert)
+                    .bind(k)
+                    .bind(body)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            let delete = format!("DELETE FROM {table} WHERE {key} = $1");
+            for k in gone {
+                sqlx::query(&delete).bind(k).execute(&mut *tx).await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The incident store's saved state, keys in order.
+    pub async fn load_correlation(&self) -> DbResult<CorrelationState> {
+        let mut out = CorrelationState::default();
+        for (table, key) in [
+            ("correlation_alerts", "fingerprint"),
+            ("incident_records", "id"),
+        ] {
+            let rows = sqlx::query(&format!(
+                "SELECT {key} AS k, body FROM {table} ORDER BY {key}"
+            ))
+            .fetch_all(&self.read)
+            .await?;
+            let v: Vec<(String, String)> = rows
+                .iter()
+                .map(|r| Ok((r.try_get("k")?, r.try_get("body")?)))
+                .collect::<Result<_, sqlx::Error>>()?;
+            if table == "incident_records" {
+                out.records = v;
+            } else {
+                out.alerts = v;
+            }
+        }
+        Ok(out)
+    }
+}

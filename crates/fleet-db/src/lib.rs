@@ -38,7 +38,7 @@ pub use enrich::{
 pub use error::{DbError, DbResult};
 pub use health::{history_key, AssetHealthChange, AssetHealthRow, GpuHealthChange, GpuHealthRow};
 pub use import::{ImportSummary, ReferenceError};
-pub use incidents::OutboxEvent;
+pub use incidents::{CorrelationChanges, CorrelationState, OutboxEvent};
 pub use jobs::{job_state_is_final, Job, JobFilter, JobLogLine, JobUpdate, NewJob, JOB_STATES};
 pub use outbox::{EventFilter, OutboxRow};
 pub use profiles::Profile;

@@ -45,6 +45,7 @@ contract!(
     concurrent_transitions_keep_the_audit_chain_linear,
     moving_a_gpu_changes_its_rack,
     alert_rules_are_versioned_and_deleted_as_a_version,
+    the_incident_store_state_is_saved_replaced_and_deleted,
 );
 
 async fn assets_nest_and_inherit_their_rack(db: TestDb) {
@@ -1190,5 +1191,34 @@ async fn alert_rules_are_versioned_and_deleted_as_a_version(db: TestDb) {
     assert!(
         actions.contains(&"alert_rule.delete") && actions.contains(&"alert_rule.create"),
         "{actions:?}"
+    );
+}
+
+async fn the_incident_store_state_is_saved_replaced_and_deleted(db: TestDb) {
+    use fleet_db::CorrelationChanges;
+    let s = &db.store;
+    assert!(s.load_correlation().await.unwrap().alerts.is_empty());
+    let pair = |k: &str, v: &str| (k.to_string(), v.to_string());
+    s.save_correlation(&CorrelationChanges {
+        alerts: vec![pair("fp-b", r#"{"n":1}"#), pair("fp-a", r#"{"n":2}"#)],
+        records: vec![pair("inc-1", r#"{"state":"open"}"#)],
+        ..Default::default()
+    })
+    .await
+    .unwrap();
+    // The same keys again replace their bodies; gone keys are deleted, in one transaction.
+    s.save_correlation(&CorrelationChanges {
+        alerts: vec![pair("fp-b", r#"{"n":3}"#)],
+        alerts_gone: vec!["fp-a".into()],
+        records: vec![pair("inc-2", r#"{"state":"acknowledged"}"#)],
+        records_gone: vec!["inc-1".into()],
+    })
+    .await
+    .unwrap();
+    let got = s.load_correlation().await.unwrap();
+    assert_eq!(got.alerts, vec![pair("fp-b", r#"{"n":3}"#)]);
+    assert_eq!(
+        got.records,
+        vec![pair("inc-2", r#"{"state":"acknowledged"}"#)]
     );
 }
