@@ -374,7 +374,13 @@ def prepare(gf: Api, control: Api, inventory: dict, log: Any = print, timeout_s:
     nodes = gf.get("/api/v1/nodes?limit=1000")
     items = nodes["items"] if isinstance(nodes, dict) else nodes
     for n in items:
-        gf.call("POST", f"/api/v1/nodes/{n['id']}/transition", {"to": "inspecting", "reason": "evaluation"})
+        # The enricher may have taken the node into inspection already (a node with a BMC left
+        # in `discovered` is picked up by itself): that is what this asks for.
+        try:
+            gf.call("POST", f"/api/v1/nodes/{n['id']}/transition", {"to": "inspecting", "reason": "evaluation"})
+        except RuntimeError as e:
+            if "HTTP 409" not in str(e):
+                raise
     log(f"imported {len(items)} nodes; inspecting them")
     deadline = time.monotonic() + timeout_s
     while True:
