@@ -1,6 +1,7 @@
 //! The GraphQL face of the application core: one graph over nodes → GPUs / BMC / NICs / disks
-//! → rack, configuration versions, lifecycle history and jobs, with mutations for the
-//! configuration, transitions and operations. `POST /api/v1/graphql` (the REST route table lets
+//! → rack, configuration versions, lifecycle history and jobs, and incidents with their root
+//! cause (linked to its CMDB asset), alerts and timeline; with mutations for the
+//! configuration, transitions, operations and incidents (acknowledge, resolve). `POST /api/v1/graphql` (the REST route table lets
 //! any authenticated caller in; every field and mutation asks the core, which checks the
 //! caller's permission). Related assets load through per-request DataLoaders, so a page of
 //! nodes with their GPUs, BMC and rack costs a constant number of SQL statements. Depth and
@@ -15,6 +16,7 @@ use async_graphql::dataloader::{DataLoader, Loader};
 use async_graphql::{
     Context, ErrorExtensions, Json, Object, Schema, SimpleObject, Subscription, ID,
 };
+use fleet_core::correlation::{IncidentFilter, IncidentState, IncidentView};
 use fleet_core::ops::{OpSpec, Operation};
 use fleet_core::{CoreError, Principal};
 use fleet_model::asset::{Asset as CoreAsset, AssetKind};
@@ -470,6 +472,45 @@ impl QueryRoot {
         })
     }
 
+    /// Incidents, highest priority first: optionally in one state (`open`, `acknowledged`,
+    /// `resolved`) and touching one asset (id or name: the root cause, an affected node or GPU,
+    /// or an alert's asset).
+    async fn incidents(
+        &self,
+        ctx: &Context<'_>,
+        state: Option<String>,
+        asset: Option<String>,
+        #[graphql(default = 50)] first: i64,
+    ) -> async_graphql::Result<Vec<Incident>> {
+        let c = caller(ctx);
+        let state = match state {
+            Some(s) => Some(IncidentState::parse(&s).map_err(gql)?),
+            None => None,
+        };
+        let f = IncidentFilter {
+            state,
+            asset,
+            since: None,
+            limit: Some(first.clamp(1, 1000) as usize),
+        };
+        let list =
+            c.st.core
+                .list_incidents(&c.principal, &f)
+                .await
+                .map_err(gql)?;
+        Ok(list.into_iter().map(Incident).collect())
+    }
+
+    /// An incident by id (an id it was merged away from answers with the one it went into).
+    async fn incident(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Incident>> {
+        let c = caller(ctx);
+        match c.st.core.get_incident(&c.principal, &id).await {
+            Ok(i) => Ok(Some(Incident(i))),
+            Err(CoreError::NotFound(_)) => Ok(None),
+            Err(e) => Err(gql(e)),
+        }
+    }
+
     /// A job by id.
     async fn job(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Job>> {
         let c = caller(ctx);
@@ -595,6 +636,244 @@ impl MutationRoot {
             .await
             .map_err(gql)?
             .into())
+    }
+
+    /// Acknowledges an incident (someone is on it; escalation stops). Twice changes nothing.
+    async fn acknowledge_incident(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        note: Option<String>,
+    ) -> async_graphql::Result<Incident> {
+        let c = caller(ctx);
+        c.st.core
+            .acknowledge_incident(&c.principal, &id, note)
+            .await
+            .map(Incident)
+            .map_err(gql)
+    }
+
+    /// Resolves an incident by hand; a member alert firing again reopens it.
+    async fn resolve_incident(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        note: Option<String>,
+    ) -> async_graphql::Result<Incident> {
+        let c = caller(ctx);
+        c.st.core
+            .resolve_incident(&c.principal, &id, note)
+            .await
+            .map(Incident)
+            .map_err(gql)
+    }
+}
+
+/// An incident: alerts of one physical fault, with the asset that failed. Its changes are
+/// `io.gpufleet.incident.*` events on the `events` subscription.
+pub struct Incident(pub IncidentView);
+
+#[Object]
+impl Incident {
+    async fn id(&self) -> ID {
+        ID(self.0.id.clone())
+    }
+    /// `open`, `acknowledged` or `resolved`.
+    async fn state(&self) -> &str {
+        self.0.state.as_str()
+    }
+    /// Severity weight × (1 + blast radius) × age factor; lists are sorted by it.
+    async fn priority(&self) -> f64 {
+        self.0.priority
+    }
+    /// `info`, `warning` or `critical`: the highest member severity.
+    async fn severity(&self) -> &str {
+        &self.0.severity
+    }
+    /// The causal rule that grouped the alerts (none for a lone alert).
+    async fn rule(&self) -> Option<&str> {
+        self.0.rule.as_deref()
+    }
+    async fn root_cause(&self) -> RootCause {
+        RootCause(self.0.root_cause.clone())
+    }
+    /// Affected GPU and node ids, and jobs.
+    async fn affected_gpus(&self) -> &[String] {
+        &self.0.affected.gpus
+    }
+    async fn affected_nodes(&self) -> &[String] {
+        &self.0.affected.nodes
+    }
+    async fn affected_jobs(&self) -> &[String] {
+        &self.0.affected.jobs
+    }
+    /// Affected GPUs plus affected in-service nodes.
+    async fn blast_radius(&self) -> u32 {
+        self.0.blast_radius
+    }
+    async fn alert_count(&self) -> usize {
+        self.0.alert_count
+    }
+    async fn alerts_firing(&self) -> usize {
+        self.0.alerts_firing
+    }
+    /// Suggested actions (`facilities_power`, `check_cabling`, `drain_and_diagnose`, ...).
+    async fn actions(&self) -> &[String] {
+        &self.0.actions
+    }
+    /// Earliest and latest member `startsAt` (RFC 3339).
+    async fn started_at(&self) -> &str {
+        &self.0.started_at
+    }
+    async fn last_alert_at(&self) -> &str {
+        &self.0.last_alert_at
+    }
+    async fn opened_at(&self) -> &str {
+        &self.0.opened_at
+    }
+    async fn updated_at(&self) -> &str {
+        &self.0.updated_at
+    }
+    async fn acknowledged_by(&self) -> Option<&str> {
+        self.0.acknowledged_by.as_deref()
+    }
+    async fn resolved_by(&self) -> Option<&str> {
+        self.0.resolved_by.as_deref()
+    }
+    /// The member alerts, each with its full label set as received.
+    async fn alerts(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<IncidentAlert>> {
+        let list = match &self.0.alerts {
+            Some(a) => a.clone(),
+            None => self.detail(ctx).await?.alerts.unwrap_or_default(),
+        };
+        Ok(list.into_iter().map(IncidentAlert::from).collect())
+    }
+    /// What happened to it, oldest first.
+    async fn timeline(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<TimelineLine>> {
+        let list = match &self.0.timeline {
+            Some(t) => t.clone(),
+            None => self.detail(ctx).await?.timeline.unwrap_or_default(),
+        };
+        Ok(list
+            .into_iter()
+            .map(|t| TimelineLine {
+                at: t.at,
+                event: t.event,
+                by: t.by,
+                detail: t.detail,
+            })
+            .collect())
+    }
+}
+
+impl Incident {
+    /// The detail (alerts and timeline), for an incident that came from a list.
+    async fn detail(&self, ctx: &Context<'_>) -> async_graphql::Result<IncidentView> {
+        let c = caller(ctx);
+        c.st.core
+            .get_incident(&c.principal, &self.0.id)
+            .await
+            .map_err(gql)
+    }
+}
+
+/// The asset that failed, and why.
+pub struct RootCause(fleet_core::correlation::RootCauseView);
+
+#[Object]
+impl RootCause {
+    /// The CMDB asset (none only for a lone alert no asset matched).
+    async fn asset(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Asset>> {
+        let Some(id) = &self.0.asset_id else {
+            return Ok(None);
+        };
+        // Switch ports are graph-only assets (`<switch>/port/<n>`): no CMDB row.
+        Ok(ctx
+            .data_unchecked::<DataLoader<AssetsById>>()
+            .load_one(id.clone())
+            .await
+            .map_err(|e| (*e).clone())?
+            .map(Asset))
+    }
+    async fn asset_id(&self) -> Option<&str> {
+        self.0.asset_id.as_deref()
+    }
+    async fn asset_name(&self) -> Option<&str> {
+        self.0.asset_name.as_deref()
+    }
+    /// Asset kind (`pdu`, `outlet`, `switch`, `switch_port`, `node`, `gpu`, ...).
+    async fn kind(&self) -> Option<&str> {
+        self.0.kind.as_deref()
+    }
+    /// `power_feed_lost`, `switch_failed`, `gpu_fallen_off_bus`, ... or a lone alert's kind.
+    async fn fault(&self) -> &str {
+        &self.0.fault
+    }
+    /// `announced`, `pattern`, `inferred` or `alone`.
+    async fn belief(&self) -> &str {
+        &self.0.belief
+    }
+    async fn confidence(&self) -> f64 {
+        self.0.confidence
+    }
+    /// What led there.
+    async fn evidence(&self) -> Vec<Evidence> {
+        self.0
+            .evidence
+            .iter()
+            .map(|e| Evidence {
+                code: e.code.clone(),
+                detail: e.detail.clone(),
+            })
+            .collect()
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct Evidence {
+    /// `announced`, `pattern`, `inferred`, `explained`, `xid`, `alone`.
+    pub code: String,
+    pub detail: String,
+}
+
+#[derive(SimpleObject)]
+pub struct TimelineLine {
+    pub at: String,
+    /// `opened`, `alerts_added`, `root_cause_changed`, `merged`, `acknowledged`, `resolved`,
+    /// `reopened`, `escalated`, `remediation`, `remediation_waits`.
+    pub event: String,
+    pub by: String,
+    pub detail: String,
+}
+
+/// An alert as held, with its full label set as received.
+#[derive(SimpleObject)]
+pub struct IncidentAlert {
+    pub fingerprint: String,
+    pub labels: Json<Value>,
+    pub annotations: Json<Value>,
+    pub starts_at: String,
+    pub ends_at: Option<String>,
+    /// `firing` or `resolved`.
+    pub status: String,
+    /// The CMDB asset its labels resolved to.
+    pub asset_id: Option<String>,
+    /// The kind the correlation derived (`node_down`, `xid:79`, ...).
+    pub kind: String,
+}
+
+impl From<fleet_core::correlation::AlertView> for IncidentAlert {
+    fn from(a: fleet_core::correlation::AlertView) -> Self {
+        IncidentAlert {
+            fingerprint: a.fingerprint,
+            labels: Json(serde_json::to_value(a.labels).unwrap_or_default()),
+            annotations: Json(serde_json::to_value(a.annotations).unwrap_or_default()),
+            starts_at: a.starts_at,
+            ends_at: a.ends_at,
+            status: a.status,
+            asset_id: a.asset_id,
+            kind: a.kind,
+        }
     }
 }
 

@@ -361,6 +361,60 @@ async fn a_dark_pdu_is_one_incident_that_is_acknowledged_and_resolved_with_event
     let (s, _) = call(&app, Role::Viewer, Method::POST, &path, json!({})).await;
     assert_eq!(s, 403);
 
+    // The same incident through GraphQL: its root cause linked to the CMDB's PDU, its alerts
+    // and timeline; a viewer may not acknowledge it there either, an operator may.
+    let q = json!({"query": "{ incidents(asset: \"node-03\") { id state alertCount \
+        rootCause { kind fault belief asset { name kind } } alerts { labels status } \
+        timeline { event by } } }"});
+    let (s, g) = call(&app, Role::Viewer, Method::POST, "/api/v1/graphql", q).await;
+    assert_eq!(s, 200, "{g}");
+    let gi = &g["data"]["incidents"][0];
+    assert_eq!(gi["id"], id.as_str(), "{g}");
+    assert_eq!(gi["rootCause"]["asset"]["name"], "pdu-a", "{g}");
+    assert_eq!(gi["rootCause"]["asset"]["kind"], "pdu", "{g}");
+    assert_eq!(gi["rootCause"]["fault"], "pdu_power_lost", "{g}");
+    assert_eq!(gi["alertCount"], 16);
+    assert_eq!(gi["alerts"].as_array().unwrap().len(), 16);
+    assert_eq!(gi["timeline"][0]["event"], "opened", "{g}");
+    let ack = json!({"query": "mutation($id: ID!) { acknowledgeIncident(id: $id, note: \"from graphql\") { state acknowledgedBy timeline { event detail } } }",
+                     "variables": {"id": id}});
+    let (_, g) = call(
+        &app,
+        Role::Viewer,
+        Method::POST,
+        "/api/v1/graphql",
+        ack.clone(),
+    )
+    .await;
+    assert_eq!(g["errors"][0]["extensions"]["code"], "FORBIDDEN", "{g}");
+    let (_, g) = call(&app, Role::Operator, Method::POST, "/api/v1/graphql", ack).await;
+    let a = &g["data"]["acknowledgeIncident"];
+    assert_eq!(a["state"], "acknowledged", "{g}");
+    assert_eq!(a["acknowledgedBy"], "operator", "{g}");
+    assert!(a["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|t| t["event"] == "acknowledged" && t["detail"] == "from graphql"));
+    let (_, g) = call(
+        &app,
+        Role::Viewer,
+        Method::POST,
+        "/api/v1/graphql",
+        json!({"query": "{ incident(id: \"no-such\") { id } incidents(state: \"sleeping\") { id } }"}),
+    )
+    .await;
+    // An unknown id is null; an unknown state is an error that names the states.
+    assert!(g["data"]["incident"].is_null(), "{g}");
+    assert!(g["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("acknowledged"));
+    assert_eq!(
+        g["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+        "{g}"
+    );
+
     let (s, v) = call(
         &app,
         Role::Operator,
