@@ -2,14 +2,14 @@
 //! bodies, already decoded into [`IncomingAlert`]s), incidents out.
 //!
 //! - **Graph**: the physical graph of `fleet-correlate` is built from the CMDB (racks, nodes,
-//!   GPUs, BMCs, NICs, switches, PDUs and outlets; containment, `powered_by`, `connected_to`,
+//!   GPUs, BMCs, NICs, switches, PDUs and outlets, CDUs; containment, `powered_by`, `cooled_by`, `connected_to`,
 //!   `nvlink`, `manages`). A NIC's `connected_to` a switch becomes NIC → switch port (the
 //!   relation's `port`), the port a child of the switch. The graph is rebuilt when the CMDB
 //!   changed (checked at most once per [`CorrelationSettings::check_every`] with two aggregate
 //!   queries) or is older than [`CorrelationSettings::graph_max_age`], and on request; a rebuild
 //!   re-resolves and re-feeds the alerts held, so the incidents follow the new graph.
 //! - **Alerts**: resolved to an asset from their labels (`UUID`/`gpu` + host, `pdu` + `outlet`,
-//!   `switch` + `port`, host labels `node`/`Hostname`/`instance` (port stripped), `rack`). An
+//!   `switch` + `port`, `cdu`, host labels `node`/`Hostname`/`instance` (port stripped), `rack`). An
 //!   alert no asset matches is kept, correlated alone and counted. De-duplicated by
 //!   Alertmanager's fingerprint (FNV-1a over the sorted label set): the same label set again
 //!   updates `endsAt` only; an `endsAt` in the past resolves the alert. Windows use `startsAt`.
@@ -565,8 +565,12 @@ impl Lookup {
                 return Some(b.clone());
             }
         }
+        let cdu = first(labels, &["cdu", "cooling_unit"])
+            .and_then(|c| self.host(c).cloned())
+            .filter(|id| self.of_kind(id, AssetKind::Cdu));
         host.or(switch)
             .or(pdu)
+            .or(cdu)
             .or_else(|| first(labels, &["rack"]).and_then(|r| self.racks.get(&lower(r)).cloned()))
     }
 }
@@ -616,6 +620,7 @@ async fn build_graph(store: &Store) -> CoreResult<(Graph, Lookup)> {
             AssetKind::Switch => GKind::Switch,
             AssetKind::Pdu => GKind::Pdu,
             AssetKind::Outlet => GKind::Outlet,
+            AssetKind::Cdu => GKind::Cdu,
             AssetKind::Disk => continue,
         };
         g.add_asset(GAsset {
@@ -630,12 +635,13 @@ async fn build_graph(store: &Store) -> CoreResult<(Graph, Lookup)> {
         });
         lk.kinds.insert(a.id.clone(), a.kind);
     }
-    // Host names: nodes win over BMCs, switches and PDUs.
+    // Host names: nodes win over BMCs, switches, PDUs and CDUs.
     for kind in [
         AssetKind::Node,
         AssetKind::Bmc,
         AssetKind::Switch,
         AssetKind::Pdu,
+        AssetKind::Cdu,
     ] {
         for a in assets.iter().filter(|a| a.kind == kind) {
             let mut keys = vec![];
@@ -737,6 +743,7 @@ async fn build_graph(store: &Store) -> CoreResult<(Graph, Lookup)> {
             RelationKind::PoweredBy => g.add_edge(&r.from_id, GRel::PoweredBy, &r.to_id),
             RelationKind::Nvlink => g.add_edge(&r.from_id, GRel::Nvlink, &r.to_id),
             RelationKind::Manages => g.add_edge(&r.from_id, GRel::Manages, &r.to_id),
+            RelationKind::CooledBy => g.add_edge(&r.from_id, GRel::CooledBy, &r.to_id),
             RelationKind::ConnectedTo => {
                 let port = r
                     .attrs

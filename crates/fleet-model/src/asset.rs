@@ -41,10 +41,12 @@ pub enum AssetKind {
     Switch,
     Pdu,
     Outlet,
+    /// A coolant distribution unit: serves the racks `cooled_by` it (in a row, or in a rack).
+    Cdu,
 }
 
 impl AssetKind {
-    pub const ALL: [AssetKind; 9] = [
+    pub const ALL: [AssetKind; 10] = [
         AssetKind::Rack,
         AssetKind::Node,
         AssetKind::Gpu,
@@ -54,6 +56,7 @@ impl AssetKind {
         AssetKind::Switch,
         AssetKind::Pdu,
         AssetKind::Outlet,
+        AssetKind::Cdu,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -67,6 +70,7 @@ impl AssetKind {
             AssetKind::Switch => "switch",
             AssetKind::Pdu => "pdu",
             AssetKind::Outlet => "outlet",
+            AssetKind::Cdu => "cdu",
         }
     }
 
@@ -75,7 +79,9 @@ impl AssetKind {
     pub fn allowed_parents(self) -> &'static [AssetKind] {
         match self {
             AssetKind::Rack => &[],
-            AssetKind::Node | AssetKind::Switch | AssetKind::Pdu => &[AssetKind::Rack],
+            AssetKind::Node | AssetKind::Switch | AssetKind::Pdu | AssetKind::Cdu => {
+                &[AssetKind::Rack]
+            }
             AssetKind::Gpu | AssetKind::Nic | AssetKind::Disk | AssetKind::Bmc => {
                 &[AssetKind::Node]
             }
@@ -94,7 +100,9 @@ impl AssetKind {
     /// The name of the configuration field holding a secret for this kind, if any.
     pub fn secret_field(self) -> Option<&'static str> {
         match self {
-            AssetKind::Bmc | AssetKind::Switch | AssetKind::Pdu => Some("password"),
+            AssetKind::Bmc | AssetKind::Switch | AssetKind::Pdu | AssetKind::Cdu => {
+                Some("password")
+            }
             _ => None,
         }
     }
@@ -133,14 +141,17 @@ pub enum RelationKind {
     Nvlink,
     /// bmc → node: the BMC manages the node (also its parent, kept for queries from the node side).
     Manages,
+    /// rack → cdu: the rack's liquid loop is served by this coolant distribution unit.
+    CooledBy,
 }
 
 impl RelationKind {
-    pub const ALL: [RelationKind; 4] = [
+    pub const ALL: [RelationKind; 5] = [
         RelationKind::PoweredBy,
         RelationKind::ConnectedTo,
         RelationKind::Nvlink,
         RelationKind::Manages,
+        RelationKind::CooledBy,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -149,6 +160,7 @@ impl RelationKind {
             RelationKind::ConnectedTo => "connected_to",
             RelationKind::Nvlink => "nvlink",
             RelationKind::Manages => "manages",
+            RelationKind::CooledBy => "cooled_by",
         }
     }
 
@@ -166,6 +178,7 @@ impl RelationKind {
             RelationKind::ConnectedTo => &[AssetKind::Nic],
             RelationKind::Nvlink => &[AssetKind::Gpu],
             RelationKind::Manages => &[AssetKind::Bmc],
+            RelationKind::CooledBy => &[AssetKind::Rack],
         }
     }
 
@@ -176,6 +189,7 @@ impl RelationKind {
             RelationKind::ConnectedTo => AssetKind::Switch,
             RelationKind::Nvlink => AssetKind::Gpu,
             RelationKind::Manages => AssetKind::Node,
+            RelationKind::CooledBy => AssetKind::Cdu,
         }
     }
 }
@@ -386,7 +400,9 @@ pub fn indexed_fields(
     let get = |k: &str| config.get(k).and_then(|v| v.as_str()).map(str::to_string);
     let address = match kind {
         AssetKind::Nic => get("mac"),
-        AssetKind::Bmc | AssetKind::Switch | AssetKind::Pdu | AssetKind::Node => get("address"),
+        AssetKind::Bmc | AssetKind::Switch | AssetKind::Pdu | AssetKind::Node | AssetKind::Cdu => {
+            get("address")
+        }
         _ => None,
     };
     (get("model"), get("serial"), address)

@@ -12,6 +12,9 @@
 //!           # address: the PDU's Redfish controller (`http(s)://host[:port]`), polled for its
 //!           # outlets when given; the password goes to the secret store like a BMC's
 //! switches: [{name, rack, address?, model?, ports?, labels?, power?: {pdu, outlet}}]
+//! cdus:     [{name, racks: [r1, r2], rack?, address?, username?, password?, model?, labels?}]
+//!           # a coolant distribution unit and the racks it cools (`cooled_by`); `rack` when
+//!           # it stands in one of them
 //! nodes:
 //!   - name: r1-n01
 //!     rack: r1
@@ -82,6 +85,28 @@ pub struct PduItem {
 
 fn default_outlets() -> u32 {
     24
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CduItem {
+    pub name: String,
+    /// The racks it cools.
+    pub racks: Vec<String>,
+    /// The rack it stands in, when it stands in one.
+    #[serde(default)]
+    pub rack: Option<String>,
+    /// Its Redfish service (`CoolingUnit`), when it has one.
+    #[serde(default)]
+    pub address: Option<String>,
+    #[serde(default)]
+    pub username: Option<String>,
+    #[serde(default)]
+    pub password: Option<String>,
+    #[serde(default)]
+    pub model: Option<String>,
+    #[serde(default)]
+    pub labels: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -177,6 +202,8 @@ struct YamlFile {
     pdus: Vec<Value>,
     #[serde(default)]
     switches: Vec<Value>,
+    #[serde(default)]
+    cdus: Vec<Value>,
     #[serde(default)]
     nodes: Vec<Value>,
 }
@@ -410,6 +437,13 @@ fn parse_yaml(text: &str) -> Result<ImportPlan, Vec<ImportError>> {
         };
         add_switch(&mut ctx, line, &item, sw);
     }
+    for (i, v) in file.cdus.iter().enumerate() {
+        let (line, item) = (line_of("cdus", i), format!("cdus[{i}]"));
+        let Some(c) = typed::<CduItem>(v, &mut ctx, line, &item) else {
+            continue;
+        };
+        add_cdu(&mut ctx, line, &item, c);
+    }
     for (i, v) in file.nodes.iter().enumerate() {
         let (line, item) = (line_of("nodes", i), format!("nodes[{i}]"));
         let Some(n) = typed::<NodeItem>(v, &mut ctx, line, &item) else {
@@ -467,6 +501,49 @@ fn add_pdu(ctx: &mut Ctx, line: usize, item: &str, p: PduItem) {
 /// The asset name of outlet `n` of PDU `pdu`.
 pub fn outlet_name(pdu: &str, n: u32) -> String {
     format!("{pdu}-o{n}")
+}
+
+fn add_cdu(ctx: &mut Ctx, line: usize, item: &str, c: CduItem) {
+    if c.racks.is_empty() {
+        ctx.err(
+            line,
+            item,
+            format!(
+                "cdu '{}': 'racks' must name at least one rack it cools",
+                c.name
+            ),
+        );
+    }
+    if let Some(r) = &c.rack {
+        ctx.reference(AssetKind::Rack, r);
+    }
+    for r in &c.racks {
+        ctx.reference(AssetKind::Rack, r);
+        ctx.plan.relations.push(PlannedRelation {
+            line,
+            kind: crate::asset::RelationKind::CooledBy,
+            from: (AssetKind::Rack, r.clone()),
+            to: (AssetKind::Cdu, c.name.clone()),
+            attrs: json!({}),
+        });
+    }
+    ctx.add(
+        PlannedAsset {
+            line,
+            kind: AssetKind::Cdu,
+            name: c.name.clone(),
+            parent: c.rack.clone().map(|r| (AssetKind::Rack, r)),
+            labels: c.labels,
+            config: obj(&[
+                ("address", s(&c.address)),
+                ("username", s(&c.username)),
+                ("password", s(&c.password)),
+                ("model", s(&c.model)),
+            ]),
+            profile: None,
+        },
+        item,
+    );
 }
 
 fn add_switch(ctx: &mut Ctx, line: usize, item: &str, sw: SwitchItem) {
@@ -874,6 +951,28 @@ nodes:
                 && p.notes[0].contains("accept_self_signed"),
             "{:?}",
             p.notes
+        );
+    }
+
+    #[test]
+    fn a_cdu_cools_the_racks_it_names() {
+        let doc = "racks: [{name: r1}, {name: r2}]\ncdus:\n  - {name: cdu1, racks: [r1, r2], address: \"https://10.9.0.1\"}\n";
+        let p = parse(doc, Format::Yaml).unwrap();
+        let cdu = p.assets.iter().find(|a| a.kind == AssetKind::Cdu).unwrap();
+        assert_eq!(cdu.config["address"], "https://10.9.0.1");
+        assert!(cdu.parent.is_none());
+        let cooled: Vec<_> = p
+            .relations
+            .iter()
+            .filter(|r| r.kind == crate::asset::RelationKind::CooledBy)
+            .map(|r| (r.from.1.as_str(), r.to.1.as_str()))
+            .collect();
+        assert_eq!(cooled, [("r1", "cdu1"), ("r2", "cdu1")]);
+        let e = parse("cdus:\n  - {name: c, racks: []}\n", Format::Yaml).unwrap_err();
+        assert!(
+            e.iter()
+                .any(|e| e.message.contains("at least one rack") && e.line == 2),
+            "{e:?}"
         );
     }
 

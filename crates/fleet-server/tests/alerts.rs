@@ -761,3 +761,79 @@ async fn a_dark_leaf_switch_is_one_incident_and_bad_or_unknown_alerts_are_handle
     let inc = detail(&app, sw["id"].as_str().unwrap()).await;
     assert_eq!(inc["state"], "resolved", "{inc:#}");
 }
+
+/// CDUs in the CMDB: imported with the racks they cool, their `cooled_by` relations feed the
+/// correlation graph, and a CDU that announces a fault takes the thermal alerts of the GPUs in
+/// its racks, not of a rack it does not cool.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cdu_fault_takes_the_thermal_alerts_of_the_racks_it_cools() {
+    let app = TestApp::start().await;
+    let uuid = |n: usize, g: usize| format!("GPU-c0c0c0c0-0000-4000-8000-0000000{n}{g}00");
+    let mut doc = String::from(
+        "racks: [{name: cool-r1}, {name: cool-r2}, {name: cool-r3}]\ncdus:\n  - {name: cdu-row1, racks: [cool-r1, cool-r2], address: \"10.9.0.1\"}\nnodes:\n",
+    );
+    for (n, rack) in [(1, "cool-r1"), (2, "cool-r2"), (3, "cool-r3")] {
+        doc.push_str(&format!(
+            "  - name: cool-n{n}\n    rack: {rack}\n    gpus:\n      - {{serial: CS{n}0, uuid: {}}}\n      - {{serial: CS{n}1, uuid: {}}}\n",
+            uuid(n, 0),
+            uuid(n, 1)
+        ));
+    }
+    let r = app
+        .req(Role::Operator, Method::POST, "/api/v1/import?format=yaml")
+        .body(doc)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201, "{}", r.text().await.unwrap());
+    let (_, cdus) = call(
+        &app,
+        Role::Viewer,
+        Method::GET,
+        "/api/v1/assets?kind=cdu",
+        Value::Null,
+    )
+    .await;
+    let cdu_id = cdus["items"][0]["id"].as_str().unwrap().to_string();
+    let base = fleet_db::now_ms() - 120_000;
+    let mut alerts = vec![alert(
+        json!({"alertname": "CduFault", "cdu": "cdu-row1", "severity": "critical"}),
+        at(base, 0),
+    )];
+    for n in 1..=3 {
+        for g in 0..2 {
+            alerts.push(alert(
+                json!({"alertname": "GpuTemperatureHigh", "UUID": uuid(n, g), "severity": "warning"}),
+                at(base, 30_000 + (n * 10 + g) as i64 * 1000),
+            ));
+        }
+    }
+    let (s, r) = call(
+        &app,
+        Role::Operator,
+        Method::POST,
+        "/api/v1/alerts",
+        json!(alerts),
+    )
+    .await;
+    assert_eq!(s, 200, "{r}");
+    assert_eq!(r["unresolved"], 0, "every alert resolved to an asset: {r}");
+    let list = incidents(&app, "").await;
+    let cdu: Vec<&Value> = list
+        .iter()
+        .filter(|i| i["root_cause"]["asset_id"] == cdu_id.as_str())
+        .collect();
+    assert_eq!(cdu.len(), 1, "{list:#?}");
+    assert_eq!(cdu[0]["root_cause"]["kind"], "cdu");
+    assert_eq!(cdu[0]["root_cause"]["fault"], "cooling_failed");
+    assert_eq!(
+        cdu[0]["alert_count"], 5,
+        "the CDU's alert and four GPUs: {list:#?}"
+    );
+    assert!(cdu[0]["actions"]
+        .as_array()
+        .unwrap()
+        .contains(&json!("facilities_cooling")));
+    // The rack the CDU does not cool keeps its GPUs' alerts apart.
+    assert_eq!(list.len(), 3, "{list:#?}");
+}

@@ -2,6 +2,7 @@ from enum import StrEnum
 
 class AssetKind(StrEnum):
     BMC = "bmc"
+    CDU = "cdu"
     DISK = "disk"
     GPU = "gpu"
     NIC = "nic"
