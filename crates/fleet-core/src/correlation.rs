@@ -37,6 +37,10 @@ use serde_json::json;
 
 use crate::{Core, CoreError, CoreResult, Principal};
 
+/// The least growth of the blast radius (GPUs plus in-service nodes) that escalates an incident
+/// that at least doubled.
+pub const GROWTH_MIN: u32 = 4;
+
 /// Most alerts one request may carry.
 pub const MAX_BATCH: usize = 10_000;
 
@@ -292,8 +296,11 @@ struct Record {
     resolved_by: Option<String>,
     timeline: Vec<TimelineEntry>,
     sig: Sig,
-    /// Escalations so far (each one more period unacknowledged).
+    /// Escalations so far (each one more period unacknowledged, or the incident doubled).
     escalations: u32,
+    /// The blast radius when it was last looked at for growth (0: not yet).
+    #[serde(default)]
+    radius_seen: u32,
 }
 
 /// Label lookup tables built with the graph.
@@ -846,7 +853,7 @@ impl State {
             })
             .map(|(id, _)| id.clone())
             .collect();
-        let mut out = Vec::new();
+        let mut out = self.escalate_growth(now);
         for id in due {
             let view = self.view(&id, false, now);
             let Some(rec) = self.records.get_mut(&id) else {
@@ -869,10 +876,67 @@ impl State {
                 data: serde_json::json!({
                     "incident": id,
                     "level": rec.escalations,
+                    "reason": "unacknowledged",
                     "unacknowledged_for_s": waited_s,
                     "priority": view.as_ref().map(|v| v.priority),
                     "severity": view.as_ref().map(|v| v.severity.clone()),
                     "root_cause": view.as_ref().map(|v| &v.root_cause),
+                }),
+            });
+        }
+        out
+    }
+
+    /// An incident not yet resolved whose blast radius at least doubled (and grew by
+    /// [`GROWTH_MIN`] or more) since it was last looked at escalates too, acknowledged or not:
+    /// the fault someone is on is bigger than they were told.
+    fn escalate_growth(&mut self, now: Millis) -> Vec<OutboxEvent> {
+        let ids: Vec<String> = self
+            .records
+            .iter()
+            .filter(|(_, r)| r.state != IncidentState::Resolved)
+            .map(|(id, _)| id.clone())
+            .collect();
+        let mut out = Vec::new();
+        for id in ids {
+            let Some(view) = self.view(&id, false, now) else {
+                continue;
+            };
+            let Some(rec) = self.records.get_mut(&id) else {
+                continue;
+            };
+            let (was, radius) = (rec.radius_seen, view.blast_radius);
+            if was == 0 || radius < was {
+                rec.radius_seen = radius;
+                continue;
+            }
+            if radius < was.saturating_mul(2) || radius - was < GROWTH_MIN {
+                continue;
+            }
+            rec.radius_seen = radius;
+            rec.escalations += 1;
+            rec.timeline.push(TimelineEntry {
+                at: rfc(now),
+                event: "escalated".into(),
+                by: SYSTEM.to_string(),
+                detail: format!(
+                    "level {}: grew from a blast radius of {was} to {radius}",
+                    rec.escalations
+                ),
+            });
+            out.push(OutboxEvent {
+                ty: types::ALERT_ESCALATED,
+                subject: id.clone(),
+                data: serde_json::json!({
+                    "incident": id,
+                    "level": rec.escalations,
+                    "reason": "grew",
+                    "blast_radius": radius,
+                    "blast_radius_before": was,
+                    "state": rec.state.as_str(),
+                    "priority": view.priority,
+                    "severity": view.severity,
+                    "root_cause": view.root_cause,
                 }),
             });
         }
@@ -1008,6 +1072,7 @@ impl State {
                             }],
                             sig,
                             escalations: 0,
+                            radius_seen: 0,
                         },
                     );
                     events.push((types::INCIDENT_OPENED, id.clone(), "opened"));
