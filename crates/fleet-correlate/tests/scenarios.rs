@@ -549,11 +549,20 @@ fn hall_with_monitored(pdus: &[&str]) -> fleet_correlate::Graph {
 fn leaf_takes_the_bmcs() -> Vec<fleet_correlate::Alert> {
     let mut alerts = vec![alert("sw1-down", "SwitchDown", Some("sw1"), T0, &[])];
     for (i, n) in ["n1", "n2", "n3", "n4"].iter().enumerate() {
+        // On the BMC asset, as gpufleet resolves a BmcUnreachable with a node label.
         alerts.push(alert(
             &format!("bmc-{n}"),
             "BmcUnreachable",
-            Some(n),
+            Some(&format!("bmc-{n}")),
             T0 + (3 + i as i64) * S,
+            &[],
+        ));
+        // Two minutes later, the node's GPUs fall silent too.
+        alerts.push(alert(
+            &format!("tel-{n}"),
+            "GpuTelemetryMissing",
+            Some(&format!("gpu-{n}-0")),
+            T0 + (120 + i as i64) * S,
             &[],
         ));
     }
