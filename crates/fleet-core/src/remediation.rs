@@ -76,6 +76,8 @@ pub struct StepView {
     pub action: String,
     pub node: Option<String>,
     pub node_name: Option<String>,
+    /// The GPU a part action (`rma`) marks.
+    pub gpu: Option<String>,
     /// `execute`, `needs_approval`, `refused` or `manual`.
     pub decision: String,
     /// Why it needs approval, was refused, or what a person does (manual).
@@ -136,7 +138,12 @@ impl Core {
     async fn remediation_inputs(
         &self,
         id: &str,
-    ) -> CoreResult<(String, Vec<Action>, Option<String>)> {
+    ) -> CoreResult<(
+        String,
+        Vec<Action>,
+        Option<String>,
+        Option<fleet_model::asset::Asset>,
+    )> {
         let now = fleet_db::now_ms();
         let (cur, actions, root, kind) = {
             let st = self.incidents.state.lock().await;
@@ -154,16 +161,21 @@ impl Core {
                 v.root_cause.kind.clone(),
             )
         };
+        let mut gpu = None;
         let node = match (root, kind.as_deref()) {
             (Some(r), Some("node")) => Some(r),
             (Some(r), Some("gpu")) => match self.store.get_asset(&r).await {
-                Ok(g) => g.parent_id,
+                Ok(g) => {
+                    let parent = g.parent_id.clone();
+                    gpu = Some(g);
+                    parent
+                }
                 Err(fleet_db::DbError::NotFound(_)) => None,
                 Err(e) => return Err(e.into()),
             },
             _ => None,
         };
-        Ok((cur, actions, node))
+        Ok((cur, actions, node, gpu))
     }
 
     /// The guard rails' view of the node and its rack.
@@ -233,8 +245,13 @@ impl Core {
         approved: bool,
         automatic: bool,
     ) -> CoreResult<(String, Option<String>, remediate::Plan, bool)> {
-        let (cur, actions, node) = self.remediation_inputs(id).await?;
-        let (nodes, ctx) = self.remediation_context(node.as_deref()).await?;
+        let (cur, actions, node, gpu) = self.remediation_inputs(id).await?;
+        let (nodes, mut ctx) = self.remediation_context(node.as_deref()).await?;
+        ctx.gpu = gpu.map(|g| remediate::GpuFacts {
+            rma: open_rma(&g.config),
+            id: g.id,
+            name: g.name,
+        });
         let plan = remediate::plan(
             &actions,
             &nodes,
@@ -271,6 +288,7 @@ impl Core {
                         action: s.action.as_str().to_string(),
                         node: s.node.clone(),
                         node_name: s.node_name.clone(),
+                        gpu: s.gpu.clone(),
                         decision: decision.into(),
                         reason,
                         outcome: outcomes.and_then(|o| o.get(i).cloned().flatten()),
@@ -340,6 +358,10 @@ impl Core {
                     .transition(p, node, NodeState::Draining, Some(reason.clone()))
                     .await
                     .map(drop),
+                Action::Rma => match &s.gpu {
+                    Some(gpu) => self.mark_gpu_rma(p, gpu, incident, &reason).await,
+                    None => Err(CoreError::Internal("rma without a GPU".into())),
+                },
                 Action::RebootNode => self
                     .submit(
                         p,
@@ -372,7 +394,8 @@ impl Core {
             };
             {
                 let mut rs = self.incidents.remediation.lock();
-                if r.is_ok() {
+                // A part marked for return took nothing from the node budget.
+                if r.is_ok() && s.gpu.is_none() {
                     rs.acted.push((now, node.clone()));
                     let window = self.rem_settings().rails.window_s as Millis * 1000;
                     rs.acted.retain(|(at, _)| *at > now - window);
@@ -409,6 +432,41 @@ impl Core {
             outcomes.push(Some(outcome));
         }
         Ok(outcomes)
+    }
+
+    /// Marks a GPU for return: an `rma` record in its configuration (a new version, audited,
+    /// kept with the GPU wherever it moves): `state: requested`, the incident, why, who, when.
+    /// Refused when an open RMA record is there already.
+    async fn mark_gpu_rma(
+        &self,
+        p: &Principal,
+        gpu: &str,
+        incident: &str,
+        reason: &str,
+    ) -> CoreResult<()> {
+        let g = self.store.get_asset(gpu).await?;
+        if open_rma(&g.config) {
+            return Err(CoreError::conflict(
+                "RMA already open",
+                format!("GPU {} is already marked for RMA", g.name),
+            ));
+        }
+        let mut config = g.config.clone();
+        if let Some(obj) = config.as_object_mut() {
+            obj.insert(
+                "rma".into(),
+                json!({
+                    "state": "requested",
+                    "incident": incident,
+                    "reason": reason,
+                    "requested_by": p.name,
+                    "requested_at": rfc(fleet_db::now_ms()),
+                }),
+            );
+        }
+        self.put_config(p, gpu, Some(g.version), config, Some(reason.to_string()))
+            .await
+            .map(drop)
     }
 
     async fn incident_timeline(&self, id: &str, event: &str, by: &str, detail: String) {
@@ -523,4 +581,14 @@ impl Core {
             recent: r.log.iter().take(50).cloned().collect(),
         })
     }
+}
+
+/// Whether a configuration holds an RMA record not yet closed (`rma.state` other than
+/// `closed`).
+fn open_rma(config: &serde_json::Value) -> bool {
+    config
+        .get("rma")
+        .and_then(|r| r.get("state"))
+        .and_then(|s| s.as_str())
+        .is_some_and(|s| s != "closed")
 }

@@ -293,3 +293,70 @@ async fn automatic_drains_respect_the_budget_approval_and_the_kill_switch() {
     assert_eq!(st.window_used, 2);
     assert!(!st.kill_switch);
 }
+
+/// The ECC chain ending in a failed row remap on one GPU: its plan marks that GPU for return
+/// (a record in the GPU's configuration, versioned and kept with the GPU), once; the
+/// automatic pass would wait for approval.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_rma_step_marks_the_failed_gpu_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+    let store = Store::connect(&StoreOptions::new(url)).await.unwrap();
+    let core = Core::new(store.clone(), CoreSettings::new(dir.path().into()));
+    let nodes = rack(&store).await;
+    let admin = Principal::user("u-admin", "admin", Role::Admin);
+    let operator = Principal::user("u-op", "oscar", Role::Operator);
+    let t0 = fleet_db::now_ms() - 600_000;
+    let chain: Vec<IncomingAlert> = ["GpuEccSbe", "GpuEccDbe", "GpuRowRemapFailed"]
+        .iter()
+        .enumerate()
+        .map(|(i, name)| IncomingAlert {
+            labels: [
+                ("alertname", name.to_string()),
+                ("UUID", uuid(2)),
+                ("Hostname", "rem-node-2".to_string()),
+                ("severity", "critical".to_string()),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
+            starts_at: Some(fleet_db::rfc3339(t0 + i as i64 * 60_000)),
+            ..Default::default()
+        })
+        .collect();
+    core.ingest_alerts(&admin, chain).await.unwrap();
+    let inc = core
+        .list_incidents(&admin, &IncidentFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(inc.len(), 1, "{inc:?}");
+    assert!(inc[0].actions.contains(&"rma".to_string()), "{inc:?}");
+    let id = inc[0].id.clone();
+    let gpu = inc[0].root_cause.asset_id.clone().unwrap();
+    let plan = core.remediation_plan(&operator, &id).await.unwrap();
+    let rma = plan.steps.iter().find(|s| s.action == "rma").unwrap();
+    assert_eq!(rma.gpu.as_deref(), Some(gpu.as_str()), "{plan:?}");
+    assert_eq!(rma.node.as_deref(), Some(nodes[2].as_str()));
+    assert_eq!(rma.decision, "execute", "{plan:?}");
+
+    let ran = core
+        .remediate_incident(&operator, &id, false, false)
+        .await
+        .unwrap();
+    let rma = ran.steps.iter().find(|s| s.action == "rma").unwrap();
+    assert_eq!(rma.outcome.as_deref(), Some("done"), "{ran:?}");
+    let g = store.get_asset(&gpu).await.unwrap();
+    assert_eq!(g.config["rma"]["state"], "requested", "{:?}", g.config);
+    assert_eq!(g.config["rma"]["incident"], id.as_str());
+    assert_eq!(g.config["rma"]["requested_by"], "oscar");
+    assert_eq!(g.version, 2, "a configuration version of the GPU");
+    // The part budget is not the node budget: only the drain used it.
+    let st = core.remediation_status(&operator).await.unwrap();
+    assert_eq!(st.window_used, 1, "{st:?}");
+
+    // Marked once: the next plan refuses it.
+    let again = core.remediation_plan(&operator, &id).await.unwrap();
+    let rma = again.steps.iter().find(|s| s.action == "rma").unwrap();
+    assert_eq!(rma.decision, "refused", "{again:?}");
+    assert!(rma.reason.as_deref().unwrap().contains("already marked"));
+}

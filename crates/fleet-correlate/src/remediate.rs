@@ -17,7 +17,10 @@
 //!
 //! An approval turns every "needs approval" into "execute"; a refusal stays a refusal.
 //! Actions gpufleet cannot carry out itself (a facilities ticket, cabling, a GPU reset on the
-//! host) are `manual` steps: shown, never executed.
+//! host) are `manual` steps: shown, never executed. `rma` on an incident rooted at a GPU marks
+//! that GPU for return (a record on the GPU, not an action on its node): refused under the kill
+//! switch or when the GPU is marked already, needs approval when automatic unless listed in
+//! `automatic`, and takes nothing from the node budget.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -77,6 +80,17 @@ pub struct Context {
     pub acted: Vec<(Millis, String)>,
     pub kill_switch: bool,
     pub now: Millis,
+    /// The GPU the incident is rooted at, for part actions (`rma`).
+    pub gpu: Option<GpuFacts>,
+}
+
+/// What the planner knows of the GPU an incident is rooted at.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GpuFacts {
+    pub id: String,
+    pub name: String,
+    /// Already marked for return (an open RMA record).
+    pub rma: bool,
 }
 
 /// What becomes of one step.
@@ -97,6 +111,9 @@ pub struct Step {
     /// The node acted on; `None` for a manual step about the root asset.
     pub node: Option<String>,
     pub node_name: Option<String>,
+    /// The GPU a part action (`rma`) marks; its node is `node`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gpu: Option<String>,
     pub decision: Decision,
 }
 
@@ -128,7 +145,7 @@ fn manual_reason(a: Action) -> &'static str {
         Action::CheckCabling => "check cabling, seating and transceivers on site",
         Action::ResetGpu => "reset the GPU on the host (nvidia-smi -r) or through the BMC",
         Action::RestartApplication => "restart the job or application",
-        Action::Rma => "mark the part for return with the vendor",
+        Action::Rma => "mark the part for return with the vendor (gpufleet records it when the incident is rooted at a GPU)",
         Action::ContactSupport => "escalate to the vendor's support",
         Action::Observe => "watch; nothing to do yet",
         Action::DrainAndDiagnose | Action::RebootNode => "no node to act on",
@@ -156,11 +173,33 @@ pub fn plan(
     let mut rack_out = ctx.rack_out.clone();
     let mut steps = Vec::new();
     for &action in actions {
+        if action == Action::Rma {
+            if let Some(g) = &ctx.gpu {
+                let decision = if ctx.kill_switch {
+                    Decision::Refused("remediation is switched off (kill switch)".into())
+                } else if g.rma {
+                    Decision::Refused(format!("GPU {} is already marked for RMA", g.name))
+                } else if automatic && !rails.automatic.contains(&action) {
+                    Decision::NeedsApproval("rma is not an automatic action".into())
+                } else {
+                    Decision::Execute
+                };
+                steps.push(Step {
+                    action,
+                    node: nodes.first().map(|n| n.id.clone()),
+                    node_name: nodes.first().map(|n| n.name.clone()),
+                    gpu: Some(g.id.clone()),
+                    decision,
+                });
+                continue;
+            }
+        }
         if !executable(action) || nodes.is_empty() {
             steps.push(Step {
                 action,
                 node: None,
                 node_name: None,
+                gpu: None,
                 decision: Decision::Manual(manual_reason(action).into()),
             });
             continue;
@@ -179,12 +218,15 @@ pub fn plan(
                 action,
                 node: Some(n.id.clone()),
                 node_name: Some(n.name.clone()),
+                gpu: None,
                 decision,
             });
         }
     }
+    // Nodes acted on (a part marked for return does not act on its node).
     let acting: BTreeSet<&str> = steps
         .iter()
+        .filter(|s| s.gpu.is_none())
         .filter(|s| matches!(s.decision, Decision::Execute | Decision::NeedsApproval(_)))
         .filter_map(|s| s.node.as_deref())
         .collect();
@@ -295,6 +337,37 @@ mod tests {
 
     fn decisions(p: &Plan) -> Vec<&Decision> {
         p.steps.iter().map(|s| &s.decision).collect()
+    }
+
+    #[test]
+    fn rma_marks_the_root_gpu_outside_the_node_budget() {
+        let n = [node("n1", "maintenance", "r1")];
+        let rails = GuardRails::default();
+        let mut c = ctx();
+        // No GPU root: a manual step.
+        let p = plan(&[Action::Rma], &n, &rails, &c, false, false);
+        assert!(matches!(p.steps[0].decision, Decision::Manual(_)));
+        c.gpu = Some(GpuFacts {
+            id: "g1".into(),
+            name: "n1-gpu0".into(),
+            rma: false,
+        });
+        // A node in maintenance does not stop marking its GPU; a person's run executes it.
+        let p = plan(&[Action::Rma], &n, &rails, &c, false, false);
+        assert_eq!(decisions(&p), [&Decision::Execute]);
+        assert_eq!(p.steps[0].gpu.as_deref(), Some("g1"));
+        assert_eq!(p.steps[0].node.as_deref(), Some("n1"));
+        // Automatic: not in the automatic set, so it waits for approval.
+        let p = plan(&[Action::Rma], &n, &rails, &c, false, true);
+        assert!(matches!(p.steps[0].decision, Decision::NeedsApproval(_)));
+        // Marked already, or the kill switch: refused.
+        c.gpu.as_mut().unwrap().rma = true;
+        let p = plan(&[Action::Rma], &n, &rails, &c, true, false);
+        assert!(matches!(&p.steps[0].decision, Decision::Refused(r) if r.contains("already")));
+        c.gpu.as_mut().unwrap().rma = false;
+        c.kill_switch = true;
+        let p = plan(&[Action::Rma], &n, &rails, &c, true, false);
+        assert!(matches!(&p.steps[0].decision, Decision::Refused(r) if r.contains("kill")));
     }
 
     #[test]

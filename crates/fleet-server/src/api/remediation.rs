@@ -20,6 +20,9 @@ pub struct RemediationStep {
     /// The node acted on (absent for a manual step about the root asset).
     pub node: Option<String>,
     pub node_name: Option<String>,
+    /// The GPU an `rma` step marks for return (a record in its configuration, kept with the
+    /// GPU wherever it moves); its node is `node`.
+    pub gpu: Option<String>,
     /// `execute`, `needs_approval`, `refused` or `manual`.
     pub decision: String,
     /// Why it needs approval or was refused, or what a person does for a manual step.
@@ -59,6 +62,7 @@ impl From<fleet_core::remediation::PlanView> for RemediationPlan {
                     action: s.action,
                     node: s.node,
                     node_name: s.node_name,
+                    gpu: s.gpu,
                     decision: s.decision,
                     reason: s.reason,
                     outcome: s.outcome,

@@ -27,6 +27,8 @@ class RemediationStep:
         Attributes:
             action (str): `drain_and_diagnose`, `reboot_node`, `facilities_power`, `check_cabling`, …
             decision (str): `execute`, `needs_approval`, `refused` or `manual`.
+            gpu (None | str | Unset): The GPU an `rma` step marks for return (a record in its configuration, kept with the
+                GPU wherever it moves); its node is `node`.
             node (None | str | Unset): The node acted on (absent for a manual step about the root asset).
             node_name (None | str | Unset):
             outcome (None | str | Unset): After a run: `done` or `failed: …`; absent in a dry run and for steps not
@@ -36,6 +38,7 @@ class RemediationStep:
 
     action: str
     decision: str
+    gpu: None | str | Unset = UNSET
     node: None | str | Unset = UNSET
     node_name: None | str | Unset = UNSET
     outcome: None | str | Unset = UNSET
@@ -50,6 +53,12 @@ class RemediationStep:
         action = self.action
 
         decision = self.decision
+
+        gpu: None | str | Unset
+        if isinstance(self.gpu, Unset):
+            gpu = UNSET
+        else:
+            gpu = self.gpu
 
         node: None | str | Unset
         if isinstance(self.node, Unset):
@@ -82,6 +91,8 @@ class RemediationStep:
             "action": action,
             "decision": decision,
         })
+        if gpu is not UNSET:
+            field_dict["gpu"] = gpu
         if node is not UNSET:
             field_dict["node"] = node
         if node_name is not UNSET:
@@ -101,6 +112,16 @@ class RemediationStep:
         action = d.pop("action")
 
         decision = d.pop("decision")
+
+        def _parse_gpu(data: object) -> None | str | Unset:
+            if data is None:
+                return data
+            if isinstance(data, Unset):
+                return data
+            return cast(None | str | Unset, data)
+
+        gpu = _parse_gpu(d.pop("gpu", UNSET))
+
 
         def _parse_node(data: object) -> None | str | Unset:
             if data is None:
@@ -145,6 +166,7 @@ class RemediationStep:
         remediation_step = cls(
             action=action,
             decision=decision,
+            gpu=gpu,
             node=node,
             node_name=node_name,
             outcome=outcome,
