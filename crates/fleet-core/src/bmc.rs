@@ -19,6 +19,15 @@ pub struct NodeBmc {
     pub endpoint: Endpoint,
 }
 
+/// The configuration's `timeout_s`, else `default`; at least a second.
+fn request_timeout(cfg: &Value, default: Duration) -> Duration {
+    cfg.get("timeout_s")
+        .and_then(|v| v.as_u64())
+        .map(Duration::from_secs)
+        .unwrap_or(default)
+        .max(Duration::from_secs(1))
+}
+
 fn text<'a>(cfg: &'a Value, key: &str) -> Option<&'a str> {
     cfg.get(key)
         .and_then(|v| v.as_str())
@@ -94,12 +103,7 @@ pub async fn node_bmc(
     let insecure = ["accept_self_signed", "insecure", "insecure_tls"]
         .iter()
         .any(|k| cfg.get(*k).and_then(|v| v.as_bool()) == Some(true));
-    let timeout = cfg
-        .get("timeout_s")
-        .and_then(|v| v.as_u64())
-        .map(Duration::from_secs)
-        .unwrap_or(default_timeout)
-        .max(Duration::from_secs(1));
+    let timeout = request_timeout(cfg, default_timeout);
     Ok(NodeBmc {
         protocol: protocol.to_string(),
         endpoint: Endpoint::new(address, user, password)
@@ -137,12 +141,7 @@ pub async fn pdu_endpoint(
     };
     let user = text(cfg, "username").unwrap_or("admin");
     let insecure = cfg.get("accept_self_signed").and_then(|v| v.as_bool()) == Some(true);
-    let timeout = cfg
-        .get("timeout_s")
-        .and_then(|v| v.as_u64())
-        .map(Duration::from_secs)
-        .unwrap_or(default_timeout)
-        .max(Duration::from_secs(1));
+    let timeout = request_timeout(cfg, default_timeout);
     Some(Ok(Endpoint::new(address, user, password)
         .with_timeout(timeout)
         .accept_self_signed(insecure)))

@@ -646,11 +646,11 @@ impl MutationRoot {
         note: Option<String>,
     ) -> async_graphql::Result<Incident> {
         let c = caller(ctx);
-        c.st.core
-            .acknowledge_incident(&c.principal, &id, note)
-            .await
-            .map(Incident)
-            .map_err(gql)
+        incident(
+            c.st.core
+                .acknowledge_incident(&c.principal, &id, note)
+                .await,
+        )
     }
 
     /// Resolves an incident by hand; a member alert firing again reopens it.
@@ -661,12 +661,12 @@ impl MutationRoot {
         note: Option<String>,
     ) -> async_graphql::Result<Incident> {
         let c = caller(ctx);
-        c.st.core
-            .resolve_incident(&c.principal, &id, note)
-            .await
-            .map(Incident)
-            .map_err(gql)
+        incident(c.st.core.resolve_incident(&c.principal, &id, note).await)
     }
+}
+
+fn incident(r: fleet_core::CoreResult<IncidentView>) -> async_graphql::Result<Incident> {
+    r.map(Incident).map_err(gql)
 }
 
 /// An incident: alerts of one physical fault, with the asset that failed. Its changes are
