@@ -88,6 +88,37 @@ pub struct IncomingAlert {
     pub status: Option<String>,
 }
 
+impl IncomingAlert {
+    /// An alert gpufleet raises itself (labelled `source: gpufleet`, the summary as an
+    /// annotation): firing since `since_ms`, or resolved at `ended_ms` (Unix milliseconds).
+    pub(crate) fn raised(
+        labels: &[(&str, &str)],
+        summary: String,
+        since_ms: Millis,
+        ended_ms: Option<Millis>,
+    ) -> IncomingAlert {
+        IncomingAlert {
+            labels: labels
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .chain([("source".to_string(), "gpufleet".to_string())])
+                .collect(),
+            annotations: [("summary".to_string(), summary)].into_iter().collect(),
+            starts_at: Some(rfc(since_ms)),
+            ends_at: ended_ms.map(rfc),
+            generator_url: None,
+            status: Some(
+                if ended_ms.is_some() {
+                    "resolved"
+                } else {
+                    "firing"
+                }
+                .to_string(),
+            ),
+        }
+    }
+}
+
 /// An alert refused, by its position in the request.
 #[derive(Debug, Clone, Serialize)]
 pub struct Rejected {

@@ -183,15 +183,16 @@ impl PduWatch {
 
 /// The alert one change raises or resolves.
 pub(crate) fn alert_of(name: &str, ch: &PduChange) -> IncomingAlert {
+    let ms = |n: Nanos| n / 1_000_000;
     let alert = |labels: Vec<(&str, String)>, summary: String, since: Nanos, end: Option<Nanos>| {
-        crate::telemetry::health_alert(
+        IncomingAlert::raised(
             &labels
                 .iter()
                 .map(|(k, v)| (*k, v.as_str()))
                 .collect::<Vec<_>>(),
             summary,
-            since,
-            end,
+            ms(since),
+            end.map(ms),
         )
     };
     let unreachable = || {

@@ -747,36 +747,19 @@ pub struct SwitchHealthView {
 
 const PAGE: i64 = 1000;
 
-fn rfc_nanos(at: Nanos) -> String {
-    fleet_model::timefmt::rfc3339(nanos_to_ms(at))
-}
-
 /// An alert that starts at `since` (firing) or, with `ended`, ends at `at`.
-pub(crate) fn health_alert(
+fn health_alert(
     labels: &[(&str, &str)],
     summary: String,
     since: Nanos,
     ended: Option<Nanos>,
 ) -> crate::correlation::IncomingAlert {
-    crate::correlation::IncomingAlert {
-        labels: labels
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .chain([("source".to_string(), "gpufleet".to_string())])
-            .collect(),
-        annotations: [("summary".to_string(), summary)].into_iter().collect(),
-        starts_at: Some(rfc_nanos(since)),
-        ends_at: ended.map(rfc_nanos),
-        generator_url: None,
-        status: Some(
-            if ended.is_some() {
-                "resolved"
-            } else {
-                "firing"
-            }
-            .to_string(),
-        ),
-    }
+    crate::correlation::IncomingAlert::raised(
+        labels,
+        summary,
+        nanos_to_ms(since),
+        ended.map(nanos_to_ms),
+    )
 }
 
 fn bmc_unreachable_since(h: &Health) -> Option<(Nanos, String)> {
