@@ -115,13 +115,17 @@ pub async fn node_bmc(
 /// A PDU's Redfish controller: `address` from its configuration (a bare host gets
 /// `https://`), the user name from `username` (default `admin`), the password from the secret
 /// store (bound to the address like a BMC's), `accept_self_signed`, and `timeout_s` or
-/// `default_timeout`. `None` when the PDU has no address: it is not polled.
+/// `default_timeout`. `None` when the PDU has no address or no stored password: it is not
+/// polled (see [`pdu_is_polled`]).
 pub async fn pdu_endpoint(
     store: &Store,
     pdu: &fleet_model::asset::Asset,
     default_timeout: Duration,
 ) -> Option<Result<Endpoint, String>> {
     let cfg = &pdu.config;
+    if !pdu_is_polled(cfg) {
+        return None;
+    }
     let address = text(cfg, "address")?;
     let address = if address.contains("://") {
         address.to_string()
@@ -145,4 +149,11 @@ pub async fn pdu_endpoint(
     Some(Ok(Endpoint::new(address, user, password)
         .with_timeout(timeout)
         .accept_self_signed(insecure)))
+}
+
+/// Whether gpufleet polls a PDU with this configuration: it names an `address` and a password
+/// was stored for it (`credential_set`).
+pub fn pdu_is_polled(cfg: &Value) -> bool {
+    text(cfg, "address").is_some()
+        && cfg.get("credential_set").and_then(|v| v.as_bool()) == Some(true)
 }

@@ -666,10 +666,13 @@ async fn build_graph(store: &Store) -> CoreResult<(Graph, Lookup)> {
             name: a.name.clone(),
             kind,
             in_service: a.kind != AssetKind::Node || a.state == Some(NodeState::InService),
-            // PDUs are polled over Redfish and switches streamed over gNMI when they have a
-            // management address: their silence raises an alert of its own.
-            monitored: matches!(a.kind, AssetKind::Pdu | AssetKind::Switch)
-                && a.address.as_deref().is_some_and(|s| !s.trim().is_empty()),
+            // PDUs are polled over Redfish (with an address and a stored password) and
+            // switches streamed over gNMI (with an address): their silence raises an alert.
+            monitored: match a.kind {
+                AssetKind::Pdu => crate::bmc::pdu_is_polled(&a.config),
+                AssetKind::Switch => a.address.as_deref().is_some_and(|s| !s.trim().is_empty()),
+                _ => false,
+            },
         });
         lk.kinds.insert(a.id.clone(), a.kind);
     }

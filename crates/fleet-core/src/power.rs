@@ -4,7 +4,9 @@
 //! enricher's liveness round: every outlet's `PowerState`. Two things become alerts for the
 //! correlation, raised and resolved here:
 //!
-//! - `PduUnreachable` (`pdu`): the controller stopped answering. A PDU's controller runs on
+//! - `PduUnreachable` (`pdu`): the controller stopped answering (no connection, or none within
+//!   the deadline; an answer that is not a reading — a refused password — is shown in the
+//!   status, not alerted: a PDU that answers is not dark). A PDU's controller runs on
 //!   its own input power, so with every node on the PDU dark at the same time this confirms
 //!   that the PDU lost power (the correlation's `infer.confirm`); a PDU that still answers
 //!   refutes it, and a rack gone dark behind its leaf switch is left to the switch.
@@ -51,6 +53,20 @@ struct PduState {
     off_since: BTreeMap<u32, Nanos>,
 }
 
+/// What one read of a PDU gave.
+#[derive(Debug, Clone)]
+pub enum PduOutcome {
+    /// Its outlets.
+    Read(Vec<PduReading>),
+    /// No answer: the connection was refused or timed out. The PDU is unreachable
+    /// (`PduUnreachable`): dark, or its network is.
+    Silent(String),
+    /// It answered, but not with outlets (authentication refused, not a Redfish PDU, a
+    /// malformed reply): a configuration problem shown in the status, not an alert — a PDU
+    /// that answers is not dark.
+    Failed(String),
+}
+
 /// What one read changed.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum PduChange {
@@ -94,15 +110,14 @@ pub fn pick<'a>(readings: &'a [PduReading], name: &str) -> Option<&'a PduReading
 }
 
 impl PduWatch {
-    /// Takes one read of PDU `id`: its outlets (`Ok`) or why it failed (`Err`). `loaded` holds
-    /// the CMDB outlet numbers with something powered by them; `off` the loaded outlets the
-    /// read reports off.
+    /// Takes one read of PDU `id`: its outlets with the loaded outlets the read reports off
+    /// (`Ok`), or why it failed (`Err`: the reason, and whether the PDU was silent).
     pub(crate) fn observe(
         &mut self,
         id: &str,
         name: &str,
         at: Nanos,
-        outcome: Result<(&[OutletReading], BTreeSet<u32>), String>,
+        outcome: Result<(&[OutletReading], BTreeSet<u32>), (String, bool)>,
     ) -> Vec<PduChange> {
         let st = self
             .by_pdu
@@ -125,7 +140,16 @@ impl PduWatch {
         st.status.name = name.to_string();
         let mut out = Vec::new();
         match outcome {
-            Err(error) => {
+            Err((error, false)) => {
+                // It answered: not unreachable, but not read either.
+                st.status.reachable = true;
+                st.status.failures += 1;
+                st.status.error = Some(error);
+                if let Some((since, _)) = st.unreachable_since.take() {
+                    out.push(PduChange::Reachable { since, at });
+                }
+            }
+            Err((error, true)) => {
                 st.status.reachable = false;
                 st.status.failures += 1;
                 st.status.error = Some(error.clone());
@@ -242,12 +266,16 @@ impl Core {
     /// One read of a PDU's controller by the liveness round: its outlets, or why it could not
     /// be read. Raises and resolves `PduUnreachable` and `PduFeedLost` (see the module
     /// documentation).
-    pub async fn observe_pdu(&self, pdu: &Asset, outcome: Result<Vec<PduReading>, String>) {
+    pub async fn observe_pdu(&self, pdu: &Asset, outcome: PduOutcome) {
         let at = now_nanos();
         let read = match outcome {
-            Err(e) => Err(e),
-            Ok(readings) => match pick(&readings, &pdu.name) {
-                None => Err("the PDU's Redfish service lists no PDU".to_string()),
+            PduOutcome::Silent(e) => Err((e, true)),
+            PduOutcome::Failed(e) => {
+                tracing::warn!(pdu = %pdu.name, error = %e, "PDU answered but was not read");
+                Err((e, false))
+            }
+            PduOutcome::Read(readings) => match pick(&readings, &pdu.name) {
+                None => Err(("the PDU's Redfish service lists no PDU".to_string(), false)),
                 Some(r) => Ok(r.outlets.clone()),
             },
         };
@@ -354,7 +382,13 @@ mod tests {
             .observe("p", "pdu-b", 1, Ok((&outlets, BTreeSet::new())))
             .is_empty());
         assert_eq!(w.statuses()[0].watts, Some(400.0));
-        let ch = w.observe("p", "pdu-b", 2, Err("no answer".into()));
+        // An answer that is not a reading (a refused password) is no alert.
+        assert!(w
+            .observe("p", "pdu-b", 2, Err(("HTTP 401".into(), false)))
+            .is_empty());
+        assert!(w.statuses()[0].reachable);
+        assert_eq!(w.statuses()[0].error.as_deref(), Some("HTTP 401"));
+        let ch = w.observe("p", "pdu-b", 2, Err(("no answer".into(), true)));
         assert_eq!(
             ch,
             vec![PduChange::Unreachable {
@@ -363,9 +397,9 @@ mod tests {
             }]
         );
         assert!(w
-            .observe("p", "pdu-b", 3, Err("no answer".into()))
+            .observe("p", "pdu-b", 3, Err(("no answer".into(), true)))
             .is_empty());
-        assert_eq!(w.statuses()[0].failures, 2);
+        assert_eq!(w.statuses()[0].failures, 3);
         let ch = w.observe("p", "pdu-b", 4, Ok((&outlets, BTreeSet::from([2]))));
         assert_eq!(
             ch,

@@ -739,26 +739,35 @@ impl Enricher {
                     _ = tokio::time::sleep(delay) => {}
                 }
                 let _slot = me.slots.acquire().await.expect("semaphore is never closed");
+                use fleet_core::power::PduOutcome;
                 let outcome = match endpoint
                     .and_then(|ep| RedfishClient::new(ep).map_err(|e| e.to_string()))
                     .map(RedfishClient::with_basic_auth)
                 {
-                    Err(e) => Err(e),
+                    Err(e) => PduOutcome::Failed(e),
                     Ok(client) => {
                         let r =
                             tokio::time::timeout(deadline * 4, client.power_distribution()).await;
                         client.logout().await;
                         match r {
-                            Ok(Ok(v)) => Ok(v),
-                            Ok(Err(e)) => Err(format!("PDU controller not read: {e}")),
-                            Err(_) => Err(format!(
+                            Ok(Ok(v)) => PduOutcome::Read(v),
+                            // No HTTP answer (refused, reset, dropped, none in time): silent.
+                            // An HTTP answer that is not a reading (401, 404, a bad body, a
+                            // rejected certificate) is a configuration problem.
+                            Ok(Err(e)) if matches!(e.kind(), "timeout" | "connect" | "other") => {
+                                PduOutcome::Silent(format!("PDU unreachable: {e}"))
+                            }
+                            Ok(Err(e)) => {
+                                PduOutcome::Failed(format!("PDU controller not read: {e}"))
+                            }
+                            Err(_) => PduOutcome::Silent(format!(
                                 "PDU unreachable: its outlets were not read within {} s",
                                 (deadline * 4).as_secs()
                             )),
                         }
                     }
                 };
-                let answered = outcome.is_ok();
+                let answered = matches!(outcome, PduOutcome::Read(_));
                 me.st.core.observe_pdu(&pdu, outcome).await;
                 Some(answered)
             });
