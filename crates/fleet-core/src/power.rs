@@ -89,6 +89,9 @@ pub(crate) enum PduChange {
     },
 }
 
+/// A read: the outlets with the loaded outlets reported off, or (why not, whether silent).
+type ReadResult<'a> = Result<(&'a [OutletReading], BTreeSet<u32>), (String, bool)>;
+
 /// The PDUs this process polls.
 #[derive(Debug, Default)]
 pub(crate) struct PduWatch {
@@ -117,7 +120,7 @@ impl PduWatch {
         id: &str,
         name: &str,
         at: Nanos,
-        outcome: Result<(&[OutletReading], BTreeSet<u32>), (String, bool)>,
+        outcome: ReadResult<'_>,
     ) -> Vec<PduChange> {
         let st = self
             .by_pdu
