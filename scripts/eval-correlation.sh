@@ -5,13 +5,13 @@
 # that gpufleet sees only through its own telemetry (BMC liveness probes, dcgm-exporter scrapes,
 # gNMI streams) and its own alert rules. Prints, per scenario, the exact-incident rate, the
 # root-cause accuracy, pairwise precision and recall, and the time from the last alert to the
-# right incidents (python/gpufleet_sim/evaluate.py). Takes about 12 minutes; asserts nothing.
+# right incidents (python/gpufleet_sim/evaluate.py). Takes about 25 minutes; asserts nothing.
 #
 #   scripts/eval-correlation.sh [--scenario TEXT]...   (only scenarios whose name contains TEXT)
 #
 # Environment: GPUFLEET_TOPOLOGY (python/examples/fleet-3rack.yaml), CARGO_TARGET_DIR, EVAL_OUT
 # (also write the scores as JSON there). The example fleet's simulator listens on fixed loopback
-# addresses (127.20.0.x, 127.30.0.x): do not run it beside scripts/run.sh.
+# addresses (127.20.0.x, 127.30.0.x, 127.40.0.x): do not run it beside scripts/run.sh.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
@@ -36,7 +36,7 @@ trap 'exit 130' INT TERM
 "$VENV/bin/gpufleet-sim" up --topology "$TOPOLOGY" --control 127.0.0.1:0 --quiet >"$WORK/sim.log" 2>&1 &
 pids+=("$!")
 PASSWORD=$(head -c 18 /dev/urandom | base64 | tr -d '/+=')
-# Fast detection for a run of minutes: scrapes every 2 s, BMC liveness every 3 s (2 s deadline),
+# Fast detection for a run of minutes: scrapes every 2 s, BMC and PDU liveness every 3 s (2 s deadline),
 # counters from the switches every 5 s.
 GPUFLEET_LISTEN=127.0.0.1:0 GPUFLEET_ADMIN_PASSWORD="$PASSWORD" \
 	GPUFLEET_TELEMETRY__SCRAPE_INTERVAL_SECS=2 \
