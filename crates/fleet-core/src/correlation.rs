@@ -332,6 +332,9 @@ struct Record {
     /// The blast radius when it was last looked at for growth (0: not yet).
     #[serde(default)]
     radius_seen: u32,
+    /// Escalations for growth (the rest are for time unacknowledged).
+    #[serde(default)]
+    growths: u32,
 }
 
 /// Label lookup tables built with the graph.
@@ -883,7 +886,8 @@ impl State {
             .iter()
             .filter(|(_, r)| {
                 r.state == IncidentState::Open
-                    && now - r.opened_at >= period * (i64::from(r.escalations) + 1)
+                    && now - r.opened_at
+                        >= period * (i64::from(r.escalations - r.growths.min(r.escalations)) + 1)
             })
             .map(|(id, _)| id.clone())
             .collect();
@@ -949,6 +953,7 @@ impl State {
             }
             rec.radius_seen = radius;
             rec.escalations += 1;
+            rec.growths += 1;
             rec.timeline.push(TimelineEntry {
                 at: rfc(now),
                 event: "escalated".into(),
@@ -1107,6 +1112,7 @@ impl State {
                             sig,
                             escalations: 0,
                             radius_seen: 0,
+                            growths: 0,
                         },
                     );
                     events.push((types::INCIDENT_OPENED, id.clone(), "opened"));
