@@ -1,7 +1,7 @@
 //! Rack PDUs watched over Redfish.
 //!
-//! A PDU whose configuration names an `address` (its Redfish controller) is read by the
-//! enricher's liveness round: every outlet's `PowerState`. Two things become alerts for the
+//! A PDU whose configuration names an `address` (its Redfish controller), with a password in
+//! the secret store, is read by the enricher's liveness round: every outlet's `PowerState`. Two things become alerts for the
 //! correlation, raised and resolved here:
 //!
 //! - `PduUnreachable` (`pdu`): the controller stopped answering (no connection, or none within
