@@ -115,18 +115,14 @@ pub async fn node_bmc(
 /// A PDU's Redfish controller: `address` from its configuration (a bare host gets
 /// `https://`), the user name from `username` (default `admin`), the password from the secret
 /// store (bound to the address like a BMC's), `accept_self_signed`, and `timeout_s` or
-/// `default_timeout`. `None` when the PDU has no address or no stored password: it is not
-/// polled (see [`pdu_is_polled`]).
+/// `default_timeout`. For the PDUs that are polled (see [`pdu_is_polled`]).
 pub async fn pdu_endpoint(
     store: &Store,
     pdu: &fleet_model::asset::Asset,
     default_timeout: Duration,
-) -> Option<Result<Endpoint, String>> {
+) -> Result<Endpoint, String> {
     let cfg = &pdu.config;
-    if !pdu_is_polled(cfg) {
-        return None;
-    }
-    let address = text(cfg, "address")?;
+    let address = text(cfg, "address").ok_or("the PDU has no address")?;
     let address = if address.contains("://") {
         address.to_string()
     } else {
@@ -134,21 +130,21 @@ pub async fn pdu_endpoint(
     };
     let binding = fleet_model::asset::credential_binding(AssetKind::Pdu, cfg).unwrap_or_default();
     let password = match store.get_secret_for(&pdu.id, "password", &binding).await {
-        Err(e) => return Some(Err(format!("cannot read the PDU password: {e}"))),
+        Err(e) => return Err(format!("cannot read the PDU password: {e}")),
         Ok(None) => {
-            return Some(Err(
+            return Err(
                 "no PDU password in the credential store; set the PDU's password (import or the asset API)"
                     .to_string(),
-            ))
+            )
         }
         Ok(Some(p)) => p,
     };
     let user = text(cfg, "username").unwrap_or("admin");
     let insecure = cfg.get("accept_self_signed").and_then(|v| v.as_bool()) == Some(true);
     let timeout = request_timeout(cfg, default_timeout);
-    Some(Ok(Endpoint::new(address, user, password)
+    Ok(Endpoint::new(address, user, password)
         .with_timeout(timeout)
-        .accept_self_signed(insecure)))
+        .accept_self_signed(insecure))
 }
 
 /// Whether gpufleet polls a PDU with this configuration: it names an `address` and a password

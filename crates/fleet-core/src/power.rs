@@ -351,6 +351,16 @@ impl Core {
         off
     }
 
+    /// The PDUs gpufleet polls: those with a Redfish `address` and a stored password.
+    pub async fn polled_pdus(&self) -> crate::CoreResult<Vec<Asset>> {
+        Ok(self
+            .all_assets(AssetKind::Pdu)
+            .await?
+            .into_iter()
+            .filter(|p| crate::bmc::pdu_is_polled(&p.config))
+            .collect())
+    }
+
     /// The PDUs this process polls, as last read.
     pub fn pdu_statuses(&self) -> Vec<PduStatus> {
         self.telemetry.pdus.lock().statuses()

@@ -686,50 +686,27 @@ impl Enricher {
         (answers.len(), answers.iter().filter(|a| **a).count())
     }
 
-    /// Reads every PDU that has a Redfish `address` (its outlets' power state), each after its
-    /// offset within `jitter`, `max_concurrent_bmc` at once, and tells the core what each
-    /// said (see `fleet_core::power`). Returns (PDUs read, PDUs that answered).
+    /// Reads every polled PDU (a Redfish `address` and a stored password) for its outlets'
+    /// power state, each after its offset within `jitter`, `max_concurrent_bmc` at once, and
+    /// tells the core what each said (see `fleet_core::power`). Returns (PDUs read, PDUs that
+    /// answered).
     pub async fn pdu_round(
         &self,
         jitter: Duration,
         shutdown: &CancellationToken,
     ) -> (usize, usize) {
-        let mut pdus: Vec<Asset> = Vec::new();
-        let mut after: Option<String> = None;
-        loop {
-            let page = match self
-                .st
-                .store
-                .list_assets(&fleet_db::AssetFilter {
-                    kind: Some(AssetKind::Pdu),
-                    limit: 1000,
-                    after_id: after.clone(),
-                    ..Default::default()
-                })
-                .await
-            {
-                Ok(p) => p,
-                Err(e) => {
-                    tracing::warn!(error = %e, "PDU round: listing PDUs failed");
-                    return (0, 0);
-                }
-            };
-            pdus.extend(page.items);
-            match page.next_after {
-                Some(a) => after = Some(a),
-                None => break,
+        let pdus = match self.st.core.polled_pdus().await {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!(error = %e, "PDU round: listing PDUs failed");
+                return (0, 0);
             }
-        }
+        };
         let deadline = Duration::from_secs(self.cfg.bmc_timeout_secs.max(1));
-        let mut polled = std::collections::BTreeSet::new();
+        let polled: BTreeSet<String> = pdus.iter().map(|p| p.id.clone()).collect();
         let mut tasks = tokio::task::JoinSet::new();
         for pdu in pdus {
-            let Some(endpoint) =
-                fleet_core::bmc::pdu_endpoint(&self.st.store, &pdu, deadline).await
-            else {
-                continue;
-            };
-            polled.insert(pdu.id.clone());
+            let endpoint = fleet_core::bmc::pdu_endpoint(&self.st.store, &pdu, deadline).await;
             let me = self.clone();
             let delay = fleet_core::spread_offset(&pdu.id, jitter);
             let stop = shutdown.clone();
