@@ -22,7 +22,8 @@ use crate::alert::{Alert, AlertKind, KindPattern, Millis, Severity};
 use crate::error::CorrelateError;
 use crate::graph::{AssetId, AssetKind, Graph};
 use crate::incident::{
-    age_factor, Affected, Belief, Evidence, Incident, IncidentChange, IncidentId, RootCause,
+    age_factor, Affected, Belief, Evidence, Incident, IncidentChange, IncidentId, Overrides,
+    RootCause, SplitGroup,
 };
 use crate::rules::{Rule, RuleSet};
 use crate::xid::XidCatalog;
@@ -89,6 +90,8 @@ enum Owner {
     /// A believed fault: the hypothesis and the anchor of its episode.
     Hyp(HypKey, Millis),
     Alone(String),
+    /// Alerts an operator split off (the group's id).
+    Split(IncidentId),
 }
 
 #[derive(Debug)]
@@ -400,7 +403,13 @@ pub struct Engine {
     alerts: BTreeMap<String, Entry>,
     hyps: BTreeMap<HypKey, Hyp>,
     incidents: BTreeMap<IncidentId, Inc>,
+    overrides: Overrides,
+    /// Alert fingerprint → the split-off group it is pinned to (from `overrides.splits`).
+    pins: BTreeMap<String, IncidentId>,
 }
+
+/// Most merge hops followed from one incident id.
+const MAX_HOPS: usize = 32;
 
 impl Engine {
     pub fn new(graph: Graph, rules: RuleSet, xids: XidCatalog) -> Self {
@@ -411,6 +420,182 @@ impl Engine {
             alerts: BTreeMap::new(),
             hyps: BTreeMap::new(),
             incidents: BTreeMap::new(),
+            overrides: Overrides::default(),
+            pins: BTreeMap::new(),
+        }
+    }
+
+    /// The operators' merges and splits.
+    pub fn overrides(&self) -> &Overrides {
+        &self.overrides
+    }
+
+    /// Takes merges and splits saved earlier, before the alerts are fed (an engine rebuilt on a
+    /// new graph, or in a new process, then builds the same incidents).
+    pub fn set_overrides(&mut self, o: Overrides) {
+        self.pins = o
+            .splits
+            .iter()
+            .flat_map(|(id, g)| g.alerts.iter().map(move |fp| (fp.clone(), id.clone())))
+            .collect();
+        self.overrides = o;
+        let all: Vec<String> = self.alerts.keys().cloned().collect();
+        let mut touched = Touched::default();
+        for fp in all {
+            self.assign(&fp, &mut touched);
+        }
+    }
+
+    /// Where an incident id leads after the merges (itself when not merged).
+    fn redirect(&self, id: &str) -> IncidentId {
+        let mut id = id.to_string();
+        for _ in 0..MAX_HOPS {
+            match self.overrides.merged.get(&id) {
+                Some(next) => id = next.clone(),
+                None => break,
+            }
+        }
+        id
+    }
+
+    /// The owner an incident id stands for: a split-off group, a lone alert, or a rule's
+    /// episode (`<rule>:<root>@<anchor>`).
+    fn owner_of(&self, id: &str) -> Option<Owner> {
+        if self.overrides.splits.contains_key(id) {
+            return Some(Owner::Split(id.to_string()));
+        }
+        if let Some(fp) = id.strip_prefix("alert:") {
+            return Some(Owner::Alone(fp.to_string()));
+        }
+        let (rule, rest) = id.split_once(':')?;
+        let (root, anchor) = rest.rsplit_once('@')?;
+        let ri = self.rules.rules.iter().position(|r| r.name == rule)?;
+        Some(Owner::Hyp((ri, root.to_string()), anchor.parse().ok()?))
+    }
+
+    /// Merges incidents into `into`: their alerts join it, and so do alerts that would have
+    /// opened them later. The merged incidents close (`merged_into`).
+    pub fn merge(
+        &mut self,
+        into: &str,
+        from: &[IncidentId],
+        now: Millis,
+    ) -> Result<Vec<IncidentChange>, CorrelateError> {
+        if !self.incidents.contains_key(into) {
+            return Err(CorrelateError::NoIncident(into.to_string()));
+        }
+        if from.is_empty() {
+            return Err(CorrelateError::Grouping(
+                "name at least one incident to merge into this one".into(),
+            ));
+        }
+        let mut members: Vec<String> = Vec::new();
+        for id in from {
+            if id == into {
+                return Err(CorrelateError::Grouping(format!(
+                    "incident '{into}' cannot be merged into itself"
+                )));
+            }
+            let inc = self
+                .incidents
+                .get(id)
+                .ok_or_else(|| CorrelateError::NoIncident(id.clone()))?;
+            members.extend(inc.members.iter().cloned());
+        }
+        for id in from {
+            self.overrides.merged.insert(id.clone(), into.to_string());
+        }
+        let mut touched = Touched::default();
+        for fp in members {
+            self.assign(&fp, &mut touched);
+        }
+        Ok(self.changes(touched, now))
+    }
+
+    /// Splits alerts off their incident into one of their own (`split:<fingerprint of the
+    /// earliest>`), whose root cause is `root` when given, else the earliest alert's asset.
+    /// Returns the new incident's id.
+    pub fn split(
+        &mut self,
+        from: &str,
+        alerts: &[String],
+        root: Option<AssetId>,
+        by: &str,
+        now: Millis,
+    ) -> Result<(IncidentId, Vec<IncidentChange>), CorrelateError> {
+        let inc = self
+            .incidents
+            .get(from)
+            .ok_or_else(|| CorrelateError::NoIncident(from.to_string()))?;
+        let chosen: BTreeSet<String> = alerts.iter().cloned().collect();
+        if chosen.is_empty() {
+            return Err(CorrelateError::Grouping(
+                "name at least one alert (by fingerprint) to split off".into(),
+            ));
+        }
+        if let Some(fp) = chosen.iter().find(|fp| !inc.members.contains(*fp)) {
+            return Err(CorrelateError::Grouping(format!(
+                "alert '{fp}' is not in incident '{from}'"
+            )));
+        }
+        if chosen.len() == inc.members.len() {
+            return Err(CorrelateError::Grouping(format!(
+                "that is every alert of incident '{from}'; split off some and leave the rest"
+            )));
+        }
+        if let Some(r) = &root {
+            if self.graph.asset(r).is_none() {
+                return Err(CorrelateError::UnknownAsset {
+                    id: r.clone(),
+                    context: "the split's root cause".into(),
+                });
+            }
+        }
+        let first = chosen
+            .iter()
+            .filter_map(|fp| self.alerts.get(fp).map(|e| (e.alert.starts_at, fp)))
+            .min()
+            .map(|(_, fp)| fp.clone())
+            .unwrap_or_default();
+        let base = format!("split:{first}");
+        let mut id = base.clone();
+        let mut n = 1;
+        while self.overrides.splits.contains_key(&id)
+            || self.overrides.merged.contains_key(&id)
+            || self.incidents.contains_key(&id)
+        {
+            n += 1;
+            id = format!("{base}.{n}");
+        }
+        for fp in &chosen {
+            if let Some(old) = self.pins.insert(fp.clone(), id.clone()) {
+                self.unpin(&old, fp);
+            }
+        }
+        self.overrides.splits.insert(
+            id.clone(),
+            SplitGroup {
+                alerts: chosen.clone(),
+                from: from.to_string(),
+                root,
+                by: by.to_string(),
+                at: now,
+            },
+        );
+        let mut touched = Touched::default();
+        for fp in &chosen {
+            self.assign(fp, &mut touched);
+        }
+        Ok((id, self.changes(touched, now)))
+    }
+
+    /// Takes an alert out of a split-off group (the group goes when it is empty).
+    fn unpin(&mut self, group: &str, fp: &str) {
+        if let Some(g) = self.overrides.splits.get_mut(group) {
+            g.alerts.remove(fp);
+            if g.alerts.is_empty() {
+                self.overrides.splits.remove(group);
+            }
         }
     }
 
@@ -591,7 +776,19 @@ impl Engine {
             .filter(|(_, e)| e.alert.ends_at.is_some_and(|t| t <= cutoff))
             .map(|(k, _)| k.clone())
             .collect();
-        self.remove_all(gone, now)
+        let changes = self.remove_all(gone, now);
+        // A merge whose target no longer exists has nothing left to send alerts to.
+        let dead: Vec<IncidentId> = self
+            .overrides
+            .merged
+            .keys()
+            .filter(|id| !self.incidents.contains_key(&self.redirect(id)))
+            .cloned()
+            .collect();
+        for id in dead {
+            self.overrides.merged.remove(&id);
+        }
+        changes
     }
 
     /// Forgets one alert (an ended alert that fires again is a new occurrence: the caller
@@ -608,6 +805,9 @@ impl Engine {
             let Some(e) = self.alerts.remove(fp) else {
                 continue;
             };
+            if let Some(g) = self.pins.remove(fp) {
+                self.unpin(&g, fp);
+            }
             if let Some(id) = &e.owner {
                 if let Some(inc) = self.incidents.get_mut(id) {
                     inc.apply(&e, false);
@@ -816,10 +1016,17 @@ impl Engine {
             })
             .min_by(|a, b| a.0.cmp(&b.0))
             .map(|((.., anchor), k)| (k.clone(), anchor));
-        let (new_id, owner) = match best {
-            Some((k, anchor)) => (self.episode_id(&k, anchor), Owner::Hyp(k, anchor)),
-            None => (format!("alert:{fp}"), Owner::Alone(fp.to_string())),
+        let (computed, mut owner) = match (self.pins.get(fp), best) {
+            (Some(g), _) => (g.clone(), Owner::Split(g.clone())),
+            (None, Some((k, anchor))) => (self.episode_id(&k, anchor), Owner::Hyp(k, anchor)),
+            (None, None) => (format!("alert:{fp}"), Owner::Alone(fp.to_string())),
         };
+        let new_id = self.redirect(&computed);
+        if new_id != computed {
+            if let Some(o) = self.owner_of(&new_id) {
+                owner = o;
+            }
+        }
         if e.owner.as_deref() == Some(new_id.as_str()) {
             return;
         }
@@ -944,6 +1151,7 @@ impl Engine {
                         Belief::Pattern => "pattern",
                         Belief::Inferred => "inferred",
                         Belief::Alone => "alone",
+                        Belief::Manual => "manual",
                     },
                     detail: note,
                 }];
@@ -994,6 +1202,51 @@ impl Engine {
                         evidence,
                     },
                     actions,
+                )
+            }
+            Owner::Split(g) => {
+                let group = self.overrides.splits.get(g);
+                let first = inc.starts.first().and_then(|(_, fp)| self.alerts.get(fp));
+                let kind = first.map(|e| e.contrib.kind.clone()).unwrap_or_default();
+                let named = group.and_then(|g| g.root.clone());
+                let given = named
+                    .clone()
+                    .or_else(|| first.and_then(|e| e.alert.asset.clone()));
+                let asset = given.as_deref().and_then(|id| self.graph.asset(id));
+                let mut evidence = vec![Evidence {
+                    code: "manual",
+                    detail: match group {
+                        Some(g) => format!(
+                            "{} alert(s) split off incident {} by {}; the root cause is {}",
+                            g.alerts.len(),
+                            g.from,
+                            g.by,
+                            if named.is_some() {
+                                "the asset they named"
+                            } else {
+                                "the earliest alert's own asset"
+                            }
+                        ),
+                        None => "alerts split off by hand".to_string(),
+                    },
+                }];
+                evidence.extend(self.xid_evidence(inc));
+                (
+                    None,
+                    RootCause {
+                        asset_id: given.clone(),
+                        asset_name: asset.map(|a| a.name.clone()),
+                        kind: asset.map(|a| a.kind),
+                        fault: kind.clone(),
+                        belief: Belief::Manual,
+                        confidence: match (named.is_some(), asset.is_some()) {
+                            (true, _) => 1.0,
+                            (false, true) => 0.5,
+                            (false, false) => 0.2,
+                        },
+                        evidence,
+                    },
+                    lone_actions(&kind, &self.xids),
                 )
             }
             Owner::Alone(fp) => {

@@ -29,4 +29,10 @@ pub enum CorrelateError {
         line: u64,
         reason: String,
     },
+    /// A merge or split that cannot be done (the message says why).
+    #[error("{0}")]
+    Grouping(String),
+    /// A merge or split names an incident that does not exist.
+    #[error("incident '{0}' does not exist")]
+    NoIncident(String),
 }

@@ -8,13 +8,16 @@ use crate::alert::{Millis, Severity};
 use crate::graph::{AssetId, AssetKind};
 
 /// An incident id: `<rule>:<root asset id>@<anchor>` for a believed fault (the anchor, in Unix
-/// milliseconds, is the event time the fault's episode started at), `alert:<fingerprint>` for an alert no rule explains.
+/// milliseconds, is the event time the fault's episode started at), `alert:<fingerprint>` for
+/// an alert no rule explains, `split:<fingerprint>` for alerts an operator split off (named after
+/// the earliest of them).
 pub type IncidentId = String;
 
 /// One piece of evidence for a root cause.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Evidence {
-    /// What kind of evidence: `announced`, `pattern`, `inferred`, `explained`, `xid`, `alone`.
+    /// What kind of evidence: `announced`, `pattern`, `inferred`, `explained`, `xid`, `alone`,
+    /// `manual`.
     pub code: &'static str,
     pub detail: String,
 }
@@ -31,6 +34,9 @@ pub enum Belief {
     Inferred,
     /// No rule explains the alert: the alert's own asset.
     Alone,
+    /// Alerts an operator split off another incident: the asset they named, or the earliest
+    /// alert's own asset.
+    Manual,
 }
 
 /// The asset that failed, and why the engine thinks so.
@@ -114,4 +120,34 @@ impl IncidentChange {
 pub fn age_factor(started_at: Millis, now: Millis) -> f64 {
     let minutes = (now.saturating_sub(started_at).max(0) as f64) / 60_000.0;
     1.0 + minutes.min(240.0) / 240.0
+}
+
+/// Alerts an operator split off an incident into one of their own.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct SplitGroup {
+    /// The alerts' fingerprints.
+    pub alerts: std::collections::BTreeSet<String>,
+    /// The incident they were split off.
+    pub from: IncidentId,
+    /// The root cause the operator named, if any (else the earliest alert's own asset).
+    pub root: Option<AssetId>,
+    pub by: String,
+    pub at: Millis,
+}
+
+/// What operators changed in the grouping. The incidents are a function of the alerts and of
+/// these: an engine given the same overrides and the same alerts builds the same incidents.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
+pub struct Overrides {
+    /// Incident id → the incident its alerts go to instead (a merge). Alerts that would open
+    /// the merged incident later join the target too.
+    pub merged: std::collections::BTreeMap<IncidentId, IncidentId>,
+    /// Split-off groups by incident id (`split:<fingerprint>`).
+    pub splits: std::collections::BTreeMap<IncidentId, SplitGroup>,
+}
+
+impl Overrides {
+    pub fn is_empty(&self) -> bool {
+        self.merged.is_empty() && self.splits.is_empty()
+    }
 }

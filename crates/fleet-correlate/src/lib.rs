@@ -57,7 +57,10 @@ pub use alert::{Alert, AlertKind, Millis, Severity};
 pub use engine::{correlate, Engine};
 pub use error::CorrelateError;
 pub use graph::{Asset, AssetId, AssetKind, Edge, Graph, Path, Relation};
-pub use incident::{Affected, Belief, Evidence, Incident, IncidentChange, IncidentId, RootCause};
+pub use incident::{
+    Affected, Belief, Evidence, Incident, IncidentChange, IncidentId, Overrides, RootCause,
+    SplitGroup,
+};
 pub use rules::{Rule, RuleSet};
 pub use score::{score, Score, TrueIncident};
 pub use xid::{XidCatalog, XidInfo};
