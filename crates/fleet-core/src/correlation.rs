@@ -24,8 +24,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
 use fleet_correlate::{
-    Alert, AlertKind, Asset as GAsset, AssetKind as GKind, Engine, Graph, IncidentChange, Millis,
-    Relation as GRel,
+    Alert, AlertKind, Asset as GAsset, AssetKind as GKind, CorrelateError, Engine, Graph,
+    IncidentChange, Millis, Overrides, Relation as GRel,
 };
 use fleet_db::{Actor, AssetFilter, AuditEntry, OutboxEvent, Store};
 use fleet_model::asset::{AssetKind, RelationKind};
@@ -180,8 +180,9 @@ impl IncidentState {
 pub struct TimelineEntry {
     /// RFC 3339.
     pub at: String,
-    /// `opened`, `alerts_added`, `root_cause_changed`, `merged`, `acknowledged`, `resolved`,
-    /// `reopened`, `escalated`, `remediation` (a step executed), `remediation_waits`.
+    /// `opened`, `alerts_added`, `root_cause_changed`, `merged`, `split`, `note`,
+    /// `acknowledged`, `resolved`, `reopened`, `escalated`, `remediation` (a step executed),
+    /// `remediation_waits`.
     pub event: String,
     /// Who did it (a user, or `system:correlation`).
     pub by: String,
@@ -190,7 +191,7 @@ pub struct TimelineEntry {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct EvidenceView {
-    /// `announced`, `pattern`, `inferred`, `explained`, `xid`, `alone`.
+    /// `announced`, `pattern`, `inferred`, `explained`, `xid`, `alone`, `manual`.
     pub code: String,
     pub detail: String,
 }
@@ -206,7 +207,7 @@ pub struct RootCauseView {
     /// `power_feed_lost`, `pdu_power_lost`, `switch_failed`, `gpu_fallen_off_bus`, ... or a lone
     /// alert's kind.
     pub fault: String,
-    /// `announced`, `pattern`, `inferred` or `alone`.
+    /// `announced`, `pattern`, `inferred`, `alone`, or `manual` (alerts split off by hand).
     pub belief: String,
     pub confidence: f64,
     pub evidence: Vec<EvidenceView>,
@@ -369,12 +370,19 @@ pub(crate) struct State {
     saved: Option<Saved>,
     /// Alerts taken or changed since the last save.
     dirty_alerts: BTreeSet<String>,
+    /// The operators' merges and splits, given to every engine built (kept in step with the
+    /// engine's copy at each save).
+    overrides: Overrides,
 }
+
+/// The name of the overrides' document in the store.
+const OVERRIDES_DOC: &str = "overrides";
 
 #[derive(Default)]
 struct Saved {
     alerts: BTreeSet<String>,
     records: HashMap<String, String>,
+    documents: HashMap<String, String>,
 }
 
 /// The incident store of one process.
@@ -401,6 +409,7 @@ impl Incidents {
                 merged: BTreeMap::new(),
                 saved: None,
                 dirty_alerts: BTreeSet::new(),
+                overrides: Overrides::default(),
             }),
             remediation: Default::default(),
         }
@@ -1269,9 +1278,25 @@ impl State {
             if self.records.contains_key(&id) {
                 return Some(id);
             }
-            id = self.merged.get(&id)?.clone();
+            id = self
+                .merged
+                .get(&id)
+                .or_else(|| self.overrides.merged.get(&id))?
+                .clone();
         }
         None
+    }
+}
+
+fn no_incident(id: &str) -> CoreError {
+    CoreError::NotFound(format!("incident '{id}' does not exist"))
+}
+
+/// A merge or split the engine refused.
+fn grouping_error(e: CorrelateError) -> CoreError {
+    match e {
+        CorrelateError::NoIncident(id) => no_incident(&id),
+        other => CoreError::Unprocessable(other.to_string()),
     }
 }
 
@@ -1323,6 +1348,10 @@ impl Core {
         let (graph, lookup) = build_graph(&self.store).await?;
         let mut engine = Engine::with_defaults(graph)
             .map_err(|e| CoreError::Internal(format!("the correlation rules: {e}")))?;
+        if let Some(old) = st.engine.as_ref() {
+            st.overrides = old.overrides().clone();
+        }
+        engine.set_overrides(st.overrides.clone());
         let mut alerts = std::mem::take(&mut st.alerts);
         for (fp, r) in alerts.iter_mut() {
             let kind = AlertKind::from_labels(&r.labels);
@@ -1406,6 +1435,17 @@ impl Core {
                 }
             }
         }
+        for (name, body) in saved.documents {
+            if name == OVERRIDES_DOC {
+                match serde_json::from_str::<Overrides>(&body) {
+                    Ok(o) => st.overrides = o,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "saved incident merges and splits not read")
+                    }
+                }
+            }
+            s.documents.insert(name, body);
+        }
         if !st.alerts.is_empty() || !st.records.is_empty() {
             tracing::info!(
                 alerts = st.alerts.len(),
@@ -1421,10 +1461,20 @@ impl Core {
     /// alerts taken or changed, alerts forgotten, incident records new, changed or dropped.
     /// A failure is logged and retried with the next save (nothing is marked saved).
     pub(crate) async fn save_correlation(&self, st: &mut State) {
+        if let Some(e) = st.engine.as_ref() {
+            st.overrides = e.overrides().clone();
+        }
         let Some(saved) = st.saved.as_ref() else {
             return;
         };
         let mut c = fleet_db::CorrelationChanges::default();
+        if let Ok(body) = serde_json::to_string(&st.overrides) {
+            if saved.documents.get(OVERRIDES_DOC) != Some(&body)
+                && !(st.overrides.is_empty() && !saved.documents.contains_key(OVERRIDES_DOC))
+            {
+                c.documents.push((OVERRIDES_DOC.to_string(), body));
+            }
+        }
         for fp in &st.dirty_alerts {
             if let Some(r) = st.alerts.get(fp) {
                 if let Ok(body) = serde_json::to_string(r) {
@@ -1468,6 +1518,9 @@ impl Core {
                 }
                 for id in &c.records_gone {
                     saved.records.remove(id);
+                }
+                for (name, body) in c.documents {
+                    saved.documents.insert(name, body);
                 }
                 st.dirty_alerts.clear();
             }
@@ -1684,6 +1737,147 @@ impl Core {
     ) -> CoreResult<IncidentView> {
         p.require(Permission::IncidentManage, "resolve incidents")?;
         self.set_state(p, id, IncidentState::Resolved, note).await
+    }
+
+    /// Merges incidents into `into` by hand: their alerts, and alerts that would have opened
+    /// them later, join it; the merged ones close (`merged_into`), and an acknowledgement
+    /// carries over. Audited (`incident.merge`); kept across restarts.
+    pub async fn merge_incidents(
+        &self,
+        p: &Principal,
+        into: &str,
+        from: &[String],
+        note: Option<String>,
+    ) -> CoreResult<IncidentView> {
+        p.require(Permission::IncidentManage, "merge incidents")?;
+        let now = fleet_db::now_ms();
+        let mut st = self.incidents_store().state.lock().await;
+        let events = self.catch_up(&mut st, now);
+        self.write_events(&Actor::system(SYSTEM), None, events)
+            .await?;
+        let target = st.current_id(into).ok_or_else(|| no_incident(into))?;
+        if from.is_empty() {
+            return Err(CoreError::Invalid(
+                "name at least one incident to merge (\"incidents\": [...])".into(),
+            ));
+        }
+        let mut sources: Vec<String> = Vec::new();
+        for id in from {
+            let cur = st.current_id(id).ok_or_else(|| no_incident(id))?;
+            if cur == target {
+                return Err(CoreError::Unprocessable(format!(
+                    "incident '{id}' is '{target}' itself (or already merged into it)"
+                )));
+            }
+            if !sources.contains(&cur) {
+                sources.push(cur);
+            }
+        }
+        let engine = st.engine.as_mut().ok_or_else(|| no_incident(into))?;
+        let changes = engine
+            .merge(&target, &sources, now)
+            .map_err(grouping_error)?;
+        let mut touched = BTreeSet::new();
+        let mut closed = BTreeMap::new();
+        collect(changes, &mut touched, &mut closed);
+        touched.insert(target.clone());
+        let mut events = st.sync(touched, &closed, &p.name, now);
+        if let Some(n) = note.as_ref().filter(|n| !n.is_empty()) {
+            st.push_timeline(&target, "note", &p.name, n.clone(), now);
+        }
+        if let Some(e) = events
+            .iter_mut()
+            .find(|e| e.data["incident_id"] == json!(target))
+        {
+            e.data["by"] = json!(p.name);
+        }
+        let audit = AuditEntry {
+            action: "incident.merge",
+            kind: "incident",
+            target: Some(&target),
+            before: Some(json!({"incidents": sources})),
+            after: Some(json!({"into": target, "note": note})),
+        };
+        self.write_events(&p.actor(), Some(audit), events).await?;
+        self.save_correlation(&mut st).await;
+        st.view(&target, true, now)
+            .ok_or_else(|| no_incident(&target))
+    }
+
+    /// Splits alerts (by fingerprint) off an incident into a new one, rooted at `root` (an
+    /// asset id or name) when given, else at the earliest alert's own asset. The alerts stay
+    /// there whatever the rules say, until they are forgotten. Audited (`incident.split`);
+    /// kept across restarts. Returns the new incident.
+    pub async fn split_incident(
+        &self,
+        p: &Principal,
+        id: &str,
+        alerts: &[String],
+        root: Option<&str>,
+        note: Option<String>,
+    ) -> CoreResult<IncidentView> {
+        p.require(Permission::IncidentManage, "split incidents")?;
+        let now = fleet_db::now_ms();
+        let mut st = self.incidents_store().state.lock().await;
+        let events = self.catch_up(&mut st, now);
+        self.write_events(&Actor::system(SYSTEM), None, events)
+            .await?;
+        let from = st.current_id(id).ok_or_else(|| no_incident(id))?;
+        if alerts.is_empty() {
+            return Err(CoreError::Invalid(
+                "name at least one alert to split off (\"alerts\": [fingerprint, ...])".into(),
+            ));
+        }
+        let engine = st.engine.as_mut().ok_or_else(|| no_incident(id))?;
+        let root_id =
+            match root {
+                Some(r) => Some(engine.graph().resolve(r).map(|a| a.id.clone()).ok_or_else(
+                    || {
+                        CoreError::Unprocessable(format!(
+                            "no asset '{r}' in the physical graph (give an asset id or name)"
+                        ))
+                    },
+                )?),
+                None => None,
+            };
+        let (new_id, changes) = engine
+            .split(&from, alerts, root_id.clone(), &p.name, now)
+            .map_err(grouping_error)?;
+        let mut touched = BTreeSet::new();
+        let mut closed = BTreeMap::new();
+        collect(changes, &mut touched, &mut closed);
+        let events = st.sync(touched, &closed, &p.name, now);
+        let n = alerts.iter().collect::<BTreeSet<_>>().len();
+        let tail = note
+            .as_ref()
+            .filter(|n| !n.is_empty())
+            .map(|n| format!(": {n}"))
+            .unwrap_or_default();
+        st.push_timeline(
+            &new_id,
+            "split",
+            &p.name,
+            format!("{n} alert(s) split off incident {from}{tail}"),
+            now,
+        );
+        st.push_timeline(
+            &from,
+            "split",
+            &p.name,
+            format!("{n} alert(s) split off into incident {new_id}{tail}"),
+            now,
+        );
+        let audit = AuditEntry {
+            action: "incident.split",
+            kind: "incident",
+            target: Some(&from),
+            before: Some(json!({"incident": from})),
+            after: Some(json!({"into": new_id, "alerts": alerts, "root": root_id, "note": note})),
+        };
+        self.write_events(&p.actor(), Some(audit), events).await?;
+        self.save_correlation(&mut st).await;
+        st.view(&new_id, true, now)
+            .ok_or_else(|| no_incident(&new_id))
     }
 
     async fn set_state(

@@ -69,6 +69,8 @@ pub struct CorrelationChanges {
     pub records: Vec<(String, String)>,
     /// Ids of records dropped.
     pub records_gone: Vec<String>,
+    /// (name, JSON body) of named documents new or changed (`overrides`, `remediation`).
+    pub documents: Vec<(String, String)>,
 }
 
 impl CorrelationChanges {
@@ -77,6 +79,7 @@ impl CorrelationChanges {
             && self.alerts_gone.is_empty()
             && self.records.is_empty()
             && self.records_gone.is_empty()
+            && self.documents.is_empty()
     }
 }
 
@@ -85,6 +88,8 @@ impl CorrelationChanges {
 pub struct CorrelationState {
     pub alerts: Vec<(String, String)>,
     pub records: Vec<(String, String)>,
+    /// Named documents (`overrides`, `remediation`).
+    pub documents: Vec<(String, String)>,
 }
 
 impl Store {
@@ -103,6 +108,7 @@ impl Store {
                 &c.alerts_gone,
             ),
             ("incident_records", "id", &c.records, &c.records_gone),
+            ("correlation_documents", "name", &c.documents, &Vec::new()),
         ] {
             let upsert = format!(
                 "INSERT INTO {table} ({key}, body, updated_at) VALUES ($1, $2, $3) \
@@ -131,6 +137,7 @@ impl Store {
         for (table, key) in [
             ("correlation_alerts", "fingerprint"),
             ("incident_records", "id"),
+            ("correlation_documents", "name"),
         ] {
             let rows = sqlx::query(&format!(
                 "SELECT {key} AS k, body FROM {table} ORDER BY {key}"
@@ -141,10 +148,10 @@ impl Store {
                 .iter()
                 .map(|r| Ok((r.try_get("k")?, r.try_get("body")?)))
                 .collect::<Result<_, sqlx::Error>>()?;
-            if table == "incident_records" {
-                out.records = v;
-            } else {
-                out.alerts = v;
+            match table {
+                "incident_records" => out.records = v,
+                "correlation_documents" => out.documents = v,
+                _ => out.alerts = v,
             }
         }
         Ok(out)

@@ -1202,6 +1202,7 @@ async fn the_incident_store_state_is_saved_replaced_and_deleted(db: TestDb) {
     s.save_correlation(&CorrelationChanges {
         alerts: vec![pair("fp-b", r#"{"n":1}"#), pair("fp-a", r#"{"n":2}"#)],
         records: vec![pair("inc-1", r#"{"state":"open"}"#)],
+        documents: vec![pair("overrides", r#"{"merged":{}}"#)],
         ..Default::default()
     })
     .await
@@ -1212,6 +1213,7 @@ async fn the_incident_store_state_is_saved_replaced_and_deleted(db: TestDb) {
         alerts_gone: vec!["fp-a".into()],
         records: vec![pair("inc-2", r#"{"state":"acknowledged"}"#)],
         records_gone: vec!["inc-1".into()],
+        documents: vec![pair("overrides", r#"{"merged":{"a":"b"}}"#)],
     })
     .await
     .unwrap();
@@ -1220,5 +1222,9 @@ async fn the_incident_store_state_is_saved_replaced_and_deleted(db: TestDb) {
     assert_eq!(
         got.records,
         vec![pair("inc-2", r#"{"state":"acknowledged"}"#)]
+    );
+    assert_eq!(
+        got.documents,
+        vec![pair("overrides", r#"{"merged":{"a":"b"}}"#)]
     );
 }
