@@ -143,6 +143,8 @@ pub fn router(st: AppState) -> Router {
         .route("/incidents/{id}", get(crate::api::alerts::get_incident))
         .route("/incidents/{id}/ack", post(crate::api::alerts::ack))
         .route("/incidents/{id}/resolve", post(crate::api::alerts::resolve))
+        .route("/incidents/{id}/merge", post(crate::api::alerts::merge))
+        .route("/incidents/{id}/split", post(crate::api::alerts::split))
         .route("/incidents/{id}/plan", get(crate::api::remediation::plan))
         .route(
             "/incidents/{id}/remediate",

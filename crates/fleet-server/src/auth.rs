@@ -150,6 +150,8 @@ pub const ROUTES: &[(&str, &str, Option<Permission>)] = {
             "/api/v1/incidents/{id}/resolve",
             Some(IncidentManage),
         ),
+        ("POST", "/api/v1/incidents/{id}/merge", Some(IncidentManage)),
+        ("POST", "/api/v1/incidents/{id}/split", Some(IncidentManage)),
         ("GET", "/api/v1/incidents/{id}/plan", Some(InventoryRead)),
         (
             "POST",
@@ -679,6 +681,14 @@ mod core_mapping {
             ("GET", "/api/v1/switches/{id}/health") => {
                 core.switch_health(p, "no-such-switch").await.map(drop)
             }
+            ("POST", "/api/v1/incidents/{id}/merge") => core
+                .merge_incidents(p, "no-such-incident", &["other".into()], None)
+                .await
+                .map(drop),
+            ("POST", "/api/v1/incidents/{id}/split") => core
+                .split_incident(p, "no-such-incident", &["fp".into()], None, None)
+                .await
+                .map(drop),
             ("GET", "/api/v1/incidents/{id}/plan") => {
                 core.remediation_plan(p, "no-such-incident").await.map(drop)
             }
@@ -744,7 +754,7 @@ mod core_mapping {
             }
             checked += 1;
         }
-        assert_eq!(checked, 49, "routes checked against the core");
+        assert_eq!(checked, 51, "routes checked against the core");
         // The list of routes the table alone gates holds only routes, none checked above.
         let admin = fleet_core::Principal::user("u", "admin", Role::Admin);
         for (m, path) in GATED_BY_THE_TABLE_ONLY {

@@ -123,7 +123,7 @@ pub enum Command {
         #[command(subcommand)]
         cmd: RuleCmd,
     },
-    /// Incidents: list, show, acknowledge, resolve, and their remediation plans.
+    /// Incidents: list, show, acknowledge, resolve, merge, split, and their remediation plans.
     Incident {
         #[command(subcommand)]
         cmd: IncidentCmd,
@@ -486,6 +486,28 @@ pub enum IncidentCmd {
     /// Resolve by hand.
     Resolve {
         id: String,
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Merge other incidents into this one (their alerts, and alerts that would have opened
+    /// them later, join it).
+    Merge {
+        id: String,
+        /// The incidents to merge into ID (repeat, or comma-separated).
+        #[arg(long = "with", value_delimiter = ',', required = true)]
+        with: Vec<String>,
+        #[arg(long)]
+        note: Option<String>,
+    },
+    /// Split alerts off this incident into a new one.
+    Split {
+        id: String,
+        /// Fingerprints of the alerts to move (repeat, or comma-separated).
+        #[arg(long = "alert", value_delimiter = ',', required = true)]
+        alerts: Vec<String>,
+        /// The new incident's root cause (asset id or name); default: the earliest alert's asset.
+        #[arg(long)]
+        root: Option<String>,
         #[arg(long)]
         note: Option<String>,
     },
@@ -1369,6 +1391,49 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
                         print(&v);
                     } else {
                         println!("incident {} is {}", s(&v["id"]), s(&v["state"]));
+                    }
+                }
+                IncidentCmd::Merge { id, with, note } => {
+                    let v = c
+                        .call(
+                            reqwest::Method::POST,
+                            &path(&id, "/merge"),
+                            Some(json!({"incidents": with, "note": note})),
+                        )
+                        .await?;
+                    if out == Output::Json {
+                        print(&v);
+                    } else {
+                        println!(
+                            "incident {} now holds {} alert(s)",
+                            s(&v["id"]),
+                            v["alert_count"]
+                        );
+                    }
+                }
+                IncidentCmd::Split {
+                    id,
+                    alerts,
+                    root,
+                    note,
+                } => {
+                    let v = c
+                        .call(
+                            reqwest::Method::POST,
+                            &path(&id, "/split"),
+                            Some(json!({"alerts": alerts, "root_asset": root, "note": note})),
+                        )
+                        .await?;
+                    if out == Output::Json {
+                        print(&v);
+                    } else {
+                        println!(
+                            "incident {} opened with {} alert(s), root cause {} {}",
+                            s(&v["id"]),
+                            v["alert_count"],
+                            s(&v["root_cause"]["kind"]),
+                            s(&v["root_cause"]["asset_name"])
+                        );
                     }
                 }
                 IncidentCmd::Plan { id } => {

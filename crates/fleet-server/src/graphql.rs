@@ -663,6 +663,43 @@ impl MutationRoot {
         let c = caller(ctx);
         incident(c.st.core.resolve_incident(&c.principal, &id, note).await)
     }
+
+    /// Merges incidents into `into` by hand: their alerts (and alerts that would have opened
+    /// them later) join it; the merged ids then name it. Audited; kept across restarts.
+    async fn merge_incidents(
+        &self,
+        ctx: &Context<'_>,
+        into: ID,
+        incidents: Vec<ID>,
+        note: Option<String>,
+    ) -> async_graphql::Result<Incident> {
+        let c = caller(ctx);
+        let from: Vec<String> = incidents.into_iter().map(|i| i.0).collect();
+        incident(
+            c.st.core
+                .merge_incidents(&c.principal, &into, &from, note)
+                .await,
+        )
+    }
+
+    /// Splits alerts (by fingerprint) off an incident into a new one, rooted at `rootAsset`
+    /// (an asset id or name) when given, else at the earliest alert's own asset. Returns the
+    /// new incident. Audited; kept across restarts.
+    async fn split_incident(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        alerts: Vec<String>,
+        root_asset: Option<String>,
+        note: Option<String>,
+    ) -> async_graphql::Result<Incident> {
+        let c = caller(ctx);
+        incident(
+            c.st.core
+                .split_incident(&c.principal, &id, &alerts, root_asset.as_deref(), note)
+                .await,
+        )
+    }
 }
 
 fn incident(r: fleet_core::CoreResult<IncidentView>) -> async_graphql::Result<Incident> {
@@ -809,7 +846,7 @@ impl RootCause {
     async fn fault(&self) -> &str {
         &self.0.fault
     }
-    /// `announced`, `pattern`, `inferred` or `alone`.
+    /// `announced`, `pattern`, `inferred`, `alone`, or `manual` (alerts split off by hand).
     async fn belief(&self) -> &str {
         &self.0.belief
     }
@@ -839,8 +876,8 @@ pub struct Evidence {
 #[derive(SimpleObject)]
 pub struct TimelineLine {
     pub at: String,
-    /// `opened`, `alerts_added`, `root_cause_changed`, `merged`, `acknowledged`, `resolved`,
-    /// `reopened`, `escalated`, `remediation`, `remediation_waits`.
+    /// `opened`, `alerts_added`, `root_cause_changed`, `merged`, `split`, `note`,
+    /// `acknowledged`, `resolved`, `reopened`, `escalated`, `remediation`, `remediation_waits`.
     pub event: String,
     pub by: String,
     pub detail: String,

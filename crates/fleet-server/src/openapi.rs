@@ -192,6 +192,7 @@ fn describe(code: &str) -> &'static str {
         api::graphql::graphiql, api::graphql::graphiql_file,
         api::alerts::post_alerts, api::alerts::post_alerts_v2, api::alerts::webhook, api::alerts::list_alerts,
         api::alerts::list_incidents, api::alerts::get_incident, api::alerts::ack, api::alerts::resolve,
+        api::alerts::merge, api::alerts::split,
         api::remediation::plan, api::remediation::remediate, api::remediation::status,
         api::remediation::kill_switch,
         api::rules::list_rules, api::rules::get_rule, api::rules::put_rule, api::rules::delete_rule, api::rules::import_rules,

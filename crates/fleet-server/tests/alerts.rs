@@ -837,3 +837,192 @@ async fn a_cdu_fault_takes_the_thermal_alerts_of_the_racks_it_cools() {
     // The rack the CDU does not cool keeps its GPUs' alerts apart.
     assert_eq!(list.len(), 3, "{list:#?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn incidents_are_merged_and_split_by_hand_over_rest_and_graphql() {
+    let app = TestApp::start().await;
+    let ids = fleet(&app).await;
+    let base = fleet_db::now_ms() - 60_000;
+    // Three unrelated alerts, each its own incident.
+    let alerts = vec![
+        alert(
+            json!({"alertname": "NodeDown", "instance": "node-01:9100", "severity": "critical"}),
+            at(base, 0),
+        ),
+        alert(
+            json!({"alertname": "NodeDown", "instance": "node-06:9100", "severity": "critical"}),
+            at(base, 1_000),
+        ),
+        alert(
+            json!({"alertname": "GpuXidError", "Hostname": "node-03", "gpu": "1",
+                   "UUID": gpu_uuid(3, 1), "xid": "13", "severity": "warning"}),
+            at(base, 2_000),
+        ),
+    ];
+    post_storm(&app, &alerts).await;
+    let list = incidents(&app, "").await;
+    assert_eq!(list.len(), 3, "{list:#?}");
+    let rooted = |node: &str| {
+        list.iter()
+            .find(|i| i["root_cause"]["asset_id"] == json!(ids[node]))
+            .unwrap_or_else(|| panic!("no incident rooted at {node}"))["id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let (one, six) = (rooted("node-01"), rooted("node-06"));
+    let xid = rooted("node-03-gpu1");
+    let merge = |id: &str| format!("/api/v1/incidents/{}/merge", urlencode(id));
+    let split = |id: &str| format!("/api/v1/incidents/{}/split", urlencode(id));
+
+    // Bad requests say why and change nothing.
+    let (s, p) = call(
+        &app,
+        Role::Viewer,
+        Method::POST,
+        &merge(&one),
+        json!({"incidents": [six]}),
+    )
+    .await;
+    assert_eq!(s, 403, "{p}");
+    let (s, p) = call(
+        &app,
+        Role::Operator,
+        Method::POST,
+        &merge(&one),
+        json!({"incidents": []}),
+    )
+    .await;
+    assert_eq!(s, 400, "{p}");
+    let (s, p) = call(
+        &app,
+        Role::Operator,
+        Method::POST,
+        &merge(&one),
+        json!({"incidents": [one]}),
+    )
+    .await;
+    assert_eq!(s, 422, "{p}");
+    let (s, p) = call(
+        &app,
+        Role::Operator,
+        Method::POST,
+        &merge("nope"),
+        json!({"incidents": [six]}),
+    )
+    .await;
+    assert_eq!(s, 404, "{p}");
+    let (s, p) = call(
+        &app,
+        Role::Operator,
+        Method::POST,
+        &merge(&one),
+        json!({"incidents": [six], "colour": 1}),
+    )
+    .await;
+    assert_eq!(s, 422, "unknown fields are refused: {p}");
+    assert_eq!(incidents(&app, "").await.len(), 3);
+
+    let (s, m) = call(
+        &app,
+        Role::Operator,
+        Method::POST,
+        &merge(&one),
+        json!({"incidents": [six], "note": "same rack work"}),
+    )
+    .await;
+    assert_eq!(s, 200, "{m}");
+    assert_eq!(m["id"], json!(one));
+    assert_eq!(m["alert_count"], 2);
+    assert_eq!(incidents(&app, "").await.len(), 2);
+    // The merged id answers with the incident it went into; the change is an event.
+    assert_eq!(detail(&app, &six).await["id"], json!(one));
+    let updated = events_of(&app, "io.gpufleet.incident.updated.v1").await;
+    assert!(
+        updated
+            .iter()
+            .any(|e| e["data"]["change"] == "merged" && e["data"]["merged_into"] == json!(one)),
+        "{updated:#?}"
+    );
+
+    // Split node-06's alert back off, rooted at the asset named.
+    let fp = m["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["labels"]["instance"] == "node-06:9100")
+        .unwrap()["fingerprint"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (s, p) = call(
+        &app,
+        Role::Operator,
+        Method::POST,
+        &split(&one),
+        json!({"alerts": [fp, "0123"]}),
+    )
+    .await;
+    assert_eq!(s, 422, "{p}");
+    assert!(
+        p["detail"].as_str().unwrap().contains("not in incident"),
+        "{p}"
+    );
+    let (s, p) = call(
+        &app,
+        Role::Operator,
+        Method::POST,
+        &split(&one),
+        json!({"alerts": []}),
+    )
+    .await;
+    assert_eq!(s, 400, "{p}");
+    let (s, v) = call(
+        &app,
+        Role::Operator,
+        Method::POST,
+        &split(&one),
+        json!({"alerts": [fp], "root_asset": "leaf-2", "note": "the leaf"}),
+    )
+    .await;
+    assert_eq!(s, 201, "{v}");
+    assert_eq!(v["id"], json!(format!("split:{fp}")));
+    assert_eq!(v["root_cause"]["belief"], "manual");
+    assert_eq!(v["root_cause"]["asset_id"], json!(ids["leaf-2"]));
+    assert_eq!(v["root_cause"]["kind"], "switch");
+    assert!(v["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|t| t["event"] == "split" && t["detail"].as_str().unwrap().ends_with("the leaf")));
+    assert_eq!(detail(&app, &one).await["alert_count"], 1);
+
+    // GraphQL: merge the XID incident into the split one, then split it off again.
+    let q = json!({"query": "mutation($into: ID!, $from: [ID!]!) { mergeIncidents(into: $into, incidents: $from, note: \"gql\") { id alertCount timeline { event by } } }",
+                   "variables": {"into": v["id"], "from": [xid]}});
+    let (_, g) = call(
+        &app,
+        Role::Viewer,
+        Method::POST,
+        "/api/v1/graphql",
+        q.clone(),
+    )
+    .await;
+    assert_eq!(g["errors"][0]["extensions"]["code"], "FORBIDDEN", "{g}");
+    let (_, g) = call(&app, Role::Operator, Method::POST, "/api/v1/graphql", q).await;
+    assert_eq!(g["data"]["mergeIncidents"]["alertCount"], 2, "{g}");
+    let xid_fp = detail(&app, v["id"].as_str().unwrap()).await["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["labels"]["alertname"] == "GpuXidError")
+        .unwrap()["fingerprint"]
+        .clone();
+    let q = json!({"query": "mutation($id: ID!, $fp: [String!]!) { splitIncident(id: $id, alerts: $fp) { id rootCause { belief assetName } } }",
+                   "variables": {"id": v["id"], "fp": [xid_fp]}});
+    let (_, g) = call(&app, Role::Operator, Method::POST, "/api/v1/graphql", q).await;
+    let sp = &g["data"]["splitIncident"];
+    assert_eq!(sp["rootCause"]["belief"], "manual", "{g}");
+    assert_eq!(sp["rootCause"]["assetName"], "node-03-gpu1", "{g}");
+    assert_eq!(incidents(&app, "").await.len(), 3);
+}

@@ -261,6 +261,8 @@ const POLICY: &[(&str, &str, Option<Role>)] = {
         ("GET", "/api/v1/incidents/{id}", V),
         ("POST", "/api/v1/incidents/{id}/ack", O),
         ("POST", "/api/v1/incidents/{id}/resolve", O),
+        ("POST", "/api/v1/incidents/{id}/merge", O),
+        ("POST", "/api/v1/incidents/{id}/split", O),
         ("GET", "/api/v1/incidents/{id}/plan", V),
         ("POST", "/api/v1/incidents/{id}/remediate", O),
         ("GET", "/api/v1/remediation", V),

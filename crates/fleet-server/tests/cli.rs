@@ -440,6 +440,71 @@ fn a_rule_stored_through_the_cli_fires_and_resolves_on_pushed_telemetry() {
     );
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("is acknowledged"), "{out}");
+    // A second, unrelated alert: merged into the first incident and split off again.
+    curl(
+        "POST",
+        &format!("{}/api/v1/alerts", s.url),
+        &tok,
+        Some(
+            &serde_json::json!([{"labels": {"alertname": "NodeDown", "node": "hot1",
+                                             "severity": "critical", "source": "cli-test"}}])
+            .to_string(),
+        ),
+    );
+    let list = curl("GET", &format!("{}/api/v1/incidents", s.url), &tok, None);
+    let other = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["id"] != id.as_str())
+        .unwrap_or_else(|| panic!("a second incident: {list}"))["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (code, out, err) = gpufleet(&s.url, Some(&tok), &["incident", "merge", &id]);
+    assert_ne!(code, 0, "--with is required: {out}");
+    assert!(err.contains("--with"), "{err}");
+    let (code, out, err) = gpufleet(
+        &s.url,
+        Some(&tok),
+        &[
+            "incident",
+            "merge",
+            &id,
+            "--with",
+            &other,
+            "--note",
+            "same host",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("now holds 2 alert(s)"), "{out}");
+    let detail = curl(
+        "GET",
+        &format!("{}/api/v1/incidents/{}", s.url, other),
+        &tok,
+        None,
+    );
+    assert_eq!(detail["id"], id.as_str(), "the merged id names the target");
+    let fp = detail["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["labels"]["alertname"] == "NodeDown")
+        .unwrap()["fingerprint"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (code, out, err) = gpufleet(
+        &s.url,
+        Some(&tok),
+        &["incident", "split", &id, "--alert", &fp, "--root", "hot1"],
+    );
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("opened with 1 alert(s), root cause node hot1"),
+        "{out}"
+    );
     let (code, out, err) = gpufleet(&s.url, Some(&tok), &["remediation", "kill-switch", "maybe"]);
     assert_ne!(code, 0, "{out}");
     assert!(err.contains("'on' or 'off'"), "{err}");

@@ -371,3 +371,84 @@ pub async fn resolve(
         .await?;
     Ok((StatusCode::OK, Json(v.into())))
 }
+
+/// What to merge into the incident of the path.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MergeRequest {
+    /// The incidents whose alerts join this one (at least one).
+    pub incidents: Vec<String>,
+    /// Written to the timeline and the audit log.
+    pub note: Option<String>,
+}
+
+/// What to split off the incident of the path.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SplitRequest {
+    /// Fingerprints of the alerts to move into a new incident (at least one, not all of them).
+    pub alerts: Vec<String>,
+    /// The new incident's root cause, an asset id or name; absent: the earliest alert's own
+    /// asset.
+    pub root_asset: Option<String>,
+    /// Written to both timelines and the audit log.
+    pub note: Option<String>,
+}
+
+/// Merge incidents into this one by hand: their alerts join it, and so do alerts that would
+/// have opened them later; each merged incident closes with `merged_into` (its id then names
+/// this one) and an acknowledgement carries over. The root cause stays this incident's.
+/// Audited (`incident.merge`); kept across restarts.
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/merge", params(("id" = String, Path)),
+    request_body = MergeRequest, tag = "alerts",
+    responses(
+        (status = 200, body = Incident, content_type = "application/json",
+            description = "The incident the others merged into"),
+        (status = 400, body = Problem, description = "No incident named"),
+        (status = 404, body = Problem, description = "An incident named does not exist"),
+        (status = 422, body = Problem, description = "An incident named is this one")))]
+pub async fn merge(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(req): Json<MergeRequest>,
+) -> ApiResult<Json<Incident>> {
+    Ok(Json(
+        st.core
+            .merge_incidents(&caller.core_principal(), &id, &req.incidents, req.note)
+            .await?
+            .into(),
+    ))
+}
+
+/// Split alerts off this incident into a new one (`split:<fingerprint of the earliest>`),
+/// whose root cause is `root_asset` when given (belief `manual`, confidence 1), else the
+/// earliest alert's own asset. The alerts stay there whatever the rules conclude later, until
+/// they are forgotten. Audited (`incident.split`); kept across restarts.
+#[utoipa::path(post, path = "/api/v1/incidents/{id}/split", params(("id" = String, Path)),
+    request_body = SplitRequest, tag = "alerts",
+    responses(
+        (status = 201, body = Incident, content_type = "application/json",
+            description = "The new incident"),
+        (status = 400, body = Problem, description = "No alert named"),
+        (status = 404, body = Problem),
+        (status = 422, body = Problem,
+            description = "An alert is not in this incident, every alert of it is named, or the root asset is unknown")))]
+pub async fn split(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(req): Json<SplitRequest>,
+) -> ApiResult<(StatusCode, Json<Incident>)> {
+    let v = st
+        .core
+        .split_incident(
+            &caller.core_principal(),
+            &id,
+            &req.alerts,
+            req.root_asset.as_deref(),
+            req.note,
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(v.into())))
+}

@@ -312,8 +312,9 @@ impl From<corr::IncidentState> for IncidentStateView {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct TimelineEntryView {
     pub at: String,
-    /// `opened`, `alerts_added`, `root_cause_changed`, `merged`, `acknowledged`, `resolved`,
-    /// `reopened`.
+    /// `opened`, `alerts_added`, `root_cause_changed`, `merged`, `split`, `note`,
+    /// `acknowledged`, `resolved`, `reopened`, `escalated`, `remediation`,
+    /// `remediation_waits`.
     pub event: String,
     /// Who did it (a user, or `system:correlation`).
     pub by: String,
@@ -323,7 +324,7 @@ pub struct TimelineEntryView {
 /// One piece of evidence for a root cause.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Evidence {
-    /// `announced`, `pattern`, `inferred`, `explained`, `xid`, `alone`.
+    /// `announced`, `pattern`, `inferred`, `explained`, `xid`, `alone`, `manual`.
     pub code: String,
     pub detail: String,
 }
@@ -339,7 +340,7 @@ pub struct RootCause {
     /// `power_feed_lost`, `pdu_power_lost`, `switch_failed`, `gpu_fallen_off_bus`, ... or a lone
     /// alert's kind.
     pub fault: String,
-    /// `announced`, `pattern`, `inferred` or `alone`.
+    /// `announced`, `pattern`, `inferred`, `alone`, or `manual` (alerts split off by hand).
     pub belief: String,
     pub confidence: f64,
     pub evidence: Vec<Evidence>,

@@ -91,6 +91,7 @@ from .kill_switch_request import KillSwitchRequest
 from .lifecycle_table import LifecycleTable
 from .login_request import LoginRequest
 from .login_response import LoginResponse
+from .merge_request import MergeRequest
 from .metadata import Metadata
 from .metadata_labels import MetadataLabels
 from .new_plan_version import NewPlanVersion
@@ -151,6 +152,7 @@ from .rule_alert_view import RuleAlertView
 from .scrape_target_view import ScrapeTargetView
 from .series_point_view import SeriesPointView
 from .series_response import SeriesResponse
+from .split_request import SplitRequest
 from .state_info import StateInfo
 from .sweep import Sweep
 from .switch_health import SwitchHealth
@@ -275,6 +277,7 @@ __all__ = (
     "LifecycleTable",
     "LoginRequest",
     "LoginResponse",
+    "MergeRequest",
     "Metadata",
     "MetadataLabels",
     "NewPlanVersion",
@@ -335,6 +338,7 @@ __all__ = (
     "ScrapeTargetView",
     "SeriesPointView",
     "SeriesResponse",
+    "SplitRequest",
     "StateInfo",
     "Sweep",
     "SwitchHealth",

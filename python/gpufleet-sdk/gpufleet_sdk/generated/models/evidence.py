@@ -23,7 +23,7 @@ class Evidence:
     """ One piece of evidence for a root cause.
 
         Attributes:
-            code (str): `announced`, `pattern`, `inferred`, `explained`, `xid`, `alone`.
+            code (str): `announced`, `pattern`, `inferred`, `explained`, `xid`, `alone`, `manual`.
             detail (str):
      """
 

@@ -27,7 +27,7 @@ class RootCause:
     """ The asset that failed, and why.
 
         Attributes:
-            belief (str): `announced`, `pattern`, `inferred` or `alone`.
+            belief (str): `announced`, `pattern`, `inferred`, `alone`, or `manual` (alerts split off by hand).
             confidence (float):
             evidence (list[Evidence]):
             fault (str): `power_feed_lost`, `pdu_power_lost`, `switch_failed`, `gpu_fallen_off_bus`, ... or a lone

@@ -26,8 +26,9 @@ class TimelineEntryView:
             at (str):
             by (str): Who did it (a user, or `system:correlation`).
             detail (str):
-            event (str): `opened`, `alerts_added`, `root_cause_changed`, `merged`, `acknowledged`, `resolved`,
-                `reopened`.
+            event (str): `opened`, `alerts_added`, `root_cause_changed`, `merged`, `split`, `note`,
+                `acknowledged`, `resolved`, `reopened`, `escalated`, `remediation`,
+                `remediation_waits`.
      """
 
     at: str
