@@ -375,8 +375,9 @@ pub(crate) struct State {
     overrides: Overrides,
 }
 
-/// The name of the overrides' document in the store.
+/// The names of the overrides' and remediation's documents in the store.
 const OVERRIDES_DOC: &str = "overrides";
+const REMEDIATION_DOC: &str = "remediation";
 
 #[derive(Default)]
 struct Saved {
@@ -1408,6 +1409,16 @@ impl Core {
         Ok(())
     }
 
+    /// Loads the saved state if this process has not yet (the remediation switches before they
+    /// are read or set).
+    pub(crate) async fn ensure_correlation_loaded(&self) -> CoreResult<()> {
+        let mut st = self.incidents_store().state.lock().await;
+        if st.saved.is_none() {
+            self.load_correlation(&mut st).await?;
+        }
+        Ok(())
+    }
+
     /// Loads the saved alerts and incident records (once, before the first graph is built):
     /// the graph build then feeds the alerts to the engine, which rebuilds the same incidents,
     /// and the records bring back their state, people and timeline. A row that cannot be read
@@ -1443,6 +1454,11 @@ impl Core {
                         tracing::warn!(error = %e, "saved incident merges and splits not read")
                     }
                 }
+            } else if name == REMEDIATION_DOC {
+                match serde_json::from_str::<crate::remediation::RemediationState>(&body) {
+                    Ok(r) => *self.incidents.remediation.lock() = r,
+                    Err(e) => tracing::warn!(error = %e, "saved remediation state not read"),
+                }
             }
             s.documents.insert(name, body);
         }
@@ -1468,11 +1484,17 @@ impl Core {
             return;
         };
         let mut c = fleet_db::CorrelationChanges::default();
-        if let Ok(body) = serde_json::to_string(&st.overrides) {
-            if saved.documents.get(OVERRIDES_DOC) != Some(&body)
-                && !(st.overrides.is_empty() && !saved.documents.contains_key(OVERRIDES_DOC))
-            {
-                c.documents.push((OVERRIDES_DOC.to_string(), body));
+        let docs = [
+            (OVERRIDES_DOC, serde_json::to_string(&st.overrides)),
+            (
+                REMEDIATION_DOC,
+                serde_json::to_string(&*self.incidents.remediation.lock()),
+            ),
+        ];
+        for (name, body) in docs {
+            let Ok(body) = body else { continue };
+            if saved.documents.get(name) != Some(&body) {
+                c.documents.push((name.to_string(), body));
             }
         }
         for fp in &st.dirty_alerts {

@@ -19,7 +19,7 @@
 //! Every executed step is audited (`incident.remediate`, naming the incident, the action, the
 //! node and who approved), appears in the incident's timeline and in [`Core::remediation_status`].
 //! Budget, kill switch and the record of actions are held by the process that runs the
-//! incident store, like the incidents themselves.
+//! incident store, like the incidents themselves, and saved with it: a restart keeps them.
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -30,7 +30,7 @@ use fleet_db::{AssetFilter, AuditEntry};
 use fleet_model::asset::AssetKind;
 use fleet_model::lifecycle::NodeState;
 use fleet_model::rbac::Permission;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::error::{CoreError, CoreResult};
@@ -46,7 +46,7 @@ pub struct RemediationSettings {
 }
 
 /// One action remediation carried out (or tried to).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ActionRecord {
     pub at: String,
     pub incident: String,
@@ -60,7 +60,10 @@ pub struct ActionRecord {
     pub outcome: String,
 }
 
-#[derive(Default)]
+/// Kept with the incident store (the `remediation` document), so a restart keeps the kill
+/// switch, the budget's window, the incidents already planned and the record of actions.
+#[derive(Default, Serialize, Deserialize)]
+#[serde(default)]
 pub(crate) struct RemediationState {
     kill_switch: Option<(String, String)>,
     /// Nodes acted on, with when (the budget's window).
@@ -188,6 +191,7 @@ impl Core {
             now,
             ..Default::default()
         };
+        self.ensure_correlation_loaded().await?;
         {
             let r = self.incidents.remediation.lock();
             ctx.kill_switch = r.kill_switch.is_some();
@@ -542,6 +546,7 @@ impl Core {
         reason: Option<String>,
     ) -> CoreResult<RemediationStatus> {
         p.require(Permission::RemediationAdmin, "switch remediation on or off")?;
+        self.ensure_correlation_loaded().await?;
         let before = self.incidents.remediation.lock().kill_switch.is_some();
         let audit = AuditEntry {
             action: "remediation.kill_switch",
@@ -555,12 +560,17 @@ impl Core {
             .await?;
         self.incidents.remediation.lock().kill_switch =
             on.then(|| (p.name.clone(), reason.unwrap_or_default()));
+        {
+            let mut st = self.incidents.state.lock().await;
+            self.save_correlation(&mut st).await;
+        }
         self.remediation_status(p).await
     }
 
     /// What remediation may do and has done in this process.
     pub async fn remediation_status(&self, p: &Principal) -> CoreResult<RemediationStatus> {
         p.require(Permission::InventoryRead, "read the remediation status")?;
+        self.ensure_correlation_loaded().await?;
         let s = self.rem_settings();
         let now = fleet_db::now_ms();
         let window = s.rails.window_s as Millis * 1000;

@@ -116,16 +116,19 @@ async fn automatic_drains_respect_the_budget_approval_and_the_kill_switch() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
     let store = Store::connect(&StoreOptions::new(url)).await.unwrap();
-    let mut settings = CoreSettings::new(dir.path().into());
-    settings.correlation.remediation = RemediationSettings {
-        automatic: true,
-        rails: GuardRails {
-            max_nodes_per_window: 1,
-            max_rack_fraction: 0.5,
-            ..Default::default()
-        },
+    let settings = || {
+        let mut settings = CoreSettings::new(dir.path().into());
+        settings.correlation.remediation = RemediationSettings {
+            automatic: true,
+            rails: GuardRails {
+                max_nodes_per_window: 1,
+                max_rack_fraction: 0.5,
+                ..Default::default()
+            },
+        };
+        settings
     };
-    let core = Core::new(store.clone(), settings);
+    let core = Core::new(store.clone(), settings());
     let nodes = rack(&store).await;
     let admin = Principal::user("u-admin", "admin", Role::Admin);
     let operator = Principal::user("u-op", "oscar", Role::Operator);
@@ -249,6 +252,26 @@ async fn automatic_drains_respect_the_budget_approval_and_the_kill_switch() {
         .unwrap();
     assert_eq!(step.decision, "refused", "{ran:?}");
     assert_eq!(state(&store, &nodes[1]).await, Some(NodeState::InService));
+    // A restarted process keeps the kill switch, the budget spent and the record of actions.
+    let restarted = Core::new(store.clone(), settings());
+    let st = restarted.remediation_status(&viewer).await.unwrap();
+    assert!(st.kill_switch, "{st:?}");
+    assert_eq!(st.kill_switch_by.as_deref(), Some("admin"));
+    assert_eq!(st.kill_switch_reason.as_deref(), Some("datacenter work"));
+    assert_eq!(st.window_used, 1, "{st:?}");
+    assert_eq!(st.recent.len(), 1, "{st:?}");
+    // …and its automatic pass does not plan the incidents planned before the restart again.
+    restarted.correlation_tick().await.unwrap();
+    assert_eq!(
+        restarted
+            .remediation_status(&viewer)
+            .await
+            .unwrap()
+            .recent
+            .len(),
+        1
+    );
+    drop(restarted);
     core.set_kill_switch(&admin, false, None).await.unwrap();
 
     // Approved by a person: node 1 drains, the step says who.
