@@ -1,17 +1,20 @@
 #!/usr/bin/env bash
 # End-to-end evaluation of alert correlation: the simulator's example fleet and a release
 # gpufleet, the fleet imported with its power feeds and cabling, then fault scenarios injected in
-# the simulator (a rack PDU lost, a leaf switch down, a GPU off the bus, and two faults at once)
+# the simulator (a rack PDU lost, a leaf switch down, a GPU off the bus, two and three faults at
+# once, and a cooling unit (CDU) lost: the GPUs of its two racks hot)
 # that gpufleet sees only through its own telemetry (BMC liveness probes, dcgm-exporter scrapes,
 # gNMI streams) and its own alert rules. Prints, per scenario, the exact-incident rate, the
 # root-cause accuracy, pairwise precision and recall, and the time from the last alert to the
-# right incidents (python/gpufleet_sim/evaluate.py). Takes about 25 minutes; asserts nothing.
+# right incidents (python/gpufleet_sim/evaluate.py). Takes about 25 minutes without the cooling
+# scenario, which adds its watch (320 to 420 s: gpufleet's GpuTemperatureHigh waits 5 minutes)
+# and the recovery after it; asserts nothing.
 #
 #   scripts/eval-correlation.sh [--scenario TEXT]...   (only scenarios whose name contains TEXT)
 #
 # Environment: GPUFLEET_TOPOLOGY (python/examples/fleet-3rack.yaml), CARGO_TARGET_DIR, EVAL_OUT
 # (also write the scores as JSON there). The example fleet's simulator listens on fixed loopback
-# addresses (127.20.0.x, 127.30.0.x, 127.40.0.x): do not run it beside scripts/run.sh.
+# addresses (127.20.0.x, 127.30.0.x, 127.40.0.x, 127.60.0.x): do not run it beside scripts/run.sh.
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"

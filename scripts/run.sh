@@ -112,7 +112,7 @@ if [[ "${GPUFLEET_NO_SIM:-0}" != 1 ]]; then
   done
   grep -q "control API on" "$SIM_LOG" || { echo "the simulator did not start within 60 s (log: $SIM_LOG)" >&2; exit 1; }
   CONTROL_URL="$(sed -n 's/.*control API on \(http:\/\/[^ ]*\).*/\1/p' "$SIM_LOG" | head -n 1)"
-  say "importing the racks, PDUs and switches, and registering every BMC of the fleet"
+  say "importing the racks, PDUs, switches and CDUs, and registering every BMC of the fleet"
   "$VENV/bin/python" - "$TOPOLOGY" "$URL" "$TOKEN" "$CONTROL_URL" <<'PY'
 import json, subprocess, sys, urllib.request, yaml
 
@@ -134,6 +134,11 @@ for p in inv.get("pdus", []):
     addr = ((fleet.get("pdus") or {}).get(p["name"]) or {}).get("redfish")
     if addr:
         p["address"] = addr
+# The CDUs (coolant distribution units) with the racks they cool, and their Redfish controllers.
+for c in inv.get("cdus", []):
+    addr = ((fleet.get("cdus") or {}).get(c["name"]) or {}).get("redfish")
+    if addr:
+        c["address"] = addr
 
 def call(method, path, body, content_type="application/json"):
     req = urllib.request.Request(url + path, method=method, data=body,
@@ -145,7 +150,7 @@ def call(method, path, body, content_type="application/json"):
     except urllib.error.HTTPError as e:
         sys.exit(f"{method} {path}: HTTP {e.code}: {e.read().decode()}")
 
-site = {k: inv.get(k, []) for k in ("racks", "pdus", "switches")}
+site = {k: inv.get(k, []) for k in ("racks", "pdus", "switches", "cdus")}
 call("POST", "/api/v1/import", yaml.safe_dump(site).encode(), "application/yaml")
 bmcs = [{"name": n["name"], "rack": n.get("rack"), "address": n["bmc"]["address"],
          "username": n["bmc"]["username"], "password": n["bmc"]["password"],

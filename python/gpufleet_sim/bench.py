@@ -4,7 +4,8 @@
 
 Starts N HGX H100 nodes, each BMC on its own loopback address (HTTP, HTTPS and
 telemetry listeners; plus one Redfish listener per rack PDU, in the /16 after the
-nodes'), reports the server process's resident memory, then drives Redfish
+nodes', and one per CDU (one per two racks), in the /16 after that), reports the
+server process's resident memory, then drives Redfish
 GETs of ComputerSystem resources across random nodes from separate client
 processes (keep-alive, basic auth) and prints requests per second.  It prints
 figures; it asserts nothing.
@@ -35,6 +36,8 @@ def topology(nodes: int, base: str) -> dict:
     # The PDUs' Redfish controllers (one listener each) go in the /16 after the nodes' addresses.
     b = int(ipaddress.IPv4Address(base))
     pdu_base = str(ipaddress.IPv4Address(((b + nodes * 2) & 0xFFFF0000) + 0x10000 + 1))
+    # The CDUs' (one per two racks) in the /16 after the PDUs'.
+    cdu_base = str(ipaddress.IPv4Address(int(ipaddress.IPv4Address(pdu_base)) + 0x10000))
     per_rack = 40
     racks = []
     left = nodes
@@ -60,6 +63,7 @@ def topology(nodes: int, base: str) -> dict:
             "redfish_https_port": 8443,
             "telemetry_port": 9400,
             "pdu_base": pdu_base,
+            "cdu_base": cdu_base,
         },
         "defaults": {"power_delay_s": 2},
         "racks": racks,

@@ -35,7 +35,8 @@ def _hostport(s: str) -> tuple[str, int]:
 
 def _print_fleet(fleet, limit: int = 20) -> None:  # noqa: ANN001
     t = Table(
-        title=f"{len(fleet.nodes)} nodes, {len(fleet.switches)} switches, {len(fleet.pdus)} PDUs, {len(fleet.racks)} racks"
+        title=f"{len(fleet.nodes)} nodes, {len(fleet.switches)} switches, {len(fleet.pdus)} PDUs, "
+        f"{len(fleet.cdus)} CDUs, {len(fleet.racks)} racks"
     )
     for col in ("node", "model", "rack", "pdu", "redfish", "metrics", "power"):
         t.add_column(col)
@@ -240,7 +241,7 @@ def _client(control: str):  # noqa: ANN202
 @fault_app.command("inject")
 def fault_inject(
     kind: str = typer.Argument(..., help="fault kind (see `fault kinds`)"),
-    target: str = typer.Argument(..., help="node, switch, rack, PDU or PDU/OUTLET id"),
+    target: str = typer.Argument(..., help="node, switch, rack, PDU, PDU/OUTLET or CDU id"),
     param: list[str] = typer.Option([], "--param", "-p", help="KEY=VALUE fault parameter (repeatable)"),
     control: str = typer.Option(DEFAULT_CONTROL, help="control API URL"),
 ) -> None:

@@ -1,6 +1,6 @@
 """Control API of a running simulator (JSON over HTTP, default 127.0.0.1:8800).
 
-GET    /fleet                      counts, addresses of every node, switch and PDU
+GET    /fleet                      counts, addresses of every node, switch, PDU and CDU
 GET    /nodes/{id}                 one node's state
 POST   /nodes/{id}/power           {"action": "on" | "off" | "cycle"}
 POST   /gpus/move                  {"from": node, "index": n, "to": node} -> the GPU in its new node
@@ -80,7 +80,8 @@ def control_app(server: FleetServer) -> web.Application:
             {
                 "seed": fleet.seed,
                 "racks": {
-                    k: {"pdus": v.pdus, "switches": v.switches, "nodes": v.nodes} for k, v in fleet.racks.items()
+                    k: {"pdus": v.pdus, "switches": v.switches, "nodes": v.nodes, "cdu": v.cdu}
+                    for k, v in fleet.racks.items()
                 },
                 "switches": {
                     s.id: {"alive": s.alive, "gnmi": list(s.gnmi_address) if s.gnmi_address else None}
@@ -94,6 +95,17 @@ def control_app(server: FleetServer) -> web.Application:
                         else None,
                     }
                     for p in fleet.pdus.values()
+                },
+                "cdus": {
+                    c.id: {
+                        "racks": c.racks,
+                        "failed": c.failed,
+                        "supply_temp": c.supply_temp(),
+                        "redfish": f"http://{c.redfish_address[0]}:{c.redfish_address[1]}"
+                        if c.redfish_address
+                        else None,
+                    }
+                    for c in fleet.cdus.values()
                 },
                 "nodes": nodes,
                 "cert": server.cert_path,

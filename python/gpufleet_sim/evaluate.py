@@ -7,13 +7,14 @@ simulator writes for its faults:
 
 * **exact**: the true fault's alerts are exactly one incident's alerts;
 * **root cause**: that incident (the one holding most of the fault's alerts) names the asset
-  the simulator says failed (a PDU or one of its outlets, a switch, a GPU);
+  the simulator says failed (a PDU or one of its outlets, a switch, a GPU, a CDU);
 * **pairwise precision / recall** over the scenario's alerts (same incident vs. same fault);
 * **latency**: from the scenario's last alert to the first time the incidents were right and
   stayed right (polled every half second).
 
 The truth of an alert is the fault of its rack (scenarios put concurrent faults in different
-racks); alerts of assets in no faulted rack are noise, each its own true incident.
+racks; a fault that spans racks, such as a CDU's, names them all in ``racks``); alerts of
+assets in no faulted rack are noise, each its own true incident.
 
 ``gpufleet-sim evaluate`` runs against a gpufleet and a simulator that are already up, with the
 fleet imported (``scripts/eval-correlation.sh`` starts both and imports it).
@@ -62,12 +63,33 @@ class Fault:
     params: dict = field(default_factory=dict)
     #: The rack the fault's alerts come from.
     rack: str = ""
+    #: More racks whose alerts are this fault's (a CDU cools several racks).
+    racks: list[str] = field(default_factory=list)
     #: Asset kind and name the incident must name (a PDU may also be named by an outlet).
     root_kind: str = ""
     root_name: str = ""
     #: For a GPU root: the node and GPU index.
     gpu_node: str = ""
     gpu_index: int = 0
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}:{self.target}"
+
+    def all_racks(self) -> list[str]:
+        """Every rack whose alerts are this fault's."""
+        return [r for r in dict.fromkeys([self.rack, *self.racks]) if r]
+
+
+def truth_by_rack(faults: list[Fault]) -> dict[str, Fault]:
+    """Rack -> the fault its alerts belong to; two faults of one scenario may not share a rack."""
+    out: dict[str, Fault] = {}
+    for f in faults:
+        for r in f.all_racks():
+            if r in out and out[r] is not f:
+                raise ValueError(f"rack {r} is in two faults of one scenario: {out[r].key} and {f.key}")
+            out[r] = f
+    return out
 
 
 @dataclass
@@ -107,6 +129,8 @@ def default_scenarios() -> list[Scenario]:
     leaf_a = Fault("switch_down", "leaf-a", rack="rack-a", root_kind="switch", root_name="leaf-a")
     # One BMC that stops answering while nothing else is wrong: an incident of its own.
     lone_bmc = Fault("bmc", "c-dell-1", {"mode": "unresponsive"}, rack="rack-c", root_kind="node", root_name="c-dell-1")
+    # The CDU of racks a and b: its pumps stop, the 64 H100s of both racks run hot.
+    cdu = Fault("cdu_failure", "cdu-01", rack="rack-a", racks=["rack-b"], root_kind="cdu", root_name="cdu-01")
     return [
         # Missing telemetry is alerted 2 minutes after the last sample: watch long enough.
         Scenario("rack PDU lost (pdu-a)", [pdu], watch_s=200, quiet_s=30, min_watch_s=170),
@@ -129,6 +153,9 @@ def default_scenarios() -> list[Scenario]:
             quiet_s=30,
             min_watch_s=170,
         ),
+        # The GPUs cross 85 °C within seconds; GpuTemperatureHigh wants 5 minutes above it (plus a
+        # scrape), so every alert arrives about 300 to 310 s after the injection.
+        Scenario("cooling: CDU lost (cdu-01: rack-a, rack-b)", [cdu], watch_s=420, quiet_s=20, min_watch_s=320),
     ]
 
 
@@ -216,12 +243,12 @@ class Evaluator:
 
     def score_now(self, sc: Scenario, t0: float) -> tuple[Score, dict]:
         alerts = self.alerts_since(t0)
-        by_rack = {f.rack: f for f in sc.faults}
+        by_rack = truth_by_rack(sc.faults)
         truth: dict[str, str] = {}
         for a in alerts:
             rack = self.rack_name(a.get("asset_id"))
             f = by_rack.get(rack or "")
-            truth[a["fingerprint"]] = f"{f.kind}:{f.target}" if f else f"noise:{a['fingerprint']}"
+            truth[a["fingerprint"]] = f.key if f else f"noise:{a['fingerprint']}"
         got = {a["fingerprint"]: a.get("incident") or f"none:{a['fingerprint']}" for a in alerts}
         incidents: dict[str, set[str]] = {}
         for fp, inc in got.items():
@@ -229,7 +256,7 @@ class Evaluator:
         exact = root_ok = 0
         misses: list[str] = []
         for f in sc.faults:
-            key = f"{f.kind}:{f.target}"
+            key = f.key
             mine = {fp for fp, t in truth.items() if t == key}
             if not mine:
                 misses.append(f"{key}: no alert reached gpufleet")
@@ -348,9 +375,9 @@ def table(scores: list[Score]) -> str:
 def prepare(gf: Api, control: Api, inventory: dict, log: Any = print, timeout_s: float = 300) -> None:
     """Imports the simulator's fleet into gpufleet (nodes with their BMC, power feed and
     cabling, switches with their gNMI address and feed, PDUs with the Redfish address the
-    simulator bound), has every node inspected, points gpufleet at every node's dcgm-exporter
-    page, and waits until every node is ready, every exporter scraped and every switch
-    streaming."""
+    simulator bound, CDUs with the racks they cool and theirs), has every node inspected,
+    points gpufleet at every node's dcgm-exporter page, and waits until every node is ready,
+    every exporter scraped and every switch streaming."""
     fleet = control.get("/fleet")
     bound = {n["id"]: n.get("redfish_https") or n["redfish"] for n in fleet["nodes"]}
     for n in inventory["nodes"]:
@@ -361,6 +388,10 @@ def prepare(gf: Api, control: Api, inventory: dict, log: Any = print, timeout_s:
     for p in inventory.get("pdus", []):
         if (pdus.get(p["name"]) or {}).get("redfish") and "address" in p:
             p["address"] = pdus[p["name"]]["redfish"]
+    cdus = fleet.get("cdus") or {}
+    for c in inventory.get("cdus", []):
+        if (cdus.get(c["name"]) or {}).get("redfish") and "address" in c:
+            c["address"] = cdus[c["name"]]["redfish"]
     import yaml
 
     req = urllib.request.Request(

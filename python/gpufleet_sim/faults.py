@@ -39,6 +39,7 @@ KINDS = {
     "pdu_power_loss": "a whole PDU loses power (target: PDU)",
     "rack_power_loss": "every PDU of a rack loses power (target: RACK)",
     "switch_down": "leaf switch down: every node below it unreachable (target: SWITCH)",
+    "cdu_failure": "a CDU's pumps fail: coolant supply climbs, every GPU of the racks it cools runs hot (target: CDU)",
     "bmc": "BMC fault (params: mode = unresponsive | slow | 5xx | malformed, delay_s for slow)",
 }
 
@@ -481,6 +482,29 @@ class FaultManager:
         f.affected = {"switches": [f.target], "unreachable_nodes": nodes, "nodes": []}
         f.expected_alerts = ["SwitchDown", "NodeUnreachable"]
         f.expected_actions = ["repair-switch", "verify-nodes-after-switch-restore"]
+
+    # ------------------------------------------------------------------ cooling
+    def _inject_cdu_failure(self, f: Fault, **_: Any) -> None:
+        cdu = self.fleet.cdus.get(f.target)
+        if cdu is None:
+            raise FaultError(f"no CDU {f.target!r}")
+        self.fleet.set_cdu_failed(cdu.id, True)
+        f.undo = lambda: self.fleet.set_cdu_failed(cdu.id, False)
+        cooled = self.fleet.nodes_cooled_by(cdu.id)
+        # The GPUs that heat up: the present GPUs of the nodes that are on (a node that is off
+        # makes no heat; a node powered on later heats up too, but is not in the truth).
+        hot = [n for n in cooled if self.fleet.nodes[n].power_state == "On" and self.fleet.nodes[n].present_gpus()]
+        f.root_cause = {"asset_type": "cdu", "asset": cdu.id, "cause": "cdu-failure"}
+        f.affected = {
+            "cdus": [cdu.id],
+            "racks": list(cdu.racks),
+            "nodes": hot,
+            "gpus": [
+                self._gpu_id(self.fleet.nodes[n], g.index) for n in hot for g in self.fleet.nodes[n].present_gpus()
+            ],
+        }
+        f.expected_alerts = ["CduFault", "GpuTemperatureHigh"]
+        f.expected_actions = ["repair-cdu", "verify-gpu-temperatures-after-cooling-restore"]
 
     # ------------------------------------------------------------------ BMC
     def _inject_bmc(self, f: Fault, mode: Any = "unresponsive", delay_s: Any = 3.0, **_: Any) -> None:

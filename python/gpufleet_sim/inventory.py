@@ -2,6 +2,7 @@
 
 The output is the YAML that ``gpufleet import`` (``POST /api/v1/import``) reads:
 racks, PDUs (with the address and credentials of their Redfish controller),
+CDUs (the racks each cools, the address and credentials of its Redfish controller),
 leaf switches and nodes with their Redfish BMC address and credentials, the PDU
 outlet that powers each node and the switch port each NIC is cabled to. GPUs,
 disks and firmware are left out: discovery reads them from the BMCs.
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .cdu import MODEL as CDU_MODEL
 from .model import Fleet
 
 
@@ -35,6 +37,16 @@ def inventory(fleet: Fleet) -> dict:
             pdu["username"] = p.redfish_user
             pdu["password"] = p.redfish_password
         pdus.append(pdu)
+    # gpufleet's import takes {name, racks, rack?, address?, username?, password?, model?, labels?};
+    # a CDU stands in a row, in none of the racks it cools, so no `rack`.
+    cdus = []
+    for c in fleet.cdus.values():
+        cdu: dict[str, Any] = {"name": c.id, "racks": list(c.racks), "model": CDU_MODEL}
+        if c.redfish_address:
+            cdu["address"] = f"http://{c.redfish_address[0]}:{c.redfish_address[1]}"
+            cdu["username"] = c.redfish_user
+            cdu["password"] = c.redfish_password
+        cdus.append(cdu)
     switches = []
     for s in fleet.switches.values():
         sw: dict[str, Any] = {"name": s.id, "rack": s.rack, "ports": len(s.ports)}
@@ -78,4 +90,4 @@ def inventory(fleet: Fleet) -> dict:
         if nics:
             item["nics"] = nics
         nodes.append(item)
-    return {"racks": racks, "pdus": pdus, "switches": switches, "nodes": nodes}
+    return {"racks": racks, "pdus": pdus, "cdus": cdus, "switches": switches, "nodes": nodes}

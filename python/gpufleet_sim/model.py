@@ -30,7 +30,13 @@ Contracts (other modules of this package code against these names; keep them sta
   ``Outlet`` has ``powered`` and ``load``, the ids of the nodes/switches it feeds);
   ``alive`` is False while the PDU itself has no input power; ``redfish_address`` /
   ``redfish_user`` / ``redfish_password`` are its management service (``pdu.py``).
-* ``Fleet`` -- ``nodes``, ``switches``, ``pdus``, ``racks``, ``rng`` (seeded),
+* ``Cdu`` -- a coolant distribution unit cooling the racks in ``racks`` (``Rack.cdu`` names
+  it back); ``failed`` while its pumps are down (``cdu_failure``): its secondary supply
+  temperature climbs (``supply_temp()``) and every GPU of those racks heats up
+  (``Node.cooling_loss()``) until it holds at ``GPU_SLOWDOWN_C`` by throttling its clocks;
+  ``redfish_address`` / ``redfish_user`` / ``redfish_password`` are its management service
+  (``cdu.py``).
+* ``Fleet`` -- ``nodes``, ``switches``, ``pdus``, ``cdus``, ``racks``, ``rng`` (seeded),
   ``add_starter(fn)`` registers an async callable ``fn(fleet) -> stopper`` that
   ``gpufleet-sim up`` awaits after the Redfish servers start (a stopper is an
   optional async callable awaited at shutdown).  ``subscribe(cb)`` receives every
@@ -52,6 +58,22 @@ POWER_STATES = ("On", "Off")
 BOOT_TARGETS = ("None", "Pxe", "Hdd", "Cd", "BiosSetup", "Usb")
 BOOT_ENABLED = ("Disabled", "Once", "Continuous")
 BMC_FAULTS = ("unresponsive", "slow", "5xx", "malformed")
+
+# Liquid cooling (``Cdu``).  While a CDU's pumps are down its secondary (rack-side) supply
+# temperature rises by min(CDU_FAIL_RISE_MAX_C, CDU_FAIL_RISE_START_C + CDU_FAIL_RISE_PER_S * t)
+# above CDU_SUPPLY_C, t seconds after the failure, and each GPU it cools gains CDU_GPU_GAIN
+# times that rise (19.2 °C at once, +4.8 °C/s, at most 60 °C) until it reaches GPU_SLOWDOWN_C,
+# where it holds by throttling its clocks (HW thermal slowdown): a loaded GPU (45 to 95 %)
+# crosses 85 °C (gpufleet's GpuTemperatureHigh threshold) within 2.4 s and holds at 88 °C
+# within 3 s, an idle one within 5.7 s and 6.3 s; its HBM (+4 °C) stays under 95 °C (the
+# threshold of GpuMemoryTemperatureHigh, which the cdu_fault rule does not explain).
+CDU_SUPPLY_C = 30.0
+CDU_FLOW_LPM = 80.0
+CDU_FAIL_RISE_START_C = 8.0
+CDU_FAIL_RISE_PER_S = 2.0
+CDU_FAIL_RISE_MAX_C = 25.0
+CDU_GPU_GAIN = 2.4
+GPU_SLOWDOWN_C = 88.0
 
 
 def now_iso() -> str:
@@ -711,7 +733,25 @@ class Node:
         if self.power_state != "On":
             return self.inlet_temp
         base = 32.0 + 0.35 * g.utilization + self.inlet_temp * 0.3
-        return round(base + g.temp_offset + self._runaway_extra(), 1)
+        t = base + g.temp_offset + self._runaway_extra()
+        loss = self.cooling_loss()
+        if loss and t < GPU_SLOWDOWN_C:
+            # the liquid loop stopped: heats up to the slowdown point and holds there
+            t = min(GPU_SLOWDOWN_C, t + loss)
+        return round(t, 1)
+
+    def gpu_thermal_slowdown(self, g: Gpu) -> bool:
+        """True while the GPU throttles its clocks to hold at GPU_SLOWDOWN_C (its rack's CDU failed)."""
+        return self.power_state == "On" and self.cooling_loss() > 0 and self.gpu_temperature(g) >= GPU_SLOWDOWN_C
+
+    def cooling_loss(self) -> float:
+        """°C the rack's failed CDU adds to each GPU (0 while it works or the rack has none)."""
+        fleet = self.fleet
+        if fleet is None or not fleet.cdus:
+            return 0.0
+        rack = fleet.racks.get(self.rack)
+        cdu = fleet.cdus.get(rack.cdu) if rack is not None and rack.cdu else None
+        return cdu.gpu_heating() if cdu is not None else 0.0
 
     def gpu_power(self, g: Gpu) -> float:
         if self.power_state != "On":
@@ -970,12 +1010,49 @@ class Pdu:
 
 
 @dataclass
+class Cdu:
+    """A coolant distribution unit: the liquid loop of the racks in ``racks``.  ``failed`` (since
+    ``failed_since``, monotonic seconds) while its pumps are down (``cdu_failure``); see the
+    CDU_* constants for what follows.  ``redfish_address`` is where its controller serves
+    (``cdu.py``; set by topology loading, None: no management service), answering to
+    ``redfish_user`` / ``redfish_password`` (the fleet's default BMC credentials).  ``serial``
+    and ``uuid`` are derived from the fleet's seed by ``Fleet.add_cdu`` when left empty."""
+
+    id: str
+    racks: list[str] = field(default_factory=list)
+    failed: bool = False
+    failed_since: float = 0.0
+    location: str = ""  # the row it stands in
+    redfish_address: tuple[str, int] | None = None
+    redfish_user: str = "admin"
+    redfish_password: str = "password"
+    serial: str = ""
+    uuid: str = ""
+
+    def coolant_rise(self, now: float | None = None) -> float:
+        """°C the secondary supply is above its set point (0 while the pumps run)."""
+        if not self.failed:
+            return 0.0
+        t = max(0.0, (time.monotonic() if now is None else now) - self.failed_since)
+        return min(CDU_FAIL_RISE_MAX_C, CDU_FAIL_RISE_START_C + CDU_FAIL_RISE_PER_S * t)
+
+    def supply_temp(self, now: float | None = None) -> float:
+        """The secondary (rack-side) coolant supply temperature, °C."""
+        return round(CDU_SUPPLY_C + self.coolant_rise(now), 1)
+
+    def gpu_heating(self, now: float | None = None) -> float:
+        """°C each GPU it cools gains from the rise (before it throttles at GPU_SLOWDOWN_C)."""
+        return CDU_GPU_GAIN * self.coolant_rise(now)
+
+
+@dataclass
 class Rack:
     id: str
     pdus: list[str] = field(default_factory=list)
     switches: list[str] = field(default_factory=list)
     nodes: list[str] = field(default_factory=list)
     location: str = ""
+    cdu: str | None = None  # the CDU whose loop cools it
 
 
 # --------------------------------------------------------------------------- fleet
@@ -990,6 +1067,7 @@ class Fleet:
         self.nodes: dict[str, Node] = {}
         self.switches: dict[str, Switch] = {}
         self.pdus: dict[str, Pdu] = {}
+        self.cdus: dict[str, Cdu] = {}
         self.racks: dict[str, Rack] = {}
         self.starters: list[Starter] = []
         self._subs: list[Callable[[dict], None]] = []
@@ -1050,6 +1128,36 @@ class Fleet:
         self.pdus[pdu.id] = pdu
         self.racks.setdefault(pdu.rack, Rack(pdu.rack)).pdus.append(pdu.id)
         return pdu
+
+    def add_cdu(self, cdu: Cdu) -> Cdu:
+        if not cdu.serial:
+            cdu.serial = f"CD{_stable_int('cdu-serial', self.seed, cdu.id) % 10**10:010d}"
+        if not cdu.uuid:
+            h = hashlib.sha256(f"cdu-uuid:{self.seed}:{cdu.id}".encode()).hexdigest()
+            cdu.uuid = f"{h[:8]}-{h[8:12]}-4{h[13:16]}-a{h[17:20]}-{h[20:32]}"
+        self.cdus[cdu.id] = cdu
+        for r in cdu.racks:
+            self.racks.setdefault(r, Rack(r)).cdu = cdu.id
+        return cdu
+
+    # cooling
+    def set_cdu_failed(self, cdu_id: str, failed: bool) -> None:
+        cdu = self.cdus[cdu_id]
+        if failed and not cdu.failed:
+            cdu.failed_since = time.monotonic()
+        cdu.failed = failed
+        self.emit(
+            {
+                "cdu": cdu_id,
+                "type": "CduStateChanged",
+                "message": f"CDU {cdu_id} {'pumps down: coolant supply climbing' if failed else 'back to normal'}",
+                "severity": "Critical" if failed else "OK",
+            }
+        )
+
+    def nodes_cooled_by(self, cdu_id: str) -> list[str]:
+        racks = set(self.cdus[cdu_id].racks)
+        return sorted(n.id for n in self.nodes.values() if n.rack in racks)
 
     # power topology
     def set_outlet(self, pdu_id: str, outlet_id: str, powered: bool) -> list[str]:

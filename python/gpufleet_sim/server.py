@@ -4,8 +4,10 @@ Every node's BMC listens on its own address (``node.redfish_address`` for plain
 HTTP, ``node.redfish_https_address`` for HTTPS) and its host serves
 dcgm-exporter telemetry on ``node.telemetry_address``.  Every rack PDU's
 controller serves its Redfish ``PowerEquipment`` tree (``pdu.py``) over plain HTTP
-on ``pdu.redfish_address`` (one listener per PDU).  All listeners share one
-application; the local address a request arrived on picks the node (or PDU).
+on ``pdu.redfish_address`` (one listener per PDU), and every CDU's its
+``ThermalEquipment`` tree (``cdu.py``) on ``cdu.redfish_address``.  All listeners
+share one application; the local address a request arrived on picks the node (or
+PDU, or CDU).
 That keeps 1,000 nodes (3,000 sockets) cheap in one process.
 
 BMC faults are applied here, before routing: a BMC without power or behind a
@@ -13,7 +15,8 @@ dead switch drops the connection, "unresponsive" hangs it, "slow" delays the
 answer, "5xx" answers 503 and "malformed" answers truncated JSON.  A PDU
 without input power (``pdu.alive`` False) drops the connection the same way;
 its management port is on the facility network, so a dead leaf switch does not
-touch it.
+touch it.  A CDU's controller keeps answering when its pumps fail (``cdu_failure``):
+it reports the failure.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from typing import Any
 from aiohttp import ClientSession, ClientTimeout, web
 
 from . import telemetry
+from .cdu import CduService
 from .model import Fleet, Node
 from .pdu import PduService
 from .redfish import RedfishError, RedfishService
@@ -86,11 +90,13 @@ class FleetServer:
         tick_s: float = 0.5,
         control: tuple[str, int] | None = None,
         pdus: bool = True,
+        cdus: bool = True,
     ) -> None:
         self.fleet = fleet
         self.https = https
         self.http = http
         self.pdus_enabled = pdus
+        self.cdus_enabled = cdus
         self.telemetry_enabled = telemetry_enabled
         self.hang_s = hang_s
         self.tick_s = tick_s
@@ -100,6 +106,8 @@ class FleetServer:
         self.by_addr: dict[tuple[str, int], tuple[Node, str]] = {}
         self.pdu_services: dict[str, PduService] = {p.id: PduService(p, fleet) for p in fleet.pdus.values()}
         self.pdu_by_addr: dict[tuple[str, int], PduService] = {}
+        self.cdu_services: dict[str, CduService] = {c.id: CduService(c, fleet) for c in fleet.cdus.values()}
+        self.cdu_by_addr: dict[tuple[str, int], CduService] = {}
         self.runner: web.AppRunner | None = None
         self.sites: list[web.BaseSite] = []
         self.cert_path: str | None = None
@@ -122,7 +130,7 @@ class FleetServer:
     async def start(self, *, run_starters: bool = True) -> None:
         self.loop = asyncio.get_running_loop()
         nodes = list(self.fleet.nodes.values())
-        raise_nofile_limit(3 * len(nodes) + len(self.pdu_services) + 1024)
+        raise_nofile_limit(3 * len(nodes) + len(self.pdu_services) + len(self.cdu_services) + 1024)
         app = web.Application(client_max_size=512 * 1024 * 1024)
         app.router.add_route("*", "/{tail:.*}", self._handle)
         self.runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=0.5)
@@ -146,6 +154,12 @@ class FleetServer:
                     bound = await self._listen(psvc.pdu.redfish_address, None)
                     psvc.pdu.redfish_address = bound
                     self.pdu_by_addr[bound] = psvc
+        if self.cdus_enabled:
+            for csvc in self.cdu_services.values():
+                if csvc.cdu.redfish_address:
+                    bound = await self._listen(csvc.cdu.redfish_address, None)
+                    csvc.cdu.redfish_address = bound
+                    self.cdu_by_addr[bound] = csvc
         self._unsub = self.fleet.subscribe(self._on_fleet_event)
         self._spawn(self._ticker())
         if self.fleet.options.get("ingest_url"):
@@ -238,6 +252,12 @@ class FleetServer:
             psvc = self.pdu_by_addr.get((sock[0], sock[1]))
             if psvc is not None:
                 return self._handle_pdu(request, psvc)
+        if sock and self.cdu_by_addr:
+            csvc = self.cdu_by_addr.get((sock[0], sock[1]))
+            if csvc is not None:
+                return self._handle_equipment(
+                    request, csvc, csvc.cdu.redfish_user, csvc.cdu.redfish_password, f"CDU {csvc.cdu.id}"
+                )
         entry = self.by_addr.get((sock[0], sock[1])) if sock else None
         if entry is None:
             return web.json_response({"error": "no node on this address"}, status=404)
@@ -316,18 +336,25 @@ class FleetServer:
         pdu = svc.pdu
         if not pdu.alive:  # the controller runs on the PDU's own input feed
             return _drop(request)
+        return self._handle_equipment(request, svc, pdu.redfish_user, pdu.redfish_password, f"PDU {pdu.id}")
+
+    def _handle_equipment(
+        self, request: web.Request, svc: PduService | CduService, user: str, password: str, what: str
+    ) -> web.StreamResponse:
+        """A facility controller's Redfish (a PDU's or a CDU's): basic auth, GET and HEAD only."""
         path = request.path
         if path != "/redfish/v1/" and path.endswith("/"):
             path = path.rstrip("/")
-        if path not in svc.PUBLIC_PATHS and not _basic_auth_ok(request, pdu.redfish_user, pdu.redfish_password):
+        if path not in svc.PUBLIC_PATHS and not _basic_auth_ok(request, user, password):
             err = RedfishError(401, "The request requires authentication.", "Base.1.18.NoValidSession")
-            return _json(401, err.body(), {"WWW-Authenticate": 'Basic realm="gpufleet-sim-pdu"'})
+            realm = "gpufleet-sim-pdu" if isinstance(svc, PduService) else "gpufleet-sim-cdu"
+            return _json(401, err.body(), {"WWW-Authenticate": f'Basic realm="{realm}"'})
         try:
             status, doc, headers = svc.dispatch(request.method, path)
         except RedfishError as e:
             return _json(e.status, e.body(), {"Allow": "GET, HEAD"} if e.status == 405 else None)
         except Exception as e:  # a bug answers 500, it does not kill the listener
-            log.exception("internal error on PDU %s: %s %s", pdu.id, request.method, path)
+            log.exception("internal error on %s: %s %s", what, request.method, path)
             err = RedfishError(500, f"Internal error: {e}", "Base.1.18.InternalError")
             return _json(500, err.body())
         if request.method == "HEAD":

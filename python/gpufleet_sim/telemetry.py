@@ -103,6 +103,8 @@ def sample(node: Node, g: Gpu, now: float | None = None) -> dict[str, float]:
     m = g.model
     power = node.gpu_power(g)
     temp = node.gpu_temperature(g)
+    # holding at its slowdown temperature (the rack's CDU failed) the GPU runs slower clocks
+    clock_factor = 0.55 if on and node.gpu_thermal_slowdown(g) else 1.0
     fb_reserved = 512
     fb_used = int((m.memory_mib - fb_reserved) * util / 110)
     if on:
@@ -112,7 +114,7 @@ def sample(node: Node, g: Gpu, now: float | None = None) -> dict[str, float]:
             g.energy_mj += power * max(0.0, t - last) * 1000.0
         g.last_sample = t
     return {
-        "DCGM_FI_DEV_SM_CLOCK": m.max_sm_clock * (0.6 + 0.4 * util / 100) if on else 0,
+        "DCGM_FI_DEV_SM_CLOCK": m.max_sm_clock * (0.6 + 0.4 * util / 100) * clock_factor if on else 0,
         "DCGM_FI_DEV_MEM_CLOCK": m.mem_clock if on else 0,
         "DCGM_FI_DEV_MEMORY_TEMP": temp + 4 if on else temp,
         "DCGM_FI_DEV_GPU_TEMP": temp,

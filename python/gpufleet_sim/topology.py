@@ -13,9 +13,11 @@ Example (see ``examples/fleet-3rack.yaml``)::
       switch_base: 127.30.0.1 # gNMI targets, one address per switch
       gnmi_port: 9339
       pdu_base: 127.40.0.1    # PDU Redfish (plain HTTP on redfish_http_port), one address per PDU
+      cdu_base: 127.60.0.1    # CDU Redfish (plain HTTP on redfish_http_port), one address per CDU
     defaults:
       power_delay_s: 2
       bmc: {user: admin, password: password}
+      racks_per_cdu: 2        # without a cdus list: one CDU per 2 consecutive racks (0: none)
     options:
       ingest_url: null        # gpufleet ingest URL for pushed telemetry
     racks:
@@ -25,14 +27,21 @@ Example (see ``examples/fleet-3rack.yaml``)::
         nodes:
           - {count: 4, model: hgx-h100-8gpu, prefix: a-gpu}
           - {id: a-cpu-1, model: cpu-1u, outlet: pdu-a/20, power_state: Off}
+    cdus:                     # optional: the coolant distribution units and the racks each cools
+      - {id: cdu-01, racks: [rack-a]}
 
 ``mode: port`` puts every listener on ``host`` (default 127.0.0.1) with
 consecutive ports from the configured ones instead; port 0 everywhere asks
 the OS for free ports (what the test fixtures use).  There the PDUs' Redfish
-takes the HTTP ports after the nodes' (``redfish_http_port`` + node count + i).
+takes the HTTP ports after the nodes' (``redfish_http_port`` + node count + i), and the
+CDUs' the ports after those (+ node count + PDU count + i).
 
-Each PDU's Redfish controller (``gpufleet_sim/pdu.py``) answers to the
-``defaults.bmc`` credentials, like the BMCs.
+Each PDU's Redfish controller (``gpufleet_sim/pdu.py``) and each CDU's
+(``gpufleet_sim/cdu.py``) answers to the ``defaults.bmc`` credentials, like the BMCs.
+
+Cooling: every rack is cooled by at most one CDU.  Without a ``cdus`` list, racks are
+grouped in the order listed, ``defaults.racks_per_cdu`` (2) to a CDU, named ``cdu-01``,
+``cdu-02``, ...; ``cdus: []`` (or ``racks_per_cdu: 0``) gives none.
 
 Wiring: each node (and switch) takes the next free outlet of every PDU of its
 rack unless it names one with ``outlet: PDU/N`` (or a list for dual cords);
@@ -48,7 +57,7 @@ from typing import Any
 
 import yaml
 
-from .model import MODELS, Fleet, Node, Outlet, Pdu, Rack, Switch
+from .model import MODELS, Cdu, Fleet, Node, Outlet, Pdu, Rack, Switch
 
 
 class TopologyError(ValueError):
@@ -88,6 +97,7 @@ def build(data: dict) -> Fleet:
         "switch_base": "127.30.0.1",
         "gnmi_port": 9339,
         "pdu_base": "127.40.0.1",
+        "cdu_base": "127.60.0.1",
     }
     addr.update(data.get("addressing") or {})
     defaults = data.get("defaults") or {}
@@ -99,7 +109,8 @@ def build(data: dict) -> Fleet:
     node_ips = _addresses(str(addr["base"]))
     sw_ips = _addresses(str(addr["switch_base"]))
     pdu_ips = _addresses(str(addr["pdu_base"]))
-    counter = {"node": 0, "switch": 0, "pdu": 0}
+    cdu_ips = _addresses(str(addr["cdu_base"]))
+    counter = {"node": 0, "switch": 0, "pdu": 0, "cdu": 0}
 
     def port(kind: str, key: str) -> int:
         p = int(addr[key])
@@ -221,13 +232,59 @@ def build(data: dict) -> Fleet:
                     tp = take_port(f"{nid}/{nic.name}")
                     if tp:
                         nic.switch, nic.switch_port = tp
+    for cdu in _cdus(data, fleet, defaults):
+        cdu.redfish_user = str(bmc.get("user", "admin"))
+        cdu.redfish_password = str(bmc.get("password", "password"))
+        if mode == "loopback":
+            cdu.redfish_address = (next(cdu_ips), int(addr["redfish_http_port"]))
+        fleet.add_cdu(cdu)
     if mode == "port":
-        # One address per PDU: the HTTP ports after the nodes' (as switches follow gnmi_port).
+        # One address per PDU: the HTTP ports after the nodes' (as switches follow gnmi_port);
+        # then one per CDU.
         counter["pdu"] = counter["node"]
         for pdu in fleet.pdus.values():
             pdu.redfish_address = (str(addr["host"]), port("pdu", "redfish_http_port"))
             counter["pdu"] += 1
+        counter["cdu"] = counter["pdu"]
+        for cdu in fleet.cdus.values():
+            cdu.redfish_address = (str(addr["host"]), port("cdu", "redfish_http_port"))
+            counter["cdu"] += 1
     return fleet
+
+
+def _cdus(data: dict, fleet: Fleet, defaults: dict) -> list[Cdu]:
+    """The fleet's CDUs: the ``cdus`` list, or one per ``racks_per_cdu`` consecutive racks."""
+    racks = list(fleet.racks)
+    spec = data.get("cdus")
+    if spec is None:
+        per = int(defaults.get("racks_per_cdu", 2))
+        if per < 0:
+            raise TopologyError("defaults.racks_per_cdu must be 0 (no CDUs) or more")
+        spec = (
+            [{"id": f"cdu-{i // per + 1:02d}", "racks": racks[i : i + per]} for i in range(0, len(racks), per)]
+            if per
+            else []
+        )
+    if not isinstance(spec, list):
+        raise TopologyError("cdus must be a list of {id, racks}")
+    out: list[Cdu] = []
+    cooled: dict[str, str] = {}
+    for c in spec:
+        if not isinstance(c, dict) or "id" not in c or not c.get("racks"):
+            raise TopologyError(f"a CDU needs an id and the racks it cools: {c!r}")
+        cid = str(c["id"])
+        if cid in {x.id for x in out}:
+            raise TopologyError(f"duplicate CDU id {cid}")
+        served = [str(r) for r in (c["racks"] if isinstance(c["racks"], list) else [c["racks"]])]
+        for r in served:
+            if r not in fleet.racks:
+                raise TopologyError(f"CDU {cid}: no rack {r}")
+            if r in cooled:
+                raise TopologyError(f"rack {r} is cooled by both {cooled[r]} and {cid}")
+            cooled[r] = cid
+        location = str(c.get("location") or fleet.racks[served[0]].location)
+        out.append(Cdu(cid, served, location=location))
+    return out
 
 
 def describe(fleet: Fleet) -> list[dict]:

@@ -2,6 +2,8 @@
 faulted rack they come from, the root cause matched by asset kind and name (a PDU also by one of
 its outlets, a GPU by its node and index)."""
 
+import pytest
+
 from gpufleet_sim import evaluate as ev
 
 
@@ -49,6 +51,10 @@ ASSETS = {
         asset("n-c", "node", "c-l40s-1", "r-c", "r-c"),
         asset("g-c1", "gpu", "gpu-x", "n-c", "r-c", {"index": 1}),
         asset("g-c0", "gpu", "gpu-y", "n-c", "r-c", {"index": 0}),
+        asset("g-a0", "gpu", "gpu-a", "n-1", "r-a", {"index": 0}),
+        asset("g-b0", "gpu", "gpu-b", "n-b", "r-b", {"index": 0}),
+        asset("cdu-1", "cdu", "cdu-01"),
+        asset("cdu-2", "cdu", "cdu-02"),
     ]
 }
 
@@ -65,9 +71,9 @@ def scenario() -> ev.Scenario:
     return ev.Scenario("two faults", [pdu, gpu], watch_s=1)
 
 
-def score(alerts: list[dict], incidents: dict[str, dict]) -> ev.Score:
+def score(alerts: list[dict], incidents: dict[str, dict], sc: ev.Scenario | None = None) -> ev.Score:
     e = ev.Evaluator(FakeGpufleet(alerts, incidents, ASSETS), control=None, log=lambda *_: None)  # type: ignore[arg-type]
-    s, _ = e.score_now(scenario(), t0=0)
+    s, _ = e.score_now(sc or scenario(), t0=0)
     return s
 
 
@@ -122,3 +128,49 @@ def test_a_node_root_is_named_by_the_node_or_its_bmc():
     # The default scenarios include neighbouring faults and a lone fault beside them.
     names = [s.name for s in ev.default_scenarios()]
     assert any(n.startswith("neighbouring") for n in names), names
+
+
+def cooling_scenario() -> ev.Scenario:
+    cdu = ev.Fault("cdu_failure", "cdu-01", rack="rack-a", racks=["rack-b"], root_kind="cdu", root_name="cdu-01")
+    gpu = ev.Fault("gpu_off_bus", "c-l40s-1", rack="rack-c", root_kind="gpu", gpu_node="c-l40s-1", gpu_index=1)
+    return ev.Scenario("CDU lost beside a GPU off the bus", [cdu, gpu], watch_s=1)
+
+
+def test_a_cdu_fault_owns_the_alerts_of_every_rack_it_cools():
+    roots = {"I1": {"root_cause": {"asset_id": "cdu-1"}}, "I2": {"root_cause": {"asset_id": "g-c1"}}}
+    # rack a's and rack b's hot GPUs in one incident rooted at the CDU, the GPU of rack c apart
+    right = [alert("ta", "g-a0", "I1"), alert("tb", "g-b0", "I1"), alert("g1", "g-c1", "I2")]
+    s = score(right, roots, cooling_scenario())
+    assert (s.exact, s.root_ok, s.true_incidents) == (2, 2, 2), s.misses
+    assert (s.pair_precision, s.pair_recall) == (1.0, 1.0)
+    # rack b's alert left out of the CDU's incident: the CDU's alerts are split
+    s = score(
+        [alert("ta", "g-a0", "I1"), alert("tb", "g-b0", "I3"), alert("g1", "g-c1", "I2")],
+        {**roots, "I3": {"root_cause": {"asset_id": "g-b0"}}},
+        cooling_scenario(),
+    )
+    assert s.exact == 1 and s.pair_recall == 0.0
+    assert any(m.startswith("cdu_failure:cdu-01: its 2 alerts are in 2 incident(s)") for m in s.misses), s.misses
+    # the right grouping under the wrong CDU is a wrong root
+    s = score(right, {**roots, "I1": {"root_cause": {"asset_id": "cdu-2"}}}, cooling_scenario())
+    assert (s.exact, s.root_ok) == (2, 1)
+    assert any("expected cdu cdu-01" in m for m in s.misses), s.misses
+
+
+def test_faults_of_one_scenario_may_not_share_a_rack():
+    cdu = ev.Fault("cdu_failure", "cdu-01", rack="rack-a", racks=["rack-b"], root_kind="cdu", root_name="cdu-01")
+    pdu = ev.Fault("pdu_power_loss", "pdu-b", rack="rack-b", root_kind="pdu", root_name="pdu-b")
+    with pytest.raises(ValueError, match="rack rack-b is in two faults"):
+        ev.truth_by_rack([cdu, pdu])
+    assert [r for r, f in ev.truth_by_rack([cdu]).items() if f is cdu] == ["rack-a", "rack-b"]
+
+
+def test_the_default_scenarios_include_the_cooling_one_and_keep_their_racks_apart():
+    scenarios = ev.default_scenarios()
+    for sc in scenarios:
+        ev.truth_by_rack(sc.faults)  # raises when two faults of a scenario share a rack
+    (cooling,) = [sc for sc in scenarios if any(f.kind == "cdu_failure" for f in sc.faults)]
+    (f,) = cooling.faults
+    assert (f.target, f.root_kind, f.root_name, f.all_racks()) == ("cdu-01", "cdu", "cdu-01", ["rack-a", "rack-b"])
+    # gpufleet's GpuTemperatureHigh needs 5 minutes above 85 C: the watch outlasts it
+    assert cooling.min_watch_s > 300 and cooling.watch_s > cooling.min_watch_s

@@ -44,5 +44,6 @@ def test_cli_writes_yaml_that_round_trips():
     r = CliRunner().invoke(app, ["inventory", str(EXAMPLE)])
     assert r.exit_code == 0, r.output
     doc = yaml.safe_load(r.output)
-    assert set(doc) == {"racks", "pdus", "switches", "nodes"}
+    assert set(doc) == {"racks", "pdus", "cdus", "switches", "nodes"}
+    assert [c["racks"] for c in doc["cdus"]] == [["rack-a", "rack-b"], ["rack-c"]]
     assert any(n["name"] == "c-dell-1" for n in doc["nodes"])
