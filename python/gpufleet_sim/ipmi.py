@@ -10,6 +10,7 @@ the raw request path (netfn/command):
 netfn       cmd    command
 ==========  =====  ====================================================
 App 0x06    0x01   Get Device ID (15 bytes, SDR/SEL/chassis device bits)
+App 0x06    0x02   Cold Reset (the BMC is away for the node's ``bmc_restart_s``)
 App 0x06    0x42   Get Channel Info (LAN channel 1)
 Chassis 00  0x01   Get Chassis Status
 Chassis 00  0x02   Chassis Control (off/on/cycle/reset/diag/soft)
@@ -570,6 +571,9 @@ class NodeBmc(_pyghmi_bmc.Bmc):
         return self.uuid
 
     def cold_reset(self) -> int:
+        # The BMC restarts: the answer still goes out (reachability is checked when a packet
+        # arrives), then every packet is dropped for the node's ``bmc_restart_s``.
+        self.node.reset_bmc()
         return CC_OK
 
     def get_power_state(self) -> str:

@@ -443,6 +443,10 @@ class Node:
         self.mgmt_port: str | None = None
         self.bmc_fault: str | None = None
         self.bmc_slow_s: float = 3.0
+        # A BMC restart (Manager.Reset, IPMI cold reset): away until this monotonic time.
+        self.bmc_restart_s: float = 2.0
+        self.bmc_back_at: float = 0.0
+        self.bmc_resets: int = 0
         self.power_restore_policy = "LastState"
         self._state_before_loss = power_state
         self.boot_override_target = "None"
@@ -679,10 +683,20 @@ class Node:
             if mode:
                 self.boot_override_mode = mode
 
+    def reset_bmc(self) -> None:
+        """Restart the BMC: it answers nothing for ``bmc_restart_s`` seconds; the host keeps
+        running."""
+        with self._lock:
+            self.bmc_resets += 1
+            self.bmc_back_at = time.monotonic() + self.bmc_restart_s
+        self.add_sel("BMC reset", "OK", "Management Subsystem Health")
+
     # ------------------------------------------------------------------ reachability
     @property
     def bmc_reachable(self) -> bool:
         if not self.powered or self.bmc_fault == "unresponsive":
+            return False
+        if self.bmc_back_at and time.monotonic() < self.bmc_back_at:
             return False
         if self.fleet and self.mgmt_switch:
             sw = self.fleet.switches.get(self.mgmt_switch)

@@ -1085,8 +1085,15 @@ class RedfishService:
         )
 
     def post_manager_reset(self, body: dict) -> Reply:
+        rt = (body or {}).get("ResetType", "GracefulRestart")
+        if rt not in ("ForceRestart", "GracefulRestart"):
+            raise RedfishError(
+                400,
+                f"The value {rt!r} for the parameter ResetType is not in the list of acceptable values.",
+                "Base.1.18.ActionParameterValueNotInList",
+            )
         self.sessions.clear()
-        self.node.add_sel("BMC reset", "OK", "Management Subsystem Health")
+        self.node.reset_bmc()
         return 204, None, {}
 
     def get_mgr_nics(self) -> Reply:

@@ -199,6 +199,10 @@ impl OutOfBand for IpmitoolClient {
         self.run(&["sel", "clear"]).await.map(|_| ())
     }
 
+    async fn reset_bmc(&self) -> Result<()> {
+        self.run(&["mc", "reset", "cold"]).await.map(|_| ())
+    }
+
     async fn sensors(&self) -> Result<Vec<Sensor>> {
         let o = self.run(&["sensor", "list"]).await?;
         Ok(o.lines()

@@ -347,6 +347,13 @@ pub trait OutOfBand: Send + Sync {
     async fn clear_sel(&self) -> Result<()>;
     async fn sensors(&self) -> Result<Vec<Sensor>>;
 
+    /// Restarts the BMC itself (Redfish `Manager.Reset`, IPMI cold reset); the host keeps
+    /// running. The BMC is away for a while afterwards: sessions end, requests fail until it
+    /// is back.
+    async fn reset_bmc(&self) -> Result<()> {
+        Err(self.unsupported("BMC reset"))
+    }
+
     async fn bios(&self) -> Result<BiosSettings> {
         Err(self.unsupported("BIOS attributes"))
     }

@@ -814,6 +814,17 @@ impl RedfishClient {
     }
 }
 
+/// The `ResetType` for a BMC restart: a graceful restart where offered, else a forced one; with
+/// no list of allowed values, the graceful one (the schema's usual default).
+fn reset_type_for_bmc(allowed: &[String]) -> Option<&'static str> {
+    if allowed.is_empty() {
+        return Some("GracefulRestart");
+    }
+    ["GracefulRestart", "ForceRestart", "PowerCycle"]
+        .into_iter()
+        .find(|t| allowed.iter().any(|a| a == t))
+}
+
 fn power_state_of(s: Option<&str>) -> PowerState {
     match s {
         Some("On") => PowerState::On,
@@ -955,6 +966,50 @@ impl OutOfBand for RedfishClient {
             .and_then(|c| str_of(c, "target"))
             .unwrap_or(format!("{svc}/Actions/LogService.ClearLog"));
         self.post(&target, &json!({})).await?;
+        Ok(())
+    }
+
+    async fn reset_bmc(&self) -> Result<()> {
+        let (d, sys) = self.system().await?;
+        // The manager of this system (Links.ManagedBy), else the service's first manager.
+        let mgr = sys
+            .get("Links")
+            .and_then(|l| l.get("ManagedBy"))
+            .and_then(|m| m.as_array())
+            .and_then(|a| a.first())
+            .and_then(odata_id)
+            .or(d.manager.clone())
+            .ok_or_else(|| BmcError::NotFound {
+                endpoint: self.base.clone(),
+                what: "a manager (the BMC) in /redfish/v1/Managers".into(),
+            })?;
+        let m = self.get(&mgr).await?;
+        let action = m
+            .get("Actions")
+            .and_then(|a| a.get("#Manager.Reset"))
+            .ok_or_else(|| BmcError::Unsupported {
+                endpoint: self.base.clone(),
+                driver: "redfish",
+                what: format!("BMC reset ({mgr} offers no #Manager.Reset action)"),
+            })?;
+        let target = str_of(action, "target").unwrap_or(format!("{mgr}/Actions/Manager.Reset"));
+        let allowed: Vec<String> = action
+            .get("ResetType@Redfish.AllowableValues")
+            .and_then(|a| a.as_array())
+            .map(|a| {
+                a.iter()
+                    .filter_map(|x| x.as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let rt = reset_type_for_bmc(&allowed).ok_or_else(|| BmcError::Unsupported {
+            endpoint: self.base.clone(),
+            driver: "redfish",
+            what: format!("BMC reset (the manager allows only {allowed:?})"),
+        })?;
+        self.post(&target, &json!({"ResetType": rt})).await?;
+        // The BMC forgets its sessions when it restarts: the next request logs in again.
+        self.auth.lock().await.take();
         Ok(())
     }
 

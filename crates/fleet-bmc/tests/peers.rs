@@ -109,6 +109,10 @@ async fn redfish_against_sushy_tools() {
     // What the fake driver does not implement is reported, not hung on.
     let e = bmc.bios().await.unwrap_err();
     assert!(!e.to_string().is_empty());
+    // sushy-tools' manager offers no Manager.Reset: a BMC reset is refused by name.
+    let e = bmc.reset_bmc().await.unwrap_err();
+    assert_eq!(e.kind(), "unsupported", "{e}");
+    assert!(e.to_string().contains("Manager.Reset"), "{e}");
 }
 
 struct IpmiSim {
@@ -276,6 +280,11 @@ async fn ipmi_against_openipmi_ipmi_sim() {
     assert!(sel[0].message.contains("temperature"), "{sel:?}");
     bmc.clear_sel().await.unwrap();
     assert!(bmc.sel().await.unwrap().is_empty());
+    // ipmi_sim implements no cold reset: refused by name, and the session still works.
+    let e = bmc.reset_bmc().await.unwrap_err();
+    assert_eq!(e.kind(), "unsupported", "{e}");
+    assert!(e.to_string().contains("cold reset"), "{e}");
+    assert_eq!(bmc.power_state().await.unwrap(), PowerState::On);
     bmc.close().await;
 
     // Wrong password: RAKP refuses, a clear error.

@@ -203,7 +203,39 @@ async fn redfish_operations_against_the_simulator() {
             .any(|s| s.kind == "temperature" && s.reading.is_some()),
         "{sensors:?}"
     );
+    // A BMC reset: away for a moment, back with the reset in its log, the host still on.
+    reset_and_wait(&bmc, &bmc).await;
     bmc.logout().await;
+}
+
+/// Resets the BMC, sees it gone (through `probe`, a client that gives up quickly), and waits
+/// (at most 20 s) until it answers again.
+async fn reset_and_wait(bmc: &dyn OutOfBand, probe: &dyn OutOfBand) {
+    let before = bmc.sel().await.unwrap().len();
+    bmc.reset_bmc().await.unwrap();
+    assert!(
+        probe.power_state().await.is_err(),
+        "a BMC that just restarted does not answer"
+    );
+    let start = Instant::now();
+    let state = loop {
+        match bmc.power_state().await {
+            Ok(s) => break s,
+            Err(_) if start.elapsed() < Duration::from_secs(20) => {
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+            Err(e) => panic!("the BMC did not come back: {e}"),
+        }
+    };
+    assert_eq!(state, PowerState::On, "the host keeps running");
+    let sel = bmc.sel().await.unwrap();
+    assert_eq!(sel.len(), before + 1, "the reset is in the SEL: {sel:?}");
+    if bmc.driver() == "redfish" {
+        assert!(
+            sel.iter().any(|e| e.message.contains("BMC reset")),
+            "{sel:?}"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -340,6 +372,13 @@ async fn ipmi_operations_against_the_simulator() {
             .any(|s| s.kind == "temperature" && s.reading.is_some_and(|r| r > 0.0 && r < 150.0)),
         "{sensors:?}"
     );
+    // The driver retransmits across a short restart; the probe gives up at once.
+    let probe = IpmiClient::new(
+        Endpoint::new(&node.ipmi, "admin", "password")
+            .with_timeout(Duration::from_millis(500))
+            .with_retries(1),
+    );
+    reset_and_wait(&bmc, &probe).await;
     bmc.close().await;
 
     // Wrong password and a dead BMC end in clear errors.

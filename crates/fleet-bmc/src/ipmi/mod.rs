@@ -792,6 +792,26 @@ impl OutOfBand for IpmiClient {
         Ok(())
     }
 
+    async fn reset_bmc(&self) -> Result<()> {
+        // Cold Reset (App 0x02). A BMC may restart before it answers; the caller waits for it
+        // to come back either way (ipmitool's `mc reset cold` does not wait for an answer).
+        match self.raw(NETFN_APP, 0x02, &[], false).await {
+            Ok(_) | Err(BmcError::Timeout { .. }) => {}
+            // Invalid command: this BMC has no cold reset.
+            Err(BmcError::Ipmi { code: 0xc1, .. }) => {
+                return Err(BmcError::Unsupported {
+                    endpoint: self.label.clone(),
+                    driver: "ipmi",
+                    what: "BMC cold reset (the BMC answers: invalid command)".into(),
+                })
+            }
+            Err(e) => return Err(e),
+        }
+        // Its sessions end with the restart: the next request opens a new one.
+        self.session.lock().await.take();
+        Ok(())
+    }
+
     async fn sensors(&self) -> Result<Vec<Sensor>> {
         let r = self.raw(NETFN_STORAGE, 0x22, &[], true).await?;
         if r.len() < 2 {
