@@ -91,6 +91,7 @@ pub fn router(st: AppState) -> Router {
         .route("/nodes/{id}/media", post(crate::api::ops::media))
         .route("/nodes/{id}/read", post(crate::api::ops::read))
         .route("/nodes/{id}/sel/clear", post(crate::api::ops::clear_sel))
+        .route("/nodes/{id}/bmc/reset", post(crate::api::ops::bmc_reset))
         .route("/nodes/{id}/bios", post(crate::api::ops::bios))
         .route("/nodes/{id}/raid", post(crate::api::ops::raid))
         .route("/nodes/{id}/firmware", post(crate::api::ops::firmware))

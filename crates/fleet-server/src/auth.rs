@@ -93,6 +93,7 @@ pub const ROUTES: &[(&str, &str, Option<Permission>)] = {
         ("POST", "/api/v1/nodes/{id}/media", Some(OobOperate)),
         ("POST", "/api/v1/nodes/{id}/read", Some(OobOperate)),
         ("POST", "/api/v1/nodes/{id}/sel/clear", Some(OobOperate)),
+        ("POST", "/api/v1/nodes/{id}/bmc/reset", Some(OobOperate)),
         ("POST", "/api/v1/nodes/{id}/bios", Some(OobAdmin)),
         ("POST", "/api/v1/nodes/{id}/raid", Some(OobAdmin)),
         ("POST", "/api/v1/nodes/{id}/firmware", Some(OobAdmin)),
@@ -386,7 +387,7 @@ mod core_mapping {
 
     #[test]
     fn operation_routes_need_what_the_core_needs() {
-        let cases: [(&str, &str, Value); 9] = [
+        let cases: [(&str, &str, Value); 10] = [
             (
                 "/api/v1/nodes/{id}/power",
                 "power",
@@ -400,6 +401,7 @@ mod core_mapping {
             ),
             ("/api/v1/nodes/{id}/read", "read", json!({"what": "power"})),
             ("/api/v1/nodes/{id}/sel/clear", "sel", json!({})),
+            ("/api/v1/nodes/{id}/bmc/reset", "bmc", json!({})),
             (
                 "/api/v1/nodes/{id}/bios",
                 "bios",
@@ -723,6 +725,7 @@ mod core_mapping {
             "/api/v1/nodes/{id}/media",
             "/api/v1/nodes/{id}/read",
             "/api/v1/nodes/{id}/sel/clear",
+            "/api/v1/nodes/{id}/bmc/reset",
             "/api/v1/nodes/{id}/bios",
             "/api/v1/nodes/{id}/raid",
             "/api/v1/nodes/{id}/firmware",

@@ -231,6 +231,12 @@ pub enum NodeCmd {
         #[command(flatten)]
         op: OpFlags,
     },
+    /// Restart a node's BMC (the host keeps running) and wait until it answers again (a job).
+    BmcReset {
+        node: String,
+        #[command(flatten)]
+        op: OpFlags,
+    },
     /// Set a node's boot device (pxe, disk, cd, bios_setup, none) for the next boot, or for
     /// every boot with --persistent (a job).
     Boot {
@@ -915,6 +921,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
                 }
                 NodeCmd::Power { node, action, op } => {
                     return node_op(&c, &node, "power", json!({"action": action}), op, out).await;
+                }
+                NodeCmd::BmcReset { node, op } => {
+                    return node_op(&c, &node, "bmc/reset", json!({}), op, out).await;
                 }
                 NodeCmd::Boot {
                     node,

@@ -600,7 +600,7 @@ impl MutationRoot {
     }
 
     /// Queues an out-of-band operation on a node: `group` is power, boot, media, read, sel,
-    /// bios, raid or firmware, with the parameters of its REST route.
+    /// bmc (a BMC reset), bios, raid or firmware, with the parameters of its REST route.
     async fn submit_operation(
         &self,
         ctx: &Context<'_>,

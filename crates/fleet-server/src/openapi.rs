@@ -177,7 +177,7 @@ fn describe(code: &str) -> &'static str {
         api::nodes::validation, api::nodes::lifecycle, api::nodes::gpus,
         api::nodes::list_profiles, api::nodes::create_profile, api::nodes::get_profile, api::nodes::update_profile, api::nodes::delete_profile,
         api::events::list, api::events::stream, api::stream::stream, api::events::types, api::events::dead_letters, api::events::redrive,
-        api::ops::power, api::ops::boot, api::ops::media, api::ops::read, api::ops::clear_sel,
+        api::ops::power, api::ops::boot, api::ops::media, api::ops::read, api::ops::clear_sel, api::ops::bmc_reset,
         api::ops::bios, api::ops::raid, api::ops::firmware, api::ops::oplog, api::ops::bulk,
         api::ops::list_jobs, api::ops::get_job, api::ops::cancel_job,
         api::ops::switch_ports, api::ops::port_admin, api::ops::firmware_upload, api::ops::bios_diff,

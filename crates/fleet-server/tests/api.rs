@@ -217,6 +217,7 @@ const POLICY: &[(&str, &str, Option<Role>)] = {
         ("POST", "/api/v1/nodes/{id}/media", O),
         ("POST", "/api/v1/nodes/{id}/read", O),
         ("POST", "/api/v1/nodes/{id}/sel/clear", O),
+        ("POST", "/api/v1/nodes/{id}/bmc/reset", O),
         ("POST", "/api/v1/nodes/{id}/bios", A),
         ("POST", "/api/v1/nodes/{id}/raid", A),
         ("POST", "/api/v1/nodes/{id}/firmware", A),

@@ -732,6 +732,15 @@ fn node_power_and_boot_as_jobs_then_jobs_list_show_follow_and_cancel() {
         "{out}"
     );
 
+    // A BMC reset: the job waits until the BMC answers again.
+    let (code, out, err) = run(&["node", "bmc-reset", "op1", "--wait", "--timeout", "120"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("bmc.reset") && out.contains("waiting for the BMC to answer again"),
+        "{out}"
+    );
+    assert!(out.trim_end().ends_with("succeeded"), "{out}");
+
     // A finished job cannot be cancelled; a failed job exits 1; bad input says what is wrong.
     let (code, _, err) = run(&["jobs", "cancel", &id]);
     assert_eq!(code, 1);

@@ -254,6 +254,43 @@ impl Core {
                 bmc.clear_sel().await.map_err(e)?;
                 Ok(json!({"cleared": true}))
             }
+            Operation::BmcReset => {
+                self.step(job, "resetting the BMC", 10).await;
+                bmc.reset_bmc().await.map_err(e)?;
+                self.step(job, "waiting for the BMC to answer again", 50)
+                    .await;
+                let start = tokio::time::Instant::now();
+                let mut pause = Duration::from_millis(500);
+                // Give it a moment to go down first, so that the old BMC's last answer does
+                // not count as the new one's first.
+                tokio::time::sleep(pause).await;
+                let power = loop {
+                    match bmc.power_state().await {
+                        Ok(p) => break p,
+                        Err(err) if start.elapsed() < wait => {
+                            tracing::debug!(job = id, error = %err, "BMC not back yet");
+                            tokio::time::sleep(pause).await;
+                            pause = (pause * 2).min(Duration::from_secs(5));
+                        }
+                        Err(err) => {
+                            return Err(format!(
+                                "the BMC did not answer within {} s of its reset: {err}",
+                                wait.as_secs()
+                            ))
+                        }
+                    }
+                };
+                let back = start.elapsed().as_secs_f64();
+                self.log(id, format!("the BMC answers again after {back:.1} s"))
+                    .await;
+                self.record(
+                    &job.target,
+                    &kind,
+                    json!({"bmc_reset_at": fleet_db::rfc3339(fleet_db::now_ms())}),
+                )
+                .await?;
+                Ok(json!({"reset": true, "back_after_s": back, "power": power.as_str()}))
+            }
             Operation::Bios { attributes, apply } => {
                 self.step(job, "writing pending BIOS attributes", 10).await;
                 bmc.set_bios(attributes).await.map_err(e)?;

@@ -80,6 +80,8 @@ pub enum Operation {
     MediaEject,
     Read(ReadTarget),
     SelClear,
+    /// Restart the BMC itself (the host keeps running), then wait until it answers again.
+    BmcReset,
     Bios {
         attributes: BTreeMap<String, Value>,
         /// Reset the node and verify the attributes in the same job.
@@ -145,6 +147,7 @@ impl Operation {
             Operation::MediaEject => "media.eject".into(),
             Operation::Read(w) => format!("read.{}", w.as_str()),
             Operation::SelClear => "sel.clear".into(),
+            Operation::BmcReset => "bmc.reset".into(),
             Operation::Bios { .. } => "bios.set".into(),
             Operation::RaidCreate { .. } => "raid.create".into(),
             Operation::RaidDelete { .. } => "raid.delete".into(),
@@ -163,7 +166,7 @@ impl Operation {
             Operation::MediaInsert { image } => json!({"action": "insert", "image": image}),
             Operation::MediaEject => json!({"action": "eject"}),
             Operation::Read(w) => json!({"what": w.as_str()}),
-            Operation::SelClear => json!({}),
+            Operation::SelClear | Operation::BmcReset => json!({}),
             Operation::Bios { attributes, apply } => {
                 json!({"attributes": attributes, "apply": apply})
             }
@@ -216,7 +219,10 @@ impl Operation {
     pub fn exclusive(&self) -> bool {
         matches!(
             self,
-            Operation::Power(_) | Operation::Boot { .. } | Operation::Bios { .. }
+            Operation::Power(_)
+                | Operation::Boot { .. }
+                | Operation::Bios { .. }
+                | Operation::BmcReset
         )
     }
 
@@ -234,6 +240,7 @@ impl Operation {
             | Operation::MediaEject
             | Operation::Read(_)
             | Operation::SelClear
+            | Operation::BmcReset
             | Operation::PortAdmin { .. } => true,
             Operation::Bios { apply, .. } => !apply,
             _ => false,
@@ -245,8 +252,8 @@ impl Operation {
         matches!(self, Operation::PortAdmin { .. })
     }
 
-    /// A request for operation `group` (`power`, `boot`, `media`, `read`, `sel`, `bios`,
-    /// `raid`, `firmware`) with its parameters, checked.
+    /// A request for operation `group` (`power`, `boot`, `media`, `read`, `sel`, `bmc`,
+    /// `bios`, `raid`, `firmware`) with its parameters, checked.
     pub fn from_request(group: &str, params: &BTreeMap<String, Value>) -> CoreResult<Operation> {
         let s = |k: &str| text(params, k);
         let bad = |m: &str| CoreError::Invalid(m.to_string());
@@ -274,6 +281,7 @@ impl Operation {
                 bad("read: 'what' is power, boot, bios, raid, firmware, sel, sensors or media")
             })?),
             "sel" => Operation::SelClear,
+            "bmc" => Operation::BmcReset,
             "bios" => {
                 let attributes: BTreeMap<String, Value> = params
                     .get("attributes")
@@ -408,6 +416,7 @@ mod tests {
             Operation::MediaEject,
             Operation::Read(ReadTarget::Sensors),
             Operation::SelClear,
+            Operation::BmcReset,
             Operation::Bios {
                 attributes: req(json!({"SriovEnable": "Enabled"})),
                 apply: true,

@@ -92,6 +92,12 @@ op_route!(
     "Clear the system event log."
 );
 op_route!(
+    bmc_reset,
+    "bmc",
+    "/api/v1/nodes/{id}/bmc/reset",
+    "Restart the node's BMC (Redfish `Manager.Reset` of the system's manager, GracefulRestart where offered; IPMI cold reset) and wait until it answers again (`back_after_s`); the host keeps running. A BMC without the action answers `unsupported` in the job's error."
+);
+op_route!(
     bios,
     "bios",
     "/api/v1/nodes/{id}/bios",
