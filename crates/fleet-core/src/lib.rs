@@ -40,6 +40,7 @@ pub mod ops;
 pub mod power;
 pub mod principal;
 pub mod provisioning;
+pub mod recovery;
 pub mod remediation;
 pub mod scrape;
 pub mod telemetry;
@@ -77,6 +78,8 @@ pub struct CoreSettings {
     pub identity: identity::IdentitySettings,
     /// The incident store (graph refresh, limits, escalation).
     pub correlation: correlation::CorrelationSettings,
+    /// The recovery ladder of stuck nodes.
+    pub recovery: recovery::RecoverySettings,
 }
 
 impl CoreSettings {
@@ -91,6 +94,7 @@ impl CoreSettings {
             upload_dir,
             identity: Default::default(),
             correlation: Default::default(),
+            recovery: Default::default(),
         }
     }
 }
@@ -143,6 +147,8 @@ pub struct Inner {
     pub telemetry: telemetry::Telemetry,
     /// Alert correlation: held alerts and incidents of this process.
     pub incidents: correlation::Incidents,
+    /// The recovery ladders of stuck nodes (see [`recovery`]).
+    recovery: parking_lot::Mutex<recovery::RecoveryState>,
     /// Failed logins of this process (see [`identity::LoginLimiter`]).
     logins: identity::LoginLimiter,
     /// Bumped by every change of a user or token (see [`Core::identity_generation`]).
@@ -200,6 +206,7 @@ impl Core {
             worker_started: AtomicBool::new(false),
             telemetry: telemetry::Telemetry::new(Default::default(), hot, history),
             incidents: correlation::Incidents::new(correlation_settings),
+            recovery: Default::default(),
         }))
     }
 

@@ -24,6 +24,8 @@ pub enum SystemRole {
     Alerting,
     /// Scrapes dcgm-exporter pages of the nodes that name one and ingests them.
     Scraper,
+    /// Climbs the recovery ladder of nodes stuck past their state's deadline.
+    Recovery,
 }
 
 impl SystemRole {
@@ -35,6 +37,7 @@ impl SystemRole {
             SystemRole::Remediation => "remediation",
             SystemRole::Alerting => "alerting",
             SystemRole::Scraper => "scraper",
+            SystemRole::Recovery => "recovery",
         }
     }
 
@@ -55,6 +58,7 @@ impl SystemRole {
             SystemRole::Remediation => matches!(p, InventoryRead | LifecycleWrite | OobOperate),
             SystemRole::Alerting => matches!(p, InventoryRead | AlertWrite),
             SystemRole::Scraper => matches!(p, InventoryRead | TelemetryWrite),
+            SystemRole::Recovery => matches!(p, InventoryRead | LifecycleWrite | OobOperate),
         }
     }
 }

@@ -132,6 +132,12 @@ fn decision_parts(d: &Decision) -> (&'static str, Option<String>) {
     }
 }
 
+impl RemediationState {
+    pub(crate) fn kill_switch_on(&self) -> bool {
+        self.kill_switch.is_some()
+    }
+}
+
 impl Core {
     fn rem_settings(&self) -> &RemediationSettings {
         &self.incidents.settings().remediation

@@ -252,7 +252,7 @@ async fn merges_and_splits_by_hand_are_audited_and_survive_a_restart() {
         .clone();
 
     let err = first
-        .split_incident(&admin, &i1, &[fp3.clone()], Some("ghost"), None)
+        .split_incident(&admin, &i1, std::slice::from_ref(&fp3), Some("ghost"), None)
         .await
         .unwrap_err();
     assert!(
@@ -263,7 +263,7 @@ async fn merges_and_splits_by_hand_are_audited_and_survive_a_restart() {
         .split_incident(
             &admin,
             &i1,
-            &[fp3.clone()],
+            std::slice::from_ref(&fp3),
             Some("m-2"),
             Some("own fault".into()),
         )

@@ -38,6 +38,7 @@ const CONFIG_KEYS: &[&str] = &[
     "history",
     "correlation",
     "remediation",
+    "recovery",
 ];
 
 #[derive(Clone, Serialize, Deserialize)]
@@ -93,6 +94,8 @@ pub struct Config {
     pub history: HistoryConfig,
     pub correlation: CorrelationConfig,
     pub remediation: RemediationConfig,
+    /// The recovery ladder of nodes stuck past their state's deadline.
+    pub recovery: RecoveryConfig,
 }
 
 /// GPU telemetry history: where it is kept, at which resolution and for how long.
@@ -172,6 +175,29 @@ pub struct RemediationConfig {
     pub automatic: bool,
     /// Budget, approval threshold and automatic actions.
     pub guard_rails: fleet_correlate::remediate::GuardRails,
+}
+
+/// The recovery ladder (retry the step, BMC reset, power cycle, give up) of nodes stuck past
+/// their deadline in `discovered`, `inspecting` or `provisioning`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RecoveryConfig {
+    /// Climb ladders at all.
+    pub enabled: bool,
+    /// Seconds between two rounds over the stuck nodes.
+    pub interval_secs: u64,
+    /// Rungs fleet-wide per hour, at most; the rest wait for a later round.
+    pub max_actions_per_hour: usize,
+}
+
+impl Default for RecoveryConfig {
+    fn default() -> Self {
+        RecoveryConfig {
+            enabled: true,
+            interval_secs: 60,
+            max_actions_per_hour: 20,
+        }
+    }
 }
 
 /// Incidents.
@@ -510,6 +536,7 @@ impl Default for Config {
             history: HistoryConfig::default(),
             correlation: CorrelationConfig::default(),
             remediation: RemediationConfig::default(),
+            recovery: RecoveryConfig::default(),
         }
     }
 }

@@ -224,6 +224,31 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
             }
         });
     }
+    // The recovery ladder of nodes stuck past their state's deadline.
+    if cfg.recovery.enabled && cfg.recovery.interval_secs > 0 {
+        let (st, done) = (st.clone(), shutdown.clone());
+        let period = std::time::Duration::from_secs(cfg.recovery.interval_secs);
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(period);
+            every.tick().await;
+            loop {
+                tokio::select! {
+                    _ = done.cancelled() => break,
+                    _ = every.tick() => {
+                        let engine = crate::api::provision::engine(&st);
+                        match st.core.recovery_round(engine.as_ref()).await {
+                            Ok(r) if !r.actions.is_empty() || r.deferred > 0 => tracing::info!(
+                                stuck = r.stuck, acted = r.actions.len(), deferred = r.deferred,
+                                "recovery round"
+                            ),
+                            Ok(_) => {}
+                            Err(e) => tracing::warn!(error = %e, "recovery round"),
+                        }
+                    }
+                }
+            }
+        });
+    }
     let sig = shutdown.clone();
     tokio::spawn(async move {
         wait_for_signal().await;

@@ -78,6 +78,11 @@ impl AppState {
             automatic: config.remediation.automatic,
             rails: config.remediation.guard_rails.clone(),
         };
+        settings.recovery = fleet_core::recovery::RecoverySettings {
+            enabled: config.recovery.enabled,
+            max_actions_per_hour: config.recovery.max_actions_per_hour,
+            deadlines: deadlines.clone(),
+        };
         let hot =
             hot.unwrap_or_else(|| Arc::new(fleet_core::telemetry::MemoryHotStatus::default()));
         let history = history.unwrap_or_else(fleet_core::history::History::in_memory);
