@@ -2031,6 +2031,7 @@ impl Core {
         self.save_correlation(&mut st).await;
         drop(st);
         self.remediate_automatically().await;
+        self.follow_diagnoses().await;
         Ok(())
     }
 }

@@ -18,7 +18,8 @@ pub enum SystemRole {
     Enricher,
     /// Drives nodes through Tinkerbell installs (PXE boot, power, RAID, reads).
     Provisioner,
-    /// Automatic remediation of incidents (drain, power-cycle), within its guard rails.
+    /// Automatic remediation of incidents (drain, power-cycle, the outcome of a diagnosis),
+    /// within its guard rails.
     Remediation,
     /// Evaluates alert rules on the telemetry stream and sends what fires to the correlation.
     Alerting,
@@ -55,7 +56,11 @@ impl SystemRole {
             SystemRole::Provisioner => {
                 matches!(p, InventoryRead | LifecycleWrite | OobOperate | OobAdmin)
             }
-            SystemRole::Remediation => matches!(p, InventoryRead | LifecycleWrite | OobOperate),
+            // InventoryWrite: the RMA record on a GPU a diagnosis failed.
+            SystemRole::Remediation => matches!(
+                p,
+                InventoryRead | InventoryWrite | LifecycleWrite | OobOperate
+            ),
             SystemRole::Alerting => matches!(p, InventoryRead | AlertWrite),
             SystemRole::Scraper => matches!(p, InventoryRead | TelemetryWrite),
             SystemRole::Recovery => matches!(p, InventoryRead | LifecycleWrite | OobOperate),

@@ -69,7 +69,7 @@ pub struct BulkRuns {
     pub refused: Vec<(String, CoreError)>,
 }
 
-fn off() -> CoreError {
+pub(crate) fn off() -> CoreError {
     CoreError::unavailable(
         "Provisioning off",
         "provisioning is off: set [tinkerbell] kubeconfig (and namespace) in the configuration",
@@ -132,7 +132,7 @@ impl Core {
             .await?)
     }
 
-    async fn run_view(&self, provisioning: Provisioning) -> CoreResult<Run> {
+    pub(crate) async fn run_view(&self, provisioning: Provisioning) -> CoreResult<Run> {
         let n = self.store.get_asset(&provisioning.node_id).await?;
         Ok(Run {
             provisioning,
@@ -166,7 +166,7 @@ impl Core {
         self.run_view(run).await
     }
 
-    async fn resolve_plan(
+    pub(crate) async fn resolve_plan(
         &self,
         n: &Asset,
         plan: Option<&str>,
@@ -203,7 +203,7 @@ impl Core {
 
     /// Checks, records and starts one attempt. Everything the attempt will send is built and
     /// checked before anything is recorded.
-    async fn provision_one<E: Engine>(
+    pub(crate) async fn provision_one<E: Engine>(
         &self,
         p: &Principal,
         engine: &E,

@@ -71,6 +71,23 @@ pub(crate) struct RemediationState {
     /// Incidents the automatic pass has planned.
     handled: BTreeMap<String, Millis>,
     log: VecDeque<ActionRecord>,
+    /// Diagnoses under way, by provisioning run id.
+    diagnoses: BTreeMap<String, Diagnosis>,
+}
+
+/// A diagnosis under way: a re-provisioning of a drained node whose GPU validation
+/// (`nvidia-smi`, `dcgmi diag`) decides what becomes of it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Diagnosis {
+    /// The provisioning run.
+    pub run: String,
+    pub node: String,
+    pub node_name: String,
+    /// The incident it diagnoses, and that incident's GPU (the one an RMA record goes on).
+    pub incident: Option<String>,
+    pub gpu: Option<String>,
+    pub by: String,
+    pub at: Millis,
 }
 
 /// One step of a plan as the API shows it.
@@ -117,6 +134,8 @@ pub struct RemediationStatus {
     pub window_used: usize,
     /// The latest actions, newest first.
     pub recent: Vec<ActionRecord>,
+    /// Diagnoses under way.
+    pub diagnoses: Vec<Diagnosis>,
 }
 
 fn rfc(ms: Millis) -> String {
@@ -544,6 +563,245 @@ impl Core {
         }
     }
 
+    /// Diagnoses a drained node (`draining` moves to `maintenance` first): the node is
+    /// re-provisioned with its install plan, whose last action validates the GPUs
+    /// (`nvidia-smi`, `dcgmi diag`). When the run ends (see [`Core::follow_diagnoses`]) a node
+    /// that passed is back in service; one whose GPU validation failed goes to maintenance
+    /// with an RMA record on the incident's GPU; one whose install failed elsewhere goes to
+    /// maintenance without one. `incident` names the incident it diagnoses (its GPU must be on
+    /// this node). Refused while the kill switch is on.
+    pub async fn diagnose_node<E: crate::provisioning::Engine>(
+        &self,
+        p: &Principal,
+        engine: Option<&E>,
+        node: &str,
+        incident: Option<&str>,
+    ) -> CoreResult<crate::provisioning::Run> {
+        p.require(Permission::OobOperate, "diagnose nodes")?;
+        p.require(Permission::LifecycleWrite, "diagnose nodes")?;
+        let engine = engine.ok_or_else(crate::provisioning::off)?;
+        self.ensure_correlation_loaded().await?;
+        if self.incidents.remediation.lock().kill_switch.is_some() {
+            return Err(CoreError::conflict(
+                "Kill switch on",
+                "remediation's kill switch is on: no diagnosis starts",
+            ));
+        }
+        let n = self.node(node).await?;
+        let (incident, gpu) = match incident {
+            Some(id) => {
+                let v = self.get_incident(p, id).await?;
+                let gpu = match (v.root_cause.kind.as_deref(), &v.root_cause.asset_id) {
+                    (Some("gpu"), Some(g)) => {
+                        let a = self.store.get_asset(g).await?;
+                        if a.parent_id.as_deref() != Some(n.id.as_str()) {
+                            return Err(CoreError::Unprocessable(format!(
+                                "incident {} is about GPU {}, which is not in node {}",
+                                v.id, a.name, n.name
+                            )));
+                        }
+                        Some(a.id)
+                    }
+                    _ => None,
+                };
+                (Some(v.id), gpu)
+            }
+            None => (None, None),
+        };
+        let plan = self.resolve_plan(&n, None, None).await?;
+        let spec: fleet_tinkerbell::PlanSpec = serde_json::from_str(&plan.spec)
+            .map_err(|e| CoreError::Internal(format!("install plan {}: {e}", plan.name)))?;
+        if !spec.validation.enabled {
+            return Err(CoreError::Unprocessable(format!(
+                "install plan {} v{} runs no GPU validation (validation.enabled); it cannot diagnose",
+                plan.name, plan.version
+            )));
+        }
+        let why = match &incident {
+            Some(i) => format!("diagnosis of incident {i}"),
+            None => "diagnosis".to_string(),
+        };
+        match n.state {
+            Some(NodeState::Maintenance) => {}
+            Some(NodeState::Draining) => {
+                self.store
+                    .transition(
+                        &p.actor(),
+                        &n.id,
+                        NodeState::Maintenance,
+                        Some(format!("{why}: drained")),
+                    )
+                    .await?;
+            }
+            other => {
+                return Err(CoreError::conflict(
+                    "Not drained",
+                    format!(
+                        "node {} is {}; only a drained node (draining or maintenance) is diagnosed",
+                        n.name,
+                        other.map(|s| s.as_str()).unwrap_or("without a state")
+                    ),
+                ))
+            }
+        }
+        let n = self.node(&n.id).await?;
+        let run = self
+            .provision_one(
+                p,
+                engine,
+                &n,
+                &crate::provisioning::ProvisionSpec {
+                    plan: Some(plan.name.clone()),
+                    plan_version: Some(plan.version),
+                    reason: Some(format!(
+                        "{why}: re-provisioned with {} v{} for its GPU validation (dcgmi diag -r {})",
+                        plan.name, plan.version, spec.validation.dcgm_level
+                    )),
+                },
+                None,
+            )
+            .await?;
+        let now = fleet_db::now_ms();
+        self.incidents.remediation.lock().diagnoses.insert(
+            run.id.clone(),
+            Diagnosis {
+                run: run.id.clone(),
+                node: n.id.clone(),
+                node_name: n.name.clone(),
+                incident: incident.clone(),
+                gpu,
+                by: p.name.clone(),
+                at: now,
+            },
+        );
+        if let Some(i) = &incident {
+            self.incident_timeline(
+                i,
+                "diagnosis",
+                &p.name,
+                format!(
+                    "diagnosis of {} started: provisioning {} ({} v{})",
+                    n.name, run.id, plan.name, plan.version
+                ),
+            )
+            .await;
+        } else {
+            let mut st = self.incidents.state.lock().await;
+            self.save_correlation(&mut st).await;
+        }
+        self.run_view(run).await
+    }
+
+    /// The diagnoses under way.
+    pub async fn diagnoses(&self, p: &Principal) -> CoreResult<Vec<Diagnosis>> {
+        p.require(Permission::InventoryRead, "read diagnoses")?;
+        self.ensure_correlation_loaded().await?;
+        Ok(self
+            .incidents
+            .remediation
+            .lock()
+            .diagnoses
+            .values()
+            .cloned()
+            .collect())
+    }
+
+    /// Acts on the diagnoses whose run ended (from the correlation tick): passed — the node is
+    /// back in service; the GPU validation failed — the node to maintenance and an RMA record
+    /// on the incident's GPU; the install failed elsewhere or was cancelled — the node to
+    /// maintenance, no verdict on the GPU. Audited (`node.diagnose`), in the incident's timeline.
+    pub(crate) async fn follow_diagnoses(&self) {
+        let pending: Vec<Diagnosis> = self
+            .incidents
+            .remediation
+            .lock()
+            .diagnoses
+            .values()
+            .cloned()
+            .collect();
+        let p = Principal::system(SystemRole::Remediation);
+        for d in pending {
+            let run = match self.store.get_provisioning(&d.run).await {
+                Ok(r) => r,
+                Err(fleet_db::DbError::NotFound(_)) => {
+                    self.incidents.remediation.lock().diagnoses.remove(&d.run);
+                    continue;
+                }
+                Err(e) => {
+                    tracing::warn!(run = %d.run, error = %e, "diagnosis: run not read");
+                    continue;
+                }
+            };
+            if !fleet_db::provisioning_stage_is_final(&run.stage) {
+                continue;
+            }
+            let why = run.failure.clone().unwrap_or_default();
+            let gpu_failed =
+                run.stage == "failed" && why.contains(fleet_tinkerbell::plan::actions::VALIDATE);
+            let mut outcome = match run.stage.as_str() {
+                "succeeded" => format!(
+                    "{} passed: the GPU validation succeeded; the node is back in service",
+                    d.node_name
+                ),
+                _ if gpu_failed => format!("{} failed its GPU validation: {why}", d.node_name),
+                stage => format!(
+                    "{} could not be diagnosed (the run {stage}: {why}); no verdict on its GPUs",
+                    d.node_name
+                ),
+            };
+            if run.stage != "succeeded" {
+                let node = self.store.get_asset(&d.node).await.ok();
+                if node.and_then(|n| n.state) == Some(NodeState::ProvisioningFailed) {
+                    match self
+                        .store
+                        .transition(
+                            &p.actor(),
+                            &d.node,
+                            NodeState::Maintenance,
+                            Some(format!("diagnosis: {outcome}")),
+                        )
+                        .await
+                    {
+                        Ok(_) => outcome.push_str("; node to maintenance"),
+                        Err(e) => outcome.push_str(&format!("; node not moved: {e}")),
+                    }
+                }
+                if let (true, Some(gpu)) = (gpu_failed, &d.gpu) {
+                    let reason = format!("diagnosis failed: {why}");
+                    match self
+                        .mark_gpu_rma(&p, gpu, d.incident.as_deref().unwrap_or(""), &reason)
+                        .await
+                    {
+                        Ok(()) => outcome.push_str("; GPU marked for RMA"),
+                        Err(e) => outcome.push_str(&format!("; no RMA record: {e}")),
+                    }
+                }
+            }
+            let audit = AuditEntry {
+                action: "node.diagnose",
+                kind: "node",
+                target: Some(&d.node),
+                before: Some(json!({"provisioning": d.run, "incident": d.incident})),
+                after: Some(json!({"stage": run.stage, "outcome": outcome})),
+            };
+            if let Err(e) = self.store.record_events(&p.actor(), Some(audit), &[]).await {
+                tracing::warn!(run = %d.run, error = %e, "diagnosis: not audited (retried)");
+                continue;
+            }
+            self.incidents.remediation.lock().diagnoses.remove(&d.run);
+            match &d.incident {
+                Some(i) => {
+                    self.incident_timeline(i, "diagnosis", &p.name, outcome)
+                        .await
+                }
+                None => {
+                    let mut st = self.incidents.state.lock().await;
+                    self.save_correlation(&mut st).await;
+                }
+            }
+        }
+    }
+
     /// Switches every remediation step off (`on`) or back on. Audited.
     pub async fn set_kill_switch(
         &self,
@@ -595,6 +853,7 @@ impl Core {
                 .collect::<std::collections::BTreeSet<_>>()
                 .len(),
             recent: r.log.iter().take(50).cloned().collect(),
+            diagnoses: r.diagnoses.values().cloned().collect(),
         })
     }
 }

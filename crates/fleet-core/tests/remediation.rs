@@ -383,3 +383,220 @@ async fn an_rma_step_marks_the_failed_gpu_once() {
     assert_eq!(rma.decision, "refused", "{again:?}");
     assert!(rma.reason.as_deref().unwrap().contains("already marked"));
 }
+
+/// An install system that takes every attempt and runs none (the test ends them).
+struct Accepting;
+
+impl fleet_core::provisioning::Engine for Accepting {
+    fn concurrency(&self) -> usize {
+        4
+    }
+    fn power_via(&self) -> String {
+        "gpufleet".into()
+    }
+    fn object_base(&self, node: &fleet_model::asset::Asset) -> Result<String, String> {
+        Ok(node.name.clone())
+    }
+    async fn check(
+        &self,
+        _: &fleet_model::asset::Asset,
+        _: &fleet_db::InstallPlanRow,
+        _: &str,
+    ) -> Result<(), String> {
+        Ok(())
+    }
+    fn batch_limit(&self, _: &str, _: usize) {}
+    fn start(&self, _: fleet_db::Provisioning) {}
+    async fn stop(&self, _: &fleet_db::Provisioning) -> fleet_core::CoreResult<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_diagnosis_returns_the_node_to_service_or_to_maintenance_with_an_rma_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+    let store = Store::connect(&StoreOptions::new(url)).await.unwrap();
+    let core = Core::new(store.clone(), CoreSettings::new(dir.path().into()));
+    let nodes = rack(&store).await;
+    let t = Actor::system("test");
+    let admin = Principal::user("u-admin", "admin", Role::Admin);
+    let operator = Principal::user("u-op", "oscar", Role::Operator);
+    let viewer = Principal::user("u-view", "vera", Role::Viewer);
+    let profile = store
+        .get_asset(&nodes[0])
+        .await
+        .unwrap()
+        .profile_id
+        .unwrap();
+    let spec = json!({"os": {"method": "image2disk", "url": "http://images/ubuntu.raw.gz",
+                             "compressed": true},
+                      "validation": {"enabled": true, "dcgm_level": 2}});
+    store
+        .create_install_plan(&t, "diag-plan", Some(&profile), &spec, None)
+        .await
+        .unwrap();
+    let engine = Accepting;
+
+    // XID 79 on nodes 0 and 1: two incidents rooted at their GPUs.
+    core.ingest_alerts(&admin, vec![xid79(0), xid79(1)])
+        .await
+        .unwrap();
+    let incidents = core
+        .list_incidents(&admin, &IncidentFilter::default())
+        .await
+        .unwrap();
+    let of = |n: usize| {
+        incidents
+            .iter()
+            .find(|i| i.affected.nodes.contains(&nodes[n]))
+            .unwrap()
+            .id
+            .clone()
+    };
+    let (inc0, inc1) = (of(0), of(1));
+
+    // Only a drained node is diagnosed; viewers may not; the incident must be about this node.
+    let e = core
+        .diagnose_node(&operator, Some(&engine), &nodes[0], Some(&inc0))
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("only a drained node"), "{e}");
+    for n in &nodes[..2] {
+        store
+            .transition(&t, n, NodeState::Draining, None)
+            .await
+            .unwrap();
+    }
+    assert!(matches!(
+        core.diagnose_node(&viewer, Some(&engine), &nodes[0], Some(&inc0))
+            .await
+            .unwrap_err(),
+        fleet_core::CoreError::Forbidden(_)
+    ));
+    let e = core
+        .diagnose_node(&operator, Some(&engine), &nodes[0], Some(&inc1))
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("not in node"), "{e}");
+    let e = core
+        .diagnose_node::<Accepting>(&operator, None, &nodes[0], None)
+        .await
+        .unwrap_err();
+    assert!(e.to_string().contains("provisioning is off"), "{e}");
+
+    // Both diagnosed: drained → maintenance → provisioning with the profile's plan.
+    let run0 = core
+        .diagnose_node(&operator, Some(&engine), &nodes[0], Some(&inc0))
+        .await
+        .unwrap();
+    let run1 = core
+        .diagnose_node(&operator, Some(&engine), &nodes[1], Some(&inc1))
+        .await
+        .unwrap();
+    assert_eq!(run0.node_state, Some(NodeState::Provisioning));
+    assert_eq!(run0.provisioning.plan_name, "diag-plan");
+    let states: Vec<String> = store
+        .lifecycle_history(&nodes[0])
+        .await
+        .unwrap()
+        .iter()
+        .rev()
+        .take(2)
+        .map(|h| h.to_state.clone())
+        .collect();
+    assert_eq!(states, ["provisioning", "maintenance"]);
+    assert_eq!(core.diagnoses(&viewer).await.unwrap().len(), 2);
+
+    // Still running: nothing decided.
+    core.correlation_tick().await.unwrap();
+    assert_eq!(core.diagnoses(&viewer).await.unwrap().len(), 2);
+
+    // Node 0 fails its GPU validation, node 1 passes (as the install system would report).
+    store
+        .finish_provisioning(
+            &t,
+            &run0.provisioning.id,
+            "failed",
+            NodeState::ProvisioningFailed,
+            format!(
+                "workflow {}: provision/validate-gpus: dcgmi diag -r 2: GPU 0 failed the memory test",
+                run0.provisioning.workflow
+            ),
+            None,
+            None,
+        )
+        .await
+        .unwrap();
+    store
+        .finish_provisioning(
+            &t,
+            &run1.provisioning.id,
+            "succeeded",
+            NodeState::InService,
+            "workflow succeeded (9 actions)".into(),
+            None,
+            None,
+        )
+        .await
+        .unwrap();
+    core.correlation_tick().await.unwrap();
+    assert!(core.diagnoses(&viewer).await.unwrap().is_empty());
+
+    assert_eq!(state(&store, &nodes[0]).await, Some(NodeState::Maintenance));
+    let gpu0 = store
+        .children(&nodes[0], Some(AssetKind::Gpu))
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|a| a.kind == AssetKind::Gpu)
+        .unwrap();
+    assert_eq!(gpu0.config["rma"]["state"], "requested", "{}", gpu0.config);
+    assert_eq!(gpu0.config["rma"]["incident"], json!(inc0));
+    assert!(gpu0.config["rma"]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("validate-gpus"));
+    let timeline = core
+        .get_incident(&viewer, &inc0)
+        .await
+        .unwrap()
+        .timeline
+        .unwrap();
+    assert!(
+        timeline.iter().any(|t| t.event == "diagnosis"
+            && t.detail.contains("failed its GPU validation")
+            && t.detail.ends_with("GPU marked for RMA")),
+        "{timeline:?}"
+    );
+
+    assert_eq!(state(&store, &nodes[1]).await, Some(NodeState::InService));
+    let gpu1 = store
+        .children(&nodes[1], Some(AssetKind::Gpu))
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|a| a.kind == AssetKind::Gpu)
+        .unwrap();
+    assert!(gpu1.config.get("rma").is_none(), "{}", gpu1.config);
+    let timeline = core
+        .get_incident(&viewer, &inc1)
+        .await
+        .unwrap()
+        .timeline
+        .unwrap();
+    assert!(timeline
+        .iter()
+        .any(|t| t.event == "diagnosis" && t.detail.contains("back in service")));
+    let audit = store
+        .list_audit(&AuditFilter {
+            target: Some(nodes[0].clone()),
+            limit: 100,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert!(audit
+        .iter()
+        .any(|a| a.action == "node.diagnose" && a.actor == "system:remediation"));
+}

@@ -178,6 +178,8 @@ pub const TRANSITIONS: &[(NodeState, NodeState, Guard)] = &[
     (Draining, Broken, Guard::NeedsReason),
     (Maintenance, Ready, Guard::None),
     (Maintenance, Inspecting, Guard::NeedsBmc),
+    // Re-provisioned from maintenance: a diagnosis (the install's GPU validation) or a repair.
+    (Maintenance, Provisioning, Guard::NeedsProfile),
     (Maintenance, Retired, Guard::NeedsReason),
     (Broken, Maintenance, Guard::None),
     (Broken, Retired, Guard::NeedsReason),

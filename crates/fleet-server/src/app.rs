@@ -123,6 +123,10 @@ pub fn router(st: AppState) -> Router {
             get(crate::api::provision::status).post(crate::api::provision::provision),
         )
         .route(
+            "/nodes/{id}/diagnose",
+            post(crate::api::provision::diagnose),
+        )
+        .route(
             "/nodes/{id}/provision/cancel",
             post(crate::api::provision::cancel),
         )

@@ -115,6 +115,7 @@ pub const ROUTES: &[(&str, &str, Option<Permission>)] = {
         ("GET", "/api/v1/install-plans/{name}", Some(InventoryRead)),
         ("GET", "/api/v1/nodes/{id}/provision", Some(InventoryRead)),
         ("POST", "/api/v1/nodes/{id}/provision", Some(OobOperate)),
+        ("POST", "/api/v1/nodes/{id}/diagnose", Some(OobOperate)),
         (
             "POST",
             "/api/v1/nodes/{id}/provision/cancel",
@@ -635,6 +636,10 @@ mod core_mapping {
                 .provision(p, none, "no-such-node", &spec)
                 .await
                 .map(drop),
+            ("POST", "/api/v1/nodes/{id}/diagnose") => core
+                .diagnose_node(p, none, "no-such-node", None)
+                .await
+                .map(drop),
             ("POST", "/api/v1/nodes/{id}/provision/cancel") => core
                 .cancel_provisioning(p, none, "no-such-node", None)
                 .await
@@ -757,7 +762,7 @@ mod core_mapping {
             }
             checked += 1;
         }
-        assert_eq!(checked, 51, "routes checked against the core");
+        assert_eq!(checked, 52, "routes checked against the core");
         // The list of routes the table alone gates holds only routes, none checked above.
         let admin = fleet_core::Principal::user("u", "admin", Role::Admin);
         for (m, path) in GATED_BY_THE_TABLE_ONLY {

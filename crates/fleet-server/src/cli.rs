@@ -231,6 +231,14 @@ pub enum NodeCmd {
         #[command(flatten)]
         op: OpFlags,
     },
+    /// Diagnose a drained node: re-provisioned for its install plan's GPU validation; it returns
+    /// to service, or goes to maintenance (with an RMA record on the incident's GPU).
+    Diagnose {
+        node: String,
+        /// The incident it diagnoses.
+        #[arg(long)]
+        incident: Option<String>,
+    },
     /// Restart a node's BMC (the host keeps running) and wait until it answers again (a job).
     BmcReset {
         node: String,
@@ -921,6 +929,25 @@ pub async fn run(cli: Cli) -> anyhow::Result<i32> {
                 }
                 NodeCmd::Power { node, action, op } => {
                     return node_op(&c, &node, "power", json!({"action": action}), op, out).await;
+                }
+                NodeCmd::Diagnose { node, incident } => {
+                    let v = c
+                        .call(
+                            reqwest::Method::POST,
+                            &format!("/api/v1/nodes/{}/diagnose", urlencode(&node)),
+                            Some(json!({"incident": incident})),
+                        )
+                        .await?;
+                    if out == Output::Json {
+                        print(&v);
+                    } else {
+                        println!(
+                            "{}: diagnosis started: provisioning {} (workflow {})",
+                            node,
+                            s(&v["id"]),
+                            s(&v["workflow"])
+                        );
+                    }
                 }
                 NodeCmd::BmcReset { node, op } => {
                     return node_op(&c, &node, "bmc/reset", json!({}), op, out).await;

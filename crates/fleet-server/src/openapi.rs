@@ -182,7 +182,7 @@ fn describe(code: &str) -> &'static str {
         api::ops::list_jobs, api::ops::get_job, api::ops::cancel_job,
         api::ops::switch_ports, api::ops::port_admin, api::ops::firmware_upload, api::ops::bios_diff,
         api::provision::list_plans, api::provision::create_plan, api::provision::get_plan,
-        api::provision::provision, api::provision::status, api::provision::cancel, api::provision::bulk,
+        api::provision::provision, api::provision::diagnose, api::provision::status, api::provision::cancel, api::provision::bulk,
         api::misc::import, api::misc::changes, api::misc::audit, api::misc::audit_verify,
         api::telemetry::write, api::telemetry::write_v1, api::telemetry::write_v2,
         api::telemetry::gpu_health, api::telemetry::node_health, api::telemetry::switch_health,

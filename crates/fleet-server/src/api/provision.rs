@@ -165,6 +165,45 @@ pub async fn provision(
     Ok((StatusCode::ACCEPTED, Json(view(&st, run))))
 }
 
+/// What a diagnosis is about.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DiagnoseRequest {
+    /// The incident it diagnoses: its GPU (which must be in this node) gets the RMA record
+    /// when the GPU validation fails.
+    pub incident: Option<String>,
+}
+
+/// Diagnose a drained node (`draining` moves to `maintenance` first): it is re-provisioned with
+/// the install plan bound to its profile, whose last action validates the GPUs (`nvidia-smi`,
+/// `dcgmi diag`). When the attempt ends: passed, the node is in service; the GPU validation
+/// failed, the node goes to `maintenance` with an RMA record on the incident's GPU; the install
+/// failed elsewhere or was cancelled, `maintenance` without one. Each outcome is audited
+/// (`node.diagnose`) and written to the incident's timeline.
+#[utoipa::path(post, path = "/api/v1/nodes/{id}/diagnose", params(("id" = String, Path)), request_body = DiagnoseRequest, tag = "provisioning",
+    responses((status = 202, body = ProvisionView, description = "The diagnosis's provisioning attempt"),
+        (status = 404, body = Problem),
+        (status = 409, body = Problem, description = "The node is not drained, is being provisioned, or the kill switch is on"),
+        (status = 422, body = Problem, description = "No install plan with GPU validation, or the incident's GPU is in another node"),
+        (status = 503, body = Problem, description = "Provisioning is off")))]
+pub async fn diagnose(
+    State(st): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(req): Json<DiagnoseRequest>,
+) -> ApiResult<(StatusCode, Json<ProvisionView>)> {
+    let run = st
+        .core
+        .diagnose_node(
+            &caller.core_principal(),
+            engine(&st).as_ref(),
+            &id,
+            req.incident.as_deref(),
+        )
+        .await?;
+    Ok((StatusCode::ACCEPTED, Json(view(&st, run))))
+}
+
 /// The node's latest provisioning attempt with per-action progress.
 #[utoipa::path(get, path = "/api/v1/nodes/{id}/provision", params(("id" = String, Path)), tag = "provisioning",
     responses((status = 200, body = ProvisionView), (status = 404, body = Problem)))]

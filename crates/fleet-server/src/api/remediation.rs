@@ -137,6 +137,23 @@ pub struct RemediationStatusView {
     pub window_used: usize,
     /// The latest actions, newest first (at most 50).
     pub recent: Vec<RemediationAction>,
+    /// Diagnoses under way (`POST /api/v1/nodes/{id}/diagnose`).
+    pub diagnoses: Vec<DiagnosisView>,
+}
+
+/// A diagnosis under way: its provisioning attempt decides what becomes of the node.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DiagnosisView {
+    /// The provisioning attempt.
+    pub provisioning: String,
+    pub node: String,
+    pub node_name: String,
+    pub incident: Option<String>,
+    /// The GPU an RMA record goes on if the GPU validation fails.
+    pub gpu: Option<String>,
+    pub by: String,
+    /// RFC 3339.
+    pub started_at: String,
 }
 
 impl From<fleet_core::remediation::RemediationStatus> for RemediationStatusView {
@@ -159,6 +176,19 @@ impl From<fleet_core::remediation::RemediationStatus> for RemediationStatusView 
                 approval_above_nodes: s.rails.approval_above_nodes,
             },
             window_used: s.window_used,
+            diagnoses: s
+                .diagnoses
+                .into_iter()
+                .map(|d| DiagnosisView {
+                    provisioning: d.run,
+                    node: d.node,
+                    node_name: d.node_name,
+                    incident: d.incident,
+                    gpu: d.gpu,
+                    by: d.by,
+                    started_at: fleet_db::rfc3339(d.at),
+                })
+                .collect(),
             recent: s
                 .recent
                 .into_iter()

@@ -58,6 +58,8 @@ from .created_token import CreatedToken
 from .dead_letter_page import DeadLetterPage
 from .dead_letter_view import DeadLetterView
 from .dead_letter_view_event import DeadLetterViewEvent
+from .diagnose_request import DiagnoseRequest
+from .diagnosis_view import DiagnosisView
 from .diff_view import DiffView
 from .discovery_request import DiscoveryRequest
 from .discovery_response import DiscoveryResponse
@@ -244,6 +246,8 @@ __all__ = (
     "DeadLetterPage",
     "DeadLetterView",
     "DeadLetterViewEvent",
+    "DiagnoseRequest",
+    "DiagnosisView",
     "DiffView",
     "DiscoveryRequest",
     "DiscoveryResponse",

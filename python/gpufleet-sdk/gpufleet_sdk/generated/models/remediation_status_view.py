@@ -12,6 +12,7 @@ from ..types import UNSET, Unset
 from typing import cast
 
 if TYPE_CHECKING:
+  from ..models.diagnosis_view import DiagnosisView
   from ..models.guard_rails_view import GuardRailsView
   from ..models.remediation_action import RemediationAction
 
@@ -29,6 +30,7 @@ class RemediationStatusView:
 
         Attributes:
             automatic (bool): New incidents' automatic actions run without a person.
+            diagnoses (list[DiagnosisView]): Diagnoses under way (`POST /api/v1/nodes/{id}/diagnose`).
             guard_rails (GuardRailsView): Guard rails in force.
             kill_switch (bool):
             recent (list[RemediationAction]): The latest actions, newest first (at most 50).
@@ -38,6 +40,7 @@ class RemediationStatusView:
      """
 
     automatic: bool
+    diagnoses: list[DiagnosisView]
     guard_rails: GuardRailsView
     kill_switch: bool
     recent: list[RemediationAction]
@@ -51,9 +54,17 @@ class RemediationStatusView:
 
 
     def to_dict(self) -> dict[str, Any]:
+        from ..models.diagnosis_view import DiagnosisView # noqa: PLC0415
         from ..models.guard_rails_view import GuardRailsView # noqa: PLC0415
         from ..models.remediation_action import RemediationAction # noqa: PLC0415
         automatic = self.automatic
+
+        diagnoses = []
+        for diagnoses_item_data in self.diagnoses:
+            diagnoses_item = diagnoses_item_data.to_dict()
+            diagnoses.append(diagnoses_item)
+
+
 
         guard_rails = self.guard_rails.to_dict()
 
@@ -85,6 +96,7 @@ class RemediationStatusView:
         field_dict.update(self.additional_properties)
         field_dict.update({
             "automatic": automatic,
+            "diagnoses": diagnoses,
             "guard_rails": guard_rails,
             "kill_switch": kill_switch,
             "recent": recent,
@@ -101,10 +113,21 @@ class RemediationStatusView:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        from ..models.diagnosis_view import DiagnosisView # noqa: PLC0415
         from ..models.guard_rails_view import GuardRailsView # noqa: PLC0415
         from ..models.remediation_action import RemediationAction # noqa: PLC0415
         d = dict(src_dict)
         automatic = d.pop("automatic")
+
+        diagnoses = []
+        _diagnoses = d.pop("diagnoses")
+        for diagnoses_item_data in (_diagnoses):
+            diagnoses_item = DiagnosisView.from_dict(diagnoses_item_data)
+
+
+
+            diagnoses.append(diagnoses_item)
+
 
         guard_rails = GuardRailsView.from_dict(d.pop("guard_rails"))
 
@@ -147,6 +170,7 @@ class RemediationStatusView:
 
         remediation_status_view = cls(
             automatic=automatic,
+            diagnoses=diagnoses,
             guard_rails=guard_rails,
             kill_switch=kill_switch,
             recent=recent,
