@@ -73,6 +73,9 @@ pub(crate) struct RemediationState {
     log: VecDeque<ActionRecord>,
     /// Diagnoses under way, by provisioning run id.
     diagnoses: BTreeMap<String, Diagnosis>,
+    /// Nodes drained for `drain_and_diagnose`, by node id, with the incident: diagnosed
+    /// automatically once they reach maintenance (see [`Core::diagnose_drained`]).
+    to_diagnose: BTreeMap<String, String>,
 }
 
 /// A diagnosis under way: a re-provisioning of a drained node whose GPU validation
@@ -383,10 +386,20 @@ impl Core {
                 s.action.as_str()
             );
             let r = match s.action {
-                Action::DrainAndDiagnose => self
-                    .transition(p, node, NodeState::Draining, Some(reason.clone()))
-                    .await
-                    .map(drop),
+                Action::DrainAndDiagnose => {
+                    let r = self
+                        .transition(p, node, NodeState::Draining, Some(reason.clone()))
+                        .await
+                        .map(drop);
+                    if r.is_ok() && self.rem_settings().automatic {
+                        self.incidents
+                            .remediation
+                            .lock()
+                            .to_diagnose
+                            .insert(node.clone(), incident.to_string());
+                    }
+                    r
+                }
                 Action::Rma => match &s.gpu {
                     Some(gpu) => self.mark_gpu_rma(p, gpu, incident, &reason).await,
                     None => Err(CoreError::Internal("rma without a GPU".into())),
@@ -690,6 +703,81 @@ impl Core {
             self.save_correlation(&mut st).await;
         }
         self.run_view(run).await
+    }
+
+    /// With `remediation.automatic`: diagnoses each node drained for `drain_and_diagnose` once
+    /// it reaches maintenance (a person or the scheduler says the drain is complete), as
+    /// `system:remediation`, for the incident that drained it. A node put back in service (or
+    /// anywhere but draining) is not diagnosed. The server calls this every minute with its
+    /// provisioning engine. Returns the diagnoses started.
+    pub async fn diagnose_drained<E: crate::provisioning::Engine>(
+        &self,
+        engine: Option<&E>,
+    ) -> Vec<Diagnosis> {
+        let mut started = Vec::new();
+        if !self.rem_settings().automatic || engine.is_none() {
+            return started;
+        }
+        if self.ensure_correlation_loaded().await.is_err() {
+            return started;
+        }
+        let waiting: Vec<(String, String)> = {
+            let r = self.incidents.remediation.lock();
+            if r.kill_switch.is_some() {
+                return started;
+            }
+            r.to_diagnose
+                .iter()
+                .map(|(n, i)| (n.clone(), i.clone()))
+                .collect()
+        };
+        let p = Principal::system(SystemRole::Remediation);
+        let mut changed = false;
+        for (node, incident) in waiting {
+            let state = match self.store.get_asset(&node).await {
+                Ok(n) => n.state,
+                Err(fleet_db::DbError::NotFound(_)) => None,
+                Err(e) => {
+                    tracing::warn!(node = %node, error = %e, "diagnosis: node not read");
+                    continue;
+                }
+            };
+            match state {
+                Some(NodeState::Draining) => continue,
+                Some(NodeState::Maintenance) => {
+                    match self.diagnose_node(&p, engine, &node, Some(&incident)).await {
+                        Ok(run) => {
+                            let d = self
+                                .incidents
+                                .remediation
+                                .lock()
+                                .diagnoses
+                                .get(&run.provisioning.id)
+                                .cloned();
+                            started.extend(d);
+                        }
+                        Err(e) => {
+                            tracing::warn!(node = %node, %incident, error = %e, "diagnosis not started");
+                            self.incident_timeline(
+                                &incident,
+                                "diagnosis",
+                                &p.name,
+                                format!("no diagnosis started: {e}"),
+                            )
+                            .await;
+                        }
+                    }
+                }
+                _ => {}
+            }
+            self.incidents.remediation.lock().to_diagnose.remove(&node);
+            changed = true;
+        }
+        if changed {
+            let mut st = self.incidents.state.lock().await;
+            self.save_correlation(&mut st).await;
+        }
+        started
     }
 
     /// The diagnoses under way.

@@ -600,3 +600,83 @@ async fn a_diagnosis_returns_the_node_to_service_or_to_maintenance_with_an_rma_r
         .iter()
         .any(|a| a.action == "node.diagnose" && a.actor == "system:remediation"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_drives_the_lifecycle_drain_then_diagnosis_then_rma() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+    let store = Store::connect(&StoreOptions::new(url)).await.unwrap();
+    let mut settings = CoreSettings::new(dir.path().into());
+    settings.correlation.remediation = RemediationSettings {
+        automatic: true,
+        rails: GuardRails::default(),
+    };
+    let core = Core::new(store.clone(), settings);
+    let nodes = rack(&store).await;
+    let t = Actor::system("test");
+    let admin = Principal::user("u-admin", "admin", Role::Admin);
+    let profile = store
+        .get_asset(&nodes[2])
+        .await
+        .unwrap()
+        .profile_id
+        .unwrap();
+    store
+        .create_install_plan(
+            &t,
+            "auto-plan",
+            Some(&profile),
+            &json!({"os": {"method": "image2disk", "url": "http://images/os.raw"}}),
+            None,
+        )
+        .await
+        .unwrap();
+    let engine = Accepting;
+
+    // XID 79: the automatic pass drains the node; nothing is diagnosed while it drains.
+    core.ingest_alerts(&admin, vec![xid79(2)]).await.unwrap();
+    core.correlation_tick().await.unwrap();
+    assert_eq!(state(&store, &nodes[2]).await, Some(NodeState::Draining));
+    assert!(core.diagnose_drained(Some(&engine)).await.is_empty());
+    // The drain is complete (the scheduler or a person says so): diagnosed, for the incident.
+    store
+        .transition(
+            &t,
+            &nodes[2],
+            NodeState::Maintenance,
+            Some("drained".into()),
+        )
+        .await
+        .unwrap();
+    let started = core.diagnose_drained(Some(&engine)).await;
+    assert_eq!(started.len(), 1);
+    let d = &started[0];
+    assert_eq!(d.by, "system:remediation");
+    assert!(d.gpu.is_some() && d.incident.is_some(), "{d:?}");
+    assert_eq!(
+        state(&store, &nodes[2]).await,
+        Some(NodeState::Provisioning)
+    );
+    assert!(
+        core.diagnose_drained(Some(&engine)).await.is_empty(),
+        "once"
+    );
+    // The GPU validation fails: maintenance, and the GPU is marked for return.
+    store
+        .finish_provisioning(
+            &t,
+            &d.run,
+            "failed",
+            NodeState::ProvisioningFailed,
+            "workflow w: provision/validate-gpus: exit status 1".into(),
+            None,
+            None,
+        )
+        .await
+        .unwrap();
+    core.correlation_tick().await.unwrap();
+    assert_eq!(state(&store, &nodes[2]).await, Some(NodeState::Maintenance));
+    let gpu = store.get_asset(d.gpu.as_ref().unwrap()).await.unwrap();
+    assert_eq!(gpu.config["rma"]["state"], "requested");
+    assert_eq!(gpu.config["rma"]["requested_by"], "system:remediation");
+}

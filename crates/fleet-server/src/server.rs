@@ -224,10 +224,12 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
             }
         });
     }
-    // The recovery ladder of nodes stuck past their state's deadline.
-    if cfg.recovery.enabled && cfg.recovery.interval_secs > 0 {
+    // The recovery ladder of nodes stuck past their state's deadline, and the automatic
+    // diagnosis of nodes remediation drained (both need the provisioning engine).
+    {
         let (st, done) = (st.clone(), shutdown.clone());
-        let period = std::time::Duration::from_secs(cfg.recovery.interval_secs);
+        let period = std::time::Duration::from_secs(cfg.recovery.interval_secs.max(1));
+        let ladder = cfg.recovery.enabled && cfg.recovery.interval_secs > 0;
         tokio::spawn(async move {
             let mut every = tokio::time::interval(period);
             every.tick().await;
@@ -236,6 +238,13 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
                     _ = done.cancelled() => break,
                     _ = every.tick() => {
                         let engine = crate::api::provision::engine(&st);
+                        let started = st.core.diagnose_drained(engine.as_ref()).await;
+                        if !started.is_empty() {
+                            tracing::info!(diagnoses = started.len(), "diagnoses started");
+                        }
+                        if !ladder {
+                            continue;
+                        }
                         match st.core.recovery_round(engine.as_ref()).await {
                             Ok(r) if !r.actions.is_empty() || r.deferred > 0 => tracing::info!(
                                 stuck = r.stuck, acted = r.actions.len(), deferred = r.deferred,

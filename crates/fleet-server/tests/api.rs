@@ -121,8 +121,8 @@ async fn every_route_enforces_the_permission_matrix_for_every_role() {
                 // This server runs without a Tinkerbell control plane: provisioning (and a
                 // diagnosis, which re-provisions) answers 503 (documented) to everyone allowed
                 // to ask.
-                let unavailable_here = status == 503
-                    && (path.contains("provision") || path.ends_with("/diagnose"));
+                let unavailable_here =
+                    status == 503 && (path.contains("provision") || path.ends_with("/diagnose"));
                 assert!(
                     unavailable_here
                         || (200..300).contains(&status)
