@@ -12,9 +12,10 @@ simulator writes for its faults:
 * **latency**: from the scenario's last alert to the first time the incidents were right and
   stayed right (polled every half second).
 
-The truth of an alert is the fault of its rack (scenarios put concurrent faults in different
-racks; a fault that spans racks, such as a CDU's, names them all in ``racks``); alerts of
-assets in no faulted rack are noise, each its own true incident.
+The truth of an alert is the fault whose root is the alert's own asset (a CDU's ``CduFault``:
+a CDU stands in no rack), else the fault of its rack (scenarios put concurrent faults in
+different racks; a fault that spans racks, such as a CDU's, names them all in ``racks``);
+alerts of assets in no faulted rack are noise, each its own true incident.
 
 ``gpufleet-sim evaluate`` runs against a gpufleet and a simulator that are already up, with the
 fleet imported (``scripts/eval-correlation.sh`` starts both and imports it).
@@ -212,6 +213,20 @@ class Evaluator:
             self._racks[rack] = self.asset(rack)["name"]
         return self._racks[rack]
 
+    def fault_at(self, asset_id: str | None, faults: list[Fault]) -> Fault | None:
+        """The fault whose root is this very asset (a CDU's own alert: a CDU stands in no rack)."""
+        if not asset_id:
+            return None
+        a = self.asset(asset_id)
+        for f in faults:
+            if (
+                f.root_kind in ("cdu", "pdu", "switch")
+                and a.get("kind") == f.root_kind
+                and a.get("name") == f.root_name
+            ):
+                return f
+        return None
+
     def root_matches(self, f: Fault, root: dict) -> bool:
         aid = root.get("asset_id")
         if not aid:
@@ -246,8 +261,10 @@ class Evaluator:
         by_rack = truth_by_rack(sc.faults)
         truth: dict[str, str] = {}
         for a in alerts:
-            rack = self.rack_name(a.get("asset_id"))
-            f = by_rack.get(rack or "")
+            f = self.fault_at(a.get("asset_id"), sc.faults)
+            if f is None:
+                rack = self.rack_name(a.get("asset_id"))
+                f = by_rack.get(rack or "")
             truth[a["fingerprint"]] = f.key if f else f"noise:{a['fingerprint']}"
         got = {a["fingerprint"]: a.get("incident") or f"none:{a['fingerprint']}" for a in alerts}
         incidents: dict[str, set[str]] = {}

@@ -157,6 +157,24 @@ def test_a_cdu_fault_owns_the_alerts_of_every_rack_it_cools():
     assert any("expected cdu cdu-01" in m for m in s.misses), s.misses
 
 
+def test_the_cdus_own_alert_belongs_to_its_fault_though_it_stands_in_no_rack():
+    roots = {"I1": {"root_cause": {"asset_id": "cdu-1"}}, "I2": {"root_cause": {"asset_id": "g-c1"}}}
+    # CduFault on the CDU itself, with the hot GPUs of both racks: one true incident
+    together = [alert("cf", "cdu-1", "I1"), alert("ta", "g-a0", "I1"), alert("tb", "g-b0", "I1")]
+    s = score([*together, alert("g1", "g-c1", "I2")], roots, cooling_scenario())
+    assert (s.exact, s.root_ok) == (2, 2), s.misses
+    # the CDU's alert alone while the GPUs are grouped elsewhere: the fault is split
+    s = score(
+        [alert("cf", "cdu-1", "I4"), alert("ta", "g-a0", "I1"), alert("tb", "g-b0", "I1")],
+        {**roots, "I4": {"root_cause": {"asset_id": "cdu-1"}}},
+        cooling_scenario(),
+    )
+    assert s.exact == 0, s.misses
+    # another CDU's alert is noise, not this fault's
+    s = score([*together, alert("other", "cdu-2", "I1")], roots, cooling_scenario())
+    assert s.exact == 0, s.misses
+
+
 def test_faults_of_one_scenario_may_not_share_a_rack():
     cdu = ev.Fault("cdu_failure", "cdu-01", rack="rack-a", racks=["rack-b"], root_kind="cdu", root_name="cdu-01")
     pdu = ev.Fault("pdu_power_loss", "pdu-b", rack="rack-b", root_kind="pdu", root_name="pdu-b")

@@ -14,6 +14,7 @@
 //! Vendor differences (URIs, reset types, settings paths) are data: `vendors/*.toml`, embedded
 //! at build time and selected from the service root ([`vendor::VendorProfile`]).
 
+pub mod cdu;
 pub mod error;
 pub mod gnmi;
 pub mod inventory;

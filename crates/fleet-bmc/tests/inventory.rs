@@ -1069,6 +1069,62 @@ async fn a_persona_without_its_gpus_says_so() {
     );
 }
 
+/// The DMTF cooling unit mockup (`redfish/dmtf-mockups/public-cooling-unit` in the reference
+/// data) served as a CDU's controller: its health, roll-up and failed pump. Expected values
+/// read from the mockup with python `json`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dmtf_cooling_unit_mockup_is_read() {
+    let mockup = reference_dir().join("redfish/dmtf-mockups/public-cooling-unit");
+    assert!(
+        mockup.join("index.json").exists(),
+        "the DMTF cooling unit mockup is missing: set GPUFLEET_REFERENCE_DIR to the reference \
+         data directory that holds redfish/dmtf-mockups/public-cooling-unit (shared/reference \
+         in this project)"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("redfish")).unwrap();
+    std::os::unix::fs::symlink(
+        mockup.canonicalize().unwrap(),
+        dir.path().join("redfish/v1"),
+    )
+    .unwrap();
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let root = dir.path().to_path_buf();
+    let gets = Arc::new(AtomicUsize::new(0));
+    let g = gets.clone();
+    let task = tokio::spawn(async move {
+        while let Ok((sock, _)) = listener.accept().await {
+            tokio::spawn(answer(
+                sock,
+                root.clone(),
+                g.clone(),
+                Broken::default(),
+                Broken::default(),
+            ));
+        }
+    });
+    let units = client(&url).cooling_units().await.unwrap();
+    task.abort();
+    assert_eq!(units.len(), 1, "{units:?}");
+    let cdu = &units[0];
+    assert_eq!(cdu.path, "/redfish/v1/ThermalEquipment/CDUs/1");
+    assert_eq!(cdu.equipment_type.as_deref(), Some("CDU"));
+    assert_eq!(cdu.serial.as_deref(), Some("29347ZT536"));
+    assert_eq!(cdu.health.as_deref(), Some("Warning"));
+    assert_eq!(cdu.health_rollup.as_deref(), Some("Critical"));
+    assert!(cdu.failed());
+    assert_eq!(
+        cdu.conditions.first().map(String::as_str),
+        Some("The pump subsystem health is Critical.")
+    );
+    assert!(
+        cdu.conditions.iter().any(|c| c == "Pump '2' has failed."),
+        "{:?}",
+        cdu.conditions
+    );
+}
+
 /// The DMTF rack PDU mockup (`redfish/dmtf-mockups/public-pdu` in the reference data, a
 /// directory in mockup layout) served as a PDU's controller. Expected values read from the
 /// mockup with python `json`.

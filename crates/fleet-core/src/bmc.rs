@@ -112,30 +112,30 @@ pub async fn node_bmc(
     })
 }
 
-/// A PDU's Redfish controller: `address` from its configuration (a bare host gets
+/// A PDU's or a CDU's Redfish controller: `address` from its configuration (a bare host gets
 /// `https://`), the user name from `username` (default `admin`), the password from the secret
 /// store (bound to the address like a BMC's), `accept_self_signed`, and `timeout_s` or
-/// `default_timeout`. For the PDUs that are polled (see [`pdu_is_polled`]).
+/// `default_timeout`. For the PDUs and CDUs that are polled (see [`pdu_is_polled`]).
 pub async fn pdu_endpoint(
     store: &Store,
     pdu: &fleet_model::asset::Asset,
     default_timeout: Duration,
 ) -> Result<Endpoint, String> {
     let cfg = &pdu.config;
-    let address = text(cfg, "address").ok_or("the PDU has no address")?;
+    let address = text(cfg, "address").ok_or(format!("the {} has no address", pdu.kind))?;
     let address = if address.contains("://") {
         address.to_string()
     } else {
         format!("https://{address}")
     };
-    let binding = fleet_model::asset::credential_binding(AssetKind::Pdu, cfg).unwrap_or_default();
+    let binding = fleet_model::asset::credential_binding(pdu.kind, cfg).unwrap_or_default();
+    let what = pdu.kind.as_str().to_uppercase();
     let password = match store.get_secret_for(&pdu.id, "password", &binding).await {
-        Err(e) => return Err(format!("cannot read the PDU password: {e}")),
+        Err(e) => return Err(format!("cannot read the {what} password: {e}")),
         Ok(None) => {
-            return Err(
-                "no PDU password in the credential store; set the PDU's password (import or the asset API)"
-                    .to_string(),
-            )
+            return Err(format!(
+                "no {what} password in the credential store; set the {what}'s password (import or the asset API)"
+            ))
         }
         Ok(Some(p)) => p,
     };

@@ -26,6 +26,7 @@
 
 pub mod alerting;
 pub mod bmc;
+pub mod cooling;
 pub mod correlation;
 pub mod discovery;
 pub mod error;

@@ -570,6 +570,8 @@ pub struct TelemetryStatus {
     pub switches: Vec<crate::network::SwitchStream>,
     /// PDUs this process polls over Redfish, as last read.
     pub pdus: Vec<crate::power::PduStatus>,
+    /// CDUs this process polls over Redfish, as last read.
+    pub cdus: Vec<crate::cooling::CduStatus>,
 }
 
 /// What one write request did.
@@ -617,6 +619,8 @@ pub struct Telemetry {
     pub(crate) switches: Mutex<crate::network::Streams>,
     /// The PDUs this process polls (see [`crate::power`]).
     pub(crate) pdus: Mutex<crate::power::PduWatch>,
+    /// The CDUs this process polls (see [`crate::cooling`]).
+    pub(crate) cdus: Mutex<crate::cooling::CduWatch>,
     pub(crate) network_started: std::sync::atomic::AtomicBool,
     pub(crate) relist: tokio::sync::Notify,
     index: RwLock<Arc<CmdbIndex>>,
@@ -656,6 +660,7 @@ impl Telemetry {
             scraper_started: std::sync::atomic::AtomicBool::new(false),
             switches: Mutex::new(Default::default()),
             pdus: Mutex::new(Default::default()),
+            cdus: Mutex::new(Default::default()),
             network_started: std::sync::atomic::AtomicBool::new(false),
             relist: tokio::sync::Notify::new(),
             index: RwLock::new(Arc::new(CmdbIndex::default())),
@@ -1413,6 +1418,7 @@ impl Core {
             ports,
             switches,
             pdus: self.pdu_statuses(),
+            cdus: self.cdu_statuses(),
         })
     }
 

@@ -761,6 +761,78 @@ impl Enricher {
         (read, answered)
     }
 
+    /// One round over the CDUs with a Redfish address and a password: each read once (its
+    /// `Status`), after its offset within `jitter`, `max_concurrent_bmc` at once (see
+    /// `fleet_core::cooling`). Returns (CDUs read, CDUs that answered).
+    pub async fn cdu_round(
+        &self,
+        jitter: Duration,
+        shutdown: &CancellationToken,
+    ) -> (usize, usize) {
+        let cdus = match self.st.core.polled_cdus().await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(error = %e, "CDU round: listing CDUs failed");
+                return (0, 0);
+            }
+        };
+        let deadline = Duration::from_secs(self.cfg.bmc_timeout_secs.max(1));
+        let polled: BTreeSet<String> = cdus.iter().map(|c| c.id.clone()).collect();
+        let mut tasks = tokio::task::JoinSet::new();
+        for cdu in cdus {
+            let endpoint = fleet_core::bmc::pdu_endpoint(&self.st.store, &cdu, deadline).await;
+            let me = self.clone();
+            let delay = fleet_core::spread_offset(&cdu.id, jitter);
+            let stop = shutdown.clone();
+            tasks.spawn(async move {
+                tokio::select! {
+                    _ = stop.cancelled() => return None,
+                    _ = tokio::time::sleep(delay) => {}
+                }
+                let _slot = me.slots.acquire().await.expect("semaphore is never closed");
+                use fleet_core::cooling::CduOutcome;
+                let outcome = match endpoint
+                    .and_then(|ep| RedfishClient::new(ep).map_err(|e| e.to_string()))
+                    .map(RedfishClient::with_basic_auth)
+                {
+                    Err(e) => CduOutcome::Failed(e),
+                    Ok(client) => {
+                        let r = tokio::time::timeout(deadline * 4, client.cooling_units()).await;
+                        client.logout().await;
+                        match r {
+                            Ok(Ok(v)) => CduOutcome::Read(v),
+                            // As for PDUs: no HTTP answer is silence, a wrong answer is a
+                            // configuration problem.
+                            Ok(Err(e)) if matches!(e.kind(), "timeout" | "connect" | "other") => {
+                                CduOutcome::Silent(format!("CDU unreachable: {e}"))
+                            }
+                            Ok(Err(e)) => {
+                                CduOutcome::Failed(format!("CDU controller not read: {e}"))
+                            }
+                            Err(_) => CduOutcome::Silent(format!(
+                                "CDU unreachable: its status was not read within {} s",
+                                (deadline * 4).as_secs()
+                            )),
+                        }
+                    }
+                };
+                let answered = matches!(outcome, CduOutcome::Read(_));
+                me.st.core.observe_cdu(&cdu, outcome).await;
+                Some(answered)
+            });
+        }
+        let mut read = 0;
+        let mut answered = 0;
+        while let Some(r) = tasks.join_next().await {
+            if let Ok(Some(ok)) = r {
+                read += 1;
+                answered += usize::from(ok);
+            }
+        }
+        self.st.core.retain_cdus(&polled);
+        (read, answered)
+    }
+
     /// One status-sync round: every node in the configured states, each read after its
     /// per-node jitter, `max_concurrent_bmc` at once. Returns (nodes read, nodes that changed).
     pub async fn sync_round(
@@ -999,6 +1071,10 @@ pub fn start(st: AppState, shutdown: CancellationToken) -> Running {
                 let (read, answered) = e.pdu_round(interval / 2, &stop).await;
                 if answered < read {
                     tracing::info!(read, answered, "PDU round done");
+                }
+                let (read, answered) = e.cdu_round(interval / 2, &stop).await;
+                if answered < read {
+                    tracing::info!(read, answered, "CDU round done");
                 }
             }
         });

@@ -1373,3 +1373,92 @@ async fn a_polled_pdu_raises_and_resolves_feed_and_unreachable_alerts() {
     assert_eq!(round().await, (1, 1));
     assert!(named(&alerts().await, "PduUnreachable")[0]["ends_at"].is_string());
 }
+
+/// A CDU of the simulator with its Redfish controller in the CMDB: the liveness round reads its
+/// status; a failed CDU raises `CduFault` (resolved to the CDU), which the correlation makes
+/// the announced root cause of a cooling incident, and it resolves when the CDU recovers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_polled_cdu_raises_and_resolves_its_fault() {
+    let fleet = sim::Sim::start(1, 0.3);
+    let app = App::start(None).await;
+    let (cdu, url) = fleet
+        .cdus
+        .first()
+        .expect("the simulator serves a CDU")
+        .clone();
+    let doc = json!({
+        "racks": [{"name": "rack-a"}],
+        "cdus": [{"name": cdu, "racks": ["rack-a"], "address": url,
+                  "username": "admin", "password": "password"}],
+    });
+    let (s, body) = app
+        .call(reqwest::Method::POST, "/api/v1/import?format=yaml", doc)
+        .await;
+    assert!(s == 200 || s == 201, "{s} {body}");
+    let round = || async {
+        app.enricher()
+            .cdu_round(Duration::ZERO, &CancellationToken::new())
+            .await
+    };
+    let faults = || async {
+        let (_, a) = app
+            .call(reqwest::Method::GET, "/api/v1/alerts", json!(null))
+            .await;
+        a["alerts"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|a| a["labels"]["alertname"] == "CduFault")
+            .collect::<Vec<Value>>()
+    };
+    let status = || async {
+        let (_, st) = app
+            .call(
+                reqwest::Method::GET,
+                "/api/v1/telemetry/status",
+                json!(null),
+            )
+            .await;
+        st["cdus"][0].clone()
+    };
+    assert_eq!(round().await, (1, 1));
+    let st = status().await;
+    assert_eq!(st["name"], cdu.as_str(), "{st}");
+    assert_eq!(st["health"], "OK", "{st}");
+    assert!(faults().await.is_empty());
+
+    let f = fleet.inject("cdu_failure", &cdu, json!({})).await;
+    assert_eq!(round().await, (1, 1));
+    let st = status().await;
+    assert_eq!(st["health"], "Critical", "{st}");
+    let fault = faults().await;
+    assert_eq!(fault.len(), 1, "{fault:?}");
+    assert_eq!(fault[0]["labels"]["cdu"], cdu.as_str());
+    assert!(
+        fault[0]["asset_id"].is_string(),
+        "resolved to the CDU: {fault:?}"
+    );
+    assert!(fault[0]["ends_at"].is_null());
+    let (_, incidents) = app
+        .call(reqwest::Method::GET, "/api/v1/incidents", json!(null))
+        .await;
+    let inc = incidents
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["root_cause"]["fault"] == "cooling_failed")
+        .unwrap_or_else(|| panic!("a cooling incident: {incidents}"));
+    assert_eq!(inc["root_cause"]["kind"], "cdu", "{inc}");
+    assert_eq!(inc["root_cause"]["belief"], "announced", "{inc}");
+    assert!(inc["actions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a == "facilities_cooling"));
+
+    fleet.clear(&f).await;
+    assert_eq!(round().await, (1, 1));
+    assert!(faults().await[0]["ends_at"].is_string());
+    assert_eq!(status().await["health"], "OK");
+}

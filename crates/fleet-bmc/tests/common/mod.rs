@@ -196,6 +196,8 @@ pub struct Sim {
     pub switches: Vec<(String, String)>,
     /// (PDU id, its Redfish controller's URL).
     pub pdus: Vec<(String, String)>,
+    /// (CDU id, its Redfish controller's URL).
+    pub cdus: Vec<(String, String)>,
     pub cert: Option<String>,
     _dir: tempfile::TempDir,
 }
@@ -308,6 +310,7 @@ impl Sim {
             nodes: vec![],
             switches: vec![],
             pdus: vec![],
+            cdus: vec![],
             cert: None,
             _dir: dir,
         };
@@ -353,6 +356,13 @@ impl Sim {
             for (id, p) in pdus {
                 if let Some(url) = p["redfish"].as_str() {
                     sim.pdus.push((id.clone(), url.to_string()));
+                }
+            }
+        }
+        if let Some(cdus) = fleet["cdus"].as_object() {
+            for (id, c) in cdus {
+                if let Some(url) = c["redfish"].as_str() {
+                    sim.cdus.push((id.clone(), url.to_string()));
                 }
             }
         }

@@ -829,6 +829,28 @@ pub struct TelemetryStatusView {
     pub switches: Vec<SwitchStreamView>,
     /// PDUs with a Redfish `address` that this process polls, as last read.
     pub pdus: Vec<PduStatusView>,
+    /// CDUs with a Redfish `address` that this process polls, as last read.
+    pub cdus: Vec<CduStatusView>,
+}
+
+/// One CDU polled over Redfish by this process.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CduStatusView {
+    pub cdu: String,
+    pub name: String,
+    /// The last read answered.
+    pub reachable: bool,
+    pub last_read: Option<String>,
+    /// Why the last read failed.
+    pub error: Option<String>,
+    /// `Status.Health` and `Status.HealthRollup` as last read (`CduFault` fires while either
+    /// is `Critical`).
+    pub health: Option<String>,
+    pub health_rollup: Option<String>,
+    /// What its conditions say is wrong, worst first.
+    pub conditions: Vec<String>,
+    /// Reads that failed since this process started.
+    pub failures: u64,
 }
 
 /// One PDU polled over Redfish by this process.
@@ -1075,6 +1097,21 @@ impl From<tele::TelemetryStatus> for TelemetryStatusView {
                     outlets_off: p.outlets_off,
                     watts: p.watts,
                     failures: p.failures,
+                })
+                .collect(),
+            cdus: s
+                .cdus
+                .into_iter()
+                .map(|c| CduStatusView {
+                    cdu: c.cdu,
+                    name: c.name,
+                    reachable: c.reachable,
+                    last_read: c.last_read_ms.map(rfc3339),
+                    error: c.error,
+                    health: c.health,
+                    health_rollup: c.health_rollup,
+                    conditions: c.conditions,
+                    failures: c.failures,
                 })
                 .collect(),
         }

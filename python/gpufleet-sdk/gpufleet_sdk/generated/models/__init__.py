@@ -36,6 +36,7 @@ from .bulk_request_labels import BulkRequestLabels
 from .bulk_request_params import BulkRequestParams
 from .bulk_response import BulkResponse
 from .cancel_request import CancelRequest
+from .cdu_status_view import CduStatusView
 from .change import Change
 from .change_op import ChangeOp
 from .change_page import ChangePage
@@ -224,6 +225,7 @@ __all__ = (
     "BulkRequestParams",
     "BulkResponse",
     "CancelRequest",
+    "CduStatusView",
     "Change",
     "ChangeOp",
     "ChangePage",

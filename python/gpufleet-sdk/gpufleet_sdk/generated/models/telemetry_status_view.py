@@ -11,6 +11,7 @@ from ..types import UNSET, Unset
 from typing import cast
 
 if TYPE_CHECKING:
+  from ..models.cdu_status_view import CduStatusView
   from ..models.history_status_view import HistoryStatusView
   from ..models.pdu_status_view import PduStatusView
   from ..models.scrape_target_view import ScrapeTargetView
@@ -35,6 +36,7 @@ class TelemetryStatusView:
         Attributes:
             bmc_failures (int):
             bmc_reads (int): BMC sensor reads of the status sync taken in, and BMC reads that failed.
+            cdus (list[CduStatusView]): CDUs with a Redfish `address` that this process polls, as last read.
             event_errors (int): Health changes whose event could not be written (the database failed).
             events_written (int): `gpu.status_changed` events written.
             gpus_indexed (int): GPUs in the CMDB index that resolves senders.
@@ -59,6 +61,7 @@ class TelemetryStatusView:
 
     bmc_failures: int
     bmc_reads: int
+    cdus: list[CduStatusView]
     event_errors: int
     events_written: int
     gpus_indexed: int
@@ -85,6 +88,7 @@ class TelemetryStatusView:
 
 
     def to_dict(self) -> dict[str, Any]:
+        from ..models.cdu_status_view import CduStatusView # noqa: PLC0415
         from ..models.history_status_view import HistoryStatusView # noqa: PLC0415
         from ..models.pdu_status_view import PduStatusView # noqa: PLC0415
         from ..models.scrape_target_view import ScrapeTargetView # noqa: PLC0415
@@ -96,6 +100,13 @@ class TelemetryStatusView:
         bmc_failures = self.bmc_failures
 
         bmc_reads = self.bmc_reads
+
+        cdus = []
+        for cdus_item_data in self.cdus:
+            cdus_item = cdus_item_data.to_dict()
+            cdus.append(cdus_item)
+
+
 
         event_errors = self.event_errors
 
@@ -161,6 +172,7 @@ class TelemetryStatusView:
         field_dict.update({
             "bmc_failures": bmc_failures,
             "bmc_reads": bmc_reads,
+            "cdus": cdus,
             "event_errors": event_errors,
             "events_written": events_written,
             "gpus_indexed": gpus_indexed,
@@ -188,6 +200,7 @@ class TelemetryStatusView:
 
     @classmethod
     def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        from ..models.cdu_status_view import CduStatusView # noqa: PLC0415
         from ..models.history_status_view import HistoryStatusView # noqa: PLC0415
         from ..models.pdu_status_view import PduStatusView # noqa: PLC0415
         from ..models.scrape_target_view import ScrapeTargetView # noqa: PLC0415
@@ -200,6 +213,16 @@ class TelemetryStatusView:
         bmc_failures = d.pop("bmc_failures")
 
         bmc_reads = d.pop("bmc_reads")
+
+        cdus = []
+        _cdus = d.pop("cdus")
+        for cdus_item_data in (_cdus):
+            cdus_item = CduStatusView.from_dict(cdus_item_data)
+
+
+
+            cdus.append(cdus_item)
+
 
         event_errors = d.pop("event_errors")
 
@@ -286,6 +309,7 @@ class TelemetryStatusView:
         telemetry_status_view = cls(
             bmc_failures=bmc_failures,
             bmc_reads=bmc_reads,
+            cdus=cdus,
             event_errors=event_errors,
             events_written=events_written,
             gpus_indexed=gpus_indexed,
