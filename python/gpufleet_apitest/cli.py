@@ -53,8 +53,14 @@ def sse_paths(spec: dict) -> list[str]:
 
 # Revokes the token that sends it: run on its own, with a throw-away token (see run_logout).
 LOGOUT = "/api/v1/auth/logout"
-# The operations that answer 503 "Provisioning off" when no Tinkerbell cluster is configured.
-PROVISIONING_OPS = ["/api/v1/nodes/{id}/provision", "/api/v1/nodes/{id}/provision/cancel", "/api/v1/provision/bulk"]
+# The operations that answer 503 "Provisioning off" when no Tinkerbell cluster is configured
+# (a diagnosis re-provisions the node).
+PROVISIONING_OPS = [
+    "/api/v1/nodes/{id}/provision",
+    "/api/v1/nodes/{id}/provision/cancel",
+    "/api/v1/provision/bulk",
+    "/api/v1/nodes/{id}/diagnose",
+]
 START_DEADLINE_S = 180.0
 
 
