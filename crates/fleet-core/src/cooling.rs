@@ -50,16 +50,8 @@ struct CduState {
     failed_since: Option<Nanos>,
 }
 
-/// What one read of a CDU gave.
-#[derive(Debug, Clone)]
-pub enum CduOutcome {
-    /// Its cooling units.
-    Read(Vec<CduReading>),
-    /// No answer (refused, timed out): `CduUnreachable`.
-    Silent(String),
-    /// It answered, but not with a cooling unit: a configuration problem shown in the status.
-    Failed(String),
-}
+/// What one read of a CDU gave: its cooling units.
+pub type CduOutcome = crate::power::ReadOutcome<Vec<CduReading>>;
 
 /// What one read changed.
 #[derive(Debug, Clone, PartialEq)]

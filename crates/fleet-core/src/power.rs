@@ -53,19 +53,22 @@ struct PduState {
     off_since: BTreeMap<u32, Nanos>,
 }
 
-/// What one read of a PDU gave.
+/// What one read of a piece of facility equipment's Redfish controller (a PDU, a CDU) gave.
 #[derive(Debug, Clone)]
-pub enum PduOutcome {
-    /// Its outlets.
-    Read(Vec<PduReading>),
-    /// No answer: the connection was refused or timed out. The PDU is unreachable
-    /// (`PduUnreachable`): dark, or its network is.
+pub enum ReadOutcome<T> {
+    /// What it reported.
+    Read(T),
+    /// No answer: the connection was refused or timed out. The controller is unreachable
+    /// (`PduUnreachable`, `CduUnreachable`): dark, or its network is.
     Silent(String),
-    /// It answered, but not with outlets (authentication refused, not a Redfish PDU, a
-    /// malformed reply): a configuration problem shown in the status, not an alert — a PDU
-    /// that answers is not dark.
+    /// It answered, but not with a reading (authentication refused, not that kind of
+    /// equipment, a malformed reply): a configuration problem shown in the status, not an
+    /// alert — a controller that answers is not dark.
     Failed(String),
 }
+
+/// What one read of a PDU gave: its outlets.
+pub type PduOutcome = ReadOutcome<Vec<PduReading>>;
 
 /// What one read changed.
 #[derive(Debug, Clone, PartialEq)]

@@ -687,9 +687,8 @@ impl Enricher {
     }
 
     /// Reads every polled PDU (a Redfish `address` and a stored password) for its outlets'
-    /// power state, each after its offset within `jitter`, `max_concurrent_bmc` at once, and
-    /// tells the core what each said (see `fleet_core::power`). Returns (PDUs read, PDUs that
-    /// answered).
+    /// power state and tells the core what each said (see `fleet_core::power`). Returns (PDUs
+    /// read, PDUs that answered).
     pub async fn pdu_round(
         &self,
         jitter: Duration,
@@ -702,68 +701,30 @@ impl Enricher {
                 return (0, 0);
             }
         };
-        let deadline = Duration::from_secs(self.cfg.bmc_timeout_secs.max(1));
         let polled: BTreeSet<String> = pdus.iter().map(|p| p.id.clone()).collect();
-        let mut tasks = tokio::task::JoinSet::new();
-        for pdu in pdus {
-            let endpoint = fleet_core::bmc::pdu_endpoint(&self.st.store, &pdu, deadline).await;
-            let me = self.clone();
-            let delay = fleet_core::spread_offset(&pdu.id, jitter);
-            let stop = shutdown.clone();
-            tasks.spawn(async move {
-                tokio::select! {
-                    _ = stop.cancelled() => return None,
-                    _ = tokio::time::sleep(delay) => {}
-                }
-                let _slot = me.slots.acquire().await.expect("semaphore is never closed");
-                use fleet_core::power::PduOutcome;
-                let outcome = match endpoint
-                    .and_then(|ep| RedfishClient::new(ep).map_err(|e| e.to_string()))
-                    .map(RedfishClient::with_basic_auth)
-                {
-                    Err(e) => PduOutcome::Failed(e),
-                    Ok(client) => {
-                        let r =
-                            tokio::time::timeout(deadline * 4, client.power_distribution()).await;
-                        client.logout().await;
-                        match r {
-                            Ok(Ok(v)) => PduOutcome::Read(v),
-                            // No HTTP answer (refused, reset, dropped, none in time): silent.
-                            // An HTTP answer that is not a reading (401, 404, a bad body, a
-                            // rejected certificate) is a configuration problem.
-                            Ok(Err(e)) if matches!(e.kind(), "timeout" | "connect" | "other") => {
-                                PduOutcome::Silent(format!("PDU unreachable: {e}"))
-                            }
-                            Ok(Err(e)) => {
-                                PduOutcome::Failed(format!("PDU controller not read: {e}"))
-                            }
-                            Err(_) => PduOutcome::Silent(format!(
-                                "PDU unreachable: its outlets were not read within {} s",
-                                (deadline * 4).as_secs()
-                            )),
-                        }
-                    }
-                };
-                let answered = matches!(outcome, PduOutcome::Read(_));
-                me.st.core.observe_pdu(&pdu, outcome).await;
-                Some(answered)
-            });
-        }
-        let mut read = 0;
-        let mut answered = 0;
-        while let Some(r) = tasks.join_next().await {
-            if let Ok(Some(ok)) = r {
-                read += 1;
-                answered += usize::from(ok);
-            }
-        }
+        let done = self
+            .equipment_round(
+                "PDU",
+                pdus,
+                jitter,
+                shutdown,
+                |c: RedfishClient| async move {
+                    let r = c.power_distribution().await;
+                    c.logout().await;
+                    r
+                },
+                |e: Enricher, pdu: Asset, outcome| async move {
+                    e.st.core.observe_pdu(&pdu, outcome).await
+                },
+            )
+            .await;
         self.st.core.retain_pdus(&polled);
-        (read, answered)
+        done
     }
 
-    /// One round over the CDUs with a Redfish address and a password: each read once (its
-    /// `Status`), after its offset within `jitter`, `max_concurrent_bmc` at once (see
-    /// `fleet_core::cooling`). Returns (CDUs read, CDUs that answered).
+    /// Reads every polled CDU (a Redfish `address` and a stored password) for its `Status` and
+    /// tells the core what each said (see `fleet_core::cooling`). Returns (CDUs read, CDUs that
+    /// answered).
     pub async fn cdu_round(
         &self,
         jitter: Duration,
@@ -776,48 +737,85 @@ impl Enricher {
                 return (0, 0);
             }
         };
-        let deadline = Duration::from_secs(self.cfg.bmc_timeout_secs.max(1));
         let polled: BTreeSet<String> = cdus.iter().map(|c| c.id.clone()).collect();
+        let done = self
+            .equipment_round(
+                "CDU",
+                cdus,
+                jitter,
+                shutdown,
+                |c: RedfishClient| async move {
+                    let r = c.cooling_units().await;
+                    c.logout().await;
+                    r
+                },
+                |e: Enricher, cdu: Asset, outcome| async move {
+                    e.st.core.observe_cdu(&cdu, outcome).await
+                },
+            )
+            .await;
+        self.st.core.retain_cdus(&polled);
+        done
+    }
+
+    /// One round over facility equipment with a Redfish controller (PDUs, CDUs): each read once
+    /// through `read` on a basic-auth client, after its offset within `jitter`,
+    /// `max_concurrent_bmc` at once, under four BMC deadlines; what each said goes to
+    /// `observe`. No HTTP answer (refused, reset, dropped, none in time) is silence; an HTTP
+    /// answer that is not a reading (401, 404, a bad body, a rejected certificate) is a
+    /// configuration problem. Returns (read, answered).
+    async fn equipment_round<T, R, RF, O, OF>(
+        &self,
+        what: &'static str,
+        assets: Vec<Asset>,
+        jitter: Duration,
+        shutdown: &CancellationToken,
+        read: R,
+        observe: O,
+    ) -> (usize, usize)
+    where
+        T: Send + 'static,
+        R: Fn(RedfishClient) -> RF + Clone + Send + 'static,
+        RF: std::future::Future<Output = fleet_bmc::Result<T>> + Send,
+        O: Fn(Enricher, Asset, fleet_core::power::ReadOutcome<T>) -> OF + Clone + Send + 'static,
+        OF: std::future::Future<Output = ()> + Send,
+    {
+        use fleet_core::power::ReadOutcome;
+        let deadline = Duration::from_secs(self.cfg.bmc_timeout_secs.max(1));
         let mut tasks = tokio::task::JoinSet::new();
-        for cdu in cdus {
-            let endpoint = fleet_core::bmc::pdu_endpoint(&self.st.store, &cdu, deadline).await;
+        for asset in assets {
+            let endpoint = fleet_core::bmc::pdu_endpoint(&self.st.store, &asset, deadline).await;
             let me = self.clone();
-            let delay = fleet_core::spread_offset(&cdu.id, jitter);
+            let delay = fleet_core::spread_offset(&asset.id, jitter);
             let stop = shutdown.clone();
+            let (read, observe) = (read.clone(), observe.clone());
             tasks.spawn(async move {
                 tokio::select! {
                     _ = stop.cancelled() => return None,
                     _ = tokio::time::sleep(delay) => {}
                 }
                 let _slot = me.slots.acquire().await.expect("semaphore is never closed");
-                use fleet_core::cooling::CduOutcome;
                 let outcome = match endpoint
                     .and_then(|ep| RedfishClient::new(ep).map_err(|e| e.to_string()))
                     .map(RedfishClient::with_basic_auth)
                 {
-                    Err(e) => CduOutcome::Failed(e),
-                    Ok(client) => {
-                        let r = tokio::time::timeout(deadline * 4, client.cooling_units()).await;
-                        client.logout().await;
-                        match r {
-                            Ok(Ok(v)) => CduOutcome::Read(v),
-                            // As for PDUs: no HTTP answer is silence, a wrong answer is a
-                            // configuration problem.
-                            Ok(Err(e)) if matches!(e.kind(), "timeout" | "connect" | "other") => {
-                                CduOutcome::Silent(format!("CDU unreachable: {e}"))
-                            }
-                            Ok(Err(e)) => {
-                                CduOutcome::Failed(format!("CDU controller not read: {e}"))
-                            }
-                            Err(_) => CduOutcome::Silent(format!(
-                                "CDU unreachable: its status was not read within {} s",
-                                (deadline * 4).as_secs()
-                            )),
+                    Err(e) => ReadOutcome::Failed(e),
+                    Ok(client) => match tokio::time::timeout(deadline * 4, read(client)).await {
+                        Ok(Ok(v)) => ReadOutcome::Read(v),
+                        Ok(Err(e)) if matches!(e.kind(), "timeout" | "connect" | "other") => {
+                            ReadOutcome::Silent(format!("{what} unreachable: {e}"))
                         }
-                    }
+                        Ok(Err(e)) => {
+                            ReadOutcome::Failed(format!("{what} controller not read: {e}"))
+                        }
+                        Err(_) => ReadOutcome::Silent(format!(
+                            "{what} unreachable: not read within {} s",
+                            (deadline * 4).as_secs()
+                        )),
+                    },
                 };
-                let answered = matches!(outcome, CduOutcome::Read(_));
-                me.st.core.observe_cdu(&cdu, outcome).await;
+                let answered = matches!(outcome, ReadOutcome::Read(_));
+                observe(me.clone(), asset, outcome).await;
                 Some(answered)
             });
         }
@@ -829,7 +827,6 @@ impl Enricher {
                 answered += usize::from(ok);
             }
         }
-        self.st.core.retain_cdus(&polled);
         (read, answered)
     }
 
