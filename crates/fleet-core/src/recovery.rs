@@ -10,8 +10,10 @@
 //! 4. **give up**: `inspecting → inspection_failed`, `provisioning → broken` (the attempt
 //!    stopped), with the ladder's history as the reason, for a person.
 //!
-//! A retry re-enters the state, so the rungs are one state deadline apart. A ladder whose last
-//! rung is older than three deadlines starts over. Every rung is audited (`node.recover`) and
+//! A retry re-enters the state, so the rungs are one state deadline apart. A ladder that gave
+//! up stays so (the node is a person's) until it expires: a ladder whose last rung is older
+//! than three deadlines starts over. A node without a BMC is not inspected, so the ladder
+//! leaves one stuck in discovery alone. Every rung is audited (`node.recover`) and
 //! acts as `system:recovery`; at most `max_actions_per_hour` rungs run fleet-wide per hour
 //! (the rest wait for a later round), and none while remediation's kill switch is on. Nodes
 //! stuck elsewhere (draining, maintenance, the failed states) are left to people: their jobs
@@ -255,6 +257,20 @@ impl Core {
                     .filter(|l| l.step == step && l.at > now - 3 * deadline_ms.max(60_000))
                     .cloned()
             };
+            // Given up: left for a person until the ladder expires.
+            if ladder.as_ref().is_some_and(|l| l.rung >= 4) {
+                continue;
+            }
+            // Without a BMC the inspection cannot run, and no rung can help.
+            if step == "inspection"
+                && self
+                    .store
+                    .children(&node.id, Some(AssetKind::Bmc))
+                    .await?
+                    .is_empty()
+            {
+                continue;
+            }
             let budget_left = self.recovery.lock().actions.len() < max;
             let (rung, action, outcome, job) = match ladder.as_ref().and_then(|l| l.job.clone()) {
                 // A BMC reset or power cycle was sent: the step again once its job ended.
@@ -361,22 +377,18 @@ impl Core {
             {
                 let mut g = self.recovery.lock();
                 g.actions.push(now);
-                if rung >= 4 {
-                    g.ladders.remove(&node.id);
-                } else {
-                    let mut history = ladder.map(|l| l.history).unwrap_or_default();
-                    history.push(format!("{action}: {outcome}"));
-                    g.ladders.insert(
-                        node.id.clone(),
-                        Ladder {
-                            step: step.to_string(),
-                            rung,
-                            at: now,
-                            job,
-                            history,
-                        },
-                    );
-                }
+                let mut history = ladder.map(|l| l.history).unwrap_or_default();
+                history.push(format!("{action}: {outcome}"));
+                g.ladders.insert(
+                    node.id.clone(),
+                    Ladder {
+                        step: step.to_string(),
+                        rung,
+                        at: now,
+                        job,
+                        history,
+                    },
+                );
             }
             changed = true;
             report.actions.push(RecoveryAction {

@@ -213,7 +213,10 @@ async fn a_node_stuck_in_inspection_climbs_the_ladder_to_inspection_failed() {
             && why.contains("power_cycle"),
         "{why}"
     );
-    assert!(core.recovery_ladders(&viewer).await.unwrap().is_empty());
+    let ladders = core.recovery_ladders(&viewer).await.unwrap();
+    assert_eq!(ladders[&n].rung, 4, "given up, kept: {ladders:?}");
+    assert_eq!(ladders[&n].history.len(), 6);
+    assert!(round(&core).await.actions.is_empty());
     let audit = store
         .list_audit(&AuditFilter {
             target: Some(n.clone()),
