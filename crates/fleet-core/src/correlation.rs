@@ -375,9 +375,11 @@ pub(crate) struct State {
     overrides: Overrides,
 }
 
-/// The names of the overrides' and remediation's documents in the store.
+/// The names of the documents in the store: the overrides, remediation's switches and record,
+/// the recovery ladders.
 const OVERRIDES_DOC: &str = "overrides";
 const REMEDIATION_DOC: &str = "remediation";
+const RECOVERY_DOC: &str = "recovery";
 
 #[derive(Default)]
 struct Saved {
@@ -1342,9 +1344,7 @@ impl Core {
         if !stale {
             return Ok(vec![]);
         }
-        if st.saved.is_none() {
-            self.load_correlation(st).await?;
-        }
+        self.load_correlation(st).await?;
         let marker = self.store.cmdb_marker().await?;
         let (graph, lookup) = build_graph(&self.store).await?;
         let mut engine = Engine::with_defaults(graph)
@@ -1409,21 +1409,27 @@ impl Core {
         Ok(())
     }
 
-    /// Loads the saved state if this process has not yet (the remediation switches before they
-    /// are read or set).
+    /// Loads the saved state if this process has not yet (the remediation switches and the
+    /// recovery ladders before they are read or set).
     pub(crate) async fn ensure_correlation_loaded(&self) -> CoreResult<()> {
         let mut st = self.incidents_store().state.lock().await;
-        if st.saved.is_none() {
-            self.load_correlation(&mut st).await?;
-        }
-        Ok(())
+        self.load_correlation(&mut st).await
     }
 
-    /// Loads the saved alerts and incident records (once, before the first graph is built):
-    /// the graph build then feeds the alerts to the engine, which rebuilds the same incidents,
-    /// and the records bring back their state, people and timeline. A row that cannot be read
-    /// is skipped with a warning, not fatal.
+    /// Saves what changed in the incident store now (see [`Core::save_correlation`]).
+    pub(crate) async fn save_incident_store(&self) {
+        let mut st = self.incidents_store().state.lock().await;
+        self.save_correlation(&mut st).await;
+    }
+
+    /// Loads the saved alerts, incident records and documents, once per process (later calls
+    /// do nothing), before the first graph is built: the graph build then feeds the alerts to
+    /// the engine, which rebuilds the same incidents, and the records bring back their state,
+    /// people and timeline. A row that cannot be read is skipped with a warning, not fatal.
     async fn load_correlation(&self, st: &mut State) -> CoreResult<()> {
+        if st.saved.is_some() {
+            return Ok(());
+        }
         let saved = self.store.load_correlation().await?;
         let mut s = Saved::default();
         for (fp, body) in saved.alerts {
@@ -1459,6 +1465,11 @@ impl Core {
                     Ok(r) => *self.incidents.remediation.lock() = r,
                     Err(e) => tracing::warn!(error = %e, "saved remediation state not read"),
                 }
+            } else if name == RECOVERY_DOC {
+                match serde_json::from_str::<crate::recovery::RecoveryState>(&body) {
+                    Ok(r) => *self.recovery.lock() = r,
+                    Err(e) => tracing::warn!(error = %e, "saved recovery ladders not read"),
+                }
             }
             s.documents.insert(name, body);
         }
@@ -1490,6 +1501,7 @@ impl Core {
                 REMEDIATION_DOC,
                 serde_json::to_string(&*self.incidents.remediation.lock()),
             ),
+            (RECOVERY_DOC, serde_json::to_string(&*self.recovery.lock())),
         ];
         for (name, body) in docs {
             let Ok(body) = body else { continue };
@@ -2016,9 +2028,7 @@ impl Core {
         let now = fleet_db::now_ms();
         let mut st = self.incidents_store().state.lock().await;
         // After a start, the saved alerts and incidents come back before anything else.
-        if st.saved.is_none() {
-            self.load_correlation(&mut st).await?;
-        }
+        self.load_correlation(&mut st).await?;
         if st.engine.is_none() && st.alerts.is_empty() {
             return Ok(());
         }

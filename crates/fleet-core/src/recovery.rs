@@ -79,8 +79,6 @@ pub(crate) struct RecoveryState {
     ladders: BTreeMap<String, Ladder>,
     /// When rungs ran (the hourly limit).
     actions: Vec<Millis>,
-    #[serde(skip)]
-    loaded: bool,
 }
 
 /// What a round did.
@@ -126,7 +124,6 @@ fn rung_name(r: u8) -> &'static str {
     }
 }
 
-const DOC: &str = "recovery";
 const HOUR_MS: Millis = 3_600_000;
 
 impl Core {
@@ -137,42 +134,8 @@ impl Core {
     /// The ladders now (for the API and tests).
     pub async fn recovery_ladders(&self, p: &Principal) -> CoreResult<BTreeMap<String, Ladder>> {
         p.require(Permission::InventoryRead, "read recovery ladders")?;
-        self.load_recovery().await?;
+        self.ensure_correlation_loaded().await?;
         Ok(self.recovery.lock().ladders.clone())
-    }
-
-    async fn load_recovery(&self) -> CoreResult<()> {
-        if self.recovery.lock().loaded {
-            return Ok(());
-        }
-        let saved = self.store.load_correlation().await?;
-        let mut st = match saved.documents.iter().find(|(n, _)| n == DOC) {
-            Some((_, body)) => serde_json::from_str::<RecoveryState>(body).unwrap_or_else(|e| {
-                tracing::warn!(error = %e, "saved recovery ladders not read");
-                RecoveryState::default()
-            }),
-            None => RecoveryState::default(),
-        };
-        st.loaded = true;
-        let mut g = self.recovery.lock();
-        if !g.loaded {
-            *g = st;
-        }
-        Ok(())
-    }
-
-    async fn save_recovery(&self) {
-        let body = match serde_json::to_string(&*self.recovery.lock()) {
-            Ok(b) => b,
-            Err(_) => return,
-        };
-        let c = fleet_db::CorrelationChanges {
-            documents: vec![(DOC.to_string(), body)],
-            ..Default::default()
-        };
-        if let Err(e) = self.store.save_correlation(&c).await {
-            tracing::error!(error = %e, "recovery ladders not saved (retried next round)");
-        }
     }
 
     /// Nodes past their deadline in a state of `step`, by id.
@@ -220,7 +183,6 @@ impl Core {
             report.skipped = Some("recovery is disabled (recovery.enabled)".into());
             return Ok(report);
         }
-        self.load_recovery().await?;
         self.ensure_correlation_loaded().await?;
         if self.incidents.remediation.lock().kill_switch_on() {
             report.skipped = Some("remediation's kill switch is on".into());
@@ -401,7 +363,7 @@ impl Core {
             });
         }
         if changed {
-            self.save_recovery().await;
+            self.save_incident_store().await;
         }
         Ok(report)
     }

@@ -699,8 +699,7 @@ impl Core {
             )
             .await;
         } else {
-            let mut st = self.incidents.state.lock().await;
-            self.save_correlation(&mut st).await;
+            self.save_incident_store().await;
         }
         self.run_view(run).await
     }
@@ -774,8 +773,7 @@ impl Core {
             changed = true;
         }
         if changed {
-            let mut st = self.incidents.state.lock().await;
-            self.save_correlation(&mut st).await;
+            self.save_incident_store().await;
         }
         started
     }
@@ -883,8 +881,7 @@ impl Core {
                         .await
                 }
                 None => {
-                    let mut st = self.incidents.state.lock().await;
-                    self.save_correlation(&mut st).await;
+                    self.save_incident_store().await;
                 }
             }
         }
@@ -913,8 +910,7 @@ impl Core {
         self.incidents.remediation.lock().kill_switch =
             on.then(|| (p.name.clone(), reason.unwrap_or_default()));
         {
-            let mut st = self.incidents.state.lock().await;
-            self.save_correlation(&mut st).await;
+            self.save_incident_store().await;
         }
         self.remediation_status(p).await
     }
